@@ -1,0 +1,36 @@
+"""tabdistill: distil a heterogeneous tabular ensemble into one compact, fast model.
+
+The data flow, one module per stage::
+
+    data -> teacher -> augment -> labels -> student -> distill -> runtime
+         -> metrics / latency -> report -> persist / registry / jobs -> cli
+"""
+
+from .data import TabularEncoder, encode_target, read_csv
+from .datasets import load_dataset, make_fraud
+from .exceptions import (
+    ArtifactError,
+    ConfigError,
+    DataError,
+    FeatureTypeError,
+    SchemaError,
+    TabDistillError,
+)
+from .teacher import TeacherEnsemble
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ArtifactError",
+    "ConfigError",
+    "DataError",
+    "FeatureTypeError",
+    "SchemaError",
+    "TabDistillError",
+    "TabularEncoder",
+    "TeacherEnsemble",
+    "encode_target",
+    "load_dataset",
+    "make_fraud",
+    "read_csv",
+]

@@ -1,0 +1,153 @@
+"""Datasets to try tabdistill on: the bundled real CSVs and a synthetic fraud generator."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .data import read_csv, split_target
+from .exceptions import DataError
+
+#: Bundled real datasets: name -> (file name, target column). See ``data/README.md``.
+BUNDLED = {
+    "credit_default": ("credit_default.csv.gz", "default"),
+    "adult": ("adult.csv.gz", "income"),
+    "bank_marketing": ("bank_marketing.csv.gz", "y"),
+}
+
+
+def data_dir() -> Path:
+    """Folder of the bundled CSVs: ``$TABDISTILL_DATA`` or ``data/`` of the source checkout."""
+    env = os.environ.get("TABDISTILL_DATA")
+    return Path(env) if env else Path(__file__).resolve().parents[1] / "data"
+
+
+def load_dataset(name: str, *, as_frame: bool = False):
+    """Load a bundled real dataset.
+
+    Parameters
+    ----------
+    name : {"credit_default", "adult", "bank_marketing"}
+    as_frame : bool, default=False
+        Return the whole DataFrame (target included) instead of ``(X, y)``.
+
+    Returns
+    -------
+    (X, y) : (DataFrame, Series), or DataFrame when ``as_frame``.
+    """
+    if name not in BUNDLED:
+        raise DataError(f"unknown dataset '{name}'; bundled ones are {sorted(BUNDLED)}.")
+    file, target = BUNDLED[name]
+    path = data_dir() / file
+    if not path.exists():
+        raise DataError(
+            f"bundled dataset file '{path}' not found: the CSVs ship with the source checkout "
+            "(data/). Set TABDISTILL_DATA to the folder holding them."
+        )
+    frame = read_csv(path)
+    return frame if as_frame else split_target(frame, target)
+
+
+_MCC = ["grocery", "fuel", "restaurant", "online_retail", "electronics", "travel",
+        "gambling", "jewelry", "pharmacy", "gift_cards"]  # fmt: skip
+_MCC_RISK = np.array([-0.6, -0.4, -0.3, 0.4, 0.8, 0.5, 1.2, 1.0, -0.5, 1.4])
+_COUNTRIES = ["FR", "DE", "ES", "IT", "GB", "US", "NL", "BR", "NG", "RU", "IN", "CN"]
+_COUNTRY_P = np.array([.40, .15, .10, .08, .07, .06, .05, .03, .02, .02, .01, .01])
+_DEVICES = ["mobile_app", "web_desktop", "web_mobile", "pos_terminal", "atm"]
+_DEVICE_P = np.array([.35, .2, .15, .25, .05])
+
+
+def make_fraud(n_rows: int = 100_000, fraud_rate: float = 0.01, random_state: int = 0,
+               missing_rate: float = 0.03) -> pd.DataFrame:  # fmt: skip
+    """Generate fraud-shaped card transactions, deterministically.
+
+    Fraud depends on the features through interactions a linear model misses
+    (night-time x foreign, new card x high velocity, risky merchant x amount
+    spike), so there is something for a large ensemble to learn and for a small
+    student to try to keep.
+
+    Parameters
+    ----------
+    n_rows : int, default=100_000
+    fraud_rate : float, default=0.01
+        Expected share of fraud rows, in (0, 0.5].
+    random_state : int, default=0
+        Same seed, same rows.
+    missing_rate : float, default=0.03
+        Share of missing values in the ``device`` and ``distance_km`` columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``amount, merchant_category, hour, country, device,
+        card_age_days, txn_count_1h, txn_count_24h, amount_to_avg,
+        distance_km, is_foreign, is_fraud`` (the target, 0/1).
+    """
+    if not 0 < fraud_rate <= 0.5:
+        raise DataError(f"fraud_rate must be in (0, 0.5], got {fraud_rate}.")
+    if n_rows < 10:
+        raise DataError(f"n_rows must be at least 10, got {n_rows}.")
+    rng = np.random.default_rng(random_state)
+    n = int(n_rows)
+    mcc = rng.integers(0, len(_MCC), n)
+    country = rng.choice(len(_COUNTRIES), n, p=_COUNTRY_P)
+    device = rng.choice(len(_DEVICES), n, p=_DEVICE_P)
+    home = rng.choice(len(_COUNTRIES), n, p=_COUNTRY_P)
+    foreign = (country != home).astype(np.int8)
+    hour = (rng.normal(14, 5, n) % 24).astype(np.int64)
+    card_age = np.round(rng.gamma(1.5, 300, n)).astype(np.int64)
+    count_24h = rng.poisson(3, n)
+    count_1h = np.minimum(rng.poisson(0.4, n), count_24h)
+    amount = np.round(np.exp(rng.normal(3.4, 1.1, n)) * (1 + 2 * (mcc == 5)), 2)
+    ratio = np.round(amount / np.exp(rng.normal(3.4, 0.6, n)), 3)
+    distance = np.round(rng.exponential(15, n) + foreign * rng.exponential(800, n), 1)
+
+    night = ((hour <= 5) | (hour >= 23)).astype(float)
+    new_card = (card_age < 30).astype(float)
+    spike = np.log1p(ratio)
+    score = (
+        _MCC_RISK[mcc]
+        + 1.2 * night * foreign
+        + 1.5 * new_card * (count_1h >= 2)
+        + 0.8 * spike * (_MCC_RISK[mcc] > 0.5)
+        + 0.35 * count_1h
+        + 0.6 * (device == 2)
+        - 0.4 * (device == 3)
+        + 0.4 * np.log1p(distance) / 3
+        + rng.normal(0, 0.5, n)
+    )
+    intercept = _intercept_for_rate(score, fraud_rate)
+    fraud = (rng.random(n) < 1 / (1 + np.exp(-(score + intercept)))).astype(np.int8)
+
+    frame = pd.DataFrame({
+        "amount": amount,
+        "merchant_category": pd.Categorical.from_codes(mcc, _MCC),
+        "hour": hour,
+        "country": np.array(_COUNTRIES, dtype=object)[country],
+        "device": np.array(_DEVICES, dtype=object)[device],
+        "card_age_days": card_age,
+        "txn_count_1h": count_1h,
+        "txn_count_24h": count_24h,
+        "amount_to_avg": ratio,
+        "distance_km": distance,
+        "is_foreign": foreign,
+        "is_fraud": fraud,
+    })  # fmt: skip
+    frame.loc[rng.random(n) < missing_rate, "device"] = np.nan
+    frame.loc[rng.random(n) < missing_rate, "distance_km"] = np.nan
+    return frame
+
+
+def _intercept_for_rate(score: np.ndarray, rate: float) -> float:
+    """The intercept that makes the mean fraud probability equal ``rate`` (bisection)."""
+    lo, hi = -30.0, 30.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        if np.mean(1 / (1 + np.exp(-(score + mid)))) > rate:
+            hi = mid
+        else:
+            lo = mid
+    return (lo + hi) / 2

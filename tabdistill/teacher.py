@@ -1,0 +1,330 @@
+"""The teacher: a heterogeneous ensemble weighted on out-of-fold predictions.
+
+``fit`` cross-fits every member over stratified K folds, which gives each
+training row a probability from models that never saw it (``oof_proba_``:
+the soft labels distillation uses). Member weights come from greedy ensemble
+selection with replacement on those out-of-fold probabilities (Caruana et al.,
+ICML 2004), keeping the best round, so the ensemble's OOF log loss is never
+above its best member's. Members that get no weight are not refit.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score, log_loss, roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import Pipeline
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from ._progress import progress
+from .data import TabularEncoder, check_sample_weight, encode_target
+from .exceptions import DataError
+from .linear import LinearDesign
+
+logger = logging.getLogger(__name__)
+
+EPS = 1e-7
+
+#: Default parameters of each built-in member, sized for 1k-1M rows.
+MEMBER_DEFAULTS = {
+    "lightgbm": dict(n_estimators=300, learning_rate=0.05, num_leaves=31, min_child_samples=20,
+                     subsample=0.8, subsample_freq=1, colsample_bytree=0.8, reg_lambda=1.0),
+    "xgboost": dict(n_estimators=300, learning_rate=0.05, max_depth=6, min_child_weight=1.0,
+                    subsample=0.8, colsample_bytree=0.8, max_cat_to_onehot=4),
+    "random_forest": dict(n_estimators=200, min_samples_leaf=3, max_features="sqrt"),
+    "extra_trees": dict(n_estimators=200, min_samples_leaf=3, max_features="sqrt"),
+    "logistic": dict(C=1.0, max_iter=2000),
+}  # fmt: skip
+DEFAULT_MEMBERS = ("lightgbm", "xgboost", "random_forest", "logistic")
+
+
+def build_member(name, params, categorical_mask, seed, n_jobs):
+    """An unfitted estimator for built-in member ``name`` working on the encoded matrix."""
+    params = {**MEMBER_DEFAULTS[name], **(params or {})}
+    if name == "lightgbm":
+        from lightgbm import LGBMClassifier
+
+        return LGBMClassifier(**{"random_state": seed, "n_jobs": n_jobs or 1, "verbose": -1,
+                                 "deterministic": True, "force_row_wise": True, **params})  # fmt: skip
+    if name == "xgboost":
+        from xgboost import XGBClassifier
+
+        types = ["c" if c else "q" for c in categorical_mask]
+        return XGBClassifier(**{"random_state": seed, "n_jobs": n_jobs or 1, "tree_method": "hist",
+                                "enable_categorical": True, "feature_types": types, **params})  # fmt: skip
+    if name == "random_forest":
+        return RandomForestClassifier(**{"random_state": seed, "n_jobs": n_jobs, **params})
+    if name == "extra_trees":
+        return ExtraTreesClassifier(**{"random_state": seed, "n_jobs": n_jobs, **params})
+    if name == "logistic":
+        return Pipeline([
+            ("design", LinearDesign(categorical_mask=categorical_mask)),
+            ("model", LogisticRegression(**{"random_state": seed, **params})),
+        ])  # fmt: skip
+    raise ValueError(f"unknown member {name!r}")
+
+
+def fit_member(estimator, Z, y, sample_weight, categorical_mask):
+    """Fit one member, routing ``sample_weight`` and categorical columns the way it expects."""
+    kwargs = {}
+    if type(estimator).__name__ == "LGBMClassifier":
+        kwargs["categorical_feature"] = [int(i) for i in np.flatnonzero(categorical_mask)]
+    if isinstance(estimator, Pipeline):
+        if sample_weight is not None:
+            kwargs[f"{estimator.steps[-1][0]}__sample_weight"] = sample_weight
+    elif sample_weight is not None:
+        if "sample_weight" not in inspect.signature(estimator.fit).parameters:
+            raise DataError(f"member {type(estimator).__name__} does not accept sample_weight.")
+        kwargs["sample_weight"] = sample_weight
+    return estimator.fit(Z, y, **kwargs)
+
+
+def positive_proba(estimator, Z) -> np.ndarray:
+    """Probability of class 1 from a fitted member, clipped away from 0 and 1."""
+    return np.clip(estimator.predict_proba(Z)[:, 1], EPS, 1 - EPS)
+
+
+def ensemble_selection(P, y, sample_weight=None, n_rounds=50):
+    """Greedy ensemble selection with replacement (Caruana et al., 2004) on log loss.
+
+    Parameters
+    ----------
+    P : ndarray of shape (n_samples, n_members)
+        Out-of-fold probabilities of the positive class, one column per member.
+    y : ndarray of shape (n_samples,)
+        0/1 labels.
+    sample_weight : ndarray, default=None
+    n_rounds : int, default=50
+        Members added (with replacement) at most.
+
+    Returns
+    -------
+    weights : ndarray of shape (n_members,)
+        Non-negative, summing to 1; those of the round with the lowest loss,
+        which is never above the best single member's.
+    """
+    P = np.clip(np.asarray(P, dtype=np.float64), EPS, 1 - EPS)
+    w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+
+    def loss(p):
+        return -np.sum(w * (y * np.log(p) + (1 - y) * np.log(1 - p))) / w.sum()
+
+    counts = np.zeros(P.shape[1])
+    total = np.zeros(P.shape[0])
+    best_loss, best_counts = np.inf, counts.copy()
+    for k in range(1, n_rounds + 1):
+        trial = [loss((total + P[:, m]) / k) for m in range(P.shape[1])]
+        m = int(np.argmin(trial))
+        counts[m] += 1
+        total += P[:, m]
+        if trial[m] < best_loss - 1e-12:
+            best_loss, best_counts = trial[m], counts.copy()
+    return best_counts / best_counts.sum()
+
+
+def _normalize_members(members):
+    """``members`` as a list of ``(name, params_or_estimator)``."""
+    if members is None:
+        return [(m, None) for m in DEFAULT_MEMBERS]
+    if isinstance(members, dict):
+        items = list(members.items())
+    else:
+        items = [(m, None) if isinstance(m, str) else tuple(m) for m in members]
+    out, seen = [], set()
+    for name, spec in items:
+        if name in seen:
+            raise ValueError(f"member name {name!r} appears twice in members.")
+        seen.add(name)
+        if isinstance(spec, dict | type(None)) and name not in MEMBER_DEFAULTS:
+            raise ValueError(
+                f"unknown member {name!r}: built-in members are {sorted(MEMBER_DEFAULTS)}; "
+                "pass (name, estimator) for your own."
+            )
+        if not isinstance(spec, dict | type(None)) and not hasattr(spec, "predict_proba"):
+            raise TypeError(f"member {name!r} must be a classifier with predict_proba, got {spec!r}.")
+        out.append((name, spec))
+    if not out:
+        raise ValueError("members is empty: the teacher needs at least one member.")
+    return out
+
+
+def check_folds(y, cv):
+    """Raise a clear error when stratified ``cv``-fold splitting cannot give every fold both classes."""
+    n_pos, n_neg = int(y.sum()), int(len(y) - y.sum())
+    if min(n_pos, n_neg) < cv:
+        raise DataError(
+            f"{cv}-fold cross-fitting needs at least {cv} rows of each class; got {n_pos} positive "
+            f"and {n_neg} negative. Use more data or a smaller cv."
+        )
+
+
+class TeacherEnsemble(ClassifierMixin, BaseEstimator):
+    """A weighted ensemble of LightGBM, XGBoost, forests and logistic regression.
+
+    Parameters
+    ----------
+    members : list or dict, default=None
+        The members. None means ``("lightgbm", "xgboost", "random_forest",
+        "logistic")``. Items are built-in names (``"lightgbm"``, ``"xgboost"``,
+        ``"random_forest"``, ``"extra_trees"``, ``"logistic"``), or
+        ``(name, params)`` to override defaults, or ``(name, estimator)`` for
+        any scikit-learn classifier (it receives the encoded float matrix).
+        A dict ``{name: params}`` works too.
+    cv : int, default=5
+        Folds of the stratified cross-fitting that yields out-of-fold probabilities.
+    n_selection_rounds : int, default=50
+        Rounds of greedy ensemble selection.
+    categorical_features : list of str, default=None
+        Columns to treat as categorical whatever their dtype.
+    positive_label : object, default=None
+        Label of the positive class; see :func:`tabdistill.data.encode_target`.
+    random_state : int, RandomState or None, default=None
+        Seeds the folds and every member.
+    n_jobs : int, default=None
+        Threads each member may use.
+
+    Attributes
+    ----------
+    encoder_ : TabularEncoder
+    classes_ : ndarray of shape (2,)
+        ``[negative_label, positive_label]``.
+    feature_names_in_, n_features_in_
+    oof_proba_ : ndarray of shape (n_samples,)
+        Out-of-fold ensemble probability of the positive class for each training row.
+    oof_member_proba_ : dict
+        ``name -> ndarray``: each member's out-of-fold probabilities.
+    weights_ : dict
+        ``name -> weight`` learned by ensemble selection (zero for dropped members).
+    estimators_ : dict
+        ``name -> fitted estimator`` for members with a non-zero weight.
+    member_scores_ : dict
+        ``name -> {"log_loss", "roc_auc", "average_precision", "weight"}`` out of fold,
+        with an ``"ensemble"`` entry for the weighted blend.
+    fit_seconds_ : float
+    """
+
+    def __init__(self, members=None, cv=5, n_selection_rounds=50, categorical_features=None,
+                 positive_label=None, random_state=None, n_jobs=None):  # fmt: skip
+        self.members = members
+        self.cv = cv
+        self.n_selection_rounds = n_selection_rounds
+        self.categorical_features = categorical_features
+        self.positive_label = positive_label
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def fit(self, X, y, sample_weight=None):
+        """Cross-fit the members, learn their weights, and refit the useful ones.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Binary target with any two labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self
+        """
+        self.encoder_ = TabularEncoder(categorical_features=self.categorical_features).fit(X)
+        target = encode_target(y, self.positive_label)
+        self.classes_ = target.classes
+        Z = self.encoder_.transform(X)
+        return self.fit_encoded(Z, target.y, sample_weight)
+
+    def fit_encoded(self, Z, y, sample_weight=None):
+        """Fit on a matrix already encoded by ``self.encoder_`` with 0/1 labels ``y``.
+
+        For callers (such as :class:`tabdistill.DistilledClassifier`) that set
+        ``encoder_`` and ``classes_`` themselves; most users want :meth:`fit`.
+        """
+        start = time.perf_counter()
+        y = np.asarray(y, dtype=np.int8)
+        if len(y) != Z.shape[0]:
+            raise DataError(f"X has {Z.shape[0]} rows but y has {len(y)}.")
+        w = None if sample_weight is None else check_sample_weight(sample_weight, len(y))
+        self.feature_names_in_ = self.encoder_.feature_names_in_
+        self.n_features_in_ = self.encoder_.n_features_in_
+        check_folds(y, self.cv)
+        specs = _normalize_members(self.members)
+        rng = check_random_state(self.random_state)
+        seeds = rng.randint(np.iinfo(np.int32).max, size=len(specs))
+        cat = self.encoder_.categorical_mask_
+        protos = {
+            name: clone(spec) if hasattr(spec, "fit") else build_member(name, spec, cat, int(s), self.n_jobs)
+            for (name, spec), s in zip(specs, seeds)
+        }  # fmt: skip
+        folds = StratifiedKFold(self.cv, shuffle=True, random_state=int(rng.randint(2**31 - 1)))
+        oof = {name: np.empty(len(y)) for name in protos}
+        splits = list(folds.split(Z, y))
+        bar = progress(total=len(splits) * len(protos), desc="teacher folds")
+        for train, test in splits:
+            for name, proto in protos.items():
+                est = fit_member(clone(proto), Z[train], y[train], _take(w, train), cat)
+                oof[name][test] = positive_proba(est, Z[test])
+                bar.update()
+        bar.close()
+        names = list(protos)
+        weights = ensemble_selection(np.column_stack([oof[n] for n in names]), y, w,
+                                     self.n_selection_rounds)  # fmt: skip
+        self.weights_ = dict(zip(names, weights.tolist()))
+        self.oof_member_proba_ = oof
+        self.oof_proba_ = np.column_stack([oof[n] for n in names]) @ weights
+        self.member_scores_ = {n: {**_scores(y, oof[n], w), "weight": self.weights_[n]} for n in names}
+        self.member_scores_["ensemble"] = {**_scores(y, self.oof_proba_, w), "weight": 1.0}
+        logger.info("teacher weights: %s", {n: round(v, 3) for n, v in self.weights_.items()})
+        self.estimators_ = {}
+        for name in progress(names, desc="teacher refit"):
+            if self.weights_[name] > 0:
+                self.estimators_[name] = fit_member(clone(protos[name]), Z, y, w, cat)
+        self.fit_seconds_ = time.perf_counter() - start
+        return self
+
+    def predict_proba(self, X):
+        """Class probabilities, shape ``(n_samples, 2)``, columns in ``classes_`` order."""
+        check_is_fitted(self, "estimators_")
+        return _two_columns(self.predict_proba_encoded(self.encoder_.transform(X)))
+
+    def predict_proba_encoded(self, Z) -> np.ndarray:
+        """Positive-class probability for rows already encoded by ``encoder_``."""
+        check_is_fitted(self, "estimators_")
+        p = np.zeros(Z.shape[0])
+        for name, est in self.estimators_.items():
+            p += self.weights_[name] * positive_proba(est, Z)
+        return p
+
+    def predict(self, X):
+        """Predicted labels at a 0.5 probability threshold."""
+        return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        return tags
+
+
+def _two_columns(p):
+    return np.column_stack([1 - p, p])
+
+
+def _take(w, idx):
+    return None if w is None else w[idx]
+
+
+def _scores(y, p, w=None):
+    return {
+        "log_loss": float(log_loss(y, p, sample_weight=w, labels=[0, 1])),
+        "roc_auc": float(roc_auc_score(y, p, sample_weight=w)),
+        "average_precision": float(average_precision_score(y, p, sample_weight=w)),
+    }

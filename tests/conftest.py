@@ -1,0 +1,41 @@
+"""Small, fast, deterministic fixtures shared by the tests."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+#: Teacher members small enough for tests: few trees, still one of each kind.
+FAST_MEMBERS = {
+    "lightgbm": {"n_estimators": 30, "num_leaves": 8},
+    "xgboost": {"n_estimators": 30, "max_depth": 3},
+    "random_forest": {"n_estimators": 20, "min_samples_leaf": 5},
+    "logistic": {},
+}
+
+
+def mixed_frame(n=600, seed=0, positive_rate=0.3):
+    """Numeric + categorical + bool columns with NaN, and a target that depends on them."""
+    rng = np.random.default_rng(seed)
+    x1 = rng.normal(size=n)
+    x2 = rng.uniform(0, 10, size=n)
+    color = rng.choice(["red", "green", "blue"], size=n)
+    flag = rng.random(n) < 0.4
+    count = rng.poisson(3, size=n)
+    score = 1.5 * x1 - 0.3 * x2 + (color == "red") * 1.2 + flag * 0.8 + rng.normal(0, 0.5, n)
+    y = (score > np.quantile(score, 1 - positive_rate)).astype(int)
+    frame = pd.DataFrame({
+        "x1": x1,
+        "x2": x2,
+        "color": pd.Categorical(color),
+        "flag": flag,
+        "count": count,
+        "city": rng.choice(["paris", "lyon", "nice", "lille"], size=n).astype(object),
+    })  # fmt: skip
+    frame.loc[rng.random(n) < 0.05, "x2"] = np.nan
+    frame.loc[rng.random(n) < 0.05, "city"] = np.nan
+    return frame, pd.Series(y, name="target")
+
+
+@pytest.fixture
+def mixed():
+    return mixed_frame()

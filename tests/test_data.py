@@ -1,0 +1,158 @@
+import gzip
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import mixed_frame
+
+from tabdistill import make_fraud
+from tabdistill.data import TabularEncoder, encode_target, read_csv, split_target
+from tabdistill.exceptions import DataError, FeatureTypeError, SchemaError
+
+
+def test_roles_inferred_from_dtypes(mixed):
+    X, _ = mixed
+    enc = TabularEncoder().fit(X)
+    assert enc.roles_ == {
+        "x1": "numeric", "x2": "numeric", "color": "categorical",
+        "flag": "categorical", "count": "numeric", "city": "categorical",
+    }  # fmt: skip
+    assert list(enc.categories_["color"]) == ["blue", "green", "red"]
+    assert list(enc.categories_["flag"]) == ["False", "True"]
+    assert enc.integer_mask_.tolist() == [False, False, False, False, True, False]
+    assert enc.n_features_in_ == 6
+
+
+def test_id_like_and_datetime_columns_are_dropped_with_warning(mixed):
+    X, _ = mixed
+    X = X.assign(customer_id=np.arange(len(X)), ref=[f"r{i}" for i in range(len(X))],
+                 when=pd.Timestamp("2024-01-01"))  # fmt: skip
+    with pytest.warns(UserWarning, match="dropping column"):
+        enc = TabularEncoder().fit(X)
+    assert set(enc.dropped_) == {"customer_id", "ref", "when"}
+    assert "customer_id" not in enc.features_
+    # dropped columns are not required at predict time
+    assert enc.transform(X.drop(columns=["customer_id", "ref", "when"])).shape == (len(X), 6)
+
+
+def test_columns_matched_by_name_extra_ignored_with_warning(mixed):
+    X, _ = mixed
+    enc = TabularEncoder().fit(X)
+    expected = enc.transform(X)
+    shuffled = X[X.columns[::-1]].assign(extra=1.0)
+    with pytest.warns(UserWarning, match="ignoring 1 column"):
+        got = enc.transform(shuffled)
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_missing_columns_named_in_error(mixed):
+    X, _ = mixed
+    enc = TabularEncoder().fit(X)
+    with pytest.raises(SchemaError, match=r"missing: \['x2', 'city'\]"):
+        enc.transform(X.drop(columns=["x2", "city"]))
+
+
+def test_unseen_categories_and_nan_become_nan(mixed):
+    X, _ = mixed
+    enc = TabularEncoder().fit(X)
+    new = X.head(3).copy()
+    new["city"] = ["atlantis", None, "paris"]
+    new["color"] = pd.Categorical(["purple", "red", None])
+    Z = enc.transform(new)
+    city, color = enc.features_.index("city"), enc.features_.index("color")
+    assert np.isnan(Z[0, city]) and np.isnan(Z[1, city])
+    assert Z[2, city] == list(enc.categories_["city"]).index("paris")
+    assert np.isnan(Z[0, color]) and np.isnan(Z[2, color])
+    assert Z[1, color] == 2
+
+
+def test_numbers_read_as_strings_is_a_clear_error(mixed):
+    X, _ = mixed
+    enc = TabularEncoder().fit(X)
+    drift = X.assign(x1=X["x1"].astype(str))
+    with pytest.raises(FeatureTypeError, match="'x1' was numeric at fit"):
+        enc.transform(drift)
+    text = X.assign(x1="abc")
+    with pytest.raises(FeatureTypeError, match="holds text"):
+        enc.transform(text)
+
+
+def test_inverse_transform_round_trips(mixed):
+    X, _ = mixed
+    enc = TabularEncoder().fit(X)
+    back = enc.inverse_transform(enc.transform(X))
+    assert list(back.columns) == enc.features_
+    assert isinstance(back["city"].dtype, pd.CategoricalDtype)
+    np.testing.assert_array_equal(enc.transform(back), enc.transform(X))
+
+
+def test_encode_record_matches_transform(mixed):
+    X, _ = mixed
+    enc = TabularEncoder().fit(X)
+    for i in range(5):
+        record = {k: (None if pd.isna(v) else v) for k, v in X.iloc[i].items()}
+        np.testing.assert_array_equal(enc.encode_record(record), enc.transform(X.iloc[[i]])[0])
+    with pytest.raises(FeatureTypeError, match="'x1' expects a number"):
+        enc.encode_record({"x1": "12"})
+
+
+def test_numpy_input_is_all_numeric():
+    enc = TabularEncoder().fit(np.arange(12.0).reshape(4, 3))
+    assert enc.features_ == ["x0", "x1", "x2"]
+    with pytest.raises(SchemaError, match="expected 3 feature columns, got 2"):
+        enc.transform(np.zeros((2, 2)))
+
+
+@pytest.mark.parametrize(
+    ("y", "positive", "classes"),
+    [
+        (["no", "yes", "no", "no"], None, ["no", "yes"]),
+        ([False, True, True, False], None, [False, True]),
+        ([0, 1, 1, 1], None, [0, 1]),
+        (["good", "bad", "good", "good"], None, ["good", "bad"]),  # rarer class is positive
+        (["good", "bad", "good", "good"], "good", ["bad", "good"]),
+    ],
+)
+def test_binary_targets(y, positive, classes):
+    target = encode_target(y, positive_label=positive)
+    assert list(target.classes) == classes
+    assert target.y.tolist() == [int(v == classes[1]) for v in y]
+
+
+@pytest.mark.parametrize(
+    ("y", "match"),
+    [([1, 1, 1], "single class"), ([0, 1, 2], "must be binary"), ([0, 1, None], "missing")],
+)
+def test_bad_targets(y, match):
+    with pytest.raises(DataError, match=match):
+        encode_target(y)
+
+
+def test_unknown_positive_label():
+    with pytest.raises(DataError, match="not one of the target's labels"):
+        encode_target(["a", "b"], positive_label="c")
+
+
+def test_read_csv_gzip_and_errors(tmp_path):
+    frame, y = mixed_frame(50)
+    path = tmp_path / "d.csv.gz"
+    with gzip.open(path, "wt") as fh:
+        frame.assign(target=y).to_csv(fh, index=False)
+    X, target = split_target(read_csv(path), "target")
+    assert X.shape == (50, 6) and target.sum() == y.sum()
+    with pytest.raises(DataError, match="not found"):
+        read_csv(tmp_path / "nope.csv")
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(DataError, match="empty"):
+        read_csv(tmp_path / "empty.csv")
+    with pytest.raises(DataError, match="Did you mean 'target'"):
+        split_target(read_csv(path), "TARGET")
+
+
+def test_fraud_generator_is_deterministic_and_fraud_shaped():
+    a = make_fraud(20_000, fraud_rate=0.01, random_state=3)
+    b = make_fraud(20_000, fraud_rate=0.01, random_state=3)
+    pd.testing.assert_frame_equal(a, b)
+    assert 0.006 < a["is_fraud"].mean() < 0.014
+    assert a["device"].isna().any() and a["distance_km"].isna().any()
+    assert not make_fraud(1_000, random_state=4).equals(make_fraud(1_000, random_state=5))

@@ -1,0 +1,98 @@
+import numpy as np
+import pytest
+from conftest import FAST_MEMBERS, mixed_frame
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.metrics import log_loss
+
+from tabdistill import TeacherEnsemble
+from tabdistill.exceptions import DataError
+from tabdistill.teacher import ensemble_selection
+
+
+class CoinFlip(ClassifierMixin, BaseEstimator):
+    """A deliberately useless member: random probabilities."""
+
+    def __init__(self, random_state=0):
+        self.random_state = random_state
+
+    def fit(self, X, y, sample_weight=None):
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def predict_proba(self, X):
+        p = np.random.default_rng(self.random_state).uniform(0.05, 0.95, len(X))
+        return np.column_stack([1 - p, p])
+
+
+def test_teacher_fits_mixed_frame_and_exposes_oof(mixed):
+    X, y = mixed
+    t = TeacherEnsemble(members=FAST_MEMBERS, cv=3, random_state=0).fit(X, y)
+    assert t.oof_proba_.shape == (len(y),)
+    assert set(t.oof_member_proba_) == set(FAST_MEMBERS)
+    assert abs(sum(t.weights_.values()) - 1) < 1e-9
+    assert t.member_scores_["ensemble"]["roc_auc"] > 0.8
+    proba = t.predict_proba(X)
+    assert proba.shape == (len(y), 2) and np.allclose(proba.sum(1), 1)
+    assert list(t.classes_) == [0, 1]
+    assert t.n_features_in_ == X.shape[1]
+
+
+def test_learned_weights_beat_best_member_with_useless_member(mixed):
+    X, y = mixed
+    members = {**FAST_MEMBERS, "coin": CoinFlip()}
+    t = TeacherEnsemble(members=list(members.items()), cv=3, random_state=0).fit(X, y)
+    best_single = min(s["log_loss"] for n, s in t.member_scores_.items() if n != "ensemble")
+    assert t.member_scores_["ensemble"]["log_loss"] <= best_single + 1e-12
+    assert t.weights_["coin"] == 0.0
+    assert "coin" not in t.estimators_  # a zero-weight member is not refit
+
+
+def test_ensemble_selection_never_worse_than_best_member():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 400)
+    good = np.clip(y * 0.7 + 0.15 + rng.normal(0, 0.1, 400), 0.01, 0.99)
+    P = np.column_stack([good, rng.uniform(size=400), np.full(400, 0.5)])
+    w = ensemble_selection(P, y)
+    assert w[0] == pytest.approx(1.0)
+    assert log_loss(y, P @ w) <= log_loss(y, good) + 1e-12
+
+
+def test_same_seed_same_probabilities(mixed):
+    X, y = mixed
+    a = TeacherEnsemble(members=FAST_MEMBERS, cv=3, random_state=7).fit(X, y)
+    b = clone(a).fit(X, y)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    np.testing.assert_array_equal(a.oof_proba_, b.oof_proba_)
+
+
+def test_string_target_and_sample_weight(mixed):
+    X, y = mixed
+    labels = np.where(y == 1, "fraud", "ok")
+    w = np.where(y == 1, 3.0, 1.0)
+    members = {"lightgbm": FAST_MEMBERS["lightgbm"], "logistic": {}}
+    t = TeacherEnsemble(members=members, cv=3, random_state=0).fit(X, labels, sample_weight=w)
+    assert list(t.classes_) == ["ok", "fraud"]
+    unweighted = TeacherEnsemble(members=members, cv=3, random_state=0).fit(X, labels)
+    assert t.predict_proba(X)[:, 1].mean() > unweighted.predict_proba(X)[:, 1].mean()
+    assert set(t.predict(X)) <= {"ok", "fraud"}
+
+
+def test_rare_positives_work_and_too_few_is_a_clear_error():
+    X, y = mixed_frame(2_000, positive_rate=0.003)
+    assert y.sum() == 6
+    t = TeacherEnsemble(members={"logistic": {}}, cv=5, random_state=0).fit(X, y)
+    assert np.isfinite(t.oof_proba_).all()
+    with pytest.raises(DataError, match="at least 10 rows of each class"):
+        TeacherEnsemble(members={"logistic": {}}, cv=10).fit(X, y)
+
+
+def test_single_class_target_is_a_clear_error(mixed):
+    X, _ = mixed
+    with pytest.raises(DataError, match="single class"):
+        TeacherEnsemble(members={"logistic": {}}).fit(X, np.zeros(len(X)))
+
+
+def test_unknown_member_is_a_clear_error(mixed):
+    X, y = mixed
+    with pytest.raises(ValueError, match="unknown member 'catboost'"):
+        TeacherEnsemble(members=["catboost"]).fit(X, y)
