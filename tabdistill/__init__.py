@@ -8,6 +8,7 @@ The data flow, one module per stage::
 
 from .data import TabularEncoder, encode_target, read_csv
 from .datasets import load_dataset, make_fraud
+from .distill import DistilledClassifier
 from .exceptions import (
     ArtifactError,
     ConfigError,
@@ -24,6 +25,7 @@ __all__ = [
     "ArtifactError",
     "ConfigError",
     "DataError",
+    "DistilledClassifier",
     "FeatureTypeError",
     "SchemaError",
     "TabDistillError",

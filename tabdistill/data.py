@@ -73,7 +73,9 @@ def read_csv(path, **kwargs) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path, **kwargs)
     except pd.errors.EmptyDataError:
-        raise DataError(f"data file '{path}' is empty: expected a header row and data rows.") from None
+        raise DataError(
+            f"data file '{path}' is empty: expected a header row and data rows."
+        ) from None
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError) as exc:
         raise DataError(f"could not read '{path}' as CSV: {exc}") from None
     if frame.shape[0] == 0:
@@ -163,7 +165,9 @@ def encode_target(y, positive_label=None) -> BinaryTarget:
         )
     labels = list(counts.index)
     if positive_label is not None:
-        matches = [lab for lab in labels if lab == positive_label or str(lab) == str(positive_label)]
+        matches = [
+            lab for lab in labels if lab == positive_label or str(lab) == str(positive_label)
+        ]
         if not matches:
             raise DataError(
                 f"positive_label={positive_label!r} is not one of the target's labels {labels}."
@@ -286,7 +290,10 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
         dropped_by_user = set(self.drop_features or ())
         unknown = (forced | dropped_by_user) - set(map(str, frame.columns))
         if unknown:
-            raise DataError(f"columns named in categorical_features/drop_features are not in the data: {sorted(unknown)}")
+            raise DataError(
+                "columns named in categorical_features/drop_features are not in the data: "
+                f"{sorted(unknown)}"
+            )
         self.feature_names_in_ = np.array([str(c) for c in frame.columns], dtype=object)
         self.n_features_in_ = frame.shape[1]
         self.features_, self.roles_, self.categories_, self.dropped_ = [], {}, {}, {}
@@ -304,7 +311,9 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
             if role == CATEGORICAL:
                 self.categories_[name] = _level_strings(series)
         if not self.features_:
-            raise DataError("no usable feature columns left after dropping ID-like/datetime columns.")
+            raise DataError(
+                "no usable feature columns left after dropping ID-like/datetime columns."
+            )
         self._levels = {c: pd.Index(v) for c, v in self.categories_.items()}
         self.categorical_mask_ = np.array([self.roles_[c] == CATEGORICAL for c in self.features_])
         Z = self._encode(frame)

@@ -51,17 +51,31 @@ def load_dataset(name: str, *, as_frame: bool = False):
     return frame if as_frame else split_target(frame, target)
 
 
-_MCC = ["grocery", "fuel", "restaurant", "online_retail", "electronics", "travel",
-        "gambling", "jewelry", "pharmacy", "gift_cards"]  # fmt: skip
+_MCC = [
+    "grocery",
+    "fuel",
+    "restaurant",
+    "online_retail",
+    "electronics",
+    "travel",
+    "gambling",
+    "jewelry",
+    "pharmacy",
+    "gift_cards",
+]
 _MCC_RISK = np.array([-0.6, -0.4, -0.3, 0.4, 0.8, 0.5, 1.2, 1.0, -0.5, 1.4])
 _COUNTRIES = ["FR", "DE", "ES", "IT", "GB", "US", "NL", "BR", "NG", "RU", "IN", "CN"]
-_COUNTRY_P = np.array([.40, .15, .10, .08, .07, .06, .05, .03, .02, .02, .01, .01])
+_COUNTRY_P = np.array([0.40, 0.15, 0.10, 0.08, 0.07, 0.06, 0.05, 0.03, 0.02, 0.02, 0.01, 0.01])
 _DEVICES = ["mobile_app", "web_desktop", "web_mobile", "pos_terminal", "atm"]
-_DEVICE_P = np.array([.35, .2, .15, .25, .05])
+_DEVICE_P = np.array([0.35, 0.2, 0.15, 0.25, 0.05])
 
 
-def make_fraud(n_rows: int = 100_000, fraud_rate: float = 0.01, random_state: int = 0,
-               missing_rate: float = 0.03) -> pd.DataFrame:  # fmt: skip
+def make_fraud(
+    n_rows: int = 100_000,
+    fraud_rate: float = 0.01,
+    random_state: int = 0,
+    missing_rate: float = 0.03,
+) -> pd.DataFrame:
     """Generate fraud-shaped card transactions, deterministically.
 
     Fraud depends on the features through interactions a linear model misses
@@ -122,20 +136,22 @@ def make_fraud(n_rows: int = 100_000, fraud_rate: float = 0.01, random_state: in
     intercept = _intercept_for_rate(score, fraud_rate)
     fraud = (rng.random(n) < 1 / (1 + np.exp(-(score + intercept)))).astype(np.int8)
 
-    frame = pd.DataFrame({
-        "amount": amount,
-        "merchant_category": pd.Categorical.from_codes(mcc, _MCC),
-        "hour": hour,
-        "country": np.array(_COUNTRIES, dtype=object)[country],
-        "device": np.array(_DEVICES, dtype=object)[device],
-        "card_age_days": card_age,
-        "txn_count_1h": count_1h,
-        "txn_count_24h": count_24h,
-        "amount_to_avg": ratio,
-        "distance_km": distance,
-        "is_foreign": foreign,
-        "is_fraud": fraud,
-    })  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "amount": amount,
+            "merchant_category": pd.Categorical.from_codes(mcc, _MCC),
+            "hour": hour,
+            "country": np.array(_COUNTRIES, dtype=object)[country],
+            "device": np.array(_DEVICES, dtype=object)[device],
+            "card_age_days": card_age,
+            "txn_count_1h": count_1h,
+            "txn_count_24h": count_24h,
+            "amount_to_avg": ratio,
+            "distance_km": distance,
+            "is_foreign": foreign,
+            "is_fraud": fraud,
+        }
+    )
     frame.loc[rng.random(n) < missing_rate, "device"] = np.nan
     frame.loc[rng.random(n) < missing_rate, "distance_km"] = np.nan
     return frame

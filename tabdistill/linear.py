@@ -51,7 +51,11 @@ class LinearDesign(TransformerMixin, BaseEstimator):
     def fit(self, Z, y=None):
         Z = np.asarray(Z, dtype=np.float64)
         d = Z.shape[1]
-        cat = np.zeros(d, bool) if self.categorical_mask is None else np.asarray(self.categorical_mask, bool)
+        cat = (
+            np.zeros(d, bool)
+            if self.categorical_mask is None
+            else np.asarray(self.categorical_mask, bool)
+        )
         self.n_features_in_ = d
         self.categorical_mask_ = cat
         nan = np.isnan(Z)
@@ -90,7 +94,9 @@ class LinearDesign(TransformerMixin, BaseEstimator):
                 out[rows[known], at + col[known].astype(np.int64)] = 1.0
             else:
                 missing = np.isnan(col)
-                out[:, at] = (np.where(missing, self.median_[j], col) - self.mean_[j]) / self.scale_[j]
+                out[:, at] = (
+                    np.where(missing, self.median_[j], col) - self.mean_[j]
+                ) / self.scale_[j]
                 if self.has_missing_[j]:
                     out[:, at + 1] = missing
         return out

@@ -18,12 +18,12 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import average_precision_score, log_loss, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from . import metrics
 from ._progress import progress
 from .data import TabularEncoder, check_sample_weight, encode_target
 from .exceptions import DataError
@@ -35,14 +35,29 @@ EPS = 1e-7
 
 #: Default parameters of each built-in member, sized for 1k-1M rows.
 MEMBER_DEFAULTS = {
-    "lightgbm": dict(n_estimators=300, learning_rate=0.05, num_leaves=31, min_child_samples=20,
-                     subsample=0.8, subsample_freq=1, colsample_bytree=0.8, reg_lambda=1.0),
-    "xgboost": dict(n_estimators=300, learning_rate=0.05, max_depth=6, min_child_weight=1.0,
-                    subsample=0.8, colsample_bytree=0.8, max_cat_to_onehot=4),
+    "lightgbm": dict(
+        n_estimators=300,
+        learning_rate=0.05,
+        num_leaves=31,
+        min_child_samples=20,
+        subsample=0.8,
+        subsample_freq=1,
+        colsample_bytree=0.8,
+        reg_lambda=1.0,
+    ),
+    "xgboost": dict(
+        n_estimators=300,
+        learning_rate=0.05,
+        max_depth=6,
+        min_child_weight=1.0,
+        subsample=0.8,
+        colsample_bytree=0.8,
+        max_cat_to_onehot=4,
+    ),
     "random_forest": dict(n_estimators=200, min_samples_leaf=3, max_features="sqrt"),
     "extra_trees": dict(n_estimators=200, min_samples_leaf=3, max_features="sqrt"),
     "logistic": dict(C=1.0, max_iter=2000),
-}  # fmt: skip
+}
 DEFAULT_MEMBERS = ("lightgbm", "xgboost", "random_forest", "logistic")
 
 
@@ -52,23 +67,41 @@ def build_member(name, params, categorical_mask, seed, n_jobs):
     if name == "lightgbm":
         from lightgbm import LGBMClassifier
 
-        return LGBMClassifier(**{"random_state": seed, "n_jobs": n_jobs or 1, "verbose": -1,
-                                 "deterministic": True, "force_row_wise": True, **params})  # fmt: skip
+        return LGBMClassifier(
+            **{
+                "random_state": seed,
+                "n_jobs": n_jobs or 1,
+                "verbose": -1,
+                "deterministic": True,
+                "force_row_wise": True,
+                **params,
+            }
+        )
     if name == "xgboost":
         from xgboost import XGBClassifier
 
         types = ["c" if c else "q" for c in categorical_mask]
-        return XGBClassifier(**{"random_state": seed, "n_jobs": n_jobs or 1, "tree_method": "hist",
-                                "enable_categorical": True, "feature_types": types, **params})  # fmt: skip
+        return XGBClassifier(
+            **{
+                "random_state": seed,
+                "n_jobs": n_jobs or 1,
+                "tree_method": "hist",
+                "enable_categorical": True,
+                "feature_types": types,
+                **params,
+            }
+        )
     if name == "random_forest":
         return RandomForestClassifier(**{"random_state": seed, "n_jobs": n_jobs, **params})
     if name == "extra_trees":
         return ExtraTreesClassifier(**{"random_state": seed, "n_jobs": n_jobs, **params})
     if name == "logistic":
-        return Pipeline([
-            ("design", LinearDesign(categorical_mask=categorical_mask)),
-            ("model", LogisticRegression(**{"random_state": seed, **params})),
-        ])  # fmt: skip
+        return Pipeline(
+            [
+                ("design", LinearDesign(categorical_mask=categorical_mask)),
+                ("model", LogisticRegression(**{"random_state": seed, **params})),
+            ]
+        )
     raise ValueError(f"unknown member {name!r}")
 
 
@@ -112,10 +145,9 @@ def ensemble_selection(P, y, sample_weight=None, n_rounds=50):
         which is never above the best single member's.
     """
     P = np.clip(np.asarray(P, dtype=np.float64), EPS, 1 - EPS)
-    w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
 
     def loss(p):
-        return -np.sum(w * (y * np.log(p) + (1 - y) * np.log(1 - p))) / w.sum()
+        return metrics.log_loss(y, p, sample_weight)
 
     counts = np.zeros(P.shape[1])
     total = np.zeros(P.shape[0])
@@ -149,7 +181,9 @@ def _normalize_members(members):
                 "pass (name, estimator) for your own."
             )
         if not isinstance(spec, dict | type(None)) and not hasattr(spec, "predict_proba"):
-            raise TypeError(f"member {name!r} must be a classifier with predict_proba, got {spec!r}.")
+            raise TypeError(
+                f"member {name!r} must be a classifier with predict_proba, got {spec!r}."
+            )
         out.append((name, spec))
     if not out:
         raise ValueError("members is empty: the teacher needs at least one member.")
@@ -157,7 +191,7 @@ def _normalize_members(members):
 
 
 def check_folds(y, cv):
-    """Raise a clear error when stratified ``cv``-fold splitting cannot give every fold both classes."""
+    """Raise a clear error when ``cv`` stratified folds cannot all hold both classes."""
     n_pos, n_neg = int(y.sum()), int(len(y) - y.sum())
     if min(n_pos, n_neg) < cv:
         raise DataError(
@@ -211,8 +245,16 @@ class TeacherEnsemble(ClassifierMixin, BaseEstimator):
     fit_seconds_ : float
     """
 
-    def __init__(self, members=None, cv=5, n_selection_rounds=50, categorical_features=None,
-                 positive_label=None, random_state=None, n_jobs=None):  # fmt: skip
+    def __init__(
+        self,
+        members=None,
+        cv=5,
+        n_selection_rounds=50,
+        categorical_features=None,
+        positive_label=None,
+        random_state=None,
+        n_jobs=None,
+    ):
         self.members = members
         self.cv = cv
         self.n_selection_rounds = n_selection_rounds
@@ -260,9 +302,11 @@ class TeacherEnsemble(ClassifierMixin, BaseEstimator):
         seeds = rng.randint(np.iinfo(np.int32).max, size=len(specs))
         cat = self.encoder_.categorical_mask_
         protos = {
-            name: clone(spec) if hasattr(spec, "fit") else build_member(name, spec, cat, int(s), self.n_jobs)
+            name: clone(spec)
+            if hasattr(spec, "fit")
+            else build_member(name, spec, cat, int(s), self.n_jobs)
             for (name, spec), s in zip(specs, seeds)
-        }  # fmt: skip
+        }
         folds = StratifiedKFold(self.cv, shuffle=True, random_state=int(rng.randint(2**31 - 1)))
         oof = {name: np.empty(len(y)) for name in protos}
         splits = list(folds.split(Z, y))
@@ -274,12 +318,15 @@ class TeacherEnsemble(ClassifierMixin, BaseEstimator):
                 bar.update()
         bar.close()
         names = list(protos)
-        weights = ensemble_selection(np.column_stack([oof[n] for n in names]), y, w,
-                                     self.n_selection_rounds)  # fmt: skip
+        weights = ensemble_selection(
+            np.column_stack([oof[n] for n in names]), y, w, self.n_selection_rounds
+        )
         self.weights_ = dict(zip(names, weights.tolist()))
         self.oof_member_proba_ = oof
         self.oof_proba_ = np.column_stack([oof[n] for n in names]) @ weights
-        self.member_scores_ = {n: {**_scores(y, oof[n], w), "weight": self.weights_[n]} for n in names}
+        self.member_scores_ = {
+            n: {**_scores(y, oof[n], w), "weight": self.weights_[n]} for n in names
+        }
         self.member_scores_["ensemble"] = {**_scores(y, self.oof_proba_, w), "weight": 1.0}
         logger.info("teacher weights: %s", {n: round(v, 3) for n, v in self.weights_.items()})
         self.estimators_ = {}
@@ -324,7 +371,7 @@ def _take(w, idx):
 
 def _scores(y, p, w=None):
     return {
-        "log_loss": float(log_loss(y, p, sample_weight=w, labels=[0, 1])),
-        "roc_auc": float(roc_auc_score(y, p, sample_weight=w)),
-        "average_precision": float(average_precision_score(y, p, sample_weight=w)),
+        "log_loss": metrics.log_loss(y, p, w),
+        "roc_auc": metrics.roc_auc(y, p, w),
+        "average_precision": metrics.average_precision(y, p, w),
     }

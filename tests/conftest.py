@@ -23,14 +23,16 @@ def mixed_frame(n=600, seed=0, positive_rate=0.3):
     count = rng.poisson(3, size=n)
     score = 1.5 * x1 - 0.3 * x2 + (color == "red") * 1.2 + flag * 0.8 + rng.normal(0, 0.5, n)
     y = (score > np.quantile(score, 1 - positive_rate)).astype(int)
-    frame = pd.DataFrame({
-        "x1": x1,
-        "x2": x2,
-        "color": pd.Categorical(color),
-        "flag": flag,
-        "count": count,
-        "city": rng.choice(["paris", "lyon", "nice", "lille"], size=n).astype(object),
-    })  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "x1": x1,
+            "x2": x2,
+            "color": pd.Categorical(color),
+            "flag": flag,
+            "count": count,
+            "city": rng.choice(["paris", "lyon", "nice", "lille"], size=n).astype(object),
+        }
+    )
     frame.loc[rng.random(n) < 0.05, "x2"] = np.nan
     frame.loc[rng.random(n) < 0.05, "city"] = np.nan
     return frame, pd.Series(y, name="target")

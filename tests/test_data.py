@@ -14,9 +14,13 @@ def test_roles_inferred_from_dtypes(mixed):
     X, _ = mixed
     enc = TabularEncoder().fit(X)
     assert enc.roles_ == {
-        "x1": "numeric", "x2": "numeric", "color": "categorical",
-        "flag": "categorical", "count": "numeric", "city": "categorical",
-    }  # fmt: skip
+        "x1": "numeric",
+        "x2": "numeric",
+        "color": "categorical",
+        "flag": "categorical",
+        "count": "numeric",
+        "city": "categorical",
+    }
     assert list(enc.categories_["color"]) == ["blue", "green", "red"]
     assert list(enc.categories_["flag"]) == ["False", "True"]
     assert enc.integer_mask_.tolist() == [False, False, False, False, True, False]
@@ -25,8 +29,11 @@ def test_roles_inferred_from_dtypes(mixed):
 
 def test_id_like_and_datetime_columns_are_dropped_with_warning(mixed):
     X, _ = mixed
-    X = X.assign(customer_id=np.arange(len(X)), ref=[f"r{i}" for i in range(len(X))],
-                 when=pd.Timestamp("2024-01-01"))  # fmt: skip
+    X = X.assign(
+        customer_id=np.arange(len(X)),
+        ref=[f"r{i}" for i in range(len(X))],
+        when=pd.Timestamp("2024-01-01"),
+    )
     with pytest.warns(UserWarning, match="dropping column"):
         enc = TabularEncoder().fit(X)
     assert set(enc.dropped_) == {"customer_id", "ref", "when"}

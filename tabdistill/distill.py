@@ -1,0 +1,388 @@
+"""The distiller: teacher -> soft labels -> synthetic rows -> student, with a safety net.
+
+:class:`DistilledClassifier` holds out a stratified validation split, fits the
+teacher on the rest, labels original rows with the teacher's out-of-fold
+probabilities and synthetic rows with the fitted teacher, and fits one student
+per combination of the few knobs that matter (``alpha``, augmentation factor).
+It always fits the baseline too -- the same student spec on hard labels -- and
+never returns a student that is worse than that baseline on validation: it
+falls back to the baseline, warns, and records why.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
+
+from . import metrics
+from ._progress import progress
+from .augment import FeatureSpec, make_augmenter
+from .data import TabularEncoder, check_sample_weight, encode_target
+from .exceptions import DataError
+from .labels import build_training_set
+from .student import make_student
+from .teacher import TeacherEnsemble
+
+logger = logging.getLogger(__name__)
+
+
+class DistillationWarning(UserWarning):
+    """Distillation did not beat the baseline; the baseline is used as the student."""
+
+
+def _positive_share(setting, positive_rate):
+    """Resolve ``positive_share='auto'``: emphasise the rare class when it is under 20%."""
+    if setting == "auto":
+        return 0.2 if positive_rate < 0.2 else None
+    return setting
+
+
+def _predict_in_chunks(fn, Z, chunk=50_000, desc=None):
+    if len(Z) <= chunk:
+        return fn(Z)
+    starts = range(0, len(Z), chunk)
+    return np.concatenate([fn(Z[i : i + chunk]) for i in progress(starts, desc=desc)])
+
+
+class DistilledClassifier(ClassifierMixin, BaseEstimator):
+    """A compact student distilled from a heterogeneous teacher ensemble.
+
+    ``predict_proba`` is the student's. The teacher and the baseline stay
+    available as ``teacher_`` and ``baseline_`` for comparison.
+
+    Parameters
+    ----------
+    teacher : TeacherEnsemble or dict, default=None
+        The teacher (cloned before fitting) or its parameters. None means
+        ``TeacherEnsemble()`` with its defaults.
+    student : {"lightgbm", "tree", "linear"} or Student, default="lightgbm"
+        The student spec; see :mod:`tabdistill.student`.
+    student_params : dict, default=None
+        Parameters of the student (its size budget: ``n_estimators``,
+        ``num_leaves``, ``max_depth``, ...).
+    augmenter : {"munge", "marginal", "gaussian"} or Augmenter, default="munge"
+    augment_factors : sequence of float, default=(0, 1, 2)
+        Candidate numbers of synthetic rows, as multiples of the training rows.
+    alphas : sequence of float, default=(0.0, 0.5)
+        Candidate weights of the hard label in original rows' targets.
+    temperature : float, default=1.0
+        Temperature applied to the teacher's probabilities.
+    synthetic_weight : float, default=1.0
+        Weight of a synthetic row relative to an original one.
+    positive_share : float, "auto" or None, default="auto"
+        Share of synthetic rows seeded from positive rows. "auto" uses 0.2 when
+        positives are under 20% of rows, else no emphasis.
+    rare_weight : float, default=1.0
+        Extra weight on positive targets in the student's loss.
+    selection_metric : {"roc_auc", "average_precision", "log_loss", "brier"}, default="roc_auc"
+        What knob selection and the baseline fallback compare on validation.
+    validation_fraction : float, default=0.2
+        Share of rows held out (stratified) to select knobs and check the baseline.
+    categorical_features : list of str, default=None
+        Columns to treat as categorical whatever their dtype.
+    positive_label : object, default=None
+        Label of the positive class; see :func:`tabdistill.data.encode_target`.
+    random_state : int or None, default=None
+        Seeds the split, the teacher, the augmenter and the student.
+    n_jobs : int, default=None
+        Threads for the teacher's members and the student.
+
+    Attributes
+    ----------
+    encoder_ : TabularEncoder
+    classes_ : ndarray of shape (2,)
+    feature_names_in_, n_features_in_
+    teacher_ : TeacherEnsemble
+    student_ : Pipeline
+        Encoder + the chosen student; ``predict_proba`` takes a DataFrame.
+    baseline_ : Pipeline
+        Encoder + the same student spec fit on hard labels.
+    train_index_, validation_index_ : ndarray of int
+        Rows (positions in ``X``) the teacher and students were fit on, and
+        rows held out to select knobs and compare with the baseline.
+    soft_labels_ : ndarray
+        Targets the chosen student was fit on for the original training rows
+        (``X.iloc[train_index_]``).
+    fallback_ : str or None
+        Why the baseline replaced the distilled student, if it did.
+    report_ : dict
+        Timings per stage, validation metrics of teacher / student / baseline,
+        the candidates tried, the chosen knobs and row counts.
+    """
+
+    def __init__(
+        self,
+        teacher=None,
+        student="lightgbm",
+        student_params=None,
+        augmenter="munge",
+        augment_factors=(0, 1, 2),
+        alphas=(0.0, 0.5),
+        temperature=1.0,
+        synthetic_weight=1.0,
+        positive_share="auto",
+        rare_weight=1.0,
+        selection_metric="roc_auc",
+        validation_fraction=0.2,
+        categorical_features=None,
+        positive_label=None,
+        random_state=None,
+        n_jobs=None,
+    ):
+        self.teacher = teacher
+        self.student = student
+        self.student_params = student_params
+        self.augmenter = augmenter
+        self.augment_factors = augment_factors
+        self.alphas = alphas
+        self.temperature = temperature
+        self.synthetic_weight = synthetic_weight
+        self.positive_share = positive_share
+        self.rare_weight = rare_weight
+        self.selection_metric = selection_metric
+        self.validation_fraction = validation_fraction
+        self.categorical_features = categorical_features
+        self.positive_label = positive_label
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X, y, sample_weight=None):
+        """Fit teacher, synthetic rows, candidate students and the baseline; keep the best.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Binary target with any two labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Reaches the teacher's members, the students and the baseline;
+            synthetic rows inherit the weight of the row they came from.
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        timings = {}
+        clock = time.perf_counter()
+        self.encoder_ = TabularEncoder(categorical_features=self.categorical_features).fit(X)
+        target = encode_target(y, self.positive_label)
+        self.classes_ = target.classes
+        self.feature_names_in_ = self.encoder_.feature_names_in_
+        self.n_features_in_ = self.encoder_.n_features_in_
+        Z, y01 = self.encoder_.transform(X), target.y
+        w = None if sample_weight is None else check_sample_weight(sample_weight, len(y01))
+        tr, va = self._split(y01)
+        self.train_index_, self.validation_index_ = tr, va
+        w_tr, w_va = (None, None) if w is None else (w[tr], w[va])
+        seeds = np.random.RandomState(self.random_state).randint(np.iinfo(np.int32).max, size=3)
+        timings["prepare"] = time.perf_counter() - clock
+
+        clock = time.perf_counter()
+        logger.info("fitting the teacher on %d rows", len(tr))
+        self.teacher_ = self._make_teacher(int(seeds[0]))
+        self.teacher_.encoder_, self.teacher_.classes_ = self.encoder_, self.classes_
+        self.teacher_.fit_encoded(Z[tr], y01[tr], w_tr)
+        teacher_va = self.teacher_.predict_proba_encoded(Z[va])
+        timings["teacher"] = time.perf_counter() - clock
+
+        clock = time.perf_counter()
+        share = _positive_share(self.positive_share, y01[tr].mean())
+        n_synthetic = int(round(max(self.augment_factors) * len(tr)))
+        logger.info("generating %d synthetic rows with %s", n_synthetic, self.augmenter)
+        synthetic, origin = make_augmenter(self.augmenter).sample(
+            Z[tr],
+            n_synthetic,
+            FeatureSpec.from_encoder(self.encoder_),
+            y=y01[tr],
+            positive_share=share,
+            random_state=int(seeds[1]),
+        )
+        timings["augment"] = time.perf_counter() - clock
+
+        clock = time.perf_counter()
+        synthetic_proba = _predict_in_chunks(
+            self.teacher_.predict_proba_encoded, synthetic, desc="teacher labels"
+        )
+        timings["label"] = time.perf_counter() - clock
+
+        clock = time.perf_counter()
+        baseline = self._new_student(int(seeds[2])).fit(Z[tr], y01[tr].astype(float), w_tr)
+        baseline_va = baseline.predict(Z[va])
+        candidates, best = [], None
+        grid = [(f, a) for f in sorted(self.augment_factors) for a in self.alphas]
+        for factor, alpha in progress(grid, desc="students"):
+            n_rows = int(round(factor * len(tr)))
+            data = build_training_set(
+                Z[tr],
+                y01[tr],
+                self.teacher_.oof_proba_,
+                w_tr,
+                synthetic=synthetic[:n_rows],
+                synthetic_proba=synthetic_proba[:n_rows],
+                synthetic_seeds=origin[:n_rows],
+                temperature=self.temperature,
+                alpha=alpha,
+                synthetic_weight=self.synthetic_weight,
+                rare_weight=self.rare_weight,
+            )
+            model = self._new_student(int(seeds[2])).fit(data.Z, data.target, data.weight)
+            p_va = model.predict(Z[va])
+            value = metrics.score(self.selection_metric, y01[va], p_va, w_va)
+            candidates.append(
+                {
+                    "augment_factor": factor,
+                    "alpha": alpha,
+                    "synthetic_rows": n_rows,
+                    self.selection_metric: abs(value),
+                }
+            )
+            if best is None or value > best[0] + 1e-12:
+                best = (value, model, p_va, data, candidates[-1])
+        timings["student"] = time.perf_counter() - clock
+
+        value, model, student_va, data, chosen = best
+        baseline_value = metrics.score(self.selection_metric, y01[va], baseline_va, w_va)
+        self.fallback_ = None
+        if value < baseline_value:
+            self.fallback_ = (
+                f"the best distilled student ({self.selection_metric} {abs(value):.4f}) was worse "
+                f"than the baseline trained on hard labels ({abs(baseline_value):.4f}) on "
+                "validation; using the baseline as the student"
+            )
+            warnings.warn(self.fallback_, DistillationWarning, stacklevel=2)
+            model, student_va = baseline, baseline_va
+        self.soft_labels_ = data.target[: data.n_original]
+        self.student_ = Pipeline([("encoder", self.encoder_), ("student", model)])
+        self.baseline_ = Pipeline([("encoder", self.encoder_), ("student", baseline)])
+        self.report_ = self._report(
+            timings,
+            y01[va],
+            w_va,
+            teacher_va,
+            student_va,
+            baseline_va,
+            candidates,
+            chosen,
+            len(tr),
+            len(va),
+            n_synthetic,
+        )
+        logger.info("distillation done: %s", self.report_["validation"]["student"])
+        return self
+
+    def _check_params(self):
+        if not 0 < self.validation_fraction < 1:
+            raise ValueError(
+                f"validation_fraction must be in (0, 1), got {self.validation_fraction}."
+            )
+        if not len(self.augment_factors) or min(self.augment_factors) < 0:
+            raise ValueError(
+                f"augment_factors must be non-negative numbers, got {self.augment_factors}."
+            )
+        if not len(self.alphas) or not all(0 <= a <= 1 for a in self.alphas):
+            raise ValueError(f"alphas must be numbers in [0, 1], got {self.alphas}.")
+        metrics.score(self.selection_metric, [0, 1], [0.2, 0.8])  # validates the name
+
+    def _split(self, y):
+        n_pos = int(y.sum())
+        n_val_pos = int(np.floor(n_pos * self.validation_fraction))
+        if n_val_pos < 1 or n_pos - n_val_pos < 2:
+            raise DataError(
+                f"too few positive rows ({n_pos}) to hold out a validation split of "
+                f"{self.validation_fraction:.0%} and still cross-fit the teacher; use more data."
+            )
+        idx = np.arange(len(y))
+        return train_test_split(
+            idx, test_size=self.validation_fraction, stratify=y, random_state=self.random_state
+        )
+
+    def _make_teacher(self, seed):
+        if self.teacher is None:
+            teacher = TeacherEnsemble()
+        elif isinstance(self.teacher, dict):
+            teacher = TeacherEnsemble(**self.teacher)
+        elif isinstance(self.teacher, TeacherEnsemble):
+            teacher = clone(self.teacher)
+        else:
+            raise TypeError(
+                f"teacher must be a TeacherEnsemble, a dict of its parameters or None, "
+                f"got {type(self.teacher).__name__}."
+            )
+        if teacher.random_state is None:
+            teacher.set_params(random_state=seed)
+        if teacher.n_jobs is None:
+            teacher.set_params(n_jobs=self.n_jobs)
+        return teacher
+
+    def _new_student(self, seed):
+        return make_student(
+            self.student,
+            self.student_params,
+            categorical_mask=self.encoder_.categorical_mask_,
+            random_state=seed,
+            n_jobs=self.n_jobs,
+        )
+
+    def _report(
+        self,
+        timings,
+        y,
+        w,
+        teacher_p,
+        student_p,
+        baseline_p,
+        candidates,
+        chosen,
+        n_train,
+        n_val,
+        n_synthetic,
+    ):
+        def scores(p):
+            return {
+                k: metrics.classification_metrics(y, p, w)[k]
+                for k in ("roc_auc", "average_precision", "log_loss", "brier")
+            }
+
+        return {
+            "timings": {
+                **{k: round(v, 3) for k, v in timings.items()},
+                "total": round(sum(timings.values()), 3),
+            },
+            "validation": {
+                "teacher": scores(teacher_p),
+                "student": scores(student_p),
+                "baseline": scores(baseline_p),
+            },
+            "selection_metric": self.selection_metric,
+            "candidates": candidates,
+            "chosen": {"augment_factor": chosen["augment_factor"], "alpha": chosen["alpha"]},
+            "fallback": self.fallback_,
+            "rows": {"train": n_train, "validation": n_val, "synthetic": n_synthetic},
+            "teacher_weights": dict(self.teacher_.weights_),
+        }
+
+    # ------------------------------------------------------------------ predict
+    def predict_proba(self, X):
+        """Class probabilities from the student, shape ``(n_samples, 2)``."""
+        check_is_fitted(self, "student_")
+        return self.student_.predict_proba(X)
+
+    def predict(self, X):
+        """Predicted labels at a 0.5 probability threshold."""
+        return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        return tags

@@ -1,0 +1,98 @@
+"""Soft labels and sample weights for the student's training set.
+
+Original rows are labelled with the teacher's **out-of-fold** probabilities:
+an in-sample prediction of a flexible teacher (a forest, a boosted model)
+memorises the hard labels, and a student fit on it learns the noise. Synthetic
+rows are labelled by the fitted teacher, which never saw them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+EPS = 1e-7
+
+
+def soften(q, temperature: float = 1.0) -> np.ndarray:
+    """Temper probabilities: ``sigmoid(logit(q) / temperature)``.
+
+    ``temperature > 1`` pulls targets towards 0.5 (Hinton, Vinyals & Dean,
+    2015); ``temperature == 1`` returns ``q`` unchanged.
+    """
+    if temperature <= 0:
+        raise ValueError(f"temperature must be positive, got {temperature}.")
+    q = np.clip(np.asarray(q, dtype=np.float64), EPS, 1 - EPS)
+    if temperature == 1:
+        return q
+    return 1.0 / (1.0 + np.exp(-np.log(q / (1 - q)) / temperature))
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    """The student's training data: encoded rows, targets in [0, 1], weights."""
+
+    Z: np.ndarray
+    target: np.ndarray
+    weight: np.ndarray
+    n_original: int
+
+    @property
+    def n_synthetic(self) -> int:
+        return self.Z.shape[0] - self.n_original
+
+
+def build_training_set(
+    Z,
+    y,
+    oof_proba,
+    sample_weight=None,
+    *,
+    synthetic=None,
+    synthetic_proba=None,
+    synthetic_seeds=None,
+    temperature=1.0,
+    alpha=0.0,
+    synthetic_weight=1.0,
+    rare_weight=1.0,
+) -> TrainingSet:
+    """Assemble targets and weights for original and synthetic rows.
+
+    Parameters
+    ----------
+    Z : ndarray of shape (n, d)
+        Encoded original rows.
+    y : ndarray of shape (n,)
+        Their 0/1 labels.
+    oof_proba : ndarray of shape (n,)
+        The teacher's out-of-fold probabilities for them.
+    sample_weight : ndarray of shape (n,), default=None
+        The user's weights. Synthetic rows inherit their seed row's weight.
+    synthetic, synthetic_proba, synthetic_seeds : ndarray, default=None
+        Synthetic rows, the fitted teacher's probabilities for them, and the
+        original row each came from.
+    temperature : float, default=1.0
+        Applied to every soft label (see :func:`soften`).
+    alpha : float, default=0.0
+        Original rows' target is ``(1 - alpha) * soft + alpha * y``.
+    synthetic_weight : float, default=1.0
+        Weight of a synthetic row relative to an original one.
+    rare_weight : float, default=1.0
+        Extra weight on positives: a row's weight is multiplied by
+        ``1 + (rare_weight - 1) * target``.
+    """
+    if not 0 <= alpha <= 1:
+        raise ValueError(f"alpha must be in [0, 1], got {alpha}.")
+    y = np.asarray(y, dtype=np.float64)
+    base = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, np.float64)
+    targets = [(1 - alpha) * soften(oof_proba, temperature) + alpha * y]
+    weights = [base]
+    rows = [np.asarray(Z, dtype=np.float64)]
+    if synthetic is not None and len(synthetic):
+        rows.append(synthetic)
+        targets.append(soften(synthetic_proba, temperature))
+        weights.append(synthetic_weight * base[synthetic_seeds])
+    target = np.concatenate(targets)
+    weight = np.concatenate(weights) * (1 + (rare_weight - 1) * target)
+    return TrainingSet(np.vstack(rows), target, weight, len(y))

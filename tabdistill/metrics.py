@@ -1,0 +1,182 @@
+"""Fraud-style accuracy, calibration and teacher-student fidelity metrics.
+
+Pure functions of labels and scores, used by every stage that scores a model
+(teacher member weights, knob selection in distillation, benchmarks, the
+retraining gate). All accept an optional ``sample_weight`` where it makes sense
+and raise :class:`~tabdistill.exceptions.DataError` when the labels do not hold
+both classes, instead of returning NaN.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.stats import spearmanr
+from sklearn import metrics as skm
+
+from .exceptions import DataError
+
+EPS = 1e-7
+
+
+def _check(y, p, sample_weight=None):
+    y = np.asarray(y).ravel()
+    p = np.asarray(p, dtype=np.float64).ravel()
+    if y.shape != p.shape:
+        raise DataError(f"labels and scores differ in length: {y.shape[0]} vs {p.shape[0]}.")
+    if not np.all(np.isfinite(p)):
+        raise DataError("scores contain NaN or infinite values.")
+    if not np.isin(y, (0, 1)).all():
+        raise DataError("labels must be 0/1.")
+    w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64).ravel()
+    n_pos = (y == 1).sum() if w is None else w[y == 1].sum()
+    n_neg = (y == 0).sum() if w is None else w[y == 0].sum()
+    if n_pos == 0 or n_neg == 0:
+        which = "positive" if n_pos == 0 else "negative"
+        raise DataError(
+            f"the labels hold no {which} rows: this metric needs both classes. "
+            "Use a larger or stratified evaluation split."
+        )
+    return y.astype(np.int8), p, w
+
+
+def roc_auc(y, p, sample_weight=None) -> float:
+    """Area under the ROC curve."""
+    y, p, w = _check(y, p, sample_weight)
+    return float(skm.roc_auc_score(y, p, sample_weight=w))
+
+
+def average_precision(y, p, sample_weight=None) -> float:
+    """Area under the precision-recall curve (average precision)."""
+    y, p, w = _check(y, p, sample_weight)
+    return float(skm.average_precision_score(y, p, sample_weight=w))
+
+
+def log_loss(y, p, sample_weight=None) -> float:
+    """Mean negative log-likelihood, probabilities clipped to ``[1e-7, 1 - 1e-7]``."""
+    y, p, w = _check(y, p, sample_weight)
+    p = np.clip(p, EPS, 1 - EPS)
+    return float(-np.average(y * np.log(p) + (1 - y) * np.log(1 - p), weights=w))
+
+
+def brier(y, p, sample_weight=None) -> float:
+    """Mean squared difference between probability and label."""
+    y, p, w = _check(y, p, sample_weight)
+    return float(np.average((p - y) ** 2, weights=w))
+
+
+def expected_calibration_error(y, p, sample_weight=None, n_bins: int = 10) -> float:
+    """ECE over ``n_bins`` equal-width probability bins.
+
+    ``sum_b (n_b / n) * |mean(y in b) - mean(p in b)|``; weighted when
+    ``sample_weight`` is given.
+    """
+    y, p, w = _check(y, p, sample_weight)
+    w = np.ones_like(p) if w is None else w
+    bins = np.minimum((p * n_bins).astype(int), n_bins - 1)
+    total = w.sum()
+    ece = 0.0
+    for b in range(n_bins):
+        m = bins == b
+        if w[m].sum() > 0:
+            ece += (
+                w[m].sum()
+                / total
+                * abs(np.average(y[m], weights=w[m]) - np.average(p[m], weights=w[m]))
+            )
+    return float(ece)
+
+
+def threshold_at_fpr(y, p, fpr: float = 0.01, sample_weight=None) -> float:
+    """The lowest score threshold whose false-positive rate is at most ``fpr``.
+
+    Rows with ``score >= threshold`` are flagged. Ties are handled by the ROC
+    curve: all rows sharing a score are flagged together.
+    """
+    y, p, w = _check(y, p, sample_weight)
+    fprs, _, thresholds = skm.roc_curve(y, p, sample_weight=w, drop_intermediate=False)
+    ok = np.flatnonzero(fprs <= fpr + 1e-12)
+    return float(thresholds[ok[-1]])
+
+
+def recall_at_fpr(y, p, fpr: float = 0.01, sample_weight=None) -> float:
+    """Highest recall (true-positive rate) reachable with a false-positive rate <= ``fpr``."""
+    y, p, w = _check(y, p, sample_weight)
+    fprs, tprs, _ = skm.roc_curve(y, p, sample_weight=w, drop_intermediate=False)
+    return float(tprs[fprs <= fpr + 1e-12].max())
+
+
+def precision_at_top(y, p, fraction: float = 0.01, sample_weight=None) -> float:
+    """Precision among the ``fraction`` highest-scored rows (at least one row).
+
+    Rows tied at the cut-off score count with the share of them that fits in
+    the top, so the result does not depend on row order.
+    """
+    y, p, w = _check(y, p, sample_weight)
+    w = np.ones_like(p) if w is None else w
+    budget = max(w.sum() * fraction, w.min())
+    order = np.argsort(-p, kind="stable")
+    ys, ps, ws = y[order], p[order], w[order]
+    cum = np.cumsum(ws)
+    cut = ps[min(np.searchsorted(cum, budget - 1e-12), len(ps) - 1)]
+    above, tied = ps > cut, ps == cut
+    room = budget - ws[above].sum()
+    share = room / ws[tied].sum()
+    hits = (ws * ys)[above].sum() + share * (ws * ys)[tied].sum()
+    return float(hits / budget)
+
+
+def classification_metrics(y, p, sample_weight=None) -> dict:
+    """Every accuracy and calibration metric of one model, as a flat dict."""
+    return {
+        "roc_auc": roc_auc(y, p, sample_weight),
+        "average_precision": average_precision(y, p, sample_weight),
+        "log_loss": log_loss(y, p, sample_weight),
+        "brier": brier(y, p, sample_weight),
+        "ece": expected_calibration_error(y, p, sample_weight),
+        "recall_at_1pct_fpr": recall_at_fpr(y, p, 0.01, sample_weight),
+        "precision_at_top_1pct": precision_at_top(y, p, 0.01, sample_weight),
+    }
+
+
+def fidelity(y, teacher_p, student_p, fpr: float = 0.01) -> dict:
+    """How closely a student follows its teacher.
+
+    Returns
+    -------
+    dict
+        ``spearman``: rank correlation of the scores; ``mean_abs_diff``: mean
+        absolute probability difference; ``agreement_at_1pct_fpr``: share of
+        rows on which both make the same decision at the threshold that gives
+        the teacher a 1% false-positive rate.
+    """
+    teacher_p = np.asarray(teacher_p, dtype=np.float64)
+    student_p = np.asarray(student_p, dtype=np.float64)
+    if teacher_p.shape != student_p.shape:
+        raise DataError("teacher and student scores differ in length.")
+    t = threshold_at_fpr(y, teacher_p, fpr)
+    rho = spearmanr(teacher_p, student_p).statistic
+    return {
+        "spearman": float(rho) if not math.isnan(rho) else 0.0,
+        "mean_abs_diff": float(np.mean(np.abs(teacher_p - student_p))),
+        "agreement_at_1pct_fpr": float(np.mean((teacher_p >= t) == (student_p >= t))),
+    }
+
+
+#: Metrics where larger is better; the others (log loss, Brier, ECE) are losses.
+HIGHER_IS_BETTER = {"roc_auc", "average_precision", "recall_at_1pct_fpr", "precision_at_top_1pct"}
+
+
+def score(metric: str, y, p, sample_weight=None) -> float:
+    """One metric by name, oriented so that larger is always better (losses negated)."""
+    funcs = {
+        "roc_auc": roc_auc,
+        "average_precision": average_precision,
+        "log_loss": log_loss,
+        "brier": brier,
+    }
+    if metric not in funcs:
+        raise ValueError(f"unknown selection metric {metric!r}; choose one of {sorted(funcs)}.")
+    value = funcs[metric](y, p, sample_weight)
+    return value if metric in HIGHER_IS_BETTER else -value

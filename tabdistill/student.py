@@ -1,0 +1,219 @@
+"""Compact students, all fit by sample-weighted soft-label regression.
+
+A student learns ``q(x)``, the teacher's probability, from targets in [0, 1]:
+
+* :class:`LightGBMStudent` -- a small gradient-boosted model with LightGBM's
+  ``cross_entropy`` objective, which accepts probabilities as labels;
+* :class:`TreeStudent` -- one shallow regression tree; a leaf's value, the
+  weighted mean of its targets, minimises both squared error and soft
+  cross-entropy within the leaf;
+* :class:`LinearStudent` -- logistic regression on the
+  :class:`~tabdistill.linear.LinearDesign` matrix with the exact soft
+  cross-entropy: each row enters twice, as a positive with weight ``w*q`` and
+  as a negative with weight ``w*(1-q)``.
+
+Students work on the encoded matrix. Each has ``predict(Z)`` (the positive-class
+probability) and ``predict_proba(Z)`` (two columns). With 0/1 targets, the same
+spec is the "baseline" trained directly on hard labels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.tree import DecisionTreeRegressor
+from sklearn.utils.validation import check_is_fitted
+
+from .linear import LinearDesign
+
+EPS = 1e-7
+
+
+def _check_targets(target, sample_weight):
+    target = np.asarray(target, dtype=np.float64)
+    if np.any(~np.isfinite(target)) or target.min() < 0 or target.max() > 1:
+        raise ValueError("student targets must be probabilities in [0, 1].")
+    w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    return target, w
+
+
+class Student(RegressorMixin, BaseEstimator):
+    """Base class: a regressor of probabilities with ``predict_proba``."""
+
+    def predict_proba(self, Z):
+        """Two columns: ``1 - q`` and ``q``."""
+        q = self.predict(Z)
+        return np.column_stack([1 - q, q])
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+class LightGBMStudent(Student):
+    """A small LightGBM model on soft targets (``cross_entropy`` objective).
+
+    Parameters
+    ----------
+    n_estimators : int, default=100
+    num_leaves : int, default=15
+    learning_rate : float, default=0.1
+    min_child_samples : int, default=20
+    categorical_mask : array-like of bool, default=None
+        Encoded columns to split on natively as categories.
+    random_state : int, default=None
+    n_jobs : int, default=None
+    """
+
+    def __init__(
+        self,
+        n_estimators=100,
+        num_leaves=15,
+        learning_rate=0.1,
+        min_child_samples=20,
+        categorical_mask=None,
+        random_state=None,
+        n_jobs=None,
+    ):
+        self.n_estimators = n_estimators
+        self.num_leaves = num_leaves
+        self.learning_rate = learning_rate
+        self.min_child_samples = min_child_samples
+        self.categorical_mask = categorical_mask
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def fit(self, Z, target, sample_weight=None):
+        import lightgbm as lgb
+
+        target, w = _check_targets(target, sample_weight)
+        Z = np.asarray(Z, dtype=np.float64)
+        cat = (
+            [] if self.categorical_mask is None else np.flatnonzero(self.categorical_mask).tolist()
+        )
+        params = {
+            "objective": "cross_entropy",
+            "n_estimators": self.n_estimators,
+            "num_leaves": self.num_leaves,
+            "learning_rate": self.learning_rate,
+            "min_child_samples": self.min_child_samples,
+            "random_state": 0 if self.random_state is None else self.random_state,
+            "n_jobs": self.n_jobs or 1,
+            "deterministic": True,
+            "force_row_wise": True,
+            "verbose": -1,
+        }
+        self.model_ = lgb.LGBMRegressor(**params).fit(
+            Z, target, sample_weight=w, categorical_feature=cat
+        )
+        self.booster_ = self.model_.booster_
+        self.n_features_in_ = Z.shape[1]
+        return self
+
+    def predict(self, Z):
+        check_is_fitted(self, "booster_")
+        return self.booster_.predict(np.asarray(Z, dtype=np.float64))
+
+
+class TreeStudent(Student):
+    """One regression tree on soft targets.
+
+    Parameters
+    ----------
+    max_depth : int, default=8
+    min_samples_leaf : int, default=20
+    random_state : int, default=None
+    """
+
+    def __init__(self, max_depth=8, min_samples_leaf=20, random_state=None):
+        self.max_depth = max_depth
+        self.min_samples_leaf = min_samples_leaf
+        self.random_state = random_state
+
+    def fit(self, Z, target, sample_weight=None):
+        target, w = _check_targets(target, sample_weight)
+        self.tree_model_ = DecisionTreeRegressor(
+            max_depth=self.max_depth,
+            min_samples_leaf=self.min_samples_leaf,
+            random_state=self.random_state,
+        ).fit(Z, target, sample_weight=w)
+        self.n_features_in_ = self.tree_model_.n_features_in_
+        return self
+
+    def predict(self, Z):
+        check_is_fitted(self, "tree_model_")
+        return np.clip(self.tree_model_.predict(np.asarray(Z, dtype=np.float64)), EPS, 1 - EPS)
+
+
+class LinearStudent(Student):
+    """Logistic regression fit on soft targets with the exact soft cross-entropy.
+
+    Parameters
+    ----------
+    C : float, default=1.0
+        Inverse regularisation strength.
+    categorical_mask : array-like of bool, default=None
+    max_iter : int, default=2000
+    """
+
+    def __init__(self, C=1.0, categorical_mask=None, max_iter=2000):
+        self.C = C
+        self.categorical_mask = categorical_mask
+        self.max_iter = max_iter
+
+    def fit(self, Z, target, sample_weight=None):
+        target, w = _check_targets(target, sample_weight)
+        w = np.ones(len(target)) if w is None else w
+        self.design_ = LinearDesign(categorical_mask=self.categorical_mask).fit(Z)
+        D = self.design_.transform(Z)
+        both = np.concatenate([w * target, w * (1 - target)])
+        keep = both > 0
+        X2 = np.vstack([D, D])[keep]
+        y2 = np.concatenate([np.ones(len(D)), np.zeros(len(D))])[keep]
+        if len(np.unique(y2)) < 2:
+            raise ValueError("the linear student needs targets that are not all 0 or all 1.")
+        # LogisticRegression averages its loss over weights; scale so C means the same as usual
+        scale = len(D) / both.sum()
+        self.model_ = LogisticRegression(C=self.C, max_iter=self.max_iter).fit(
+            X2, y2, sample_weight=both[keep] * scale
+        )
+        self.n_features_in_ = Z.shape[1]
+        return self
+
+    def predict(self, Z):
+        check_is_fitted(self, "model_")
+        return self.model_.predict_proba(self.design_.transform(Z))[:, 1]
+
+
+STUDENTS = {"lightgbm": LightGBMStudent, "tree": TreeStudent, "linear": LinearStudent}
+
+
+def make_student(student, params=None, *, categorical_mask=None, random_state=None, n_jobs=None):
+    """An unfitted student from a name in :data:`STUDENTS` or a :class:`Student` instance."""
+    from sklearn.base import clone
+
+    if isinstance(student, Student):
+        est = clone(student)
+    elif student in STUDENTS:
+        est = STUDENTS[student]()
+    else:
+        raise ValueError(f"unknown student {student!r}; choose one of {sorted(STUDENTS)}.")
+    accepted = est.get_params()
+    extra = {
+        k: v
+        for k, v in {
+            "categorical_mask": categorical_mask,
+            "random_state": random_state,
+            "n_jobs": n_jobs,
+        }.items()
+        if k in accepted and accepted[k] is None
+    }
+    unknown = set(params or {}) - set(accepted)
+    if unknown:
+        raise ValueError(
+            f"unknown parameter(s) {sorted(unknown)} for student {student!r}; "
+            f"valid ones are {sorted(accepted)}."
+        )
+    return est.set_params(**extra, **(params or {}))

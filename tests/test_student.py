@@ -1,0 +1,77 @@
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from tabdistill.labels import build_training_set, soften
+from tabdistill.student import STUDENTS, LinearStudent, make_student
+
+
+def _soft_data(n=800, seed=0):
+    rng = np.random.default_rng(seed)
+    Z = np.column_stack(
+        [rng.normal(size=n), rng.integers(0, 3, n).astype(float), rng.normal(size=n)]
+    )
+    Z[rng.random(n) < 0.05, 2] = np.nan
+    q = 1 / (1 + np.exp(-(1.5 * Z[:, 0] + (Z[:, 1] == 2) - 0.5)))
+    return Z, q
+
+
+@pytest.mark.parametrize("name", sorted(STUDENTS))
+def test_students_fit_soft_targets_and_output_probabilities(name):
+    Z, q = _soft_data()
+    model = make_student(name, categorical_mask=[False, True, False], random_state=0).fit(Z, q)
+    p = model.predict(Z)
+    assert p.shape == q.shape and np.all((p > 0) & (p < 1))
+    assert np.corrcoef(p, q)[0, 1] > 0.8
+    np.testing.assert_allclose(model.predict_proba(Z).sum(1), 1)
+
+
+@pytest.mark.parametrize("name", sorted(STUDENTS))
+def test_sample_weight_changes_the_fit(name):
+    Z, q = _soft_data()
+    w = np.where(Z[:, 0] > 0, 10.0, 0.1)
+    model = make_student(name, categorical_mask=[False, True, False], random_state=0)
+    plain = clone(model).fit(Z, q).predict(Z)
+    weighted = clone(model).fit(Z, q, sample_weight=w).predict(Z)
+    assert np.abs(plain - weighted).max() > 1e-3
+
+
+def test_linear_student_soft_cross_entropy_recovers_logits():
+    rng = np.random.default_rng(0)
+    Z = rng.normal(size=(3_000, 2))
+    q = 1 / (1 + np.exp(-(2.0 * Z[:, 0] - 1.0 * Z[:, 1] + 0.3)))
+    model = LinearStudent(C=1e6).fit(Z, q)
+    np.testing.assert_allclose(model.predict(Z), q, atol=1e-3)
+
+
+def test_students_reject_targets_outside_unit_interval():
+    Z, q = _soft_data()
+    with pytest.raises(ValueError, match=r"probabilities in \[0, 1\]"):
+        make_student("tree").fit(Z, q * 2)
+
+
+def test_unknown_student_parameter_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown parameter"):
+        make_student("lightgbm", {"n_trees": 10})
+
+
+def test_soften_and_training_set():
+    q = np.array([0.1, 0.5, 0.9])
+    np.testing.assert_allclose(soften(q, 1.0), q)
+    hot = soften(q, 2.0)
+    assert hot[0] > 0.1 and hot[1] == pytest.approx(0.5) and hot[2] < 0.9
+    Z = np.zeros((3, 1))
+    data = build_training_set(
+        Z,
+        np.array([0, 1, 1]),
+        q,
+        np.array([1.0, 2.0, 3.0]),
+        synthetic=np.ones((2, 1)),
+        synthetic_proba=np.array([0.2, 0.8]),
+        synthetic_seeds=np.array([2, 0]),
+        alpha=0.5,
+        synthetic_weight=0.5,
+    )
+    np.testing.assert_allclose(data.target, [0.05, 0.75, 0.95, 0.2, 0.8])
+    np.testing.assert_allclose(data.weight, [1.0, 2.0, 3.0, 1.5, 0.5])  # seeds' weights inherited
+    assert data.n_synthetic == 2
