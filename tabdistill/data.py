@@ -40,6 +40,7 @@ CATEGORICAL = "categorical"
 
 # Labels read as "the positive class" when the user does not say which one is.
 _POSITIVE_TOKENS = ("1", "true", "yes", "y", "positive", "pos", "fraud", "default", ">50k")
+_NUMBER = (int, float, np.integer, np.floating)  # bool is an int: True -> 1.0
 _ID_NAME = re.compile(r"(^id$|_id$|^id_|uuid|guid)", re.IGNORECASE)
 
 
@@ -285,7 +286,7 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
         frame = _as_frame(X)
         if frame.shape[0] == 0:
             raise DataError("cannot fit on an empty table (0 rows).")
-        self._from_array = not isinstance(X, pd.DataFrame)
+        self.__dict__.pop("_record_plan", None)
         forced = set(self.categorical_features or ())
         dropped_by_user = set(self.drop_features or ())
         unknown = (forced | dropped_by_user) - set(map(str, frame.columns))
@@ -423,31 +424,81 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
         return pd.DataFrame(cols)
 
     def encode_record(self, record: dict) -> np.ndarray:
-        """Encode one record (``{"column": value}``) the way ``transform`` encodes a row."""
-        check_is_fitted(self, "features_")
-        row = np.empty(len(self.features_), dtype=np.float64)
-        for j, name in enumerate(self.features_):
+        """Encode one record (``{"column": value}``) exactly as ``transform`` encodes a row.
+
+        A missing key, ``None`` and NaN are missing; an unseen level is NaN;
+        a non-number in a numeric column raises ``FeatureTypeError``. Built for
+        the single-row path: plain dict lookups, no pandas.
+        """
+        plan = self.__dict__.get("_record_plan") or self._build_record_plan()
+        row = np.empty(len(plan), dtype=np.float64)
+        for j, (name, levels) in enumerate(plan):
             value = record.get(name)
-            if self.roles_[name] == CATEGORICAL:
-                row[j] = np.nan if value is None or value != value else self._code_of(name, value)
+            if value is None:
+                row[j] = np.nan
+            elif levels is None:
+                if type(value) is not float and not isinstance(value, _NUMBER):
+                    raise FeatureTypeError(
+                        f"feature '{name}' expects a number, got {type(value).__name__} {value!r}."
+                    )
+                row[j] = value
+            elif value != value:  # NaN
+                row[j] = np.nan
             else:
-                row[j] = _numeric_scalar(name, value)
+                row[j] = levels.get(value if type(value) is str else str(value), np.nan)
         return row
 
-    def _code_of(self, name, value):
-        idx = self._levels[name].get_indexer([str(value)])[0]
-        return np.nan if idx < 0 else float(idx)
+    def _build_record_plan(self):
+        self._record_plan = [
+            (
+                name,
+                {lev: float(i) for i, lev in enumerate(self.categories_[name])}
+                if self.roles_[name] == CATEGORICAL
+                else None,
+            )
+            for name in self.features_
+        ]
+        return self._record_plan
 
     def schema(self) -> dict:
-        """The fitted schema as plain JSON-able data (columns, roles, levels, dropped)."""
+        """The fitted schema as plain JSON-able data; :meth:`from_schema` rebuilds the encoder."""
         check_is_fitted(self, "features_")
         return {
             "features": list(self.features_),
             "roles": dict(self.roles_),
-            "categories": {c: list(v) for c, v in self.categories_.items()},
+            "categories": {c: [str(v) for v in lv] for c, lv in self.categories_.items()},
             "dropped": dict(self.dropped_),
-            "feature_names_in": list(self.feature_names_in_),
+            "feature_names_in": [str(c) for c in self.feature_names_in_],
+            "integer": self.integer_mask_.tolist(),
+            "lower": self.lower_.tolist(),
+            "upper": self.upper_.tolist(),
         }
+
+    @classmethod
+    def from_schema(cls, schema: dict) -> TabularEncoder:
+        """A fitted encoder from :meth:`schema` output (as saved with a model)."""
+        try:
+            enc = cls()
+            enc.features_ = list(schema["features"])
+            enc.roles_ = {c: schema["roles"][c] for c in enc.features_}
+            enc.categories_ = {
+                c: np.array(v, dtype=object) for c, v in schema["categories"].items()
+            }
+            enc.dropped_ = dict(schema.get("dropped", {}))
+            enc.feature_names_in_ = np.array(schema["feature_names_in"], dtype=object)
+            enc.n_features_in_ = len(enc.feature_names_in_)
+            enc.categorical_mask_ = np.array([enc.roles_[c] == CATEGORICAL for c in enc.features_])
+            enc.integer_mask_ = np.array(schema["integer"], dtype=bool)
+            enc.lower_ = np.array(schema["lower"], dtype=np.float64)
+            enc.upper_ = np.array(schema["upper"], dtype=np.float64)
+            if set(enc.roles_.values()) - {NUMERIC, CATEGORICAL} or set(enc.categories_) != {
+                c for c in enc.features_ if enc.roles_[c] == CATEGORICAL
+            }:
+                raise ValueError("roles and categories disagree")
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SchemaError(f"invalid feature schema: {exc}") from None
+        enc._levels = {c: pd.Index(v) for c, v in enc.categories_.items()}
+        return enc
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -471,14 +522,4 @@ def _numeric_values(name: str, series: pd.Series) -> np.ndarray:
     raise FeatureTypeError(
         f"column '{name}' was numeric at fit but arrives as {series.dtype} (numbers stored as "
         f"text, e.g. {series.dropna().iloc[0]!r}). Convert it with pandas.to_numeric first."
-    )
-
-
-def _numeric_scalar(name: str, value) -> float:
-    if value is None:
-        return np.nan
-    if isinstance(value, bool | int | float | np.integer | np.floating):
-        return float(value)
-    raise FeatureTypeError(
-        f"feature '{name}' expects a number, got {type(value).__name__} {value!r}."
     )

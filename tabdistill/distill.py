@@ -27,6 +27,7 @@ from .augment import FeatureSpec, make_augmenter
 from .data import TabularEncoder, check_sample_weight, encode_target
 from .exceptions import DataError
 from .labels import build_training_set
+from .runtime import compile_student
 from .student import make_student
 from .teacher import TeacherEnsemble
 
@@ -102,6 +103,9 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
     teacher_ : TeacherEnsemble
     student_ : Pipeline
         Encoder + the chosen student; ``predict_proba`` takes a DataFrame.
+    runtime_ : CompiledModel or None
+        The student compiled for fast scoring (``score_one``, ``score_record``,
+        ``score_batch``, ``save``); None for a student the runtime cannot compile.
     baseline_ : Pipeline
         Encoder + the same student spec fit on hard labels.
     train_index_, validation_index_ : ndarray of int
@@ -261,6 +265,7 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
             warnings.warn(self.fallback_, DistillationWarning, stacklevel=2)
             model, student_va = baseline, baseline_va
         self.soft_labels_ = data.target[: data.n_original]
+        self.runtime_ = self._compile(model)
         self.student_ = Pipeline([("encoder", self.encoder_), ("student", model)])
         self.baseline_ = Pipeline([("encoder", self.encoder_), ("student", baseline)])
         self.report_ = self._report(
@@ -370,10 +375,23 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
             "teacher_weights": dict(self.teacher_.weights_),
         }
 
+    def _compile(self, model):
+        try:
+            return compile_student(model, self.encoder_)
+        except TypeError as exc:  # a custom student: predict through it instead
+            logger.info("student not compiled, predicting through it: %s", exc)
+            return None
+
     # ------------------------------------------------------------------ predict
     def predict_proba(self, X):
-        """Class probabilities from the student, shape ``(n_samples, 2)``."""
+        """Class probabilities from the student, shape ``(n_samples, 2)``.
+
+        Scored by the compiled runtime (``runtime_``) when the student compiles,
+        which gives the same probabilities as the student to within 1e-12.
+        """
         check_is_fitted(self, "student_")
+        if self.runtime_ is not None:
+            return self.runtime_.predict_proba(X)
         return self.student_.predict_proba(X)
 
     def predict(self, X):

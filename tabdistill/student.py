@@ -28,6 +28,16 @@ from sklearn.utils.validation import check_is_fitted
 from .linear import LinearDesign
 
 EPS = 1e-7
+_F32_MAX = float(np.finfo(np.float32).max)
+
+
+def _float32_range(Z):
+    """Clip to the float32 range that scikit-learn trees accept.
+
+    Trees compare ``float32(x) <= threshold``: a value beyond the range goes the
+    same way clipped as it would as +/-inf, so clipping changes no decision.
+    """
+    return np.clip(np.asarray(Z, dtype=np.float64), -_F32_MAX, _F32_MAX)
 
 
 def _check_targets(target, sample_weight):
@@ -138,13 +148,13 @@ class TreeStudent(Student):
             max_depth=self.max_depth,
             min_samples_leaf=self.min_samples_leaf,
             random_state=self.random_state,
-        ).fit(Z, target, sample_weight=w)
+        ).fit(_float32_range(Z), target, sample_weight=w)
         self.n_features_in_ = self.tree_model_.n_features_in_
         return self
 
     def predict(self, Z):
         check_is_fitted(self, "tree_model_")
-        return np.clip(self.tree_model_.predict(np.asarray(Z, dtype=np.float64)), EPS, 1 - EPS)
+        return np.clip(self.tree_model_.predict(_float32_range(Z)), EPS, 1 - EPS)
 
 
 class LinearStudent(Student):

@@ -1,0 +1,101 @@
+import numpy as np
+import pytest
+
+from tabdistill import make_fraud
+from tabdistill.data import TabularEncoder, split_target
+from tabdistill.exceptions import ArtifactError, FeatureTypeError, SchemaError
+from tabdistill.runtime import CompiledModel, compile_student
+from tabdistill.student import STUDENTS, make_student
+
+
+@pytest.fixture(scope="module")
+def fraud():
+    X, y = split_target(make_fraud(6_000, fraud_rate=0.05, random_state=1), "is_fraud")
+    enc = TabularEncoder().fit(X)
+    # 100k scoring rows with NaN, unseen categories and extreme values
+    Xt, _ = split_target(make_fraud(100_000, random_state=2), "is_fraud")
+    Xt.loc[::7, "country"] = "ZZ"
+    Xt.loc[::9, "merchant_category"] = np.nan
+    Xt.loc[::11, "amount"] = np.nan
+    Xt.loc[::13, "amount"] = 1e300
+    Xt["hour"] = Xt["hour"].astype(float)
+    Xt.loc[::17, "hour"] = -1e300
+    Xt.loc[::19, "card_age_days"] = 0.0
+    return X, y, enc, Xt
+
+
+@pytest.mark.parametrize("name", sorted(STUDENTS))
+def test_runtime_matches_source_model_on_100k_rows(name, fraud):
+    X, y, enc, Xt = fraud
+    student = make_student(name, categorical_mask=enc.categorical_mask_, random_state=0)
+    student.fit(enc.transform(X), y.to_numpy().astype(float))
+    runtime = compile_student(student, enc)
+    Zt = enc.transform(Xt)
+    expected = student.predict(Zt)
+    np.testing.assert_allclose(runtime.score_batch(Zt), expected, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(runtime.score_batch(Xt), expected, rtol=0, atol=1e-6)
+    for i in range(0, 200, 7):
+        assert runtime.score_one(Zt[i]) == pytest.approx(expected[i], abs=1e-6)
+
+
+def test_float32_threshold_semantics_of_sklearn_trees():
+    # values within float32 precision of a threshold go the way sklearn sends them
+    rng = np.random.default_rng(0)
+    Z = rng.normal(size=(2_000, 1))
+    q = (Z[:, 0] > 0.1).astype(float)
+    student = make_student("tree", {"max_depth": 1, "min_samples_leaf": 1}).fit(Z, q)
+    enc = TabularEncoder().fit(Z)
+    runtime = compile_student(student, enc)
+    t = student.tree_model_.tree_.threshold[0]
+    probe = np.array([[t], [np.nextafter(t, 1)], [t + 1e-9], [t - 1e-9], [np.nan]])
+    np.testing.assert_array_equal(runtime.score_batch(probe), student.predict(probe))
+
+
+def test_record_path_matches_batch_and_handles_missing(fraud):
+    X, y, enc, Xt = fraud
+    student = make_student("lightgbm", categorical_mask=enc.categorical_mask_, random_state=0)
+    runtime = compile_student(student.fit(enc.transform(X), y.to_numpy().astype(float)), enc)
+    batch = runtime.score_batch(Xt.head(300))
+    for i in range(300):
+        record = {k: v for k, v in Xt.iloc[i].items() if not (isinstance(v, float) and np.isnan(v))}
+        assert runtime.score_record(record) == pytest.approx(batch[i], abs=1e-12)
+    full = Xt.iloc[0].to_dict()
+    missing_key = {k: v for k, v in full.items() if k != "device"}
+    as_none, as_nan = {**full, "device": None}, {**full, "device": float("nan")}
+    unseen = {**full, "device": "toaster"}
+    scores = {runtime.score_record(r) for r in (missing_key, as_none, as_nan, unseen)}
+    assert len(scores) == 1  # all four are "missing" for the model
+    frame = Xt.head(1).assign(device=np.nan)
+    assert runtime.score_batch(frame)[0] == pytest.approx(scores.pop(), abs=1e-12)
+    with pytest.raises(FeatureTypeError, match="'amount' expects a number"):
+        runtime.score_record({**full, "amount": "12.50"})
+    with pytest.raises(SchemaError, match="expected a row of"):
+        runtime.score_one(np.zeros(3))
+
+
+def test_save_and_load_round_trip_without_pickle(fraud, tmp_path):
+    X, y, enc, Xt = fraud
+    student = make_student("lightgbm", categorical_mask=enc.categorical_mask_, random_state=0)
+    runtime = compile_student(student.fit(enc.transform(X), y.to_numpy().astype(float)), enc)
+    path = runtime.save(tmp_path / "model.npz")
+    loaded = CompiledModel.load(path)
+    np.testing.assert_array_equal(
+        loaded.score_batch(Xt.head(500)), runtime.score_batch(Xt.head(500))
+    )
+    assert loaded.score_record({"amount": 10.0}) == runtime.score_record({"amount": 10.0})
+
+
+def test_load_refuses_foreign_files(tmp_path):
+    pickled = tmp_path / "evil.npz"
+    np.savez(pickled, __header__=np.array([{"format": "x"}], dtype=object))  # needs pickle
+    with pytest.raises(ArtifactError, match="not a tabdistill runtime"):
+        CompiledModel.load(pickled)
+    other = tmp_path / "other.npz"
+    np.savez(other, a=np.zeros(3))
+    with pytest.raises(ArtifactError, match="not a tabdistill runtime"):
+        CompiledModel.load(other)
+    (tmp_path / "text.npz").write_text("hello")
+    with pytest.raises(ArtifactError):
+        CompiledModel.load(tmp_path / "text.npz")
+    with pytest.raises(ArtifactError, match="not found"):
+        CompiledModel.load(tmp_path / "absent.npz")
