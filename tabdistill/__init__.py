@@ -6,6 +6,7 @@ The data flow, one module per stage::
          -> metrics / latency -> report -> persist / registry / jobs -> cli
 """
 
+from ._version import __version__
 from .data import TabularEncoder, encode_target, read_csv
 from .datasets import load_dataset, make_fraud
 from .distill import DistilledClassifier
@@ -19,9 +20,8 @@ from .exceptions import (
 )
 from .teacher import TeacherEnsemble
 
-__version__ = "0.1.0"
-
 __all__ = [
+    "__version__",
     "ArtifactError",
     "ConfigError",
     "DataError",

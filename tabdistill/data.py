@@ -315,7 +315,7 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
             raise DataError(
                 "no usable feature columns left after dropping ID-like/datetime columns."
             )
-        self._levels = {c: pd.Index(v) for c, v in self.categories_.items()}
+        self.__dict__.pop("_levels", None)
         self.categorical_mask_ = np.array([self.roles_[c] == CATEGORICAL for c in self.features_])
         Z = self._encode(frame)
         finite = np.where(np.isnan(Z), 0.0, Z)
@@ -401,10 +401,17 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
         for j, name in enumerate(self.features_):
             series = frame[name]
             if self.roles_[name] == CATEGORICAL:
-                out[:, j] = category_codes(series, self._levels[name])
+                out[:, j] = category_codes(series, self._level_index(name))
             else:
                 out[:, j] = _numeric_values(name, series)
         return out
+
+    def _level_index(self, name) -> pd.Index:
+        """Lookup index of a categorical column's levels, built on first use (not persisted)."""
+        cache = self.__dict__.setdefault("_levels", {})
+        if name not in cache:
+            cache[name] = pd.Index(self.categories_[name])
+        return cache[name]
 
     def inverse_transform(self, Z) -> pd.DataFrame:
         """Turn an encoded matrix back into a DataFrame with the fitted dtypes.
@@ -497,8 +504,14 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
                 raise ValueError("roles and categories disagree")
         except (KeyError, TypeError, ValueError) as exc:
             raise SchemaError(f"invalid feature schema: {exc}") from None
-        enc._levels = {c: pd.Index(v) for c, v in enc.categories_.items()}
         return enc
+
+    def __getstate__(self):
+        # lookup caches are derived from categories_: persist only the plain state
+        state = super().__getstate__()
+        state.pop("_levels", None)
+        state.pop("_record_plan", None)
+        return state
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -221,6 +221,9 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
         clock = time.perf_counter()
         baseline = self._new_student(int(seeds[2])).fit(Z[tr], y01[tr].astype(float), w_tr)
         baseline_va = baseline.predict(Z[va])
+        timings["baseline"] = time.perf_counter() - clock
+
+        clock = time.perf_counter()
         candidates, best = [], None
         grid = [(f, a) for f in sorted(self.augment_factors) for a in self.alphas]
         for factor, alpha in progress(grid, desc="students"):
@@ -265,7 +268,7 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
             warnings.warn(self.fallback_, DistillationWarning, stacklevel=2)
             model, student_va = baseline, baseline_va
         self.soft_labels_ = data.target[: data.n_original]
-        self.runtime_ = self._compile(model)
+        self.__dict__.pop("_runtime", None)
         self.student_ = Pipeline([("encoder", self.encoder_), ("student", model)])
         self.baseline_ = Pipeline([("encoder", self.encoder_), ("student", baseline)])
         self.report_ = self._report(
@@ -375,12 +378,22 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
             "teacher_weights": dict(self.teacher_.weights_),
         }
 
-    def _compile(self, model):
-        try:
-            return compile_student(model, self.encoder_)
-        except TypeError as exc:  # a custom student: predict through it instead
-            logger.info("student not compiled, predicting through it: %s", exc)
-            return None
+    @property
+    def runtime_(self):
+        """The student compiled for fast scoring, built on first use."""
+        check_is_fitted(self, "student_")
+        if "_runtime" not in self.__dict__:
+            try:
+                self._runtime = compile_student(self.student_[-1], self.encoder_)
+            except TypeError as exc:  # a custom student: predict through it instead
+                logger.info("student not compiled, predicting through it: %s", exc)
+                self._runtime = None
+        return self._runtime
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_runtime", None)  # numba kernels are not data; recompiled on first use
+        return state
 
     # ------------------------------------------------------------------ predict
     def predict_proba(self, X):

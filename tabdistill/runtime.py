@@ -181,8 +181,15 @@ class CompiledModel:
         self.n_features = len(encoder.features_)
         a = self.arrays
         if kind == "trees":
-            self._args = (a["ints"], a["values"], a["cat_bounds"], a["cat_bits"], a["roots"],
-                          float(self.meta["base"]), int(self.meta["output"]))  # fmt: skip
+            self._args = (
+                a["ints"],
+                a["values"],
+                a["cat_bounds"],
+                a["cat_bits"],
+                a["roots"],
+                float(self.meta["base"]),
+                int(self.meta["output"]),
+            )
             self._one, self._serial = _tree_one, _tree_batch
             self._parallel = _tree_batch_parallel
         else:
@@ -240,12 +247,23 @@ class CompiledModel:
         return int(sum(a.nbytes for a in self.arrays.values()))
 
     # -- persistence
-    def save(self, path) -> Path:
-        """Write the runtime to one ``.npz`` file (arrays + JSON header); returns the path."""
-        path = Path(path)
-        header = {"format": FORMAT, "version": FORMAT_VERSION, "kind": self.kind,
-                  "meta": self.meta, "schema": self.encoder.schema()}  # fmt: skip
+    def save(self, path):
+        """Write the runtime as one ``.npz`` file (arrays + JSON header).
+
+        ``path`` is a file path or a binary file object; returns it.
+        """
+        header = {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "kind": self.kind,
+            "meta": self.meta,
+            "schema": self.encoder.schema(),
+        }
         blob = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+        if hasattr(path, "write"):
+            np.savez(path, __header__=blob, **self.arrays)
+            return path
+        path = Path(path)
         with open(path, "wb") as fh:
             np.savez(fh, __header__=blob, **self.arrays)
         return path
@@ -336,8 +354,11 @@ def _add_lightgbm_node(builder, node):
         idx = builder.node(int(node["split_feature"]), flags, float(node["threshold"]))
     else:
         raise ValueError(f"unsupported LightGBM decision type {node['decision_type']!r}")
-    builder.link(idx, _add_lightgbm_node(builder, node["left_child"]),
-                 _add_lightgbm_node(builder, node["right_child"]))  # fmt: skip
+    builder.link(
+        idx,
+        _add_lightgbm_node(builder, node["left_child"]),
+        _add_lightgbm_node(builder, node["right_child"]),
+    )
     return idx
 
 

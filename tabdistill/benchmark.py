@@ -1,0 +1,269 @@
+"""Teacher vs student vs baseline on one dataset: accuracy, fidelity, latency, size.
+
+:func:`run_benchmark` is what ``tabdistill benchmark`` and the scripts in
+``benchmarks/`` run: a stratified train/test split, one
+:class:`~tabdistill.DistilledClassifier` fit (which trains all three models),
+every metric of :mod:`tabdistill.metrics` on the test rows, and the cost of
+each model measured side by side in the same process.
+
+Each model is timed through the path a production caller would use for it:
+the teacher scores an encoded row with ``predict_proba`` of each member
+(members limited to one thread, the fastest setting for one row); the student
+and the baseline score the same encoded row through their compiled runtime.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from . import metrics
+from ._version import __version__
+from .cost import batch_throughput, peak_rss_mb, runtime_size, single_row_latency, skops_size
+from .data import encode_target, split_target
+from .distill import DistilledClassifier
+from .exceptions import DataError
+from .runtime import compile_student
+
+logger = logging.getLogger(__name__)
+
+MODELS = ("teacher", "student", "baseline")
+
+
+@dataclass
+class BenchmarkResult:
+    """The JSON-able summary plus what plots need (test labels and scores)."""
+
+    summary: dict
+    y_test: np.ndarray
+    scores: dict = field(default_factory=dict)
+
+
+def stratified_split(X, y01, test_size, seed):
+    """Stratified train/test split with a clear error when a class is too small to split."""
+    if not 0 < test_size < 1:
+        raise DataError(f"test size must be in (0, 1), got {test_size}.")
+    n_pos = int(y01.sum())
+    n_neg = len(y01) - n_pos
+    if min(n_pos, n_neg) * test_size < 2 or min(n_pos, n_neg) * (1 - test_size) < 10:
+        raise DataError(
+            f"too few rows of the rarer class to split (positives: {n_pos}, negatives: "
+            f"{n_neg}, test size {test_size}); the benchmark needs at least 2 in the test "
+            "split and 10 for training. Use more data or another test size."
+        )
+    return train_test_split(X, y01, test_size=test_size, stratify=y01, random_state=seed)
+
+
+def _single_thread(teacher):
+    """Members predict one row fastest on one thread (thread pools cost more than the work)."""
+    for est in teacher.estimators_.values():
+        if "n_jobs" in est.get_params():
+            est.set_params(n_jobs=1)
+
+
+def run_benchmark(
+    frame: pd.DataFrame,
+    target: str,
+    *,
+    dataset: str = "data",
+    test_size: float = 0.25,
+    seed: int = 0,
+    positive_label=None,
+    distiller_params: dict | None = None,
+    latency_calls: int = 2_000,
+    batch_rows: int = 100_000,
+) -> BenchmarkResult:
+    """Fit teacher, student and baseline on ``frame`` and compare them on a held-out split.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Features and the target column.
+    target : str
+        Name of the target column (binary, any two labels).
+    dataset : str, default="data"
+        Name recorded in the result.
+    test_size : float, default=0.25
+        Share of rows held out, stratified.
+    seed : int, default=0
+        Seeds the split and the distiller.
+    positive_label : object, default=None
+        Label of the positive class; see :func:`tabdistill.data.encode_target`.
+    distiller_params : dict, default=None
+        Extra :class:`~tabdistill.DistilledClassifier` parameters.
+    latency_calls : int, default=2000
+        Timed single-row calls per model.
+    batch_rows : int, default=100_000
+        Rows per batch-throughput run.
+
+    Returns
+    -------
+    BenchmarkResult
+    """
+    X, y_raw = split_target(frame, target)
+    y01 = encode_target(y_raw, positive_label).y
+    X_train, X_test, y_train, y_test = stratified_split(X, y01, test_size, seed)
+    params = {"random_state": seed, **(distiller_params or {})}
+    model = DistilledClassifier(**params)
+    start = time.perf_counter()
+    model.fit(X_train, y_train)
+    fit_seconds = time.perf_counter() - start
+
+    Z_test = model.encoder_.transform(X_test)
+    teacher = model.teacher_
+    student_rt = model.runtime_
+    baseline_rt = compile_student(model.baseline_[-1], model.encoder_)
+    scores = {
+        "teacher": teacher.predict_proba_encoded(Z_test),
+        "student": student_rt.score_batch(Z_test),
+        "baseline": baseline_rt.score_batch(Z_test),
+    }
+    _single_thread(teacher)
+    rows = list(Z_test[: min(len(Z_test), 1_000)])
+    timings = model.report_["timings"]
+    cost = {
+        "teacher": {
+            "fit_seconds": timings["teacher"],
+            "size_bytes": skops_size(teacher),
+            "one": lambda z: teacher.predict_proba_encoded(z[None, :]),
+            "batch": teacher.predict_proba_encoded,
+        },
+        "student": {
+            "fit_seconds": fit_seconds,  # the student needs the whole pipeline, teacher included
+            "size_bytes": runtime_size(student_rt),
+            "one": student_rt.score_one,
+            "batch": student_rt.score_batch,
+        },
+        "baseline": {
+            "fit_seconds": timings["baseline"],
+            "size_bytes": runtime_size(baseline_rt),
+            "one": baseline_rt.score_one,
+            "batch": baseline_rt.score_batch,
+        },
+    }
+    models = {}
+    for name in MODELS:
+        logger.info("measuring %s latency", name)
+        calls = latency_calls if name != "teacher" else max(200, latency_calls // 10)
+        one = single_row_latency(cost[name]["one"], rows, n_calls=calls)
+        batch = batch_throughput(cost[name]["batch"], Z_test, min_rows=batch_rows)
+        models[name] = {
+            **metrics.classification_metrics(y_test, scores[name]),
+            "fit_seconds": round(cost[name]["fit_seconds"], 3),
+            "size_bytes": cost[name]["size_bytes"],
+            "latency": {
+                "single_row_p50_us": one["p50_us"],
+                "single_row_p99_us": one["p99_us"],
+                "batch_rows_per_second": batch["rows_per_second"],
+                "single_row_calls": one["calls"],
+                "batch_rows": batch["rows"],
+            },
+        }
+    records = [
+        {k: v for k, v in rec.items() if not (isinstance(v, float) and np.isnan(v))}
+        for rec in X_test.head(1_000).to_dict(orient="records")
+    ]
+    record = single_row_latency(student_rt.score_record, records, n_calls=latency_calls)
+    models["student"]["latency"]["record_p50_us"] = record["p50_us"]
+    models["student"]["latency"]["record_p99_us"] = record["p99_us"]
+
+    t, s = models["teacher"], models["student"]
+    summary = {
+        "dataset": dataset,
+        "rows": int(len(frame)),
+        "features": int(X.shape[1]),
+        "positive_rate": float(y01.mean()),
+        "seed": int(seed),
+        "test_rows": int(len(y_test)),
+        "train_rows": int(len(y_train)),
+        "models": models,
+        "fidelity": metrics.fidelity(y_test, scores["teacher"], scores["student"]),
+        "speedup": {
+            "single_row_p50": t["latency"]["single_row_p50_us"] / s["latency"]["single_row_p50_us"],
+            "single_row_p99": t["latency"]["single_row_p99_us"] / s["latency"]["single_row_p99_us"],
+            "batch": s["latency"]["batch_rows_per_second"] / t["latency"]["batch_rows_per_second"],
+            "size": t["size_bytes"] / s["size_bytes"],
+        },
+        "distillation": {
+            "chosen": model.report_["chosen"],
+            "fallback": model.report_["fallback"],
+            "candidates": model.report_["candidates"],
+            "timings": timings,
+            "rows": model.report_["rows"],
+            "teacher_weights": model.report_["teacher_weights"],
+            "student": model.student
+            if isinstance(model.student, str)
+            else type(model.student).__name__,
+        },
+        "environment": {
+            "tabdistill": __version__,
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+            "cpus": os.cpu_count(),
+            "peak_rss_mb": peak_rss_mb(),
+        },
+    }
+    return BenchmarkResult(summary=summary, y_test=np.asarray(y_test), scores=scores)
+
+
+def format_table(summary: dict) -> str:
+    """A plain-text table of the three models, for the terminal."""
+    cols = [
+        ("ROC-AUC", lambda m: f"{m['roc_auc']:.4f}"),
+        ("PR-AUC", lambda m: f"{m['average_precision']:.4f}"),
+        ("R@1%FPR", lambda m: f"{m['recall_at_1pct_fpr']:.4f}"),
+        ("P@top1%", lambda m: f"{m['precision_at_top_1pct']:.4f}"),
+        ("logloss", lambda m: f"{m['log_loss']:.4f}"),
+        ("Brier", lambda m: f"{m['brier']:.4f}"),
+        ("ECE", lambda m: f"{m['ece']:.4f}"),
+        ("p50 us", lambda m: _us(m["latency"]["single_row_p50_us"])),
+        ("p99 us", lambda m: _us(m["latency"]["single_row_p99_us"])),
+        ("rows/s", lambda m: f"{m['latency']['batch_rows_per_second']:,.0f}"),
+        ("size", lambda m: _bytes(m["size_bytes"])),
+        ("fit s", lambda m: f"{m['fit_seconds']:.1f}"),
+    ]
+    rows = [["model"] + [c for c, _ in cols]]
+    for name in MODELS:
+        rows.append([name] + [f(summary["models"][name]) for _, f in cols])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(r, widths)))
+        for r in rows
+    ]
+    lines.insert(1, "-" * len(lines[0]))
+    f, sp = summary["fidelity"], summary["speedup"]
+    head = (
+        f"{summary['dataset']}: {summary['rows']:,} rows, {summary['features']} features, "
+        f"{summary['positive_rate']:.2%} positive, seed {summary['seed']}"
+    )
+    tail = [
+        f"fidelity: spearman {f['spearman']:.4f}, mean |p_t - p_s| {f['mean_abs_diff']:.4f}, "
+        f"agreement at teacher's 1% FPR threshold {f['agreement_at_1pct_fpr']:.2%}",
+        f"student vs teacher: {sp['single_row_p50']:,.0f}x faster per row (p50), "
+        f"{sp['batch']:,.0f}x batch throughput, {sp['size']:,.0f}x smaller",
+        f"knobs: {summary['distillation']['chosen']}"
+        + (
+            f"; FALLBACK: {summary['distillation']['fallback']}"
+            if summary["distillation"]["fallback"]
+            else ""
+        ),
+    ]
+    return "\n".join([head, "", *lines, "", *tail])
+
+
+def _us(v):
+    return f"{v:,.1f}" if v < 1_000 else f"{v:,.0f}"
+
+
+def _bytes(n):
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1024

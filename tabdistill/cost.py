@@ -1,0 +1,102 @@
+"""What a model costs to run: single-row latency, batch throughput, bytes.
+
+Machines are shared and noisy, so every measurement warms up first, runs with
+the garbage collector paused, and reports medians and tail percentiles; compare
+models as ratios measured in the same run.
+"""
+
+from __future__ import annotations
+
+import gc
+import io
+import time
+
+import numpy as np
+
+
+def single_row_latency(score, rows, n_calls: int = 2_000, warmup: int = 200) -> dict:
+    """Latency of ``score(row)`` called on one row at a time.
+
+    Parameters
+    ----------
+    score : callable
+        Called with one item of ``rows``.
+    rows : sequence
+        Inputs, cycled through (distinct rows defeat caches a single row would hit).
+    n_calls : int, default=2000
+        Timed calls, after ``warmup`` untimed ones.
+
+    Returns
+    -------
+    dict
+        ``p50_us``, ``p99_us``, ``mean_us`` and ``calls``.
+    """
+    n = len(rows)
+    for i in range(warmup):
+        score(rows[i % n])
+    times = np.empty(n_calls)
+    clock = time.perf_counter_ns
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for i in range(n_calls):
+            row = rows[i % n]
+            start = clock()
+            score(row)
+            times[i] = clock() - start
+    finally:
+        if enabled:
+            gc.enable()
+    times /= 1_000.0
+    return {
+        "p50_us": float(np.percentile(times, 50)),
+        "p99_us": float(np.percentile(times, 99)),
+        "mean_us": float(times.mean()),
+        "calls": n_calls,
+    }
+
+
+def batch_throughput(score, X, min_rows: int = 100_000, repeats: int = 3) -> dict:
+    """Rows per second of ``score(X_batch)`` on at least ``min_rows`` rows.
+
+    ``X`` (an array) is tiled up to ``min_rows``; the median of ``repeats``
+    timed runs after one warm-up run is reported.
+    """
+    X = np.asarray(X)
+    reps = -(-min_rows // len(X))
+    batch = np.ascontiguousarray(np.tile(X, (reps, 1))[: max(min_rows, len(X))])
+    score(batch[:1_000])
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        score(batch)
+        times.append(time.perf_counter() - start)
+    seconds = float(np.median(times))
+    return {
+        "rows": int(batch.shape[0]),
+        "seconds": seconds,
+        "rows_per_second": batch.shape[0] / seconds,
+    }
+
+
+def skops_size(obj) -> int:
+    """Bytes of ``obj`` saved with skops (the secure format tabdistill stores models in)."""
+    import skops.io as sio
+
+    return len(sio.dumps(obj))
+
+
+def runtime_size(runtime) -> int:
+    """Bytes of a :class:`~tabdistill.runtime.CompiledModel` saved as its ``.npz`` file."""
+    buffer = io.BytesIO()
+    runtime.save(buffer)
+    return buffer.getbuffer().nbytes
+
+
+def peak_rss_mb() -> float | None:
+    """Peak resident memory of this process so far, in MiB (None where unsupported)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0

@@ -1,0 +1,198 @@
+"""A benchmark result as pictures: PNG plots and one self-contained HTML page.
+
+The page shows ROC and precision-recall curves of teacher, student and
+baseline, a calibration plot, latency against PR-AUC (the trade-off the
+student exists for), and the metrics table. Images are embedded in the HTML,
+so the single file can be mailed or archived; the PNGs are written beside it.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .benchmark import MODELS, BenchmarkResult
+
+COLORS = {"teacher": "#1f4e79", "student": "#d9541e", "baseline": "#7f7f7f"}
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, never a window
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _roc(ax, result):
+    from sklearn.metrics import roc_curve
+
+    for name in MODELS:
+        fpr, tpr, _ = roc_curve(result.y_test, result.scores[name])
+        auc = result.summary["models"][name]["roc_auc"]
+        ax.plot(fpr, tpr, color=COLORS[name], label=f"{name} (AUC {auc:.4f})")
+    ax.plot([0, 1], [0, 1], ls=":", color="#bbbbbb")
+    ax.axvline(0.01, ls="--", lw=0.8, color="#999999")
+    ax.set(xlabel="false-positive rate", ylabel="true-positive rate (recall)", title="ROC curve")
+    ax.legend(loc="lower right")
+
+
+def _pr(ax, result):
+    from sklearn.metrics import precision_recall_curve
+
+    for name in MODELS:
+        prec, rec, _ = precision_recall_curve(result.y_test, result.scores[name])
+        ap = result.summary["models"][name]["average_precision"]
+        ax.plot(rec, prec, color=COLORS[name], label=f"{name} (AP {ap:.4f})")
+    ax.axhline(result.summary["positive_rate"], ls=":", color="#bbbbbb", label="base rate")
+    ax.set(xlabel="recall", ylabel="precision", title="Precision-recall curve", ylim=(0, 1.02))
+    ax.legend(loc="upper right")
+
+
+def _calibration(ax, result, n_bins=10):
+    edges = np.quantile(result.scores["teacher"], np.linspace(0, 1, n_bins + 1))
+    for name in MODELS:
+        p = result.scores[name]
+        bins = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, n_bins - 1)
+        mean_p = [p[bins == b].mean() for b in range(n_bins) if np.any(bins == b)]
+        mean_y = [result.y_test[bins == b].mean() for b in range(n_bins) if np.any(bins == b)]
+        ece = result.summary["models"][name]["ece"]
+        ax.plot(mean_p, mean_y, "o-", color=COLORS[name], label=f"{name} (ECE {ece:.4f})")
+    top = max(max(s.max() for s in result.scores.values()), 1e-3)
+    ax.plot([0, top], [0, top], ls=":", color="#bbbbbb", label="perfect")
+    ax.set(
+        xlabel="mean predicted probability",
+        ylabel="observed positive rate",
+        title="Calibration (bins of equal teacher mass)",
+    )
+    ax.legend(loc="upper left")
+
+
+def _tradeoff(ax, result):
+    for name in MODELS:
+        m = result.summary["models"][name]
+        x = m["latency"]["single_row_p99_us"]
+        y = m["average_precision"]
+        size = 40 + 40 * np.log10(max(m["size_bytes"], 10))
+        ax.scatter([x], [y], s=size, color=COLORS[name], zorder=3)
+        ax.annotate(
+            f"{name}\n{_short_bytes(m['size_bytes'])}",
+            (x, y),
+            textcoords="offset points",
+            xytext=(8, -4),
+            fontsize=9,
+        )
+    ax.set_xscale("log")
+    ax.set(
+        xlabel="single-row p99 latency (µs, log scale)",
+        ylabel="PR-AUC",
+        title="Accuracy vs latency (marker size ~ log bytes)",
+    )
+    ax.grid(True, which="both", alpha=0.3)
+
+
+def _short_bytes(n):
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+
+
+PLOTS = {"roc.png": _roc, "pr.png": _pr, "calibration.png": _calibration, "tradeoff.png": _tradeoff}
+
+
+def write_report(result: BenchmarkResult, directory) -> Path:
+    """Write ``index.html``, the PNG plots and ``result.json`` into ``directory``.
+
+    Returns
+    -------
+    Path
+        The HTML page.
+    """
+    plt = _pyplot()
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    images = {}
+    for file, draw in PLOTS.items():
+        fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=110)
+        draw(ax, result)
+        fig.tight_layout()
+        fig.savefig(out / file)
+        plt.close(fig)
+        images[file] = base64.b64encode((out / file).read_bytes()).decode()
+    (out / "result.json").write_text(json.dumps(result.summary, indent=2))
+    page = out / "index.html"
+    page.write_text(_html(result.summary, images))
+    return page
+
+
+def _html(summary, images):
+    s = summary
+    rows = []
+    for name in MODELS:
+        m = s["models"][name]
+        lat = m["latency"]
+        cells = [
+            f"{m['roc_auc']:.4f}",
+            f"{m['average_precision']:.4f}",
+            f"{m['recall_at_1pct_fpr']:.4f}",
+            f"{m['precision_at_top_1pct']:.4f}",
+            f"{m['log_loss']:.4f}",
+            f"{m['brier']:.4f}",
+            f"{m['ece']:.4f}",
+            f"{lat['single_row_p50_us']:,.1f}",
+            f"{lat['single_row_p99_us']:,.1f}",
+            f"{lat['batch_rows_per_second']:,.0f}",
+            _short_bytes(m["size_bytes"]),
+            f"{m['fit_seconds']:.1f}",
+        ]
+        tds = "".join(f"<td>{c}</td>" for c in cells)
+        rows.append(f'<tr><th style="color:{COLORS[name]}">{name}</th>{tds}</tr>')
+    f, sp, d = s["fidelity"], s["speedup"], s["distillation"]
+    figs = "".join(
+        f'<figure><img alt="{html.escape(k)}" src="data:image/png;base64,{v}"></figure>'
+        for k, v in images.items()
+    )
+    fallback = (
+        f'<p class="warn">Fallback: {html.escape(d["fallback"])}</p>' if d.get("fallback") else ""
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>tabdistill benchmark: {html.escape(s["dataset"])}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1400px; color: #222; }}
+h1 {{ font-size: 1.5rem; }} .sub {{ color: #555; }}
+table {{ border-collapse: collapse; margin: 1rem 0; font-variant-numeric: tabular-nums; }}
+th, td {{ padding: .35rem .7rem; border-bottom: 1px solid #ddd; text-align: right; }}
+thead th {{ background: #f3f3f3; }} tbody th {{ text-align: left; }}
+.grid {{ display: grid; grid-template-columns: repeat(2, 1fr); gap: 1rem; }}
+figure {{ margin: 0; }} img {{ width: 100%; border: 1px solid #eee; }}
+.kpi {{ display: flex; gap: 2rem; margin: 1rem 0; }} .kpi div {{ font-size: 1.1rem; }}
+.kpi b {{ display: block; font-size: 1.6rem; color: #d9541e; }} .warn {{ color: #b00; }}
+</style></head><body>
+<h1>tabdistill benchmark: {html.escape(s["dataset"])}</h1>
+<p class="sub">{s["rows"]:,} rows, {s["features"]} features, {s["positive_rate"]:.2%} positive;
+test split {s["test_rows"]:,} rows, seed {s["seed"]}. Student: {html.escape(str(d["student"]))},
+knobs {html.escape(json.dumps(d["chosen"]))}.</p>
+{fallback}
+<div class="kpi">
+<div><b>{sp["single_row_p50"]:,.0f}×</b>faster per row than the teacher (p50)</div>
+<div><b>{sp["size"]:,.0f}×</b>smaller</div>
+<div><b>{f["spearman"]:.3f}</b>rank correlation with the teacher</div>
+<div><b>{f["agreement_at_1pct_fpr"]:.2%}</b>same decisions at the teacher's 1% FPR threshold</div>
+</div>
+<table><thead><tr><th>model</th><th>ROC-AUC</th><th>PR-AUC</th><th>recall@1%FPR</th>
+<th>precision@top1%</th><th>log loss</th><th>Brier</th><th>ECE</th><th>p50 µs</th><th>p99 µs</th>
+<th>batch rows/s</th><th>size</th><th>fit s</th></tr></thead>
+<tbody>{"".join(rows)}</tbody></table>
+<p class="sub">Latency: one row at a time after warm-up; the teacher through its members'
+<code>predict_proba</code> (one thread each), student and baseline through the compiled runtime.
+Student fit time includes the teacher it learns from.</p>
+<div class="grid">{figs}</div>
+</body></html>
+"""

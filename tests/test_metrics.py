@@ -1,0 +1,85 @@
+import numpy as np
+import pytest
+from sklearn import metrics as skm
+
+from tabdistill import metrics
+from tabdistill.exceptions import DataError
+
+rng = np.random.default_rng(0)
+Y = rng.integers(0, 2, 500)
+P = np.clip(Y * 0.3 + rng.uniform(0, 0.7, 500), 0, 1)
+W = rng.uniform(0.5, 2, 500)
+
+
+@pytest.mark.parametrize("w", [None, W])
+def test_against_scikit_learn(w):
+    assert metrics.roc_auc(Y, P, w) == pytest.approx(skm.roc_auc_score(Y, P, sample_weight=w))
+    assert metrics.average_precision(Y, P, w) == pytest.approx(
+        skm.average_precision_score(Y, P, sample_weight=w)
+    )
+    assert metrics.log_loss(Y, P, w) == pytest.approx(
+        skm.log_loss(Y, np.clip(P, 1e-7, 1 - 1e-7), sample_weight=w)
+    )
+    assert metrics.brier(Y, P, w) == pytest.approx(skm.brier_score_loss(Y, P, sample_weight=w))
+
+
+def test_ece_by_hand():
+    y = np.array([0, 0, 1, 1])
+    p = np.array([0.1, 0.1, 0.9, 0.7])
+    # bins: [0.1, 0.1] -> |0 - 0.1|, [0.7] -> |1 - 0.7|, [0.9] -> |1 - 0.9|
+    assert metrics.expected_calibration_error(y, p) == pytest.approx(
+        0.5 * 0.1 + 0.25 * 0.3 + 0.25 * 0.1
+    )
+    assert metrics.expected_calibration_error([0, 1], [0.0, 1.0]) == 0.0
+
+
+def test_recall_at_fpr_by_hand_with_ties():
+    y = np.array([0] * 100 + [1] * 4)
+    p = np.concatenate([np.linspace(0, 0.5, 99), [0.9], [0.95, 0.9, 0.2, 0.1]])
+    # one negative at 0.9 ties with a positive: flagging 0.9 costs FPR 1% -> recall 2/4
+    assert metrics.recall_at_fpr(y, p, 0.01) == pytest.approx(0.5)
+    assert metrics.recall_at_fpr(y, p, 0.0) == pytest.approx(0.25)
+    assert metrics.threshold_at_fpr(y, p, 0.01) == pytest.approx(0.9)
+
+
+def test_precision_at_top_by_hand_with_ties():
+    y = np.array([1, 0, 1, 0] + [0] * 196)
+    p = np.array([0.9, 0.8, 0.8, 0.8] + [0.1] * 196)
+    # top 1% of 200 rows = 2 rows: 0.9 (a positive), then one of three tied at 0.8 (1/3 positive)
+    assert metrics.precision_at_top(y, p, 0.01) == pytest.approx((1 + 1 / 3) / 2)
+    # order does not matter
+    order = rng.permutation(200)
+    assert metrics.precision_at_top(y[order], p[order], 0.01) == pytest.approx((1 + 1 / 3) / 2)
+
+
+def test_fidelity():
+    f = metrics.fidelity(Y, P, P)
+    assert f == {"spearman": 1.0, "mean_abs_diff": 0.0, "agreement_at_1pct_fpr": 1.0}
+    g = metrics.fidelity(Y, P, 1 - P)
+    assert g["spearman"] == pytest.approx(-1.0) and g["mean_abs_diff"] > 0.2
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        metrics.roc_auc,
+        metrics.average_precision,
+        metrics.log_loss,
+        metrics.recall_at_fpr,
+        metrics.precision_at_top,
+        metrics.classification_metrics,
+    ],
+)
+def test_no_positives_is_a_clear_error(fn):
+    with pytest.raises(DataError, match="no positive rows"):
+        fn(np.zeros(10), np.linspace(0, 1, 10))
+
+
+def test_bad_inputs():
+    with pytest.raises(DataError, match="differ in length"):
+        metrics.roc_auc([0, 1], [0.5])
+    with pytest.raises(DataError, match="NaN"):
+        metrics.roc_auc([0, 1], [0.5, np.nan])
+    with pytest.raises(ValueError, match="unknown selection metric"):
+        metrics.score("f1", [0, 1], [0.1, 0.9])
+    assert metrics.score("log_loss", [0, 1], [0.1, 0.9]) < 0  # losses are negated
