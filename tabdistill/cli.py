@@ -1,7 +1,7 @@
 """The ``tabdistill`` command line.
 
-Exit codes: 0 success; 2 bad input or configuration (one line on stderr, no
-traceback); 3 a retraining run that the quality gate rejected.
+Exit codes: 0 success; 2 bad input, configuration or model file (one line on
+stderr, no traceback); 3 a retraining run that the quality gate rejected.
 """
 
 from __future__ import annotations
@@ -106,6 +106,110 @@ def cmd_make_fraud(args) -> int:
     return EXIT_OK
 
 
+def cmd_retrain(args) -> int:
+    from .jobs import load_config, parse_override, retrain
+
+    overrides = [parse_override(o) for o in args.set or ()]
+    for flag, (section, key) in _RETRAIN_FLAGS.items():
+        value = getattr(args, flag)
+        if value is not None:
+            overrides.append((section, key, value))
+    config = load_config(args.config, overrides)
+    run = retrain(config, dry_run=args.dry_run, config_path=str(args.config))
+    student = run.manifest["metrics"]["student"]
+    p99 = run.manifest["latency"]["single_row_p99_us"]
+    print(
+        f"student on holdout: ROC-AUC {student['roc_auc']:.4f}, PR-AUC "
+        f"{student['average_precision']:.4f}, p99 {p99:.1f} µs"
+    )
+    if run.outcome == "promoted":
+        print(f"version {run.version} promoted to production")
+    elif run.outcome == "rejected":
+        print(
+            f"version {run.version} rejected; production stays {run.manifest['production_before']}:"
+        )
+    else:
+        print(f"dry run: the candidate would be {'promoted' if run.gate.passed else 'rejected'}")
+    for reason in run.gate.reasons:
+        print(f"  - {reason}")
+    return run.exit_code
+
+
+_RETRAIN_FLAGS = {
+    "train": ("data", "train"),
+    "target": ("data", "target"),
+    "holdout": ("data", "holdout"),
+    "registry": ("registry", "path"),
+    "seed": ("run", "seed"),
+    "n_jobs": ("run", "n_jobs"),
+}
+
+
+def cmd_predict(args) -> int:
+    from .scoring import score_csv
+
+    n = score_csv(
+        args.model,
+        args.input,
+        args.output,
+        id_column=args.id_column,
+        chunk_size=args.chunk_size,
+        overwrite=args.overwrite,
+    )
+    print(f"{n:,} rows scored -> {args.output}")
+    return EXIT_OK
+
+
+def cmd_inspect(args) -> int:
+    from .registry import read_manifest, resolve
+
+    manifest = read_manifest(resolve(args.model))
+    if args.json:
+        print(json.dumps(manifest, indent=2))
+    else:
+        print(format_manifest(manifest))
+    return EXIT_OK
+
+
+def format_manifest(m: dict) -> str:
+    """A manifest as readable text."""
+    gate = m.get("gate", {})
+    data = m.get("data", {})
+    lines = [
+        f"version      {m['version']}  (created {m.get('created_at', '?')})",
+        f"gate         {'passed' if gate.get('passed') else 'REJECTED'}"
+        + "".join(f"\n               - {r}" for r in gate.get("reasons", [])),
+        f"data         {data.get('rows', '?'):,} rows ({data.get('train_rows', '?'):,} train, "
+        f"{data.get('holdout_rows', '?'):,} holdout: {data.get('holdout', '?')}), "
+        f"{data.get('positive_rate', 0):.2%} positive",
+        f"data sha256  {data.get('sha256', '?')}",
+        f"knobs        {m.get('knobs')}"
+        + (f"  FALLBACK: {m['fallback']}" if m.get("fallback") else ""),
+        f"latency      p50 {m['latency']['single_row_p50_us']:.1f} µs, "
+        f"p99 {m['latency']['single_row_p99_us']:.1f} µs",
+        "",
+        f"{'holdout':<12}{'ROC-AUC':>9}{'PR-AUC':>9}{'R@1%FPR':>9}{'logloss':>9}{'ECE':>8}",
+    ]
+    rows = dict(m.get("metrics", {}))
+    if m.get("production_metrics"):
+        rows[f"prod {m['production_before']}"[:11]] = m["production_metrics"]
+    for name, r in rows.items():
+        lines.append(
+            f"{name:<12}{r['roc_auc']:>9.4f}{r['average_precision']:>9.4f}"
+            f"{r['recall_at_1pct_fpr']:>9.4f}{r['log_loss']:>9.4f}{r['ece']:>8.4f}"
+        )
+    schema = m.get("schema", {})
+    cats = [c for c, r in schema.get("roles", {}).items() if r == "categorical"]
+    lines += [
+        "",
+        f"features     {len(schema.get('features', []))} ({len(cats)} categorical: "
+        f"{', '.join(cats[:8])}{'...' if len(cats) > 8 else ''})",
+        "packages     " + ", ".join(f"{k} {v}" for k, v in m.get("packages", {}).items()),
+        "files        " + ", ".join(f"{k} ({v[:12]}...)" for k, v in m.get("files", {}).items()),
+    ]
+    return "\n".join(lines)
+
+
 def _add_model_options(p):
     g = p.add_argument_group("teacher, student and augmentation")
     g.add_argument(
@@ -167,6 +271,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=cmd_make_fraud)
+
+    p = command("retrain", "retrain from a config file; promote only if the quality gate passes")
+    p.add_argument("--config", required=True, help="TOML job config")
+    p.add_argument("--train", help="override data.train (path or glob)")
+    p.add_argument("--target", help="override data.target")
+    p.add_argument("--holdout", help="override data.holdout")
+    p.add_argument("--registry", help="override registry.path")
+    p.add_argument("--seed", type=int, help="override run.seed")
+    p.add_argument("--n-jobs", type=int, help="override run.n_jobs")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="SECTION.KEY=VALUE",
+        help="override any config key, e.g. --set gate.min_roc_auc=0.7",
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="evaluate the gate; write and promote nothing"
+    )
+    p.set_defaults(func=cmd_retrain)
+
+    p = command("predict", "score a CSV file with a registered model, in chunks")
+    p.add_argument("--model", required=True, help="registry (its production model) or version dir")
+    p.add_argument("--input", required=True, help="CSV to score (plain or .gz)")
+    p.add_argument("--output", required=True, help="CSV to write")
+    p.add_argument("--id-column", help="input column to copy into the output")
+    p.add_argument("--chunk-size", type=int, default=100_000, help="rows per chunk (bounds memory)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    p.set_defaults(func=cmd_predict)
+
+    p = command("inspect", "show a model's manifest")
+    p.add_argument("model", help="registry (its production model) or version dir")
+    p.add_argument("--json", action="store_true", help="print the raw manifest")
+    p.set_defaults(func=cmd_inspect)
     return parser
 
 
@@ -188,7 +325,7 @@ def main(argv=None) -> int:
         return args.func(args)
     except TabDistillError as exc:
         print(f"tabdistill: error: {exc}", file=sys.stderr)
-        return getattr(exc, "exit_code", EXIT_USAGE)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("tabdistill: interrupted", file=sys.stderr)
         return 130

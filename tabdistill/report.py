@@ -88,6 +88,7 @@ def _tradeoff(ax, result):
             fontsize=9,
         )
     ax.set_xscale("log")
+    ax.margins(x=0.35, y=0.15)  # room for the labels right of the markers
     ax.set(
         xlabel="single-row p99 latency (µs, log scale)",
         ylabel="PR-AUC",
@@ -165,7 +166,8 @@ def _html(summary, images):
 <html lang="en"><head><meta charset="utf-8">
 <title>tabdistill benchmark: {html.escape(s["dataset"])}</title>
 <style>
-body {{ font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1400px; color: #222; }}
+body {{ font-family: system-ui, sans-serif; margin: 2rem auto; padding: 0 1rem; max-width: 1300px;
+        color: #222; }}
 h1 {{ font-size: 1.5rem; }} .sub {{ color: #555; }}
 table {{ border-collapse: collapse; margin: 1rem 0; font-variant-numeric: tabular-nums; }}
 th, td {{ padding: .35rem .7rem; border-bottom: 1px solid #ddd; text-align: right; }}

@@ -1,0 +1,248 @@
+"""A directory of versioned models with an atomic ``production`` pointer.
+
+Layout::
+
+    <registry>/
+        <version>/              one directory per run, immutable once written
+            manifest.json       what, how, how good; SHA-256 of every file
+            runtime.npz         the student, compiled (what predict uses)
+            model.skops         optional: the full DistilledClassifier, teacher included
+        production.json         {"version": ...}: the model in production
+        runs.jsonl              one line per run, whatever its outcome
+
+A version is written into a hidden temporary directory and renamed into place
+only once complete, and ``production.json`` is replaced with ``os.replace``:
+a crash or kill at any moment leaves either the old state or the new one,
+never a half-written version, and never touches the production model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .exceptions import ArtifactError
+from .runtime import CompiledModel
+
+MANIFEST = "manifest.json"
+RUNTIME = "runtime.npz"
+MODEL = "model.skops"
+POINTER = "production.json"
+RUN_LOG = "runs.jsonl"
+MANIFEST_FORMAT = "tabdistill-model"
+MANIFEST_VERSION = 1
+_TMP_PREFIX = ".tmp-"
+
+
+def sha256(path, chunk=1 << 20) -> str:
+    """Hex SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_json_atomic(path: Path, data) -> None:
+    tmp = path.with_name(f"{_TMP_PREFIX}{path.name}.{os.getpid()}")
+    tmp.write_text(json.dumps(data, indent=2, default=str))
+    _fsync(tmp)
+    os.replace(tmp, path)
+    _fsync(path.parent)
+
+
+def new_version_name() -> str:
+    """A sortable, unique version name: UTC time to the microsecond."""
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+class Registry:
+    """Versioned model storage with an atomic production pointer.
+
+    Parameters
+    ----------
+    root : str or path-like
+        The registry directory; created on first write.
+    """
+
+    def __init__(self, root):
+        self.root = Path(root)
+
+    # -- reading
+    def versions(self) -> list[str]:
+        """Complete versions, oldest first (temporary leftovers of killed runs are ignored)."""
+        if not self.root.is_dir():
+            return []
+        return sorted(
+            p.name
+            for p in self.root.iterdir()
+            if p.is_dir() and not p.name.startswith(".") and (p / MANIFEST).is_file()
+        )
+
+    def production(self) -> str | None:
+        """The version in production, or None."""
+        pointer = self.root / POINTER
+        if not pointer.is_file():
+            return None
+        try:
+            version = json.loads(pointer.read_text())["version"]
+        except (json.JSONDecodeError, KeyError, TypeError):
+            raise ArtifactError(f"'{pointer}' is corrupt: expected {{\"version\": ...}}.") from None
+        if not (self.root / version / MANIFEST).is_file():
+            raise ArtifactError(f"'{pointer}' points at version '{version}', which does not exist.")
+        return version
+
+    def runs(self) -> list[dict]:
+        """Every line of the run log."""
+        log = self.root / RUN_LOG
+        if not log.is_file():
+            return []
+        return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+
+    # -- writing
+    def write_version(
+        self, manifest: dict, runtime: CompiledModel, model=None, version: str | None = None
+    ) -> str:
+        """Write a complete version directory atomically; returns its name.
+
+        Files go to a hidden temporary directory first; the manifest, with the
+        hash of every file, is written last, and the directory is renamed into
+        place only then.
+        """
+        from .persist import save_model
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.clean_leftovers()
+        version = version or new_version_name()
+        final = self.root / version
+        if final.exists():
+            raise ArtifactError(f"version '{version}' already exists in '{self.root}'.")
+        tmp = self.root / f"{_TMP_PREFIX}{version}-{os.getpid()}"
+        tmp.mkdir()
+        try:
+            runtime.save(tmp / RUNTIME)
+            if model is not None:
+                save_model(model, tmp / MODEL)
+            files = {p.name: sha256(p) for p in sorted(tmp.iterdir())}
+            full = {
+                "format": MANIFEST_FORMAT,
+                "format_version": MANIFEST_VERSION,
+                "version": version,
+                **manifest,
+                "files": files,
+            }
+            (tmp / MANIFEST).write_text(json.dumps(full, indent=2, default=str))
+            for p in tmp.iterdir():
+                _fsync(p)
+            _fsync(tmp)
+            os.rename(tmp, final)
+            _fsync(self.root)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return version
+
+    def promote(self, version: str) -> None:
+        """Point production at ``version`` (atomic replace of ``production.json``)."""
+        if version not in self.versions():
+            raise ArtifactError(f"cannot promote '{version}': no such complete version.")
+        _write_json_atomic(
+            self.root / POINTER,
+            {"version": version, "promoted_at": datetime.now(timezone.utc).isoformat()},
+        )
+
+    def log_run(self, record: dict) -> None:
+        """Append one JSON line to the run log (one ``write`` call, then fsync)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        line = json.dumps({"time": datetime.now(timezone.utc).isoformat(), **record}, default=str)
+        with open(self.root / RUN_LOG, "a") as fh:
+            fh.write(line + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def clean_leftovers(self, older_than_s: float = 3600.0) -> list[str]:
+        """Remove temporary directories left by killed runs (older than ``older_than_s``)."""
+        removed = []
+        if not self.root.is_dir():
+            return removed
+        for p in self.root.iterdir():
+            if p.name.startswith(_TMP_PREFIX) and time.time() - p.stat().st_mtime > older_than_s:
+                shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+                removed.append(p.name)
+        return removed
+
+
+def resolve(path) -> Path:
+    """The version directory for ``path``: a version directory, or a registry (its production)."""
+    path = Path(path)
+    if (path / MANIFEST).is_file():
+        return path
+    if path.is_dir():
+        version = Registry(path).production()
+        if version is None:
+            raise ArtifactError(f"'{path}' is a registry with no production model yet.")
+        return path / version
+    raise ArtifactError(f"'{path}' is neither a model version directory nor a registry.")
+
+
+def read_manifest(version_dir) -> dict:
+    """The manifest of a version, after checking that every file matches its recorded hash.
+
+    Raises
+    ------
+    ArtifactError
+        If the manifest is missing, of an unknown format or version, or does
+        not match the files beside it.
+    """
+    version_dir = Path(version_dir)
+    try:
+        manifest = json.loads((version_dir / MANIFEST).read_text())
+    except FileNotFoundError:
+        raise ArtifactError(f"no {MANIFEST} in '{version_dir}'.") from None
+    except json.JSONDecodeError as exc:
+        raise ArtifactError(f"'{version_dir / MANIFEST}' is not valid JSON ({exc}).") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
+        raise ArtifactError(f"'{version_dir}' does not hold a tabdistill model manifest.")
+    if manifest.get("format_version") != MANIFEST_VERSION:
+        raise ArtifactError(
+            f"'{version_dir}' has manifest version {manifest.get('format_version')}; this "
+            f"tabdistill reads version {MANIFEST_VERSION}."
+        )
+    files = manifest.get("files")
+    if not isinstance(files, dict) or RUNTIME not in files:
+        raise ArtifactError(f"the manifest in '{version_dir}' lists no runtime file.")
+    for name, digest in files.items():
+        path = version_dir / name
+        if Path(name).name != name or not path.is_file():
+            raise ArtifactError(
+                f"the manifest in '{version_dir}' lists '{name}', which is missing."
+            )
+        if sha256(path) != digest:
+            raise ArtifactError(
+                f"'{path}' does not match the hash in its manifest: the file was changed or "
+                "replaced after it was written. Refusing to load it."
+            )
+    return manifest
+
+
+def load_runtime(path) -> tuple[dict, CompiledModel]:
+    """Manifest and compiled student of a version directory or a registry's production."""
+    version_dir = resolve(path)
+    manifest = read_manifest(version_dir)
+    runtime = CompiledModel.load(version_dir / RUNTIME)
+    if runtime.encoder.schema()["features"] != manifest.get("schema", {}).get("features"):
+        raise ArtifactError(f"the runtime in '{version_dir}' does not match its manifest's schema.")
+    return manifest, runtime

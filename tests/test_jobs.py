@@ -1,0 +1,287 @@
+"""End-to-end retraining: promotion, rejection, crash safety, secure loading, batch scoring."""
+
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tabdistill import load_dataset
+from tabdistill.cli import main
+from tabdistill.exceptions import ArtifactError
+from tabdistill.persist import load_model
+from tabdistill.registry import Registry, load_runtime, read_manifest
+from tabdistill.runtime import CompiledModel
+
+CONFIG = """
+[data]
+train = "{train}"
+target = "y"
+holdout = "{holdout}"
+
+[teacher]
+members = ["lightgbm", "logistic"]
+cv = 3
+
+[student]
+params = {{ n_estimators = 30, num_leaves = 7 }}
+
+[augment]
+factors = [0, 1]
+alphas = [0.0]
+
+[registry]
+path = "{registry}"
+keep_teacher = true
+
+[gate]
+max_p99_us = 5000.0
+
+[run]
+seed = 0
+"""
+
+
+@pytest.fixture(scope="module")
+def job(tmp_path_factory):
+    """Bank marketing split into a training file, a shuffled-label file and a fixed holdout."""
+    root = tmp_path_factory.mktemp("job")
+    frame = load_dataset("bank_marketing", as_frame=True)
+    frame.insert(0, "txn_id", [f"t{i:05d}" for i in range(len(frame))])
+    holdout = frame.sample(frac=0.3, random_state=0)
+    train = frame.drop(holdout.index)
+    shuffled = train.assign(y=np.random.default_rng(0).permutation(train["y"].to_numpy()))
+    paths = {name: root / f"{name}.csv" for name in ("train", "shuffled", "holdout")}
+    for name, data in (("train", train), ("shuffled", shuffled), ("holdout", holdout)):
+        data.drop(columns="txn_id" if name != "holdout" else []).to_csv(paths[name], index=False)
+    config = root / "job.toml"
+    config.write_text(
+        CONFIG.format(train=paths["train"], holdout=paths["holdout"], registry=root / "registry")
+    )
+    return {"root": root, "config": config, "registry": root / "registry", **paths}
+
+
+@pytest.fixture(scope="module")
+def two_runs(job):
+    first = main(["retrain", "--config", str(job["config"]), "-q"])
+    registry = Registry(job["registry"])
+    promoted = registry.production()
+    second = main(
+        ["retrain", "--config", str(job["config"]), "--train", str(job["shuffled"]), "-q"]
+    )
+    return first, second, promoted, registry
+
+
+def test_good_run_promoted_shuffled_run_rejected(two_runs):
+    first, second, promoted, registry = two_runs
+    assert first == 0 and promoted is not None
+    assert second == 3
+    assert registry.production() == promoted  # production unchanged
+    versions = registry.versions()
+    assert len(versions) == 2 and versions[0] == promoted
+    rejected = read_manifest(registry.root / versions[1])
+    assert rejected["gate"]["passed"] is False
+    assert any("below" in r for r in rejected["gate"]["reasons"])
+    assert rejected["production_before"] == promoted
+    runs = registry.runs()
+    assert [r["outcome"] for r in runs[-2:]] == ["promoted", "rejected"]
+
+
+def test_manifest_records_what_was_done(two_runs):
+    _, _, promoted, registry = two_runs
+    m = read_manifest(registry.root / promoted)
+    assert set(m["metrics"]) == {"teacher", "student", "baseline"}
+    assert len(m["data"]["sha256"]) == 64 and m["data"]["rows"] > 3000
+    assert {"numpy", "lightgbm", "scikit-learn", "tabdistill"} <= set(m["packages"])
+    assert "y" not in m["schema"]["features"] and "age" in m["schema"]["features"]
+    assert set(m["files"]) == {"runtime.npz", "model.skops"}
+    assert m["knobs"] and m["config"]["teacher"]["members"] == ["lightgbm", "logistic"]
+
+
+def test_dry_run_writes_nothing(job, two_runs):
+    _, _, promoted, registry = two_runs
+    before = registry.versions()
+    code = main(["retrain", "--config", str(job["config"]), "--dry-run", "-q"])
+    assert code == 0
+    assert registry.versions() == before and registry.production() == promoted
+    assert registry.runs()[-1]["outcome"] == "dry_run_passed"
+
+
+def test_run_killed_mid_write_leaves_registry_consistent(job, two_runs, monkeypatch):
+    _, _, promoted, registry = two_runs
+    before = registry.versions()
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # the process dies right before the version is renamed in
+
+    monkeypatch.setattr("tabdistill.registry.os.rename", killed)
+    monkeypatch.setattr("tabdistill.registry.shutil.rmtree", lambda *a, **k: None)  # no cleanup
+    assert main(["retrain", "--config", str(job["config"]), "-q"]) == 130  # interrupted
+    monkeypatch.undo()
+    leftovers = [p for p in registry.root.iterdir() if p.name.startswith(".tmp-")]
+    assert leftovers  # a half-written version exists on disk...
+    assert registry.versions() == before  # ...but is not a version
+    assert registry.production() == promoted
+    manifest, runtime = load_runtime(registry.root)  # production still loads and verifies
+    assert manifest["version"] == promoted
+    assert registry.clean_leftovers(older_than_s=0)
+    assert not [p for p in registry.root.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_predict_matches_distilled_classifier(job, two_runs, tmp_path):
+    _, _, promoted, registry = two_runs
+    out = tmp_path / "scores.csv"
+    code = main(
+        [
+            "predict",
+            "--model",
+            str(registry.root),
+            "--input",
+            str(job["holdout"]),
+            "--output",
+            str(out),
+            "--id-column",
+            "txn_id",
+            "--chunk-size",
+            "300",
+            "-q",
+        ]
+    )
+    assert code == 0
+    scores = pd.read_csv(out)
+    holdout = pd.read_csv(job["holdout"])
+    assert list(scores.columns) == ["txn_id", "probability"] and len(scores) == len(holdout)
+    assert (scores["txn_id"] == holdout["txn_id"]).all()
+    model = load_model(registry.root / promoted / "model.skops")
+    expected = model.predict_proba(holdout.drop(columns=["y", "txn_id"]))[:, 1]
+    np.testing.assert_allclose(scores["probability"], expected, rtol=0, atol=1e-12)
+    # never overwrites without --overwrite
+    first = out.read_bytes()
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                str(registry.root),
+                "--input",
+                str(job["holdout"]),
+                "--output",
+                str(out),
+                "-q",
+            ]
+        )
+        == 2
+    )
+    assert out.read_bytes() == first
+
+
+def test_predict_validates_schema(job, two_runs, tmp_path, capsys):
+    _, _, _, registry = two_runs
+    bad = tmp_path / "bad.csv"
+    pd.read_csv(job["holdout"]).drop(columns=["age", "job"]).to_csv(bad, index=False)
+    code = main(
+        [
+            "predict",
+            "--model",
+            str(registry.root),
+            "--input",
+            str(bad),
+            "--output",
+            str(tmp_path / "o.csv"),
+            "-q",
+        ]
+    )
+    assert code == 2 and "['age', 'job']" in capsys.readouterr().err
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_inspect(two_runs, capsys):
+    _, _, promoted, registry = two_runs
+    assert main(["inspect", str(registry.root)]) == 0
+    text = capsys.readouterr().out
+    assert promoted in text and "ROC-AUC" in text and "passed" in text
+    assert main(["inspect", str(registry.root), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["version"] == promoted
+
+
+class Payload:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def test_malicious_pickle_is_refused_without_running(tmp_path):
+    marker = tmp_path / "pwned"
+    evil = tmp_path / "model.skops"
+    evil.write_bytes(pickle.dumps(Payload(marker)))
+    for path in (evil, tmp_path / "runtime.npz"):
+        path.write_bytes(pickle.dumps(Payload(marker)))
+    with pytest.raises(ArtifactError, match="not a skops model file"):
+        load_model(evil)
+    with pytest.raises(ArtifactError):
+        CompiledModel.load(tmp_path / "runtime.npz")
+    assert not marker.exists()
+
+
+def test_tampered_or_foreign_versions_are_refused(two_runs, tmp_path):
+    import shutil
+
+    _, _, promoted, registry = two_runs
+    copy = tmp_path / "v"
+    shutil.copytree(registry.root / promoted, copy)
+    blob = bytearray((copy / "runtime.npz").read_bytes())
+    blob[-100] ^= 0xFF
+    (copy / "runtime.npz").write_bytes(bytes(blob))
+    with pytest.raises(ArtifactError, match="does not match the hash"):
+        load_runtime(copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    (copy / "manifest.json").write_text(json.dumps({**manifest, "format_version": 99}))
+    with pytest.raises(ArtifactError, match="manifest version 99"):
+        load_runtime(copy)
+    with pytest.raises(ArtifactError, match="neither"):
+        load_runtime(tmp_path / "nowhere")
+
+
+def test_untrusted_types_in_skops_file_are_refused(tmp_path):
+    import skops.io as sio
+
+    from tabdistill.cost import single_row_latency  # any object of a type not on the list
+
+    path = tmp_path / "foreign.skops"
+    sio.dump({"fn": single_row_latency}, path)
+    with pytest.raises(ArtifactError, match="not trusted"):
+        load_model(path)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        ("[data]\ntrian = 'x'\n", "unknown config key 'data.trian'"),
+        ("[gate]\nmin_roc_auc = 'high'\n", "'gate.min_roc_auc' must be a number"),
+        ("[run]\nn_jobs = 1.5\n", "'run.n_jobs' must be an integer"),
+        ("[extras]\na = 1\n", "unknown config section [extras]"),
+    ],
+)
+def test_config_errors_exit_2_naming_the_key(job, tmp_path, edit, message, capsys):
+    text = job["config"].read_text()
+    section = edit.split("\n")[0]
+    body = edit.split("\n", 1)[1]
+    config = tmp_path / "c.toml"
+    config.write_text(
+        text.replace(section, edit.rstrip("\n"), 1) if section in text else text + "\n" + edit
+    )
+    assert main(["retrain", "--config", str(config), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    del body
+
+
+def test_missing_data_file_and_config_file(job, tmp_path, capsys):
+    assert main(["retrain", "--config", str(tmp_path / "none.toml"), "-q"]) == 2
+    assert "config file not found" in capsys.readouterr().err
+    assert main(["retrain", "--config", str(job["config"]), "--train", "/nope/*.csv", "-q"]) == 2
+    assert "'data.train'" in capsys.readouterr().err
