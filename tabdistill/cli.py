@@ -234,7 +234,9 @@ def _add_model_options(p):
         metavar="F1,F2",
         help="candidate synthetic rows per training row (default: 0,1,2)",
     )
-    g.add_argument("--n-jobs", type=int, default=None, help="threads for model fitting")
+    g.add_argument(
+        "--n-jobs", type=int, default=-1, help="threads for fitting (default: all cores)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -46,6 +46,8 @@ def _positive_share(setting, positive_rate):
 
 
 def _predict_in_chunks(fn, Z, chunk=50_000, desc=None):
+    if len(Z) == 0:
+        return np.empty(0)
     if len(Z) <= chunk:
         return fn(Z)
     starts = range(0, len(Z), chunk)
@@ -71,8 +73,11 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
     augmenter : {"munge", "marginal", "gaussian"} or Augmenter, default="munge"
     augment_factors : sequence of float, default=(0, 1, 2)
         Candidate numbers of synthetic rows, as multiples of the training rows.
-    alphas : sequence of float, default=(0.0, 0.5)
-        Candidate weights of the hard label in original rows' targets.
+    alphas : sequence of float, default=(0.0, 0.5, 1.0)
+        Candidate weights of the hard label in original rows' targets. With
+        ``alpha=1`` original rows keep their hard labels and only synthetic
+        rows carry the teacher's knowledge; ``alpha=1`` with no synthetic rows
+        is the baseline itself, so the selection can always fall back to it.
     temperature : float, default=1.0
         Temperature applied to the teacher's probabilities.
     synthetic_weight : float, default=1.0
@@ -128,7 +133,7 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
         student_params=None,
         augmenter="munge",
         augment_factors=(0, 1, 2),
-        alphas=(0.0, 0.5),
+        alphas=(0.0, 0.5, 1.0),
         temperature=1.0,
         synthetic_weight=1.0,
         positive_share="auto",

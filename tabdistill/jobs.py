@@ -59,7 +59,7 @@ CONFIG_SCHEMA = {
     "augment": {
         "method": (str, "munge"),
         "factors": (list, [0, 1, 2]),
-        "alphas": (list, [0.0, 0.5]),
+        "alphas": (list, [0.0, 0.5, 1.0]),
     },
     "registry": {
         "path": (str, None),

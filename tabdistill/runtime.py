@@ -199,7 +199,12 @@ class CompiledModel:
 
     def score_one(self, row) -> float:
         """Positive-class probability of one encoded row (1-D float64 array)."""
-        if type(row) is not np.ndarray or row.dtype != np.float64 or row.ndim != 1:
+        if (
+            type(row) is not np.ndarray
+            or row.dtype != np.float64
+            or row.ndim != 1
+            or not row.flags.c_contiguous
+        ):
             row = np.ascontiguousarray(row, dtype=np.float64).ravel()
         if row.shape[0] != self.n_features:
             raise SchemaError(

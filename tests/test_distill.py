@@ -140,3 +140,11 @@ def test_string_labels_round_trip():
     model = DistilledClassifier(**FAST, random_state=0).fit(X, labels)
     assert list(model.classes_) == ["no", "yes"]
     assert set(model.predict(X)) <= {"no", "yes"}
+
+
+def test_no_augmentation_works():
+    X, y = mixed_frame(500, seed=8)
+    params = {**FAST, "augment_factors": (0,)}
+    model = DistilledClassifier(**params, random_state=0).fit(X, y)
+    assert model.report_["rows"]["synthetic"] == 0
+    assert np.isfinite(model.predict_proba(X)).all()

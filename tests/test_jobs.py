@@ -285,3 +285,13 @@ def test_missing_data_file_and_config_file(job, tmp_path, capsys):
     assert "config file not found" in capsys.readouterr().err
     assert main(["retrain", "--config", str(job["config"]), "--train", "/nope/*.csv", "-q"]) == 2
     assert "'data.train'" in capsys.readouterr().err
+
+
+def test_example_config_in_readme_is_valid():
+    from tabdistill.jobs import load_config
+
+    root = Path(__file__).resolve().parents[1]
+    config = load_config(root / "examples" / "job.toml")
+    assert config["data"]["target"] == "default"
+    assert Path(config["data"]["train"]).is_file()
+    assert config["gate"]["max_p99_us"] == 100.0
