@@ -28,7 +28,7 @@ from .data import TabularEncoder, check_sample_weight, encode_target
 from .exceptions import DataError
 from .labels import build_training_set
 from .runtime import compile_student
-from .student import make_student
+from .student import make_student, student_sizes
 from .teacher import TeacherEnsemble
 
 logger = logging.getLogger(__name__)
@@ -67,9 +67,12 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
         ``TeacherEnsemble()`` with its defaults.
     student : {"lightgbm", "tree", "linear"} or Student, default="lightgbm"
         The student spec; see :mod:`tabdistill.student`.
-    student_params : dict, default=None
-        Parameters of the student (its size budget: ``n_estimators``,
-        ``num_leaves``, ``max_depth``, ...).
+    student_params : dict or list of dict, default=None
+        Parameters of the student (its size: ``n_estimators``, ``num_leaves``,
+        ``max_depth``, ...). A list gives candidate sizes to choose from on
+        validation, for the student and the baseline alike. None uses
+        :func:`tabdistill.student.student_sizes`: for LightGBM, 100 trees of
+        15 leaves, or 100 full trees of depth 3 (8 leaves, the fastest).
     augmenter : {"munge", "marginal", "gaussian"} or Augmenter, default="munge"
     augment_factors : sequence of float, default=(0, 1, 2)
         Candidate numbers of synthetic rows, as multiples of the training rows.
@@ -223,45 +226,28 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
         )
         timings["label"] = time.perf_counter() - clock
 
+        sizes = student_sizes(self.student, self.student_params)
         clock = time.perf_counter()
-        baseline = self._new_student(int(seeds[2])).fit(Z[tr], y01[tr].astype(float), w_tr)
-        baseline_va = baseline.predict(Z[va])
+        baseline, baseline_va, baseline_size = self._fit_baseline(
+            sizes, Z, y01, tr, va, w_tr, w_va, int(seeds[2])
+        )
         timings["baseline"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
-        candidates, best = [], None
-        grid = [(f, a) for f in sorted(self.augment_factors) for a in self.alphas]
-        for factor, alpha in progress(grid, desc="students"):
-            n_rows = int(round(factor * len(tr)))
-            data = build_training_set(
-                Z[tr],
-                y01[tr],
-                self.teacher_.oof_proba_,
-                w_tr,
-                synthetic=synthetic[:n_rows],
-                synthetic_proba=synthetic_proba[:n_rows],
-                synthetic_seeds=origin[:n_rows],
-                temperature=self.temperature,
-                alpha=alpha,
-                synthetic_weight=self.synthetic_weight,
-                rare_weight=self.rare_weight,
-            )
-            model = self._new_student(int(seeds[2])).fit(data.Z, data.target, data.weight)
-            p_va = model.predict(Z[va])
-            value = metrics.score(self.selection_metric, y01[va], p_va, w_va)
-            candidates.append(
-                {
-                    "augment_factor": factor,
-                    "alpha": alpha,
-                    "synthetic_rows": n_rows,
-                    self.selection_metric: abs(value),
-                }
-            )
-            if best is None or value > best[0] + 1e-12:
-                best = (value, model, p_va, data, candidates[-1])
+        training = dict(
+            Z=Z[tr],
+            y=y01[tr],
+            oof_proba=self.teacher_.oof_proba_,
+            sample_weight=w_tr,
+            synthetic=synthetic,
+            synthetic_proba=synthetic_proba,
+            synthetic_seeds=origin,
+        )
+        value, model, student_va, data, chosen, candidates = self._select_student(
+            sizes, training, Z[va], y01[va], w_va, int(seeds[2])
+        )
         timings["student"] = time.perf_counter() - clock
 
-        value, model, student_va, data, chosen = best
         baseline_value = metrics.score(self.selection_metric, y01[va], baseline_va, w_va)
         self.fallback_ = None
         if value < baseline_value:
@@ -272,6 +258,7 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
             )
             warnings.warn(self.fallback_, DistillationWarning, stacklevel=2)
             model, student_va = baseline, baseline_va
+            chosen = {**chosen, "student_params": baseline_size}
         self.soft_labels_ = data.target[: data.n_original]
         self.__dict__.pop("_runtime", None)
         self.student_ = Pipeline([("encoder", self.encoder_), ("student", model)])
@@ -285,12 +272,60 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
             baseline_va,
             candidates,
             chosen,
+            baseline_size,
             len(tr),
             len(va),
             n_synthetic,
         )
         logger.info("distillation done: %s", self.report_["validation"]["student"])
         return self
+
+    def _fit_baseline(self, sizes, Z, y01, tr, va, w_tr, w_va, seed):
+        """The student spec fit on hard labels, at the size that does best on validation."""
+        best = None
+        for size in sizes:
+            model = self._new_student(seed, size).fit(Z[tr], y01[tr].astype(float), w_tr)
+            p_va = model.predict(Z[va])
+            value = metrics.score(self.selection_metric, y01[va], p_va, w_va)
+            if best is None or value > best[0] + 1e-12:
+                best = (value, model, p_va, size)
+        return best[1:]
+
+    def _select_student(self, sizes, training, Z_va, y_va, w_va, seed):
+        """Fit one student per (size, augmentation factor, alpha); keep the best on validation."""
+        n_train = len(training["y"])
+        grid = [
+            (size, f, a)
+            for size in sizes
+            for f in sorted(self.augment_factors)
+            for a in self.alphas
+        ]
+        candidates, best = [], None
+        for size, factor, alpha in progress(grid, desc="students"):
+            n_rows = int(round(factor * n_train))
+            data = build_training_set(
+                training["Z"],
+                training["y"],
+                training["oof_proba"],
+                training["sample_weight"],
+                synthetic=training["synthetic"][:n_rows],
+                synthetic_proba=training["synthetic_proba"][:n_rows],
+                synthetic_seeds=training["synthetic_seeds"][:n_rows],
+                temperature=self.temperature,
+                alpha=alpha,
+                synthetic_weight=self.synthetic_weight,
+                rare_weight=self.rare_weight,
+            )
+            model = self._new_student(seed, size).fit(data.Z, data.target, data.weight)
+            p_va = model.predict(Z_va)
+            value = metrics.score(self.selection_metric, y_va, p_va, w_va)
+            knobs = {"student_params": size, "augment_factor": factor, "alpha": alpha}
+            candidates.append(
+                {**knobs, "synthetic_rows": n_rows, self.selection_metric: abs(value)}
+            )
+            if best is None or value > best[0] + 1e-12:
+                best = (value, model, p_va, data, knobs)
+        return (*best, candidates)
 
     def _check_params(self):
         if not 0 < self.validation_fraction < 1:
@@ -336,10 +371,10 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
             teacher.set_params(n_jobs=self.n_jobs)
         return teacher
 
-    def _new_student(self, seed):
+    def _new_student(self, seed, params):
         return make_student(
             self.student,
-            self.student_params,
+            params,
             categorical_mask=self.encoder_.categorical_mask_,
             random_state=seed,
             n_jobs=self.n_jobs,
@@ -355,15 +390,14 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
         baseline_p,
         candidates,
         chosen,
+        baseline_size,
         n_train,
         n_val,
         n_synthetic,
     ):
         def scores(p):
-            return {
-                k: metrics.classification_metrics(y, p, w)[k]
-                for k in ("roc_auc", "average_precision", "log_loss", "brier")
-            }
+            every = metrics.classification_metrics(y, p, w)
+            return {k: every[k] for k in ("roc_auc", "average_precision", "log_loss", "brier")}
 
         return {
             "timings": {
@@ -377,7 +411,8 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
             },
             "selection_metric": self.selection_metric,
             "candidates": candidates,
-            "chosen": {"augment_factor": chosen["augment_factor"], "alpha": chosen["alpha"]},
+            "chosen": chosen,
+            "baseline_params": baseline_size,
             "fallback": self.fallback_,
             "rows": {"train": n_train, "validation": n_val, "synthetic": n_synthetic},
             "teacher_weights": dict(self.teacher_.weights_),

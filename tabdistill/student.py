@@ -68,12 +68,11 @@ class LightGBMStudent(Student):
     Parameters
     ----------
     n_estimators : int, default=100
-    num_leaves : int, default=8
-    max_depth : int, default=3
-        Depth limit of each tree (-1: none). The default, full depth-3 trees,
-        gives every row the same three steps per tree: on the synthetic fraud
-        set it was both the most accurate and the fastest of the shapes tried
-        (see ``benchmarks/README.md``).
+    num_leaves : int, default=15
+    max_depth : int, default=-1
+        Depth limit of each tree (-1: none). Full depth-3 trees (8 leaves)
+        give every row three steps per tree: the fastest shape, and on some
+        data the most accurate (``benchmarks/student_shapes.py``).
     learning_rate : float, default=0.1
     min_child_samples : int, default=20
     categorical_mask : array-like of bool, default=None
@@ -85,8 +84,8 @@ class LightGBMStudent(Student):
     def __init__(
         self,
         n_estimators=100,
-        num_leaves=8,
-        max_depth=3,
+        num_leaves=15,
+        max_depth=-1,
         learning_rate=0.1,
         min_child_samples=20,
         categorical_mask=None,
@@ -206,6 +205,31 @@ class LinearStudent(Student):
 
 
 STUDENTS = {"lightgbm": LightGBMStudent, "tree": TreeStudent, "linear": LinearStudent}
+
+
+#: Candidate sizes tried when the user gives none: accuracy and speed trade places by dataset
+#: (``benchmarks/student_shapes.py``), so both are tried and validation decides.
+DEFAULT_SIZES = {
+    "lightgbm": [{"num_leaves": 15, "max_depth": -1}, {"num_leaves": 8, "max_depth": 3}],
+}
+
+
+def student_sizes(student, params=None) -> list[dict]:
+    """Candidate parameter sets for ``student``: ``params`` as given, else the defaults.
+
+    ``params`` may be one dict (one candidate) or a list of dicts.
+    """
+    if params is None:
+        return (
+            [dict(p) for p in DEFAULT_SIZES.get(student, [{}])]
+            if isinstance(student, str)
+            else [{}]
+        )
+    if isinstance(params, dict):
+        return [dict(params)]
+    if isinstance(params, list | tuple) and params and all(isinstance(p, dict) for p in params):
+        return [dict(p) for p in params]
+    raise ValueError(f"student_params must be a dict or a non-empty list of dicts, got {params!r}.")
 
 
 def make_student(student, params=None, *, categorical_mask=None, random_state=None, n_jobs=None):

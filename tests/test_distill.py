@@ -148,3 +148,20 @@ def test_no_augmentation_works():
     model = DistilledClassifier(**params, random_state=0).fit(X, y)
     assert model.report_["rows"]["synthetic"] == 0
     assert np.isfinite(model.predict_proba(X)).all()
+
+
+def test_size_candidates_are_searched_for_student_and_baseline():
+    X, y = mixed_frame(600, seed=9)
+    sizes = [
+        {"n_estimators": 20, "num_leaves": 4},
+        {"n_estimators": 20, "num_leaves": 8, "max_depth": 3},
+    ]
+    params = {**FAST, "student_params": sizes}
+    model = DistilledClassifier(**params, random_state=0).fit(X, y)
+    report = model.report_
+    assert len(report["candidates"]) == 2 * 2  # sizes x augment factors x alphas
+    assert {tuple(sorted(c["student_params"].items())) for c in report["candidates"]} == {
+        tuple(sorted(s.items())) for s in sizes
+    }
+    assert report["chosen"]["student_params"] in sizes and report["baseline_params"] in sizes
+    assert model.baseline_[-1].num_leaves == report["baseline_params"]["num_leaves"]

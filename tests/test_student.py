@@ -75,3 +75,14 @@ def test_soften_and_training_set():
     np.testing.assert_allclose(data.target, [0.05, 0.75, 0.95, 0.2, 0.8])
     np.testing.assert_allclose(data.weight, [1.0, 2.0, 3.0, 1.5, 0.5])  # seeds' weights inherited
     assert data.n_synthetic == 2
+
+
+def test_student_sizes():
+    from tabdistill.student import student_sizes
+
+    assert len(student_sizes("lightgbm")) == 2
+    assert student_sizes("tree") == [{}]
+    assert student_sizes("lightgbm", {"num_leaves": 4}) == [{"num_leaves": 4}]
+    assert student_sizes("lightgbm", [{"num_leaves": 4}, {"num_leaves": 6}])[1] == {"num_leaves": 6}
+    with pytest.raises(ValueError, match="list of dicts"):
+        student_sizes("lightgbm", [])
