@@ -46,9 +46,9 @@ def _lightgbm_as_binary(booster):
     import lightgbm as lgb
 
     text = booster.model_to_string()
-    return lgb.Booster(
-        model_str=text.replace("objective=cross_entropy", "objective=binary sigmoid:1")
-    )
+    text = text.replace("objective=cross_entropy", "objective=binary sigmoid:1")
+    text = text.replace("[objective: cross_entropy]", "[objective: binary]")  # parameters block
+    return lgb.Booster(model_str=text)
 
 
 def onnx_contender(booster, n_features):

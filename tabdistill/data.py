@@ -229,7 +229,18 @@ def category_codes(series: pd.Series, levels: pd.Index) -> np.ndarray:
     return out
 
 
-class TabularEncoder(TransformerMixin, BaseEstimator):
+class TabularInputMixin:
+    """scikit-learn tags of estimators that take DataFrames with NaN, text and categories."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        return tags
+
+
+class TabularEncoder(TabularInputMixin, TransformerMixin, BaseEstimator):
     """Infer column roles from a DataFrame and encode it as a float matrix.
 
     Roles are inferred at ``fit``: numeric dtypes are numeric; ``object``,
@@ -512,13 +523,6 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
         state.pop("_levels", None)
         state.pop("_record_plan", None)
         return state
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.input_tags.categorical = True
-        tags.input_tags.string = True
-        return tags
 
 
 def _numeric_values(name: str, series: pd.Series) -> np.ndarray:

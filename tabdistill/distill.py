@@ -24,7 +24,7 @@ from sklearn.utils.validation import check_is_fitted
 from . import metrics
 from ._progress import progress
 from .augment import FeatureSpec, make_augmenter
-from .data import TabularEncoder, check_sample_weight, encode_target
+from .data import TabularEncoder, TabularInputMixin, check_sample_weight, encode_target
 from .exceptions import DataError
 from .labels import build_training_set
 from .runtime import compile_student
@@ -54,7 +54,7 @@ def _predict_in_chunks(fn, Z, chunk=50_000, desc=None):
     return np.concatenate([fn(Z[i : i + chunk]) for i in progress(starts, desc=desc)])
 
 
-class DistilledClassifier(ClassifierMixin, BaseEstimator):
+class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
     """A compact student distilled from a heterogeneous teacher ensemble.
 
     ``predict_proba`` is the student's. The teacher and the baseline stay
@@ -450,10 +450,3 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
     def predict(self, X):
         """Predicted labels at a 0.5 probability threshold."""
         return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.input_tags.categorical = True
-        tags.input_tags.string = True
-        return tags

@@ -25,7 +25,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import metrics
 from ._progress import progress
-from .data import TabularEncoder, check_sample_weight, encode_target
+from .data import TabularEncoder, TabularInputMixin, check_sample_weight, encode_target
 from .exceptions import DataError
 from .linear import LinearDesign
 
@@ -200,7 +200,7 @@ def check_folds(y, cv):
         )
 
 
-class TeacherEnsemble(ClassifierMixin, BaseEstimator):
+class TeacherEnsemble(TabularInputMixin, ClassifierMixin, BaseEstimator):
     """A weighted ensemble of LightGBM, XGBoost, forests and logistic regression.
 
     Parameters
@@ -352,13 +352,6 @@ class TeacherEnsemble(ClassifierMixin, BaseEstimator):
     def predict(self, X):
         """Predicted labels at a 0.5 probability threshold."""
         return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.input_tags.categorical = True
-        tags.input_tags.string = True
-        return tags
 
 
 def _two_columns(p):
