@@ -26,7 +26,14 @@ from sklearn.model_selection import train_test_split
 
 from . import metrics
 from ._version import __version__
-from .cost import batch_throughput, peak_rss_mb, runtime_size, single_row_latency, skops_size
+from .cost import (
+    batch_throughput,
+    format_bytes,
+    peak_rss_mb,
+    runtime_size,
+    single_row_latency,
+    skops_size,
+)
 from .data import encode_target, split_target
 from .distill import DistilledClassifier
 from .exceptions import DataError
@@ -226,7 +233,7 @@ def format_table(summary: dict) -> str:
         ("p50 us", lambda m: _us(m["latency"]["single_row_p50_us"])),
         ("p99 us", lambda m: _us(m["latency"]["single_row_p99_us"])),
         ("rows/s", lambda m: f"{m['latency']['batch_rows_per_second']:,.0f}"),
-        ("size", lambda m: _bytes(m["size_bytes"])),
+        ("size", lambda m: format_bytes(m["size_bytes"])),
         ("fit s", lambda m: f"{m['fit_seconds']:.1f}"),
     ]
     rows = [["model"] + [c for c, _ in cols]]
@@ -260,10 +267,3 @@ def format_table(summary: dict) -> str:
 
 def _us(v):
     return f"{v:,.1f}" if v < 1_000 else f"{v:,.0f}"
-
-
-def _bytes(n):
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
-        n /= 1024

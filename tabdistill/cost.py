@@ -93,6 +93,14 @@ def runtime_size(runtime) -> int:
     return buffer.getbuffer().nbytes
 
 
+def format_bytes(n: float) -> str:
+    """``n`` bytes as text: ``"812 B"``, ``"72.3 KB"``, ``"55.5 MB"``."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1024
+
+
 def peak_rss_mb() -> float | None:
     """Peak resident memory of this process so far, in MiB (None where unsupported)."""
     try:

@@ -294,6 +294,14 @@ class TabularEncoder(TabularInputMixin, TransformerMixin, BaseEstimator):
     # -- fit
     def fit(self, X, y=None):
         """Learn column roles, category levels and numeric ranges from ``X``."""
+        self._fit(X)
+        return self
+
+    def fit_transform(self, X, y=None):
+        """Fit and return the encoded ``X`` (encoded once: fitting already encodes it)."""
+        return self._fit(X)
+
+    def _fit(self, X) -> np.ndarray:
         frame = _as_frame(X)
         if frame.shape[0] == 0:
             raise DataError("cannot fit on an empty table (0 rows).")
@@ -337,7 +345,7 @@ class TabularEncoder(TabularInputMixin, TransformerMixin, BaseEstimator):
         self.lower_ = np.where(np.isnan(self.lower_), 0.0, self.lower_)
         self.upper_ = np.where(np.isnan(self.upper_), 0.0, self.upper_)
         self.integer_mask_ = ~self.categorical_mask_ & np.all(finite == np.round(finite), axis=0)
-        return self
+        return Z
 
     def _infer_role(self, name, series, forced, dropped_by_user):
         if name in dropped_by_user:

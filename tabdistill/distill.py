@@ -185,12 +185,13 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
         self._check_params()
         timings = {}
         clock = time.perf_counter()
-        self.encoder_ = TabularEncoder(categorical_features=self.categorical_features).fit(X)
+        self.encoder_ = TabularEncoder(categorical_features=self.categorical_features)
+        Z = self.encoder_.fit_transform(X)
         target = encode_target(y, self.positive_label)
         self.classes_ = target.classes
         self.feature_names_in_ = self.encoder_.feature_names_in_
         self.n_features_in_ = self.encoder_.n_features_in_
-        Z, y01 = self.encoder_.transform(X), target.y
+        y01 = target.y
         w = None if sample_weight is None else check_sample_weight(sample_weight, len(y01))
         tr, va = self._split(y01)
         self.train_index_, self.validation_index_ = tr, va

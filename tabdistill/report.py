@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .benchmark import MODELS, BenchmarkResult
+from .cost import format_bytes
 
 COLORS = {"teacher": "#1f4e79", "student": "#d9541e", "baseline": "#7f7f7f"}
 
@@ -81,7 +82,7 @@ def _tradeoff(ax, result):
         size = 40 + 40 * np.log10(max(m["size_bytes"], 10))
         ax.scatter([x], [y], s=size, color=COLORS[name], zorder=3)
         ax.annotate(
-            f"{name}\n{_short_bytes(m['size_bytes'])}",
+            f"{name}\n{format_bytes(m['size_bytes'])}",
             (x, y),
             textcoords="offset points",
             xytext=(8, -4),
@@ -95,13 +96,6 @@ def _tradeoff(ax, result):
         title="Accuracy vs latency (marker size ~ log bytes)",
     )
     ax.grid(True, which="both", alpha=0.3)
-
-
-def _short_bytes(n):
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
 
 
 PLOTS = {"roc.png": _roc, "pr.png": _pr, "calibration.png": _calibration, "tradeoff.png": _tradeoff}
@@ -149,7 +143,7 @@ def _html(summary, images):
             f"{lat['single_row_p50_us']:,.1f}",
             f"{lat['single_row_p99_us']:,.1f}",
             f"{lat['batch_rows_per_second']:,.0f}",
-            _short_bytes(m["size_bytes"]),
+            format_bytes(m["size_bytes"]),
             f"{m['fit_seconds']:.1f}",
         ]
         tds = "".join(f"<td>{c}</td>" for c in cells)

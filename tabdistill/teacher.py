@@ -277,10 +277,10 @@ class TeacherEnsemble(TabularInputMixin, ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        self.encoder_ = TabularEncoder(categorical_features=self.categorical_features).fit(X)
+        self.encoder_ = TabularEncoder(categorical_features=self.categorical_features)
+        Z = self.encoder_.fit_transform(X)
         target = encode_target(y, self.positive_label)
         self.classes_ = target.classes
-        Z = self.encoder_.transform(X)
         return self.fit_encoded(Z, target.y, sample_weight)
 
     def fit_encoded(self, Z, y, sample_weight=None):

@@ -163,3 +163,10 @@ def test_fraud_generator_is_deterministic_and_fraud_shaped():
     assert 0.006 < a["is_fraud"].mean() < 0.014
     assert a["device"].isna().any() and a["distance_km"].isna().any()
     assert not make_fraud(1_000, random_state=4).equals(make_fraud(1_000, random_state=5))
+
+
+def test_fit_transform_equals_fit_then_transform(mixed):
+    X, _ = mixed
+    np.testing.assert_array_equal(
+        TabularEncoder().fit_transform(X), TabularEncoder().fit(X).transform(X)
+    )
