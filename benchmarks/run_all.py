@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tabdistill.benchmark import run_benchmark
-from tabdistill.datasets import BUNDLED, load_dataset, make_fraud
+from tabdistill.data.datasets import BUNDLED, load_dataset, make_fraud
+from tabdistill.evaluate.benchmark import run_benchmark
 
 RESULTS = Path(__file__).resolve().parent / "results"
 FRAUD = "fraud_synthetic"

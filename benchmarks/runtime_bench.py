@@ -29,9 +29,9 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from tabdistill import DistilledClassifier, make_fraud
-from tabdistill.benchmark import _single_thread
-from tabdistill.cost import batch_throughput, single_row_latency
 from tabdistill.data import split_target
+from tabdistill.evaluate.benchmark import _single_thread
+from tabdistill.evaluate.cost import batch_throughput, single_row_latency
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -19,12 +19,11 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from tabdistill import DistilledClassifier, make_fraud, metrics
-from tabdistill.augment import FeatureSpec, MungeAugmenter
-from tabdistill.cost import batch_throughput
 from tabdistill.data import split_target
-from tabdistill.labels import build_training_set
-from tabdistill.runtime import compile_student
-from tabdistill.student import LightGBMStudent
+from tabdistill.distill.augment import FeatureSpec, MungeAugmenter
+from tabdistill.distill.labels import build_training_set
+from tabdistill.distill.students import LightGBMStudent, compile_student
+from tabdistill.evaluate.cost import batch_throughput
 
 RESULTS = Path(__file__).resolve().parent / "results"
 #: (trees, leaves, max depth, learning rate)
@@ -88,7 +87,7 @@ def main():
             random_state=args.seed,
             n_jobs=2,
         )
-        runtime = compile_student(student.fit(data.Z, data.target, data.weight), enc)
+        runtime = compile_student(student.fit(data.Z, data.target, data.weight), enc.schema_)
         p = runtime.score_batch(Z_te)
         rows.append(
             {

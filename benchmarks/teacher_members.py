@@ -15,7 +15,7 @@ import warnings
 from pathlib import Path
 
 from tabdistill import TeacherEnsemble, load_dataset
-from tabdistill.datasets import BUNDLED
+from tabdistill.data.datasets import BUNDLED
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -1,15 +1,17 @@
 """tabdistill: distil a heterogeneous tabular ensemble into one compact, fast model.
 
-The data flow, one module per stage::
+The stages, one subpackage each, in the order data flows through them::
 
-    data -> teacher -> augment -> labels -> student -> distill -> runtime
-         -> metrics / latency -> report -> persist / registry / jobs -> cli
+    data -> distill (teacher -> augment -> labels -> students -> selection)
+         -> runtime -> evaluate -> ops -> cli
+
+The public names below are imported on first use (PEP 562), so
+``import tabdistill`` is cheap and a scoring process that only needs
+:class:`CompiledModel` never loads pandas, scikit-learn or LightGBM.
 """
 
+from ._lazy import lazy_exports
 from ._version import __version__
-from .data import TabularEncoder, encode_target, read_csv
-from .datasets import load_dataset, make_fraud
-from .distill import DistilledClassifier
 from .exceptions import (
     ArtifactError,
     ConfigError,
@@ -18,21 +20,31 @@ from .exceptions import (
     SchemaError,
     TabDistillError,
 )
-from .teacher import TeacherEnsemble
+
+_EXPORTS = {
+    "DistilledClassifier": ".distill.distiller",
+    "DistillationWarning": ".distill.distiller",
+    "TeacherEnsemble": ".distill.teacher",
+    "TabularEncoder": ".data.encoder",
+    "FeatureSchema": ".data.schema",
+    "encode_target": ".data.target",
+    "read_csv": ".data.io",
+    "load_dataset": ".data.datasets",
+    "make_fraud": ".data.datasets",
+    "CompiledModel": ".runtime.model",
+    "save_model": ".ops.persist",
+    "load_model": ".ops.persist",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "__version__",
     "ArtifactError",
     "ConfigError",
     "DataError",
-    "DistilledClassifier",
     "FeatureTypeError",
     "SchemaError",
     "TabDistillError",
-    "TabularEncoder",
-    "TeacherEnsemble",
-    "encode_target",
-    "load_dataset",
-    "make_fraud",
-    "read_csv",
+    *_EXPORTS,
 ]

@@ -15,9 +15,8 @@ import numpy as np
 from scipy.stats import spearmanr
 from sklearn import metrics as skm
 
+from ._proba import clip_proba
 from .exceptions import DataError
-
-EPS = 1e-7
 
 
 def _check(y, p, sample_weight=None):
@@ -56,7 +55,7 @@ def average_precision(y, p, sample_weight=None) -> float:
 def log_loss(y, p, sample_weight=None) -> float:
     """Mean negative log-likelihood, probabilities clipped to ``[1e-7, 1 - 1e-7]``."""
     y, p, w = _check(y, p, sample_weight)
-    p = np.clip(p, EPS, 1 - EPS)
+    p = clip_proba(p)
     return float(-np.average(y * np.log(p) + (1 - y) * np.log(1 - p), weights=w))
 
 

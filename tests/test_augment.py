@@ -2,14 +2,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tabdistill.augment import (
+from tabdistill.data import TabularEncoder
+from tabdistill.distill.augment import (
     AUGMENTERS,
     FeatureSpec,
     MungeAugmenter,
     make_augmenter,
     seed_indices,
 )
-from tabdistill.data import TabularEncoder
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ import pytest
 from tabdistill import load_dataset
 from tabdistill.cli import main
 from tabdistill.exceptions import ArtifactError
-from tabdistill.persist import load_model
-from tabdistill.registry import Registry, load_runtime, read_manifest
+from tabdistill.ops.persist import load_model
+from tabdistill.ops.registry import Registry, load_runtime, read_manifest
 from tabdistill.runtime import CompiledModel
 
 CONFIG = """
@@ -116,8 +116,8 @@ def test_run_killed_mid_write_leaves_registry_consistent(job, two_runs, monkeypa
     def killed(*args, **kwargs):
         raise KeyboardInterrupt  # the process dies right before the version is renamed in
 
-    monkeypatch.setattr("tabdistill.registry.os.rename", killed)
-    monkeypatch.setattr("tabdistill.registry.shutil.rmtree", lambda *a, **k: None)  # no cleanup
+    monkeypatch.setattr("tabdistill.ops.registry.os.rename", killed)
+    monkeypatch.setattr("tabdistill.ops.registry.shutil.rmtree", lambda *a, **k: None)  # no cleanup
     assert main(["retrain", "--config", str(job["config"]), "-q"]) == 130  # interrupted
     monkeypatch.undo()
     leftovers = [p for p in registry.root.iterdir() if p.name.startswith(".tmp-")]
@@ -249,7 +249,7 @@ def test_tampered_or_foreign_versions_are_refused(two_runs, tmp_path):
 def test_untrusted_types_in_skops_file_are_refused(tmp_path):
     import skops.io as sio
 
-    from tabdistill.cost import single_row_latency  # any object of a type not on the list
+    from tabdistill.evaluate.cost import single_row_latency  # any object of a type not on the list
 
     path = tmp_path / "foreign.skops"
     sio.dump({"fn": single_row_latency}, path)
@@ -288,7 +288,7 @@ def test_missing_data_file_and_config_file(job, tmp_path, capsys):
 
 
 def test_example_config_in_readme_is_valid():
-    from tabdistill.jobs import load_config
+    from tabdistill.ops.config import load_config
 
     root = Path(__file__).resolve().parents[1]
     config = load_config(root / "examples" / "job.toml")

@@ -3,9 +3,9 @@ import pytest
 
 from tabdistill import make_fraud
 from tabdistill.data import TabularEncoder, split_target
+from tabdistill.distill.students import STUDENTS, compile_student, make_student
 from tabdistill.exceptions import ArtifactError, FeatureTypeError, SchemaError
-from tabdistill.runtime import CompiledModel, compile_student
-from tabdistill.student import STUDENTS, make_student
+from tabdistill.runtime import CompiledModel
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def test_runtime_matches_source_model_on_100k_rows(name, fraud):
     X, y, enc, Xt = fraud
     student = make_student(name, categorical_mask=enc.categorical_mask_, random_state=0)
     student.fit(enc.transform(X), y.to_numpy().astype(float))
-    runtime = compile_student(student, enc)
+    runtime = compile_student(student, enc.schema_)
     Zt = enc.transform(Xt)
     expected = student.predict(Zt)
     np.testing.assert_allclose(runtime.score_batch(Zt), expected, rtol=0, atol=1e-6)
@@ -45,7 +45,7 @@ def test_float32_threshold_semantics_of_sklearn_trees():
     q = (Z[:, 0] > 0.1).astype(float)
     student = make_student("tree", {"max_depth": 1, "min_samples_leaf": 1}).fit(Z, q)
     enc = TabularEncoder().fit(Z)
-    runtime = compile_student(student, enc)
+    runtime = compile_student(student, enc.schema_)
     t = student.tree_model_.tree_.threshold[0]
     probe = np.array([[t], [np.nextafter(t, 1)], [t + 1e-9], [t - 1e-9], [np.nan]])
     np.testing.assert_array_equal(runtime.score_batch(probe), student.predict(probe))
@@ -54,7 +54,9 @@ def test_float32_threshold_semantics_of_sklearn_trees():
 def test_record_path_matches_batch_and_handles_missing(fraud):
     X, y, enc, Xt = fraud
     student = make_student("lightgbm", categorical_mask=enc.categorical_mask_, random_state=0)
-    runtime = compile_student(student.fit(enc.transform(X), y.to_numpy().astype(float)), enc)
+    runtime = compile_student(
+        student.fit(enc.transform(X), y.to_numpy().astype(float)), enc.schema_
+    )
     batch = runtime.score_batch(Xt.head(300))
     for i in range(300):
         record = {k: v for k, v in Xt.iloc[i].items() if not (isinstance(v, float) and np.isnan(v))}
@@ -76,7 +78,9 @@ def test_record_path_matches_batch_and_handles_missing(fraud):
 def test_save_and_load_round_trip_without_pickle(fraud, tmp_path):
     X, y, enc, Xt = fraud
     student = make_student("lightgbm", categorical_mask=enc.categorical_mask_, random_state=0)
-    runtime = compile_student(student.fit(enc.transform(X), y.to_numpy().astype(float)), enc)
+    runtime = compile_student(
+        student.fit(enc.transform(X), y.to_numpy().astype(float)), enc.schema_
+    )
     path = runtime.save(tmp_path / "model.npz")
     loaded = CompiledModel.load(path)
     np.testing.assert_array_equal(

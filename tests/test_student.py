@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from tabdistill.labels import build_training_set, soften
-from tabdistill.student import STUDENTS, LinearStudent, make_student
+from tabdistill.distill.labels import build_training_set, soften
+from tabdistill.distill.students import STUDENTS, LinearStudent, make_student
 
 
 def _soft_data(n=800, seed=0):
@@ -78,7 +78,7 @@ def test_soften_and_training_set():
 
 
 def test_student_sizes():
-    from tabdistill.student import student_sizes
+    from tabdistill.distill.students import student_sizes
 
     assert len(student_sizes("lightgbm")) == 2
     assert student_sizes("tree") == [{}]

@@ -5,8 +5,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.metrics import log_loss
 
 from tabdistill import TeacherEnsemble
+from tabdistill.distill.teacher import ensemble_selection
 from tabdistill.exceptions import DataError
-from tabdistill.teacher import ensemble_selection
 
 
 class CoinFlip(ClassifierMixin, BaseEstimator):

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ._progress import progress
-from .exceptions import DataError, SchemaError
+from .._progress import progress
+from ..data.encoder import TabularEncoder
+from ..exceptions import DataError, SchemaError
 from .registry import load_runtime
 
 logger = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ def _check_header(input_path, runtime, id_column):
     except pd.errors.EmptyDataError:
         raise DataError(f"input file '{input_path}' is empty.") from None
     columns = set(map(str, header.columns))
-    missing = [c for c in runtime.encoder.features_ if c not in columns]
+    missing = [c for c in runtime.schema.features if c not in columns]
     if missing:
         raise SchemaError(
             f"input '{input_path}' lacks {len(missing)} column(s) the model needs: {missing}."
@@ -70,8 +71,9 @@ def score_csv(
         raise DataError(f"chunk size must be positive, got {chunk_size}.")
     _, runtime = load_runtime(model)
     _check_header(input_path, runtime, id_column)
-    enc = runtime.encoder
-    text_columns = {c: str for c in enc.features_ if enc.roles_[c] == "categorical"}
+    schema = runtime.schema
+    encoder = TabularEncoder.from_schema(schema)  # pandas' fast path for large chunks
+    text_columns = {c: str for c in schema.features if schema.roles[c] == "categorical"}
     if id_column:
         text_columns[id_column] = str
     # same folder (atomic rename), same extension (same compression) as the output
@@ -80,7 +82,8 @@ def score_csv(
     try:
         chunks = pd.read_csv(input_path, chunksize=chunk_size, dtype=text_columns)
         for i, chunk in enumerate(progress(chunks, desc="scoring")):
-            out = pd.DataFrame({"probability": runtime.score_batch(chunk[enc.features_])})
+            Z = encoder.transform(chunk[schema.features])
+            out = pd.DataFrame({"probability": runtime.score_batch(Z)})
             if id_column:
                 out.insert(0, id_column, chunk[id_column].to_numpy())
             out.to_csv(tmp, mode="w" if i == 0 else "a", header=i == 0, index=False)

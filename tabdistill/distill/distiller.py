@@ -21,14 +21,17 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from . import metrics
-from ._progress import progress
+from .. import metrics
+from .._proba import two_columns
+from .._progress import progress
+from .._validation import check_sample_weight, take
+from ..data.encoder import TabularEncoder, TabularInputMixin
+from ..data.target import encode_target
+from ..exceptions import DataError
 from .augment import FeatureSpec, make_augmenter
-from .data import TabularEncoder, TabularInputMixin, check_sample_weight, encode_target
-from .exceptions import DataError
 from .labels import build_training_set
-from .runtime import compile_student
-from .student import make_student, student_sizes
+from .selection import Candidate, best, evaluate, knob_grid, validation_scores
+from .students import compile_student, make_student, student_sizes
 from .teacher import TeacherEnsemble
 
 logger = logging.getLogger(__name__)
@@ -66,12 +69,12 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
         The teacher (cloned before fitting) or its parameters. None means
         ``TeacherEnsemble()`` with its defaults.
     student : {"lightgbm", "tree", "linear"} or Student, default="lightgbm"
-        The student spec; see :mod:`tabdistill.student`.
+        The student spec; see :mod:`tabdistill.distill.students`.
     student_params : dict or list of dict, default=None
         Parameters of the student (its size: ``n_estimators``, ``num_leaves``,
         ``max_depth``, ...). A list gives candidate sizes to choose from on
         validation, for the student and the baseline alike. None uses
-        :func:`tabdistill.student.student_sizes`: for LightGBM, 100 trees of
+        :func:`tabdistill.distill.students.student_sizes`: for LightGBM, 100 trees of
         15 leaves, or 100 full trees of depth 3 (8 leaves, the fastest).
     augmenter : {"munge", "marginal", "gaussian"} or Augmenter, default="munge"
     augment_factors : sequence of float, default=(0, 1, 2)
@@ -97,7 +100,7 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
     categorical_features : list of str, default=None
         Columns to treat as categorical whatever their dtype.
     positive_label : object, default=None
-        Label of the positive class; see :func:`tabdistill.data.encode_target`.
+        Label of the positive class; see :func:`tabdistill.data.target.encode_target`.
     random_state : int or None, default=None
         Seeds the split, the teacher, the augmenter and the student.
     n_jobs : int, default=None
@@ -195,15 +198,16 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
         w = None if sample_weight is None else check_sample_weight(sample_weight, len(y01))
         tr, va = self._split(y01)
         self.train_index_, self.validation_index_ = tr, va
-        w_tr, w_va = (None, None) if w is None else (w[tr], w[va])
+        w_tr, w_va = take(w, tr), take(w, va)
         seeds = np.random.RandomState(self.random_state).randint(np.iinfo(np.int32).max, size=3)
         timings["prepare"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
         logger.info("fitting the teacher on %d rows", len(tr))
         self.teacher_ = self._make_teacher(int(seeds[0]))
-        self.teacher_.encoder_, self.teacher_.classes_ = self.encoder_, self.classes_
-        self.teacher_.fit_encoded(Z[tr], y01[tr], w_tr)
+        self.teacher_.fit_encoded(
+            Z[tr], y01[tr], w_tr, encoder=self.encoder_, classes=self.classes_
+        )
         teacher_va = self.teacher_.predict_proba_encoded(Z[va])
         timings["teacher"] = time.perf_counter() - clock
 
@@ -228,10 +232,9 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
         timings["label"] = time.perf_counter() - clock
 
         sizes = student_sizes(self.student, self.student_params)
+        validation = (Z[va], y01[va], w_va, self.selection_metric)
         clock = time.perf_counter()
-        baseline, baseline_va, baseline_size = self._fit_baseline(
-            sizes, Z, y01, tr, va, w_tr, w_va, int(seeds[2])
-        )
+        baseline = self._fit_baseline(sizes, Z[tr], y01[tr], w_tr, validation, int(seeds[2]))
         timings["baseline"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
@@ -244,66 +247,54 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
             synthetic_proba=synthetic_proba,
             synthetic_seeds=origin,
         )
-        value, model, student_va, data, chosen, candidates = self._select_student(
-            sizes, training, Z[va], y01[va], w_va, int(seeds[2])
-        )
+        candidates = self._fit_candidates(sizes, training, validation, int(seeds[2]))
+        chosen = best(candidates)
         timings["student"] = time.perf_counter() - clock
 
-        baseline_value = metrics.score(self.selection_metric, y01[va], baseline_va, w_va)
         self.fallback_ = None
-        if value < baseline_value:
+        if chosen.value < baseline.value:
             self.fallback_ = (
-                f"the best distilled student ({self.selection_metric} {abs(value):.4f}) was worse "
-                f"than the baseline trained on hard labels ({abs(baseline_value):.4f}) on "
-                "validation; using the baseline as the student"
+                f"the best distilled student ({self.selection_metric} {abs(chosen.value):.4f}) "
+                f"was worse than the baseline trained on hard labels "
+                f"({abs(baseline.value):.4f}) on validation; using the baseline as the student"
             )
             warnings.warn(self.fallback_, DistillationWarning, stacklevel=2)
-            model, student_va = baseline, baseline_va
-            chosen = {**chosen, "student_params": baseline_size}
-        self.soft_labels_ = data.target[: data.n_original]
+            chosen = Candidate(
+                {**chosen.knobs, "student_params": baseline.knobs["student_params"]},
+                baseline.model,
+                baseline.validation_proba,
+                baseline.value,
+                soft_labels=chosen.soft_labels,
+            )
+        self.soft_labels_ = chosen.soft_labels
         self.__dict__.pop("_runtime", None)
-        self.student_ = Pipeline([("encoder", self.encoder_), ("student", model)])
-        self.baseline_ = Pipeline([("encoder", self.encoder_), ("student", baseline)])
+        self.student_ = Pipeline([("encoder", self.encoder_), ("student", chosen.model)])
+        self.baseline_ = Pipeline([("encoder", self.encoder_), ("student", baseline.model)])
         self.report_ = self._report(
-            timings,
-            y01[va],
-            w_va,
-            teacher_va,
-            student_va,
-            baseline_va,
-            candidates,
-            chosen,
-            baseline_size,
-            len(tr),
-            len(va),
-            n_synthetic,
+            timings, (y01[va], w_va), teacher_va, chosen, baseline, candidates, n_synthetic
         )
         logger.info("distillation done: %s", self.report_["validation"]["student"])
         return self
 
-    def _fit_baseline(self, sizes, Z, y01, tr, va, w_tr, w_va, seed):
+    def _fit_baseline(self, sizes, Z, y01, w, validation, seed) -> Candidate:
         """The student spec fit on hard labels, at the size that does best on validation."""
-        best = None
-        for size in sizes:
-            model = self._new_student(seed, size).fit(Z[tr], y01[tr].astype(float), w_tr)
-            p_va = model.predict(Z[va])
-            value = metrics.score(self.selection_metric, y01[va], p_va, w_va)
-            if best is None or value > best[0] + 1e-12:
-                best = (value, model, p_va, size)
-        return best[1:]
+        return best(
+            [
+                evaluate(
+                    self._new_student(seed, size).fit(Z, y01.astype(float), w),
+                    {"student_params": size},
+                    *validation,
+                )
+                for size in sizes
+            ]
+        )
 
-    def _select_student(self, sizes, training, Z_va, y_va, w_va, seed):
-        """Fit one student per (size, augmentation factor, alpha); keep the best on validation."""
+    def _fit_candidates(self, sizes, training, validation, seed) -> list[Candidate]:
+        """Fit one student per (size, augmentation factor, alpha), scored on validation."""
         n_train = len(training["y"])
-        grid = [
-            (size, f, a)
-            for size in sizes
-            for f in sorted(self.augment_factors)
-            for a in self.alphas
-        ]
-        candidates, best = [], None
-        for size, factor, alpha in progress(grid, desc="students"):
-            n_rows = int(round(factor * n_train))
+        candidates = []
+        for knobs in progress(knob_grid(sizes, self.augment_factors, self.alphas), desc="students"):
+            n_rows = int(round(knobs["augment_factor"] * n_train))
             data = build_training_set(
                 training["Z"],
                 training["y"],
@@ -313,20 +304,22 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
                 synthetic_proba=training["synthetic_proba"][:n_rows],
                 synthetic_seeds=training["synthetic_seeds"][:n_rows],
                 temperature=self.temperature,
-                alpha=alpha,
+                alpha=knobs["alpha"],
                 synthetic_weight=self.synthetic_weight,
                 rare_weight=self.rare_weight,
             )
-            model = self._new_student(seed, size).fit(data.Z, data.target, data.weight)
-            p_va = model.predict(Z_va)
-            value = metrics.score(self.selection_metric, y_va, p_va, w_va)
-            knobs = {"student_params": size, "augment_factor": factor, "alpha": alpha}
+            model = self._new_student(seed, knobs["student_params"])
+            model.fit(data.Z, data.target, data.weight)
             candidates.append(
-                {**knobs, "synthetic_rows": n_rows, self.selection_metric: abs(value)}
+                evaluate(
+                    model,
+                    knobs,
+                    *validation,
+                    synthetic_rows=n_rows,
+                    soft_labels=data.target[: data.n_original],
+                )
             )
-            if best is None or value > best[0] + 1e-12:
-                best = (value, model, p_va, data, knobs)
-        return (*best, candidates)
+        return candidates
 
     def _check_params(self):
         if not 0 < self.validation_fraction < 1:
@@ -381,41 +374,28 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
             n_jobs=self.n_jobs,
         )
 
-    def _report(
-        self,
-        timings,
-        y,
-        w,
-        teacher_p,
-        student_p,
-        baseline_p,
-        candidates,
-        chosen,
-        baseline_size,
-        n_train,
-        n_val,
-        n_synthetic,
-    ):
-        def scores(p):
-            every = metrics.classification_metrics(y, p, w)
-            return {k: every[k] for k in ("roc_auc", "average_precision", "log_loss", "brier")}
-
+    def _report(self, timings, labels, teacher_va, chosen, baseline, candidates, n_synthetic):
+        y_va, w_va = labels
         return {
             "timings": {
                 **{k: round(v, 3) for k, v in timings.items()},
                 "total": round(sum(timings.values()), 3),
             },
             "validation": {
-                "teacher": scores(teacher_p),
-                "student": scores(student_p),
-                "baseline": scores(baseline_p),
+                "teacher": validation_scores(y_va, teacher_va, w_va),
+                "student": validation_scores(y_va, chosen.validation_proba, w_va),
+                "baseline": validation_scores(y_va, baseline.validation_proba, w_va),
             },
             "selection_metric": self.selection_metric,
-            "candidates": candidates,
-            "chosen": chosen,
-            "baseline_params": baseline_size,
+            "candidates": [c.summary(self.selection_metric) for c in candidates],
+            "chosen": chosen.knobs,
+            "baseline_params": baseline.knobs["student_params"],
             "fallback": self.fallback_,
-            "rows": {"train": n_train, "validation": n_val, "synthetic": n_synthetic},
+            "rows": {
+                "train": len(self.train_index_),
+                "validation": len(self.validation_index_),
+                "synthetic": n_synthetic,
+            },
             "teacher_weights": dict(self.teacher_.weights_),
         }
 
@@ -425,7 +405,7 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "student_")
         if "_runtime" not in self.__dict__:
             try:
-                self._runtime = compile_student(self.student_[-1], self.encoder_)
+                self._runtime = compile_student(self.student_[-1], self.encoder_.schema_)
             except TypeError as exc:  # a custom student: predict through it instead
                 logger.info("student not compiled, predicting through it: %s", exc)
                 self._runtime = None
@@ -444,9 +424,10 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
         which gives the same probabilities as the student to within 1e-12.
         """
         check_is_fitted(self, "student_")
+        Z = self.encoder_.transform(X)
         if self.runtime_ is not None:
-            return self.runtime_.predict_proba(X)
-        return self.student_.predict_proba(X)
+            return two_columns(self.runtime_.score_batch(Z))
+        return self.student_[-1].predict_proba(Z)
 
     def predict(self, X):
         """Predicted labels at a 0.5 probability threshold."""

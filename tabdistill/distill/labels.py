@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-EPS = 1e-7
+from .._proba import clip_proba
 
 
 def soften(q, temperature: float = 1.0) -> np.ndarray:
@@ -23,7 +23,7 @@ def soften(q, temperature: float = 1.0) -> np.ndarray:
     """
     if temperature <= 0:
         raise ValueError(f"temperature must be positive, got {temperature}.")
-    q = np.clip(np.asarray(q, dtype=np.float64), EPS, 1 - EPS)
+    q = clip_proba(q)
     if temperature == 1:
         return q
     return 1.0 / (1.0 + np.exp(-np.log(q / (1 - q)) / temperature))

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import read_csv, split_target
-from .exceptions import DataError
+from ..exceptions import DataError
+from .io import read_csv, split_target
 
 #: Bundled real datasets: name -> (file name, target column). See ``data/README.md``.
 BUNDLED = {
@@ -22,7 +22,7 @@ BUNDLED = {
 def data_dir() -> Path:
     """Folder of the bundled CSVs: ``$TABDISTILL_DATA`` or ``data/`` of the source checkout."""
     env = os.environ.get("TABDISTILL_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[1] / "data"
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "data"
 
 
 def load_dataset(name: str, *, as_frame: bool = False):

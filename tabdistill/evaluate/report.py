@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .benchmark import MODELS, BenchmarkResult
-from .cost import format_bytes
+from .table import COST_COLUMNS, METRIC_COLUMNS, format_bytes
 
 COLORS = {"teacher": "#1f4e79", "student": "#d9541e", "baseline": "#7f7f7f"}
 
@@ -128,26 +128,12 @@ def write_report(result: BenchmarkResult, directory) -> Path:
 
 def _html(summary, images):
     s = summary
+    columns = METRIC_COLUMNS + COST_COLUMNS
     rows = []
     for name in MODELS:
-        m = s["models"][name]
-        lat = m["latency"]
-        cells = [
-            f"{m['roc_auc']:.4f}",
-            f"{m['average_precision']:.4f}",
-            f"{m['recall_at_1pct_fpr']:.4f}",
-            f"{m['precision_at_top_1pct']:.4f}",
-            f"{m['log_loss']:.4f}",
-            f"{m['brier']:.4f}",
-            f"{m['ece']:.4f}",
-            f"{lat['single_row_p50_us']:,.1f}",
-            f"{lat['single_row_p99_us']:,.1f}",
-            f"{lat['batch_rows_per_second']:,.0f}",
-            format_bytes(m["size_bytes"]),
-            f"{m['fit_seconds']:.1f}",
-        ]
-        tds = "".join(f"<td>{c}</td>" for c in cells)
+        tds = "".join(f"<td>{c.text(s['models'][name])}</td>" for c in columns)
         rows.append(f'<tr><th style="color:{COLORS[name]}">{name}</th>{tds}</tr>')
+    head = "".join(f"<th>{html.escape(c.long)}</th>" for c in columns)
     f, sp, d = s["fidelity"], s["speedup"], s["distillation"]
     figs = "".join(
         f'<figure><img alt="{html.escape(k)}" src="data:image/png;base64,{v}"></figure>'
@@ -182,9 +168,7 @@ knobs {html.escape(json.dumps(d["chosen"]))}.</p>
 <div><b>{f["spearman"]:.3f}</b>rank correlation with the teacher</div>
 <div><b>{f["agreement_at_1pct_fpr"]:.2%}</b>same decisions at the teacher's 1% FPR threshold</div>
 </div>
-<table><thead><tr><th>model</th><th>ROC-AUC</th><th>PR-AUC</th><th>recall@1%FPR</th>
-<th>precision@top1%</th><th>log loss</th><th>Brier</th><th>ECE</th><th>p50 µs</th><th>p99 µs</th>
-<th>batch rows/s</th><th>size</th><th>fit s</th></tr></thead>
+<table><thead><tr><th>model</th>{head}</tr></thead>
 <tbody>{"".join(rows)}</tbody></table>
 <p class="sub">Latency: one row at a time after warm-up; the teacher through its members'
 <code>predict_proba</code> (one thread each), student and baseline through the compiled runtime.

@@ -24,20 +24,15 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from . import metrics
-from ._version import __version__
-from .cost import (
-    batch_throughput,
-    format_bytes,
-    peak_rss_mb,
-    runtime_size,
-    single_row_latency,
-    skops_size,
-)
-from .data import encode_target, split_target
-from .distill import DistilledClassifier
-from .exceptions import DataError
-from .runtime import compile_student
+from .. import metrics
+from .._version import __version__
+from ..data.io import split_target
+from ..data.target import encode_target
+from ..distill.distiller import DistilledClassifier
+from ..distill.students import compile_student
+from ..exceptions import DataError
+from .cost import batch_throughput, peak_rss_mb, runtime_size, single_row_latency, skops_size
+from .table import COST_COLUMNS, METRIC_COLUMNS, text_table
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +97,7 @@ def run_benchmark(
     seed : int, default=0
         Seeds the split and the distiller.
     positive_label : object, default=None
-        Label of the positive class; see :func:`tabdistill.data.encode_target`.
+        Label of the positive class; see :func:`tabdistill.data.target.encode_target`.
     distiller_params : dict, default=None
         Extra :class:`~tabdistill.DistilledClassifier` parameters.
     latency_calls : int, default=2000
@@ -126,7 +121,7 @@ def run_benchmark(
     Z_test = model.encoder_.transform(X_test)
     teacher = model.teacher_
     student_rt = model.runtime_
-    baseline_rt = compile_student(model.baseline_[-1], model.encoder_)
+    baseline_rt = compile_student(model.baseline_[-1], model.encoder_.schema_)
     scores = {
         "teacher": teacher.predict_proba_encoded(Z_test),
         "student": student_rt.score_batch(Z_test),
@@ -222,29 +217,8 @@ def run_benchmark(
 
 def format_table(summary: dict) -> str:
     """A plain-text table of the three models, for the terminal."""
-    cols = [
-        ("ROC-AUC", lambda m: f"{m['roc_auc']:.4f}"),
-        ("PR-AUC", lambda m: f"{m['average_precision']:.4f}"),
-        ("R@1%FPR", lambda m: f"{m['recall_at_1pct_fpr']:.4f}"),
-        ("P@top1%", lambda m: f"{m['precision_at_top_1pct']:.4f}"),
-        ("logloss", lambda m: f"{m['log_loss']:.4f}"),
-        ("Brier", lambda m: f"{m['brier']:.4f}"),
-        ("ECE", lambda m: f"{m['ece']:.4f}"),
-        ("p50 us", lambda m: _us(m["latency"]["single_row_p50_us"])),
-        ("p99 us", lambda m: _us(m["latency"]["single_row_p99_us"])),
-        ("rows/s", lambda m: f"{m['latency']['batch_rows_per_second']:,.0f}"),
-        ("size", lambda m: format_bytes(m["size_bytes"])),
-        ("fit s", lambda m: f"{m['fit_seconds']:.1f}"),
-    ]
-    rows = [["model"] + [c for c, _ in cols]]
-    for name in MODELS:
-        rows.append([name] + [f(summary["models"][name]) for _, f in cols])
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = [
-        "  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(r, widths)))
-        for r in rows
-    ]
-    lines.insert(1, "-" * len(lines[0]))
+    models = {name: summary["models"][name] for name in MODELS}
+    lines = text_table(models, METRIC_COLUMNS + COST_COLUMNS)
     f, sp = summary["fidelity"], summary["speedup"]
     head = (
         f"{summary['dataset']}: {summary['rows']:,} rows, {summary['features']} features, "
@@ -263,7 +237,3 @@ def format_table(summary: dict) -> str:
         ),
     ]
     return "\n".join([head, "", *lines, "", *tail])
-
-
-def _us(v):
-    return f"{v:,.1f}" if v < 1_000 else f"{v:,.0f}"

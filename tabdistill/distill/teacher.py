@@ -10,119 +10,25 @@ above its best member's. Members that get no weight are not refit.
 
 from __future__ import annotations
 
-import inspect
 import logging
 import time
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
-from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
-from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from . import metrics
-from ._progress import progress
-from .data import TabularEncoder, TabularInputMixin, check_sample_weight, encode_target
-from .exceptions import DataError
-from .linear import LinearDesign
+from .. import metrics
+from .._proba import clip_proba, two_columns
+from .._progress import progress
+from .._validation import check_sample_weight, take
+from ..data.encoder import TabularEncoder, TabularInputMixin
+from ..data.target import encode_target
+from ..exceptions import DataError
+from .members import build_member, fit_member, normalize_members, positive_proba
 
 logger = logging.getLogger(__name__)
-
-EPS = 1e-7
-
-#: Default parameters of each built-in member, sized for 1k-1M rows.
-MEMBER_DEFAULTS = {
-    "lightgbm": dict(
-        n_estimators=300,
-        learning_rate=0.05,
-        num_leaves=31,
-        min_child_samples=20,
-        subsample=0.8,
-        subsample_freq=1,
-        colsample_bytree=0.8,
-        reg_lambda=1.0,
-    ),
-    "xgboost": dict(
-        n_estimators=300,
-        learning_rate=0.05,
-        max_depth=6,
-        min_child_weight=1.0,
-        subsample=0.8,
-        colsample_bytree=0.8,
-        max_cat_to_onehot=4,
-    ),
-    "random_forest": dict(n_estimators=200, min_samples_leaf=3, max_features="sqrt"),
-    "extra_trees": dict(n_estimators=200, min_samples_leaf=3, max_features="sqrt"),
-    "logistic": dict(C=1.0, max_iter=2000),
-}
-DEFAULT_MEMBERS = ("lightgbm", "xgboost", "random_forest", "logistic")
-
-
-def build_member(name, params, categorical_mask, seed, n_jobs):
-    """An unfitted estimator for built-in member ``name`` working on the encoded matrix."""
-    params = {**MEMBER_DEFAULTS[name], **(params or {})}
-    if name == "lightgbm":
-        from lightgbm import LGBMClassifier
-
-        return LGBMClassifier(
-            **{
-                "random_state": seed,
-                "n_jobs": n_jobs or 1,
-                "verbose": -1,
-                "deterministic": True,
-                "force_row_wise": True,
-                **params,
-            }
-        )
-    if name == "xgboost":
-        from xgboost import XGBClassifier
-
-        types = ["c" if c else "q" for c in categorical_mask]
-        return XGBClassifier(
-            **{
-                "random_state": seed,
-                "n_jobs": n_jobs or 1,
-                "tree_method": "hist",
-                "enable_categorical": True,
-                "feature_types": types,
-                **params,
-            }
-        )
-    if name == "random_forest":
-        return RandomForestClassifier(**{"random_state": seed, "n_jobs": n_jobs, **params})
-    if name == "extra_trees":
-        return ExtraTreesClassifier(**{"random_state": seed, "n_jobs": n_jobs, **params})
-    if name == "logistic":
-        return Pipeline(
-            [
-                ("design", LinearDesign(categorical_mask=categorical_mask)),
-                ("model", LogisticRegression(**{"random_state": seed, **params})),
-            ]
-        )
-    raise ValueError(f"unknown member {name!r}")
-
-
-def fit_member(estimator, Z, y, sample_weight, categorical_mask):
-    """Fit one member, routing ``sample_weight`` and categorical columns the way it expects."""
-    kwargs = {}
-    if type(estimator).__name__ == "LGBMClassifier":
-        kwargs["categorical_feature"] = [int(i) for i in np.flatnonzero(categorical_mask)]
-    if isinstance(estimator, Pipeline):
-        if sample_weight is not None:
-            kwargs[f"{estimator.steps[-1][0]}__sample_weight"] = sample_weight
-    elif sample_weight is not None:
-        if "sample_weight" not in inspect.signature(estimator.fit).parameters:
-            raise DataError(f"member {type(estimator).__name__} does not accept sample_weight.")
-        kwargs["sample_weight"] = sample_weight
-    return estimator.fit(Z, y, **kwargs)
-
-
-def positive_proba(estimator, Z) -> np.ndarray:
-    """Probability of class 1 from a fitted member, clipped away from 0 and 1."""
-    return np.clip(estimator.predict_proba(Z)[:, 1], EPS, 1 - EPS)
 
 
 def ensemble_selection(P, y, sample_weight=None, n_rounds=50):
@@ -144,7 +50,7 @@ def ensemble_selection(P, y, sample_weight=None, n_rounds=50):
         Non-negative, summing to 1; those of the round with the lowest loss,
         which is never above the best single member's.
     """
-    P = np.clip(np.asarray(P, dtype=np.float64), EPS, 1 - EPS)
+    P = clip_proba(P)
 
     def loss(p):
         return metrics.log_loss(y, p, sample_weight)
@@ -160,34 +66,6 @@ def ensemble_selection(P, y, sample_weight=None, n_rounds=50):
         if trial[m] < best_loss - 1e-12:
             best_loss, best_counts = trial[m], counts.copy()
     return best_counts / best_counts.sum()
-
-
-def _normalize_members(members):
-    """``members`` as a list of ``(name, params_or_estimator)``."""
-    if members is None:
-        return [(m, None) for m in DEFAULT_MEMBERS]
-    if isinstance(members, dict):
-        items = list(members.items())
-    else:
-        items = [(m, None) if isinstance(m, str) else tuple(m) for m in members]
-    out, seen = [], set()
-    for name, spec in items:
-        if name in seen:
-            raise ValueError(f"member name {name!r} appears twice in members.")
-        seen.add(name)
-        if isinstance(spec, dict | type(None)) and name not in MEMBER_DEFAULTS:
-            raise ValueError(
-                f"unknown member {name!r}: built-in members are {sorted(MEMBER_DEFAULTS)}; "
-                "pass (name, estimator) for your own."
-            )
-        if not isinstance(spec, dict | type(None)) and not hasattr(spec, "predict_proba"):
-            raise TypeError(
-                f"member {name!r} must be a classifier with predict_proba, got {spec!r}."
-            )
-        out.append((name, spec))
-    if not out:
-        raise ValueError("members is empty: the teacher needs at least one member.")
-    return out
 
 
 def check_folds(y, cv):
@@ -277,19 +155,36 @@ class TeacherEnsemble(TabularInputMixin, ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        self.encoder_ = TabularEncoder(categorical_features=self.categorical_features)
-        Z = self.encoder_.fit_transform(X)
+        encoder = TabularEncoder(categorical_features=self.categorical_features)
+        Z = encoder.fit_transform(X)
         target = encode_target(y, self.positive_label)
-        self.classes_ = target.classes
-        return self.fit_encoded(Z, target.y, sample_weight)
+        return self.fit_encoded(Z, target.y, sample_weight, encoder=encoder, classes=target.classes)
 
-    def fit_encoded(self, Z, y, sample_weight=None):
-        """Fit on a matrix already encoded by ``self.encoder_`` with 0/1 labels ``y``.
+    def fit_encoded(self, Z, y, sample_weight=None, *, encoder, classes):
+        """Fit on rows already encoded by ``encoder``, with 0/1 labels ``y``.
 
-        For callers (such as :class:`tabdistill.DistilledClassifier`) that set
-        ``encoder_`` and ``classes_`` themselves; most users want :meth:`fit`.
+        For callers that encode the data once for several models (such as
+        :class:`tabdistill.DistilledClassifier`); most users want :meth:`fit`.
+
+        Parameters
+        ----------
+        Z : ndarray of shape (n_samples, n_encoded_features)
+            ``encoder.transform(X)``.
+        y : array-like of shape (n_samples,)
+            0/1 labels, 1 meaning ``classes[1]``.
+        sample_weight : array-like of shape (n_samples,), default=None
+        encoder : TabularEncoder
+            The fitted encoder that produced ``Z``; kept to encode rows at predict.
+        classes : array-like of shape (2,)
+            ``[negative_label, positive_label]``.
+
+        Returns
+        -------
+        self
         """
         start = time.perf_counter()
+        self.encoder_ = encoder
+        self.classes_ = np.asarray(classes)
         y = np.asarray(y, dtype=np.int8)
         if len(y) != Z.shape[0]:
             raise DataError(f"X has {Z.shape[0]} rows but y has {len(y)}.")
@@ -297,7 +192,7 @@ class TeacherEnsemble(TabularInputMixin, ClassifierMixin, BaseEstimator):
         self.feature_names_in_ = self.encoder_.feature_names_in_
         self.n_features_in_ = self.encoder_.n_features_in_
         check_folds(y, self.cv)
-        specs = _normalize_members(self.members)
+        specs = normalize_members(self.members)
         rng = check_random_state(self.random_state)
         seeds = rng.randint(np.iinfo(np.int32).max, size=len(specs))
         cat = self.encoder_.categorical_mask_
@@ -313,7 +208,7 @@ class TeacherEnsemble(TabularInputMixin, ClassifierMixin, BaseEstimator):
         bar = progress(total=len(splits) * len(protos), desc="teacher folds")
         for train, test in splits:
             for name, proto in protos.items():
-                est = fit_member(clone(proto), Z[train], y[train], _take(w, train), cat)
+                est = fit_member(clone(proto), Z[train], y[train], take(w, train), cat)
                 oof[name][test] = positive_proba(est, Z[test])
                 bar.update()
         bar.close()
@@ -339,7 +234,7 @@ class TeacherEnsemble(TabularInputMixin, ClassifierMixin, BaseEstimator):
     def predict_proba(self, X):
         """Class probabilities, shape ``(n_samples, 2)``, columns in ``classes_`` order."""
         check_is_fitted(self, "estimators_")
-        return _two_columns(self.predict_proba_encoded(self.encoder_.transform(X)))
+        return two_columns(self.predict_proba_encoded(self.encoder_.transform(X)))
 
     def predict_proba_encoded(self, Z) -> np.ndarray:
         """Positive-class probability for rows already encoded by ``encoder_``."""
@@ -352,14 +247,6 @@ class TeacherEnsemble(TabularInputMixin, ClassifierMixin, BaseEstimator):
     def predict(self, X):
         """Predicted labels at a 0.5 probability threshold."""
         return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
-
-
-def _two_columns(p):
-    return np.column_stack([1 - p, p])
-
-
-def _take(w, idx):
-    return None if w is None else w[idx]
 
 
 def _scores(y, p, w=None):

@@ -6,7 +6,7 @@ show it more of that function (Bucilă, Caruana & Niculescu-Mizil, "Model
 Compression", KDD 2006).
 
 Every augmenter works on the encoded matrix of
-:class:`tabdistill.data.TabularEncoder` and shares one interface,
+:class:`tabdistill.data.encoder.TabularEncoder` and shares one interface,
 :meth:`Augmenter.sample`, which picks the *seed* rows to perturb (with optional
 rare-class emphasis), perturbs them, and makes the result valid: categorical
 codes are known levels, integer columns stay whole, values stay within the
@@ -35,7 +35,7 @@ class FeatureSpec:
 
     @classmethod
     def from_encoder(cls, encoder) -> FeatureSpec:
-        """The spec of a fitted :class:`~tabdistill.data.TabularEncoder`."""
+        """The spec of a fitted :class:`~tabdistill.data.encoder.TabularEncoder`."""
         return cls(encoder.categorical_mask_, encoder.integer_mask_, encoder.lower_, encoder.upper_)
 
 

@@ -87,18 +87,10 @@ def skops_size(obj) -> int:
 
 
 def runtime_size(runtime) -> int:
-    """Bytes of a :class:`~tabdistill.runtime.CompiledModel` saved as its ``.npz`` file."""
+    """Bytes of a :class:`~tabdistill.runtime.model.CompiledModel` saved as its ``.npz`` file."""
     buffer = io.BytesIO()
     runtime.save(buffer)
     return buffer.getbuffer().nbytes
-
-
-def format_bytes(n: float) -> str:
-    """``n`` bytes as text: ``"812 B"``, ``"72.3 KB"``, ``"55.5 MB"``."""
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
-        n /= 1024
 
 
 def peak_rss_mb() -> float | None:

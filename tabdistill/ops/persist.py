@@ -4,7 +4,7 @@ Full estimators (a :class:`~tabdistill.DistilledClassifier` with its teacher)
 are stored with skops, which rebuilds objects from a schema instead of
 unpickling them, and loaded only when every type in the file is on
 :data:`TRUSTED_TYPES`. The deployable student is stored as a runtime ``.npz``
-(arrays + JSON, see :mod:`tabdistill.runtime`). Pickle/joblib exist only behind
+(arrays + JSON, see :mod:`tabdistill.runtime.format`). Pickle/joblib exist only behind
 :func:`load_pickle_i_trust_this_file`, for files you made yourself.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from .exceptions import ArtifactError
+from ..exceptions import ArtifactError
 
 #: Types a tabdistill model file may contain besides skops' own defaults.
 TRUSTED_TYPES = frozenset(
@@ -22,15 +22,17 @@ TRUSTED_TYPES = frozenset(
         "lightgbm.basic.Booster",
         "lightgbm.sklearn.LGBMClassifier",
         "lightgbm.sklearn.LGBMRegressor",
+        "sklearn.tree._tree.Tree",  # inside every forest member and the tree student
         "xgboost.core.Booster",
         "xgboost.sklearn.XGBClassifier",
-        "tabdistill.data.TabularEncoder",
-        "tabdistill.distill.DistilledClassifier",
-        "tabdistill.linear.LinearDesign",
-        "tabdistill.student.LightGBMStudent",
-        "tabdistill.student.LinearStudent",
-        "tabdistill.student.TreeStudent",
-        "tabdistill.teacher.TeacherEnsemble",
+        "tabdistill.data.encoder.TabularEncoder",
+        "tabdistill.data.schema.FeatureSchema",
+        "tabdistill.distill.distiller.DistilledClassifier",
+        "tabdistill.distill.linear.LinearDesign",
+        "tabdistill.distill.students.LightGBMStudent",
+        "tabdistill.distill.students.LinearStudent",
+        "tabdistill.distill.students.TreeStudent",
+        "tabdistill.distill.teacher.TeacherEnsemble",
     }
 )
 

@@ -8,7 +8,7 @@ A student learns ``q(x)``, the teacher's probability, from targets in [0, 1]:
   weighted mean of its targets, minimises both squared error and soft
   cross-entropy within the leaf;
 * :class:`LinearStudent` -- logistic regression on the
-  :class:`~tabdistill.linear.LinearDesign` matrix with the exact soft
+  :class:`~tabdistill.distill.linear.LinearDesign` matrix with the exact soft
   cross-entropy: each row enters twice, as a positive with weight ``w*q`` and
   as a negative with weight ``w*(1-q)``.
 
@@ -25,9 +25,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeRegressor
 from sklearn.utils.validation import check_is_fitted
 
+from .._proba import clip_proba, two_columns
+from ..runtime.compile_lightgbm import compile_lightgbm
+from ..runtime.compile_linear import compile_linear
+from ..runtime.compile_sklearn import compile_sklearn_tree
 from .linear import LinearDesign
 
-EPS = 1e-7
 _F32_MAX = float(np.finfo(np.float32).max)
 
 
@@ -49,12 +52,19 @@ def _check_targets(target, sample_weight):
 
 
 class Student(RegressorMixin, BaseEstimator):
-    """Base class: a regressor of probabilities with ``predict_proba``."""
+    """Base class: a regressor of probabilities with ``predict_proba``.
+
+    Subclasses the runtime can reproduce implement ``compile(schema)``,
+    returning a :class:`~tabdistill.runtime.model.CompiledModel`.
+    """
+
+    def compile(self, schema):
+        """The fitted student as a :class:`~tabdistill.runtime.model.CompiledModel`."""
+        raise TypeError(f"the runtime cannot compile a {type(self).__name__}.")
 
     def predict_proba(self, Z):
         """Two columns: ``1 - q`` and ``q``."""
-        q = self.predict(Z)
-        return np.column_stack([1 - q, q])
+        return two_columns(self.predict(Z))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -133,6 +143,10 @@ class LightGBMStudent(Student):
         check_is_fitted(self, "booster_")
         return self.booster_.predict(np.asarray(Z, dtype=np.float64))
 
+    def compile(self, schema):
+        check_is_fitted(self, "booster_")
+        return compile_lightgbm(self.booster_, schema)
+
 
 class TreeStudent(Student):
     """One regression tree on soft targets.
@@ -161,7 +175,11 @@ class TreeStudent(Student):
 
     def predict(self, Z):
         check_is_fitted(self, "tree_model_")
-        return np.clip(self.tree_model_.predict(_float32_range(Z)), EPS, 1 - EPS)
+        return clip_proba(self.tree_model_.predict(_float32_range(Z)))
+
+    def compile(self, schema):
+        check_is_fitted(self, "tree_model_")
+        return compile_sklearn_tree(self.tree_model_, schema)
 
 
 class LinearStudent(Student):
@@ -202,6 +220,10 @@ class LinearStudent(Student):
     def predict(self, Z):
         check_is_fitted(self, "model_")
         return self.model_.predict_proba(self.design_.transform(Z))[:, 1]
+
+    def compile(self, schema):
+        check_is_fitted(self, "model_")
+        return compile_linear(self.design_, self.model_, schema)
 
 
 STUDENTS = {"lightgbm": LightGBMStudent, "tree": TreeStudent, "linear": LinearStudent}
@@ -259,3 +281,22 @@ def make_student(student, params=None, *, categorical_mask=None, random_state=No
             f"valid ones are {sorted(accepted)}."
         )
     return est.set_params(**extra, **(params or {}))
+
+
+def compile_student(student, schema):
+    """Compile a fitted student for the runtime.
+
+    Parameters
+    ----------
+    student : Student
+    schema : FeatureSchema
+        The fitted encoder's schema (``encoder.schema_``).
+
+    Raises
+    ------
+    TypeError
+        For a student the runtime cannot reproduce (a custom one).
+    """
+    if not isinstance(student, Student):
+        raise TypeError(f"the runtime cannot compile a {type(student).__name__}.")
+    return student.compile(schema)

@@ -18,7 +18,6 @@ never a half-written version, and never touches the production model.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -26,8 +25,10 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .exceptions import ArtifactError
-from .runtime import CompiledModel
+from ..exceptions import ArtifactError
+from ..runtime.model import CompiledModel
+from .files import TMP_PREFIX, fsync, sha256, write_json_atomic
+from .persist import save_model
 
 MANIFEST = "manifest.json"
 RUNTIME = "runtime.npz"
@@ -36,32 +37,6 @@ POINTER = "production.json"
 RUN_LOG = "runs.jsonl"
 MANIFEST_FORMAT = "tabdistill-model"
 MANIFEST_VERSION = 1
-_TMP_PREFIX = ".tmp-"
-
-
-def sha256(path, chunk=1 << 20) -> str:
-    """Hex SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _fsync(path):
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_json_atomic(path: Path, data) -> None:
-    tmp = path.with_name(f"{_TMP_PREFIX}{path.name}.{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2, default=str))
-    _fsync(tmp)
-    os.replace(tmp, path)
-    _fsync(path.parent)
 
 
 def new_version_name() -> str:
@@ -122,7 +97,6 @@ class Registry:
         hash of every file, is written last, and the directory is renamed into
         place only then.
         """
-        from .persist import save_model
 
         self.root.mkdir(parents=True, exist_ok=True)
         self.clean_leftovers()
@@ -130,7 +104,7 @@ class Registry:
         final = self.root / version
         if final.exists():
             raise ArtifactError(f"version '{version}' already exists in '{self.root}'.")
-        tmp = self.root / f"{_TMP_PREFIX}{version}-{os.getpid()}"
+        tmp = self.root / f"{TMP_PREFIX}{version}-{os.getpid()}"
         tmp.mkdir()
         try:
             runtime.save(tmp / RUNTIME)
@@ -146,10 +120,10 @@ class Registry:
             }
             (tmp / MANIFEST).write_text(json.dumps(full, indent=2, default=str))
             for p in tmp.iterdir():
-                _fsync(p)
-            _fsync(tmp)
+                fsync(p)
+            fsync(tmp)
             os.rename(tmp, final)
-            _fsync(self.root)
+            fsync(self.root)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -159,7 +133,7 @@ class Registry:
         """Point production at ``version`` (atomic replace of ``production.json``)."""
         if version not in self.versions():
             raise ArtifactError(f"cannot promote '{version}': no such complete version.")
-        _write_json_atomic(
+        write_json_atomic(
             self.root / POINTER,
             {"version": version, "promoted_at": datetime.now(timezone.utc).isoformat()},
         )
@@ -179,7 +153,7 @@ class Registry:
         if not self.root.is_dir():
             return removed
         for p in self.root.iterdir():
-            if p.name.startswith(_TMP_PREFIX) and time.time() - p.stat().st_mtime > older_than_s:
+            if p.name.startswith(TMP_PREFIX) and time.time() - p.stat().st_mtime > older_than_s:
                 shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
                 removed.append(p.name)
         return removed
@@ -243,6 +217,6 @@ def load_runtime(path) -> tuple[dict, CompiledModel]:
     version_dir = resolve(path)
     manifest = read_manifest(version_dir)
     runtime = CompiledModel.load(version_dir / RUNTIME)
-    if runtime.encoder.schema()["features"] != manifest.get("schema", {}).get("features"):
+    if runtime.schema.features != manifest.get("schema", {}).get("features"):
         raise ArtifactError(f"the runtime in '{version_dir}' does not match its manifest's schema.")
     return manifest, runtime

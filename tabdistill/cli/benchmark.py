@@ -1,0 +1,55 @@
+"""``tabdistill benchmark``: teacher vs student vs baseline on one CSV file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .options import EXIT_OK, add_model_options, distiller_params
+
+
+def add_parser(sub, common):
+    p = sub.add_parser(
+        "benchmark", help="teacher vs student vs baseline on a CSV file", parents=[common]
+    )
+    p.add_argument("path", help="CSV file (plain or .gz)")
+    p.add_argument("--target", required=True, help="name of the binary target column")
+    p.add_argument("--positive-label", help="label of the positive class (default: inferred)")
+    p.add_argument("--test-size", type=float, default=0.25, help="held-out share (default 0.25)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", metavar="OUT", help="write the results as JSON")
+    p.add_argument("--report", metavar="DIR", help="write an HTML report with plots")
+    p.add_argument("--latency-calls", type=int, default=2_000, help="timed single-row calls")
+    p.add_argument("--batch-rows", type=int, default=100_000, help="rows per batch timing run")
+    add_model_options(p)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..data.io import read_csv
+    from ..evaluate.benchmark import format_table, run_benchmark
+
+    frame = read_csv(args.path)
+    name = Path(args.path).name.split(".")[0]
+    result = run_benchmark(
+        frame,
+        args.target,
+        dataset=name,
+        test_size=args.test_size,
+        seed=args.seed,
+        positive_label=args.positive_label,
+        distiller_params=distiller_params(args),
+        latency_calls=args.latency_calls,
+        batch_rows=args.batch_rows,
+    )
+    print(format_table(result.summary))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(result.summary, indent=2))
+        print(f"\nJSON written to {args.json}")
+    if args.report:
+        from ..evaluate.report import write_report
+
+        page = write_report(result, args.report)
+        print(f"report written to {page}")
+    return EXIT_OK

@@ -1,0 +1,58 @@
+"""``tabdistill inspect``: a model version's manifest, readable."""
+
+from __future__ import annotations
+
+import json
+
+from .options import EXIT_OK
+
+
+def add_parser(sub, common):
+    p = sub.add_parser("inspect", help="show a model's manifest", parents=[common])
+    p.add_argument("model", help="registry (its production model) or version dir")
+    p.add_argument("--json", action="store_true", help="print the raw manifest")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..ops.registry import read_manifest, resolve
+
+    manifest = read_manifest(resolve(args.model))
+    print(json.dumps(manifest, indent=2) if args.json else format_manifest(manifest))
+    return EXIT_OK
+
+
+def format_manifest(m: dict) -> str:
+    """A manifest as readable text."""
+    from ..evaluate.table import METRIC_COLUMNS, text_table
+
+    gate = m.get("gate", {})
+    data = m.get("data", {})
+    lines = [
+        f"version      {m['version']}  (created {m.get('created_at', '?')})",
+        f"gate         {'passed' if gate.get('passed') else 'REJECTED'}"
+        + "".join(f"\n               - {r}" for r in gate.get("reasons", [])),
+        f"data         {data.get('rows', '?'):,} rows ({data.get('train_rows', '?'):,} train, "
+        f"{data.get('holdout_rows', '?'):,} holdout: {data.get('holdout', '?')}), "
+        f"{data.get('positive_rate', 0):.2%} positive",
+        f"data sha256  {data.get('sha256', '?')}",
+        f"knobs        {m.get('knobs')}"
+        + (f"  FALLBACK: {m['fallback']}" if m.get("fallback") else ""),
+        f"latency      p50 {m['latency']['single_row_p50_us']:.1f} µs, "
+        f"p99 {m['latency']['single_row_p99_us']:.1f} µs",
+        "",
+    ]
+    rows = dict(m.get("metrics", {}))
+    if m.get("production_metrics"):
+        rows[f"prod {m['production_before']}"] = m["production_metrics"]
+    lines += text_table(rows, METRIC_COLUMNS, first="holdout")
+    schema = m.get("schema", {})
+    cats = [c for c, r in schema.get("roles", {}).items() if r == "categorical"]
+    lines += [
+        "",
+        f"features     {len(schema.get('features', []))} ({len(cats)} categorical: "
+        f"{', '.join(cats[:8])}{'...' if len(cats) > 8 else ''})",
+        "packages     " + ", ".join(f"{k} {v}" for k, v in m.get("packages", {}).items()),
+        "files        " + ", ".join(f"{k} ({v[:12]}...)" for k, v in m.get("files", {}).items()),
+    ]
+    return "\n".join(lines)

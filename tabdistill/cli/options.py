@@ -1,0 +1,80 @@
+"""Argument types and option groups shared by several commands."""
+
+from __future__ import annotations
+
+import argparse
+
+EXIT_OK, EXIT_USAGE, EXIT_REJECTED = 0, 2, 3
+
+
+def factors(text):
+    """``"0,1,2"`` -> ``(0.0, 1.0, 2.0)``: non-negative numbers."""
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers, got {text!r}"
+        ) from None
+    if any(v < 0 for v in values):
+        raise argparse.ArgumentTypeError(f"factors must be non-negative, got {text!r}")
+    return values
+
+
+def members(text):
+    """``"lightgbm,xgboost"`` -> a list of built-in teacher member names."""
+    from ..distill.members import MEMBER_DEFAULTS
+
+    names = [m.strip() for m in text.split(",") if m.strip()]
+    unknown = [m for m in names if m not in MEMBER_DEFAULTS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown teacher member(s) {unknown}; choose from {sorted(MEMBER_DEFAULTS)}"
+        )
+    return names
+
+
+def add_model_options(p):
+    """Options that shape the teacher, the student and augmentation."""
+    g = p.add_argument_group("teacher, student and augmentation")
+    g.add_argument(
+        "--members",
+        type=members,
+        metavar="M1,M2",
+        help="teacher members (default: lightgbm,xgboost,random_forest,logistic)",
+    )
+    g.add_argument(
+        "--student",
+        default="lightgbm",
+        choices=["lightgbm", "tree", "linear"],
+        help="student model (default: lightgbm)",
+    )
+    g.add_argument("--n-estimators", type=int, help="student trees (lightgbm)")
+    g.add_argument("--num-leaves", type=int, help="leaves per student tree (lightgbm)")
+    g.add_argument("--max-depth", type=int, help="depth of the tree student")
+    g.add_argument("--augmenter", default="munge", choices=["munge", "marginal", "gaussian"])
+    g.add_argument(
+        "--augment-factors",
+        type=factors,
+        metavar="F1,F2",
+        help="candidate synthetic rows per training row (default: 0,1,2)",
+    )
+    g.add_argument(
+        "--n-jobs", type=int, default=-1, help="threads for fitting (default: all cores)"
+    )
+
+
+def distiller_params(args) -> dict:
+    """:class:`~tabdistill.DistilledClassifier` parameters from the model options."""
+    params = {"student": args.student, "augmenter": args.augmenter, "n_jobs": args.n_jobs}
+    if args.members:
+        params["teacher"] = {"members": args.members}
+    if args.augment_factors is not None:
+        params["augment_factors"] = args.augment_factors
+    size = {
+        key: getattr(args, key)
+        for key in ("n_estimators", "num_leaves", "max_depth")
+        if getattr(args, key, None) is not None
+    }
+    if size:
+        params["student_params"] = size
+    return params

@@ -1,0 +1,71 @@
+"""``tabdistill retrain``: a scheduled job with a quality gate and a model registry."""
+
+from __future__ import annotations
+
+#: CLI flags that override one config key each.
+FLAGS = {
+    "train": ("data", "train"),
+    "target": ("data", "target"),
+    "holdout": ("data", "holdout"),
+    "registry": ("registry", "path"),
+    "seed": ("run", "seed"),
+    "n_jobs": ("run", "n_jobs"),
+}
+
+
+def add_parser(sub, common):
+    p = sub.add_parser(
+        "retrain",
+        help="retrain from a config file; promote only if the quality gate passes",
+        parents=[common],
+    )
+    p.add_argument("--config", required=True, help="TOML job config")
+    p.add_argument("--train", help="override data.train (path or glob)")
+    p.add_argument("--target", help="override data.target")
+    p.add_argument("--holdout", help="override data.holdout")
+    p.add_argument("--registry", help="override registry.path")
+    p.add_argument("--seed", type=int, help="override run.seed")
+    p.add_argument("--n-jobs", type=int, help="override run.n_jobs")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="SECTION.KEY=VALUE",
+        help="override any config key, e.g. --set gate.min_roc_auc=0.7",
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="evaluate the gate; write and promote nothing"
+    )
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..ops.config import load_config, parse_override
+    from ..ops.retrain import retrain
+
+    overrides = [parse_override(o) for o in args.set or ()]
+    for flag, (section, key) in FLAGS.items():
+        value = getattr(args, flag)
+        if value is not None:
+            overrides.append((section, key, value))
+    config = load_config(args.config, overrides)
+    outcome = retrain(config, dry_run=args.dry_run, config_path=str(args.config))
+    student = outcome.manifest["metrics"]["student"]
+    p99 = outcome.manifest["latency"]["single_row_p99_us"]
+    print(
+        f"student on holdout: ROC-AUC {student['roc_auc']:.4f}, PR-AUC "
+        f"{student['average_precision']:.4f}, p99 {p99:.1f} µs"
+    )
+    if outcome.outcome == "promoted":
+        print(f"version {outcome.version} promoted to production")
+    elif outcome.outcome == "rejected":
+        print(
+            f"version {outcome.version} rejected; production stays "
+            f"{outcome.manifest['production_before']}:"
+        )
+    else:
+        print(
+            f"dry run: the candidate would be {'promoted' if outcome.gate.passed else 'rejected'}"
+        )
+    for reason in outcome.gate.reasons:
+        print(f"  - {reason}")
+    return outcome.exit_code

@@ -1,0 +1,340 @@
+"""The feature encoder: column roles inferred from a DataFrame, one numeric encoding.
+
+Everything downstream (teacher, augmenters, students, runtime) works on the
+float matrix :class:`TabularEncoder` produces; its fitted
+:class:`~tabdistill.data.schema.FeatureSchema` says how (numeric columns as
+float64 with NaN for missing, categorical columns as level codes with NaN for
+missing or unseen). Keeping one encoding lets LightGBM and XGBoost use their
+native categorical and missing-value handling, lets MUNGE perturb rows in one
+space, and lets the compiled runtime reproduce the same mapping for a single
+JSON record.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+from pandas.api.types import (
+    is_bool_dtype,
+    is_datetime64_any_dtype,
+    is_numeric_dtype,
+    is_timedelta64_dtype,
+)
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from ..exceptions import DataError, FeatureTypeError, SchemaError
+from .schema import CATEGORICAL, NUMERIC, FeatureSchema, level_key
+
+logger = logging.getLogger(__name__)
+
+_ID_NAME = re.compile(r"(^id$|_id$|^id_|uuid|guid)", re.IGNORECASE)
+
+
+def _as_frame(X) -> pd.DataFrame:
+    if isinstance(X, pd.DataFrame):
+        return X
+    if isinstance(X, pd.Series):
+        raise DataError("expected a 2-D table of features, got a pandas Series.")
+    arr = np.asarray(X)
+    if arr.ndim != 2:
+        raise DataError(f"expected a 2-D table of features, got an array of shape {arr.shape}.")
+    return pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
+
+
+def _levels(series: pd.Series) -> np.ndarray:
+    """The sorted level keys of a categorical column's non-missing values."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        values = series.cat.remove_unused_categories().cat.categories
+    else:
+        values = series.dropna().unique()
+    return np.array(sorted({level_key(v) for v in values}), dtype=object)
+
+
+def category_codes(series: pd.Series, schema: FeatureSchema, name: str) -> np.ndarray:
+    """Codes of ``series`` among the levels of ``name``; missing and unseen values are NaN.
+
+    pandas factorizes the column; the schema maps each distinct value, so this
+    path and the schema's record path agree by construction.
+    """
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        codes, uniques = series.cat.codes.to_numpy(), series.cat.categories
+    else:
+        codes, uniques = pd.factorize(series)
+    if len(uniques) == 0:
+        return np.full(len(series), np.nan)
+    lookup = schema.level_codes(name, uniques)
+    return np.where(codes >= 0, lookup[np.maximum(codes, 0)], np.nan)
+
+
+def _numeric_values(name: str, series: pd.Series) -> np.ndarray:
+    if is_numeric_dtype(series.dtype) or is_bool_dtype(series.dtype):
+        return series.to_numpy(dtype=np.float64, na_value=np.nan)
+    converted = pd.to_numeric(series, errors="coerce")
+    bad = series[converted.isna() & series.notna()]
+    if len(bad):
+        example = bad.iloc[0]
+        raise FeatureTypeError(
+            f"column '{name}' was numeric at fit but holds text now (e.g. {example!r}). "
+            "Fix the upstream data or the CSV parsing for that column."
+        )
+    raise FeatureTypeError(
+        f"column '{name}' was numeric at fit but arrives as {series.dtype} (numbers stored as "
+        f"text, e.g. {series.dropna().iloc[0]!r}). Convert it with pandas.to_numeric first."
+    )
+
+
+class TabularInputMixin:
+    """scikit-learn tags of estimators that take DataFrames with NaN, text and categories."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        return tags
+
+
+class TabularEncoder(TabularInputMixin, TransformerMixin, BaseEstimator):
+    """Infer column roles from a DataFrame and encode it as a float matrix.
+
+    Roles are inferred at ``fit``: numeric dtypes are numeric; ``object``,
+    string, ``category`` and ``bool`` columns are categorical; datetime columns
+    and ID-like columns (a text column whose values are almost all distinct, or
+    an integer column named like an id whose values are all distinct) are
+    dropped with a warning.
+
+    At ``transform``, columns are matched by name: order may differ, extra
+    columns are ignored with a warning, missing columns raise
+    :class:`~tabdistill.exceptions.SchemaError`. Unseen levels and missing
+    values become NaN. Text in a numeric column raises
+    :class:`~tabdistill.exceptions.FeatureTypeError`.
+
+    Parameters
+    ----------
+    categorical_features : list of str, default=None
+        Columns to treat as categorical whatever their dtype (e.g. integer codes).
+    drop_features : list of str, default=None
+        Columns to ignore.
+    drop_id_like : bool, default=True
+        Whether to drop ID-like columns detected at fit.
+
+    Attributes
+    ----------
+    schema_ : FeatureSchema
+        Everything learnt at fit; the attributes below read from it.
+    feature_names_in_ : ndarray of str
+        The columns seen at fit.
+    n_features_in_ : int
+        Their number.
+    features_ : list of str
+        The columns kept, in the order of the encoded matrix.
+    roles_ : dict
+        ``column -> "numeric" | "categorical"`` for kept columns.
+    categories_ : dict
+        ``column -> ndarray of levels`` (strings) for categorical columns.
+    dropped_ : dict
+        ``column -> reason`` for dropped columns.
+    categorical_mask_ : ndarray of bool
+        Which encoded columns are categorical.
+    integer_mask_ : ndarray of bool
+        Which numeric columns held only whole numbers at fit.
+    lower_, upper_ : ndarray of float
+        Per encoded column, the minimum and maximum seen at fit.
+    """
+
+    def __init__(self, categorical_features=None, drop_features=None, drop_id_like=True):
+        self.categorical_features = categorical_features
+        self.drop_features = drop_features
+        self.drop_id_like = drop_id_like
+
+    # -- fitted state, all read from the schema
+    features_ = property(lambda self: self.schema_.features)
+    roles_ = property(lambda self: self.schema_.roles)
+    categories_ = property(lambda self: self.schema_.categories)
+    dropped_ = property(lambda self: self.schema_.dropped)
+    categorical_mask_ = property(lambda self: self.schema_.categorical_mask)
+    integer_mask_ = property(lambda self: self.schema_.integer)
+    lower_ = property(lambda self: self.schema_.lower)
+    upper_ = property(lambda self: self.schema_.upper)
+
+    # -- fit
+    def fit(self, X, y=None):
+        """Learn column roles, category levels and numeric ranges from ``X``."""
+        self._fit(X)
+        return self
+
+    def fit_transform(self, X, y=None):
+        """Fit and return the encoded ``X`` (encoded once: fitting already encodes it)."""
+        return self._fit(X)
+
+    def _fit(self, X) -> np.ndarray:
+        frame = _as_frame(X)
+        if frame.shape[0] == 0:
+            raise DataError("cannot fit on an empty table (0 rows).")
+        forced = set(self.categorical_features or ())
+        dropped_by_user = set(self.drop_features or ())
+        unknown = (forced | dropped_by_user) - set(map(str, frame.columns))
+        if unknown:
+            raise DataError(
+                "columns named in categorical_features/drop_features are not in the data: "
+                f"{sorted(unknown)}"
+            )
+        features, roles, categories, dropped = [], {}, {}, {}
+        for col in frame.columns:
+            name = str(col)
+            series = frame[col]
+            role, reason = self._infer_role(name, series, forced, dropped_by_user)
+            if role is None:
+                dropped[name] = reason
+                if reason != "dropped by user":
+                    warnings.warn(f"dropping column '{name}': {reason}", UserWarning, stacklevel=3)
+                continue
+            features.append(name)
+            roles[name] = role
+            if role == CATEGORICAL:
+                categories[name] = _levels(series)
+        if not features:
+            raise DataError(
+                "no usable feature columns left after dropping ID-like/datetime columns."
+            )
+        names_in = [str(c) for c in frame.columns]
+        self.schema_ = FeatureSchema(features, roles, categories, names_in, dropped)
+        self.feature_names_in_ = np.array(names_in, dtype=object)
+        self.n_features_in_ = frame.shape[1]
+        Z = self._encode(frame)
+        self.schema_ = FeatureSchema(
+            features, roles, categories, names_in, dropped, **_ranges(Z, self.categorical_mask_)
+        )
+        return Z
+
+    def _infer_role(self, name, series, forced, dropped_by_user):
+        if name in dropped_by_user:
+            return None, "dropped by user"
+        if name in forced:
+            return CATEGORICAL, None
+        dtype = series.dtype
+        if is_datetime64_any_dtype(dtype) or is_timedelta64_dtype(dtype):
+            return None, "datetime columns are not supported; derive numeric features from it"
+        n = series.notna().sum()
+        if is_bool_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
+            return CATEGORICAL, None
+        if is_numeric_dtype(dtype):
+            if (
+                self.drop_id_like
+                and _ID_NAME.search(name)
+                and n >= 20
+                and series.nunique() == n
+                and np.all(np.mod(series.dropna().to_numpy(dtype=float), 1) == 0)
+            ):
+                return None, "ID-like (an integer column named like an id, every value distinct)"
+            return NUMERIC, None
+        if self.drop_id_like and n >= 20 and series.nunique() > 0.9 * n:
+            return None, "ID-like (more than 90% of its values are distinct)"
+        return CATEGORICAL, None
+
+    # -- transform
+    def transform(self, X):
+        """Encode ``X`` as a float64 matrix of shape ``(n_samples, len(features_))``.
+
+        Raises
+        ------
+        SchemaError
+            If columns the model needs are missing.
+        FeatureTypeError
+            If a numeric column holds text.
+        """
+        check_is_fitted(self, "schema_")
+        return self._encode(self._check_frame(X))
+
+    def _check_frame(self, X) -> pd.DataFrame:
+        if not isinstance(X, pd.DataFrame):
+            arr = np.asarray(X)
+            if arr.ndim != 2:
+                raise SchemaError(f"expected a 2-D table of features, got shape {arr.shape}.")
+            if arr.shape[1] != self.n_features_in_:
+                raise SchemaError(
+                    f"expected {self.n_features_in_} feature columns, got {arr.shape[1]}. "
+                    f"Pass a DataFrame with columns {list(self.feature_names_in_)}."
+                )
+            return pd.DataFrame(arr, columns=list(self.feature_names_in_))
+        cols = {str(c) for c in X.columns}
+        missing = [c for c in self.features_ if c not in cols]
+        if missing:
+            raise SchemaError(
+                f"{len(missing)} column(s) the model was fitted on are missing: {missing}. "
+                "Add them (NaN is allowed for unknown values)."
+            )
+        extra = cols - set(self.feature_names_in_)
+        if extra:
+            warnings.warn(
+                f"ignoring {len(extra)} column(s) not seen at fit: {sorted(extra)[:10]}",
+                UserWarning,
+                stacklevel=3,
+            )
+        if not all(isinstance(c, str) for c in X.columns):
+            X = X.rename(columns=str)
+        return X
+
+    def _encode(self, frame: pd.DataFrame) -> np.ndarray:
+        schema = self.schema_
+        out = np.empty((frame.shape[0], schema.n_features), dtype=np.float64)
+        for j, name in enumerate(schema.features):
+            series = frame[name]
+            if schema.roles[name] == CATEGORICAL:
+                out[:, j] = category_codes(series, schema, name)
+            else:
+                out[:, j] = _numeric_values(name, series)
+        return out
+
+    def inverse_transform(self, Z) -> pd.DataFrame:
+        """Turn an encoded matrix back into a DataFrame with the fitted dtypes.
+
+        Categorical columns come back as ``category`` dtype over the fitted
+        levels; numeric columns as float64. Useful to inspect synthetic rows.
+        """
+        check_is_fitted(self, "schema_")
+        Z = np.asarray(Z, dtype=np.float64)
+        cols = {}
+        for j, name in enumerate(self.features_):
+            if self.roles_[name] == CATEGORICAL:
+                codes = np.where(np.isnan(Z[:, j]), -1, Z[:, j]).astype(np.int64)
+                cols[name] = pd.Categorical.from_codes(codes, categories=self.categories_[name])
+            else:
+                cols[name] = Z[:, j]
+        return pd.DataFrame(cols)
+
+    def encode_record(self, record: dict) -> np.ndarray:
+        """Encode one record (``{"column": value}``) exactly as ``transform`` encodes a row.
+
+        See :meth:`FeatureSchema.encode_record`.
+        """
+        check_is_fitted(self, "schema_")
+        return self.schema_.encode_record(record)
+
+    @classmethod
+    def from_schema(cls, schema) -> TabularEncoder:
+        """A fitted encoder from a :class:`FeatureSchema` or its ``to_dict()`` output."""
+        if not isinstance(schema, FeatureSchema):
+            schema = FeatureSchema.from_dict(schema)
+        enc = cls()
+        enc.schema_ = schema
+        enc.feature_names_in_ = np.array(schema.feature_names_in, dtype=object)
+        enc.n_features_in_ = len(schema.feature_names_in)
+        return enc
+
+
+def _ranges(Z, categorical_mask) -> dict:
+    """Per column: minimum, maximum, and whether every value is whole (numeric columns)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
+        lower, upper = np.nanmin(Z, axis=0), np.nanmax(Z, axis=0)
+    lower = np.where(np.isnan(lower), 0.0, lower)
+    upper = np.where(np.isnan(upper), 0.0, upper)
+    finite = np.where(np.isnan(Z), 0.0, Z)
+    integer = ~categorical_mask & np.all(finite == np.round(finite), axis=0)
+    return {"integer": integer, "lower": lower, "upper": upper}

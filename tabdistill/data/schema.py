@@ -1,0 +1,269 @@
+"""The fitted feature schema: what each column is and how a value becomes a number.
+
+:class:`FeatureSchema` is the contract between training and scoring. The
+encoder (:mod:`tabdistill.data.encoder`) infers it from a DataFrame; the
+compiled runtime stores it as JSON beside the model's arrays and uses it to
+encode a single ``{"column": value}`` record or a table of columns. It imports
+NumPy only, so a scoring process never loads pandas or scikit-learn.
+
+The encoding:
+
+* a numeric column is float64, NaN meaning missing;
+* a categorical column is the index ``0 .. k-1`` of its value among the
+  levels seen at fit (sorted, compared by :func:`level_key`), stored as
+  float64; a missing **or unseen** level is NaN.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..exceptions import FeatureTypeError, SchemaError
+
+NUMERIC = "numeric"
+CATEGORICAL = "categorical"
+ROLES = (NUMERIC, CATEGORICAL)
+
+_NUMBER = (int, float, np.integer, np.floating)  # bool is an int: True -> 1.0
+
+
+def level_key(value) -> str:
+    """The text a categorical value is compared by: levels are stored under this key."""
+    return value if type(value) is str else str(value)
+
+
+def is_missing(value) -> bool:
+    """``None`` or a NaN of any float type."""
+    return value is None or (isinstance(value, float | np.floating) and value != value)
+
+
+class FeatureSchema:
+    """Column roles, category levels and numeric ranges of a fitted encoder.
+
+    Parameters
+    ----------
+    features : list of str
+        Columns kept, in the order of the encoded matrix.
+    roles : dict
+        ``column -> "numeric" | "categorical"`` for every kept column.
+    categories : dict
+        ``column -> levels`` (strings, sorted) for every categorical column.
+    feature_names_in : list of str
+        Every column seen at fit, kept or not.
+    dropped : dict, default=None
+        ``column -> reason`` for columns not kept.
+    integer, lower, upper : array-like, default=None
+        Per encoded column: whether it held only whole numbers at fit, its
+        minimum and its maximum (what augmenters keep synthetic rows within).
+
+    Raises
+    ------
+    SchemaError
+        If roles, categories and features disagree.
+    """
+
+    def __init__(
+        self,
+        features,
+        roles,
+        categories,
+        feature_names_in,
+        dropped=None,
+        integer=None,
+        lower=None,
+        upper=None,
+    ):
+        self.features = [str(c) for c in features]
+        self.roles = {c: roles[c] for c in self.features}
+        self.categories = {c: np.asarray(v, dtype=object) for c, v in categories.items()}
+        self.feature_names_in = [str(c) for c in feature_names_in]
+        self.dropped = dict(dropped or {})
+        d = len(self.features)
+        self.integer = np.zeros(d, bool) if integer is None else np.asarray(integer, bool)
+        self.lower = np.zeros(d) if lower is None else np.asarray(lower, np.float64)
+        self.upper = np.zeros(d) if upper is None else np.asarray(upper, np.float64)
+        self._check()
+
+    def _check(self):
+        if set(self.roles.values()) - set(ROLES):
+            raise SchemaError(f"unknown column role in {sorted(set(self.roles.values()))}")
+        categorical = {c for c in self.features if self.roles[c] == CATEGORICAL}
+        if set(self.categories) != categorical:
+            raise SchemaError("roles and categories disagree on which columns are categorical")
+        if len(set(self.features)) != len(self.features):
+            raise SchemaError("a feature is named twice")
+        d = len(self.features)
+        if not self.integer.shape == self.lower.shape == self.upper.shape == (d,):
+            raise SchemaError(f"ranges must hold one value per feature ({d})")
+
+    @property
+    def n_features(self) -> int:
+        """Width of the encoded matrix."""
+        return len(self.features)
+
+    @property
+    def categorical_mask(self) -> np.ndarray:
+        """Which encoded columns hold category codes."""
+        return np.array([self.roles[c] == CATEGORICAL for c in self.features], dtype=bool)
+
+    # -- encoding
+    def _lookup(self, name) -> dict:
+        """``level key -> code`` of a categorical column, built on first use (not persisted)."""
+        cache = self.__dict__.setdefault("_lookups", {})
+        if name not in cache:
+            cache[name] = {lev: float(i) for i, lev in enumerate(self.categories[name])}
+        return cache[name]
+
+    def level_codes(self, name: str, values) -> np.ndarray:
+        """Codes of ``values`` among the levels of column ``name``; missing or unseen is NaN.
+
+        Called on the distinct values of a column (the encoder factorizes
+        first), or on every value of a small batch.
+        """
+        table = self._lookup(name)
+        return np.array(
+            [np.nan if is_missing(v) else table.get(level_key(v), np.nan) for v in values],
+            dtype=np.float64,
+        )
+
+    def encode_record(self, record: dict) -> np.ndarray:
+        """Encode one record ``{"column": value}`` exactly as the encoder encodes a row.
+
+        A missing key, ``None`` and NaN are missing; an unseen level is NaN; a
+        non-number in a numeric column raises ``FeatureTypeError``. Built for
+        the single-row path: plain dict lookups.
+        """
+        plan = self.__dict__.get("_plan") or self._record_plan()
+        row = np.empty(len(plan), dtype=np.float64)
+        for j, (name, levels) in enumerate(plan):
+            value = record.get(name)
+            if value is None:
+                row[j] = np.nan
+            elif levels is None:
+                if type(value) is not float and not isinstance(value, _NUMBER):
+                    raise FeatureTypeError(
+                        f"feature '{name}' expects a number, got {type(value).__name__} {value!r}."
+                    )
+                row[j] = value
+            elif value != value:  # NaN
+                row[j] = np.nan
+            else:
+                row[j] = levels.get(value if type(value) is str else str(value), np.nan)
+        return row
+
+    def _record_plan(self):
+        self._plan = [
+            (name, self._lookup(name) if self.roles[name] == CATEGORICAL else None)
+            for name in self.features
+        ]
+        return self._plan
+
+    def encode_columns(self, table) -> np.ndarray:
+        """Encode a table given as ``table[column] -> values`` (a DataFrame, a dict of arrays).
+
+        The NumPy-only path: the pandas encoder is faster on large DataFrames
+        and gives the same result.
+        """
+        missing = [c for c in self.features if not _has_column(table, c)]
+        if missing:
+            raise SchemaError(
+                f"{len(missing)} column(s) the model was fitted on are missing: {missing}. "
+                "Add them (NaN is allowed for unknown values)."
+            )
+        columns = [table[name] for name in self.features]
+        n = len(columns[0]) if columns else 0
+        out = np.empty((n, self.n_features), dtype=np.float64)
+        for j, (name, values) in enumerate(zip(self.features, columns)):
+            if len(values) != n:
+                raise SchemaError(f"column '{name}' has {len(values)} values, expected {n}.")
+            if self.roles[name] == CATEGORICAL:
+                values = _as_object(values)
+                codes, uniques = _factorize(values)
+                out[:, j] = self.level_codes(name, uniques)[codes] if len(uniques) else np.nan
+            else:
+                out[:, j] = _as_float(name, values)
+        return out
+
+    # -- persistence
+    def to_dict(self) -> dict:
+        """The schema as plain JSON-able data; :meth:`from_dict` rebuilds it."""
+        return {
+            "features": list(self.features),
+            "roles": dict(self.roles),
+            "categories": {c: [str(v) for v in lv] for c, lv in self.categories.items()},
+            "dropped": dict(self.dropped),
+            "feature_names_in": list(self.feature_names_in),
+            "integer": self.integer.tolist(),
+            "lower": self.lower.tolist(),
+            "upper": self.upper.tolist(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> FeatureSchema:
+        """A schema from :meth:`to_dict` output (as saved with a model).
+
+        Raises
+        ------
+        SchemaError
+            If ``data`` is not a valid schema.
+        """
+        try:
+            return cls(
+                data["features"],
+                data["roles"],
+                data["categories"],
+                data["feature_names_in"],
+                dropped=data.get("dropped"),
+                integer=data["integer"],
+                lower=data["lower"],
+                upper=data["upper"],
+            )
+        except SchemaError as exc:
+            raise SchemaError(f"invalid feature schema: {exc}") from None
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise SchemaError(f"invalid feature schema: {type(exc).__name__}: {exc}") from None
+
+    def __eq__(self, other):
+        return isinstance(other, FeatureSchema) and self.to_dict() == other.to_dict()
+
+    __hash__ = None  # mutable caches inside; equality is by content
+
+    def __getstate__(self):
+        # lookup caches are derived from the levels: persist only the plain state
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+
+    def __repr__(self):
+        n_cat = int(self.categorical_mask.sum())
+        return f"FeatureSchema({self.n_features} features, {n_cat} categorical)"
+
+
+def _has_column(table, name) -> bool:
+    try:
+        return name in table
+    except TypeError:
+        return False
+
+
+def _as_object(values) -> np.ndarray:
+    if hasattr(values, "to_numpy"):
+        return values.to_numpy(dtype=object)
+    return np.asarray(values, dtype=object)
+
+
+def _as_float(name, values) -> np.ndarray:
+    try:
+        if hasattr(values, "to_numpy"):
+            return values.to_numpy(dtype=np.float64, na_value=np.nan)
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise FeatureTypeError(
+            f"column '{name}' was numeric at fit but holds text now. "
+            "Fix the upstream data or the parsing of that column."
+        ) from None
+
+
+def _factorize(values: np.ndarray) -> tuple[np.ndarray, list]:
+    """``codes, uniques`` of an object array, with a dict (no pandas)."""
+    table: dict = {}
+    codes = np.fromiter((table.setdefault(v, len(table)) for v in values), np.intp, len(values))
+    return codes, list(table)

@@ -1,0 +1,139 @@
+"""The teacher's built-in members: defaults, construction and fitting on the encoded matrix.
+
+Every member sees the matrix of :class:`~tabdistill.data.encoder.TabularEncoder`
+(category codes, NaN for missing). LightGBM and XGBoost split on the codes
+natively; the forests see the codes as numbers; logistic regression gets the
+one-hot design of :class:`~tabdistill.distill.linear.LinearDesign`.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+
+from .._proba import clip_proba
+from ..exceptions import DataError
+from .linear import LinearDesign
+
+#: Default parameters of each built-in member, sized for 1k-1M rows.
+MEMBER_DEFAULTS = {
+    "lightgbm": dict(
+        n_estimators=300,
+        learning_rate=0.05,
+        num_leaves=31,
+        min_child_samples=20,
+        subsample=0.8,
+        subsample_freq=1,
+        colsample_bytree=0.8,
+        reg_lambda=1.0,
+    ),
+    "xgboost": dict(
+        n_estimators=300,
+        learning_rate=0.05,
+        max_depth=6,
+        min_child_weight=1.0,
+        subsample=0.8,
+        colsample_bytree=0.8,
+        max_cat_to_onehot=4,
+    ),
+    "random_forest": dict(n_estimators=200, min_samples_leaf=3, max_features="sqrt"),
+    "extra_trees": dict(n_estimators=200, min_samples_leaf=3, max_features="sqrt"),
+    "logistic": dict(C=1.0, max_iter=2000),
+}
+DEFAULT_MEMBERS = ("lightgbm", "xgboost", "random_forest", "logistic")
+
+
+def build_member(name, params, categorical_mask, seed, n_jobs):
+    """An unfitted estimator for built-in member ``name`` working on the encoded matrix."""
+    params = {**MEMBER_DEFAULTS[name], **(params or {})}
+    if name == "lightgbm":
+        from lightgbm import LGBMClassifier
+
+        return LGBMClassifier(
+            **{
+                "random_state": seed,
+                "n_jobs": n_jobs or 1,
+                "verbose": -1,
+                "deterministic": True,
+                "force_row_wise": True,
+                **params,
+            }
+        )
+    if name == "xgboost":
+        from xgboost import XGBClassifier
+
+        types = ["c" if c else "q" for c in categorical_mask]
+        return XGBClassifier(
+            **{
+                "random_state": seed,
+                "n_jobs": n_jobs or 1,
+                "tree_method": "hist",
+                "enable_categorical": True,
+                "feature_types": types,
+                **params,
+            }
+        )
+    if name == "random_forest":
+        return RandomForestClassifier(**{"random_state": seed, "n_jobs": n_jobs, **params})
+    if name == "extra_trees":
+        return ExtraTreesClassifier(**{"random_state": seed, "n_jobs": n_jobs, **params})
+    if name == "logistic":
+        return Pipeline(
+            [
+                ("design", LinearDesign(categorical_mask=categorical_mask)),
+                ("model", LogisticRegression(**{"random_state": seed, **params})),
+            ]
+        )
+    raise ValueError(f"unknown member {name!r}")
+
+
+def fit_member(estimator, Z, y, sample_weight, categorical_mask):
+    """Fit one member, routing ``sample_weight`` and categorical columns the way it expects."""
+    kwargs = {}
+    if type(estimator).__name__ == "LGBMClassifier":
+        kwargs["categorical_feature"] = [int(i) for i in np.flatnonzero(categorical_mask)]
+    if isinstance(estimator, Pipeline):
+        if sample_weight is not None:
+            kwargs[f"{estimator.steps[-1][0]}__sample_weight"] = sample_weight
+    elif sample_weight is not None:
+        if "sample_weight" not in inspect.signature(estimator.fit).parameters:
+            raise DataError(f"member {type(estimator).__name__} does not accept sample_weight.")
+        kwargs["sample_weight"] = sample_weight
+    return estimator.fit(Z, y, **kwargs)
+
+
+def positive_proba(estimator, Z) -> np.ndarray:
+    """Probability of class 1 from a fitted member, clipped away from 0 and 1."""
+    return clip_proba(estimator.predict_proba(Z)[:, 1])
+
+
+def normalize_members(members):
+    """``members`` as a list of ``(name, params_or_estimator)``."""
+    if members is None:
+        return [(m, None) for m in DEFAULT_MEMBERS]
+    if isinstance(members, dict):
+        items = list(members.items())
+    else:
+        items = [(m, None) if isinstance(m, str) else tuple(m) for m in members]
+    out, seen = [], set()
+    for name, spec in items:
+        if name in seen:
+            raise ValueError(f"member name {name!r} appears twice in members.")
+        seen.add(name)
+        if isinstance(spec, dict | type(None)) and name not in MEMBER_DEFAULTS:
+            raise ValueError(
+                f"unknown member {name!r}: built-in members are {sorted(MEMBER_DEFAULTS)}; "
+                "pass (name, estimator) for your own."
+            )
+        if not isinstance(spec, dict | type(None)) and not hasattr(spec, "predict_proba"):
+            raise TypeError(
+                f"member {name!r} must be a classifier with predict_proba, got {spec!r}."
+            )
+        out.append((name, spec))
+    if not out:
+        raise ValueError("members is empty: the teacher needs at least one member.")
+    return out

@@ -1,0 +1,82 @@
+"""Choosing a student on validation rows: candidates, their scores, the best one.
+
+A :class:`Candidate` is one fitted student with the knobs that made it and its
+validation scores. The distiller fits one per point of the knob grid, and the
+baseline (the same spec on hard labels) is chosen the same way, so every
+comparison in :class:`~tabdistill.distill.distiller.DistilledClassifier` is
+between two candidates scored by one function.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import metrics
+
+#: Metrics the validation report shows for teacher, student and baseline.
+REPORTED = ("roc_auc", "average_precision", "log_loss", "brier")
+
+
+@dataclass
+class Candidate:
+    """A fitted student and how it did on the validation rows.
+
+    Attributes
+    ----------
+    knobs : dict
+        What made it: ``student_params``, ``augment_factor``, ``alpha``.
+    model : Student
+        The fitted student.
+    validation_proba : ndarray
+        Its positive-class probabilities on the validation rows.
+    value : float
+        The selection metric on those rows, oriented so that larger is better.
+    synthetic_rows : int
+        Synthetic rows in its training set.
+    soft_labels : ndarray or None
+        Targets of the original training rows (None for the baseline's hard labels).
+    """
+
+    knobs: dict
+    model: object
+    validation_proba: np.ndarray
+    value: float
+    synthetic_rows: int = 0
+    soft_labels: np.ndarray | None = field(default=None, repr=False)
+
+    def summary(self, metric: str) -> dict:
+        """The JSON-able line of this candidate in ``report_["candidates"]``."""
+        return {**self.knobs, "synthetic_rows": self.synthetic_rows, metric: abs(self.value)}
+
+
+def knob_grid(sizes, augment_factors, alphas) -> list[dict]:
+    """Every (size, augmentation factor, alpha) combination, in a stable order."""
+    return [
+        {"student_params": size, "augment_factor": factor, "alpha": alpha}
+        for size in sizes
+        for factor in sorted(augment_factors)
+        for alpha in alphas
+    ]
+
+
+def evaluate(model, knobs, Z_va, y_va, w_va, metric, **extra) -> Candidate:
+    """Score a fitted student on validation rows and wrap it as a :class:`Candidate`."""
+    p_va = model.predict(Z_va)
+    return Candidate(knobs, model, p_va, metrics.score(metric, y_va, p_va, w_va), **extra)
+
+
+def best(candidates: list[Candidate]) -> Candidate:
+    """The candidate with the highest value; the earliest one wins a tie."""
+    top = candidates[0]
+    for cand in candidates[1:]:
+        if cand.value > top.value + 1e-12:
+            top = cand
+    return top
+
+
+def validation_scores(y, p, sample_weight=None) -> dict:
+    """The metrics of :data:`REPORTED` for one model's validation probabilities."""
+    every = metrics.classification_metrics(y, p, sample_weight)
+    return {k: every[k] for k in REPORTED}

@@ -1,0 +1,163 @@
+"""The retraining job's configuration: a TOML file, validated key by key.
+
+Every key a job may set is in :data:`CONFIG_SCHEMA` with its type and default;
+anything else is refused with a message naming the key, before any data is read.
+"""
+
+from __future__ import annotations
+
+import copy
+import glob
+from pathlib import Path
+
+from .._compat import tomllib
+from ..exceptions import ConfigError
+
+_ANY_LABEL = (str, int, bool)
+#: Every config key: section -> key -> (accepted types, default). Nothing else is accepted.
+CONFIG_SCHEMA = {
+    "data": {
+        "train": (str, None),
+        "target": (str, None),
+        "holdout": (str, ""),
+        "holdout_fraction": (float, 0.2),
+        "positive_label": (_ANY_LABEL, None),
+    },
+    "teacher": {
+        "members": (list, ["lightgbm", "xgboost", "random_forest", "logistic"]),
+        "cv": (int, 5),
+    },
+    "student": {
+        "kind": (str, "lightgbm"),
+        "params": (dict, {}),
+    },
+    "augment": {
+        "method": (str, "munge"),
+        "factors": (list, [0, 1, 2]),
+        "alphas": (list, [0.0, 0.5, 1.0]),
+    },
+    "registry": {
+        "path": (str, None),
+        "keep_teacher": (bool, False),
+    },
+    "gate": {
+        "max_roc_auc_drop": (float, 0.005),
+        "max_pr_auc_drop": (float, 0.01),
+        "max_teacher_gap": (float, 0.01),
+        "min_roc_auc": (float, 0.6),
+        "max_p99_us": (float, 100.0),
+    },
+    "run": {
+        "seed": (int, 0),
+        "n_jobs": (int, 1),
+    },
+}
+_REQUIRED = [("data", "train"), ("data", "target"), ("registry", "path")]
+_TYPE_NAMES = {
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "true/false",
+    list: "a list",
+    dict: "a table",
+}
+
+
+def _type_ok(value, types) -> bool:
+    types = types if isinstance(types, tuple) else (types,)
+    if isinstance(value, bool) and bool not in types:
+        return False
+    if float in types and isinstance(value, int):
+        return True
+    return isinstance(value, types)
+
+
+def _describe(types):
+    types = types if isinstance(types, tuple) else (types,)
+    return " or ".join(_TYPE_NAMES.get(t, t.__name__) for t in types)
+
+
+def parse_override(text: str):
+    """``section.key=value`` (value in TOML syntax, or a bare string) -> (section, key, value)."""
+    if "=" not in text or "." not in text.split("=", 1)[0]:
+        raise ConfigError(
+            f"override {text!r} must look like section.key=value, e.g. gate.min_roc_auc=0.7"
+        )
+    name, raw = text.split("=", 1)
+    section, key = name.strip().split(".", 1)
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return section, key, value
+
+
+def load_config(path, overrides=()) -> dict:
+    """Read and validate a retraining config; ``overrides`` are ``(section, key, value)``.
+
+    Relative paths in the ``data`` and ``registry`` sections are resolved
+    against the config file's folder.
+
+    Raises
+    ------
+    ConfigError
+        Naming the key, for an unknown section or key, a wrong type, a missing
+        required key, or a data file that does not exist.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: '{path}'.")
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"'{path}' is not valid TOML: {exc}") from None
+    for section, key, value in overrides:
+        raw.setdefault(section, {})
+        if not isinstance(raw[section], dict):
+            raise ConfigError(f"[{section}] must be a table.")
+        raw[section][key] = value
+    config = {}
+    for section, body in raw.items():
+        if section not in CONFIG_SCHEMA:
+            raise ConfigError(
+                f"unknown config section [{section}]; known sections are {sorted(CONFIG_SCHEMA)}."
+            )
+        if not isinstance(body, dict):
+            raise ConfigError(f"[{section}] must be a table of keys.")
+        for key, value in body.items():
+            if key not in CONFIG_SCHEMA[section]:
+                raise ConfigError(
+                    f"unknown config key '{section}.{key}'; keys of [{section}] are "
+                    f"{sorted(CONFIG_SCHEMA[section])}."
+                )
+            types = CONFIG_SCHEMA[section][key][0]
+            if not _type_ok(value, types):
+                raise ConfigError(
+                    f"config key '{section}.{key}' must be {_describe(types)}, got {value!r}."
+                )
+    for section, keys in CONFIG_SCHEMA.items():
+        config[section] = {
+            k: copy.deepcopy(raw.get(section, {}).get(k, d)) for k, (_, d) in keys.items()
+        }
+    for section, key in _REQUIRED:
+        if config[section][key] in (None, ""):
+            raise ConfigError(f"config key '{section}.{key}' is required.")
+    base = path.resolve().parent
+    for section, key in (("data", "train"), ("data", "holdout"), ("registry", "path")):
+        value = config[section][key]
+        if value and not Path(value).is_absolute():
+            config[section][key] = str(base / value)
+    if not training_files(config["data"]["train"]):
+        raise ConfigError(f"config key 'data.train': no file matches '{config['data']['train']}'.")
+    if config["data"]["holdout"] and not Path(config["data"]["holdout"]).is_file():
+        raise ConfigError(
+            f"config key 'data.holdout': file not found: '{config['data']['holdout']}'."
+        )
+    if not 0 < config["data"]["holdout_fraction"] < 1:
+        raise ConfigError("config key 'data.holdout_fraction' must be in (0, 1).")
+    return config
+
+
+def training_files(pattern: str) -> list[Path]:
+    """Files matching a path or glob, sorted (so their hash and order are stable)."""
+    return sorted(Path(p) for p in glob.glob(pattern) if Path(p).is_file())

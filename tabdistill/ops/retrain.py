@@ -1,0 +1,214 @@
+"""Scheduled retraining: a config in, a new model version out, promoted only if it is good.
+
+:func:`retrain` reads the training data named in the config
+(:mod:`tabdistill.ops.config`), fits a :class:`~tabdistill.DistilledClassifier`,
+scores teacher, student and baseline on a holdout (a separate file, or a
+stratified share of the training data), checks the quality gate
+(:mod:`tabdistill.ops.gate`) against the current production model, writes a new
+version to the registry (:mod:`tabdistill.ops.registry`) and moves the
+production pointer only when the gate passes. Every run appends one line to the
+run log.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import time
+from dataclasses import dataclass
+from importlib import metadata
+
+import numpy as np
+import pandas as pd
+
+from .. import metrics
+from .._version import __version__
+from ..data.io import read_csv, split_target
+from ..data.target import encode_target
+from ..evaluate.cost import single_row_latency
+from ..exceptions import DataError, TabDistillError
+from .config import training_files
+from .files import sha256
+from .gate import GateResult, quality_gate
+from .registry import Registry, load_runtime
+
+logger = logging.getLogger(__name__)
+
+
+def package_versions() -> dict:
+    versions = {"python": platform.python_version(), "tabdistill": __version__}
+    for pkg in ("numpy", "pandas", "scikit-learn", "lightgbm", "xgboost", "numba", "skops"):
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = None
+    return versions
+
+
+def _read_training(config):
+    files = training_files(config["data"]["train"])
+    frames = [read_csv(f) for f in files]
+    columns = list(frames[0].columns)
+    for f, frame in zip(files[1:], frames[1:]):
+        if list(frame.columns) != columns:
+            raise DataError(
+                f"'{f}' has other columns than '{files[0]}'; all training files must match."
+            )
+    return files, pd.concat(frames, ignore_index=True)
+
+
+def _split_holdout(config, X, y01):
+    from sklearn.model_selection import train_test_split
+
+    if config["data"]["holdout"]:
+        return X, y01, None
+    idx = np.arange(len(y01))
+    tr, ho = train_test_split(
+        idx,
+        test_size=config["data"]["holdout_fraction"],
+        stratify=y01,
+        random_state=config["run"]["seed"],
+    )
+    return X.iloc[tr], y01[tr], (X.iloc[ho], y01[ho])
+
+
+def _distiller(config):
+    from ..distill.distiller import DistilledClassifier
+
+    return DistilledClassifier(
+        teacher={"members": config["teacher"]["members"], "cv": config["teacher"]["cv"]},
+        student=config["student"]["kind"],
+        student_params=config["student"]["params"] or None,
+        augmenter=config["augment"]["method"],
+        augment_factors=tuple(config["augment"]["factors"]),
+        alphas=tuple(config["augment"]["alphas"]),
+        positive_label=config["data"]["positive_label"],
+        random_state=config["run"]["seed"],
+        n_jobs=config["run"]["n_jobs"],
+    )
+
+
+@dataclass
+class RunOutcome:
+    """What a retraining run did."""
+
+    outcome: str  # "promoted", "rejected", "dry_run_passed", "dry_run_rejected"
+    version: str | None
+    gate: GateResult
+    manifest: dict
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.gate.passed else 3
+
+
+def retrain(config: dict, *, dry_run: bool = False, config_path: str | None = None) -> RunOutcome:
+    """Run one retraining job; see the module docstring.
+
+    Returns
+    -------
+    RunOutcome
+        ``exit_code`` is 0 when the candidate passed the gate, 3 when it was rejected.
+    """
+    registry = Registry(config["registry"]["path"])
+    start = time.perf_counter()
+    try:
+        outcome = _retrain(config, registry, dry_run, start)
+    except TabDistillError as exc:
+        registry.log_run(
+            {
+                "outcome": "failed",
+                "error": str(exc),
+                "config": config_path,
+                "seconds": round(time.perf_counter() - start, 2),
+            }
+        )
+        raise
+    registry.log_run(
+        {
+            "outcome": outcome.outcome,
+            "version": outcome.version,
+            "reasons": outcome.gate.reasons,
+            "student": outcome.manifest["metrics"]["student"],
+            "production_before": outcome.manifest["production_before"],
+            "config": config_path,
+            "seconds": round(time.perf_counter() - start, 2),
+        }
+    )
+    return outcome
+
+
+def _retrain(config, registry, dry_run, start):
+    files, frame = _read_training(config)
+    X, y_raw = split_target(frame, config["data"]["target"])
+    target = encode_target(y_raw, config["data"]["positive_label"])
+    X_train, y_train, holdout = _split_holdout(config, X, target.y)
+    if holdout is None:
+        hframe = read_csv(config["data"]["holdout"])
+        X_ho, y_ho_raw = split_target(hframe, config["data"]["target"])
+        y_ho = encode_target(y_ho_raw, positive_label=target.classes[1]).y
+    else:
+        X_ho, y_ho = holdout
+    logger.info("training on %d rows, holding out %d", len(y_train), len(y_ho))
+    model = _distiller(config).fit(X_train, y_train)
+    runtime = model.runtime_
+    Z_ho = model.encoder_.transform(X_ho)
+    scores = {
+        "teacher": model.teacher_.predict_proba_encoded(Z_ho),
+        "student": runtime.score_batch(Z_ho),
+        "baseline": model.baseline_[-1].predict(Z_ho),
+    }
+    results = {name: metrics.classification_metrics(y_ho, p) for name, p in scores.items()}
+    latency = single_row_latency(runtime.score_one, list(Z_ho[:1_000]), n_calls=2_000)
+
+    production_version = registry.production()
+    production = None
+    if production_version is not None:
+        _, prod_runtime = load_runtime(registry.root / production_version)
+        try:
+            production = metrics.classification_metrics(y_ho, prod_runtime.score_batch(X_ho))
+        except TabDistillError as exc:
+            raise DataError(
+                f"the production model ({production_version}) cannot score this "
+                f"holdout, so the candidate cannot be compared with it: {exc}"
+            ) from None
+    gate = quality_gate(
+        results["student"], results["teacher"], production, latency["p99_us"], config["gate"]
+    )
+    manifest = {
+        "created_at": pd.Timestamp.now(tz="UTC").isoformat(),
+        "packages": package_versions(),
+        "schema": model.encoder_.schema_.to_dict(),
+        "classes": [str(c) for c in model.classes_],
+        "data": {
+            "files": [str(f) for f in files],
+            "sha256": sha256(files, with_names=True),
+            "rows": int(len(frame)),
+            "train_rows": int(len(y_train)),
+            "holdout_rows": int(len(y_ho)),
+            "positive_rate": float(target.y.mean()),
+            "holdout": config["data"]["holdout"]
+            or f"{config['data']['holdout_fraction']:.0%} split",
+        },
+        "knobs": model.report_["chosen"],
+        "fallback": model.report_["fallback"],
+        "metrics": results,
+        "production_before": production_version,
+        "production_metrics": production,
+        "latency": {"single_row_p50_us": latency["p50_us"], "single_row_p99_us": latency["p99_us"]},
+        "timings": {**model.report_["timings"], "run": round(time.perf_counter() - start, 3)},
+        "gate": {"passed": gate.passed, "reasons": gate.reasons, "checks": gate.checks},
+        "config": config,
+    }
+    if dry_run:
+        return RunOutcome(
+            "dry_run_passed" if gate.passed else "dry_run_rejected", None, gate, manifest
+        )
+    keep = model if config["registry"]["keep_teacher"] else None
+    version = registry.write_version(manifest, runtime, keep)
+    if gate.passed:
+        registry.promote(version)
+        logger.info("version %s promoted to production", version)
+    else:
+        logger.warning("version %s rejected: %s", version, "; ".join(gate.reasons))
+    return RunOutcome("promoted" if gate.passed else "rejected", version, gate, manifest)

@@ -1,0 +1,23 @@
+"""Stage 3, runtime: a fitted student as flat arrays, scored in microseconds.
+
+Owns the compiled model (:mod:`.model`), its numba kernels (:mod:`.kernels`),
+its file format (:mod:`.format`) and one compiler per source model kind
+(``compile_lightgbm``, ``compile_sklearn``, ``compile_linear``), which read the
+fitted objects' arrays without importing their libraries.
+
+May import: NumPy, numba, :mod:`tabdistill.data.schema`, the exceptions and the
+private helpers. Never pandas, scikit-learn, LightGBM, XGBoost or the training
+code (:mod:`tabdistill.distill`): a scoring process loads only what scoring needs.
+"""
+
+from .._lazy import lazy_exports
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "CompiledModel": ".model",
+        "compile_lightgbm": ".compile_lightgbm",
+        "compile_sklearn_tree": ".compile_sklearn",
+        "compile_linear": ".compile_linear",
+    },
+)

@@ -1,0 +1,29 @@
+"""A linear design + logistic regression pair to the runtime's linear arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .kernels import OUT_SIGMOID
+from .model import CompiledModel
+
+
+def compile_linear(design, logistic, schema) -> CompiledModel:
+    """Compile a fitted :class:`~tabdistill.distill.linear.LinearDesign` and logistic model.
+
+    Parameters
+    ----------
+    design : LinearDesign
+        Provides ``offsets_``, ``n_levels_``, ``has_missing_``, ``median_``,
+        ``mean_``, ``scale_`` and ``n_output_``.
+    logistic : fitted binary logistic model
+        Provides ``coef_`` and ``intercept_``.
+    schema : FeatureSchema
+    """
+    ints = np.column_stack([design.offsets_, design.n_levels_, design.has_missing_]).astype(
+        np.int64
+    )
+    values = np.column_stack([design.median_, design.mean_, design.scale_]).astype(np.float64)
+    coef = np.concatenate([logistic.coef_.ravel(), logistic.intercept_.ravel()]).astype(np.float64)
+    meta = {"source": "linear", "output": OUT_SIGMOID, "n_design": int(design.n_output_)}
+    return CompiledModel("linear", {"ints": ints, "values": values, "coef": coef}, schema, meta)

@@ -1,0 +1,36 @@
+"""A scikit-learn regression tree predicting a probability, to the runtime's node table.
+
+Reads the fitted ``tree_`` arrays, so scikit-learn is never imported here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .kernels import DEFAULT_LEFT, FLOAT32, MISSING_NAN, OUT_CLIP
+from .model import CompiledModel
+from .trees import TreeBuilder
+
+
+def compile_sklearn_tree(tree_model, schema) -> CompiledModel:
+    """Compile a fitted ``DecisionTreeRegressor`` whose leaves hold probabilities.
+
+    scikit-learn compares ``float32(x) <= threshold`` and sends NaN where
+    ``missing_go_to_left`` says; the compiled nodes do the same.
+    """
+    t = tree_model.tree_
+    builder = TreeBuilder()
+    leaf = t.children_left < 0
+    flags = (MISSING_NAN << 1) | FLOAT32
+    go_left = getattr(t, "missing_go_to_left", np.zeros(t.node_count, dtype=np.uint8))
+    for i in range(t.node_count):
+        if leaf[i]:
+            builder.node(-1, 0, float(t.value[i, 0, 0]))
+        else:
+            f = flags | (DEFAULT_LEFT if go_left[i] else 0)
+            builder.node(int(t.feature[i]), f, float(t.threshold[i]))
+    for i in np.flatnonzero(~leaf):  # children come after their parent: link once all exist
+        builder.link(i, int(t.children_left[i]), int(t.children_right[i]))
+    builder.root(0)
+    meta = {"source": "sklearn_tree", "output": OUT_CLIP, "base": 0.0, "n_trees": 1}
+    return CompiledModel("trees", builder.arrays(), schema, meta)
