@@ -143,8 +143,10 @@ def run_one(name, seed, args) -> dict:
     X, y_raw = load(name, seed, args["nyc_rows"], args["fraud_rows"])
     y01 = encode_target(y_raw).y
     X_tr, X_te, y_tr, y_te = stratified_split(X, y01, 0.25, seed)
-    teacher = CachedTeacher(cache_dir=args["cache"])
-    model = DistilledClassifier(teacher=teacher, random_state=seed, n_jobs=1)
+    teacher = CachedTeacher(cache_dir=args["cache"], **args["teacher_params"])
+    model = DistilledClassifier(
+        teacher=teacher, random_state=seed, n_jobs=1, **args["distiller_params"]
+    )
     start = time.perf_counter()
     model.fit(X_tr, y_tr)
     fit_seconds = time.perf_counter() - start
@@ -256,11 +258,22 @@ def main():
     parser.add_argument("--cache", type=Path, default=CACHE)
     parser.add_argument("--no-cache", action="store_true")
     parser.add_argument("--tag", default="")
+    parser.add_argument(
+        "--teacher-params", type=json.loads, default={}, help="JSON: TeacherEnsemble parameters"
+    )
+    parser.add_argument(
+        "--distiller-params",
+        type=json.loads,
+        default={},
+        help="JSON: DistilledClassifier parameters (e.g. for an ablation)",
+    )
     args = parser.parse_args()
     opts = {
         "nyc_rows": args.nyc_rows,
         "fraud_rows": args.fraud_rows,
         "cache": None if args.no_cache else str(args.cache),
+        "teacher_params": args.teacher_params,
+        "distiller_params": args.distiller_params,
     }
     # big datasets first so the two workers finish together
     jobs = sorted(
@@ -282,8 +295,16 @@ def main():
                 flush=True,
             )
     summary = summarize(runs)
+    flags = "".join(
+        f" --{k.replace('_', '-')} '{json.dumps(v)}'"
+        for k, v in (
+            ("teacher_params", args.teacher_params),
+            ("distiller_params", args.distiller_params),
+        )
+        if v
+    )
     note = (
-        f"`python benchmarks/suite.py{' --tag ' + args.tag if args.tag else ''}`: seeds "
+        f"`python benchmarks/suite.py{' --tag ' + args.tag if args.tag else ''}{flags}`: seeds "
         f"{' '.join(map(str, args.seeds))}, 25% stratified test, flights_nyc subsampled to "
         f"{args.nyc_rows:,} rows, make_fraud({args.fraud_rows:,}, fraud_rate=0.01), "
         f"{args.workers} worker processes with n_jobs=1, wall {time.perf_counter() - start:.0f} s "

@@ -12,6 +12,15 @@ The encoding:
 * a categorical column is the index ``0 .. k-1`` of its value among the
   levels seen at fit (sorted, compared by :func:`level_key`), stored as
   float64; a missing **or unseen** level is NaN.
+
+Some encoded features are *derived* from an input column (``derived``:
+``feature -> (column, part)``):
+
+* ``date`` features are parts of a date column (:mod:`tabdistill.data.dates`),
+  parsed with the one format decided at fit (``date_formats``);
+* a ``frequency`` feature is the share of training rows holding a
+  high-cardinality column's level (0 for a level unseen at fit, NaN for
+  missing); the column's categorical feature keeps only its frequent levels.
 """
 
 from __future__ import annotations
@@ -19,10 +28,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..exceptions import FeatureTypeError, SchemaError
+from .dates import PARTS, date_parts, encode_dates, parse_date
 
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
-ROLES = (NUMERIC, CATEGORICAL)
+DATE = "date"
+FREQUENCY = "frequency"
+ROLES = (NUMERIC, CATEGORICAL, DATE, FREQUENCY)
 
 _NUMBER = (int, float, np.integer, np.floating)  # bool is an int: True -> 1.0
 
@@ -55,6 +67,13 @@ class FeatureSchema:
     integer, lower, upper : array-like, default=None
         Per encoded column: whether it held only whole numbers at fit, its
         minimum and its maximum (what augmenters keep synthetic rows within).
+    derived : dict, default=None
+        ``feature -> (input column, part)`` for features derived from a column:
+        a date part (role ``date``) or ``"frequency"`` (role ``frequency``).
+    date_formats : dict, default=None
+        ``input column -> format`` of each date column (see :mod:`tabdistill.data.dates`).
+    frequencies : dict, default=None
+        ``feature -> {level key: share of training rows}`` for frequency features.
 
     Raises
     ------
@@ -72,6 +91,9 @@ class FeatureSchema:
         integer=None,
         lower=None,
         upper=None,
+        derived=None,
+        date_formats=None,
+        frequencies=None,
     ):
         self.features = [str(c) for c in features]
         self.roles = {c: roles[c] for c in self.features}
@@ -82,6 +104,11 @@ class FeatureSchema:
         self.integer = np.zeros(d, bool) if integer is None else np.asarray(integer, bool)
         self.lower = np.zeros(d) if lower is None else np.asarray(lower, np.float64)
         self.upper = np.zeros(d) if upper is None else np.asarray(upper, np.float64)
+        self.derived = {str(f): (str(c), str(p)) for f, (c, p) in (derived or {}).items()}
+        self.date_formats = {str(c): str(f) for c, f in (date_formats or {}).items()}
+        self.frequencies = {
+            str(f): {str(k): float(v) for k, v in t.items()} for f, t in (frequencies or {}).items()
+        }
         self._check()
 
     def _check(self):
@@ -95,6 +122,36 @@ class FeatureSchema:
         d = len(self.features)
         if not self.integer.shape == self.lower.shape == self.upper.shape == (d,):
             raise SchemaError(f"ranges must hold one value per feature ({d})")
+        derived = {c for c in self.features if self.roles[c] in (DATE, FREQUENCY)}
+        if set(self.derived) != derived:
+            raise SchemaError("roles and derived disagree on which features are derived")
+        for feature, (column, part) in self.derived.items():
+            if self.roles[feature] == DATE and (
+                part not in PARTS or column not in self.date_formats
+            ):
+                raise SchemaError(f"date feature '{feature}' has no part or format")
+            if self.roles[feature] == FREQUENCY and feature not in self.frequencies:
+                raise SchemaError(f"frequency feature '{feature}' has no table")
+
+    def source(self, feature: str) -> str:
+        """The input column an encoded feature is read from."""
+        return self.derived[feature][0] if feature in self.derived else feature
+
+    @property
+    def input_columns(self) -> list[str]:
+        """The input columns the encoded features are read from, in first-use order."""
+        return list(dict.fromkeys(self.source(f) for f in self.features))
+
+    def date_groups(self) -> list[tuple[str, str, list[int], list[str]]]:
+        """``(column, format, encoded positions, parts)`` for each date column."""
+        groups = {}
+        for j, name in enumerate(self.features):
+            if self.roles[name] == DATE:
+                column, part = self.derived[name]
+                groups.setdefault(column, ([], []))
+                groups[column][0].append(j)
+                groups[column][1].append(part)
+        return [(c, self.date_formats[c], js, parts) for c, (js, parts) in groups.items()]
 
     @property
     def n_features(self) -> int:
@@ -108,21 +165,30 @@ class FeatureSchema:
 
     # -- encoding
     def _lookup(self, name) -> dict:
-        """``level key -> code`` of a categorical column, built on first use (not persisted)."""
+        """``level key -> code`` of a categorical feature (its share for a frequency
+        feature), built on first use (not persisted)."""
         cache = self.__dict__.setdefault("_lookups", {})
         if name not in cache:
-            cache[name] = {lev: float(i) for i, lev in enumerate(self.categories[name])}
+            if self.roles[name] == FREQUENCY:
+                cache[name] = self.frequencies[name]
+            else:
+                cache[name] = {lev: float(i) for i, lev in enumerate(self.categories[name])}
         return cache[name]
 
-    def level_codes(self, name: str, values) -> np.ndarray:
-        """Codes of ``values`` among the levels of column ``name``; missing or unseen is NaN.
+    def _unseen(self, name) -> float:
+        """What a level unseen at fit encodes to: NaN, or a share of 0 for frequencies."""
+        return 0.0 if self.roles[name] == FREQUENCY else np.nan
 
-        Called on the distinct values of a column (the encoder factorizes
-        first), or on every value of a small batch.
+    def level_codes(self, name: str, values) -> np.ndarray:
+        """Codes of ``values`` among the levels of feature ``name``; missing or unseen is NaN.
+
+        For a frequency feature, the share of training rows holding each value
+        (0 when unseen). Called on the distinct values of a column (the encoder
+        factorizes first), or on every value of a small batch.
         """
-        table = self._lookup(name)
+        table, unseen = self._lookup(name), self._unseen(name)
         return np.array(
-            [np.nan if is_missing(v) else table.get(level_key(v), np.nan) for v in values],
+            [np.nan if is_missing(v) else table.get(level_key(v), unseen) for v in values],
             dtype=np.float64,
         )
 
@@ -134,8 +200,8 @@ class FeatureSchema:
         the single-row path: plain dict lookups.
         """
         plan = self.__dict__.get("_plan") or self._record_plan()
-        row = np.empty(len(plan), dtype=np.float64)
-        for j, (name, levels) in enumerate(plan):
+        row = np.empty(self.n_features, dtype=np.float64)
+        for j, name, levels, unseen in plan[0]:
             value = record.get(name)
             if value is None:
                 row[j] = np.nan
@@ -148,14 +214,27 @@ class FeatureSchema:
             elif value != value:  # NaN
                 row[j] = np.nan
             else:
-                row[j] = levels.get(value if type(value) is str else str(value), np.nan)
+                row[j] = levels.get(value if type(value) is str else str(value), unseen)
+        for name, fmt, js, cols in plan[1]:
+            row[js] = np.asarray(date_parts(parse_date(record.get(name), fmt)))[cols]
         return row
 
     def _record_plan(self):
-        self._plan = [
-            (name, self._lookup(name) if self.roles[name] == CATEGORICAL else None)
-            for name in self.features
+        simple = [
+            (
+                j,
+                self.source(name),
+                None if self.roles[name] == NUMERIC else self._lookup(name),
+                self._unseen(name),
+            )
+            for j, name in enumerate(self.features)
+            if self.roles[name] != DATE
         ]
+        dates = [
+            (name, fmt, np.array(js), np.array([PARTS.index(p) for p in parts]))
+            for name, fmt, js, parts in self.date_groups()
+        ]
+        self._plan = (simple, dates)
         return self._plan
 
     def encode_columns(self, table) -> np.ndarray:
@@ -164,24 +243,28 @@ class FeatureSchema:
         The NumPy-only path: the pandas encoder is faster on large DataFrames
         and gives the same result.
         """
-        missing = [c for c in self.features if not _has_column(table, c)]
+        missing = [c for c in self.input_columns if not _has_column(table, c)]
         if missing:
             raise SchemaError(
                 f"{len(missing)} column(s) the model was fitted on are missing: {missing}. "
                 "Add them (NaN is allowed for unknown values)."
             )
-        columns = [table[name] for name in self.features]
-        n = len(columns[0]) if columns else 0
+        columns = {c: table[c] for c in self.input_columns}
+        n = len(next(iter(columns.values()))) if columns else 0
         out = np.empty((n, self.n_features), dtype=np.float64)
-        for j, (name, values) in enumerate(zip(self.features, columns)):
+        for name, values in columns.items():
             if len(values) != n:
                 raise SchemaError(f"column '{name}' has {len(values)} values, expected {n}.")
-            if self.roles[name] == CATEGORICAL:
-                values = _as_object(values)
-                codes, uniques = _factorize(values)
+        for j, name in enumerate(self.features):
+            role, values = self.roles[name], columns[self.source(name)]
+            if role in (CATEGORICAL, FREQUENCY):
+                codes, uniques = _factorize(_as_object(values))
                 out[:, j] = self.level_codes(name, uniques)[codes] if len(uniques) else np.nan
-            else:
+            elif role == NUMERIC:
                 out[:, j] = _as_float(name, values)
+        for name, fmt, js, parts in self.date_groups():
+            codes, uniques = _factorize(_as_object(columns[name]))
+            out[:, js] = encode_date_values(uniques, codes, fmt, parts)
         return out
 
     # -- persistence
@@ -196,6 +279,9 @@ class FeatureSchema:
             "integer": self.integer.tolist(),
             "lower": self.lower.tolist(),
             "upper": self.upper.tolist(),
+            "derived": {f: list(cp) for f, cp in self.derived.items()},
+            "date_formats": dict(self.date_formats),
+            "frequencies": {f: dict(t) for f, t in self.frequencies.items()},
         }
 
     @classmethod
@@ -217,6 +303,9 @@ class FeatureSchema:
                 integer=data["integer"],
                 lower=data["lower"],
                 upper=data["upper"],
+                derived=data.get("derived"),
+                date_formats=data.get("date_formats"),
+                frequencies=data.get("frequencies"),
             )
         except SchemaError as exc:
             raise SchemaError(f"invalid feature schema: {exc}") from None
@@ -260,6 +349,16 @@ def _as_float(name, values) -> np.ndarray:
             f"column '{name}' was numeric at fit but holds text now. "
             "Fix the upstream data or the parsing of that column."
         ) from None
+
+
+def encode_date_values(uniques, codes, fmt, parts) -> np.ndarray:
+    """Date ``parts`` of a factorized column: parse each distinct value once, then gather."""
+    out = np.full((len(codes), len(parts)), np.nan)
+    if len(uniques):
+        table = encode_dates(list(uniques), fmt, parts)
+        seen = codes >= 0
+        out[seen] = table[codes[seen]]
+    return out
 
 
 def _factorize(values: np.ndarray) -> tuple[np.ndarray, list]:

@@ -26,7 +26,14 @@ from .._validation import check_sample_weight, take
 from ..data.encoder import TabularEncoder, TabularInputMixin
 from ..data.target import encode_target
 from ..exceptions import DataError
-from .members import build_member, fit_member, normalize_members, positive_proba
+from .members import (
+    boosting_rounds,
+    build_member,
+    fit_member,
+    normalize_members,
+    positive_proba,
+    scale_to_rows,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +99,14 @@ class TeacherEnsemble(TabularInputMixin, ClassifierMixin, BaseEstimator):
         A dict ``{name: params}`` works too.
     cv : int, default=5
         Folds of the stratified cross-fitting that yields out-of-fold probabilities.
+    early_stopping_rounds : int or None, default=50
+        LightGBM and XGBoost members stop adding rounds inside each fold once
+        the log loss on an inner split of that fold's training rows (never its
+        test rows) has not improved for this many rounds; the refit on all
+        rows uses the folds' mean number of rounds, scaled up by the extra
+        rows it sees. ``n_estimators`` becomes a cap. None: fixed rounds.
+    inner_fraction : float, default=0.15
+        Share of each fold's training rows held out for early stopping.
     n_selection_rounds : int, default=50
         Rounds of greedy ensemble selection.
     categorical_features : list of str, default=None
@@ -120,6 +135,8 @@ class TeacherEnsemble(TabularInputMixin, ClassifierMixin, BaseEstimator):
     member_scores_ : dict
         ``name -> {"log_loss", "roc_auc", "average_precision", "weight"}`` out of fold,
         with an ``"ensemble"`` entry for the weighted blend.
+    rounds_ : dict
+        ``name -> boosting rounds`` each early-stopped member was refit with.
     fit_seconds_ : float
     """
 
@@ -127,6 +144,8 @@ class TeacherEnsemble(TabularInputMixin, ClassifierMixin, BaseEstimator):
         self,
         members=None,
         cv=5,
+        early_stopping_rounds=50,
+        inner_fraction=0.15,
         n_selection_rounds=50,
         categorical_features=None,
         positive_label=None,
@@ -135,6 +154,8 @@ class TeacherEnsemble(TabularInputMixin, ClassifierMixin, BaseEstimator):
     ):
         self.members = members
         self.cv = cv
+        self.early_stopping_rounds = early_stopping_rounds
+        self.inner_fraction = inner_fraction
         self.n_selection_rounds = n_selection_rounds
         self.categorical_features = categorical_features
         self.positive_label = positive_label
@@ -199,19 +220,33 @@ class TeacherEnsemble(TabularInputMixin, ClassifierMixin, BaseEstimator):
         protos = {
             name: clone(spec)
             if hasattr(spec, "fit")
-            else build_member(name, spec, cat, int(s), self.n_jobs)
+            else scale_to_rows(
+                build_member(name, spec, cat, int(s), self.n_jobs), name, spec, len(y)
+            )
             for (name, spec), s in zip(specs, seeds)
         }
         folds = StratifiedKFold(self.cv, shuffle=True, random_state=int(rng.randint(2**31 - 1)))
+        stop = None
+        if self.early_stopping_rounds:
+            stop = (self.early_stopping_rounds, self.inner_fraction, int(rng.randint(2**31 - 1)))
         oof = {name: np.empty(len(y)) for name in protos}
+        rounds = {name: [] for name in protos}
         splits = list(folds.split(Z, y))
         bar = progress(total=len(splits) * len(protos), desc="teacher folds")
         for train, test in splits:
             for name, proto in protos.items():
-                est = fit_member(clone(proto), Z[train], y[train], take(w, train), cat)
+                est = fit_member(clone(proto), Z[train], y[train], take(w, train), cat, stop)
                 oof[name][test] = positive_proba(est, Z[test])
+                if boosting_rounds(est) is not None:
+                    rounds[name].append(boosting_rounds(est))
                 bar.update()
         bar.close()
+        # The refit sees all rows where an early-stopped fold model saw (1 - 1/cv)(1 - inner)
+        # of them; more rows carry more rounds: scale by the square root of the ratio.
+        grow = 1.0 / ((1 - 1 / self.cv) * (1 - self.inner_fraction))
+        self.rounds_ = {
+            n: max(1, int(round(np.mean(r) * grow**0.5))) for n, r in rounds.items() if r
+        }
         names = list(protos)
         weights = ensemble_selection(
             np.column_stack([oof[n] for n in names]), y, w, self.n_selection_rounds
@@ -227,7 +262,10 @@ class TeacherEnsemble(TabularInputMixin, ClassifierMixin, BaseEstimator):
         self.estimators_ = {}
         for name in progress(names, desc="teacher refit"):
             if self.weights_[name] > 0:
-                self.estimators_[name] = fit_member(clone(protos[name]), Z, y, w, cat)
+                est = clone(protos[name])
+                if name in self.rounds_:
+                    est.set_params(n_estimators=self.rounds_[name])
+                self.estimators_[name] = fit_member(est, Z, y, w, cat)
         self.fit_seconds_ = time.perf_counter() - start
         return self
 

@@ -29,7 +29,7 @@ def _check_header(input_path, runtime, id_column):
     except pd.errors.EmptyDataError:
         raise DataError(f"input file '{input_path}' is empty.") from None
     columns = set(map(str, header.columns))
-    missing = [c for c in runtime.schema.features if c not in columns]
+    missing = [c for c in runtime.schema.input_columns if c not in columns]
     if missing:
         raise SchemaError(
             f"input '{input_path}' lacks {len(missing)} column(s) the model needs: {missing}."
@@ -73,7 +73,7 @@ def score_csv(
     _check_header(input_path, runtime, id_column)
     schema = runtime.schema
     encoder = TabularEncoder.from_schema(schema)  # pandas' fast path for large chunks
-    text_columns = {c: str for c in schema.features if schema.roles[c] == "categorical"}
+    text_columns = {schema.source(c): str for c in schema.features if schema.roles[c] != "numeric"}
     if id_column:
         text_columns[id_column] = str
     # same folder (atomic rename), same extension (same compression) as the output
@@ -82,7 +82,7 @@ def score_csv(
     try:
         chunks = pd.read_csv(input_path, chunksize=chunk_size, dtype=text_columns)
         for i, chunk in enumerate(progress(chunks, desc="scoring")):
-            Z = encoder.transform(chunk[schema.features])
+            Z = encoder.transform(chunk[schema.input_columns])
             out = pd.DataFrame({"probability": runtime.score_batch(Z)})
             if id_column:
                 out.insert(0, id_column, chunk[id_column].to_numpy())
