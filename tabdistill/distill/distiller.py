@@ -30,7 +30,7 @@ from ..data.encoder import TabularEncoder, TabularInputMixin
 from ..data.target import encode_target
 from ..exceptions import DataError
 from .augment import FeatureSpec, make_augmenter
-from .labels import TrainingSet, build_training_set, soften
+from .labels import TrainingSet, build_training_set, platt_scaling, soften
 from .selection import (
     Candidate,
     best,
@@ -127,6 +127,9 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
         Among student sizes, the cheapest (fewest tree steps per row) whose
         validation score is within this of the best is kept: a larger model
         must earn its latency.
+    calibrate : bool, default=False
+        Recalibrate the teacher's probabilities by Platt scaling fit on its
+        out-of-fold probabilities before they become targets.
     refit : bool, default=True
         Once the knobs are chosen, refit the student and the baseline on the
         training **and** validation rows (with the rounds early stopping chose).
@@ -186,6 +189,7 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
         losses=("cross_entropy", "logit"),
         early_stopping_rounds=30,
         size_tolerance=0.001,
+        calibrate=False,
         refit=True,
         selection_metric="roc_auc",
         validation_fraction=0.2,
@@ -207,6 +211,7 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
         self.losses = losses
         self.early_stopping_rounds = early_stopping_rounds
         self.size_tolerance = size_tolerance
+        self.calibrate = calibrate
         self.refit = refit
         self.selection_metric = selection_metric
         self.validation_fraction = validation_fraction
@@ -285,15 +290,19 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
         timings["baseline"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
+        targets = (self.teacher_.oof_proba_, synthetic_proba, teacher_va)
+        if self.calibrate:
+            calibrated = platt_scaling(self.teacher_.oof_proba_, y01[tr], w_tr)
+            targets = tuple(calibrated(q) for q in targets)
         training = dict(
             Z=Z[tr],
             y=y01[tr],
-            oof_proba=self.teacher_.oof_proba_,
+            oof_proba=targets[0],
             sample_weight=w_tr,
             synthetic=synthetic,
-            synthetic_proba=synthetic_proba,
+            synthetic_proba=targets[1],
             synthetic_seeds=origin,
-            validation_proba=teacher_va,
+            validation_proba=targets[2],
         )
         candidates, chosen = self._fit_candidates(sizes, training, validation, int(seeds[2]))
         timings["student"] = time.perf_counter() - clock
