@@ -45,6 +45,8 @@ from tabdistill import DistilledClassifier, TeacherEnsemble
 from tabdistill.data.datasets import make_fraud
 from tabdistill.data.io import read_csv, split_target
 from tabdistill.data.target import encode_target
+from tabdistill.distill import members as members_module
+from tabdistill.distill import teacher as teacher_module
 from tabdistill.evaluate.benchmark import stratified_split
 from tabdistill.metrics import roc_auc
 
@@ -95,9 +97,12 @@ class CachedTeacher(TeacherEnsemble):
     """A :class:`TeacherEnsemble` whose fits are stored on disk and reused.
 
     The key covers the encoded rows and labels, the parameters and the source
-    of the teacher and members modules, so a changed teacher or encoding
-    never reuses a stale fit.
+    of the teacher and members modules (read once, when this script starts:
+    editing them during a run cannot mislabel a fit), so a changed teacher or
+    encoding never reuses a stale fit.
     """
+
+    _source = _source_hash(teacher_module, members_module)
 
     def __init__(self, cache_dir=None, **params):
         super().__init__(**params)
@@ -110,15 +115,13 @@ class CachedTeacher(TeacherEnsemble):
     def fit_encoded(self, Z, y, sample_weight=None, *, encoder, classes):
         if self.cache_dir is None:
             return super().fit_encoded(Z, y, sample_weight, encoder=encoder, classes=classes)
-        from tabdistill.distill import members, teacher
-
         h = hashlib.sha256()
         for part in (Z, np.asarray(y), sample_weight):
             if part is not None:
                 h.update(np.ascontiguousarray(part).tobytes())
         params = {k: v for k, v in self.get_params().items() if k not in ("cache_dir", "n_jobs")}
         h.update(repr(sorted(params.items())).encode())
-        h.update(_source_hash(teacher, members).encode())
+        h.update(self._source.encode())
         path = Path(self.cache_dir) / f"{h.hexdigest()[:24]}.joblib"
         if path.exists():
             fitted = joblib.load(path)
