@@ -179,3 +179,88 @@ def score(metric: str, y, p, sample_weight=None) -> float:
         raise ValueError(f"unknown selection metric {metric!r}; choose one of {sorted(funcs)}.")
     value = funcs[metric](y, p, sample_weight)
     return value if metric in HIGHER_IS_BETTER else -value
+
+
+#: The targets a decision threshold can be chosen for, with what their value means.
+THRESHOLD_TARGETS = {
+    "fpr": "the largest false-positive rate allowed, in (0, 1)",
+    "alert_rate": "the largest share of rows flagged, in (0, 1)",
+    "cost_ratio": "the cost of a missed positive over that of a false alarm, > 0",
+}
+
+
+def check_threshold_spec(spec) -> None:
+    """Raise ``ValueError`` unless ``spec`` is a probability or one ``{target: value}`` pair."""
+    if isinstance(spec, dict):
+        if len(spec) != 1 or next(iter(spec)) not in THRESHOLD_TARGETS:
+            raise ValueError(
+                f"threshold must be a probability or a dict with one key among "
+                f"{sorted(THRESHOLD_TARGETS)}, got {spec!r}."
+            )
+        ((key, value),) = spec.items()
+        upper = np.inf if key == "cost_ratio" else 1
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < upper:
+            raise ValueError(f"threshold {key!r} must be {THRESHOLD_TARGETS[key]}, got {value!r}.")
+        return
+    if isinstance(spec, bool) or not isinstance(spec, int | float) or not 0 < spec < 1:
+        raise ValueError(f"threshold must be a probability in (0, 1) or a dict, got {spec!r}.")
+
+
+def decision_threshold(y, p, spec, sample_weight=None) -> float:
+    """The score threshold that meets ``spec`` on labelled rows (``score >= t`` is flagged).
+
+    Parameters
+    ----------
+    y, p : array-like
+        0/1 labels and positive-class scores (validation rows).
+    spec : float or dict
+        A probability (returned as is), ``{"fpr": a}`` (the lowest threshold
+        whose false-positive rate is at most ``a``), ``{"alert_rate": a}``
+        (the lowest threshold flagging at most a share ``a`` of rows) or
+        ``{"cost_ratio": c}`` (the threshold minimising ``c * FN + FP``; the
+        highest such one on ties).
+    """
+    check_threshold_spec(spec)
+    if not isinstance(spec, dict):
+        return float(spec)
+    ((key, value),) = spec.items()
+    if key == "fpr":
+        return threshold_at_fpr(y, p, value, sample_weight)
+    y, p, w = _check(y, p, sample_weight)
+    w = np.ones_like(p) if w is None else w
+    order = np.argsort(-p, kind="stable")
+    ps, ys, ws = p[order], y[order], w[order]
+    last = np.r_[ps[1:] != ps[:-1], True]  # the last row of each run of tied scores
+    thresholds = ps[last]
+    flagged = np.cumsum(ws)[last] / w.sum()
+    if key == "alert_rate":
+        ok = np.flatnonzero(flagged <= value + 1e-12)
+        return float(thresholds[ok[-1]]) if len(ok) else float(np.inf)
+    tp = np.cumsum(ws * ys)[last]
+    fp = np.cumsum(ws * (1 - ys))[last]
+    fn = (w * y).sum() - tp
+    cost = np.r_[value * (w * y).sum(), value * fn + fp]  # first: flag nothing
+    best = int(np.argmin(cost))
+    return float(np.inf) if best == 0 else float(thresholds[best - 1])
+
+
+def decision_summary(y, p, threshold, sample_weight=None) -> dict:
+    """What flagging ``p >= threshold`` does on labelled rows.
+
+    Returns
+    -------
+    dict
+        ``threshold``, ``alerts_per_10k`` (rows flagged per 10,000), ``recall``,
+        ``precision`` (NaN-free: 0 when nothing is flagged) and ``fpr``.
+    """
+    y, p, w = _check(y, p, sample_weight)
+    w = np.ones_like(p) if w is None else w
+    flag = p >= threshold
+    tp, fp = (w * flag * y).sum(), (w * flag * (1 - y)).sum()
+    return {
+        "threshold": float(threshold),
+        "alerts_per_10k": float(1e4 * (w * flag).sum() / w.sum()),
+        "recall": float(tp / (w * y).sum()),
+        "precision": float(tp / (tp + fp)) if tp + fp > 0 else 0.0,
+        "fpr": float(fp / (w * (1 - y)).sum()),
+    }

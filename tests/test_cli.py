@@ -86,9 +86,9 @@ def test_benchmark_writes_json_and_report(csv, tmp_path, capsys):
         (["missing.csv", "--target", "y"], "not found"),
         (["{csv}", "--target", "nope"], "target column 'nope' not found"),
         (["{empty}", "--target", "y"], "empty"),
-        (["{multi}", "--target", "y"], "must be binary"),
+        (["{multi}", "--target", "y"], "Only binary classification"),
         (["{rare}", "--target", "y"], "too few rows of the rarer class"),
-        (["{single}", "--target", "y"], "single class"),
+        (["{single}", "--target", "y"], "one class only"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(args, message, csv, tmp_path, capsys):

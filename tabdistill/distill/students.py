@@ -19,10 +19,14 @@ spec is the "baseline" trained directly on hard labels.
 
 from __future__ import annotations
 
+import re
+from numbers import Integral, Real
+
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeRegressor
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from .._proba import clip_proba, two_columns
@@ -43,6 +47,18 @@ def _float32_range(Z):
     return np.clip(np.asarray(Z, dtype=np.float64), -_F32_MAX, _F32_MAX)
 
 
+def lightgbm_names(names) -> list[str]:
+    """Feature names LightGBM accepts (no JSON punctuation), each unique, close to the original."""
+    out, seen = [], set()
+    for i, name in enumerate(names):
+        clean = re.sub(r'[\[\]{}":,\s]+', "_", str(name)) or f"f{i}"
+        while clean in seen:
+            clean = f"{clean}_{i}"
+        seen.add(clean)
+        out.append(clean)
+    return out
+
+
 def _check_targets(target, sample_weight):
     target = np.asarray(target, dtype=np.float64)
     if np.any(~np.isfinite(target)) or target.min() < 0 or target.max() > 1:
@@ -57,6 +73,8 @@ class Student(RegressorMixin, BaseEstimator):
     Subclasses the runtime can reproduce implement ``compile(schema)``,
     returning a :class:`~tabdistill.runtime.model.CompiledModel`.
     """
+
+    _parameter_constraints: dict = {}
 
     def compile(self, schema):
         """The fitted student as a :class:`~tabdistill.runtime.model.CompiledModel`."""
@@ -87,9 +105,25 @@ class LightGBMStudent(Student):
     min_child_samples : int, default=20
     categorical_mask : array-like of bool, default=None
         Encoded columns to split on natively as categories.
+    feature_names : list of str, default=None
+        Names of the encoded columns, kept in the booster (its feature
+        importance and dumps read with real names; LightGBM's forbidden
+        characters become ``_``).
     random_state : int, default=None
     n_jobs : int, default=None
     """
+
+    _parameter_constraints: dict = {
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "num_leaves": [Interval(Integral, 2, None, closed="left")],
+        "max_depth": [Interval(Integral, -1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "min_child_samples": [Interval(Integral, 0, None, closed="left")],
+        "categorical_mask": [None, "array-like"],
+        "feature_names": [None, list, tuple],
+        "random_state": [None, Integral],
+        "n_jobs": [None, Integral],
+    }
 
     def __init__(
         self,
@@ -99,6 +133,7 @@ class LightGBMStudent(Student):
         learning_rate=0.1,
         min_child_samples=20,
         categorical_mask=None,
+        feature_names=None,
         random_state=None,
         n_jobs=None,
     ):
@@ -108,12 +143,14 @@ class LightGBMStudent(Student):
         self.learning_rate = learning_rate
         self.min_child_samples = min_child_samples
         self.categorical_mask = categorical_mask
+        self.feature_names = feature_names
         self.random_state = random_state
         self.n_jobs = n_jobs
 
     def fit(self, Z, target, sample_weight=None):
         import lightgbm as lgb
 
+        self._validate_params()
         target, w = _check_targets(target, sample_weight)
         Z = np.asarray(Z, dtype=np.float64)
         cat = (
@@ -132,8 +169,9 @@ class LightGBMStudent(Student):
             "force_row_wise": True,
             "verbose": -1,
         }
+        names = "auto" if self.feature_names is None else lightgbm_names(self.feature_names)
         self.model_ = lgb.LGBMRegressor(**params).fit(
-            Z, target, sample_weight=w, categorical_feature=cat
+            Z, target, sample_weight=w, categorical_feature=cat, feature_name=names
         )
         self.booster_ = self.model_.booster_
         self.n_features_in_ = Z.shape[1]
@@ -157,6 +195,12 @@ class TreeStudent(Student):
     min_samples_leaf : int, default=20
     random_state : int, default=None
     """
+
+    _parameter_constraints: dict = {
+        "max_depth": [Interval(Integral, 1, None, closed="left"), None],
+        "min_samples_leaf": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+    }
 
     def __init__(self, max_depth=8, min_samples_leaf=20, random_state=None):
         self.max_depth = max_depth
@@ -192,6 +236,12 @@ class LinearStudent(Student):
     categorical_mask : array-like of bool, default=None
     max_iter : int, default=2000
     """
+
+    _parameter_constraints: dict = {
+        "C": [Interval(Real, 0, None, closed="neither")],
+        "categorical_mask": [None, "array-like"],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+    }
 
     def __init__(self, C=1.0, categorical_mask=None, max_iter=2000):
         self.C = C
@@ -254,7 +304,15 @@ def student_sizes(student, params=None) -> list[dict]:
     raise ValueError(f"student_params must be a dict or a non-empty list of dicts, got {params!r}.")
 
 
-def make_student(student, params=None, *, categorical_mask=None, random_state=None, n_jobs=None):
+def make_student(
+    student,
+    params=None,
+    *,
+    categorical_mask=None,
+    feature_names=None,
+    random_state=None,
+    n_jobs=None,
+):
     """An unfitted student from a name in :data:`STUDENTS` or a :class:`Student` instance."""
     from sklearn.base import clone
 
@@ -269,6 +327,7 @@ def make_student(student, params=None, *, categorical_mask=None, random_state=No
         k: v
         for k, v in {
             "categorical_mask": categorical_mask,
+            "feature_names": None if feature_names is None else list(feature_names),
             "random_state": random_state,
             "n_jobs": n_jobs,
         }.items()
