@@ -32,6 +32,13 @@ def add_parser(sub, common):
     p.add_argument(
         "--batch-rows", type=positive_int, default=100_000, help="rows per batch timing run"
     )
+    p.add_argument(
+        "--bootstrap",
+        type=int,
+        default=200,
+        metavar="N",
+        help="resamples for the 95%% intervals (default 200; 0: none)",
+    )
     add_model_options(p)
     p.set_defaults(func=run)
 
@@ -57,6 +64,7 @@ def run(args) -> int:
         distiller_params=params,
         latency_calls=args.latency_calls,
         batch_rows=args.batch_rows,
+        n_bootstrap=max(args.bootstrap, 0),
     )
     print(format_table(result.summary))
     if args.json:
