@@ -177,6 +177,41 @@ def _retrain(config, registry, dry_run, start):
     results = {name: metrics.classification_metrics(y_ho, p) for name, p in scores.items()}
     latency = single_row_latency(runtime.score_one, list(Z_ho[:1_000]), n_calls=2_000)
 
+    with registry.lock():  # compare with production, write and promote as one step
+        return _gate_and_register(
+            config,
+            registry,
+            dry_run,
+            start,
+            model,
+            files,
+            frame,
+            target,
+            y_train,
+            y_ho,
+            X_ho,
+            results,
+            latency,
+        )
+
+
+def _gate_and_register(
+    config,
+    registry,
+    dry_run,
+    start,
+    model,
+    files,
+    frame,
+    target,
+    y_train,
+    y_ho,
+    X_ho,
+    results,
+    latency,
+):
+    """Under the registry lock: score production on the holdout, gate, write, promote."""
+    runtime = model.runtime_
     production_version = registry.production()
     production = None
     if production_version is not None:
