@@ -234,3 +234,25 @@ def test_time_series_and_group_splits_reach_teacher_and_validation():
     assert not train_groups & set(groups[grouped.validation_index_])
     with pytest.raises(ValueError, match="groups"):
         small_distiller().fit(X, y, groups=groups[:10])
+
+
+def test_invariances_the_tiny_check_data_cannot_test(fraud_ok):
+    """What the xfailed estimator checks verify, on data large enough to distil."""
+    X, labels, model = fraud_ok
+    state = {k: v for k, v in model.__dict__.items() if not k.startswith("_")}
+    full = model.predict_proba(X)
+    # predicting on a subset, or in another row order, changes nothing
+    np.testing.assert_array_equal(model.predict_proba(X.iloc[:37]), full[:37])
+    order = np.random.default_rng(0).permutation(len(X))
+    np.testing.assert_array_equal(model.predict_proba(X.iloc[order]), full[order])
+    # predicting does not change the fitted state
+    assert set(state) == {k for k in model.__dict__ if not k.startswith("_")}
+    assert model.decision_threshold_ == state["decision_threshold_"]
+    # a 1-D row is a clear error; Fortran-ordered arrays are the same values
+    with pytest.raises(ValueError, match="Reshape your data"):
+        model.predict(X.to_numpy()[0])
+    np.testing.assert_array_equal(model.predict_proba(np.asfortranarray(X.to_numpy())), full)
+    # fitting does not overwrite constructor parameters
+    params = small_distiller().get_params()
+    refit = small_distiller().fit(X, labels)
+    assert refit.get_params() == params

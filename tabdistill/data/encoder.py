@@ -106,7 +106,7 @@ def category_codes(series: pd.Series, schema: FeatureSchema, name: str) -> np.nd
 
 
 def _numeric_values(name: str, series: pd.Series) -> np.ndarray:
-    if is_numeric_dtype(series.dtype) or is_bool_dtype(series.dtype):
+    if is_numeric_dtype(series.dtype) or is_bool_dtype(series.dtype) or series.isna().all():
         return series.to_numpy(dtype=np.float64, na_value=np.nan)
     converted = pd.to_numeric(series, errors="coerce")
     bad = series[converted.isna() & series.notna()]

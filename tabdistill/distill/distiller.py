@@ -460,6 +460,12 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
             "chosen": chosen.knobs,
             "baseline_params": baseline.knobs["student_params"],
             "fallback": self.fallback_,
+            "decision": {
+                "rule": self.threshold,
+                **metrics.decision_summary(
+                    y_va, chosen.validation_proba, self.decision_threshold_, w_va
+                ),
+            },
             "rows": {
                 "train": len(self.train_index_),
                 "validation": len(self.validation_index_),

@@ -84,6 +84,15 @@ class Student(RegressorMixin, BaseEstimator):
         """Two columns: ``1 - q`` and ``q``."""
         return two_columns(self.predict(Z))
 
+    def feature_importances(self) -> np.ndarray:
+        """Importance of each encoded column, summing to 1 (all zeros for a constant model)."""
+        raw = np.asarray(self._raw_importances(), dtype=np.float64)
+        total = raw.sum()
+        return raw / total if total > 0 else raw
+
+    def _raw_importances(self):
+        raise TypeError(f"{type(self).__name__} does not report feature importances.")
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
@@ -185,6 +194,10 @@ class LightGBMStudent(Student):
         check_is_fitted(self, "booster_")
         return compile_lightgbm(self.booster_, schema)
 
+    def _raw_importances(self):
+        check_is_fitted(self, "booster_")
+        return self.booster_.feature_importance(importance_type="gain")
+
 
 class TreeStudent(Student):
     """One regression tree on soft targets.
@@ -224,6 +237,10 @@ class TreeStudent(Student):
     def compile(self, schema):
         check_is_fitted(self, "tree_model_")
         return compile_sklearn_tree(self.tree_model_, schema)
+
+    def _raw_importances(self):
+        check_is_fitted(self, "tree_model_")
+        return self.tree_model_.feature_importances_
 
 
 class LinearStudent(Student):
@@ -274,6 +291,13 @@ class LinearStudent(Student):
     def compile(self, schema):
         check_is_fitted(self, "model_")
         return compile_linear(self.design_, self.model_, schema)
+
+    def _raw_importances(self):
+        """Sum of absolute coefficients over each column's block of the (scaled) design."""
+        check_is_fitted(self, "model_")
+        coef = np.abs(self.model_.coef_.ravel())
+        ends = np.append(self.design_.offsets_[1:], self.design_.n_output_)
+        return [coef[a:b].sum() for a, b in zip(self.design_.offsets_, ends)]
 
 
 STUDENTS = {"lightgbm": LightGBMStudent, "tree": TreeStudent, "linear": LinearStudent}

@@ -27,7 +27,7 @@ from ..data.io import read_csv, split_target
 from ..data.target import encode_target
 from ..evaluate.cost import single_row_latency
 from ..exceptions import DataError, TabDistillError
-from .config import training_files
+from .config import build_distiller, load_config, registry_hint, training_files
 from .files import sha256
 from .gate import GateResult, quality_gate
 from .registry import Registry, load_runtime
@@ -72,22 +72,6 @@ def _split_holdout(config, X, y01):
     return X.iloc[tr], y01[tr], (X.iloc[ho], y01[ho])
 
 
-def _distiller(config):
-    from ..distill.distiller import DistilledClassifier
-
-    return DistilledClassifier(
-        teacher={"members": config["teacher"]["members"], "cv": config["teacher"]["cv"]},
-        student=config["student"]["kind"],
-        student_params=config["student"]["params"] or None,
-        augmenter=config["augment"]["method"],
-        augment_factors=tuple(config["augment"]["factors"]),
-        alphas=tuple(config["augment"]["alphas"]),
-        positive_label=config["data"]["positive_label"],
-        random_state=config["run"]["seed"],
-        n_jobs=config["run"]["n_jobs"],
-    )
-
-
 @dataclass
 class RunOutcome:
     """What a retraining run did."""
@@ -102,6 +86,45 @@ class RunOutcome:
         return 0 if self.gate.passed else 3
 
 
+def run_job(config_path, overrides=(), *, dry_run: bool = False) -> RunOutcome:
+    """Load and validate a config, then :func:`retrain`; a run that fails is logged too.
+
+    A config error is written to the run log of the registry the config names
+    (when it names a usable one) before it is raised, like any other failure.
+    """
+    start = time.perf_counter()
+    try:
+        config = load_config(config_path, overrides)
+    except TabDistillError as exc:
+        log_config_failure(config_path, overrides, exc, start)
+        raise
+    return retrain(config, dry_run=dry_run, config_path=str(config_path))
+
+
+def log_config_failure(config_path, overrides, exc, start=None) -> None:
+    """Write a config error to the run log of the registry the config names, if it names one."""
+    hint = registry_hint(config_path, overrides)
+    if hint is not None:
+        start = time.perf_counter() if start is None else start
+        _log_failure(Registry(hint), exc, str(config_path), start, stage="config")
+
+
+def _log_failure(registry, exc, config_path, start, stage) -> None:
+    try:
+        registry.log_run(
+            {
+                "outcome": "failed",
+                "stage": stage,
+                "error": " ".join(str(exc).split()),
+                "error_type": type(exc).__name__,
+                "config": config_path,
+                "seconds": round(time.perf_counter() - start, 2),
+            }
+        )
+    except OSError as log_error:  # the registry itself is unusable: say so, keep the real error
+        logger.warning("could not write the run log in '%s': %s", registry.root, log_error)
+
+
 def retrain(config: dict, *, dry_run: bool = False, config_path: str | None = None) -> RunOutcome:
     """Run one retraining job; see the module docstring.
 
@@ -114,15 +137,8 @@ def retrain(config: dict, *, dry_run: bool = False, config_path: str | None = No
     start = time.perf_counter()
     try:
         outcome = _retrain(config, registry, dry_run, start)
-    except TabDistillError as exc:
-        registry.log_run(
-            {
-                "outcome": "failed",
-                "error": str(exc),
-                "config": config_path,
-                "seconds": round(time.perf_counter() - start, 2),
-            }
-        )
+    except Exception as exc:  # every failure is a line in the run log, then propagates
+        _log_failure(registry, exc, config_path, start, stage="run")
         raise
     registry.log_run(
         {
@@ -146,11 +162,11 @@ def _retrain(config, registry, dry_run, start):
     if holdout is None:
         hframe = read_csv(config["data"]["holdout"])
         X_ho, y_ho_raw = split_target(hframe, config["data"]["target"])
-        y_ho = encode_target(y_ho_raw, positive_label=target.classes[1]).y
+        y_ho = encode_target(y_ho_raw, positive_label=target.pos_label).y
     else:
         X_ho, y_ho = holdout
     logger.info("training on %d rows, holding out %d", len(y_train), len(y_ho))
-    model = _distiller(config).fit(X_train, y_train)
+    model = build_distiller(config).fit(X_train, y_train)
     runtime = model.runtime_
     Z_ho = model.encoder_.transform(X_ho)
     scores = {
@@ -180,6 +196,12 @@ def _retrain(config, registry, dry_run, start):
         "packages": package_versions(),
         "schema": model.encoder_.schema_.to_dict(),
         "classes": [str(c) for c in model.classes_],
+        "decision": {
+            "threshold": model.decision_threshold_,
+            "rule": config["decision"]["threshold"],
+            "positive_label": str(model.pos_label_),
+            "negative_label": str(model.classes_[1 - model.positive_index_]),
+        },
         "data": {
             "files": [str(f) for f in files],
             "sha256": sha256(files, with_names=True),
