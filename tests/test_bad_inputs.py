@@ -191,8 +191,15 @@ def test_predict_bad_inputs(files, args, message, capsys, monkeypatch):
     assert not (files / "scores.csv").exists()
 
 
-def test_inspect_bad_inputs(files, capsys):
+def test_inspect_and_make_fraud_bad_inputs(files, capsys):
     _one_line_exit_2(["inspect", str(files / "nowhere"), "-q"], capsys, "neither")
+    out = str(files / "fraud.csv")
+    _one_line_exit_2(["make-fraud", out, "--rows", "0"], capsys, "positive integer")
+    _one_line_exit_2(["make-fraud", out, "--fraud-rate", "2"], capsys, "(0, 1)")
+    _one_line_exit_2(["make-fraud", str(files / "a_file" / "x.csv")], capsys, "a_file")
+    _one_line_exit_2(["registry", "list", str(files / "nowhere")], capsys, "not a registry")
+    registry = str(files / "registry")
+    _one_line_exit_2(["registry", "promote", registry, "../x"], capsys, "not a plain version")
 
 
 def _api_cases(X, y):

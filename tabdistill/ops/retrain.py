@@ -154,7 +154,48 @@ def retrain(config: dict, *, dry_run: bool = False, config_path: str | None = No
     return outcome
 
 
+@dataclass
+class _Trained:
+    """A fitted candidate and its holdout results, before it meets production."""
+
+    model: object
+    files: list
+    rows: int
+    target: object
+    train_rows: int
+    X_ho: pd.DataFrame
+    y_ho: np.ndarray
+    results: dict
+    latency: dict
+
+
 def _retrain(config, registry, dry_run, start):
+    trained = _train(config)
+    with registry.lock():  # compare with production, write and promote as one step
+        production_version, production = _production_scores(registry, trained)
+        gate = quality_gate(
+            trained.results["student"],
+            trained.results["teacher"],
+            production,
+            trained.latency["p99_us"],
+            config["gate"],
+        )
+        manifest = _manifest(config, trained, production_version, production, gate, start)
+        if dry_run:
+            outcome = "dry_run_passed" if gate.passed else "dry_run_rejected"
+            return RunOutcome(outcome, None, gate, manifest)
+        keep = trained.model if config["registry"]["keep_teacher"] else None
+        version = registry.write_version(manifest, trained.model.runtime_, keep)
+        if gate.passed:
+            registry.promote(version)
+            logger.info("version %s promoted to production", version)
+        else:
+            logger.warning("version %s rejected: %s", version, "; ".join(gate.reasons))
+    return RunOutcome("promoted" if gate.passed else "rejected", version, gate, manifest)
+
+
+def _train(config) -> _Trained:
+    """Read the data, fit the distiller, score teacher / student / baseline on the holdout."""
     files, frame = _read_training(config)
     X, y_raw = split_target(frame, config["data"]["target"])
     target = encode_target(y_raw, config["data"]["positive_label"])
@@ -174,59 +215,39 @@ def _retrain(config, registry, dry_run, start):
         "student": runtime.score_batch(Z_ho),
         "baseline": model.baseline_[-1].predict(Z_ho),
     }
-    results = {name: metrics.classification_metrics(y_ho, p) for name, p in scores.items()}
-    latency = single_row_latency(runtime.score_one, list(Z_ho[:1_000]), n_calls=2_000)
-
-    with registry.lock():  # compare with production, write and promote as one step
-        return _gate_and_register(
-            config,
-            registry,
-            dry_run,
-            start,
-            model,
-            files,
-            frame,
-            target,
-            y_train,
-            y_ho,
-            X_ho,
-            results,
-            latency,
-        )
-
-
-def _gate_and_register(
-    config,
-    registry,
-    dry_run,
-    start,
-    model,
-    files,
-    frame,
-    target,
-    y_train,
-    y_ho,
-    X_ho,
-    results,
-    latency,
-):
-    """Under the registry lock: score production on the holdout, gate, write, promote."""
-    runtime = model.runtime_
-    production_version = registry.production()
-    production = None
-    if production_version is not None:
-        _, prod_runtime = load_runtime(registry.root / production_version)
-        try:
-            production = metrics.classification_metrics(y_ho, prod_runtime.score_batch(X_ho))
-        except TabDistillError as exc:
-            raise DataError(
-                f"the production model ({production_version}) cannot score this "
-                f"holdout, so the candidate cannot be compared with it: {exc}"
-            ) from None
-    gate = quality_gate(
-        results["student"], results["teacher"], production, latency["p99_us"], config["gate"]
+    return _Trained(
+        model=model,
+        files=files,
+        rows=len(frame),
+        target=target,
+        train_rows=len(y_train),
+        X_ho=X_ho,
+        y_ho=y_ho,
+        results={name: metrics.classification_metrics(y_ho, p) for name, p in scores.items()},
+        latency=single_row_latency(runtime.score_one, list(Z_ho[:1_000]), n_calls=2_000),
     )
-    manifest = {
+
+
+def _production_scores(registry, trained):
+    """The production version and its metrics on the candidate's holdout (None, None if none)."""
+    version = registry.production()
+    if version is None:
+        return None, None
+    _, runtime = load_runtime(registry.root / version)
+    try:
+        return version, metrics.classification_metrics(
+            trained.y_ho, runtime.score_batch(trained.X_ho)
+        )
+    except TabDistillError as exc:
+        raise DataError(
+            f"the production model ({version}) cannot score this holdout, so the candidate "
+            f"cannot be compared with it: {exc}"
+        ) from None
+
+
+def _manifest(config, trained, production_version, production, gate, start) -> dict:
+    model, latency = trained.model, trained.latency
+    return {
         "created_at": pd.Timestamp.now(tz="UTC").isoformat(),
         "packages": package_versions(),
         "schema": model.encoder_.schema_.to_dict(),
@@ -238,18 +259,18 @@ def _gate_and_register(
             "negative_label": str(model.classes_[1 - model.positive_index_]),
         },
         "data": {
-            "files": [str(f) for f in files],
-            "sha256": sha256(files, with_names=True),
-            "rows": int(len(frame)),
-            "train_rows": int(len(y_train)),
-            "holdout_rows": int(len(y_ho)),
-            "positive_rate": float(target.y.mean()),
+            "files": [str(f) for f in trained.files],
+            "sha256": sha256(trained.files, with_names=True),
+            "rows": int(trained.rows),
+            "train_rows": int(trained.train_rows),
+            "holdout_rows": int(len(trained.y_ho)),
+            "positive_rate": float(trained.target.y.mean()),
             "holdout": config["data"]["holdout"]
             or f"{config['data']['holdout_fraction']:.0%} split",
         },
         "knobs": model.report_["chosen"],
         "fallback": model.report_["fallback"],
-        "metrics": results,
+        "metrics": trained.results,
         "production_before": production_version,
         "production_metrics": production,
         "latency": {"single_row_p50_us": latency["p50_us"], "single_row_p99_us": latency["p99_us"]},
@@ -257,15 +278,3 @@ def _gate_and_register(
         "gate": {"passed": gate.passed, "reasons": gate.reasons, "checks": gate.checks},
         "config": config,
     }
-    if dry_run:
-        return RunOutcome(
-            "dry_run_passed" if gate.passed else "dry_run_rejected", None, gate, manifest
-        )
-    keep = model if config["registry"]["keep_teacher"] else None
-    version = registry.write_version(manifest, runtime, keep)
-    if gate.passed:
-        registry.promote(version)
-        logger.info("version %s promoted to production", version)
-    else:
-        logger.warning("version %s rejected: %s", version, "; ".join(gate.reasons))
-    return RunOutcome("promoted" if gate.passed else "rejected", version, gate, manifest)
