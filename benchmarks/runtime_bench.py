@@ -162,7 +162,7 @@ def main():
 
     results = {
         "dataset": f"make_fraud({args.rows}, fraud_rate=0.01, random_state={args.seed})",
-        "student": {"n_trees": runtime.meta["n_trees"], "runtime_bytes": runtime.nbytes},
+        "student": {"n_trees": runtime.n_trees, "runtime_bytes": runtime.nbytes},
         "cpus": os.cpu_count(),
         "contenders": {},
     }

@@ -112,9 +112,11 @@ class CachedTeacher(TeacherEnsemble):
     def _get_param_names(cls):
         return sorted({"cache_dir", *TeacherEnsemble._get_param_names()})
 
-    def fit_encoded(self, Z, y, sample_weight=None, *, encoder, classes):
-        if self.cache_dir is None:
-            return super().fit_encoded(Z, y, sample_weight, encoder=encoder, classes=classes)
+    def fit_encoded(self, Z, y, sample_weight=None, *, encoder, target, groups=None):
+        if self.cache_dir is None or groups is not None:
+            return super().fit_encoded(
+                Z, y, sample_weight, encoder=encoder, target=target, groups=groups
+            )
         h = hashlib.sha256()
         for part in (Z, np.asarray(y), sample_weight):
             if part is not None:
@@ -129,7 +131,7 @@ class CachedTeacher(TeacherEnsemble):
             self.encoder_ = encoder
             self.cached_ = True
             return self
-        super().fit_encoded(Z, y, sample_weight, encoder=encoder, classes=classes)
+        super().fit_encoded(Z, y, sample_weight, encoder=encoder, target=target)
         path.parent.mkdir(parents=True, exist_ok=True)
         state = {k: v for k, v in self.__dict__.items() if k.endswith("_") and k != "encoder_"}
         tmp = path.with_suffix(".tmp")

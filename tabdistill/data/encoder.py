@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import warnings
+from numbers import Integral
 
 import numpy as np
 import pandas as pd
@@ -24,7 +25,8 @@ from pandas.api.types import (
     is_numeric_dtype,
     is_timedelta64_dtype,
 )
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ..exceptions import DataError, FeatureTypeError, SchemaError
@@ -44,15 +46,49 @@ logger = logging.getLogger(__name__)
 _ID_NAME = re.compile(r"(^id$|_id$|^id_|uuid|guid)", re.IGNORECASE)
 
 
-def _as_frame(X) -> pd.DataFrame:
-    if isinstance(X, pd.DataFrame):
-        return X
+def _as_frame(X, names=None) -> pd.DataFrame:
+    """``X`` as a DataFrame with text column names, each name once.
+
+    A NumPy array holds raw feature values (never encoded ones), in the column
+    order of ``names`` (``x0, x1, ...`` at fit); its object columns holding
+    only numbers or booleans get their natural dtype back.
+    """
     if isinstance(X, pd.Series):
-        raise DataError("expected a 2-D table of features, got a pandas Series.")
-    arr = np.asarray(X)
-    if arr.ndim != 2:
-        raise DataError(f"expected a 2-D table of features, got an array of shape {arr.shape}.")
-    return pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
+        raise DataError(
+            "expected a 2-D table of features, got a pandas Series. Reshape your data: "
+            "X.to_frame() for one feature, X.to_frame().T for one row."
+        )
+    if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
+        raise FeatureTypeError(
+            "sparse input is not supported: pass a DataFrame or a dense array (X.toarray())."
+        )
+    if not isinstance(X, pd.DataFrame):
+        arr = np.asarray(X)
+        if arr.ndim != 2:
+            raise DataError(
+                f"expected a 2-D table of features, got an array of shape {arr.shape}. Reshape "
+                "your data: X.reshape(-1, 1) for one feature, X.reshape(1, -1) for one row."
+            )
+        if arr.dtype.kind == "c":
+            raise DataError("Complex data not supported as feature values: pass real numbers.")
+        if names is not None and arr.shape[1] != len(names):
+            raise SchemaError(
+                f"X has {arr.shape[1]} features, but TabularEncoder is expecting {len(names)} "
+                f"features as input: pass a DataFrame with columns {list(names)}, or an array "
+                "of their raw values in that order."
+            )
+        columns = names if names is not None else [f"x{i}" for i in range(arr.shape[1])]
+        return pd.DataFrame(arr, columns=list(columns)).infer_objects()
+    text = [str(c) for c in X.columns]
+    if len(set(text)) != len(text):
+        twice = sorted({c for c in text if text.count(c) > 1})
+        raise DataError(
+            f"column name(s) {twice} appear more than once (after conversion to text): every "
+            "column needs its own name. Rename or drop the duplicates."
+        )
+    if any(type(c) is not str for c in X.columns):
+        X = X.set_axis(text, axis=1)
+    return X
 
 
 def _level_counts(series: pd.Series) -> dict:
@@ -110,7 +146,7 @@ def category_codes(series: pd.Series, schema: FeatureSchema, name: str) -> np.nd
 
 
 def _numeric_values(name: str, series: pd.Series) -> np.ndarray:
-    if is_numeric_dtype(series.dtype) or is_bool_dtype(series.dtype):
+    if is_numeric_dtype(series.dtype) or is_bool_dtype(series.dtype) or series.isna().all():
         return series.to_numpy(dtype=np.float64, na_value=np.nan)
     converted = pd.to_numeric(series, errors="coerce")
     bad = series[converted.isna() & series.notna()]
@@ -197,6 +233,14 @@ class TabularEncoder(TabularInputMixin, TransformerMixin, BaseEstimator):
         Per encoded column, the minimum and maximum seen at fit.
     """
 
+    _parameter_constraints: dict = {
+        "categorical_features": [None, list, tuple],
+        "drop_features": [None, list, tuple],
+        "drop_id_like": ["boolean"],
+        "parse_dates": ["boolean"],
+        "max_levels": [Interval(Integral, 1, None, closed="left")],
+    }
+
     def __init__(
         self,
         categorical_features=None,
@@ -222,22 +266,39 @@ class TabularEncoder(TabularInputMixin, TransformerMixin, BaseEstimator):
     upper_ = property(lambda self: self.schema_.upper)
 
     # -- fit
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
-        """Learn column roles, category levels and numeric ranges from ``X``."""
+        """Learn column roles, category levels and numeric ranges from ``X``.
+
+        ``X`` is a DataFrame, or a 2-D array of raw feature values (its
+        columns are then named ``x0, x1, ...``).
+
+        Raises
+        ------
+        DataError
+            For an empty table, duplicated column names, infinite values or
+            unknown names in ``categorical_features``/``drop_features``.
+        """
         self._fit(X)
         return self
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit_transform(self, X, y=None):
         """Fit and return the encoded ``X`` (encoded once: fitting already encodes it)."""
         return self._fit(X)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the encoded columns: the kept features, in matrix order."""
+        check_is_fitted(self, "schema_")
+        return np.asarray(self.features_, dtype=object)
 
     def _fit(self, X) -> np.ndarray:
         frame = _as_frame(X)
         if frame.shape[0] == 0:
             raise DataError("cannot fit on an empty table (0 rows).")
-        forced = set(self.categorical_features or ())
-        dropped_by_user = set(self.drop_features or ())
-        unknown = (forced | dropped_by_user) - set(map(str, frame.columns))
+        forced = set(map(str, self.categorical_features or ()))
+        dropped_by_user = set(map(str, self.drop_features or ()))
+        unknown = (forced | dropped_by_user) - set(frame.columns)
         if unknown:
             raise DataError(
                 "columns named in categorical_features/drop_features are not in the data: "
@@ -289,12 +350,14 @@ class TabularEncoder(TabularInputMixin, TransformerMixin, BaseEstimator):
                 roles[name] = role
         if not features:
             raise DataError(
-                "no usable feature columns left after dropping ID-like/datetime columns."
+                f"0 feature(s) (shape={frame.shape}) while a minimum of 1 is required: no usable "
+                "feature columns (after dropping ID-like/datetime columns)."
             )
         self.schema_ = FeatureSchema(features, roles, categories, names_in, dropped, **derived)
         self.feature_names_in_ = np.array(names_in, dtype=object)
         self.n_features_in_ = frame.shape[1]
-        Z = self._encode(frame)
+        Z = self._encode(frame, clip=False)
+        _check_finite(Z, features)
         self.schema_ = FeatureSchema(
             features,
             roles,
@@ -352,17 +415,8 @@ class TabularEncoder(TabularInputMixin, TransformerMixin, BaseEstimator):
         return self._encode(self._check_frame(X))
 
     def _check_frame(self, X) -> pd.DataFrame:
-        if not isinstance(X, pd.DataFrame):
-            arr = np.asarray(X)
-            if arr.ndim != 2:
-                raise SchemaError(f"expected a 2-D table of features, got shape {arr.shape}.")
-            if arr.shape[1] != self.n_features_in_:
-                raise SchemaError(
-                    f"expected {self.n_features_in_} feature columns, got {arr.shape[1]}. "
-                    f"Pass a DataFrame with columns {list(self.feature_names_in_)}."
-                )
-            return pd.DataFrame(arr, columns=list(self.feature_names_in_))
-        cols = {str(c) for c in X.columns}
+        X = _as_frame(X, names=list(self.feature_names_in_))
+        cols = set(X.columns)
         missing = [c for c in self.schema_.input_columns if c not in cols]
         if missing:
             raise SchemaError(
@@ -376,11 +430,9 @@ class TabularEncoder(TabularInputMixin, TransformerMixin, BaseEstimator):
                 UserWarning,
                 stacklevel=3,
             )
-        if not all(isinstance(c, str) for c in X.columns):
-            X = X.rename(columns=str)
         return X
 
-    def _encode(self, frame: pd.DataFrame) -> np.ndarray:
+    def _encode(self, frame: pd.DataFrame, clip: bool = True) -> np.ndarray:
         schema = self.schema_
         out = np.empty((frame.shape[0], schema.n_features), dtype=np.float64)
         for j, name in enumerate(schema.features):
@@ -388,7 +440,8 @@ class TabularEncoder(TabularInputMixin, TransformerMixin, BaseEstimator):
             if role in (CATEGORICAL, FREQUENCY):
                 out[:, j] = category_codes(series, schema, name)
             elif role == NUMERIC:
-                out[:, j] = _numeric_values(name, series)
+                values = _numeric_values(name, series)
+                out[:, j] = schema.clip_infinite(j, values) if clip else values
         for name, fmt, js, parts in schema.date_groups():
             codes, uniques = _factorized(frame[name])
             out[:, js] = encode_date_values(list(uniques), codes, fmt, parts)
@@ -429,6 +482,17 @@ class TabularEncoder(TabularInputMixin, TransformerMixin, BaseEstimator):
         enc.feature_names_in_ = np.array(schema.feature_names_in, dtype=object)
         enc.n_features_in_ = len(schema.feature_names_in)
         return enc
+
+
+def _check_finite(Z, features) -> None:
+    """Refuse +/-inf at fit: no range, scale or split can be learnt from them."""
+    bad = np.isinf(Z).any(axis=0)
+    if bad.any():
+        names = [features[j] for j in np.flatnonzero(bad)]
+        raise DataError(
+            f"column(s) {names[:10]} hold infinite values (inf or -inf). Replace them with NaN "
+            "(missing) or a finite number before fitting."
+        )
 
 
 def _ranges(Z, categorical_mask) -> dict:

@@ -21,9 +21,21 @@ Some encoded features are *derived* from an input column (``derived``:
 * a ``frequency`` feature is the share of training rows holding a
   high-cardinality column's level (0 for a level unseen at fit, NaN for
   missing); the column's categorical feature keeps only its frequent levels.
+Levels compare **by value**: :func:`level_key` is the one function that turns a
+category value into the text it is stored and looked up under, for the
+pandas encoder and the record path alike, so ``4``, ``4.0``, ``"4"`` and
+``np.int64(4)`` are one level, and ``True``/``"True"`` are the level ``1``.
+
+Infinite values are refused at fit; at predict ``+inf`` and ``-inf`` in a
+numeric column become the largest and smallest value seen at fit. Every
+student then scores them as defined, finite inputs (a tree sends them where
+the extreme value goes; the linear student does not overflow).
 """
 
 from __future__ import annotations
+
+import re
+import warnings
 
 import numpy as np
 
@@ -39,9 +51,40 @@ ROLES = (NUMERIC, CATEGORICAL, DATE, FREQUENCY)
 _NUMBER = (int, float, np.integer, np.floating)  # bool is an int: True -> 1.0
 
 
+#: Text that reads as a number: no exponent, no leading zeros (``"007"`` stays a code).
+_NUMBER_TEXT = re.compile(r"[+-]?(0|[1-9][0-9]{0,14})(\.[0-9]+)?")
+_BOOL_TEXT = {"True": "1", "False": "0", "true": "1", "false": "0"}
+_ABSENT = object()
+
+
+def _number_key(x: float) -> str:
+    if x.is_integer() and abs(x) < 2**53:
+        return str(int(x))
+    return repr(x)
+
+
 def level_key(value) -> str:
-    """The text a categorical value is compared by: levels are stored under this key."""
-    return value if type(value) is str else str(value)
+    """The text a categorical value is compared by: levels are stored under this key.
+
+    Values compare by what they mean, not by their Python type: whole numbers
+    are their integer text (``4``, ``4.0``, ``np.int64(4)`` and ``"4.0"`` are
+    ``"4"``), other numbers their shortest ``repr``, booleans (and the texts
+    ``"True"``/``"False"``) are ``"1"``/``"0"``; any other text is itself. A
+    numeric text with leading zeros (``"007"``) or of 16 digits or more stays
+    as written: it is a code, not a number.
+    """
+    if type(value) is str or isinstance(value, str):
+        value = str(value)
+        if _NUMBER_TEXT.fullmatch(value):
+            return _number_key(float(value))
+        return _BOOL_TEXT.get(value, value)
+    if isinstance(value, bool | np.bool_):
+        return "1" if value else "0"
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        return _number_key(float(value))
+    return str(value)
 
 
 def is_missing(value) -> bool:
@@ -59,7 +102,8 @@ class FeatureSchema:
     roles : dict
         ``column -> "numeric" | "categorical"`` for every kept column.
     categories : dict
-        ``column -> levels`` (strings, sorted) for every categorical column.
+        ``column -> levels`` (the :func:`level_key` of each value seen at fit,
+        sorted) for every categorical column. Their order gives the codes.
     feature_names_in : list of str
         Every column seen at fit, kept or not.
     dropped : dict, default=None
@@ -165,14 +209,28 @@ class FeatureSchema:
 
     # -- encoding
     def _lookup(self, name) -> dict:
-        """``level key -> code`` of a categorical feature (its share for a frequency
-        feature), built on first use (not persisted)."""
+        """``value -> code`` of a categorical feature (``value -> share`` of a frequency
+        feature), built on first use (not persisted).
+
+        Keys are the levels' :func:`level_key` (older schemas stored other
+        texts, such as ``"True"``: they are canonicalised here, codes unchanged)
+        and, for levels that are numbers, the number itself, so a record's
+        ``4``, ``4.0`` or ``True`` is found with one dict lookup.
+        """
         cache = self.__dict__.setdefault("_lookups", {})
         if name not in cache:
             if self.roles[name] == FREQUENCY:
-                cache[name] = self.frequencies[name]
+                levels = self.frequencies[name].items()
             else:
-                cache[name] = {lev: float(i) for i, lev in enumerate(self.categories[name])}
+                levels = ((lev, float(i)) for i, lev in enumerate(self.categories[name]))
+            table = {}
+            for lev, value in levels:
+                key = level_key(lev)
+                table.setdefault(key, value)
+                number = _as_number(key)
+                if number is not None:
+                    table.setdefault(number, value)
+            cache[name] = table
         return cache[name]
 
     def _unseen(self, name) -> float:
@@ -192,17 +250,32 @@ class FeatureSchema:
             dtype=np.float64,
         )
 
-    def encode_record(self, record: dict) -> np.ndarray:
+    def clip_infinite(self, j: int, values: np.ndarray) -> np.ndarray:
+        """Encoded numeric column ``j`` with ``+inf``/``-inf`` as its fitted maximum/minimum."""
+        infinite = np.isinf(values)
+        if infinite.any():
+            values = np.where(infinite, np.where(values > 0, self.upper[j], self.lower[j]), values)
+        return values
+
+    def encode_record(self, record: dict, strict: bool = False) -> np.ndarray:
         """Encode one record ``{"column": value}`` exactly as the encoder encodes a row.
 
-        A missing key, ``None`` and NaN are missing; an unseen level is NaN; a
-        non-number in a numeric column raises ``FeatureTypeError``. Built for
-        the single-row path: plain dict lookups.
+        A missing key, ``None`` and NaN are missing; an unseen level is NaN;
+        ``+inf``/``-inf`` in a numeric column are its fitted maximum/minimum; a
+        non-number in a numeric column raises ``FeatureTypeError``. A key that
+        is not a column seen at fit (a misspelling, say) warns, or raises
+        ``SchemaError`` when ``strict``. Built for the single-row path: plain
+        dict lookups.
         """
         plan = self.__dict__.get("_plan") or self._record_plan()
         row = np.empty(self.n_features, dtype=np.float64)
-        for j, name, levels, unseen in plan[0]:
-            value = record.get(name)
+        found = 0
+        for j, name, levels, unseen, first in plan[0]:
+            value = record.get(name, _ABSENT)
+            if value is _ABSENT:
+                row[j] = np.nan
+                continue
+            found += first
             if value is None:
                 row[j] = np.nan
             elif levels is None:
@@ -210,26 +283,55 @@ class FeatureSchema:
                     raise FeatureTypeError(
                         f"feature '{name}' expects a number, got {type(value).__name__} {value!r}."
                     )
-                row[j] = value
-            elif value != value:  # NaN
-                row[j] = np.nan
+                if value - value == 0:  # finite
+                    row[j] = value
+                else:  # NaN or +/-inf
+                    row[j] = np.nan if value != value else self._infinite[value > 0][j]
             else:
-                row[j] = levels.get(value if type(value) is str else str(value), unseen)
+                try:
+                    code = levels.get(value)
+                except TypeError:  # unhashable: a list, a dict
+                    raise FeatureTypeError(
+                        f"feature '{name}' expects a category, got {type(value).__name__}."
+                    ) from None
+                if code is None:
+                    code = np.nan if is_missing(value) else levels.get(level_key(value), unseen)
+                row[j] = code
         for name, fmt, js, cols in plan[1]:
-            row[js] = np.asarray(date_parts(parse_date(record.get(name), fmt)))[cols]
+            value = record.get(name, _ABSENT)
+            found += value is not _ABSENT
+            value = None if value is _ABSENT else value
+            row[js] = np.asarray(date_parts(parse_date(value, fmt)))[cols]
+        if found < len(record):
+            self._check_keys(record, strict)
         return row
 
+    def _check_keys(self, record, strict):
+        known = self.__dict__.get("_known") or self.__dict__.setdefault(
+            "_known", frozenset(self.feature_names_in)
+        )
+        unknown = [k for k in record if k not in known]
+        if not unknown:
+            return  # only columns dropped at fit (an id, say)
+        message = (
+            f"record key(s) {unknown[:10]} are not features of this model "
+            f"(misspelt? features: {self.features[:20]})"
+        )
+        if strict:
+            raise SchemaError(message + ".")
+        warnings.warn(message + "; they are ignored.", UserWarning, stacklevel=3)
+
     def _record_plan(self):
-        simple = [
-            (
-                j,
-                self.source(name),
-                None if self.roles[name] == NUMERIC else self._lookup(name),
-                self._unseen(name),
-            )
-            for j, name in enumerate(self.features)
-            if self.roles[name] != DATE
-        ]
+        self._infinite = (self.lower, self.upper)  # what -inf and +inf become
+        seen = set()
+        simple = []
+        for j, name in enumerate(self.features):
+            if self.roles[name] == DATE:
+                continue
+            column = self.source(name)
+            levels = None if self.roles[name] == NUMERIC else self._lookup(name)
+            simple.append((j, column, levels, self._unseen(name), column not in seen))
+            seen.add(column)
         dates = [
             (name, fmt, np.array(js), np.array([PARTS.index(p) for p in parts]))
             for name, fmt, js, parts in self.date_groups()
@@ -261,7 +363,7 @@ class FeatureSchema:
                 codes, uniques = _factorize(_as_object(values))
                 out[:, j] = self.level_codes(name, uniques)[codes] if len(uniques) else np.nan
             elif role == NUMERIC:
-                out[:, j] = _as_float(name, values)
+                out[:, j] = self.clip_infinite(j, _as_float(name, values))
         for name, fmt, js, parts in self.date_groups():
             codes, uniques = _factorize(_as_object(columns[name]))
             out[:, js] = encode_date_values(uniques, codes, fmt, parts)
@@ -324,6 +426,17 @@ class FeatureSchema:
     def __repr__(self):
         n_cat = int(self.categorical_mask.sum())
         return f"FeatureSchema({self.n_features} features, {n_cat} categorical)"
+
+
+def _as_number(key: str):
+    """The number a canonical level key stands for, or None for text."""
+    if _NUMBER_TEXT.fullmatch(key):
+        return float(key)
+    try:
+        number = float(key)
+    except ValueError:
+        return None
+    return number if np.isfinite(number) and repr(number) == key else None
 
 
 def _has_column(table, name) -> bool:

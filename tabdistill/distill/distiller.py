@@ -15,21 +15,21 @@ import inspect
 import logging
 import time
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.model_selection import train_test_split
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
 from sklearn.pipeline import Pipeline
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .. import metrics
-from .._proba import two_columns
 from .._progress import progress
-from .._validation import check_sample_weight, take
+from .._validation import check_lengths, check_sample_weight, take
 from ..data.encoder import TabularEncoder, TabularInputMixin
 from ..data.target import encode_target
-from ..exceptions import DataError
-from .augment import FeatureSpec, make_augmenter
+from .augment import AUGMENTERS, Augmenter, FeatureSpec, make_augmenter
+from .binary import BinaryClassifierMixin
 from .labels import TrainingSet, build_training_set, platt_scaling, soften
 from .selection import (
     Candidate,
@@ -39,7 +39,15 @@ from .selection import (
     knob_grid,
     validation_scores,
 )
-from .students import compile_student, make_student, student_cost, student_sizes
+from .splits import validation_split
+from .students import (
+    STUDENTS,
+    Student,
+    compile_student,
+    make_student,
+    student_cost,
+    student_sizes,
+)
 from .teacher import TeacherEnsemble
 
 logger = logging.getLogger(__name__)
@@ -78,7 +86,7 @@ def _final_params(candidate) -> dict:
     return params
 
 
-class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
+class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMixin, BaseEstimator):
     """A compact student distilled from a heterogeneous teacher ensemble.
 
     ``predict_proba`` is the student's. The teacher and the baseline stay
@@ -138,7 +146,23 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
     selection_metric : {"roc_auc", "average_precision", "log_loss", "brier"}, default="roc_auc"
         What knob selection and the baseline fallback compare on validation.
     validation_fraction : float, default=0.2
-        Share of rows held out (stratified) to select knobs and check the baseline.
+        Share of rows held out (stratified; group-aware when ``fit`` gets
+        ``groups``) to select knobs, check the baseline and set the threshold.
+    validation_split : cross-validation splitter or iterable, default=None
+        Hold out the rows of the **last** split of this splitter instead of a
+        random share (``validation_fraction`` is then unused):
+        ``TimeSeriesSplit(5)`` validates on the most recent sixth of the rows,
+        which is what time-ordered data such as fraud needs; a group splitter
+        uses ``fit``'s ``groups``.
+    threshold : float or dict, default=0.5
+        How ``predict`` turns the student's probability into a decision
+        (``decision_threshold_``): a probability in (0, 1), or one target
+        met on the validation rows: ``{"fpr": 0.01}`` (the lowest threshold
+        whose false-positive rate is at most 1%), ``{"alert_rate": 0.005}``
+        (at most 0.5% of rows flagged), or ``{"cost_ratio": 20}`` (the
+        threshold that minimises ``20 * missed positives + false alarms``).
+        With ``refit``, targets are met by the student's validation
+        predictions before its refit (the last ones on rows it had not seen).
     categorical_features : list of str, default=None
         Columns to treat as categorical whatever their dtype.
     positive_label : object, default=None
@@ -152,6 +176,14 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
     ----------
     encoder_ : TabularEncoder
     classes_ : ndarray of shape (2,)
+        The two labels, sorted, with their own dtype (``predict_proba``
+        columns follow this order).
+    pos_label_ : object
+        The positive class, whose probability the models learn (see
+        ``positive_label``). Pass it as ``pos_label`` to scikit-learn metrics
+        such as ``average_precision_score``.
+    decision_threshold_ : float
+        ``predict`` flags the positive class where its probability is at least this.
     feature_names_in_, n_features_in_
     teacher_ : TeacherEnsemble
     student_ : Pipeline
@@ -174,6 +206,32 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
         the candidates tried, the chosen knobs and row counts.
     """
 
+    _parameter_constraints: dict = {
+        "teacher": [None, dict, TeacherEnsemble],
+        "student": [StrOptions(set(STUDENTS)), Student],
+        "student_params": [None, dict, list, tuple],
+        "augmenter": [StrOptions(set(AUGMENTERS)), Augmenter],
+        "augment_factors": ["array-like"],
+        "alphas": ["array-like"],
+        "temperature": [Interval(Real, 0, None, closed="neither")],
+        "synthetic_weight": [Interval(Real, 0, None, closed="left")],
+        "positive_share": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="both"), None],
+        "rare_weight": [Interval(Real, 0, None, closed="neither")],
+        "losses": [list, tuple],
+        "early_stopping_rounds": [None, Interval(Integral, 1, None, closed="left")],
+        "size_tolerance": [Interval(Real, 0, None, closed="left")],
+        "calibrate": ["boolean"],
+        "refit": ["boolean"],
+        "selection_metric": [StrOptions({"roc_auc", "average_precision", "log_loss", "brier"})],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "validation_split": [None, "cv_object"],
+        "threshold": [Interval(Real, 0, 1, closed="neither"), dict],
+        "categorical_features": [None, list, tuple],
+        "positive_label": "no_validation",
+        "random_state": ["random_state"],
+        "n_jobs": [None, Integral],
+    }
+
     def __init__(
         self,
         teacher=None,
@@ -193,6 +251,8 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
         refit=True,
         selection_metric="roc_auc",
         validation_fraction=0.2,
+        validation_split=None,
+        threshold=0.5,
         categorical_features=None,
         positive_label=None,
         random_state=None,
@@ -215,40 +275,53 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
         self.refit = refit
         self.selection_metric = selection_metric
         self.validation_fraction = validation_fraction
+        self.validation_split = validation_split
+        self.threshold = threshold
         self.categorical_features = categorical_features
         self.positive_label = positive_label
         self.random_state = random_state
         self.n_jobs = n_jobs
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X, y, sample_weight=None):
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None, groups=None):
         """Fit teacher, synthetic rows, candidate students and the baseline; keep the best.
+
+        Every parameter is validated first (:meth:`check_params`): a bad value
+        fails before anything is trained.
 
         Parameters
         ----------
         X : DataFrame or array-like of shape (n_samples, n_features)
+            A DataFrame, or an array of raw feature values.
         y : array-like of shape (n_samples,)
             Binary target with any two labels.
         sample_weight : array-like of shape (n_samples,), default=None
             Reaches the teacher's members, the students and the baseline;
             synthetic rows inherit the weight of the row they came from.
+        groups : array-like of shape (n_samples,), default=None
+            Group labels (a customer, a card): the validation split and the
+            teacher's folds then never put rows of one group on both sides.
 
         Returns
         -------
         self
         """
-        self._check_params()
+        self.check_params()
+        check_lengths(X, y, sample_weight, groups)
         timings = {}
         clock = time.perf_counter()
         self.encoder_ = TabularEncoder(categorical_features=self.categorical_features)
         Z = self.encoder_.fit_transform(X)
         target = encode_target(y, self.positive_label)
-        self.classes_ = target.classes
+        self.classes_, self.pos_label_ = target.classes, target.pos_label
         self.feature_names_in_ = self.encoder_.feature_names_in_
         self.n_features_in_ = self.encoder_.n_features_in_
         y01 = target.y
         w = None if sample_weight is None else check_sample_weight(sample_weight, len(y01))
-        tr, va = self._split(y01)
+        tr, va = validation_split(
+            self.validation_split, self.validation_fraction, y01, groups, self.random_state
+        )
         self.train_index_, self.validation_index_ = tr, va
         w_tr, w_va = take(w, tr), take(w, va)
         seeds = np.random.RandomState(self.random_state).randint(np.iinfo(np.int32).max, size=3)
@@ -258,7 +331,7 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
         logger.info("fitting the teacher on %d rows", len(tr))
         self.teacher_ = self._make_teacher(int(seeds[0]))
         self.teacher_.fit_encoded(
-            Z[tr], y01[tr], w_tr, encoder=self.encoder_, classes=self.classes_
+            Z[tr], y01[tr], w_tr, encoder=self.encoder_, target=target, groups=take(groups, tr)
         )
         teacher_va = self.teacher_.predict_proba_encoded(Z[va])
         timings["teacher"] = time.perf_counter() - clock
@@ -290,9 +363,9 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
         timings["baseline"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
-        targets = (self.teacher_.oof_proba_, synthetic_proba, teacher_va)
+        targets = (_fill_unheld(self.teacher_.oof_proba_, y01[tr]), synthetic_proba, teacher_va)
         if self.calibrate:
-            calibrated = platt_scaling(self.teacher_.oof_proba_, y01[tr], w_tr)
+            calibrated = platt_scaling(targets[0], y01[tr], w_tr)
             targets = tuple(calibrated(q) for q in targets)
         training = dict(
             Z=Z[tr],
@@ -337,6 +410,9 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
         self.__dict__.pop("_runtime", None)
         self.student_ = Pipeline([("encoder", self.encoder_), ("student", student_model)])
         self.baseline_ = Pipeline([("encoder", self.encoder_), ("student", baseline_model)])
+        self.decision_threshold_ = metrics.decision_threshold(
+            y01[va], chosen.validation_proba, self.threshold, w_va
+        )
         self.report_ = self._report(
             timings, (y01[va], w_va), teacher_va, chosen, baseline, candidates, n_synthetic
         )
@@ -465,31 +541,42 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
     def _seed(candidate):
         return candidate.model.get_params().get("random_state")
 
-    def _check_params(self):
-        if not 0 < self.validation_fraction < 1:
-            raise ValueError(
-                f"validation_fraction must be in (0, 1), got {self.validation_fraction}."
-            )
-        if not len(self.augment_factors) or min(self.augment_factors) < 0:
-            raise ValueError(
-                f"augment_factors must be non-negative numbers, got {self.augment_factors}."
-            )
-        if not len(self.alphas) or not all(0 <= a <= 1 for a in self.alphas):
-            raise ValueError(f"alphas must be numbers in [0, 1], got {self.alphas}.")
-        metrics.score(self.selection_metric, [0, 1], [0.2, 0.8])  # validates the name
+    def check_params(self):
+        """Validate every parameter, nested ones included, without fitting anything.
 
-    def _split(self, y):
-        n_pos = int(y.sum())
-        n_val_pos = int(np.floor(n_pos * self.validation_fraction))
-        if n_val_pos < 1 or n_pos - n_val_pos < 2:
-            raise DataError(
-                f"too few positive rows ({n_pos}) to hold out a validation split of "
-                f"{self.validation_fraction:.0%} and still cross-fit the teacher; use more data."
+        ``fit`` calls it first; call it yourself to check a configuration
+        before reading data (``tabdistill retrain`` does).
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError or TypeError
+            Naming the parameter, for the first invalid value.
+        """
+        self._validate_params()
+        for name in ("augment_factors", "alphas"):
+            values = np.asarray(getattr(self, name))
+            if values.ndim != 1 or not len(values) or values.dtype.kind not in "iuf":
+                raise ValueError(f"{name} must be a non-empty list of numbers, got {values!r}.")
+            if not np.all(np.isfinite(values)) or values.min() < 0:
+                raise ValueError(f"{name} must be non-negative numbers, got {values.tolist()}.")
+        if max(self.alphas) > 1:
+            raise ValueError(f"alphas must be numbers in [0, 1], got {list(self.alphas)}.")
+        if not self.losses or set(self.losses) - {"cross_entropy", "logit"}:
+            raise ValueError(
+                f"losses must be a non-empty list of 'cross_entropy' and/or 'logit', "
+                f"got {list(self.losses)}."
             )
-        idx = np.arange(len(y))
-        return train_test_split(
-            idx, test_size=self.validation_fraction, stratify=y, random_state=self.random_state
-        )
+        if self.n_jobs == 0:
+            raise ValueError("n_jobs must be a positive number of threads or -1 (all), not 0.")
+        metrics.check_threshold_spec(self.threshold)
+        self._make_teacher(0).check_params()
+        for size in student_sizes(self.student, self.student_params):
+            make_student(self.student, size)._validate_params()
+        return self
 
     def _make_teacher(self, seed):
         if self.teacher is None:
@@ -514,6 +601,7 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
             self.student,
             params,
             categorical_mask=self.encoder_.categorical_mask_,
+            feature_names=self.encoder_.features_,
             random_state=seed,
             n_jobs=self.n_jobs,
         )
@@ -535,6 +623,12 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
             "chosen": chosen.knobs,
             "baseline_params": baseline.knobs["student_params"],
             "fallback": self.fallback_,
+            "decision": {
+                "rule": self.threshold,
+                **metrics.decision_summary(
+                    y_va, chosen.validation_proba, self.decision_threshold_, w_va
+                ),
+            },
             "rows": {
                 "train": len(self.train_index_),
                 "validation": len(self.validation_index_),
@@ -567,17 +661,33 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ predict
     def predict_proba(self, X):
-        """Class probabilities from the student, shape ``(n_samples, 2)``.
+        """Class probabilities from the student, shape ``(n_samples, 2)``, in ``classes_`` order.
 
-        Scored by the compiled runtime (``runtime_``) when the student compiles,
-        which gives the same probabilities as the student to within 1e-12.
+        ``X`` is a DataFrame or an array of raw feature values in the fitted
+        column order (``feature_names_in_``); for rows already encoded by
+        ``encoder_`` use :meth:`predict_proba_encoded`. Scored by the compiled
+        runtime (``runtime_``) when the student compiles, which gives the same
+        probabilities as the student to within 1e-12.
         """
         check_is_fitted(self, "student_")
-        Z = self.encoder_.transform(X)
+        return self.proba_from_scores(self.predict_proba_encoded(self.encoder_.transform(X)))
+
+    def predict_proba_encoded(self, Z) -> np.ndarray:
+        """Positive-class probability of rows already encoded by ``encoder_``."""
+        check_is_fitted(self, "student_")
+        Z = np.asarray(Z, dtype=np.float64)
         if self.runtime_ is not None:
-            return two_columns(self.runtime_.score_batch(Z))
-        return self.student_[-1].predict_proba(Z)
+            return self.runtime_.score_batch(Z)
+        return self.student_[-1].predict(Z)
 
     def predict(self, X):
-        """Predicted labels at a 0.5 probability threshold."""
-        return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
+        """Predicted labels: the positive class where its probability is at least
+        ``decision_threshold_`` (see ``threshold``), the other class elsewhere."""
+        check_is_fitted(self, "student_")
+        p = self.predict_proba_encoded(self.encoder_.transform(X))
+        return self.labels_from_scores(p, self.decision_threshold_)
+
+
+def _fill_unheld(oof_proba, y):
+    """Out-of-fold probabilities, with a row's own label where no split held it out."""
+    return np.where(np.isnan(oof_proba), y, oof_proba)

@@ -96,6 +96,42 @@ def build_member(name, params, categorical_mask, seed, n_jobs):
     raise ValueError(f"unknown member {name!r}")
 
 
+#: Value checks for the parameters of the boosting members (they validate only when fit).
+_BOOSTING_LIMITS = {
+    "n_estimators": (1, "a positive integer"),
+    "num_leaves": (2, "an integer >= 2"),
+    "max_depth": (-1, "an integer (-1 or 0: no limit)"),
+    "min_child_samples": (0, "a non-negative integer"),
+}
+
+
+def check_members(specs) -> None:
+    """Check built-in members' parameters before any fitting; raise naming the bad one."""
+    for name, spec in specs:
+        if not isinstance(spec, dict | type(None)):
+            continue  # the user's own estimator: validated by its own fit
+        params = {**MEMBER_DEFAULTS[name], **(spec or {})}
+        if name in ("lightgbm", "xgboost"):
+            for key, (low, text) in _BOOSTING_LIMITS.items():
+                value = params.get(key)
+                if value is not None and (
+                    isinstance(value, bool)
+                    or not isinstance(value, int | np.integer)
+                    or value < low
+                ):
+                    raise ValueError(f"member {name!r}: {key} must be {text}, got {value!r}.")
+            rate = params.get("learning_rate")
+            if rate is not None and (isinstance(rate, bool) or not rate > 0):
+                raise ValueError(f"member {name!r}: learning_rate must be > 0, got {rate!r}.")
+        else:
+            try:
+                est = build_member(name, spec, np.zeros(0, bool), 0, None)
+                model = est.steps[-1][1] if isinstance(est, Pipeline) else est
+                model._validate_params()
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"member {name!r}: {exc}") from None
+
+
 def is_boosted(estimator) -> bool:
     """Whether a member is a LightGBM or XGBoost classifier (it can stop early)."""
     return type(estimator).__name__ in ("LGBMClassifier", "XGBClassifier")

@@ -20,11 +20,13 @@ spec is the "baseline" trained directly on hard labels.
 from __future__ import annotations
 
 import re
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeRegressor
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._compat import lightgbm_eval_kwargs
@@ -46,6 +48,18 @@ def _float32_range(Z):
     return np.clip(np.asarray(Z, dtype=np.float64), -_F32_MAX, _F32_MAX)
 
 
+def lightgbm_names(names) -> list[str]:
+    """Feature names LightGBM accepts (no JSON punctuation), each unique, close to the original."""
+    out, seen = [], set()
+    for i, name in enumerate(names):
+        clean = re.sub(r'[\[\]{}":,\s]+', "_", str(name)) or f"f{i}"
+        while clean in seen:
+            clean = f"{clean}_{i}"
+        seen.add(clean)
+        out.append(clean)
+    return out
+
+
 def _check_targets(target, sample_weight):
     target = np.asarray(target, dtype=np.float64)
     if np.any(~np.isfinite(target)) or target.min() < 0 or target.max() > 1:
@@ -61,6 +75,8 @@ class Student(RegressorMixin, BaseEstimator):
     returning a :class:`~tabdistill.runtime.model.CompiledModel`.
     """
 
+    _parameter_constraints: dict = {}
+
     def compile(self, schema):
         """The fitted student as a :class:`~tabdistill.runtime.model.CompiledModel`."""
         raise TypeError(f"the runtime cannot compile a {type(self).__name__}.")
@@ -68,6 +84,15 @@ class Student(RegressorMixin, BaseEstimator):
     def predict_proba(self, Z):
         """Two columns: ``1 - q`` and ``q``."""
         return two_columns(self.predict(Z))
+
+    def feature_importances(self) -> np.ndarray:
+        """Importance of each encoded column, summing to 1 (all zeros for a constant model)."""
+        raw = np.asarray(self._raw_importances(), dtype=np.float64)
+        total = raw.sum()
+        return raw / total if total > 0 else raw
+
+    def _raw_importances(self):
+        raise TypeError(f"{type(self).__name__} does not report feature importances.")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -111,9 +136,27 @@ class LightGBMStudent(Student):
         number kept.
     categorical_mask : array-like of bool, default=None
         Encoded columns to split on natively as categories.
+    feature_names : list of str, default=None
+        Names of the encoded columns, kept in the booster (its feature
+        importance and dumps read with real names; LightGBM's forbidden
+        characters become ``_``).
     random_state : int, default=None
     n_jobs : int, default=None
     """
+
+    _parameter_constraints: dict = {
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "num_leaves": [Interval(Integral, 2, None, closed="left")],
+        "max_depth": [Interval(Integral, -1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "min_child_samples": [Interval(Integral, 0, None, closed="left")],
+        "loss": [StrOptions({"cross_entropy", "logit"})],
+        "early_stopping_rounds": [None, Interval(Integral, 1, None, closed="left")],
+        "categorical_mask": [None, "array-like"],
+        "feature_names": [None, list, tuple],
+        "random_state": [None, Integral],
+        "n_jobs": [None, Integral],
+    }
 
     def __init__(
         self,
@@ -125,6 +168,7 @@ class LightGBMStudent(Student):
         loss="cross_entropy",
         early_stopping_rounds=None,
         categorical_mask=None,
+        feature_names=None,
         random_state=None,
         n_jobs=None,
     ):
@@ -136,6 +180,7 @@ class LightGBMStudent(Student):
         self.loss = loss
         self.early_stopping_rounds = early_stopping_rounds
         self.categorical_mask = categorical_mask
+        self.feature_names = feature_names
         self.random_state = random_state
         self.n_jobs = n_jobs
 
@@ -153,8 +198,7 @@ class LightGBMStudent(Student):
         """
         import lightgbm as lgb
 
-        if self.loss not in ("cross_entropy", "logit"):
-            raise ValueError(f"loss must be 'cross_entropy' or 'logit', got {self.loss!r}.")
+        self._validate_params()
         target, w = _check_targets(target, sample_weight)
         Z = np.asarray(Z, dtype=np.float64)
         cat = (
@@ -184,11 +228,13 @@ class LightGBMStudent(Student):
                 ),
                 "callbacks": [lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
             }
+        names = "auto" if self.feature_names is None else lightgbm_names(self.feature_names)
         self.model_ = lgb.LGBMRegressor(**params).fit(
             Z,
             _logit(target) if logit else target,
             sample_weight=w,
             categorical_feature=cat,
+            feature_name=names,
             **kwargs,
         )
         booster = self.model_.booster_
@@ -218,6 +264,10 @@ class LightGBMStudent(Student):
         check_is_fitted(self, "booster_")
         return compile_lightgbm(self.booster_, schema)
 
+    def _raw_importances(self):
+        check_is_fitted(self, "booster_")
+        return self.booster_.feature_importance(importance_type="gain")
+
 
 class TreeStudent(Student):
     """One regression tree on soft targets.
@@ -228,6 +278,12 @@ class TreeStudent(Student):
     min_samples_leaf : int, default=20
     random_state : int, default=None
     """
+
+    _parameter_constraints: dict = {
+        "max_depth": [Interval(Integral, 1, None, closed="left"), None],
+        "min_samples_leaf": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+    }
 
     def __init__(self, max_depth=8, min_samples_leaf=20, random_state=None):
         self.max_depth = max_depth
@@ -252,6 +308,10 @@ class TreeStudent(Student):
         check_is_fitted(self, "tree_model_")
         return compile_sklearn_tree(self.tree_model_, schema)
 
+    def _raw_importances(self):
+        check_is_fitted(self, "tree_model_")
+        return self.tree_model_.feature_importances_
+
 
 class LinearStudent(Student):
     """Logistic regression fit on soft targets with the exact soft cross-entropy.
@@ -263,6 +323,12 @@ class LinearStudent(Student):
     categorical_mask : array-like of bool, default=None
     max_iter : int, default=2000
     """
+
+    _parameter_constraints: dict = {
+        "C": [Interval(Real, 0, None, closed="neither")],
+        "categorical_mask": [None, "array-like"],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+    }
 
     def __init__(self, C=1.0, categorical_mask=None, max_iter=2000):
         self.C = C
@@ -295,6 +361,13 @@ class LinearStudent(Student):
     def compile(self, schema):
         check_is_fitted(self, "model_")
         return compile_linear(self.design_, self.model_, schema)
+
+    def _raw_importances(self):
+        """Sum of absolute coefficients over each column's block of the (scaled) design."""
+        check_is_fitted(self, "model_")
+        coef = np.abs(self.model_.coef_.ravel())
+        ends = np.append(self.design_.offsets_[1:], self.design_.n_output_)
+        return [coef[a:b].sum() for a, b in zip(self.design_.offsets_, ends)]
 
 
 STUDENTS = {"lightgbm": LightGBMStudent, "tree": TreeStudent, "linear": LinearStudent}
@@ -347,7 +420,15 @@ def student_sizes(student, params=None) -> list[dict]:
     raise ValueError(f"student_params must be a dict or a non-empty list of dicts, got {params!r}.")
 
 
-def make_student(student, params=None, *, categorical_mask=None, random_state=None, n_jobs=None):
+def make_student(
+    student,
+    params=None,
+    *,
+    categorical_mask=None,
+    feature_names=None,
+    random_state=None,
+    n_jobs=None,
+):
     """An unfitted student from a name in :data:`STUDENTS` or a :class:`Student` instance."""
     from sklearn.base import clone
 
@@ -362,6 +443,7 @@ def make_student(student, params=None, *, categorical_mask=None, random_state=No
         k: v
         for k, v in {
             "categorical_mask": categorical_mask,
+            "feature_names": None if feature_names is None else list(feature_names),
             "random_state": random_state,
             "n_jobs": n_jobs,
         }.items()

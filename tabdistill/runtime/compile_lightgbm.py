@@ -5,8 +5,16 @@ Reads the booster's own JSON dump, so LightGBM is never imported here.
 
 from __future__ import annotations
 
-from .kernels import CATEGORICAL, DEFAULT_LEFT, MISSING_NAN, MISSING_NONE, MISSING_ZERO, OUT_SIGMOID
 from .model import CompiledModel
+from .rules import (
+    CATEGORICAL,
+    DEFAULT_LEFT,
+    MISSING_NAN,
+    MISSING_NONE,
+    MISSING_SHIFT,
+    MISSING_ZERO,
+    OUT_SIGMOID,
+)
 from .trees import TreeBuilder
 
 _MISSING = {"None": MISSING_NONE, "Zero": MISSING_ZERO, "NaN": MISSING_NAN}
@@ -15,7 +23,9 @@ _MISSING = {"None": MISSING_NONE, "Zero": MISSING_ZERO, "NaN": MISSING_NAN}
 def _add_node(builder, node):
     if "leaf_value" in node:
         return builder.node(-1, 0, float(node["leaf_value"]))
-    flags = (_MISSING[node["missing_type"]] << 1) | (DEFAULT_LEFT if node["default_left"] else 0)
+    flags = (_MISSING[node["missing_type"]] << MISSING_SHIFT) | (
+        DEFAULT_LEFT if node["default_left"] else 0
+    )
     if node["decision_type"] == "==":
         cats = [int(c) for c in str(node["threshold"]).split("||")]
         idx = builder.node(
@@ -62,7 +72,6 @@ def compile_lightgbm(booster, schema) -> CompiledModel:
         builder.root(_add_node(builder, tree["tree_structure"]))
     arrays = builder.arrays()
     if scale != 1.0:  # sigmoid(scale * raw): fold the scale into the leaf values
-        leaves = arrays["ints"][:, 0] < 0
-        arrays["values"][leaves] *= scale
-    meta = {"source": "lightgbm", "output": OUT_SIGMOID, "base": 0.0, "n_trees": len(builder.roots)}
+        arrays["value"][arrays["feature"] < 0] *= scale
+    meta = {"source": "lightgbm", "output": OUT_SIGMOID, "base": 0.0, "n_outputs": 1}
     return CompiledModel("trees", arrays, schema, meta)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernels import OUT_SIGMOID
 from .model import CompiledModel
+from .rules import OUT_SIGMOID
 
 
 def compile_linear(design, logistic, schema) -> CompiledModel:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernels import DEFAULT_LEFT, FLOAT32, MISSING_NAN, OUT_CLIP
 from .model import CompiledModel
+from .rules import DEFAULT_LEFT, FLOAT32, MISSING_NAN, MISSING_SHIFT, OUT_CLIP
 from .trees import TreeBuilder
 
 
@@ -21,7 +21,7 @@ def compile_sklearn_tree(tree_model, schema) -> CompiledModel:
     t = tree_model.tree_
     builder = TreeBuilder()
     leaf = t.children_left < 0
-    flags = (MISSING_NAN << 1) | FLOAT32
+    flags = (MISSING_NAN << MISSING_SHIFT) | FLOAT32
     go_left = getattr(t, "missing_go_to_left", np.zeros(t.node_count, dtype=np.uint8))
     for i in range(t.node_count):
         if leaf[i]:
@@ -32,5 +32,5 @@ def compile_sklearn_tree(tree_model, schema) -> CompiledModel:
     for i in np.flatnonzero(~leaf):  # children come after their parent: link once all exist
         builder.link(i, int(t.children_left[i]), int(t.children_right[i]))
     builder.root(0)
-    meta = {"source": "sklearn_tree", "output": OUT_CLIP, "base": 0.0, "n_trees": 1}
+    meta = {"source": "sklearn_tree", "output": OUT_CLIP, "base": 0.0, "n_outputs": 1}
     return CompiledModel("trees", builder.arrays(), schema, meta)

@@ -1,11 +1,11 @@
-"""Numba kernels that score encoded rows from the runtime's flat arrays.
+"""Numba kernels: the fallback scorer where the compiled C kernels could not be built.
 
-Tree ensembles are one node table for all trees: ``ints[node]`` is
-``(feature, left, right, flags)`` and ``values[node]`` the threshold (or the
-index of a categorical bitset); a child ``c < 0`` is the leaf whose value is
-``values[~c]``. Decision rules follow the source library exactly: LightGBM's
-missing types (NaN, zero, none), default directions and categorical bitsets;
-scikit-learn's float32 comparison and ``missing_go_to_left``.
+They read the canonical node table of :mod:`tabdistill.runtime.trees` and
+follow the decision rules of :mod:`tabdistill.runtime.rules` exactly, like the
+C kernels (``_ckernels.c``); the runtime's tests check both against the source
+libraries. Importing this module imports numba (~0.2 s) and the first call of
+each kernel compiles it (~1 s, cached on disk where writable): the compiled C
+kernels avoid both.
 """
 
 from __future__ import annotations
@@ -14,62 +14,50 @@ import numpy as np
 from numba import njit, prange
 
 from .._proba import EPS
+from .rules import CATEGORICAL, DEFAULT_LEFT, FLOAT32, MISSING_NAN, MISSING_ZERO, OUT_SIGMOID, ZERO
 
-# node flag bits
-DEFAULT_LEFT = 1
-CATEGORICAL = 8
-FLOAT32 = 16
-# missing types, as LightGBM numbers them (bits 1-2 of the flags)
-MISSING_NONE, MISSING_ZERO, MISSING_NAN = 0, 1, 2
-_ZERO = float(np.float32(1e-35))  # LightGBM's kZeroThreshold, a float
 _NAN_RIGHT = MISSING_NAN << 1  # numeric split, NaN missing, default right
-# output transforms
-OUT_SIGMOID, OUT_CLIP = 0, 1
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _leaf_value(x, node, ints, values, cat_bounds, cat_bits):
-    """Value of the leaf that row ``x`` reaches from ``node``.
-
-    ``ints[node]`` is ``(feature, left, right, flags)``; a child ``c < 0`` is the
-    leaf whose value is ``values[~c]``, so reaching a leaf costs no extra load.
-    """
-    while node >= 0:
-        flags = ints[node, 3]
-        v = x[ints[node, 0]]
-        if flags == _NAN_RIGHT:  # the common case: NaN goes right, and NaN <= t is False
-            left = v <= values[node]
-        elif flags & CATEGORICAL:
+def _leaf_value(x, node, feature, right, value, flags, cat_bounds, cat_bits):
+    """Value of the leaf that row ``x`` reaches from ``node`` (pre-order: left is node + 1)."""
+    while feature[node] >= 0:
+        fl = flags[node]
+        v = x[feature[node]]
+        if fl == _NAN_RIGHT:  # the common case: NaN goes right, and NaN <= t is False
+            left = v <= value[node]
+        elif fl & CATEGORICAL:
             left = False
-            if 0.0 <= v < 2147483648.0:  # also False for NaN
+            if -1.0 < v < 2147483648.0:  # also False for NaN
                 iv = np.int64(v)
-                k = np.int64(values[node])
+                k = np.int64(value[node])
                 start = cat_bounds[k]
                 word = iv >> 5
                 if word < cat_bounds[k + 1] - start:
                     left = (cat_bits[start + word] >> (iv & 31)) & 1 == 1
         else:
-            if flags & FLOAT32:
+            if fl & FLOAT32:
                 v = np.float64(np.float32(v))
-            missing = (flags >> 1) & 3
+            missing = (fl >> 1) & 3
             if np.isnan(v) and missing != MISSING_NAN:
                 v = 0.0
-            if (missing == MISSING_ZERO and -_ZERO <= v <= _ZERO) or (
+            if (missing == MISSING_ZERO and -ZERO <= v <= ZERO) or (
                 missing == MISSING_NAN and np.isnan(v)
             ):
-                left = flags & DEFAULT_LEFT == DEFAULT_LEFT
+                left = fl & DEFAULT_LEFT == DEFAULT_LEFT
             else:
-                left = v <= values[node]
-        node = ints[node, 2 - np.int64(left)]  # an indexed load, not a branch to mispredict
-    return values[~node]
+                left = v <= value[node]
+        node = node + 1 if left else right[node]
+    return value[node]
 
 
 @njit(cache=True, nogil=True)
-def _tree_raw(x, ints, values, cat_bounds, cat_bits, roots):
+def _tree_raw(x, feature, right, value, flags, cat_bounds, cat_bits, roots):
     """Sum over trees of the leaf values reached by row ``x``."""
     total = 0.0
     for t in range(roots.shape[0]):
-        total += _leaf_value(x, roots[t], ints, values, cat_bounds, cat_bits)
+        total += _leaf_value(x, roots[t], feature, right, value, flags, cat_bounds, cat_bits)
     return total
 
 
@@ -81,23 +69,29 @@ def _output(raw, kind):
 
 
 @njit(cache=True, nogil=True)
-def tree_one(x, ints, values, cat_bounds, cat_bits, roots, base, kind):
-    return _output(base + _tree_raw(x, ints, values, cat_bounds, cat_bits, roots), kind)
+def tree_one(x, feature, right, value, flags, cat_bounds, cat_bits, roots, base, kind):
+    return _output(
+        base + _tree_raw(x, feature, right, value, flags, cat_bounds, cat_bits, roots), kind
+    )
 
 
 @njit(cache=True, nogil=True)
-def tree_batch(X, ints, values, cat_bounds, cat_bits, roots, base, kind):
+def tree_batch(X, feature, right, value, flags, cat_bounds, cat_bits, roots, base, kind):
     out = np.empty(X.shape[0])
     for i in range(X.shape[0]):
-        out[i] = _output(base + _tree_raw(X[i], ints, values, cat_bounds, cat_bits, roots), kind)
+        out[i] = _output(
+            base + _tree_raw(X[i], feature, right, value, flags, cat_bounds, cat_bits, roots), kind
+        )
     return out
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def tree_batch_parallel(X, ints, values, cat_bounds, cat_bits, roots, base, kind):
+def tree_batch_parallel(X, feature, right, value, flags, cat_bounds, cat_bits, roots, base, kind):
     out = np.empty(X.shape[0])
     for i in prange(X.shape[0]):
-        out[i] = _output(base + _tree_raw(X[i], ints, values, cat_bounds, cat_bits, roots), kind)
+        out[i] = _output(
+            base + _tree_raw(X[i], feature, right, value, flags, cat_bounds, cat_bits, roots), kind
+        )
     return out
 
 

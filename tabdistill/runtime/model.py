@@ -4,8 +4,8 @@ A LightGBM or scikit-learn ``predict_proba`` call on one row costs tens to
 hundreds of microseconds of Python and library overhead. The runtime keeps
 only what scoring needs -- node feature, threshold, children, leaf values,
 missing-value and categorical-split rules, or the linear coefficients -- in a
-few NumPy arrays, and walks them with the numba kernels of
-:mod:`tabdistill.runtime.kernels`:
+few NumPy arrays, and walks them with kernels compiled ahead of time
+(:mod:`tabdistill.runtime.scorers`):
 
 * :meth:`CompiledModel.score_one` -- one encoded row (1-D float array);
 * :meth:`CompiledModel.score_record` -- one ``{"column": value}`` record, as a
@@ -15,81 +15,121 @@ few NumPy arrays, and walks them with the numba kernels of
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from ..data.schema import FeatureSchema
 from ..exceptions import ArtifactError, SchemaError
 from . import format as fmt
-from . import kernels
+from . import scorers, validation
 
-_PARALLEL_MIN_ROWS = 4_096
+_PARALLEL_MIN_ROWS = 16_384
+
+
+def _available_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
 
 
 class CompiledModel:
     """A student compiled to flat arrays; scores rows without its training library.
 
     Build one with a ``compile_*`` function of :mod:`tabdistill.runtime`, or
-    load one with :meth:`CompiledModel.load`.
+    load one with :meth:`CompiledModel.load`. The arrays are checked when the
+    model is built (indices in range, trees acyclic), so no input file can
+    make scoring read out of bounds or loop.
 
     Parameters
     ----------
     kind : {"trees", "linear"}
     arrays : dict of ndarray
+        For trees, the canonical table of :mod:`tabdistill.runtime.trees`.
     schema : FeatureSchema
         Encodes tables and records exactly as at training.
     meta : dict
-        JSON-able facts (source model type, output transform, sizes).
+        JSON-able facts: source model type, output transform, base score.
+    storage : dict, default=None
+        How the leaf values are stored on disk (see :mod:`tabdistill.runtime.storage`);
+        None stores them losslessly as float64.
+
+    Attributes
+    ----------
+    n_threads : int
+        Threads :meth:`score_batch` uses on large batches (default: the CPUs
+        this process may run on).
+    backend : {"c", "numba"}
+        Which kernels score.
+
+    Raises
+    ------
+    ArtifactError
+        If the arrays or meta are inconsistent (names the problem).
     """
 
-    def __init__(self, kind, arrays, schema, meta):
-        if kind not in ("trees", "linear"):
-            raise ArtifactError(f"unknown runtime kind {kind!r}.")
+    def __init__(self, kind, arrays, schema, meta, storage=None):
         self.kind = kind
-        self.arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
         self.schema = schema
-        self.meta = dict(meta)
         self.n_features = schema.n_features
-        a = self.arrays
-        if kind == "trees":
-            self._args = (
-                a["ints"],
-                a["values"],
-                a["cat_bounds"],
-                a["cat_bits"],
-                a["roots"],
-                float(self.meta["base"]),
-                int(self.meta["output"]),
-            )
-            self._one, self._serial = kernels.tree_one, kernels.tree_batch
-            self._parallel = kernels.tree_batch_parallel
-        else:
-            self._args = (a["ints"], a["values"], a["coef"])
-            self._one, self._serial = kernels.linear_one, kernels.linear_batch
-            self._parallel = kernels.linear_batch
+        self.n_threads = _available_cpus()
+        try:
+            self.meta = validation.check_meta(kind, meta)
+            self.storage = validation.check_storage(storage)
+            if kind == "trees":
+                self.arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
+                self._depth = validation.check_trees(
+                    self.arrays, self.n_features, self.meta["n_outputs"]
+                )
+                if self.meta["n_outputs"] != 1:
+                    raise ValueError("multi-output runtimes are not supported by this version")
+                scorer = scorers.tree_scorer(self.arrays, self.meta, self._depth, self.n_features)
+            elif kind == "linear":
+                validation.check_linear(arrays, self.n_features, self.meta.get("n_design"))
+                self.arrays = {
+                    "ints": np.ascontiguousarray(arrays["ints"], dtype=np.int64),
+                    "values": np.ascontiguousarray(arrays["values"], dtype=np.float64),
+                    "coef": np.ascontiguousarray(arrays["coef"], dtype=np.float64),
+                }
+                scorer = scorers.linear_scorer(self.arrays, self.meta, self.n_features)
+            else:
+                raise ValueError(f"unknown runtime kind {kind!r}")
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise ArtifactError(f"invalid runtime: {exc}.") from None
+        self._scorer = scorer
+        self._one = scorer.one
+        self.backend = scorer.backend
+
+    @property
+    def n_trees(self) -> int:
+        """Trees in the ensemble (0 for a linear runtime)."""
+        return len(self.arrays["roots"]) if self.kind == "trees" else 0
 
     def score_one(self, row) -> float:
         """Positive-class probability of one encoded row (1-D float64 array)."""
-        if (
-            type(row) is not np.ndarray
-            or row.dtype != np.float64
-            or row.ndim != 1
-            or not row.flags.c_contiguous
-        ):
+        try:
+            return self._one(row)
+        except TypeError:  # not a 1-D C-contiguous float64 array: convert, then score
             row = np.ascontiguousarray(row, dtype=np.float64).ravel()
-        if row.shape[0] != self.n_features:
-            raise SchemaError(
-                f"expected a row of {self.n_features} encoded features, got {row.shape[0]}."
-            )
-        return self._one(row, *self._args)
+            try:
+                return self._one(row)
+            except ValueError as exc:
+                raise SchemaError(str(exc)) from None
+        except ValueError as exc:
+            raise SchemaError(str(exc)) from None
 
-    def score_record(self, record: dict) -> float:
+    def score_record(self, record: dict, strict: bool = False) -> float:
         """Positive-class probability of one record ``{"column": value, ...}``.
 
         A missing key, ``None``, NaN or an unseen category is treated as
         missing, exactly as at training; a non-number in a numeric column
-        raises :class:`~tabdistill.exceptions.FeatureTypeError`.
+        raises :class:`~tabdistill.exceptions.FeatureTypeError`. A key that is
+        no column of the model warns, or raises
+        :class:`~tabdistill.exceptions.SchemaError` when ``strict``
+        (see :meth:`FeatureSchema.encode_record`).
         """
-        return self._one(self.schema.encode_record(record), *self._args)
+        return self._one(self.schema.encode_record(record, strict))
 
     def score_batch(self, X) -> np.ndarray:
         """Positive-class probabilities of many rows.
@@ -108,8 +148,8 @@ class CompiledModel:
                 raise SchemaError(
                     f"expected encoded rows of shape (n, {self.n_features}), got {Z.shape}."
                 )
-        kernel = self._parallel if Z.shape[0] >= _PARALLEL_MIN_ROWS else self._serial
-        return kernel(Z, *self._args)
+        threads = self.n_threads if Z.shape[0] >= _PARALLEL_MIN_ROWS else 1
+        return self._scorer.batch(Z, threads)
 
     def predict_proba(self, X) -> np.ndarray:
         """Two columns ``1 - p`` and ``p``, like scikit-learn."""
@@ -118,36 +158,64 @@ class CompiledModel:
 
     @property
     def nbytes(self) -> int:
-        """Bytes of the arrays that scoring reads."""
+        """Bytes of the model's arrays in memory (canonical layout)."""
         return int(sum(a.nbytes for a in self.arrays.values()))
 
     # -- persistence
+    def _file_arrays(self) -> dict:
+        if self.kind == "trees":
+            from .storage import encode
+
+            return encode(self.arrays, self.storage)
+        return self.arrays
+
     def save(self, path):
         """Write the runtime as one ``.npz`` file (arrays + JSON header).
 
-        ``path`` is a file path or a binary file object; returns it.
+        ``path`` is a file path (written atomically) or a binary file object;
+        returns it.
         """
         header = {
             "format": fmt.FORMAT,
             "version": fmt.FORMAT_VERSION,
             "kind": self.kind,
             "meta": self.meta,
+            "storage": self.storage,
             "schema": self.schema.to_dict(),
         }
-        return fmt.write(path, header, self.arrays)
+        return fmt.write(path, header, self._file_arrays())
+
+    def to_bytes(self) -> bytes:
+        """The runtime file as bytes (what :meth:`save` writes)."""
+        import io
+
+        buffer = io.BytesIO()
+        self.save(buffer)
+        return buffer.getvalue()
 
     @classmethod
-    def load(cls, path) -> CompiledModel:
+    def load(cls, source) -> CompiledModel:
         """Load a runtime saved by :meth:`save`. Never unpickles anything.
+
+        Parameters
+        ----------
+        source : str, path, bytes or binary file object
 
         Raises
         ------
         ArtifactError
-            If the file is missing, not a runtime file, or of another format version.
+            If the file is missing, not a runtime file, damaged, inconsistent
+            (any array, index or tree structure out of order: the message
+            names it), or of a format version this tabdistill cannot read.
         """
-        header, arrays = fmt.read(path)
+        header, stored = fmt.read(source)
+        where = fmt.describe(source)
         try:
             schema = FeatureSchema.from_dict(header["schema"])
-            return cls(header["kind"], arrays, schema, header["meta"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ArtifactError(f"'{path}' holds an invalid runtime ({exc}).") from None
+            meta, storage, arrays = validation.decode(header, stored)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ArtifactError(f"{where} holds an invalid runtime ({exc}).") from None
+        try:
+            return cls(header["kind"], arrays, schema, meta, storage)
+        except ArtifactError as exc:
+            raise ArtifactError(f"{where} holds an {exc}") from None

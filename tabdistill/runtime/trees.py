@@ -1,50 +1,159 @@
-"""The flat node table of a tree ensemble, built one node at a time by the compilers."""
+"""The flat node table of a tree ensemble: its canonical layout, builder and structure check.
+
+Every tree runtime holds the same arrays, one entry per node, trees stored one
+after another, each tree's nodes in **pre-order** (a node, then its whole left
+subtree, then its right subtree):
+
+``feature`` (int32)
+    split feature, ``-1`` for a leaf;
+``right`` (int32)
+    index of the right child; the left child of a split ``i`` is always ``i + 1``
+    (pre-order), so it is not stored. ``-1`` for a leaf;
+``value`` (float64)
+    a numeric split's threshold, a categorical split's category-set index into
+    ``cat_bounds``, or a leaf's value;
+``flags`` (uint8)
+    the decision rule bits of :mod:`tabdistill.runtime.rules`;
+``cat_bounds`` (int32), ``cat_bits`` (uint32)
+    category set ``k`` is the bitset ``cat_bits[cat_bounds[k]:cat_bounds[k + 1]]``;
+``roots`` (int32)
+    the first node of each tree;
+``tree_output`` (int32)
+    which output each tree adds to (all 0 for a binary model; one per class later).
+
+Pre-order makes the table compact and its check simple: :func:`walk_structure`
+visits every node once, so a table that passes it has no cycle, no shared node
+and no index out of range.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
+#: The arrays of a tree runtime, with the dtype each is held in.
+TREE_ARRAYS = {
+    "feature": np.int32,
+    "right": np.int32,
+    "value": np.float64,
+    "flags": np.uint8,
+    "cat_bounds": np.int32,
+    "cat_bits": np.uint32,
+    "roots": np.int32,
+    "tree_output": np.int32,
+}
+
 
 class TreeBuilder:
-    """Accumulates trees into the flat node table the kernels read.
+    """Accumulates trees, in any node order, into the canonical pre-order table.
 
-    See :mod:`tabdistill.runtime.kernels` for the layout.
+    Compilers add nodes with :meth:`node`, connect them with :meth:`link` and
+    mark each tree's first node with :meth:`root`; :meth:`arrays` renumbers
+    the nodes in pre-order.
     """
 
     def __init__(self):
-        self.ints, self.values, self.roots = [], [], []
-        self.cat_bounds, self.cat_bits = [0], []
+        self._nodes = []  # [feature, flags, value, left, right]
+        self._roots = []
+        self._outputs = []
+        self._cat_bounds, self._cat_bits = [0], []
 
-    def node(self, feature, flags, value):
-        """Append a node (``feature < 0``: a leaf holding ``value``); returns its index."""
-        self.ints.append([feature, -1, -1, flags])
-        self.values.append(value)
-        return len(self.ints) - 1
+    def node(self, feature, flags, value) -> int:
+        """Append a node (``feature < 0``: a leaf holding ``value``); returns its id."""
+        self._nodes.append([int(feature), int(flags), float(value), -1, -1])
+        return len(self._nodes) - 1
 
     def link(self, node, left, right):
-        """Point ``node`` at its children; a leaf child is stored as ``~index``."""
-        self.ints[node][1] = ~left if self.ints[left][0] < 0 else left
-        self.ints[node][2] = ~right if self.ints[right][0] < 0 else right
+        """Point split ``node`` at its children."""
+        self._nodes[node][3] = int(left)
+        self._nodes[node][4] = int(right)
 
-    def root(self, node):
-        """Start a new tree at ``node``."""
-        self.roots.append(~node if self.ints[node][0] < 0 else node)
+    def root(self, node, output=0):
+        """Start a new tree at ``node``, adding to output ``output``."""
+        self._roots.append(int(node))
+        self._outputs.append(int(output))
 
-    def categories(self, cats):
+    def categories(self, cats) -> int:
         """Store a left-going category set as a bitset; returns its index."""
         words = np.zeros(max(cats) // 32 + 1 if cats else 1, dtype=np.uint32)
         for c in cats:
             words[c >> 5] |= np.uint32(1) << np.uint32(c & 31)
-        self.cat_bits.extend(words.tolist())
-        self.cat_bounds.append(len(self.cat_bits))
-        return len(self.cat_bounds) - 2
+        self._cat_bits.extend(words.tolist())
+        self._cat_bounds.append(len(self._cat_bits))
+        return len(self._cat_bounds) - 2
+
+    @property
+    def n_trees(self) -> int:
+        return len(self._roots)
 
     def arrays(self) -> dict:
-        """The node table as the arrays a tree :class:`~.model.CompiledModel` holds."""
+        """The canonical node table (see the module docstring)."""
+        feature, right, value, flags, roots = [], [], [], [], []
+        for root in self._roots:
+            roots.append(len(feature))
+            stack = [(root, None)]  # (node id, index of the parent whose right child it is)
+            while stack:
+                if len(feature) >= len(self._nodes):
+                    raise ValueError("the trees are cyclic or share nodes")
+                nid, parent = stack.pop()
+                if parent is not None:
+                    right[parent] = len(feature)
+                f, fl, v, left, r = self._nodes[nid]
+                here = len(feature)
+                feature.append(f)
+                flags.append(fl if f >= 0 else 0)
+                value.append(v)
+                right.append(-1)
+                if f >= 0:
+                    stack.append((r, here))  # visited after the whole left subtree
+                    stack.append((left, None))
         return {
-            "ints": np.array(self.ints, dtype=np.int32).reshape(-1, 4),
-            "values": np.array(self.values, dtype=np.float64),
-            "cat_bounds": np.array(self.cat_bounds, dtype=np.int32),
-            "cat_bits": np.array(self.cat_bits, dtype=np.uint32),
-            "roots": np.array(self.roots, dtype=np.int32),
+            "feature": np.array(feature, dtype=np.int32),
+            "right": np.array(right, dtype=np.int32),
+            "value": np.array(value, dtype=np.float64),
+            "flags": np.array(flags, dtype=np.uint8),
+            "cat_bounds": np.array(self._cat_bounds, dtype=np.int32),
+            "cat_bits": np.array(self._cat_bits, dtype=np.uint32),
+            "roots": np.array(roots, dtype=np.int32),
+            "tree_output": np.array(self._outputs, dtype=np.int32),
         }
+
+
+def walk_structure(feature, right, roots) -> np.ndarray:
+    """Check the pre-order structure; return each tree's depth (edges on its longest path).
+
+    Raises
+    ------
+    ValueError
+        Naming the first node or tree that breaks the layout: trees must be
+        stored one after another from node 0, each in pre-order, covering every
+        node exactly once.
+    """
+    n = len(feature)
+    feature, right = feature.tolist(), right.tolist()
+    depths = np.zeros(len(roots), dtype=np.int32)
+    pos = 0
+    for t, root in enumerate(roots.tolist()):
+        if root != pos:
+            raise ValueError(f"tree {t} starts at node {root}, expected {pos} (trees in order)")
+        deepest, stack, node, depth = 0, [], root, 0
+        while True:
+            if node != pos or node >= n:
+                raise ValueError(
+                    f"tree {t}: node {node} is out of place (expected node {pos} of {n} in "
+                    "pre-order); the tree is cyclic, shares nodes or points out of range"
+                )
+            pos += 1
+            if feature[node] >= 0:
+                stack.append((right[node], depth + 1))
+                node, depth = node + 1, depth + 1
+                continue
+            if right[node] != -1:
+                raise ValueError(f"leaf {node} has a right child")
+            deepest = max(deepest, depth)
+            if not stack:
+                break
+            node, depth = stack.pop()
+        depths[t] = deepest
+    if pos != n:
+        raise ValueError(f"{n - pos} node(s) after the last tree belong to no tree")
+    return depths

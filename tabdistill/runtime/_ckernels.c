@@ -1,0 +1,522 @@
+/* Tree-ensemble scoring kernels, compiled ahead of time when the package is installed.
+ *
+ * The Python side (tabdistill/runtime/layout.py) packs the canonical node table into
+ * node_t records: a split's threshold (or a category mask), feature, kind and both
+ * children; a leaf is a node whose children are itself, so walking a tree for a
+ * fixed number of steps (its depth) lands every row on its leaf without a branch on
+ * "is this a leaf". Rows (batch) or trees (one row) are walked in lockstep so that
+ * their independent chains of loads overlap in the CPU.
+ *
+ * Decision rules are those of tabdistill/runtime/rules.py; nodes whose rule has no
+ * fast form (big category sets, zero-as-missing, float32 comparison) take slow_left(),
+ * which implements the rules in full from the canonical arrays.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#ifndef _WIN32
+#include <pthread.h>
+#define TD_THREADS 1
+#endif
+
+/* rules.py */
+#define DEFAULT_LEFT 1
+#define MISSING_NONE 0
+#define MISSING_ZERO 1
+#define MISSING_NAN 2
+#define CATEGORICAL 8
+#define FLOAT32 16
+#define OUT_SIGMOID 0
+#define OUT_CLIP 1
+#define OUT_RAW 2
+/* layout.py node kinds */
+#define KIND_NAN_LEFT 0
+#define KIND_NAN_RIGHT 1
+#define KIND_CAT64 2
+#define KIND_SLOW 3
+
+#define TREE_GROUP 8
+
+typedef struct {
+    union {
+        double t;      /* threshold, or the leaf value */
+        uint64_t mask; /* KIND_CAT64: categories 0..63 that go left */
+    } u;
+    int32_t f;
+    int32_t kind;
+    int32_t c[2]; /* left, right; a leaf points to itself twice */
+} node_t;
+
+#define N_ARRAYS 16
+
+typedef struct {
+    PyObject_HEAD
+    Py_buffer bufs[N_ARRAYS];
+    int n_bufs;
+    const node_t *nodes;
+    const int32_t *roots, *depth, *tree_output;
+    /* the same trees as bit-vector tables (QuickScorer): per tree, its splits' feature,
+     * kind, threshold/mask and the left-subtree leaves each split removes when a row goes
+     * right; the leaf a row reaches is the lowest leaf left standing. */
+    const int32_t *qs_start, *qs_node, *qs_f, *qs_kind, *leaf_start;
+    const double *qs_u, *leaf_val;
+    const uint64_t *qs_mask;
+    const uint8_t *flags;
+    const double *value;
+    const int32_t *cat_bounds;
+    const uint32_t *cat_bits;
+    Py_ssize_t n_trees, n_features, n_outputs;
+    double base, eps, zero;
+    int transform;
+} Forest;
+
+static int slow_left(const Forest *m, int32_t n, double v)
+{
+    uint8_t fl = m->flags[n];
+    if (fl & CATEGORICAL) {
+        if (!(v > -1.0 && v < 2147483648.0)) /* NaN, negative, huge: right */
+            return 0;
+        int64_t iv = (int64_t)v, k = (int64_t)m->value[n];
+        int32_t start = m->cat_bounds[k], n_words = m->cat_bounds[k + 1] - start;
+        if ((iv >> 5) >= n_words)
+            return 0;
+        return (int)((m->cat_bits[start + (iv >> 5)] >> (iv & 31)) & 1u);
+    }
+    if (fl & FLOAT32)
+        v = (double)(float)v;
+    int miss = (fl >> 1) & 3;
+    if (isnan(v) && miss != MISSING_NAN)
+        v = 0.0;
+    if ((miss == MISSING_ZERO && v >= -m->zero && v <= m->zero) || (miss == MISSING_NAN && isnan(v)))
+        return fl & DEFAULT_LEFT;
+    return v <= m->value[n];
+}
+
+static inline int go_right(const Forest *m, const node_t *nd, int32_t n, double v)
+{
+    int kind = nd->kind;
+    if (kind <= KIND_NAN_RIGHT)
+        return (v > nd->u.t) | ((v != v) & kind);
+    if (kind == KIND_CAT64) {
+        int in = (v > -1.0) & (v < 64.0);
+        int iv = (int)(in ? v : 0.0);
+        return !(in & (int)((nd->u.mask >> iv) & 1u));
+    }
+    return !slow_left(m, n, v);
+}
+
+static inline double finish(const Forest *m, double raw)
+{
+    raw += m->base;
+    if (m->transform == OUT_SIGMOID)
+        return 1.0 / (1.0 + exp(-raw));
+    if (m->transform == OUT_CLIP)
+        return raw < m->eps ? m->eps : (raw > 1.0 - m->eps ? 1.0 - m->eps : raw);
+    return raw;
+}
+
+/* Raw scores of one row, trees walked TREE_GROUP at a time. acc has n_outputs slots. */
+static void score_row(const Forest *m, const double *x, double *acc)
+{
+    const node_t *nodes = m->nodes;
+    for (Py_ssize_t k = 0; k < m->n_outputs; k++)
+        acc[k] = 0.0;
+    for (Py_ssize_t t0 = 0; t0 < m->n_trees; t0 += TREE_GROUP) {
+        int g = (int)(m->n_trees - t0 < TREE_GROUP ? m->n_trees - t0 : TREE_GROUP);
+        int32_t at[TREE_GROUP];
+        int steps = 0;
+        for (int j = 0; j < g; j++) {
+            at[j] = m->roots[t0 + j];
+            if (m->depth[t0 + j] > steps)
+                steps = m->depth[t0 + j];
+        }
+        for (int s = 0; s < steps; s++) {
+            for (int j = 0; j < g; j++) {
+                const node_t *nd = nodes + at[j];
+                at[j] = nd->c[go_right(m, nd, at[j], x[nd->f])];
+            }
+        }
+        for (int j = 0; j < g; j++)
+            acc[m->tree_output[t0 + j]] += nodes[at[j]].u.t;
+    }
+}
+
+
+#define QS_BLOCK 64
+/* gcc on x86-64 Linux compiles the block kernel twice, for AVX2 and for any x86-64 CPU,
+ * and picks one when the module loads */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define TD_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define TD_CLONES
+#endif
+#if defined(__GNUC__)
+#define TD_INLINE static inline __attribute__((always_inline))
+#define lowest_bit(x) __builtin_ctzll(x)
+#else
+#define TD_INLINE static __forceinline
+static int lowest_bit(uint64_t x)
+{
+    int k = 0;
+    while (!(x & 1u)) {
+        x >>= 1;
+        k++;
+    }
+    return k;
+}
+#endif
+
+/* Go-right bits of QS_BLOCK rows at split j, cleared from the rows' leaf sets.
+ * xv: the split feature's values of the block's rows (column-major block). */
+TD_INLINE void qs_split(const Forest *m, int32_t j, const double *xv, uint64_t *ls)
+{
+    const uint64_t lm = m->qs_mask[j];
+    const int kind = m->qs_kind[j];
+    if (kind <= KIND_NAN_RIGHT) {
+        const double th = m->qs_u[j];
+        const uint64_t nr = (uint64_t)kind;
+        for (int r = 0; r < QS_BLOCK; r++) {
+            double v = xv[r];
+            uint64_t g = (uint64_t)(v > th) | ((uint64_t)(v != v) & nr);
+            ls[r] &= ~(-g & lm);
+        }
+    } else if (kind == KIND_CAT64) {
+        uint64_t mk;
+        memcpy(&mk, &m->qs_u[j], 8);
+        for (int r = 0; r < QS_BLOCK; r++) {
+            double v = xv[r];
+            int in = (v > -1.0) & (v < 64.0);
+            int iv = (int)(in ? v : 0.0);
+            uint64_t g = (uint64_t) !(in & (int)((mk >> iv) & 1u));
+            ls[r] &= ~(-g & lm);
+        }
+    } else {
+        for (int r = 0; r < QS_BLOCK; r++) {
+            uint64_t g = (uint64_t) !slow_left(m, m->qs_node[j], xv[r]);
+            ls[r] &= ~(-g & lm);
+        }
+    }
+}
+
+/* QS_BLOCK rows starting at xs (row-major), raw scores added to acc; xc is scratch of
+ * n_features * QS_BLOCK doubles. Trees with more than 64 leaves are walked row by row. */
+TD_CLONES static void qs_block(const Forest *m, const double *xs, double *xc, double *acc)
+{
+    const Py_ssize_t nf = m->n_features;
+    for (int r = 0; r < QS_BLOCK; r++)
+        for (Py_ssize_t f = 0; f < nf; f++)
+            xc[f * QS_BLOCK + r] = xs[r * nf + f];
+    for (Py_ssize_t t = 0; t < m->n_trees; t++) {
+        const double *leaves = m->leaf_val + m->leaf_start[t];
+        if (m->leaf_start[t + 1] - m->leaf_start[t] > 64) {
+            for (int r = 0; r < QS_BLOCK; r++) {
+                int32_t at = m->roots[t];
+                for (int s = m->depth[t]; s > 0; s--) {
+                    const node_t *nd = m->nodes + at;
+                    at = nd->c[go_right(m, nd, at, xs[r * nf + nd->f])];
+                }
+                acc[r] += m->nodes[at].u.t;
+            }
+            continue;
+        }
+        uint64_t ls[QS_BLOCK];
+        for (int r = 0; r < QS_BLOCK; r++)
+            ls[r] = ~(uint64_t)0;
+        for (int32_t j = m->qs_start[t]; j < m->qs_start[t + 1]; j++)
+            qs_split(m, j, xc + (Py_ssize_t)m->qs_f[j] * QS_BLOCK, ls);
+        for (int r = 0; r < QS_BLOCK; r++)
+            acc[r] += leaves[lowest_bit(ls[r])];
+    }
+}
+
+/* Rows [begin, end) of X into out (n_outputs values a row): QS_BLOCK rows at a time, the rest one by one. */
+static void score_rows(const Forest *m, const double *X, double *out, Py_ssize_t begin,
+                       Py_ssize_t end)
+{
+    const node_t *nodes = m->nodes;
+    const Py_ssize_t nf = m->n_features, K = m->n_outputs;
+    Py_ssize_t i = begin;
+    if (K == 1 && end - begin >= QS_BLOCK) {
+        double *xc = (double *)malloc(sizeof(double) * (nf > 0 ? nf : 1) * QS_BLOCK);
+        if (xc != NULL) {
+            for (; i + QS_BLOCK <= end; i += QS_BLOCK) {
+                double acc[QS_BLOCK] = {0};
+                qs_block(m, X + i * nf, xc, acc);
+                for (int r = 0; r < QS_BLOCK; r++)
+                    out[i + r] = finish(m, acc[r]);
+            }
+            free(xc);
+        }
+    }
+    double acc[64];
+    double *heap = K > 64 ? (double *)malloc(sizeof(double) * K) : NULL;
+    double *a = heap ? heap : acc;
+    for (; i < end; i++) {
+        score_row(m, X + i * nf, a);
+        for (Py_ssize_t k = 0; k < K; k++)
+            out[i * K + k] = K == 1 ? finish(m, a[k]) : a[k] + m->base;
+    }
+    free(heap);
+}
+
+#ifdef TD_THREADS
+typedef struct {
+    const Forest *m;
+    const double *X;
+    double *out;
+    Py_ssize_t begin, end;
+} job_t;
+
+static void *run_job(void *arg)
+{
+    job_t *j = (job_t *)arg;
+    score_rows(j->m, j->X, j->out, j->begin, j->end);
+    return NULL;
+}
+#endif
+
+static void score_parallel(const Forest *m, const double *X, double *out, Py_ssize_t n,
+                           int n_threads)
+{
+#ifdef TD_THREADS
+    if (n_threads > 1) {
+        enum { MAX_THREADS = 64 };
+        pthread_t th[MAX_THREADS];
+        job_t jobs[MAX_THREADS];
+        int started[MAX_THREADS];
+        if (n_threads > MAX_THREADS)
+            n_threads = MAX_THREADS;
+        Py_ssize_t chunk = (n + n_threads - 1) / n_threads;
+        chunk = (chunk + QS_BLOCK - 1) / QS_BLOCK * QS_BLOCK;
+        for (int k = 0; k < n_threads; k++) {
+            Py_ssize_t b = k * chunk, e = b + chunk < n ? b + chunk : n;
+            jobs[k] = (job_t){m, X, out, b < n ? b : n, e > b ? e : b};
+            started[k] = k > 0 && pthread_create(&th[k], NULL, run_job, &jobs[k]) == 0;
+        }
+        run_job(&jobs[0]);
+        for (int k = 1; k < n_threads; k++) {
+            if (started[k])
+                pthread_join(th[k], NULL);
+            else
+                run_job(&jobs[k]); /* could not start a thread: do its share here */
+        }
+        return;
+    }
+#endif
+    (void)n_threads;
+    score_rows(m, X, out, 0, n);
+}
+
+/* ------------------------------------------------------------------ Python glue */
+
+static int get_buffer(Forest *self, PyObject *obj, const char *fmt, Py_ssize_t itemsize,
+                      const void **ptr, Py_ssize_t *count, const char *name)
+{
+    Py_buffer *view = &self->bufs[self->n_bufs];
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        return -1;
+    const char *f = view->format;
+    if (f[0] == '<' || f[0] == '=' || f[0] == '@')
+        f++;
+    if (view->itemsize != itemsize || f[0] == '\0' || strchr(fmt, f[0]) == NULL || f[1] != '\0') {
+        PyErr_Format(PyExc_TypeError, "%s: expected items of type '%s', got '%s'", name, fmt,
+                     view->format);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    self->n_bufs++;
+    *ptr = view->buf;
+    *count = view->len / itemsize;
+    return 0;
+}
+
+static void Forest_dealloc(Forest *self)
+{
+    for (int k = 0; k < self->n_bufs; k++)
+        PyBuffer_Release(&self->bufs[k]);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int Forest_init(Forest *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"arrays", "n_features", "n_outputs", "base", "transform", "eps",
+                             "zero", NULL};
+    /* arrays, in this order (layout.py): */
+    static const char *names[N_ARRAYS] = {"nodes", "roots", "depth", "tree_output", "flags",
+                                          "value", "cat_bounds", "cat_bits", "qs_start",
+                                          "qs_node", "qs_f", "qs_kind", "qs_u", "qs_mask",
+                                          "leaf_start", "leaf_val"};
+    static const char *fmts[N_ARRAYS] = {"B", "i", "i", "i", "B", "d", "i", "I",
+                                         "i", "i", "i", "i", "d", "LQ", "i", "d"};
+    static const Py_ssize_t sizes[N_ARRAYS] = {1, 4, 4, 4, 1, 8, 4, 4, 4, 4, 4, 4, 8, 8, 4, 8};
+    PyObject *arrays;
+    const void *ptr[N_ARRAYS];
+    Py_ssize_t len[N_ARRAYS];
+    if (self->n_bufs) {
+        PyErr_SetString(PyExc_RuntimeError, "Forest is already initialised");
+        return -1;
+    }
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!nndidd:Forest", kwlist, &PyTuple_Type,
+                                     &arrays, &self->n_features, &self->n_outputs, &self->base,
+                                     &self->transform, &self->eps, &self->zero))
+        return -1;
+    if (PyTuple_GET_SIZE(arrays) != N_ARRAYS) {
+        PyErr_Format(PyExc_ValueError, "Forest: expected %d arrays", N_ARRAYS);
+        return -1;
+    }
+    for (int k = 0; k < N_ARRAYS; k++)
+        if (get_buffer(self, PyTuple_GET_ITEM(arrays, k), fmts[k], sizes[k], &ptr[k], &len[k],
+                       names[k]) < 0)
+            return -1;
+    self->nodes = ptr[0];
+    self->roots = ptr[1];
+    self->depth = ptr[2];
+    self->tree_output = ptr[3];
+    self->flags = ptr[4];
+    self->value = ptr[5];
+    self->cat_bounds = ptr[6];
+    self->cat_bits = ptr[7];
+    self->qs_start = ptr[8];
+    self->qs_node = ptr[9];
+    self->qs_f = ptr[10];
+    self->qs_kind = ptr[11];
+    self->qs_u = ptr[12];
+    self->qs_mask = ptr[13];
+    self->leaf_start = ptr[14];
+    self->leaf_val = ptr[15];
+    Py_ssize_t n_nodes = len[0] / (Py_ssize_t)sizeof(node_t), n_trees = len[1];
+    /* layout.py builds these from a validated table; the sizes are checked here all the
+     * same, so that no misuse of this class reads out of bounds. */
+    if (len[0] % (Py_ssize_t)sizeof(node_t) || n_nodes != len[5] || len[4] != n_nodes ||
+        len[2] != n_trees || len[3] != n_trees || len[8] != n_trees + 1 ||
+        len[14] != n_trees + 1 || len[9] != len[10] || len[10] != len[11] ||
+        len[11] != len[12] || len[12] != len[13] || self->n_outputs < 1 ||
+        self->n_features < 0 || len[6] < 1) {
+        PyErr_SetString(PyExc_ValueError, "Forest: inconsistent array sizes");
+        return -1;
+    }
+    self->n_trees = n_trees;
+    return 0;
+}
+
+static int row_view(Forest *self, PyObject *obj, Py_buffer *view, int ndim)
+{
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
+        PyErr_Clear();
+        PyErr_SetString(PyExc_TypeError, "expected a C-contiguous float64 array");
+        return -1;
+    }
+    const char *f = view->format;
+    if (f[0] == '<' || f[0] == '=' || f[0] == '@')
+        f++;
+    if (f[0] != 'd' || f[1] != '\0' || view->ndim != ndim) {
+        PyBuffer_Release(view);
+        PyErr_SetString(PyExc_TypeError, "expected a C-contiguous float64 array");
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *Forest_one(Forest *self, PyObject *row)
+{
+    Py_buffer view;
+    if (row_view(self, row, &view, 1) < 0)
+        return NULL;
+    if (view.shape[0] != self->n_features) {
+        PyErr_Format(PyExc_ValueError, "expected a row of %zd encoded features, got %zd.",
+                     self->n_features, view.shape[0]);
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    double acc[64], result;
+    if (self->n_outputs == 1) {
+        score_row(self, (const double *)view.buf, acc);
+        result = finish(self, acc[0]);
+    } else {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "one(): a single-output model only; use batch()");
+        return NULL;
+    }
+    PyBuffer_Release(&view);
+    return PyFloat_FromDouble(result);
+}
+
+static PyObject *Forest_batch(Forest *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "batch(X, out, n_threads)");
+        return NULL;
+    }
+    int n_threads = (int)PyLong_AsLong(args[2]);
+    if (n_threads == -1 && PyErr_Occurred())
+        return NULL;
+    Py_buffer xv, ov;
+    if (row_view(self, args[0], &xv, 2) < 0)
+        return NULL;
+    if (PyObject_GetBuffer(args[1], &ov, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) {
+        PyBuffer_Release(&xv);
+        return NULL;
+    }
+    Py_ssize_t n = xv.shape[0];
+    if (xv.shape[1] != self->n_features || ov.len != n * self->n_outputs * 8 ||
+        ov.itemsize != 8) {
+        PyBuffer_Release(&xv);
+        PyBuffer_Release(&ov);
+        PyErr_SetString(PyExc_ValueError, "batch(): X or out has the wrong shape");
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS score_parallel(self, (const double *)xv.buf, (double *)ov.buf, n,
+                                          n_threads < 1 ? 1 : n_threads);
+    Py_END_ALLOW_THREADS PyBuffer_Release(&xv);
+    PyBuffer_Release(&ov);
+    Py_RETURN_NONE;
+}
+
+static PyObject *node_size(PyObject *mod, PyObject *unused)
+{
+    return PyLong_FromSsize_t((Py_ssize_t)sizeof(node_t));
+}
+
+static PyMethodDef Forest_methods[] = {
+    {"one", (PyCFunction)Forest_one, METH_O, "Score of one encoded row (1-D float64)."},
+    {"batch", (PyCFunction)(void (*)(void))Forest_batch, METH_FASTCALL,
+     "batch(X, out, n_threads): scores of the rows of X written into out."},
+    {NULL, NULL, 0, NULL}};
+
+static PyTypeObject ForestType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "tabdistill.runtime._ckernels.Forest",
+    .tp_basicsize = sizeof(Forest),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A packed tree ensemble (see tabdistill/runtime/layout.py).",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Forest_init,
+    .tp_dealloc = (destructor)Forest_dealloc,
+    .tp_methods = Forest_methods,
+};
+
+static PyMethodDef module_methods[] = {
+    {"node_size", node_size, METH_NOARGS, "Bytes of one packed node record."},
+    {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "_ckernels",
+                                       "Ahead-of-time compiled tree kernels.", -1,
+                                       module_methods};
+
+PyMODINIT_FUNC PyInit__ckernels(void)
+{
+    if (PyType_Ready(&ForestType) < 0)
+        return NULL;
+    PyObject *m = PyModule_Create(&moduledef);
+    if (m == NULL)
+        return NULL;
+    Py_INCREF(&ForestType);
+    if (PyModule_AddObject(m, "Forest", (PyObject *)&ForestType) < 0) {
+        Py_DECREF(&ForestType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -1,0 +1,143 @@
+"""The scorers behind :class:`~tabdistill.runtime.model.CompiledModel`: compiled C, else numba.
+
+The C kernels (``_ckernels.c``) are built when the package is installed. If
+they are missing (no C compiler at install time) or ``TABDISTILL_KERNELS=numba``
+is set, the numba kernels of :mod:`tabdistill.runtime.kernels` score instead:
+same decisions, slower first call. Linear runtimes always use numba for now.
+
+A scorer has ``one(row)`` (a 1-D C-contiguous float64 row of the right length,
+else ``TypeError``/``ValueError``), ``batch(Z, n_threads)`` and ``backend``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from .._proba import EPS
+from .layout import bit_vectors, pack
+from .rules import OUT_SIGMOID, ZERO
+
+try:
+    from . import _ckernels
+except ImportError:  # built at install time; absent where no C compiler was found
+    _ckernels = None
+
+
+def _wanted_backend() -> str:
+    choice = os.environ.get("TABDISTILL_KERNELS", "auto").lower()
+    if choice not in ("auto", "c", "numba"):
+        raise ValueError(f"TABDISTILL_KERNELS must be auto, c or numba, got {choice!r}.")
+    if choice == "c" and _ckernels is None:
+        raise ImportError(
+            "TABDISTILL_KERNELS=c but the compiled kernels are not built; reinstall "
+            "tabdistill where a C compiler is available (pip install -e . builds them)."
+        )
+    return "numba" if choice == "numba" or _ckernels is None else "c"
+
+
+class CTrees:
+    """Tree ensemble scored by the compiled kernels."""
+
+    backend = "c"
+
+    def __init__(self, arrays, meta, depth, n_features):
+        nodes = pack(arrays)
+        tables = bit_vectors(arrays, nodes)
+        self._arrays = (  # the order _ckernels.c expects; kept alive with the Forest
+            nodes.view(np.uint8),
+            arrays["roots"],
+            np.ascontiguousarray(depth, dtype=np.int32),
+            arrays["tree_output"],
+            arrays["flags"],
+            arrays["value"],
+            arrays["cat_bounds"],
+            arrays["cat_bits"],
+            *tables.values(),
+        )
+        self._forest = _ckernels.Forest(
+            self._arrays,
+            n_features,
+            meta["n_outputs"],
+            meta["base"],
+            meta["output"],
+            EPS,
+            ZERO,
+        )
+        self.one = self._forest.one
+
+    def batch(self, Z, n_threads):
+        out = np.empty(Z.shape[0])
+        self._forest.batch(Z, out, n_threads)
+        return out
+
+
+class _Checked:
+    """numba kernels index without bounds checks: rows are checked here first."""
+
+    backend = "numba"
+    _PARALLEL_MIN_ROWS = 4_096
+
+    def __init__(self, n_features):
+        self._n_features = n_features
+
+    def one(self, row):
+        if type(row) is not np.ndarray or row.dtype != np.float64 or row.ndim != 1:
+            raise TypeError("expected a C-contiguous float64 array")
+        if not row.flags.c_contiguous:
+            raise TypeError("expected a C-contiguous float64 array")
+        if row.shape[0] != self._n_features:
+            raise ValueError(
+                f"expected a row of {self._n_features} encoded features, got {row.shape[0]}."
+            )
+        return self._one(row, *self._args)
+
+    def batch(self, Z, n_threads):
+        parallel = n_threads > 1 and Z.shape[0] >= self._PARALLEL_MIN_ROWS
+        return (self._parallel if parallel else self._serial)(Z, *self._args)
+
+
+class NumbaTrees(_Checked):
+    def __init__(self, arrays, meta, depth, n_features):
+        from . import kernels
+
+        super().__init__(n_features)
+        if meta["n_outputs"] != 1:
+            raise ValueError("the numba kernels score single-output models only")
+        a = arrays
+        self._args = (
+            a["feature"],
+            a["right"],
+            a["value"],
+            a["flags"],
+            a["cat_bounds"],
+            a["cat_bits"],
+            a["roots"],
+            float(meta["base"]),
+            int(meta["output"]),
+        )
+        self._one = kernels.tree_one
+        self._serial, self._parallel = kernels.tree_batch, kernels.tree_batch_parallel
+
+
+class NumbaLinear(_Checked):
+    def __init__(self, arrays, meta, n_features):
+        from . import kernels
+
+        super().__init__(n_features)
+        if meta["output"] != OUT_SIGMOID:
+            raise ValueError("a linear runtime has a sigmoid output")
+        self._args = (arrays["ints"], arrays["values"], arrays["coef"])
+        self._one = kernels.linear_one
+        self._serial = self._parallel = kernels.linear_batch
+
+
+def tree_scorer(arrays, meta, depth, n_features):
+    if _wanted_backend() == "c":
+        return CTrees(arrays, meta, depth, n_features)
+    return NumbaTrees(arrays, meta, depth, n_features)
+
+
+def linear_scorer(arrays, meta, n_features):
+    return NumbaLinear(arrays, meta, n_features)

@@ -1,0 +1,205 @@
+"""The runtime file: round trips through paths, bytes and file objects; every bad file refused."""
+
+import io
+import json
+import zipfile
+
+import numpy as np
+import pytest
+from fuzzing import mutations
+
+from tabdistill import make_fraud
+from tabdistill.data import TabularEncoder, split_target
+from tabdistill.distill.students import compile_student, make_student
+from tabdistill.exceptions import ArtifactError
+from tabdistill.runtime import CompiledModel
+from tabdistill.runtime import format as fmt
+from tabdistill.runtime.storage import encode
+
+
+@pytest.fixture(scope="module")
+def model_and_rows():
+    X, y = split_target(make_fraud(3_000, fraud_rate=0.05, random_state=3), "is_fraud")
+    enc = TabularEncoder().fit(X)
+    student = make_student(
+        "lightgbm", {"n_estimators": 20}, categorical_mask=enc.categorical_mask_, random_state=0
+    )
+    student.fit(enc.transform(X), y.to_numpy().astype(float))
+    runtime = compile_student(student, enc.schema_)
+    Z = enc.transform(X.head(400))
+    Z[::5, 0] = np.nan
+    return runtime, Z
+
+
+def _header(runtime, **changes):
+    header = {
+        "format": fmt.FORMAT,
+        "version": fmt.FORMAT_VERSION,
+        "kind": runtime.kind,
+        "meta": runtime.meta,
+        "storage": runtime.storage,
+        "schema": runtime.schema.to_dict(),
+    }
+    return {**header, **changes}
+
+
+def _file(runtime, header=None, **array_changes) -> bytes:
+    arrays = encode(runtime.arrays, runtime.storage)
+    arrays.update(array_changes)
+    arrays = {k: v for k, v in arrays.items() if v is not None}
+    buffer = io.BytesIO()
+    fmt.write(buffer, header or _header(runtime), arrays)
+    return buffer.getvalue()
+
+
+def test_round_trip_through_path_bytes_and_file_objects(model_and_rows, tmp_path):
+    runtime, Z = model_and_rows
+    expected = runtime.score_batch(Z)
+    path = runtime.save(tmp_path / "m.npz")
+    buffer = io.BytesIO()
+    runtime.save(buffer)
+    for source in (path, str(path), buffer.getvalue(), io.BytesIO(buffer.getvalue())):
+        np.testing.assert_array_equal(CompiledModel.load(source).score_batch(Z), expected)
+    assert CompiledModel.load(runtime.to_bytes()).score_one(Z[3]) == runtime.score_one(Z[3])
+    with np.load(path) as data:  # still a plain .npz, readable without tabdistill
+        assert "__header__" in data.files
+
+
+def test_a_version_1_file_still_loads(model_and_rows, tmp_path):
+    runtime, Z = model_and_rows
+    a = runtime.arrays
+    n = len(a["feature"])
+    leaf = a["feature"] < 0
+    left = np.where(leaf, -1, np.arange(n) + 1)
+
+    def child(c):  # version 1 pointed at leaves with ~index
+        return np.where(c < 0, c, np.where(leaf[np.maximum(c, 0)], ~c, c))
+
+    ints = np.column_stack([a["feature"], child(left), child(a["right"]), a["flags"]])
+    roots = np.where(leaf[a["roots"]], ~a["roots"], a["roots"])
+    header = _header(runtime, version=1, meta={**runtime.meta, "n_trees": runtime.n_trees})
+    del header["storage"]
+    blob = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+    arrays = dict(ints=ints.astype(np.int32), values=a["value"], roots=roots.astype(np.int32))
+    arrays.update(cat_bounds=a["cat_bounds"], cat_bits=a["cat_bits"])
+    np.savez(tmp_path / "v1.npz", __header__=blob, **arrays)
+    old = CompiledModel.load(tmp_path / "v1.npz")
+    np.testing.assert_array_equal(old.score_batch(Z), runtime.score_batch(Z))
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(right=np.full(1, 5, np.int8)), "differ in length"),
+        (dict(feature=None), "'feature' is missing"),
+        (dict(extra=np.zeros(2)), "unexpected array"),
+        (dict(split_code=np.zeros(3, np.float64)), "dtype float64"),
+        (dict(roots=np.zeros(2, np.int8), tree_output=np.zeros(2, np.int8)), "tree 1 starts at"),
+        (dict(split_table=np.array([0.5])), r"'split_code' holds values outside \[0, 0\]"),
+    ],
+)
+def test_bad_arrays_are_refused_with_the_problem_named(model_and_rows, change, message):
+    runtime, _ = model_and_rows
+    with pytest.raises(ArtifactError, match=message):
+        CompiledModel.load(_file(runtime, **change))
+
+
+def test_crafted_tables_that_would_crash_or_hang_are_refused(model_and_rows):
+    runtime, Z = model_and_rows
+    packed = encode(runtime.arrays, runtime.storage)
+    split = np.flatnonzero(runtime.arrays["feature"] >= 0)
+    cases = {}
+    right = runtime.arrays["right"].copy()
+    right[split[0]] = 10**6  # out of range
+    cases["out of range child"] = dict(right=right)
+    right = runtime.arrays["right"].copy()
+    right[split[1]] = split[0]  # points back up: a cycle
+    cases["cycle"] = dict(right=right)
+    feature = runtime.arrays["feature"].copy()
+    feature[split[0]] = runtime.n_features  # one past the row
+    cases["feature index"] = dict(feature=feature)
+    flags = runtime.arrays["flags"].copy()
+    flags[split[0]] |= 8  # categorical, naming a category set that does not exist
+    cases["category set"] = dict(flags=flags, split_table=packed["split_table"] + 1e6)
+    table = packed["split_table"].copy()
+    table[0] = np.nan
+    cases["NaN threshold"] = dict(split_table=table)
+    for name, change in cases.items():
+        with pytest.raises(ArtifactError, match="invalid runtime"):
+            CompiledModel.load(_file(runtime, **change))
+        assert name
+
+
+@pytest.mark.parametrize(
+    "header, message",
+    [
+        ({"kind": None}, "unknown runtime kind"),
+        ({"version": 99}, "format version 99"),
+        ({"format": "other"}, "not a tabdistill runtime"),
+        ({"meta": {"output": 7}}, "unknown output transform"),
+        ({"meta": {"output": 0, "base": float("nan")}}, "finite"),
+        ({"storage": {"leaf": "int4"}}, "unknown storage"),
+        ({"schema": {"features": 3}}, "invalid runtime"),
+    ],
+)
+def test_bad_headers_are_refused(model_and_rows, header, message):
+    runtime, _ = model_and_rows
+    with pytest.raises(ArtifactError, match=message):
+        CompiledModel.load(_file(runtime, _header(runtime, **header)))
+
+
+def test_damaged_and_foreign_files_are_refused(model_and_rows, tmp_path):
+    runtime, _ = model_and_rows
+    good = runtime.to_bytes()
+    for bad in (good[: len(good) // 2], good[:-30], b"", b"PK\x03\x04" + b"\0" * 40, b"hello"):
+        with pytest.raises(ArtifactError):
+            CompiledModel.load(bad)
+    pickled = io.BytesIO()
+    np.savez(pickled, __header__=np.array([{"format": "x"}], dtype=object))
+    with pytest.raises(ArtifactError, match="not a plain"):
+        CompiledModel.load(pickled.getvalue())
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w") as zf:
+        header = np.lib.format.header_data_from_array_1_0(np.zeros(1))
+        header["shape"] = (10**12,)
+        npy = io.BytesIO()
+        np.lib.format.write_array_header_1_0(npy, header)
+        zf.writestr("value.npy", npy.getvalue() + b"\0" * 8)
+    with pytest.raises(ArtifactError, match="larger than the data"):
+        CompiledModel.load(bomb.getvalue())
+    with pytest.raises(ArtifactError, match="not found"):
+        CompiledModel.load(tmp_path / "absent.npz")
+
+
+def test_a_failed_save_keeps_the_previous_file(model_and_rows, tmp_path):
+    runtime, _ = model_and_rows
+    path = runtime.save(tmp_path / "m.npz")
+    before = path.read_bytes()
+    broken = CompiledModel.load(before)
+    broken.storage = {"leaf": "int8", "leaf_scale": 1e-9}  # values are not on this grid
+    with pytest.raises(ValueError, match="not on the 'int8' grid"):
+        broken.save(path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
+
+
+def test_fuzzed_files_load_with_an_error_or_score_sanely(model_and_rows):
+    """300 mutated files (byte flips, truncation, random arrays): never a crash or a hang."""
+    runtime, Z = model_and_rows
+    expected = runtime.score_batch(Z)
+    outcomes = {"refused": 0, "identical": 0, "loaded": 0}
+    for kind, blob in mutations(runtime, n=300, seed=0):
+        try:
+            model = CompiledModel.load(blob)
+        except ArtifactError:
+            outcomes["refused"] += 1
+            continue
+        scores = model.score_batch(Z)
+        one = model.score_one(Z[0])
+        assert np.isfinite(scores).all() and np.isfinite(one)
+        if np.array_equal(scores, expected):
+            outcomes["identical"] += 1
+        else:  # only a well-formed change of values may change scores
+            assert kind in ("arrays", "header"), kind
+            outcomes["loaded"] += 1
+    assert outcomes["refused"] > 100 and outcomes["identical"] > 0
