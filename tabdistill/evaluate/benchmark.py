@@ -315,15 +315,17 @@ def _decision_lines(summary: dict) -> list[str]:
     t = "never" if d["threshold"] is None else f"{d['threshold']:.4f}"
     lines = [
         "",
-        f"decision ({d['rule']} on validation): flag at p >= {t}: {d['alerts_per_10k']:.1f} "
-        f"alerts per 10k, recall {d['recall']:.4f}, precision {d['precision']:.4f}, "
-        f"FPR {d['fpr']:.4f}",
+        f"decision (threshold rule {d['rule']}, set on validation): flag at p >= {t}; on the "
+        f"test rows {d['alerts_per_10k']:.1f} alerts per 10k, recall {d['recall']:.4f}, "
+        f"precision {d['precision']:.4f}, FPR {d['fpr']:.4f}",
     ]
     if summary.get("intervals"):
         lines.append("95% bootstrap intervals (test rows):")
         for name, m in summary["intervals"].items():
+            sign = "-" in name  # a difference: show its sign
             lines.append(
-                f"  {name:<17} ROC-AUC {_ci(m['roc_auc'])}   PR-AUC {_ci(m['average_precision'])}"
+                f"  {name:<17} ROC-AUC {_ci(m['roc_auc'], sign)}   "
+                f"PR-AUC {_ci(m['average_precision'], sign)}"
             )
     lines += ["", "model    target FPR  threshold  alerts/10k  recall  precision     FPR"]
     for r in summary["thresholds"]:
@@ -340,5 +342,6 @@ def _decision_lines(summary: dict) -> list[str]:
     return lines
 
 
-def _ci(v: dict) -> str:
-    return f"{v['estimate']:+.4f} [{v['low']:+.4f}, {v['high']:+.4f}]"
+def _ci(v: dict, sign: bool) -> str:
+    f = "{:+.4f}" if sign else "{:.4f}"
+    return f"{f.format(v['estimate'])} [{f.format(v['low'])}, {f.format(v['high'])}]"

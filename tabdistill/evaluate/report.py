@@ -111,7 +111,7 @@ def _histogram(ax, result, bins=40):
         ax.axvline(threshold, ls="--", color="#222222", label=f"decision threshold {threshold:.3f}")
     ax.set_yscale("log")
     ax.set(xlabel="student probability", ylabel="rows (log scale)", title="Student scores by class")
-    ax.legend(loc="upper center")
+    ax.legend(loc="upper right", framealpha=0.9)
 
 
 PLOTS = {
