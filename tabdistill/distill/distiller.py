@@ -101,6 +101,14 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
         Columns to treat as categorical whatever their dtype.
     positive_label : object, default=None
         Label of the positive class; see :func:`tabdistill.data.target.encode_target`.
+    compress : bool, default=False
+        Also compress the compiled student (:func:`tabdistill.compress.compress`):
+        quantized leaves, and trees dropped and reweighted under an L1 penalty
+        refit to the teacher's probabilities; the smallest level within
+        ``compress_tolerance`` validation ROC-AUC of the uncompressed student
+        becomes ``runtime_``.
+    compress_tolerance : float, default=0.001
+        Largest validation ROC-AUC loss the compression may cost.
     random_state : int or None, default=None
         Seeds the split, the teacher, the augmenter and the student.
     n_jobs : int, default=None
@@ -127,6 +135,12 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
         (``X.iloc[train_index_]``).
     fallback_ : str or None
         Why the baseline replaced the distilled student, if it did.
+    compression_ : dict or None
+        With ``compress=True``: every level tried (size, trees, leaves, error
+        bound, validation ROC-AUC) and the one chosen.
+    compressed_levels_ : dict or None
+        With ``compress=True``: level name -> runtime file bytes
+        (``CompiledModel.load(model.compressed_levels_[name])``).
     report_ : dict
         Timings per stage, validation metrics of teacher / student / baseline,
         the candidates tried, the chosen knobs and row counts.
@@ -148,6 +162,8 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
         validation_fraction=0.2,
         categorical_features=None,
         positive_label=None,
+        compress=False,
+        compress_tolerance=0.001,
         random_state=None,
         n_jobs=None,
     ):
@@ -165,6 +181,8 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
         self.validation_fraction = validation_fraction
         self.categorical_features = categorical_features
         self.positive_label = positive_label
+        self.compress = compress
+        self.compress_tolerance = compress_tolerance
         self.random_state = random_state
         self.n_jobs = n_jobs
 
@@ -270,6 +288,11 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
         self.__dict__.pop("_runtime", None)
         self.student_ = Pipeline([("encoder", self.encoder_), ("student", chosen.model)])
         self.baseline_ = Pipeline([("encoder", self.encoder_), ("student", baseline.model)])
+        self.compression_ = self.compressed_levels_ = None
+        if self.compress:
+            clock = time.perf_counter()
+            self._compress(training, chosen.knobs, validation, teacher_va, int(seeds[2]))
+            timings["compress"] = time.perf_counter() - clock
         self.report_ = self._report(
             timings, (y01[va], w_va), teacher_va, chosen, baseline, candidates, n_synthetic
         )
@@ -289,25 +312,30 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
             ]
         )
 
+    def _training_set(self, training, augment_factor, alpha, temperature):
+        n_rows = int(round(augment_factor * len(training["y"])))
+        return build_training_set(
+            training["Z"],
+            training["y"],
+            training["oof_proba"],
+            training["sample_weight"],
+            synthetic=training["synthetic"][:n_rows],
+            synthetic_proba=training["synthetic_proba"][:n_rows],
+            synthetic_seeds=training["synthetic_seeds"][:n_rows],
+            temperature=temperature,
+            alpha=alpha,
+            synthetic_weight=self.synthetic_weight,
+            rare_weight=self.rare_weight,
+        )
+
     def _fit_candidates(self, sizes, training, validation, seed) -> list[Candidate]:
         """Fit one student per (size, augmentation factor, alpha), scored on validation."""
-        n_train = len(training["y"])
         candidates = []
         for knobs in progress(knob_grid(sizes, self.augment_factors, self.alphas), desc="students"):
-            n_rows = int(round(knobs["augment_factor"] * n_train))
-            data = build_training_set(
-                training["Z"],
-                training["y"],
-                training["oof_proba"],
-                training["sample_weight"],
-                synthetic=training["synthetic"][:n_rows],
-                synthetic_proba=training["synthetic_proba"][:n_rows],
-                synthetic_seeds=training["synthetic_seeds"][:n_rows],
-                temperature=self.temperature,
-                alpha=knobs["alpha"],
-                synthetic_weight=self.synthetic_weight,
-                rare_weight=self.rare_weight,
+            data = self._training_set(
+                training, knobs["augment_factor"], knobs["alpha"], self.temperature
             )
+            n_rows = data.n_synthetic
             model = self._new_student(seed, knobs["student_params"])
             model.fit(data.Z, data.target, data.weight)
             candidates.append(
@@ -321,6 +349,31 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
             )
         return candidates
 
+    def _compress(self, training, knobs, validation, teacher_va, seed):
+        """Compress the compiled student; the rows it was fit on are refit to the teacher's."""
+        from ..compress.frontier import compress
+
+        runtime = self.runtime_
+        if runtime is None or runtime.kind != "trees":
+            logger.info("compression skipped: the student is not a tree runtime")
+            return
+        data = self._training_set(training, knobs["augment_factor"], 0.0, 1.0)
+        Z_va, y_va, w_va, _ = validation
+        levels, chosen = compress(
+            runtime,
+            (data.Z, data.target, data.weight),
+            (Z_va, y_va, w_va, teacher_va),
+            tolerance=self.compress_tolerance,
+            random_state=seed,
+        )
+        self.compression_ = {
+            "tolerance": self.compress_tolerance,
+            "chosen": chosen.name,
+            "levels": [level.summary() for level in levels],
+        }
+        self.compressed_levels_ = {level.name: level.model.to_bytes() for level in levels}
+        self._runtime = chosen.model
+
     def _check_params(self):
         if not 0 < self.validation_fraction < 1:
             raise ValueError(
@@ -332,6 +385,10 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
             )
         if not len(self.alphas) or not all(0 <= a <= 1 for a in self.alphas):
             raise ValueError(f"alphas must be numbers in [0, 1], got {self.alphas}.")
+        if not 0 <= self.compress_tolerance < 1:
+            raise ValueError(
+                f"compress_tolerance must be in [0, 1), got {self.compress_tolerance}."
+            )
         metrics.score(self.selection_metric, [0, 1], [0.2, 0.8])  # validates the name
 
     def _split(self, y):
@@ -391,6 +448,7 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
             "chosen": chosen.knobs,
             "baseline_params": baseline.knobs["student_params"],
             "fallback": self.fallback_,
+            "compression": self.compression_,
             "rows": {
                 "train": len(self.train_index_),
                 "validation": len(self.validation_index_),
@@ -401,8 +459,13 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
 
     @property
     def runtime_(self):
-        """The student compiled for fast scoring, built on first use."""
+        """The student compiled for fast scoring (compressed with ``compress``), built on use."""
         check_is_fitted(self, "student_")
+        if "_runtime" not in self.__dict__ and getattr(self, "compression_", None):
+            from ..runtime.model import CompiledModel
+
+            chosen = self.compression_["chosen"]
+            self._runtime = CompiledModel.load(self.compressed_levels_[chosen])
         if "_runtime" not in self.__dict__:
             try:
                 self._runtime = compile_student(self.student_[-1], self.encoder_.schema_)
@@ -413,7 +476,7 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
 
     def __getstate__(self):
         state = super().__getstate__()
-        state.pop("_runtime", None)  # numba kernels are not data; recompiled on first use
+        state.pop("_runtime", None)  # compiled kernels are not data; rebuilt on first use
         return state
 
     # ------------------------------------------------------------------ predict

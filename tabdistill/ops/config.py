@@ -36,6 +36,10 @@ CONFIG_SCHEMA = {
         "factors": (list, [0, 1, 2]),
         "alphas": (list, [0.0, 0.5, 1.0]),
     },
+    "compress": {
+        "enabled": (bool, False),
+        "tolerance": (float, 0.001),
+    },
     "registry": {
         "path": (str, None),
         "keep_teacher": (bool, False),

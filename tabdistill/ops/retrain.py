@@ -83,6 +83,8 @@ def _distiller(config):
         augment_factors=tuple(config["augment"]["factors"]),
         alphas=tuple(config["augment"]["alphas"]),
         positive_label=config["data"]["positive_label"],
+        compress=config["compress"]["enabled"],
+        compress_tolerance=config["compress"]["tolerance"],
         random_state=config["run"]["seed"],
         n_jobs=config["run"]["n_jobs"],
     )
@@ -192,6 +194,7 @@ def _retrain(config, registry, dry_run, start):
         },
         "knobs": model.report_["chosen"],
         "fallback": model.report_["fallback"],
+        "compression": model.report_["compression"],
         "metrics": results,
         "production_before": production_version,
         "production_metrics": production,
