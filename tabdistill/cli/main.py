@@ -14,7 +14,7 @@ import warnings
 
 from .._version import __version__
 from ..exceptions import TabDistillError
-from . import benchmark, inspect, make_fraud, predict, retrain
+from . import benchmark, export, inspect, make_fraud, predict, retrain
 from .options import EXIT_USAGE
 
 #: Every command, in the order ``--help`` lists them.
@@ -24,6 +24,7 @@ COMMANDS = {
     "retrain": retrain,
     "predict": predict,
     "inspect": inspect,
+    "export": export,
 }
 
 
