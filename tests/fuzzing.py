@@ -94,26 +94,38 @@ def _mutate_header(rng, header):
     return header
 
 
-def mutations(runtime, n: int, seed: int = 0):
-    """Yield ``(kind, file bytes)`` for ``n`` mutated copies of ``runtime``'s file."""
-    rng = np.random.default_rng(seed)
-    good = runtime.to_bytes()
-    header = _header(runtime)
-    arrays = encode(runtime.arrays, runtime.storage) if runtime.kind == "trees" else runtime.arrays
-    for i in range(n):
+class Mutator:
+    """Mutated copies of one runtime's file, each reproducible from its index."""
+
+    def __init__(self, runtime, seed: int = 0):
+        self.seed = seed
+        self.good = runtime.to_bytes()
+        self.header = _header(runtime)
+        self.arrays = (
+            encode(runtime.arrays, runtime.storage) if runtime.kind == "trees" else runtime.arrays
+        )
+
+    def __call__(self, i: int) -> tuple[str, bytes]:
+        """``(kind, file bytes)`` of mutation number ``i``."""
+        rng = np.random.default_rng([self.seed, i])
         kind = KINDS[i % len(KINDS)]
         if kind == "flip":
-            blob = bytearray(good)
+            blob = bytearray(self.good)
             for _ in range(rng.integers(1, 9)):
                 blob[rng.integers(len(blob))] ^= 1 << int(rng.integers(8))
-            yield kind, bytes(blob)
-        elif kind == "truncate":
-            yield kind, good[: rng.integers(len(good))]
-        elif kind == "arrays":
-            changed = dict(arrays)
-            names = list(changed)
-            for name in rng.choice(names, size=rng.integers(1, 3), replace=False):
+            return kind, bytes(blob)
+        if kind == "truncate":
+            return kind, self.good[: rng.integers(len(self.good))]
+        if kind == "arrays":
+            changed = dict(self.arrays)
+            for name in rng.choice(list(changed), size=rng.integers(1, 3), replace=False):
                 changed[name] = _random_array(rng, changed[name])
-            yield kind, _write(header, changed)
-        else:
-            yield kind, _write(_mutate_header(rng, header), arrays)
+            return kind, _write(self.header, changed)
+        return kind, _write(_mutate_header(rng, self.header), self.arrays)
+
+
+def mutations(runtime, n: int, seed: int = 0):
+    """Yield ``(kind, file bytes)`` for ``n`` mutated copies of ``runtime``'s file."""
+    mutate = Mutator(runtime, seed)
+    for i in range(n):
+        yield mutate(i)

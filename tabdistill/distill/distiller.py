@@ -167,6 +167,14 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         Columns to treat as categorical whatever their dtype.
     positive_label : object, default=None
         Label of the positive class; see :func:`tabdistill.data.target.encode_target`.
+    compress : bool, default=False
+        Also compress the compiled student (:func:`tabdistill.compress.compress`):
+        quantized leaves, and trees dropped and reweighted under an L1 penalty
+        refit to the teacher's probabilities; the smallest level within
+        ``compress_tolerance`` validation ROC-AUC of the uncompressed student
+        becomes ``runtime_``.
+    compress_tolerance : float, default=0.001
+        Largest validation ROC-AUC loss the compression may cost.
     random_state : int or None, default=None
         Seeds the split, the teacher, the augmenter and the student.
     n_jobs : int, default=None
@@ -201,6 +209,12 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         (``X.iloc[train_index_]``).
     fallback_ : str or None
         Why the baseline replaced the distilled student, if it did.
+    compression_ : dict or None
+        With ``compress=True``: every level tried (size, trees, leaves, error
+        bound, validation ROC-AUC) and the one chosen.
+    compressed_levels_ : dict or None
+        With ``compress=True``: level name -> runtime file bytes
+        (``CompiledModel.load(model.compressed_levels_[name])``).
     report_ : dict
         Timings per stage, validation metrics of teacher / student / baseline,
         the candidates tried, the chosen knobs and row counts.
@@ -229,6 +243,8 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         "categorical_features": [None, list, tuple],
         "positive_label": "no_validation",
         "random_state": ["random_state"],
+        "compress": ["boolean"],
+        "compress_tolerance": [Interval(Real, 0, 1, closed="left")],
         "n_jobs": [None, Integral],
     }
 
@@ -255,6 +271,8 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         threshold=0.5,
         categorical_features=None,
         positive_label=None,
+        compress=False,
+        compress_tolerance=0.001,
         random_state=None,
         n_jobs=None,
     ):
@@ -279,6 +297,8 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         self.threshold = threshold
         self.categorical_features = categorical_features
         self.positive_label = positive_label
+        self.compress = compress
+        self.compress_tolerance = compress_tolerance
         self.random_state = random_state
         self.n_jobs = n_jobs
 
@@ -413,6 +433,11 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         self.decision_threshold_ = metrics.decision_threshold(
             y01[va], chosen.validation_proba, self.threshold, w_va
         )
+        self.compression_ = self.compressed_levels_ = None
+        if self.compress:
+            clock = time.perf_counter()
+            self._compress(training, chosen.knobs, validation, teacher_va, int(seeds[2]))
+            timings["compress"] = time.perf_counter() - clock
         self.report_ = self._report(
             timings, (y01[va], w_va), teacher_va, chosen, baseline, candidates, n_synthetic
         )
@@ -525,6 +550,31 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
             soft_labels=data.target[: data.n_original],
         )
 
+    def _compress(self, training, knobs, validation, teacher_va, seed):
+        """Compress the compiled student; the rows it was fit on are refit to the teacher's."""
+        from ..compress.frontier import compress
+
+        runtime = self.runtime_
+        if runtime is None or runtime.kind != "trees":
+            logger.info("compression skipped: the student is not a tree runtime")
+            return
+        data = self._candidate_data({**knobs, "alpha": 0.0}, training)
+        Z_va, y_va, w_va, _ = validation
+        levels, chosen = compress(
+            runtime,
+            (data.Z, data.target, data.weight),
+            (Z_va, y_va, w_va, teacher_va),
+            tolerance=self.compress_tolerance,
+            random_state=seed,
+        )
+        self.compression_ = {
+            "tolerance": self.compress_tolerance,
+            "chosen": chosen.name,
+            "levels": [level.summary() for level in levels],
+        }
+        self.compressed_levels_ = {level.name: level.model.to_bytes() for level in levels}
+        self._runtime = chosen.model
+
     def _refit_baseline(self, baseline, Z, y01, w):
         """The chosen baseline refit on training + validation rows."""
         data = TrainingSet(Z, y01.astype(float), np.ones(len(y01)) if w is None else w, len(y01))
@@ -629,6 +679,7 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
                     y_va, chosen.validation_proba, self.decision_threshold_, w_va
                 ),
             },
+            "compression": self.compression_,
             "rows": {
                 "train": len(self.train_index_),
                 "validation": len(self.validation_index_),
@@ -644,8 +695,13 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
 
     @property
     def runtime_(self):
-        """The student compiled for fast scoring, built on first use."""
+        """The student compiled for fast scoring (compressed with ``compress``), built on use."""
         check_is_fitted(self, "student_")
+        if "_runtime" not in self.__dict__ and getattr(self, "compression_", None):
+            from ..runtime.model import CompiledModel
+
+            chosen = self.compression_["chosen"]
+            self._runtime = CompiledModel.load(self.compressed_levels_[chosen])
         if "_runtime" not in self.__dict__:
             try:
                 self._runtime = compile_student(self.student_[-1], self.encoder_.schema_)
@@ -656,7 +712,7 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
 
     def __getstate__(self):
         state = super().__getstate__()
-        state.pop("_runtime", None)  # numba kernels are not data; recompiled on first use
+        state.pop("_runtime", None)  # compiled kernels are not data; rebuilt on first use
         return state
 
     # ------------------------------------------------------------------ predict

@@ -45,6 +45,10 @@ CONFIG_SCHEMA = {
     "decision": {
         "threshold": ((float, dict), 0.5),
     },
+    "compress": {
+        "enabled": (bool, False),
+        "tolerance": (float, 0.001),
+    },
     "registry": {
         "path": (str, None),
         "keep_teacher": (bool, False),
@@ -183,6 +187,8 @@ _KEYS = {
     r"alphas": "augment.alphas",
     r"n_jobs": "run.n_jobs",
     r"threshold": "decision.threshold",
+    r"compress_tolerance": "compress.tolerance",
+    r"'compress' parameter": "compress.enabled",
     r"positive_label": "data.positive_label",
     r"random_state": "run.seed",
 }
@@ -222,6 +228,8 @@ def build_distiller(config: dict):
             "alphas": tuple(config["augment"]["alphas"]),
             "positive_label": config["data"]["positive_label"],
             "threshold": config["decision"]["threshold"],
+            "compress": config["compress"]["enabled"],
+            "compress_tolerance": config["compress"]["tolerance"],
             "random_state": config["run"]["seed"],
             "n_jobs": config["run"]["n_jobs"],
         },

@@ -475,6 +475,44 @@ static PyObject *Forest_batch(Forest *self, PyObject *const *args, Py_ssize_t na
     Py_RETURN_NONE;
 }
 
+static PyObject *Forest_apply(Forest *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "apply(X, out)");
+        return NULL;
+    }
+    Py_buffer xv, ov;
+    if (row_view(self, args[0], &xv, 2) < 0)
+        return NULL;
+    if (PyObject_GetBuffer(args[1], &ov, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) {
+        PyBuffer_Release(&xv);
+        return NULL;
+    }
+    Py_ssize_t n = xv.shape[0], nf = self->n_features;
+    if (xv.shape[1] != nf || ov.itemsize != 4 || ov.len != n * self->n_trees * 4) {
+        PyBuffer_Release(&xv);
+        PyBuffer_Release(&ov);
+        PyErr_SetString(PyExc_ValueError, "apply(): X or out has the wrong shape");
+        return NULL;
+    }
+    const double *X = (const double *)xv.buf;
+    int32_t *out = (int32_t *)ov.buf;
+    Py_BEGIN_ALLOW_THREADS for (Py_ssize_t i = 0; i < n; i++)
+    {
+        for (Py_ssize_t t = 0; t < self->n_trees; t++) {
+            int32_t at = self->roots[t];
+            for (int s = self->depth[t]; s > 0; s--) {
+                const node_t *nd = self->nodes + at;
+                at = nd->c[go_right(self, nd, at, X[i * nf + nd->f])];
+            }
+            out[i * self->n_trees + t] = at;
+        }
+    }
+    Py_END_ALLOW_THREADS PyBuffer_Release(&xv);
+    PyBuffer_Release(&ov);
+    Py_RETURN_NONE;
+}
+
 static PyObject *node_size(PyObject *mod, PyObject *unused)
 {
     return PyLong_FromSsize_t((Py_ssize_t)sizeof(node_t));
@@ -484,6 +522,8 @@ static PyMethodDef Forest_methods[] = {
     {"one", (PyCFunction)Forest_one, METH_O, "Score of one encoded row (1-D float64)."},
     {"batch", (PyCFunction)(void (*)(void))Forest_batch, METH_FASTCALL,
      "batch(X, out, n_threads): scores of the rows of X written into out."},
+    {"apply", (PyCFunction)(void (*)(void))Forest_apply, METH_FASTCALL,
+     "apply(X, out): the leaf (node index) each row reaches in each tree."},
     {NULL, NULL, 0, NULL}};
 
 static PyTypeObject ForestType = {

@@ -72,6 +72,11 @@ class CTrees:
         self._forest.batch(Z, out, n_threads)
         return out
 
+    def apply(self, Z):
+        out = np.empty((Z.shape[0], len(self._arrays[1])), dtype=np.int32)
+        self._forest.apply(Z, out)
+        return out
+
 
 class _Checked:
     """numba kernels index without bounds checks: rows are checked here first."""
@@ -119,6 +124,10 @@ class NumbaTrees(_Checked):
         )
         self._one = kernels.tree_one
         self._serial, self._parallel = kernels.tree_batch, kernels.tree_batch_parallel
+        self._apply = kernels.tree_apply
+
+    def apply(self, Z):
+        return self._apply(Z, *self._args[:7])
 
 
 class NumbaLinear(_Checked):
