@@ -98,7 +98,7 @@ def score_csv(
         for chunk in progress(chunks, desc="scoring"):
             if len(chunk) == 0:
                 continue
-            Z = encoder.transform(chunk[schema.features])
+            Z = encoder.encode(chunk[schema.features])
             p = runtime.score_batch(Z)
             out = pd.DataFrame(
                 {
