@@ -45,6 +45,8 @@ from tabdistill import DistilledClassifier, TeacherEnsemble
 from tabdistill.data.datasets import make_fraud
 from tabdistill.data.io import read_csv, split_target
 from tabdistill.data.target import encode_target
+from tabdistill.distill import members as members_module
+from tabdistill.distill import teacher as teacher_module
 from tabdistill.evaluate.benchmark import stratified_split
 from tabdistill.metrics import roc_auc
 
@@ -95,9 +97,12 @@ class CachedTeacher(TeacherEnsemble):
     """A :class:`TeacherEnsemble` whose fits are stored on disk and reused.
 
     The key covers the encoded rows and labels, the parameters and the source
-    of the teacher and members modules, so a changed teacher or encoding
-    never reuses a stale fit.
+    of the teacher and members modules (read once, when this script starts:
+    editing them during a run cannot mislabel a fit), so a changed teacher or
+    encoding never reuses a stale fit.
     """
+
+    _source = _source_hash(teacher_module, members_module)
 
     def __init__(self, cache_dir=None, **params):
         super().__init__(**params)
@@ -107,18 +112,18 @@ class CachedTeacher(TeacherEnsemble):
     def _get_param_names(cls):
         return sorted({"cache_dir", *TeacherEnsemble._get_param_names()})
 
-    def fit_encoded(self, Z, y, sample_weight=None, *, encoder, classes):
-        if self.cache_dir is None:
-            return super().fit_encoded(Z, y, sample_weight, encoder=encoder, classes=classes)
-        from tabdistill.distill import members, teacher
-
+    def fit_encoded(self, Z, y, sample_weight=None, *, encoder, target, groups=None):
+        if self.cache_dir is None or groups is not None:
+            return super().fit_encoded(
+                Z, y, sample_weight, encoder=encoder, target=target, groups=groups
+            )
         h = hashlib.sha256()
         for part in (Z, np.asarray(y), sample_weight):
             if part is not None:
                 h.update(np.ascontiguousarray(part).tobytes())
         params = {k: v for k, v in self.get_params().items() if k not in ("cache_dir", "n_jobs")}
         h.update(repr(sorted(params.items())).encode())
-        h.update(_source_hash(teacher, members).encode())
+        h.update(self._source.encode())
         path = Path(self.cache_dir) / f"{h.hexdigest()[:24]}.joblib"
         if path.exists():
             fitted = joblib.load(path)
@@ -126,7 +131,7 @@ class CachedTeacher(TeacherEnsemble):
             self.encoder_ = encoder
             self.cached_ = True
             return self
-        super().fit_encoded(Z, y, sample_weight, encoder=encoder, classes=classes)
+        super().fit_encoded(Z, y, sample_weight, encoder=encoder, target=target)
         path.parent.mkdir(parents=True, exist_ok=True)
         state = {k: v for k, v in self.__dict__.items() if k.endswith("_") and k != "encoder_"}
         tmp = path.with_suffix(".tmp")
@@ -143,8 +148,10 @@ def run_one(name, seed, args) -> dict:
     X, y_raw = load(name, seed, args["nyc_rows"], args["fraud_rows"])
     y01 = encode_target(y_raw).y
     X_tr, X_te, y_tr, y_te = stratified_split(X, y01, 0.25, seed)
-    teacher = CachedTeacher(cache_dir=args["cache"])
-    model = DistilledClassifier(teacher=teacher, random_state=seed, n_jobs=1)
+    teacher = CachedTeacher(cache_dir=args["cache"], **args["teacher_params"])
+    model = DistilledClassifier(
+        teacher=teacher, random_state=seed, n_jobs=1, **args["distiller_params"]
+    )
     start = time.perf_counter()
     model.fit(X_tr, y_tr)
     fit_seconds = time.perf_counter() - start
@@ -256,11 +263,22 @@ def main():
     parser.add_argument("--cache", type=Path, default=CACHE)
     parser.add_argument("--no-cache", action="store_true")
     parser.add_argument("--tag", default="")
+    parser.add_argument(
+        "--teacher-params", type=json.loads, default={}, help="JSON: TeacherEnsemble parameters"
+    )
+    parser.add_argument(
+        "--distiller-params",
+        type=json.loads,
+        default={},
+        help="JSON: DistilledClassifier parameters (e.g. for an ablation)",
+    )
     args = parser.parse_args()
     opts = {
         "nyc_rows": args.nyc_rows,
         "fraud_rows": args.fraud_rows,
         "cache": None if args.no_cache else str(args.cache),
+        "teacher_params": args.teacher_params,
+        "distiller_params": args.distiller_params,
     }
     # big datasets first so the two workers finish together
     jobs = sorted(
@@ -282,8 +300,16 @@ def main():
                 flush=True,
             )
     summary = summarize(runs)
+    flags = "".join(
+        f" --{k.replace('_', '-')} '{json.dumps(v)}'"
+        for k, v in (
+            ("teacher_params", args.teacher_params),
+            ("distiller_params", args.distiller_params),
+        )
+        if v
+    )
     note = (
-        f"`python benchmarks/suite.py{' --tag ' + args.tag if args.tag else ''}`: seeds "
+        f"`python benchmarks/suite.py{' --tag ' + args.tag if args.tag else ''}{flags}`: seeds "
         f"{' '.join(map(str, args.seeds))}, 25% stratified test, flights_nyc subsampled to "
         f"{args.nyc_rows:,} rows, make_fraud({args.fraud_rows:,}, fraud_rate=0.01), "
         f"{args.workers} worker processes with n_jobs=1, wall {time.perf_counter() - start:.0f} s "

@@ -27,19 +27,19 @@ def test_roles_inferred_from_dtypes(mixed):
     assert enc.n_features_in_ == 6
 
 
-def test_id_like_and_datetime_columns_are_dropped_with_warning(mixed):
+def test_id_like_and_timedelta_columns_are_dropped_with_warning(mixed):
     X, _ = mixed
     X = X.assign(
         customer_id=np.arange(len(X)),
         ref=[f"r{i}" for i in range(len(X))],
-        when=pd.Timestamp("2024-01-01"),
+        wait=pd.Timedelta("1h"),
     )
     with pytest.warns(UserWarning, match="dropping column"):
         enc = TabularEncoder().fit(X)
-    assert set(enc.dropped_) == {"customer_id", "ref", "when"}
+    assert set(enc.dropped_) == {"customer_id", "ref", "wait"}
     assert "customer_id" not in enc.features_
     # dropped columns are not required at predict time
-    assert enc.transform(X.drop(columns=["customer_id", "ref", "when"])).shape == (len(X), 6)
+    assert enc.transform(X.drop(columns=["customer_id", "ref", "wait"])).shape == (len(X), 6)
 
 
 def test_columns_matched_by_name_extra_ignored_with_warning(mixed):

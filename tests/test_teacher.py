@@ -97,3 +97,17 @@ def test_unknown_member_is_a_clear_error(mixed):
     X, y = mixed
     with pytest.raises(ValueError, match="unknown member 'catboost'"):
         TeacherEnsemble(members=["catboost"]).fit(X, y)
+
+
+def test_boosted_members_stop_early_inside_folds_and_refit_with_those_rounds(mixed):
+    X, y = mixed
+    members = {"lightgbm": {"n_estimators": 400}, "xgboost": {"n_estimators": 400}}
+    t = TeacherEnsemble(members=members, cv=3, random_state=0).fit(X, y)
+    assert set(t.rounds_) == {"lightgbm", "xgboost"}
+    assert all(1 <= r < 400 for r in t.rounds_.values())  # 600 rows need far fewer rounds
+    for name, est in t.estimators_.items():
+        assert est.get_params()["n_estimators"] == t.rounds_[name]
+    fixed = TeacherEnsemble(members=members, cv=3, early_stopping_rounds=None, random_state=0)
+    fixed.fit(X, y)
+    assert fixed.rounds_ == {}
+    assert all(e.get_params()["n_estimators"] == 400 for e in fixed.estimators_.values())

@@ -13,6 +13,14 @@ The encoding:
   levels seen at fit (sorted, compared by :func:`level_key`), stored as
   float64; a missing **or unseen** level is NaN.
 
+Some encoded features are *derived* from an input column (``derived``:
+``feature -> (column, part)``):
+
+* ``date`` features are parts of a date column (:mod:`tabdistill.data.dates`),
+  parsed with the one format decided at fit (``date_formats``);
+* a ``frequency`` feature is the share of training rows holding a
+  high-cardinality column's level (0 for a level unseen at fit, NaN for
+  missing); the column's categorical feature keeps only its frequent levels.
 Levels compare **by value**: :func:`level_key` is the one function that turns a
 category value into the text it is stored and looked up under, for the
 pandas encoder and the record path alike, so ``4``, ``4.0``, ``"4"`` and
@@ -32,10 +40,13 @@ import warnings
 import numpy as np
 
 from ..exceptions import FeatureTypeError, SchemaError
+from .dates import PARTS, date_parts, encode_dates, parse_date
 
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
-ROLES = (NUMERIC, CATEGORICAL)
+DATE = "date"
+FREQUENCY = "frequency"
+ROLES = (NUMERIC, CATEGORICAL, DATE, FREQUENCY)
 
 _NUMBER = (int, float, np.integer, np.floating)  # bool is an int: True -> 1.0
 
@@ -101,6 +112,13 @@ class FeatureSchema:
     integer, lower, upper : array-like, default=None
         Per encoded column: whether it held only whole numbers at fit, its
         minimum and its maximum (what augmenters keep synthetic rows within).
+    derived : dict, default=None
+        ``feature -> (input column, part)`` for features derived from a column:
+        a date part (role ``date``) or ``"frequency"`` (role ``frequency``).
+    date_formats : dict, default=None
+        ``input column -> format`` of each date column (see :mod:`tabdistill.data.dates`).
+    frequencies : dict, default=None
+        ``feature -> {level key: share of training rows}`` for frequency features.
 
     Raises
     ------
@@ -118,6 +136,9 @@ class FeatureSchema:
         integer=None,
         lower=None,
         upper=None,
+        derived=None,
+        date_formats=None,
+        frequencies=None,
     ):
         self.features = [str(c) for c in features]
         self.roles = {c: roles[c] for c in self.features}
@@ -128,6 +149,11 @@ class FeatureSchema:
         self.integer = np.zeros(d, bool) if integer is None else np.asarray(integer, bool)
         self.lower = np.zeros(d) if lower is None else np.asarray(lower, np.float64)
         self.upper = np.zeros(d) if upper is None else np.asarray(upper, np.float64)
+        self.derived = {str(f): (str(c), str(p)) for f, (c, p) in (derived or {}).items()}
+        self.date_formats = {str(c): str(f) for c, f in (date_formats or {}).items()}
+        self.frequencies = {
+            str(f): {str(k): float(v) for k, v in t.items()} for f, t in (frequencies or {}).items()
+        }
         self._check()
 
     def _check(self):
@@ -141,6 +167,36 @@ class FeatureSchema:
         d = len(self.features)
         if not self.integer.shape == self.lower.shape == self.upper.shape == (d,):
             raise SchemaError(f"ranges must hold one value per feature ({d})")
+        derived = {c for c in self.features if self.roles[c] in (DATE, FREQUENCY)}
+        if set(self.derived) != derived:
+            raise SchemaError("roles and derived disagree on which features are derived")
+        for feature, (column, part) in self.derived.items():
+            if self.roles[feature] == DATE and (
+                part not in PARTS or column not in self.date_formats
+            ):
+                raise SchemaError(f"date feature '{feature}' has no part or format")
+            if self.roles[feature] == FREQUENCY and feature not in self.frequencies:
+                raise SchemaError(f"frequency feature '{feature}' has no table")
+
+    def source(self, feature: str) -> str:
+        """The input column an encoded feature is read from."""
+        return self.derived[feature][0] if feature in self.derived else feature
+
+    @property
+    def input_columns(self) -> list[str]:
+        """The input columns the encoded features are read from, in first-use order."""
+        return list(dict.fromkeys(self.source(f) for f in self.features))
+
+    def date_groups(self) -> list[tuple[str, str, list[int], list[str]]]:
+        """``(column, format, encoded positions, parts)`` for each date column."""
+        groups = {}
+        for j, name in enumerate(self.features):
+            if self.roles[name] == DATE:
+                column, part = self.derived[name]
+                groups.setdefault(column, ([], []))
+                groups[column][0].append(j)
+                groups[column][1].append(part)
+        return [(c, self.date_formats[c], js, parts) for c, (js, parts) in groups.items()]
 
     @property
     def n_features(self) -> int:
@@ -154,7 +210,8 @@ class FeatureSchema:
 
     # -- encoding
     def _lookup(self, name) -> dict:
-        """``value -> code`` of a categorical column, built on first use (not persisted).
+        """``value -> code`` of a categorical feature (``value -> share`` of a frequency
+        feature), built on first use (not persisted).
 
         Keys are the levels' :func:`level_key` (older schemas stored other
         texts, such as ``"True"``: they are canonicalised here, codes unchanged)
@@ -163,25 +220,34 @@ class FeatureSchema:
         """
         cache = self.__dict__.setdefault("_lookups", {})
         if name not in cache:
+            if self.roles[name] == FREQUENCY:
+                levels = self.frequencies[name].items()
+            else:
+                levels = ((lev, float(i)) for i, lev in enumerate(self.categories[name]))
             table = {}
-            for i, lev in enumerate(self.categories[name]):
+            for lev, value in levels:
                 key = level_key(lev)
-                table.setdefault(key, float(i))
+                table.setdefault(key, value)
                 number = _as_number(key)
                 if number is not None:
-                    table.setdefault(number, float(i))
+                    table.setdefault(number, value)
             cache[name] = table
         return cache[name]
 
-    def level_codes(self, name: str, values) -> np.ndarray:
-        """Codes of ``values`` among the levels of column ``name``; missing or unseen is NaN.
+    def _unseen(self, name) -> float:
+        """What a level unseen at fit encodes to: NaN, or a share of 0 for frequencies."""
+        return 0.0 if self.roles[name] == FREQUENCY else np.nan
 
-        Called on the distinct values of a column (the encoder factorizes
-        first), or on every value of a small batch.
+    def level_codes(self, name: str, values) -> np.ndarray:
+        """Codes of ``values`` among the levels of feature ``name``; missing or unseen is NaN.
+
+        For a frequency feature, the share of training rows holding each value
+        (0 when unseen). Called on the distinct values of a column (the encoder
+        factorizes first), or on every value of a small batch.
         """
-        table = self._lookup(name)
+        table, unseen = self._lookup(name), self._unseen(name)
         return np.array(
-            [np.nan if is_missing(v) else table.get(level_key(v), np.nan) for v in values],
+            [np.nan if is_missing(v) else table.get(level_key(v), unseen) for v in values],
             dtype=np.float64,
         )
 
@@ -204,12 +270,15 @@ class FeatureSchema:
         """
         plan = self.__dict__.get("_plan") or self._record_plan()
         nan, absent, number = _NAN, _ABSENT, _NUMBER  # locals: this loop is the hot path
-        row = np.empty(len(plan), dtype=np.float64)
-        n_absent = 0  # counted on the rare path: keys found = plan - absent
-        for j, (name, levels) in enumerate(plan):
+        row = np.empty(self.n_features, dtype=np.float64)
+        found = 0
+        for j, name, levels, unseen, first in plan[0]:
             value = record.get(name, absent)
-            if value is absent or value is None:
-                n_absent += value is absent
+            if value is absent:
+                row[j] = nan
+                continue
+            found += first
+            if value is None:
                 row[j] = nan
             elif levels is None:
                 if type(value) is not float and not isinstance(value, number):
@@ -228,9 +297,14 @@ class FeatureSchema:
                         f"feature '{name}' expects a category, got {type(value).__name__}."
                     ) from None
                 if code is None:
-                    code = nan if is_missing(value) else levels.get(level_key(value), nan)
+                    code = nan if is_missing(value) else levels.get(level_key(value), unseen)
                 row[j] = code
-        if len(record) > len(plan) - n_absent:  # keys that are no feature
+        for name, fmt, js, cols in plan[1]:
+            value = record.get(name, absent)
+            found += value is not absent
+            value = None if value is absent else value
+            row[js] = np.asarray(date_parts(parse_date(value, fmt)))[cols]
+        if found < len(record):
             self._check_keys(record, strict)
         return row
 
@@ -251,10 +325,20 @@ class FeatureSchema:
 
     def _record_plan(self):
         self._infinite = (self.lower, self.upper)  # what -inf and +inf become
-        self._plan = [
-            (name, self._lookup(name) if self.roles[name] == CATEGORICAL else None)
-            for name in self.features
+        seen = set()
+        simple = []
+        for j, name in enumerate(self.features):
+            if self.roles[name] == DATE:
+                continue
+            column = self.source(name)
+            levels = None if self.roles[name] == NUMERIC else self._lookup(name)
+            simple.append((j, column, levels, self._unseen(name), column not in seen))
+            seen.add(column)
+        dates = [
+            (name, fmt, np.array(js), np.array([PARTS.index(p) for p in parts]))
+            for name, fmt, js, parts in self.date_groups()
         ]
+        self._plan = (simple, dates)
         return self._plan
 
     def encode_columns(self, table) -> np.ndarray:
@@ -263,24 +347,28 @@ class FeatureSchema:
         The NumPy-only path: the pandas encoder is faster on large DataFrames
         and gives the same result.
         """
-        missing = [c for c in self.features if not _has_column(table, c)]
+        missing = [c for c in self.input_columns if not _has_column(table, c)]
         if missing:
             raise SchemaError(
                 f"{len(missing)} column(s) the model was fitted on are missing: {missing}. "
                 "Add them (NaN is allowed for unknown values)."
             )
-        columns = [table[name] for name in self.features]
-        n = len(columns[0]) if columns else 0
+        columns = {c: table[c] for c in self.input_columns}
+        n = len(next(iter(columns.values()))) if columns else 0
         out = np.empty((n, self.n_features), dtype=np.float64)
-        for j, (name, values) in enumerate(zip(self.features, columns)):
+        for name, values in columns.items():
             if len(values) != n:
                 raise SchemaError(f"column '{name}' has {len(values)} values, expected {n}.")
-            if self.roles[name] == CATEGORICAL:
-                values = _as_object(values)
-                codes, uniques = _factorize(values)
+        for j, name in enumerate(self.features):
+            role, values = self.roles[name], columns[self.source(name)]
+            if role in (CATEGORICAL, FREQUENCY):
+                codes, uniques = _factorize(_as_object(values))
                 out[:, j] = self.level_codes(name, uniques)[codes] if len(uniques) else np.nan
-            else:
+            elif role == NUMERIC:
                 out[:, j] = self.clip_infinite(j, _as_float(name, values))
+        for name, fmt, js, parts in self.date_groups():
+            codes, uniques = _factorize(_as_object(columns[name]))
+            out[:, js] = encode_date_values(uniques, codes, fmt, parts)
         return out
 
     # -- persistence
@@ -295,6 +383,9 @@ class FeatureSchema:
             "integer": self.integer.tolist(),
             "lower": self.lower.tolist(),
             "upper": self.upper.tolist(),
+            "derived": {f: list(cp) for f, cp in self.derived.items()},
+            "date_formats": dict(self.date_formats),
+            "frequencies": {f: dict(t) for f, t in self.frequencies.items()},
         }
 
     @classmethod
@@ -316,6 +407,9 @@ class FeatureSchema:
                 integer=data["integer"],
                 lower=data["lower"],
                 upper=data["upper"],
+                derived=data.get("derived"),
+                date_formats=data.get("date_formats"),
+                frequencies=data.get("frequencies"),
             )
         except SchemaError as exc:
             raise SchemaError(f"invalid feature schema: {exc}") from None
@@ -370,6 +464,16 @@ def _as_float(name, values) -> np.ndarray:
             f"column '{name}' was numeric at fit but holds text now. "
             "Fix the upstream data or the parsing of that column."
         ) from None
+
+
+def encode_date_values(uniques, codes, fmt, parts) -> np.ndarray:
+    """Date ``parts`` of a factorized column: parse each distinct value once, then gather."""
+    out = np.full((len(codes), len(parts)), np.nan)
+    if len(uniques):
+        table = encode_dates(list(uniques), fmt, parts)
+        seen = codes >= 0
+        out[seen] = table[codes[seen]]
+    return out
 
 
 def _factorize(values: np.ndarray) -> tuple[np.ndarray, list]:

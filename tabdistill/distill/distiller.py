@@ -11,6 +11,7 @@ falls back to the baseline, warns, and records why.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 import warnings
@@ -29,10 +30,24 @@ from ..data.encoder import TabularEncoder, TabularInputMixin
 from ..data.target import encode_target
 from .augment import AUGMENTERS, Augmenter, FeatureSpec, make_augmenter
 from .binary import BinaryClassifierMixin
-from .labels import build_training_set
-from .selection import Candidate, best, evaluate, knob_grid, validation_scores
+from .labels import TrainingSet, build_training_set, platt_scaling, soften
+from .selection import (
+    Candidate,
+    best,
+    cheapest_within,
+    evaluate,
+    knob_grid,
+    validation_scores,
+)
 from .splits import validation_split
-from .students import STUDENTS, Student, compile_student, make_student, student_sizes
+from .students import (
+    STUDENTS,
+    Student,
+    compile_student,
+    make_student,
+    student_cost,
+    student_sizes,
+)
 from .teacher import TeacherEnsemble
 
 logger = logging.getLogger(__name__)
@@ -56,6 +71,19 @@ def _predict_in_chunks(fn, Z, chunk=50_000, desc=None):
         return fn(Z)
     starts = range(0, len(Z), chunk)
     return np.concatenate([fn(Z[i : i + chunk]) for i in progress(starts, desc=desc)])
+
+
+def _accepts(fn, name) -> bool:
+    return name in inspect.signature(fn).parameters
+
+
+def _final_params(candidate) -> dict:
+    """A candidate's parameters with the rounds early stopping kept, for a refit without it."""
+    params = dict(candidate.knobs["student_params"])
+    rounds = getattr(candidate.model, "n_estimators_", None)
+    if rounds is not None:
+        params.update(n_estimators=int(rounds), early_stopping_rounds=None)
+    return params
 
 
 class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMixin, BaseEstimator):
@@ -94,6 +122,27 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         positives are under 20% of rows, else no emphasis.
     rare_weight : float, default=1.0
         Extra weight on positive targets in the student's loss.
+    losses : sequence of {"cross_entropy", "logit"}, default=("cross_entropy", "logit")
+        Candidate losses of students that have one (LightGBM): cross-entropy on
+        probabilities, or least squares on the teacher's log-odds (logit
+        matching; tried with ``alpha=0`` only, where targets are all soft).
+    early_stopping_rounds : int or None, default=30
+        Students that support it (LightGBM) add trees until the loss on the
+        validation rows -- against the teacher's probabilities there for a
+        distilled student, the labels for the baseline -- has not improved for
+        this many rounds; their ``n_estimators`` is then a cap.
+    size_tolerance : float, default=0.001
+        Among student sizes, the cheapest (fewest tree steps per row) whose
+        validation score is within this of the best is kept: a larger model
+        must earn its latency.
+    calibrate : bool, default=False
+        Recalibrate the teacher's probabilities by Platt scaling fit on its
+        out-of-fold probabilities before they become targets.
+    refit : bool, default=True
+        Once the knobs are chosen, refit the student and the baseline on the
+        training **and** validation rows (with the rounds early stopping chose).
+        The validation rows' soft labels are the teacher's predictions for rows
+        it was not fit on, so they are as honest as the out-of-fold ones.
     selection_metric : {"roc_auc", "average_precision", "log_loss", "brier"}, default="roc_auc"
         What knob selection and the baseline fallback compare on validation.
     validation_fraction : float, default=0.2
@@ -112,6 +161,8 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         whose false-positive rate is at most 1%), ``{"alert_rate": 0.005}``
         (at most 0.5% of rows flagged), or ``{"cost_ratio": 20}`` (the
         threshold that minimises ``20 * missed positives + false alarms``).
+        With ``refit``, targets are met by the student's validation
+        predictions before its refit (the last ones on rows it had not seen).
     categorical_features : list of str, default=None
         Columns to treat as categorical whatever their dtype.
     positive_label : object, default=None
@@ -166,6 +217,11 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         "synthetic_weight": [Interval(Real, 0, None, closed="left")],
         "positive_share": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="both"), None],
         "rare_weight": [Interval(Real, 0, None, closed="neither")],
+        "losses": [list, tuple],
+        "early_stopping_rounds": [None, Interval(Integral, 1, None, closed="left")],
+        "size_tolerance": [Interval(Real, 0, None, closed="left")],
+        "calibrate": ["boolean"],
+        "refit": ["boolean"],
         "selection_metric": [StrOptions({"roc_auc", "average_precision", "log_loss", "brier"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "validation_split": [None, "cv_object"],
@@ -188,6 +244,11 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         synthetic_weight=1.0,
         positive_share="auto",
         rare_weight=1.0,
+        losses=("cross_entropy", "logit"),
+        early_stopping_rounds=30,
+        size_tolerance=0.001,
+        calibrate=False,
+        refit=True,
         selection_metric="roc_auc",
         validation_fraction=0.2,
         validation_split=None,
@@ -207,6 +268,11 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         self.synthetic_weight = synthetic_weight
         self.positive_share = positive_share
         self.rare_weight = rare_weight
+        self.losses = losses
+        self.early_stopping_rounds = early_stopping_rounds
+        self.size_tolerance = size_tolerance
+        self.calibrate = calibrate
+        self.refit = refit
         self.selection_metric = selection_metric
         self.validation_fraction = validation_fraction
         self.validation_split = validation_split
@@ -297,24 +363,28 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         timings["baseline"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
+        targets = (_fill_unheld(self.teacher_.oof_proba_, y01[tr]), synthetic_proba, teacher_va)
+        if self.calibrate:
+            calibrated = platt_scaling(targets[0], y01[tr], w_tr)
+            targets = tuple(calibrated(q) for q in targets)
         training = dict(
             Z=Z[tr],
             y=y01[tr],
-            oof_proba=_fill_unheld(self.teacher_.oof_proba_, y01[tr]),
+            oof_proba=targets[0],
             sample_weight=w_tr,
             synthetic=synthetic,
-            synthetic_proba=synthetic_proba,
+            synthetic_proba=targets[1],
             synthetic_seeds=origin,
+            validation_proba=targets[2],
         )
-        candidates = self._fit_candidates(sizes, training, validation, int(seeds[2]))
-        chosen = best(candidates)
+        candidates, chosen = self._fit_candidates(sizes, training, validation, int(seeds[2]))
         timings["student"] = time.perf_counter() - clock
 
         self.fallback_ = None
-        if chosen.value < baseline.value:
+        if chosen.value <= baseline.value:  # a tie goes to the baseline: the simpler recipe
             self.fallback_ = (
                 f"the best distilled student ({self.selection_metric} {abs(chosen.value):.4f}) "
-                f"was worse than the baseline trained on hard labels "
+                f"did not beat the baseline trained on hard labels "
                 f"({abs(baseline.value):.4f}) on validation; using the baseline as the student"
             )
             warnings.warn(self.fallback_, DistillationWarning, stacklevel=2)
@@ -326,9 +396,20 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
                 soft_labels=chosen.soft_labels,
             )
         self.soft_labels_ = chosen.soft_labels
+        student_model, baseline_model = chosen.model, baseline.model
+        if self.refit:
+            clock = time.perf_counter()
+            rows = np.concatenate([tr, va])
+            baseline_model = self._refit_baseline(baseline, Z[rows], y01[rows], take(w, rows))
+            student_model = (
+                baseline_model
+                if self.fallback_
+                else self._refit_student(chosen, training, Z[va], y01[va], w_va)
+            )
+            timings["refit"] = time.perf_counter() - clock
         self.__dict__.pop("_runtime", None)
-        self.student_ = Pipeline([("encoder", self.encoder_), ("student", chosen.model)])
-        self.baseline_ = Pipeline([("encoder", self.encoder_), ("student", baseline.model)])
+        self.student_ = Pipeline([("encoder", self.encoder_), ("student", student_model)])
+        self.baseline_ = Pipeline([("encoder", self.encoder_), ("student", baseline_model)])
         self.decision_threshold_ = metrics.decision_threshold(
             y01[va], chosen.validation_proba, self.threshold, w_va
         )
@@ -338,50 +419,127 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         logger.info("distillation done: %s", self.report_["validation"]["student"])
         return self
 
+    # ------------------------------------------------------------------ fit stages
+    def _fit_student(self, seed, params, data, eval_set=None):
+        """A new student fit on ``data``, stopping early on ``eval_set`` when it can."""
+        model = self._new_student(seed, params)
+        if eval_set is not None and _accepts(model.fit, "eval_set"):
+            return model.fit(data.Z, data.target, data.weight, eval_set=eval_set)
+        return model.fit(data.Z, data.target, data.weight)
+
+    def _student_params(self, size, loss=None) -> dict:
+        """A size plus the loss and early stopping, for students that take them."""
+        accepted = self._new_student(0, None).get_params()
+        params = dict(size)
+        if loss is not None and "loss" in accepted:
+            params["loss"] = loss
+        if "early_stopping_rounds" in accepted and self.early_stopping_rounds:
+            params.setdefault("early_stopping_rounds", self.early_stopping_rounds)
+        return params
+
     def _fit_baseline(self, sizes, Z, y01, w, validation, seed) -> Candidate:
-        """The student spec fit on hard labels, at the size that does best on validation."""
-        return best(
-            [
-                evaluate(
-                    self._new_student(seed, size).fit(Z, y01.astype(float), w),
-                    {"student_params": size},
-                    *validation,
-                )
-                for size in sizes
-            ]
+        """The student spec fit on hard labels, at the cheapest size that does as well."""
+        data = TrainingSet(Z, y01.astype(float), np.ones(len(y01)) if w is None else w, len(y01))
+        eval_set = (validation[0], validation[1].astype(float), validation[2])
+        fitted = []
+        for size in sizes:
+            params = self._student_params(size)
+            model = self._fit_student(seed, params, data, eval_set)
+            fitted.append(evaluate(model, {"student_params": params}, *validation))
+        return cheapest_within(fitted, self.size_tolerance, student_cost)
+
+    def _fit_candidates(self, sizes, training, validation, seed):
+        """Distilled candidates: data knobs at the first size, then every size with the best.
+
+        Returns every candidate fit (for the report) and the chosen one: the
+        cheapest size within ``size_tolerance`` of the best.
+        """
+        first = [
+            self._fit_candidate(knobs, training, validation, seed)
+            for knobs in progress(
+                knob_grid(sizes[:1], self.augment_factors, self.alphas, self._losses()),
+                desc="students",
+            )
+        ]
+        top = best(first)
+        sized = [top] + [
+            self._fit_candidate({**top.knobs, "student_params": size}, training, validation, seed)
+            for size in sizes[1:]
+        ]
+        return first + sized[1:], cheapest_within(sized, self.size_tolerance, student_cost)
+
+    def _losses(self):
+        if "loss" not in self._new_student(0, None).get_params():
+            return (None,)
+        return tuple(self.losses)
+
+    def _candidate_data(self, knobs, training, extra=None):
+        """The training set of one candidate; ``extra`` adds labelled original rows."""
+        Z, y, soft, w = (
+            training["Z"],
+            training["y"],
+            training["oof_proba"],
+            training["sample_weight"],
+        )
+        if extra is not None:
+            Z_x, y_x, soft_x, w_x = extra
+            Z, y, soft = (
+                np.vstack([Z, Z_x]),
+                np.concatenate([y, y_x]),
+                np.concatenate([soft, soft_x]),
+            )
+            w = None if w is None else np.concatenate([w, w_x])
+        n_rows = int(round(knobs["augment_factor"] * len(training["y"])))
+        return build_training_set(
+            Z,
+            y,
+            soft,
+            w,
+            synthetic=training["synthetic"][:n_rows],
+            synthetic_proba=training["synthetic_proba"][:n_rows],
+            synthetic_seeds=training["synthetic_seeds"][:n_rows],
+            temperature=self.temperature,
+            alpha=knobs["alpha"],
+            synthetic_weight=self.synthetic_weight,
+            rare_weight=self.rare_weight,
         )
 
-    def _fit_candidates(self, sizes, training, validation, seed) -> list[Candidate]:
-        """Fit one student per (size, augmentation factor, alpha), scored on validation."""
-        n_train = len(training["y"])
-        candidates = []
-        for knobs in progress(knob_grid(sizes, self.augment_factors, self.alphas), desc="students"):
-            n_rows = int(round(knobs["augment_factor"] * n_train))
-            data = build_training_set(
-                training["Z"],
-                training["y"],
-                training["oof_proba"],
-                training["sample_weight"],
-                synthetic=training["synthetic"][:n_rows],
-                synthetic_proba=training["synthetic_proba"][:n_rows],
-                synthetic_seeds=training["synthetic_seeds"][:n_rows],
-                temperature=self.temperature,
-                alpha=knobs["alpha"],
-                synthetic_weight=self.synthetic_weight,
-                rare_weight=self.rare_weight,
-            )
-            model = self._new_student(seed, knobs["student_params"])
-            model.fit(data.Z, data.target, data.weight)
-            candidates.append(
-                evaluate(
-                    model,
-                    knobs,
-                    *validation,
-                    synthetic_rows=n_rows,
-                    soft_labels=data.target[: data.n_original],
-                )
-            )
-        return candidates
+    def _fit_candidate(self, knobs, training, validation, seed) -> Candidate:
+        """Fit one distilled student and score it on validation.
+
+        It stops early against the validation rows' targets made the way its
+        training targets are: the teacher's probabilities there, mixed with the
+        labels by ``alpha``.
+        """
+        data = self._candidate_data(knobs, training)
+        Z_va, y_va, w_va, _ = validation
+        q_va = soften(training["validation_proba"], self.temperature)
+        eval_target = (1 - knobs["alpha"]) * q_va + knobs["alpha"] * y_va
+        params = self._student_params(knobs["student_params"], knobs.get("loss"))
+        model = self._fit_student(seed, params, data, (Z_va, eval_target, w_va))
+        return evaluate(
+            model,
+            {**knobs, "student_params": params},
+            *validation,
+            synthetic_rows=data.n_synthetic,
+            soft_labels=data.target[: data.n_original],
+        )
+
+    def _refit_baseline(self, baseline, Z, y01, w):
+        """The chosen baseline refit on training + validation rows."""
+        data = TrainingSet(Z, y01.astype(float), np.ones(len(y01)) if w is None else w, len(y01))
+        return self._fit_student(self._seed(baseline), _final_params(baseline), data)
+
+    def _refit_student(self, chosen, training, Z_va, y_va, w_va):
+        """The chosen student refit on training + validation rows (same knobs and rounds)."""
+        w_va = None if training["sample_weight"] is None else w_va
+        extra = (Z_va, y_va, training["validation_proba"], w_va)
+        data = self._candidate_data(chosen.knobs, training, extra)
+        return self._fit_student(self._seed(chosen), _final_params(chosen), data)
+
+    @staticmethod
+    def _seed(candidate):
+        return candidate.model.get_params().get("random_state")
 
     def check_params(self):
         """Validate every parameter, nested ones included, without fitting anything.
@@ -407,6 +565,11 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
                 raise ValueError(f"{name} must be non-negative numbers, got {values.tolist()}.")
         if max(self.alphas) > 1:
             raise ValueError(f"alphas must be numbers in [0, 1], got {list(self.alphas)}.")
+        if not self.losses or set(self.losses) - {"cross_entropy", "logit"}:
+            raise ValueError(
+                f"losses must be a non-empty list of 'cross_entropy' and/or 'logit', "
+                f"got {list(self.losses)}."
+            )
         if self.n_jobs == 0:
             raise ValueError("n_jobs must be a positive number of threads or -1 (all), not 0.")
         metrics.check_threshold_spec(self.threshold)
@@ -470,6 +633,11 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
                 "train": len(self.train_index_),
                 "validation": len(self.validation_index_),
                 "synthetic": n_synthetic,
+                **(
+                    {"refit": len(self.train_index_) + len(self.validation_index_)}
+                    if self.refit
+                    else {}
+                ),
             },
             "teacher_weights": dict(self.teacher_.weights_),
         }

@@ -26,9 +26,10 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeRegressor
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from .._compat import lightgbm_eval_kwargs
 from .._proba import clip_proba, two_columns
 from ..runtime.compile_lightgbm import compile_lightgbm
 from ..runtime.compile_linear import compile_linear
@@ -99,12 +100,24 @@ class Student(RegressorMixin, BaseEstimator):
         return tags
 
 
+#: Log-odds targets of the ``logit`` loss are clipped to +/- this (probabilities 1e-4 .. 1-1e-4):
+#: beyond it a least-squares fit would spend its trees on the teacher's most certain rows.
+LOGIT_CLIP = 9.2
+
+
+def _logit(q):
+    q = np.asarray(q, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        return np.clip(np.log(q) - np.log1p(-q), -LOGIT_CLIP, LOGIT_CLIP)
+
+
 class LightGBMStudent(Student):
-    """A small LightGBM model on soft targets (``cross_entropy`` objective).
+    """A small LightGBM model on soft targets.
 
     Parameters
     ----------
     n_estimators : int, default=100
+        Trees; with ``early_stopping_rounds``, the most trees.
     num_leaves : int, default=15
     max_depth : int, default=-1
         Depth limit of each tree (-1: none). Full depth-3 trees (8 leaves)
@@ -112,6 +125,15 @@ class LightGBMStudent(Student):
         data the most accurate (``benchmarks/student_shapes.py``).
     learning_rate : float, default=0.1
     min_child_samples : int, default=20
+    loss : {"cross_entropy", "logit"}, default="cross_entropy"
+        ``cross_entropy`` fits the probabilities (LightGBM's ``cross_entropy``
+        objective); ``logit`` fits the teacher's log-odds by least squares
+        (logit matching), which weighs confident rows more. Either way the
+        model's output is ``sigmoid(sum of leaves)``, so the runtime scores both.
+    early_stopping_rounds : int, default=None
+        With ``eval_set`` given to :meth:`fit`: stop adding trees once the loss
+        on it has not improved for this many rounds; ``n_estimators_`` is the
+        number kept.
     categorical_mask : array-like of bool, default=None
         Encoded columns to split on natively as categories.
     feature_names : list of str, default=None
@@ -128,6 +150,8 @@ class LightGBMStudent(Student):
         "max_depth": [Interval(Integral, -1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "min_child_samples": [Interval(Integral, 0, None, closed="left")],
+        "loss": [StrOptions({"cross_entropy", "logit"})],
+        "early_stopping_rounds": [None, Interval(Integral, 1, None, closed="left")],
         "categorical_mask": [None, "array-like"],
         "feature_names": [None, list, tuple],
         "random_state": [None, Integral],
@@ -141,6 +165,8 @@ class LightGBMStudent(Student):
         max_depth=-1,
         learning_rate=0.1,
         min_child_samples=20,
+        loss="cross_entropy",
+        early_stopping_rounds=None,
         categorical_mask=None,
         feature_names=None,
         random_state=None,
@@ -151,12 +177,25 @@ class LightGBMStudent(Student):
         self.max_depth = max_depth
         self.learning_rate = learning_rate
         self.min_child_samples = min_child_samples
+        self.loss = loss
+        self.early_stopping_rounds = early_stopping_rounds
         self.categorical_mask = categorical_mask
         self.feature_names = feature_names
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    def fit(self, Z, target, sample_weight=None):
+    def fit(self, Z, target, sample_weight=None, eval_set=None):
+        """Fit on targets in [0, 1].
+
+        Parameters
+        ----------
+        Z : ndarray of shape (n_samples, n_features)
+        target : ndarray of shape (n_samples,)
+            Probabilities (or 0/1 labels).
+        sample_weight : ndarray, default=None
+        eval_set : tuple (Z, target, sample_weight), default=None
+            Rows to stop early on (with ``early_stopping_rounds``).
+        """
         import lightgbm as lgb
 
         self._validate_params()
@@ -165,8 +204,9 @@ class LightGBMStudent(Student):
         cat = (
             [] if self.categorical_mask is None else np.flatnonzero(self.categorical_mask).tolist()
         )
+        logit = self.loss == "logit"
         params = {
-            "objective": "cross_entropy",
+            "objective": "regression" if logit else "cross_entropy",
             "n_estimators": self.n_estimators,
             "num_leaves": self.num_leaves,
             "max_depth": self.max_depth,
@@ -178,11 +218,41 @@ class LightGBMStudent(Student):
             "force_row_wise": True,
             "verbose": -1,
         }
+        kwargs, stopping = {}, self.early_stopping_rounds and eval_set is not None
+        if stopping:
+            Z_ev, t_ev, w_ev = eval_set
+            t_ev = np.asarray(t_ev, dtype=np.float64)
+            kwargs = {
+                **lightgbm_eval_kwargs(
+                    np.asarray(Z_ev, np.float64), _logit(t_ev) if logit else t_ev, w_ev
+                ),
+                "callbacks": [lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
+            }
         names = "auto" if self.feature_names is None else lightgbm_names(self.feature_names)
         self.model_ = lgb.LGBMRegressor(**params).fit(
-            Z, target, sample_weight=w, categorical_feature=cat, feature_name=names
+            Z,
+            _logit(target) if logit else target,
+            sample_weight=w,
+            categorical_feature=cat,
+            feature_name=names,
+            **kwargs,
         )
-        self.booster_ = self.model_.booster_
+        booster = self.model_.booster_
+        self.n_estimators_ = (
+            int(self.model_.best_iteration_) if stopping and self.model_.best_iteration_ else None
+        ) or booster.num_trees()
+        if self.n_estimators_ < booster.num_trees():
+            booster = lgb.Booster(
+                model_str=booster.model_to_string(num_iteration=self.n_estimators_)
+            )
+        if logit:
+            # least squares on log-odds: the sum of leaves is a logit, so the same trees read
+            # as a cross-entropy model, whose output LightGBM and the runtime take through a sigmoid
+            text = re.sub(
+                r"^objective=.*$", "objective=cross_entropy", booster.model_to_string(), flags=re.M
+            )
+            booster = lgb.Booster(model_str=text)
+        self.booster_ = booster
         self.n_features_in_ = Z.shape[1]
         return self
 
@@ -304,10 +374,32 @@ STUDENTS = {"lightgbm": LightGBMStudent, "tree": TreeStudent, "linear": LinearSt
 
 
 #: Candidate sizes tried when the user gives none: accuracy and speed trade places by dataset
-#: (``benchmarks/student_shapes.py``), so both are tried and validation decides.
+#: (``benchmarks/student_shapes.py``), so all are tried and validation decides; the number of
+#: trees (at most 500) is found by early stopping. The first size is where the other knobs are
+#: chosen.
 DEFAULT_SIZES = {
-    "lightgbm": [{"num_leaves": 15, "max_depth": -1}, {"num_leaves": 8, "max_depth": 3}],
+    "lightgbm": [
+        {"num_leaves": 15, "max_depth": -1, "n_estimators": 500},
+        {"num_leaves": 8, "max_depth": 3, "n_estimators": 500},
+        {"num_leaves": 31, "max_depth": -1, "n_estimators": 500},
+    ],
 }
+
+
+def student_cost(student) -> float:
+    """Tree steps one row takes through a fitted student: what single-row latency grows with.
+
+    ``trees x depth`` for LightGBM (depth: ``max_depth``, else ``log2(num_leaves)``
+    rounded up), the depth for one tree, 0 for a linear student.
+    """
+    if isinstance(student, LightGBMStudent):
+        depth = int(np.ceil(np.log2(max(student.num_leaves, 2))))
+        if student.max_depth and student.max_depth > 0:
+            depth = min(depth, student.max_depth)
+        return float(student.booster_.num_trees() * depth)
+    if isinstance(student, TreeStudent):
+        return float(student.tree_model_.get_depth())
+    return 0.0
 
 
 def student_sizes(student, params=None) -> list[dict]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
@@ -28,7 +28,15 @@ from ..data.encoder import TabularEncoder, TabularInputMixin
 from ..data.target import encode_target
 from ..exceptions import DataError
 from .binary import BinaryClassifierMixin
-from .members import build_member, check_members, fit_member, normalize_members, positive_proba
+from .members import (
+    boosting_rounds,
+    build_member,
+    check_members,
+    fit_member,
+    normalize_members,
+    positive_proba,
+    scale_to_rows,
+)
 from .splits import teacher_folds
 
 logger = logging.getLogger(__name__)
@@ -90,6 +98,14 @@ class TeacherEnsemble(BinaryClassifierMixin, TabularInputMixin, ClassifierMixin,
         ``GroupKFold``...) or iterable of ``(train, test)`` index pairs. Rows
         that no split holds out (the first block of ``TimeSeriesSplit``) have
         no out-of-fold probability (NaN in ``oof_proba_``).
+    early_stopping_rounds : int or None, default=50
+        LightGBM and XGBoost members stop adding rounds inside each fold once
+        the log loss on an inner split of that fold's training rows (never its
+        test rows) has not improved for this many rounds; the refit on all
+        rows uses the folds' mean number of rounds, scaled up by the extra
+        rows it sees. ``n_estimators`` becomes a cap. None: fixed rounds.
+    inner_fraction : float, default=0.15
+        Share of each fold's training rows held out for early stopping.
     n_selection_rounds : int, default=50
         Rounds of greedy ensemble selection.
     categorical_features : list of str, default=None
@@ -121,12 +137,16 @@ class TeacherEnsemble(BinaryClassifierMixin, TabularInputMixin, ClassifierMixin,
     member_scores_ : dict
         ``name -> {"log_loss", "roc_auc", "average_precision", "weight"}`` out of fold,
         with an ``"ensemble"`` entry for the weighted blend.
+    rounds_ : dict
+        ``name -> boosting rounds`` each early-stopped member was refit with.
     fit_seconds_ : float
     """
 
     _parameter_constraints: dict = {
         "members": [None, list, tuple, dict],
         "cv": ["cv_object"],
+        "early_stopping_rounds": [None, Interval(Integral, 1, None, closed="left")],
+        "inner_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_selection_rounds": [Interval(Integral, 1, None, closed="left")],
         "categorical_features": [None, list, tuple],
         "positive_label": "no_validation",
@@ -138,6 +158,8 @@ class TeacherEnsemble(BinaryClassifierMixin, TabularInputMixin, ClassifierMixin,
         self,
         members=None,
         cv=5,
+        early_stopping_rounds=50,
+        inner_fraction=0.15,
         n_selection_rounds=50,
         categorical_features=None,
         positive_label=None,
@@ -146,6 +168,8 @@ class TeacherEnsemble(BinaryClassifierMixin, TabularInputMixin, ClassifierMixin,
     ):
         self.members = members
         self.cv = cv
+        self.early_stopping_rounds = early_stopping_rounds
+        self.inner_fraction = inner_fraction
         self.n_selection_rounds = n_selection_rounds
         self.categorical_features = categorical_features
         self.positive_label = positive_label
@@ -233,17 +257,25 @@ class TeacherEnsemble(BinaryClassifierMixin, TabularInputMixin, ClassifierMixin,
         protos = {
             name: clone(spec)
             if hasattr(spec, "fit")
-            else build_member(name, spec, cat, int(s), self.n_jobs)
+            else scale_to_rows(
+                build_member(name, spec, cat, int(s), self.n_jobs), name, spec, len(y)
+            )
             for (name, spec), s in zip(specs, seeds)
         }
         splits = teacher_folds(self.cv, y, groups, int(rng.randint(2**31 - 1)))
+        stop = None
+        if self.early_stopping_rounds:
+            stop = (self.early_stopping_rounds, self.inner_fraction, int(rng.randint(2**31 - 1)))
         oof = {name: np.zeros(len(y)) for name in protos}
+        rounds = {name: [] for name in protos}
         held_out = np.zeros(len(y))
         bar = progress(total=len(splits) * len(protos), desc="teacher folds")
         for train, test in splits:
             for name, proto in protos.items():
-                est = fit_member(clone(proto), Z[train], y[train], take(w, train), cat)
+                est = fit_member(clone(proto), Z[train], y[train], take(w, train), cat, stop)
                 oof[name][test] += positive_proba(est, Z[test])
+                if boosting_rounds(est) is not None:
+                    rounds[name].append(boosting_rounds(est))
                 bar.update()
             held_out[test] += 1
         bar.close()
@@ -252,6 +284,13 @@ class TeacherEnsemble(BinaryClassifierMixin, TabularInputMixin, ClassifierMixin,
             oof[name] = np.where(covered, oof[name] / np.maximum(held_out, 1), np.nan)
         self.oof_mask_ = covered
         y_c, w_c = y[covered], take(w, covered)
+        # The refit sees all rows where an early-stopped fold model saw a share of them (its
+        # fold's training rows less the inner split); more rows carry more rounds: scale by
+        # the square root of the ratio.
+        share = np.mean([len(train) for train, _ in splits]) / len(y) * (1 - self.inner_fraction)
+        self.rounds_ = {
+            n: max(1, int(round(np.mean(r) / share**0.5))) for n, r in rounds.items() if r
+        }
         names = list(protos)
         P = np.column_stack([oof[n][covered] for n in names])
         weights = ensemble_selection(P, y_c, w_c, self.n_selection_rounds)
@@ -270,7 +309,10 @@ class TeacherEnsemble(BinaryClassifierMixin, TabularInputMixin, ClassifierMixin,
         self.estimators_ = {}
         for name in progress(names, desc="teacher refit"):
             if self.weights_[name] > 0:
-                self.estimators_[name] = fit_member(clone(protos[name]), Z, y, w, cat)
+                est = clone(protos[name])
+                if name in self.rounds_:
+                    est.set_params(n_estimators=self.rounds_[name])
+                self.estimators_[name] = fit_member(est, Z, y, w, cat)
         self.fit_seconds_ = time.perf_counter() - start
         return self
 

@@ -187,6 +187,7 @@ def run_benchmark(
     decision = metrics.decision_summary(y_test, scores["student"], model.decision_threshold_)
     summary = {
         "schema_version": SCHEMA_VERSION,
+        "encoding": encoding_summary(model.encoder_.schema_),
         "dataset": dataset,
         "rows": int(len(frame)),
         "features": int(X.shape[1]),
@@ -240,6 +241,38 @@ def run_benchmark(
     return BenchmarkResult(summary=summary, y_test=np.asarray(y_test), scores=scores)
 
 
+def encoding_summary(schema) -> dict:
+    """What the encoder made of the columns: date and frequency features, dropped columns."""
+    by_role = {}
+    for feature in schema.features:
+        by_role.setdefault(schema.roles[feature], []).append(feature)
+    return {
+        "date_features": by_role.get("date", []),
+        "date_formats": dict(schema.date_formats),
+        "frequency_features": by_role.get("frequency", []),
+        "dropped": dict(schema.dropped),
+        "encoded_features": schema.n_features,
+    }
+
+
+def encoding_lines(encoding: dict) -> list[str]:
+    """One line each for date features, frequency features and dropped columns (when any)."""
+    lines = []
+    if encoding.get("date_features"):
+        formats = ", ".join(f"{c}: {f}" for c, f in encoding["date_formats"].items())
+        lines.append(f"date features: {', '.join(encoding['date_features'])} ({formats})")
+    if encoding.get("frequency_features"):
+        lines.append(
+            "high-cardinality columns, frequent levels + level frequency: "
+            + ", ".join(encoding["frequency_features"])
+        )
+    if encoding.get("dropped"):
+        lines.append(
+            "dropped: " + "; ".join(f"{c} ({why})" for c, why in encoding["dropped"].items())
+        )
+    return lines
+
+
 def _importances(model, top: int = 20) -> list[dict]:
     """The student's feature importance by real column name, largest first."""
     try:
@@ -261,6 +294,7 @@ def format_table(summary: dict) -> str:
         f"{summary['positive_rate']:.2%} positive, seed {summary['seed']}"
     )
     tail = [
+        *encoding_lines(summary.get("encoding", {})),
         f"fidelity: spearman {f['spearman']:.4f}, mean |p_t - p_s| {f['mean_abs_diff']:.4f}, "
         f"agreement at teacher's 1% FPR threshold {f['agreement_at_1pct_fpr']:.2%}",
         f"student vs teacher: {sp['single_row_p50']:,.0f}x faster per row (p50), "

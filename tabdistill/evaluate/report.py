@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .benchmark import MODELS, BenchmarkResult
+from .benchmark import MODELS, BenchmarkResult, encoding_lines
 from .table import COST_COLUMNS, METRIC_COLUMNS, format_bytes
 
 COLORS = {"teacher": "#1f4e79", "student": "#d9541e", "baseline": "#7f7f7f"}
@@ -164,6 +164,9 @@ def _html(summary, images):
     fallback = (
         f'<p class="warn">Fallback: {html.escape(d["fallback"])}</p>' if d.get("fallback") else ""
     )
+    encoding = "".join(
+        f'<p class="sub">{html.escape(line)}</p>' for line in encoding_lines(s.get("encoding", {}))
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>tabdistill benchmark: {html.escape(s["dataset"])}</title>
@@ -183,6 +186,7 @@ figure {{ margin: 0; }} img {{ width: 100%; border: 1px solid #eee; }}
 <p class="sub">{s["rows"]:,} rows, {s["features"]} features, {s["positive_rate"]:.2%} positive;
 test split {s["test_rows"]:,} rows, seed {s["seed"]}. Student: {html.escape(str(d["student"]))},
 knobs {html.escape(json.dumps(d["chosen"]))}.</p>
+{encoding}
 {fallback}
 <div class="kpi">
 <div><b>{sp["single_row_p50"]:,.0f}×</b>faster per row than the teacher (p50)</div>

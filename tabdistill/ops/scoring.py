@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 def _check_header(input_path, runtime, id_column):
     columns = set(header_names(input_path))
-    missing = [c for c in runtime.schema.features if c not in columns]
+    missing = [c for c in runtime.schema.input_columns if c not in columns]
     if missing:
         raise SchemaError(
             f"input '{input_path}' lacks {len(missing)} column(s) the model needs: {missing}."
@@ -87,7 +87,7 @@ def score_csv(
     _check_header(input_path, runtime, id_column)
     schema = runtime.schema
     encoder = TabularEncoder.from_schema(schema)  # pandas' fast path for large chunks
-    text_columns = {c: str for c in schema.features if schema.roles[c] == "categorical"}
+    text_columns = {schema.source(c): str for c in schema.features if schema.roles[c] != "numeric"}
     if id_column:
         text_columns[id_column] = str
     # same folder (atomic rename), same extension (same compression) as the output
@@ -98,7 +98,7 @@ def score_csv(
         for chunk in progress(chunks, desc="scoring"):
             if len(chunk) == 0:
                 continue
-            Z = encoder.encode(chunk[schema.features])
+            Z = encoder.encode(chunk[schema.input_columns])
             p = runtime.score_batch(Z)
             out = pd.DataFrame(
                 {
