@@ -332,7 +332,7 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         timings = {}
         clock = time.perf_counter()
         self.encoder_ = TabularEncoder(categorical_features=self.categorical_features)
-        Z = self.encoder_.fit_transform(X)
+        Z = self.encoder_.fit_encode(X)
         target = encode_target(y, self.positive_label)
         self.classes_, self.pos_label_ = target.classes, target.pos_label
         self.feature_names_in_ = self.encoder_.feature_names_in_
@@ -726,7 +726,7 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         probabilities as the student to within 1e-12.
         """
         check_is_fitted(self, "student_")
-        return self.proba_from_scores(self.predict_proba_encoded(self.encoder_.transform(X)))
+        return self.proba_from_scores(self.predict_proba_encoded(self.encoder_.encode(X)))
 
     def predict_proba_encoded(self, Z) -> np.ndarray:
         """Positive-class probability of rows already encoded by ``encoder_``."""
@@ -740,7 +740,7 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         """Predicted labels: the positive class where its probability is at least
         ``decision_threshold_`` (see ``threshold``), the other class elsewhere."""
         check_is_fitted(self, "student_")
-        p = self.predict_proba_encoded(self.encoder_.transform(X))
+        p = self.predict_proba_encoded(self.encoder_.encode(X))
         return self.labels_from_scores(p, self.decision_threshold_)
 
 
