@@ -9,4 +9,20 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["tomllib"]
+__all__ = ["lightgbm_eval_kwargs", "tomllib"]
+
+
+def lightgbm_eval_kwargs(X, y, sample_weight=None) -> dict:
+    """``fit`` keywords giving a LightGBM scikit-learn model one evaluation set.
+
+    LightGBM 4.7 renamed ``eval_set=[(X, y)]`` to ``eval_X=(X,)``, ``eval_y=(y,)``
+    and deprecated the old name; older versions know only ``eval_set``.
+    """
+    import inspect
+
+    from lightgbm import LGBMModel
+
+    weights = None if sample_weight is None else [sample_weight]
+    if "eval_X" in inspect.signature(LGBMModel.fit).parameters:
+        return {"eval_X": (X,), "eval_y": (y,), "eval_sample_weight": weights}
+    return {"eval_set": [(X, y)], "eval_sample_weight": weights}

@@ -13,7 +13,11 @@ def clip_proba(p) -> np.ndarray:
     return np.clip(np.asarray(p, dtype=np.float64), EPS, 1 - EPS)
 
 
-def two_columns(p) -> np.ndarray:
-    """scikit-learn's ``predict_proba`` layout of a positive-class probability: ``[1 - p, p]``."""
+def two_columns(p, positive_index: int = 1) -> np.ndarray:
+    """scikit-learn's ``predict_proba`` layout of a positive-class probability.
+
+    ``[1 - p, p]``, or ``[p, 1 - p]`` when the positive class is the first of
+    the sorted ``classes_`` (``positive_index=0``).
+    """
     p = np.asarray(p, dtype=np.float64)
-    return np.column_stack([1 - p, p])
+    return np.column_stack([1 - p, p] if positive_index == 1 else [p, 1 - p])

@@ -20,3 +20,29 @@ def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray:
 def take(values, index):
     """``values[index]``, passing ``None`` (no weights, say) through."""
     return None if values is None else values[index]
+
+
+def n_rows(data) -> int:
+    """Rows of a table, an array or a sequence."""
+    shape = getattr(data, "shape", None)
+    if shape is None:
+        shape = np.asarray(data).shape
+    if not len(shape):
+        raise DataError(f"expected an array or a table, got the scalar {data!r}.")
+    return int(shape[0])
+
+
+def check_lengths(X, y, sample_weight=None, groups=None) -> None:
+    """Raise a clear error unless ``X``, ``y`` (and weights, groups) have one entry per row."""
+    if y is None:
+        raise DataError(
+            "this estimator requires y to be passed, but the target y is None: fit(X, y) "
+            "needs the labels of the rows of X."
+        )
+    n = n_rows(X)
+    for name, values in (("y", y), ("sample_weight", sample_weight), ("groups", groups)):
+        if values is not None and n_rows(values) != n:
+            raise DataError(
+                f"X has {n} rows but {name} has {n_rows(values)} values: they must be aligned "
+                "row by row (same length, same order)."
+            )

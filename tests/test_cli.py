@@ -1,6 +1,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -31,6 +32,8 @@ FAST = [
     "200",
     "--batch-rows",
     "5000",
+    "--bootstrap",
+    "50",
     "-q",
 ]
 
@@ -85,6 +88,25 @@ def test_benchmark_writes_json_and_report(csv, tmp_path, capsys):
     assert all(0 < lv["test_roc_auc"] <= 1 and lv["size_bytes"] > 0 for lv in levels)
     assert (rep / "frontier.png").stat().st_size > 1_000
     assert "data:image/png;base64," in (rep / "index.html").read_text()
+    # issue 11: decisions a fraud team can act on
+    assert (rep / "scores.png").stat().st_size > 1_000
+    assert result["schema_version"] == 2 and result["positive_label"] == "fraud"
+    assert {"threshold", "alerts_per_10k", "recall", "precision", "fpr"} <= set(result["decision"])
+    table = result["thresholds"]
+    assert {r["model"] for r in table} == {"teacher", "student"} and len(table) == 10
+    assert all(r["fpr"] <= r["target_fpr"] + 1e-9 for r in table)
+    ci = result["intervals"]
+    for name in ("teacher", "student", "baseline", "student-baseline"):
+        for metric in ("roc_auc", "average_precision"):
+            v = ci[name][metric]
+            assert v["low"] <= v["estimate"] <= v["high"]
+    top = [f["feature"] for f in result["feature_importance"]]
+    assert set(top) <= {"x1", "x2", "color", "flag", "count", "city"} and "x1" in top[:3]
+    page = (rep / "index.html").read_text()
+    assert "Thresholds at target false-positive rates" in page and "bootstrap" in page
+    documented = (Path(__file__).parents[1] / "docs" / "benchmark-json.md").read_text()
+    for key in [*result, *result["models"]["student"], *result["decision"]]:
+        assert f"`{key}`" in documented, key
 
 
 @pytest.mark.parametrize(
@@ -93,9 +115,9 @@ def test_benchmark_writes_json_and_report(csv, tmp_path, capsys):
         (["missing.csv", "--target", "y"], "not found"),
         (["{csv}", "--target", "nope"], "target column 'nope' not found"),
         (["{empty}", "--target", "y"], "empty"),
-        (["{multi}", "--target", "y"], "must be binary"),
+        (["{multi}", "--target", "y"], "Only binary classification"),
         (["{rare}", "--target", "y"], "too few rows of the rarer class"),
-        (["{single}", "--target", "y"], "single class"),
+        (["{single}", "--target", "y"], "one class only"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(args, message, csv, tmp_path, capsys):

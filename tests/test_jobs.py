@@ -152,11 +152,15 @@ def test_predict_matches_distilled_classifier(job, two_runs, tmp_path):
     assert code == 0
     scores = pd.read_csv(out)
     holdout = pd.read_csv(job["holdout"])
-    assert list(scores.columns) == ["txn_id", "probability"] and len(scores) == len(holdout)
+    columns = ["txn_id", "probability", "decision", "model_version"]
+    assert list(scores.columns) == columns and len(scores) == len(holdout)
     assert (scores["txn_id"] == holdout["txn_id"]).all()
     model = load_model(registry.root / promoted / "model.skops")
-    expected = model.predict_proba(holdout.drop(columns=["y", "txn_id"]))[:, 1]
+    features = holdout.drop(columns=["y", "txn_id"])
+    expected = model.predict_proba(features)[:, model.positive_index_]
     np.testing.assert_allclose(scores["probability"], expected, rtol=0, atol=1e-12)
+    assert (scores["decision"].astype(str) == model.predict(features).astype(str)).all()
+    assert (scores["model_version"] == promoted).all()
     # never overwrites without --overwrite
     first = out.read_bytes()
     assert (

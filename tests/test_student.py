@@ -80,9 +80,37 @@ def test_soften_and_training_set():
 def test_student_sizes():
     from tabdistill.distill.students import student_sizes
 
-    assert len(student_sizes("lightgbm")) == 2
+    assert len(student_sizes("lightgbm")) == 3
     assert student_sizes("tree") == [{}]
     assert student_sizes("lightgbm", {"num_leaves": 4}) == [{"num_leaves": 4}]
     assert student_sizes("lightgbm", [{"num_leaves": 4}, {"num_leaves": 6}])[1] == {"num_leaves": 6}
     with pytest.raises(ValueError, match="list of dicts"):
         student_sizes("lightgbm", [])
+
+
+def test_platt_scaling_recalibrates_without_reordering():
+    from tabdistill.distill.labels import platt_scaling
+    from tabdistill.metrics import log_loss
+
+    rng = np.random.default_rng(0)
+    truth = rng.uniform(0.05, 0.95, 4000)
+    y = (rng.random(4000) < truth).astype(int)
+    overconfident = 1 / (1 + np.exp(-3 * np.log(truth / (1 - truth))))
+    calibrated = platt_scaling(overconfident, y)(overconfident)
+    assert np.all(np.diff(calibrated[np.argsort(overconfident)]) >= 0)
+    assert log_loss(y, calibrated) < log_loss(y, overconfident) - 0.05
+
+
+def test_logit_student_fits_log_odds_and_compiles_as_a_probability_model():
+    from tabdistill.data.schema import FeatureSchema
+    from tabdistill.distill.students import LightGBMStudent
+
+    rng = np.random.default_rng(1)
+    Z = rng.normal(size=(3000, 3))
+    q = 1 / (1 + np.exp(-(2 * Z[:, 0] - Z[:, 1])))
+    s = LightGBMStudent(n_estimators=400, loss="logit", early_stopping_rounds=20)
+    s.fit(Z[:2000], q[:2000], eval_set=(Z[2000:], q[2000:], None))
+    assert s.n_estimators_ < 400 and s.booster_.num_trees() == s.n_estimators_
+    assert np.abs(s.predict(Z[2000:]) - q[2000:]).mean() < 0.03
+    schema = FeatureSchema(["a", "b", "c"], dict.fromkeys("abc", "numeric"), {}, ["a", "b", "c"])
+    np.testing.assert_allclose(s.compile(schema).score_batch(Z), s.predict(Z), atol=1e-12)

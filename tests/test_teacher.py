@@ -71,9 +71,10 @@ def test_string_target_and_sample_weight(mixed):
     w = np.where(y == 1, 3.0, 1.0)
     members = {"lightgbm": FAST_MEMBERS["lightgbm"], "logistic": {}}
     t = TeacherEnsemble(members=members, cv=3, random_state=0).fit(X, labels, sample_weight=w)
-    assert list(t.classes_) == ["ok", "fraud"]
+    assert list(t.classes_) == ["fraud", "ok"] and t.pos_label_ == "fraud"
+    assert t.predict_proba(X)[:, 0].mean() < t.predict_proba(X)[:, 1].mean()  # fraud is rare
     unweighted = TeacherEnsemble(members=members, cv=3, random_state=0).fit(X, labels)
-    assert t.predict_proba(X)[:, 1].mean() > unweighted.predict_proba(X)[:, 1].mean()
+    assert t.predict_proba(X)[:, 0].mean() > unweighted.predict_proba(X)[:, 0].mean()
     assert set(t.predict(X)) <= {"ok", "fraud"}
 
 
@@ -88,7 +89,7 @@ def test_rare_positives_work_and_too_few_is_a_clear_error():
 
 def test_single_class_target_is_a_clear_error(mixed):
     X, _ = mixed
-    with pytest.raises(DataError, match="single class"):
+    with pytest.raises(DataError, match="one class only"):
         TeacherEnsemble(members={"logistic": {}}).fit(X, np.zeros(len(X)))
 
 
@@ -96,3 +97,17 @@ def test_unknown_member_is_a_clear_error(mixed):
     X, y = mixed
     with pytest.raises(ValueError, match="unknown member 'catboost'"):
         TeacherEnsemble(members=["catboost"]).fit(X, y)
+
+
+def test_boosted_members_stop_early_inside_folds_and_refit_with_those_rounds(mixed):
+    X, y = mixed
+    members = {"lightgbm": {"n_estimators": 400}, "xgboost": {"n_estimators": 400}}
+    t = TeacherEnsemble(members=members, cv=3, random_state=0).fit(X, y)
+    assert set(t.rounds_) == {"lightgbm", "xgboost"}
+    assert all(1 <= r < 400 for r in t.rounds_.values())  # 600 rows need far fewer rounds
+    for name, est in t.estimators_.items():
+        assert est.get_params()["n_estimators"] == t.rounds_[name]
+    fixed = TeacherEnsemble(members=members, cv=3, early_stopping_rounds=None, random_state=0)
+    fixed.fit(X, y)
+    assert fixed.rounds_ == {}
+    assert all(e.get_params()["n_estimators"] == 400 for e in fixed.estimators_.values())

@@ -5,7 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .options import EXIT_OK, add_model_options, distiller_params
+from .options import (
+    EXIT_OK,
+    add_model_options,
+    check_output,
+    distiller_params,
+    fraction,
+    positive_int,
+)
 
 
 def add_parser(sub, common):
@@ -15,12 +22,23 @@ def add_parser(sub, common):
     p.add_argument("path", help="CSV file (plain or .gz)")
     p.add_argument("--target", required=True, help="name of the binary target column")
     p.add_argument("--positive-label", help="label of the positive class (default: inferred)")
-    p.add_argument("--test-size", type=float, default=0.25, help="held-out share (default 0.25)")
+    p.add_argument("--test-size", type=fraction, default=0.25, help="held-out share (default 0.25)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", metavar="OUT", help="write the results as JSON")
     p.add_argument("--report", metavar="DIR", help="write an HTML report with plots")
-    p.add_argument("--latency-calls", type=int, default=2_000, help="timed single-row calls")
-    p.add_argument("--batch-rows", type=int, default=100_000, help="rows per batch timing run")
+    p.add_argument(
+        "--latency-calls", type=positive_int, default=2_000, help="timed single-row calls"
+    )
+    p.add_argument(
+        "--batch-rows", type=positive_int, default=100_000, help="rows per batch timing run"
+    )
+    p.add_argument(
+        "--bootstrap",
+        type=int,
+        default=200,
+        metavar="N",
+        help="resamples for the 95%% intervals (default 200; 0: none)",
+    )
     add_model_options(p)
     p.set_defaults(func=run)
 
@@ -28,7 +46,12 @@ def add_parser(sub, common):
 def run(args) -> int:
     from ..data.io import read_csv
     from ..evaluate.benchmark import format_table, run_benchmark
+    from ..ops.config import check_distiller
 
+    params = distiller_params(args)
+    check_distiller(params)  # every setting, before the data is read
+    check_output(args.json, "JSON output")
+    check_output(args.report, "folder")
     frame = read_csv(args.path)
     name = Path(args.path).name.split(".")[0]
     result = run_benchmark(
@@ -38,13 +61,13 @@ def run(args) -> int:
         test_size=args.test_size,
         seed=args.seed,
         positive_label=args.positive_label,
-        distiller_params=distiller_params(args),
+        distiller_params=params,
         latency_calls=args.latency_calls,
         batch_rows=args.batch_rows,
+        n_bootstrap=max(args.bootstrap, 0),
     )
     print(format_table(result.summary))
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result.summary, indent=2))
         print(f"\nJSON written to {args.json}")
     if args.report:

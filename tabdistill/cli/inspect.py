@@ -22,6 +22,17 @@ def run(args) -> int:
     return EXIT_OK
 
 
+def _decision_line(decision) -> str:
+    if not decision:
+        return "decision     flag at p >= 0.5 (written before thresholds were recorded)"
+    t = decision["threshold"]
+    at = "never (no threshold met the rule)" if t is None or t == float("inf") else f"{t:.4f}"
+    return (
+        f"decision     '{decision['positive_label']}' at p >= {at} "
+        f"(rule {json.dumps(decision['rule'])}, chosen on validation)"
+    )
+
+
 def format_manifest(m: dict) -> str:
     """A manifest as readable text."""
     from ..evaluate.table import METRIC_COLUMNS, text_table
@@ -38,6 +49,7 @@ def format_manifest(m: dict) -> str:
         f"data sha256  {data.get('sha256', '?')}",
         f"knobs        {m.get('knobs')}"
         + (f"  FALLBACK: {m['fallback']}" if m.get("fallback") else ""),
+        _decision_line(m.get("decision")),
         f"latency      p50 {m['latency']['single_row_p50_us']:.1f} µs, "
         f"p99 {m['latency']['single_row_p99_us']:.1f} µs",
         "",

@@ -1,7 +1,8 @@
 """The ``tabdistill`` command line: a parser per command, one entry point.
 
-Exit codes: 0 success; 2 bad input, configuration or model file (one line on
-stderr, no traceback); 3 a retraining run that the quality gate rejected.
+Exit codes: 0 success; 2 bad input, configuration, model file or output path
+(one line on stderr, no traceback); 3 a retraining run that the quality gate
+rejected; 1 a bug (one line; ``--verbose`` prints the traceback).
 Commands import their stage lazily, so ``tabdistill --help`` starts fast.
 """
 
@@ -14,8 +15,8 @@ import warnings
 
 from .._version import __version__
 from ..exceptions import TabDistillError
-from . import benchmark, export, inspect, make_fraud, predict, retrain
-from .options import EXIT_USAGE
+from . import benchmark, export, inspect, make_fraud, predict, registry, retrain
+from .options import EXIT_BUG, EXIT_USAGE
 
 #: Every command, in the order ``--help`` lists them.
 COMMANDS = {
@@ -25,16 +26,24 @@ COMMANDS = {
     "predict": predict,
     "inspect": inspect,
     "export": export,
+    "registry": registry,
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one stderr line and exit 2, like every other user error."""
+
+    def error(self, message):
+        self.exit(EXIT_USAGE, f"tabdistill: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="tabdistill",
         description="Distil a tabular ensemble into a compact model that scores in microseconds.",
     )
     parser.add_argument("--version", action="version", version=f"tabdistill {__version__}")
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
     common.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -55,13 +64,32 @@ def _configure_logging(args):
 def main(argv=None) -> int:
     """Run the command line; returns the exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # --help, --version, or a usage error already printed
+        return done.code
     _configure_logging(args)
     try:
         return args.func(args)
     except TabDistillError as exc:
-        print(f"tabdistill: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _fail(exc, EXIT_USAGE)
+    except OSError as exc:  # a file system refusal: a path the user gave cannot be used
+        where = f": '{exc.filename}'" if exc.filename else ""
+        return _fail(f"{exc.strerror or exc}{where}", EXIT_USAGE)
     except KeyboardInterrupt:
         print("tabdistill: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if args.verbose:
+            raise
+        return _fail(
+            f"internal error ({type(exc).__name__}: {exc}); this is a bug: rerun with "
+            "--verbose for the traceback and report it",
+            EXIT_BUG,
+        )
+
+
+def _fail(message, code) -> int:
+    text = " ".join(str(message).split())  # one line, whatever the message holds
+    print(f"tabdistill: error: {text}", file=sys.stderr)
+    return code

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..exceptions import TabDistillError
-from .options import EXIT_OK
+from .options import EXIT_OK, check_output, fraction, positive_int
 
 
 def add_parser(sub, common):
@@ -13,8 +13,8 @@ def add_parser(sub, common):
         "make-fraud", help="write a synthetic fraud dataset as CSV", parents=[common]
     )
     p.add_argument("output", help="CSV path (.csv or .csv.gz)")
-    p.add_argument("--rows", type=int, default=100_000)
-    p.add_argument("--fraud-rate", type=float, default=0.01)
+    p.add_argument("--rows", type=positive_int, default=100_000)
+    p.add_argument("--fraud-rate", type=fraction, default=0.01)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=run)
@@ -23,9 +23,10 @@ def add_parser(sub, common):
 def run(args) -> int:
     from ..data.datasets import make_fraud
 
-    frame = make_fraud(args.rows, fraud_rate=args.fraud_rate, random_state=args.seed)
     if Path(args.output).exists() and not args.overwrite:
         raise TabDistillError(f"'{args.output}' exists; pass --overwrite to replace it.")
+    check_output(args.output, "output file")
+    frame = make_fraud(args.rows, fraud_rate=args.fraud_rate, random_state=args.seed)
     frame.to_csv(args.output, index=False)
     print(f"{len(frame):,} rows ({frame['is_fraud'].mean():.2%} fraud) written to {args.output}")
     return EXIT_OK

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-EXIT_OK, EXIT_USAGE, EXIT_REJECTED = 0, 2, 3
+EXIT_OK, EXIT_BUG, EXIT_USAGE, EXIT_REJECTED = 0, 1, 2, 3
 
 
 def factors(text):
@@ -18,6 +18,43 @@ def factors(text):
     if any(v < 0 for v in values):
         raise argparse.ArgumentTypeError(f"factors must be non-negative, got {text!r}")
     return values
+
+
+def fraction(text):
+    """A number strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}")
+    return value
+
+
+def positive_int(text):
+    """A whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def threshold(text):
+    """``"0.3"`` -> 0.3; ``"fpr=0.01"`` -> ``{"fpr": 0.01}`` (also alert_rate=, cost_ratio=)."""
+    from ..metrics import check_threshold_spec
+
+    key, sep, value = text.partition("=")
+    try:
+        spec = {key.strip(): float(value)} if sep else float(text)
+        check_threshold_spec(spec)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"{exc} Examples: 0.3, fpr=0.01, alert_rate=0.005, cost_ratio=20"
+        ) from None
+    return spec
 
 
 def members(text):
@@ -66,11 +103,20 @@ def add_model_options(p):
         action="store_true",
         help="also compress the student (quantized leaves, L1 tree refit); chosen on validation",
     )
+    g.add_argument(
+        "--threshold",
+        type=threshold,
+        metavar="T",
+        help="decision threshold: a probability, or fpr=0.01 / alert_rate=0.005 / "
+        "cost_ratio=20 met on validation (default: 0.5)",
+    )
 
 
 def distiller_params(args) -> dict:
     """:class:`~tabdistill.DistilledClassifier` parameters from the model options."""
     params = {"student": args.student, "augmenter": args.augmenter, "n_jobs": args.n_jobs}
+    if args.threshold is not None:
+        params["threshold"] = args.threshold
     if args.members:
         params["teacher"] = {"members": args.members}
     if args.augment_factors is not None:
@@ -85,3 +131,21 @@ def distiller_params(args) -> dict:
     if size:
         params["student_params"] = size
     return params
+
+
+def check_output(path, what: str):
+    """Fail now, before any work, if ``path`` cannot be written (its folder is created)."""
+    from pathlib import Path
+
+    from ..exceptions import DataError
+
+    if path is None:
+        return
+    path = Path(path)
+    parent = path if what == "folder" else path.parent
+    if path.is_dir() and what != "folder":
+        raise DataError(f"{what} '{path}' is a folder: give a file name.")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataError(f"cannot create the folder for {what} '{path}': {exc.strerror}.") from None

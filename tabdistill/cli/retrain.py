@@ -39,16 +39,21 @@ def add_parser(sub, common):
 
 
 def run(args) -> int:
-    from ..ops.config import load_config, parse_override
-    from ..ops.retrain import retrain
+    from ..exceptions import ConfigError
+    from ..ops.config import parse_override
+    from ..ops.retrain import log_config_failure, run_job
 
-    overrides = [parse_override(o) for o in args.set or ()]
+    overrides = []
     for flag, (section, key) in FLAGS.items():
         value = getattr(args, flag)
         if value is not None:
             overrides.append((section, key, value))
-    config = load_config(args.config, overrides)
-    outcome = retrain(config, dry_run=args.dry_run, config_path=str(args.config))
+    try:
+        overrides += [parse_override(o) for o in args.set or ()]
+    except ConfigError as exc:
+        log_config_failure(args.config, overrides, exc)
+        raise
+    outcome = run_job(args.config, overrides, dry_run=args.dry_run)
     student = outcome.manifest["metrics"]["student"]
     p99 = outcome.manifest["latency"]["single_row_p99_us"]
     print(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import warnings
+from numbers import Integral
 
 import numpy as np
 import pandas as pd
@@ -24,35 +25,111 @@ from pandas.api.types import (
     is_numeric_dtype,
     is_timedelta64_dtype,
 )
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ..exceptions import DataError, FeatureTypeError, SchemaError
-from .schema import CATEGORICAL, NUMERIC, FeatureSchema, level_key
+from .dates import ISO, PARTS, detect_format
+from .schema import (
+    CATEGORICAL,
+    DATE,
+    FREQUENCY,
+    NUMERIC,
+    FeatureSchema,
+    encode_date_values,
+    level_key,
+)
 
 logger = logging.getLogger(__name__)
 
 _ID_NAME = re.compile(r"(^id$|_id$|^id_|uuid|guid)", re.IGNORECASE)
 
 
-def _as_frame(X) -> pd.DataFrame:
-    if isinstance(X, pd.DataFrame):
-        return X
+def _as_frame(X, names=None) -> pd.DataFrame:
+    """``X`` as a DataFrame with text column names, each name once.
+
+    A NumPy array holds raw feature values (never encoded ones), in the column
+    order of ``names`` (``x0, x1, ...`` at fit); its object columns holding
+    only numbers or booleans get their natural dtype back.
+    """
     if isinstance(X, pd.Series):
-        raise DataError("expected a 2-D table of features, got a pandas Series.")
-    arr = np.asarray(X)
-    if arr.ndim != 2:
-        raise DataError(f"expected a 2-D table of features, got an array of shape {arr.shape}.")
-    return pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
+        raise DataError(
+            "expected a 2-D table of features, got a pandas Series. Reshape your data: "
+            "X.to_frame() for one feature, X.to_frame().T for one row."
+        )
+    if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
+        raise FeatureTypeError(
+            "sparse input is not supported: pass a DataFrame or a dense array (X.toarray())."
+        )
+    if not isinstance(X, pd.DataFrame):
+        arr = np.asarray(X)
+        if arr.ndim != 2:
+            raise DataError(
+                f"expected a 2-D table of features, got an array of shape {arr.shape}. Reshape "
+                "your data: X.reshape(-1, 1) for one feature, X.reshape(1, -1) for one row."
+            )
+        if arr.dtype.kind == "c":
+            raise DataError("Complex data not supported as feature values: pass real numbers.")
+        if names is not None and arr.shape[1] != len(names):
+            raise SchemaError(
+                f"X has {arr.shape[1]} features, but TabularEncoder is expecting {len(names)} "
+                f"features as input: pass a DataFrame with columns {list(names)}, or an array "
+                "of their raw values in that order."
+            )
+        columns = names if names is not None else [f"x{i}" for i in range(arr.shape[1])]
+        return pd.DataFrame(arr, columns=list(columns)).infer_objects()
+    text = [str(c) for c in X.columns]
+    if len(set(text)) != len(text):
+        twice = sorted({c for c in text if text.count(c) > 1})
+        raise DataError(
+            f"column name(s) {twice} appear more than once (after conversion to text): every "
+            "column needs its own name. Rename or drop the duplicates."
+        )
+    if any(type(c) is not str for c in X.columns):
+        X = X.set_axis(text, axis=1)
+    return X
 
 
-def _levels(series: pd.Series) -> np.ndarray:
-    """The sorted level keys of a categorical column's non-missing values."""
+def _level_counts(series: pd.Series) -> dict:
+    """``level key -> rows`` of a categorical column's non-missing values."""
+    counts: dict = {}
+    for value, n in series.value_counts(dropna=True).items():
+        if n > 0:
+            key = level_key(value)
+            counts[key] = counts.get(key, 0) + int(n)
+    return counts
+
+
+def _frequent_levels(counts: dict, max_levels: int) -> list:
+    """The ``max_levels`` most frequent levels seen at least twice (ties: by key)."""
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [k for k, n in ranked[:max_levels] if n >= 2]
+
+
+def _factorized(series: pd.Series):
     if isinstance(series.dtype, pd.CategoricalDtype):
-        values = series.cat.remove_unused_categories().cat.categories
-    else:
-        values = series.dropna().unique()
-    return np.array(sorted({level_key(v) for v in values}), dtype=object)
+        return series.cat.codes.to_numpy(), series.cat.categories
+    return pd.factorize(series)
+
+
+def date_features(series: pd.Series, fmt: str) -> tuple[list[str], np.ndarray]:
+    """The date parts of ``series`` that vary (the timestamp always), and their values."""
+    codes, uniques = _factorized(series)
+    values = encode_date_values(list(uniques), codes, fmt, PARTS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN parts
+        spread = np.nanmax(values, axis=0) - np.nanmin(values, axis=0)
+    keep = [j for j, p in enumerate(PARTS) if p == "timestamp" or spread[j] > 0]
+    return [PARTS[j] for j in keep], values[:, keep]
+
+
+def _new_name(wanted: str, taken: set) -> str:
+    name = wanted
+    while name in taken:
+        name += "_"
+    taken.add(name)
+    return name
 
 
 def category_codes(series: pd.Series, schema: FeatureSchema, name: str) -> np.ndarray:
@@ -61,10 +138,7 @@ def category_codes(series: pd.Series, schema: FeatureSchema, name: str) -> np.nd
     pandas factorizes the column; the schema maps each distinct value, so this
     path and the schema's record path agree by construction.
     """
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        codes, uniques = series.cat.codes.to_numpy(), series.cat.categories
-    else:
-        codes, uniques = pd.factorize(series)
+    codes, uniques = _factorized(series)
     if len(uniques) == 0:
         return np.full(len(series), np.nan)
     lookup = schema.level_codes(name, uniques)
@@ -72,7 +146,7 @@ def category_codes(series: pd.Series, schema: FeatureSchema, name: str) -> np.nd
 
 
 def _numeric_values(name: str, series: pd.Series) -> np.ndarray:
-    if is_numeric_dtype(series.dtype) or is_bool_dtype(series.dtype):
+    if is_numeric_dtype(series.dtype) or is_bool_dtype(series.dtype) or series.isna().all():
         return series.to_numpy(dtype=np.float64, na_value=np.nan)
     converted = pd.to_numeric(series, errors="coerce")
     bad = series[converted.isna() & series.notna()]
@@ -102,11 +176,17 @@ class TabularInputMixin:
 class TabularEncoder(TabularInputMixin, TransformerMixin, BaseEstimator):
     """Infer column roles from a DataFrame and encode it as a float matrix.
 
-    Roles are inferred at ``fit``: numeric dtypes are numeric; ``object``,
-    string, ``category`` and ``bool`` columns are categorical; datetime columns
-    and ID-like columns (a text column whose values are almost all distinct, or
-    an integer column named like an id whose values are all distinct) are
-    dropped with a warning.
+    Roles are inferred at ``fit``: numeric dtypes are numeric; ``datetime64``
+    columns and text columns whose values parse as dates in one format become
+    date features (:mod:`tabdistill.data.dates`: ``col.timestamp``,
+    ``col.year``, ... for the parts that vary); other ``object``, string,
+    ``category`` and ``bool`` columns are categorical; ID-like columns (a text
+    column whose values are almost all distinct, or an integer column named
+    like an id whose values are all distinct) and timedelta columns are
+    dropped with a warning. A categorical column with more than ``max_levels``
+    levels keeps its ``max_levels`` most frequent ones (seen at least twice;
+    the others read as missing) and gains a ``col.frequency`` feature: the
+    share of training rows holding the row's level, 0 for a level unseen at fit.
 
     At ``transform``, columns are matched by name: order may differ, extra
     columns are ignored with a warning, missing columns raise
@@ -122,6 +202,12 @@ class TabularEncoder(TabularInputMixin, TransformerMixin, BaseEstimator):
         Columns to ignore.
     drop_id_like : bool, default=True
         Whether to drop ID-like columns detected at fit.
+    parse_dates : bool, default=True
+        Whether to turn date columns into date features (else text dates are
+        categorical and ``datetime64`` columns are dropped).
+    max_levels : int, default=100
+        Levels kept per categorical column; a column with more also gets a
+        frequency feature.
 
     Attributes
     ----------
@@ -134,7 +220,7 @@ class TabularEncoder(TabularInputMixin, TransformerMixin, BaseEstimator):
     features_ : list of str
         The columns kept, in the order of the encoded matrix.
     roles_ : dict
-        ``column -> "numeric" | "categorical"`` for kept columns.
+        ``feature -> "numeric" | "categorical" | "date" | "frequency"`` for encoded features.
     categories_ : dict
         ``column -> ndarray of levels`` (strings) for categorical columns.
     dropped_ : dict
@@ -147,10 +233,27 @@ class TabularEncoder(TabularInputMixin, TransformerMixin, BaseEstimator):
         Per encoded column, the minimum and maximum seen at fit.
     """
 
-    def __init__(self, categorical_features=None, drop_features=None, drop_id_like=True):
+    _parameter_constraints: dict = {
+        "categorical_features": [None, list, tuple],
+        "drop_features": [None, list, tuple],
+        "drop_id_like": ["boolean"],
+        "parse_dates": ["boolean"],
+        "max_levels": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        categorical_features=None,
+        drop_features=None,
+        drop_id_like=True,
+        parse_dates=True,
+        max_levels=100,
+    ):
         self.categorical_features = categorical_features
         self.drop_features = drop_features
         self.drop_id_like = drop_id_like
+        self.parse_dates = parse_dates
+        self.max_levels = max_levels
 
     # -- fitted state, all read from the schema
     features_ = property(lambda self: self.schema_.features)
@@ -163,52 +266,106 @@ class TabularEncoder(TabularInputMixin, TransformerMixin, BaseEstimator):
     upper_ = property(lambda self: self.schema_.upper)
 
     # -- fit
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
-        """Learn column roles, category levels and numeric ranges from ``X``."""
+        """Learn column roles, category levels and numeric ranges from ``X``.
+
+        ``X`` is a DataFrame, or a 2-D array of raw feature values (its
+        columns are then named ``x0, x1, ...``).
+
+        Raises
+        ------
+        DataError
+            For an empty table, duplicated column names, infinite values or
+            unknown names in ``categorical_features``/``drop_features``.
+        """
         self._fit(X)
         return self
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit_transform(self, X, y=None):
         """Fit and return the encoded ``X`` (encoded once: fitting already encodes it)."""
         return self._fit(X)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the encoded columns: the kept features, in matrix order."""
+        check_is_fitted(self, "schema_")
+        return np.asarray(self.features_, dtype=object)
 
     def _fit(self, X) -> np.ndarray:
         frame = _as_frame(X)
         if frame.shape[0] == 0:
             raise DataError("cannot fit on an empty table (0 rows).")
-        forced = set(self.categorical_features or ())
-        dropped_by_user = set(self.drop_features or ())
-        unknown = (forced | dropped_by_user) - set(map(str, frame.columns))
+        forced = set(map(str, self.categorical_features or ()))
+        dropped_by_user = set(map(str, self.drop_features or ()))
+        unknown = (forced | dropped_by_user) - set(frame.columns)
         if unknown:
             raise DataError(
                 "columns named in categorical_features/drop_features are not in the data: "
                 f"{sorted(unknown)}"
             )
+        names_in = [str(c) for c in frame.columns]
         features, roles, categories, dropped = [], {}, {}, {}
+        derived = {"derived": {}, "date_formats": {}, "frequencies": {}}
+        taken = set(names_in)
         for col in frame.columns:
             name = str(col)
             series = frame[col]
-            role, reason = self._infer_role(name, series, forced, dropped_by_user)
+            role, info = self._infer_role(name, series, forced, dropped_by_user)
             if role is None:
-                dropped[name] = reason
-                if reason != "dropped by user":
-                    warnings.warn(f"dropping column '{name}': {reason}", UserWarning, stacklevel=3)
-                continue
-            features.append(name)
-            roles[name] = role
-            if role == CATEGORICAL:
-                categories[name] = _levels(series)
+                dropped[name] = info
+                if info != "dropped by user":
+                    warnings.warn(f"dropping column '{name}': {info}", UserWarning, stacklevel=3)
+            elif role == DATE:
+                derived["date_formats"][name] = info
+                for part in date_features(series, info)[0]:
+                    feature = _new_name(f"{name}.{part}", taken)
+                    features.append(feature)
+                    roles[feature] = DATE
+                    derived["derived"][feature] = (name, part)
+            elif role == CATEGORICAL:
+                counts = _level_counts(series)
+                levels = list(counts)
+                if len(counts) > self.max_levels:
+                    levels = _frequent_levels(counts, self.max_levels)
+                    feature = _new_name(f"{name}.frequency", taken)
+                    total = sum(counts.values())
+                    derived["derived"][feature] = (name, "frequency")
+                    derived["frequencies"][feature] = {k: n / total for k, n in counts.items()}
+                    logger.info(
+                        "column '%s': %d levels, keeping %d and a frequency feature",
+                        name,
+                        len(counts),
+                        len(levels),
+                    )
+                if levels:
+                    features.append(name)
+                    roles[name] = CATEGORICAL
+                    categories[name] = np.array(sorted(levels), dtype=object)
+                if len(counts) > self.max_levels:
+                    features.append(feature)
+                    roles[feature] = FREQUENCY
+            else:
+                features.append(name)
+                roles[name] = role
         if not features:
             raise DataError(
-                "no usable feature columns left after dropping ID-like/datetime columns."
+                f"0 feature(s) (shape={frame.shape}) while a minimum of 1 is required: no usable "
+                "feature columns (after dropping ID-like/datetime columns)."
             )
-        names_in = [str(c) for c in frame.columns]
-        self.schema_ = FeatureSchema(features, roles, categories, names_in, dropped)
+        self.schema_ = FeatureSchema(features, roles, categories, names_in, dropped, **derived)
         self.feature_names_in_ = np.array(names_in, dtype=object)
         self.n_features_in_ = frame.shape[1]
-        Z = self._encode(frame)
+        Z = self._encode(frame, clip=False)
+        _check_finite(Z, features)
         self.schema_ = FeatureSchema(
-            features, roles, categories, names_in, dropped, **_ranges(Z, self.categorical_mask_)
+            features,
+            roles,
+            categories,
+            names_in,
+            dropped,
+            **_ranges(Z, self.categorical_mask_),
+            **derived,
         )
         return Z
 
@@ -218,11 +375,17 @@ class TabularEncoder(TabularInputMixin, TransformerMixin, BaseEstimator):
         if name in forced:
             return CATEGORICAL, None
         dtype = series.dtype
+        if is_datetime64_any_dtype(dtype) and self.parse_dates:
+            return DATE, ISO
         if is_datetime64_any_dtype(dtype) or is_timedelta64_dtype(dtype):
             return None, "datetime columns are not supported; derive numeric features from it"
         n = series.notna().sum()
         if is_bool_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
             return CATEGORICAL, None
+        if self.parse_dates and not is_numeric_dtype(dtype):
+            fmt = detect_format(series.dropna().unique())
+            if fmt is not None:
+                return DATE, fmt
         if is_numeric_dtype(dtype):
             if (
                 self.drop_id_like
@@ -252,18 +415,9 @@ class TabularEncoder(TabularInputMixin, TransformerMixin, BaseEstimator):
         return self._encode(self._check_frame(X))
 
     def _check_frame(self, X) -> pd.DataFrame:
-        if not isinstance(X, pd.DataFrame):
-            arr = np.asarray(X)
-            if arr.ndim != 2:
-                raise SchemaError(f"expected a 2-D table of features, got shape {arr.shape}.")
-            if arr.shape[1] != self.n_features_in_:
-                raise SchemaError(
-                    f"expected {self.n_features_in_} feature columns, got {arr.shape[1]}. "
-                    f"Pass a DataFrame with columns {list(self.feature_names_in_)}."
-                )
-            return pd.DataFrame(arr, columns=list(self.feature_names_in_))
-        cols = {str(c) for c in X.columns}
-        missing = [c for c in self.features_ if c not in cols]
+        X = _as_frame(X, names=list(self.feature_names_in_))
+        cols = set(X.columns)
+        missing = [c for c in self.schema_.input_columns if c not in cols]
         if missing:
             raise SchemaError(
                 f"{len(missing)} column(s) the model was fitted on are missing: {missing}. "
@@ -276,19 +430,21 @@ class TabularEncoder(TabularInputMixin, TransformerMixin, BaseEstimator):
                 UserWarning,
                 stacklevel=3,
             )
-        if not all(isinstance(c, str) for c in X.columns):
-            X = X.rename(columns=str)
         return X
 
-    def _encode(self, frame: pd.DataFrame) -> np.ndarray:
+    def _encode(self, frame: pd.DataFrame, clip: bool = True) -> np.ndarray:
         schema = self.schema_
         out = np.empty((frame.shape[0], schema.n_features), dtype=np.float64)
         for j, name in enumerate(schema.features):
-            series = frame[name]
-            if schema.roles[name] == CATEGORICAL:
+            role, series = schema.roles[name], frame[schema.source(name)]
+            if role in (CATEGORICAL, FREQUENCY):
                 out[:, j] = category_codes(series, schema, name)
-            else:
-                out[:, j] = _numeric_values(name, series)
+            elif role == NUMERIC:
+                values = _numeric_values(name, series)
+                out[:, j] = schema.clip_infinite(j, values) if clip else values
+        for name, fmt, js, parts in schema.date_groups():
+            codes, uniques = _factorized(frame[name])
+            out[:, js] = encode_date_values(list(uniques), codes, fmt, parts)
         return out
 
     def inverse_transform(self, Z) -> pd.DataFrame:
@@ -326,6 +482,17 @@ class TabularEncoder(TabularInputMixin, TransformerMixin, BaseEstimator):
         enc.feature_names_in_ = np.array(schema.feature_names_in, dtype=object)
         enc.n_features_in_ = len(schema.feature_names_in)
         return enc
+
+
+def _check_finite(Z, features) -> None:
+    """Refuse +/-inf at fit: no range, scale or split can be learnt from them."""
+    bad = np.isinf(Z).any(axis=0)
+    if bad.any():
+        names = [features[j] for j in np.flatnonzero(bad)]
+        raise DataError(
+            f"column(s) {names[:10]} hold infinite values (inf or -inf). Replace them with NaN "
+            "(missing) or a finite number before fitting."
+        )
 
 
 def _ranges(Z, categorical_mask) -> dict:

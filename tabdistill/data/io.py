@@ -29,21 +29,61 @@ def read_csv(path, **kwargs) -> pd.DataFrame:
         If the file does not exist, is empty, or cannot be parsed as CSV.
     """
     path = Path(path)
-    if not path.exists():
-        raise DataError(f"data file not found: '{path}'. Check the path (it is read as given).")
-    if path.is_dir():
-        raise DataError(f"expected a CSV file, got the directory '{path}'.")
+    header_names(path)  # exists, readable, one name per column
+    frame = _parse(path, **kwargs)
+    if frame.shape[0] == 0:
+        raise DataError(f"data file '{path}' has a header but no data rows.")
+    return frame
+
+
+def _parse(path, **kwargs) -> pd.DataFrame:
+    """``pandas.read_csv`` with every parsing failure as one clear ``DataError``."""
     try:
-        frame = pd.read_csv(path, **kwargs)
+        return pd.read_csv(path, **kwargs)
     except pd.errors.EmptyDataError:
         raise DataError(
             f"data file '{path}' is empty: expected a header row and data rows."
         ) from None
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError) as exc:
-        raise DataError(f"could not read '{path}' as CSV: {exc}") from None
-    if frame.shape[0] == 0:
-        raise DataError(f"data file '{path}' has a header but no data rows.")
-    return frame
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError, ValueError) as exc:
+        raise csv_error(path, exc) from None
+
+
+def csv_error(path, exc) -> DataError:
+    """The one-line error for a file that cannot be parsed as CSV."""
+    if isinstance(exc, UnicodeDecodeError):
+        return DataError(
+            f"'{path}' is not UTF-8 text ({exc.reason} at byte {exc.start}): re-export it as "
+            "UTF-8 CSV."
+        )
+    return DataError(f"could not read '{path}' as CSV: {' '.join(str(exc).split())}")
+
+
+def header_names(path) -> list[str]:
+    """The column names of a CSV file as written in its first line.
+
+    pandas renames a repeated name (``amount, amount.1``), which would score a
+    column under another column's name; the raw header is checked instead.
+
+    Raises
+    ------
+    DataError
+        If the file is missing, a directory, not text in UTF-8, empty, or
+        names a column twice.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"data file not found: '{path}'. Check the path (it is read as given).")
+    if path.is_dir():
+        raise DataError(f"expected a CSV file, got the directory '{path}'.")
+    first = _parse(path, header=None, nrows=1, dtype=str, keep_default_na=False)
+    names = [str(v) for v in first.iloc[0]] if len(first) else []
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise DataError(
+            f"'{path}' names the column(s) {twice} more than once in its header: every column "
+            "needs its own name. Fix the export."
+        )
+    return names
 
 
 def split_target(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, pd.Series]:

@@ -11,27 +11,43 @@ falls back to the baseline, warns, and records why.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.model_selection import train_test_split
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
 from sklearn.pipeline import Pipeline
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .. import metrics
-from .._proba import two_columns
 from .._progress import progress
-from .._validation import check_sample_weight, take
+from .._validation import check_lengths, check_sample_weight, take
 from ..data.encoder import TabularEncoder, TabularInputMixin
 from ..data.target import encode_target
-from ..exceptions import DataError
-from .augment import FeatureSpec, make_augmenter
-from .labels import build_training_set
-from .selection import Candidate, best, evaluate, knob_grid, validation_scores
-from .students import compile_student, make_student, student_sizes
+from .augment import AUGMENTERS, Augmenter, FeatureSpec, make_augmenter
+from .binary import BinaryClassifierMixin
+from .labels import TrainingSet, build_training_set, platt_scaling, soften
+from .selection import (
+    Candidate,
+    best,
+    cheapest_within,
+    evaluate,
+    knob_grid,
+    validation_scores,
+)
+from .splits import validation_split
+from .students import (
+    STUDENTS,
+    Student,
+    compile_student,
+    make_student,
+    student_cost,
+    student_sizes,
+)
 from .teacher import TeacherEnsemble
 
 logger = logging.getLogger(__name__)
@@ -57,7 +73,20 @@ def _predict_in_chunks(fn, Z, chunk=50_000, desc=None):
     return np.concatenate([fn(Z[i : i + chunk]) for i in progress(starts, desc=desc)])
 
 
-class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
+def _accepts(fn, name) -> bool:
+    return name in inspect.signature(fn).parameters
+
+
+def _final_params(candidate) -> dict:
+    """A candidate's parameters with the rounds early stopping kept, for a refit without it."""
+    params = dict(candidate.knobs["student_params"])
+    rounds = getattr(candidate.model, "n_estimators_", None)
+    if rounds is not None:
+        params.update(n_estimators=int(rounds), early_stopping_rounds=None)
+    return params
+
+
+class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMixin, BaseEstimator):
     """A compact student distilled from a heterogeneous teacher ensemble.
 
     ``predict_proba`` is the student's. The teacher and the baseline stay
@@ -93,10 +122,47 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
         positives are under 20% of rows, else no emphasis.
     rare_weight : float, default=1.0
         Extra weight on positive targets in the student's loss.
+    losses : sequence of {"cross_entropy", "logit"}, default=("cross_entropy", "logit")
+        Candidate losses of students that have one (LightGBM): cross-entropy on
+        probabilities, or least squares on the teacher's log-odds (logit
+        matching; tried with ``alpha=0`` only, where targets are all soft).
+    early_stopping_rounds : int or None, default=30
+        Students that support it (LightGBM) add trees until the loss on the
+        validation rows -- against the teacher's probabilities there for a
+        distilled student, the labels for the baseline -- has not improved for
+        this many rounds; their ``n_estimators`` is then a cap.
+    size_tolerance : float, default=0.001
+        Among student sizes, the cheapest (fewest tree steps per row) whose
+        validation score is within this of the best is kept: a larger model
+        must earn its latency.
+    calibrate : bool, default=False
+        Recalibrate the teacher's probabilities by Platt scaling fit on its
+        out-of-fold probabilities before they become targets.
+    refit : bool, default=True
+        Once the knobs are chosen, refit the student and the baseline on the
+        training **and** validation rows (with the rounds early stopping chose).
+        The validation rows' soft labels are the teacher's predictions for rows
+        it was not fit on, so they are as honest as the out-of-fold ones.
     selection_metric : {"roc_auc", "average_precision", "log_loss", "brier"}, default="roc_auc"
         What knob selection and the baseline fallback compare on validation.
     validation_fraction : float, default=0.2
-        Share of rows held out (stratified) to select knobs and check the baseline.
+        Share of rows held out (stratified; group-aware when ``fit`` gets
+        ``groups``) to select knobs, check the baseline and set the threshold.
+    validation_split : cross-validation splitter or iterable, default=None
+        Hold out the rows of the **last** split of this splitter instead of a
+        random share (``validation_fraction`` is then unused):
+        ``TimeSeriesSplit(5)`` validates on the most recent sixth of the rows,
+        which is what time-ordered data such as fraud needs; a group splitter
+        uses ``fit``'s ``groups``.
+    threshold : float or dict, default=0.5
+        How ``predict`` turns the student's probability into a decision
+        (``decision_threshold_``): a probability in (0, 1), or one target
+        met on the validation rows: ``{"fpr": 0.01}`` (the lowest threshold
+        whose false-positive rate is at most 1%), ``{"alert_rate": 0.005}``
+        (at most 0.5% of rows flagged), or ``{"cost_ratio": 20}`` (the
+        threshold that minimises ``20 * missed positives + false alarms``).
+        With ``refit``, targets are met by the student's validation
+        predictions before its refit (the last ones on rows it had not seen).
     categorical_features : list of str, default=None
         Columns to treat as categorical whatever their dtype.
     positive_label : object, default=None
@@ -118,6 +184,14 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
     ----------
     encoder_ : TabularEncoder
     classes_ : ndarray of shape (2,)
+        The two labels, sorted, with their own dtype (``predict_proba``
+        columns follow this order).
+    pos_label_ : object
+        The positive class, whose probability the models learn (see
+        ``positive_label``). Pass it as ``pos_label`` to scikit-learn metrics
+        such as ``average_precision_score``.
+    decision_threshold_ : float
+        ``predict`` flags the positive class where its probability is at least this.
     feature_names_in_, n_features_in_
     teacher_ : TeacherEnsemble
     student_ : Pipeline
@@ -133,18 +207,46 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
     soft_labels_ : ndarray
         Targets the chosen student was fit on for the original training rows
         (``X.iloc[train_index_]``).
-    fallback_ : str or None
-        Why the baseline replaced the distilled student, if it did.
     compression_ : dict or None
         With ``compress=True``: every level tried (size, trees, leaves, error
         bound, validation ROC-AUC) and the one chosen.
     compressed_levels_ : dict or None
         With ``compress=True``: level name -> runtime file bytes
         (``CompiledModel.load(model.compressed_levels_[name])``).
+    fallback_ : str or None
+        Why the baseline replaced the distilled student, if it did.
     report_ : dict
         Timings per stage, validation metrics of teacher / student / baseline,
         the candidates tried, the chosen knobs and row counts.
     """
+
+    _parameter_constraints: dict = {
+        "teacher": [None, dict, TeacherEnsemble],
+        "student": [StrOptions(set(STUDENTS)), Student],
+        "student_params": [None, dict, list, tuple],
+        "augmenter": [StrOptions(set(AUGMENTERS)), Augmenter],
+        "augment_factors": ["array-like"],
+        "alphas": ["array-like"],
+        "temperature": [Interval(Real, 0, None, closed="neither")],
+        "synthetic_weight": [Interval(Real, 0, None, closed="left")],
+        "positive_share": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="both"), None],
+        "rare_weight": [Interval(Real, 0, None, closed="neither")],
+        "losses": [list, tuple],
+        "early_stopping_rounds": [None, Interval(Integral, 1, None, closed="left")],
+        "size_tolerance": [Interval(Real, 0, None, closed="left")],
+        "calibrate": ["boolean"],
+        "refit": ["boolean"],
+        "selection_metric": [StrOptions({"roc_auc", "average_precision", "log_loss", "brier"})],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "validation_split": [None, "cv_object"],
+        "threshold": [Interval(Real, 0, 1, closed="neither"), dict],
+        "categorical_features": [None, list, tuple],
+        "positive_label": "no_validation",
+        "compress": ["boolean"],
+        "compress_tolerance": [Interval(Real, 0, 1, closed="left")],
+        "random_state": ["random_state"],
+        "n_jobs": [None, Integral],
+    }
 
     def __init__(
         self,
@@ -158,8 +260,15 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
         synthetic_weight=1.0,
         positive_share="auto",
         rare_weight=1.0,
+        losses=("cross_entropy", "logit"),
+        early_stopping_rounds=30,
+        size_tolerance=0.001,
+        calibrate=False,
+        refit=True,
         selection_metric="roc_auc",
         validation_fraction=0.2,
+        validation_split=None,
+        threshold=0.5,
         categorical_features=None,
         positive_label=None,
         compress=False,
@@ -177,8 +286,15 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
         self.synthetic_weight = synthetic_weight
         self.positive_share = positive_share
         self.rare_weight = rare_weight
+        self.losses = losses
+        self.early_stopping_rounds = early_stopping_rounds
+        self.size_tolerance = size_tolerance
+        self.calibrate = calibrate
+        self.refit = refit
         self.selection_metric = selection_metric
         self.validation_fraction = validation_fraction
+        self.validation_split = validation_split
+        self.threshold = threshold
         self.categorical_features = categorical_features
         self.positive_label = positive_label
         self.compress = compress
@@ -187,34 +303,45 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
         self.n_jobs = n_jobs
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X, y, sample_weight=None):
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None, groups=None):
         """Fit teacher, synthetic rows, candidate students and the baseline; keep the best.
+
+        Every parameter is validated first (:meth:`check_params`): a bad value
+        fails before anything is trained.
 
         Parameters
         ----------
         X : DataFrame or array-like of shape (n_samples, n_features)
+            A DataFrame, or an array of raw feature values.
         y : array-like of shape (n_samples,)
             Binary target with any two labels.
         sample_weight : array-like of shape (n_samples,), default=None
             Reaches the teacher's members, the students and the baseline;
             synthetic rows inherit the weight of the row they came from.
+        groups : array-like of shape (n_samples,), default=None
+            Group labels (a customer, a card): the validation split and the
+            teacher's folds then never put rows of one group on both sides.
 
         Returns
         -------
         self
         """
-        self._check_params()
+        self.check_params()
+        check_lengths(X, y, sample_weight, groups)
         timings = {}
         clock = time.perf_counter()
         self.encoder_ = TabularEncoder(categorical_features=self.categorical_features)
         Z = self.encoder_.fit_transform(X)
         target = encode_target(y, self.positive_label)
-        self.classes_ = target.classes
+        self.classes_, self.pos_label_ = target.classes, target.pos_label
         self.feature_names_in_ = self.encoder_.feature_names_in_
         self.n_features_in_ = self.encoder_.n_features_in_
         y01 = target.y
         w = None if sample_weight is None else check_sample_weight(sample_weight, len(y01))
-        tr, va = self._split(y01)
+        tr, va = validation_split(
+            self.validation_split, self.validation_fraction, y01, groups, self.random_state
+        )
         self.train_index_, self.validation_index_ = tr, va
         w_tr, w_va = take(w, tr), take(w, va)
         seeds = np.random.RandomState(self.random_state).randint(np.iinfo(np.int32).max, size=3)
@@ -224,7 +351,7 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
         logger.info("fitting the teacher on %d rows", len(tr))
         self.teacher_ = self._make_teacher(int(seeds[0]))
         self.teacher_.fit_encoded(
-            Z[tr], y01[tr], w_tr, encoder=self.encoder_, classes=self.classes_
+            Z[tr], y01[tr], w_tr, encoder=self.encoder_, target=target, groups=take(groups, tr)
         )
         teacher_va = self.teacher_.predict_proba_encoded(Z[va])
         timings["teacher"] = time.perf_counter() - clock
@@ -256,24 +383,28 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
         timings["baseline"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
+        targets = (_fill_unheld(self.teacher_.oof_proba_, y01[tr]), synthetic_proba, teacher_va)
+        if self.calibrate:
+            calibrated = platt_scaling(targets[0], y01[tr], w_tr)
+            targets = tuple(calibrated(q) for q in targets)
         training = dict(
             Z=Z[tr],
             y=y01[tr],
-            oof_proba=self.teacher_.oof_proba_,
+            oof_proba=targets[0],
             sample_weight=w_tr,
             synthetic=synthetic,
-            synthetic_proba=synthetic_proba,
+            synthetic_proba=targets[1],
             synthetic_seeds=origin,
+            validation_proba=targets[2],
         )
-        candidates = self._fit_candidates(sizes, training, validation, int(seeds[2]))
-        chosen = best(candidates)
+        candidates, chosen = self._fit_candidates(sizes, training, validation, int(seeds[2]))
         timings["student"] = time.perf_counter() - clock
 
         self.fallback_ = None
-        if chosen.value < baseline.value:
+        if chosen.value <= baseline.value:  # a tie goes to the baseline: the simpler recipe
             self.fallback_ = (
                 f"the best distilled student ({self.selection_metric} {abs(chosen.value):.4f}) "
-                f"was worse than the baseline trained on hard labels "
+                f"did not beat the baseline trained on hard labels "
                 f"({abs(baseline.value):.4f}) on validation; using the baseline as the student"
             )
             warnings.warn(self.fallback_, DistillationWarning, stacklevel=2)
@@ -285,13 +416,27 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
                 soft_labels=chosen.soft_labels,
             )
         self.soft_labels_ = chosen.soft_labels
+        student_model, baseline_model = chosen.model, baseline.model
+        if self.refit:
+            clock = time.perf_counter()
+            rows = np.concatenate([tr, va])
+            baseline_model = self._refit_baseline(baseline, Z[rows], y01[rows], take(w, rows))
+            student_model = (
+                baseline_model
+                if self.fallback_
+                else self._refit_student(chosen, training, Z[va], y01[va], w_va)
+            )
+            timings["refit"] = time.perf_counter() - clock
         self.__dict__.pop("_runtime", None)
-        self.student_ = Pipeline([("encoder", self.encoder_), ("student", chosen.model)])
-        self.baseline_ = Pipeline([("encoder", self.encoder_), ("student", baseline.model)])
+        self.student_ = Pipeline([("encoder", self.encoder_), ("student", student_model)])
+        self.baseline_ = Pipeline([("encoder", self.encoder_), ("student", baseline_model)])
+        self.decision_threshold_ = metrics.decision_threshold(
+            y01[va], chosen.validation_proba, self.threshold, w_va
+        )
         self.compression_ = self.compressed_levels_ = None
         if self.compress:
             clock = time.perf_counter()
-            self._compress(training, chosen.knobs, validation, teacher_va, int(seeds[2]))
+            self._compress(chosen, training, validation, teacher_va)
             timings["compress"] = time.perf_counter() - clock
         self.report_ = self._report(
             timings, (y01[va], w_va), teacher_va, chosen, baseline, candidates, n_synthetic
@@ -299,110 +444,197 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
         logger.info("distillation done: %s", self.report_["validation"]["student"])
         return self
 
-    def _fit_baseline(self, sizes, Z, y01, w, validation, seed) -> Candidate:
-        """The student spec fit on hard labels, at the size that does best on validation."""
-        return best(
-            [
-                evaluate(
-                    self._new_student(seed, size).fit(Z, y01.astype(float), w),
-                    {"student_params": size},
-                    *validation,
-                )
-                for size in sizes
-            ]
-        )
+    # ------------------------------------------------------------------ fit stages
+    def _fit_student(self, seed, params, data, eval_set=None):
+        """A new student fit on ``data``, stopping early on ``eval_set`` when it can."""
+        model = self._new_student(seed, params)
+        if eval_set is not None and _accepts(model.fit, "eval_set"):
+            return model.fit(data.Z, data.target, data.weight, eval_set=eval_set)
+        return model.fit(data.Z, data.target, data.weight)
 
-    def _training_set(self, training, augment_factor, alpha, temperature):
-        n_rows = int(round(augment_factor * len(training["y"])))
-        return build_training_set(
+    def _student_params(self, size, loss=None) -> dict:
+        """A size plus the loss and early stopping, for students that take them."""
+        accepted = self._new_student(0, None).get_params()
+        params = dict(size)
+        if loss is not None and "loss" in accepted:
+            params["loss"] = loss
+        if "early_stopping_rounds" in accepted and self.early_stopping_rounds:
+            params.setdefault("early_stopping_rounds", self.early_stopping_rounds)
+        return params
+
+    def _fit_baseline(self, sizes, Z, y01, w, validation, seed) -> Candidate:
+        """The student spec fit on hard labels, at the cheapest size that does as well."""
+        data = TrainingSet(Z, y01.astype(float), np.ones(len(y01)) if w is None else w, len(y01))
+        eval_set = (validation[0], validation[1].astype(float), validation[2])
+        fitted = []
+        for size in sizes:
+            params = self._student_params(size)
+            model = self._fit_student(seed, params, data, eval_set)
+            fitted.append(evaluate(model, {"student_params": params}, *validation))
+        return cheapest_within(fitted, self.size_tolerance, student_cost)
+
+    def _fit_candidates(self, sizes, training, validation, seed):
+        """Distilled candidates: data knobs at the first size, then every size with the best.
+
+        Returns every candidate fit (for the report) and the chosen one: the
+        cheapest size within ``size_tolerance`` of the best.
+        """
+        first = [
+            self._fit_candidate(knobs, training, validation, seed)
+            for knobs in progress(
+                knob_grid(sizes[:1], self.augment_factors, self.alphas, self._losses()),
+                desc="students",
+            )
+        ]
+        top = best(first)
+        sized = [top] + [
+            self._fit_candidate({**top.knobs, "student_params": size}, training, validation, seed)
+            for size in sizes[1:]
+        ]
+        return first + sized[1:], cheapest_within(sized, self.size_tolerance, student_cost)
+
+    def _losses(self):
+        if "loss" not in self._new_student(0, None).get_params():
+            return (None,)
+        return tuple(self.losses)
+
+    def _candidate_data(self, knobs, training, extra=None):
+        """The training set of one candidate; ``extra`` adds labelled original rows."""
+        Z, y, soft, w = (
             training["Z"],
             training["y"],
             training["oof_proba"],
             training["sample_weight"],
+        )
+        if extra is not None:
+            Z_x, y_x, soft_x, w_x = extra
+            Z, y, soft = (
+                np.vstack([Z, Z_x]),
+                np.concatenate([y, y_x]),
+                np.concatenate([soft, soft_x]),
+            )
+            w = None if w is None else np.concatenate([w, w_x])
+        n_rows = int(round(knobs["augment_factor"] * len(training["y"])))
+        return build_training_set(
+            Z,
+            y,
+            soft,
+            w,
             synthetic=training["synthetic"][:n_rows],
             synthetic_proba=training["synthetic_proba"][:n_rows],
             synthetic_seeds=training["synthetic_seeds"][:n_rows],
-            temperature=temperature,
-            alpha=alpha,
+            temperature=self.temperature,
+            alpha=knobs["alpha"],
             synthetic_weight=self.synthetic_weight,
             rare_weight=self.rare_weight,
         )
 
-    def _fit_candidates(self, sizes, training, validation, seed) -> list[Candidate]:
-        """Fit one student per (size, augmentation factor, alpha), scored on validation."""
-        candidates = []
-        for knobs in progress(knob_grid(sizes, self.augment_factors, self.alphas), desc="students"):
-            data = self._training_set(
-                training, knobs["augment_factor"], knobs["alpha"], self.temperature
-            )
-            n_rows = data.n_synthetic
-            model = self._new_student(seed, knobs["student_params"])
-            model.fit(data.Z, data.target, data.weight)
-            candidates.append(
-                evaluate(
-                    model,
-                    knobs,
-                    *validation,
-                    synthetic_rows=n_rows,
-                    soft_labels=data.target[: data.n_original],
-                )
-            )
-        return candidates
+    def _fit_candidate(self, knobs, training, validation, seed) -> Candidate:
+        """Fit one distilled student and score it on validation.
 
-    def _compress(self, training, knobs, validation, teacher_va, seed):
-        """Compress the compiled student; the rows it was fit on are refit to the teacher's."""
+        It stops early against the validation rows' targets made the way its
+        training targets are: the teacher's probabilities there, mixed with the
+        labels by ``alpha``.
+        """
+        data = self._candidate_data(knobs, training)
+        Z_va, y_va, w_va, _ = validation
+        q_va = soften(training["validation_proba"], self.temperature)
+        eval_target = (1 - knobs["alpha"]) * q_va + knobs["alpha"] * y_va
+        params = self._student_params(knobs["student_params"], knobs.get("loss"))
+        model = self._fit_student(seed, params, data, (Z_va, eval_target, w_va))
+        return evaluate(
+            model,
+            {**knobs, "student_params": params},
+            *validation,
+            synthetic_rows=data.n_synthetic,
+            soft_labels=data.target[: data.n_original],
+        )
+
+    def _refit_baseline(self, baseline, Z, y01, w):
+        """The chosen baseline refit on training + validation rows."""
+        data = TrainingSet(Z, y01.astype(float), np.ones(len(y01)) if w is None else w, len(y01))
+        return self._fit_student(self._seed(baseline), _final_params(baseline), data)
+
+    def _refit_student(self, chosen, training, Z_va, y_va, w_va):
+        """The chosen student refit on training + validation rows (same knobs and rounds)."""
+        w_va = None if training["sample_weight"] is None else w_va
+        extra = (Z_va, y_va, training["validation_proba"], w_va)
+        data = self._candidate_data(chosen.knobs, training, extra)
+        return self._fit_student(self._seed(chosen), _final_params(chosen), data)
+
+    def _compress(self, chosen, training, validation, teacher_va):
+        """Compress the compiled student, refitting trees to the teacher on its own rows.
+
+        The refit uses the rows the final student was fit on (with ``refit``,
+        the validation rows too) labelled with the teacher's probabilities.
+        """
         from ..compress.frontier import compress
 
         runtime = self.runtime_
         if runtime is None or runtime.kind != "trees":
             logger.info("compression skipped: the student is not a tree runtime")
             return
-        data = self._training_set(training, knobs["augment_factor"], 0.0, 1.0)
         Z_va, y_va, w_va, _ = validation
-        levels, chosen = compress(
+        extra = None
+        if self.refit:
+            w_extra = None if training["sample_weight"] is None else w_va
+            extra = (Z_va, y_va, training["validation_proba"], w_extra)
+        data = self._candidate_data({**chosen.knobs, "alpha": 0.0}, training, extra)
+        levels, best_level = compress(
             runtime,
             (data.Z, data.target, data.weight),
             (Z_va, y_va, w_va, teacher_va),
             tolerance=self.compress_tolerance,
-            random_state=seed,
+            random_state=self._seed(chosen) or 0,
         )
         self.compression_ = {
             "tolerance": self.compress_tolerance,
-            "chosen": chosen.name,
+            "chosen": best_level.name,
             "levels": [level.summary() for level in levels],
         }
         self.compressed_levels_ = {level.name: level.model.to_bytes() for level in levels}
-        self._runtime = chosen.model
+        self._runtime = best_level.model
 
-    def _check_params(self):
-        if not 0 < self.validation_fraction < 1:
-            raise ValueError(
-                f"validation_fraction must be in (0, 1), got {self.validation_fraction}."
-            )
-        if not len(self.augment_factors) or min(self.augment_factors) < 0:
-            raise ValueError(
-                f"augment_factors must be non-negative numbers, got {self.augment_factors}."
-            )
-        if not len(self.alphas) or not all(0 <= a <= 1 for a in self.alphas):
-            raise ValueError(f"alphas must be numbers in [0, 1], got {self.alphas}.")
-        if not 0 <= self.compress_tolerance < 1:
-            raise ValueError(
-                f"compress_tolerance must be in [0, 1), got {self.compress_tolerance}."
-            )
-        metrics.score(self.selection_metric, [0, 1], [0.2, 0.8])  # validates the name
+    @staticmethod
+    def _seed(candidate):
+        return candidate.model.get_params().get("random_state")
 
-    def _split(self, y):
-        n_pos = int(y.sum())
-        n_val_pos = int(np.floor(n_pos * self.validation_fraction))
-        if n_val_pos < 1 or n_pos - n_val_pos < 2:
-            raise DataError(
-                f"too few positive rows ({n_pos}) to hold out a validation split of "
-                f"{self.validation_fraction:.0%} and still cross-fit the teacher; use more data."
+    def check_params(self):
+        """Validate every parameter, nested ones included, without fitting anything.
+
+        ``fit`` calls it first; call it yourself to check a configuration
+        before reading data (``tabdistill retrain`` does).
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError or TypeError
+            Naming the parameter, for the first invalid value.
+        """
+        self._validate_params()
+        for name in ("augment_factors", "alphas"):
+            values = np.asarray(getattr(self, name))
+            if values.ndim != 1 or not len(values) or values.dtype.kind not in "iuf":
+                raise ValueError(f"{name} must be a non-empty list of numbers, got {values!r}.")
+            if not np.all(np.isfinite(values)) or values.min() < 0:
+                raise ValueError(f"{name} must be non-negative numbers, got {values.tolist()}.")
+        if max(self.alphas) > 1:
+            raise ValueError(f"alphas must be numbers in [0, 1], got {list(self.alphas)}.")
+        if not self.losses or set(self.losses) - {"cross_entropy", "logit"}:
+            raise ValueError(
+                f"losses must be a non-empty list of 'cross_entropy' and/or 'logit', "
+                f"got {list(self.losses)}."
             )
-        idx = np.arange(len(y))
-        return train_test_split(
-            idx, test_size=self.validation_fraction, stratify=y, random_state=self.random_state
-        )
+        if self.n_jobs == 0:
+            raise ValueError("n_jobs must be a positive number of threads or -1 (all), not 0.")
+        metrics.check_threshold_spec(self.threshold)
+        self._make_teacher(0).check_params()
+        for size in student_sizes(self.student, self.student_params):
+            make_student(self.student, size)._validate_params()
+        return self
 
     def _make_teacher(self, seed):
         if self.teacher is None:
@@ -427,6 +659,7 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
             self.student,
             params,
             categorical_mask=self.encoder_.categorical_mask_,
+            feature_names=self.encoder_.features_,
             random_state=seed,
             n_jobs=self.n_jobs,
         )
@@ -449,10 +682,21 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
             "baseline_params": baseline.knobs["student_params"],
             "fallback": self.fallback_,
             "compression": self.compression_,
+            "decision": {
+                "rule": self.threshold,
+                **metrics.decision_summary(
+                    y_va, chosen.validation_proba, self.decision_threshold_, w_va
+                ),
+            },
             "rows": {
                 "train": len(self.train_index_),
                 "validation": len(self.validation_index_),
                 "synthetic": n_synthetic,
+                **(
+                    {"refit": len(self.train_index_) + len(self.validation_index_)}
+                    if self.refit
+                    else {}
+                ),
             },
             "teacher_weights": dict(self.teacher_.weights_),
         }
@@ -481,17 +725,33 @@ class DistilledClassifier(TabularInputMixin, ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ predict
     def predict_proba(self, X):
-        """Class probabilities from the student, shape ``(n_samples, 2)``.
+        """Class probabilities from the student, shape ``(n_samples, 2)``, in ``classes_`` order.
 
-        Scored by the compiled runtime (``runtime_``) when the student compiles,
-        which gives the same probabilities as the student to within 1e-12.
+        ``X`` is a DataFrame or an array of raw feature values in the fitted
+        column order (``feature_names_in_``); for rows already encoded by
+        ``encoder_`` use :meth:`predict_proba_encoded`. Scored by the compiled
+        runtime (``runtime_``) when the student compiles, which gives the same
+        probabilities as the student to within 1e-12.
         """
         check_is_fitted(self, "student_")
-        Z = self.encoder_.transform(X)
+        return self.proba_from_scores(self.predict_proba_encoded(self.encoder_.transform(X)))
+
+    def predict_proba_encoded(self, Z) -> np.ndarray:
+        """Positive-class probability of rows already encoded by ``encoder_``."""
+        check_is_fitted(self, "student_")
+        Z = np.asarray(Z, dtype=np.float64)
         if self.runtime_ is not None:
-            return two_columns(self.runtime_.score_batch(Z))
-        return self.student_[-1].predict_proba(Z)
+            return self.runtime_.score_batch(Z)
+        return self.student_[-1].predict(Z)
 
     def predict(self, X):
-        """Predicted labels at a 0.5 probability threshold."""
-        return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
+        """Predicted labels: the positive class where its probability is at least
+        ``decision_threshold_`` (see ``threshold``), the other class elsewhere."""
+        check_is_fitted(self, "student_")
+        p = self.predict_proba_encoded(self.encoder_.transform(X))
+        return self.labels_from_scores(p, self.decision_threshold_)
+
+
+def _fill_unheld(oof_proba, y):
+    """Out-of-fold probabilities, with a row's own label where no split held it out."""
+    return np.where(np.isnan(oof_proba), y, oof_proba)

@@ -29,6 +29,26 @@ def soften(q, temperature: float = 1.0) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.log(q / (1 - q)) / temperature))
 
 
+def _logit(q):
+    q = clip_proba(q)
+    return np.log(q) - np.log1p(-q)
+
+
+def platt_scaling(p, y, sample_weight=None):
+    """Fit ``q -> sigmoid(a * logit(q) + b)`` to labels ``y``; return it as a function.
+
+    Fit on the teacher's out-of-fold probabilities, it recalibrates every soft
+    label (original, validation and synthetic rows alike) without changing
+    their order, so the teacher's ROC-AUC is the same.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=1e6, max_iter=1000)
+    model.fit(_logit(p).reshape(-1, 1), np.asarray(y), sample_weight=sample_weight)
+    a, b = float(model.coef_[0, 0]), float(model.intercept_[0])
+    return lambda q: clip_proba(1.0 / (1.0 + np.exp(-(a * _logit(q) + b))))
+
+
 @dataclass(frozen=True)
 class TrainingSet:
     """The student's training data: encoded rows, targets in [0, 1], weights."""

@@ -15,14 +15,17 @@ from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
+from .._compat import lightgbm_eval_kwargs
 from .._proba import clip_proba
 from ..exceptions import DataError
 from .linear import LinearDesign
 
-#: Default parameters of each built-in member, sized for 1k-1M rows.
+#: Default parameters of each built-in member, sized for 1k-1M rows. The boosted members'
+#: ``n_estimators`` is a cap: the teacher stops them early inside each fold (see
+#: :func:`fit_member`) and refits them with the rounds the folds needed.
 MEMBER_DEFAULTS = {
     "lightgbm": dict(
-        n_estimators=300,
+        n_estimators=1000,
         learning_rate=0.05,
         num_leaves=31,
         min_child_samples=20,
@@ -32,7 +35,7 @@ MEMBER_DEFAULTS = {
         reg_lambda=1.0,
     ),
     "xgboost": dict(
-        n_estimators=300,
+        n_estimators=1000,
         learning_rate=0.05,
         max_depth=6,
         min_child_weight=1.0,
@@ -44,7 +47,9 @@ MEMBER_DEFAULTS = {
     "extra_trees": dict(n_estimators=200, min_samples_leaf=3, max_features="sqrt"),
     "logistic": dict(C=1.0, max_iter=2000),
 }
-DEFAULT_MEMBERS = ("lightgbm", "xgboost", "random_forest", "logistic")
+DEFAULT_MEMBERS = ("lightgbm", "xgboost", "random_forest", "extra_trees", "logistic")
+#: Rows above which the boosted members' default learning rate doubles (fewer rounds to fit).
+LARGE_DATA_ROWS = 100_000
 
 
 def build_member(name, params, categorical_mask, seed, n_jobs):
@@ -91,8 +96,77 @@ def build_member(name, params, categorical_mask, seed, n_jobs):
     raise ValueError(f"unknown member {name!r}")
 
 
-def fit_member(estimator, Z, y, sample_weight, categorical_mask):
-    """Fit one member, routing ``sample_weight`` and categorical columns the way it expects."""
+#: Value checks for the parameters of the boosting members (they validate only when fit).
+_BOOSTING_LIMITS = {
+    "n_estimators": (1, "a positive integer"),
+    "num_leaves": (2, "an integer >= 2"),
+    "max_depth": (-1, "an integer (-1 or 0: no limit)"),
+    "min_child_samples": (0, "a non-negative integer"),
+}
+
+
+def check_members(specs) -> None:
+    """Check built-in members' parameters before any fitting; raise naming the bad one."""
+    for name, spec in specs:
+        if not isinstance(spec, dict | type(None)):
+            continue  # the user's own estimator: validated by its own fit
+        params = {**MEMBER_DEFAULTS[name], **(spec or {})}
+        if name in ("lightgbm", "xgboost"):
+            for key, (low, text) in _BOOSTING_LIMITS.items():
+                value = params.get(key)
+                if value is not None and (
+                    isinstance(value, bool)
+                    or not isinstance(value, int | np.integer)
+                    or value < low
+                ):
+                    raise ValueError(f"member {name!r}: {key} must be {text}, got {value!r}.")
+            rate = params.get("learning_rate")
+            if rate is not None and (isinstance(rate, bool) or not rate > 0):
+                raise ValueError(f"member {name!r}: learning_rate must be > 0, got {rate!r}.")
+        else:
+            try:
+                est = build_member(name, spec, np.zeros(0, bool), 0, None)
+                model = est.steps[-1][1] if isinstance(est, Pipeline) else est
+                model._validate_params()
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"member {name!r}: {exc}") from None
+
+
+def is_boosted(estimator) -> bool:
+    """Whether a member is a LightGBM or XGBoost classifier (it can stop early)."""
+    return type(estimator).__name__ in ("LGBMClassifier", "XGBClassifier")
+
+
+def boosting_rounds(estimator) -> int | None:
+    """Rounds a boosted member kept after early stopping, else None."""
+    name = type(estimator).__name__
+    if name == "LGBMClassifier" and getattr(estimator, "best_iteration_", 0):
+        return int(estimator.best_iteration_)
+    if name == "XGBClassifier" and estimator.get_params().get("early_stopping_rounds"):
+        return int(estimator.best_iteration) + 1
+    return None
+
+
+def scale_to_rows(estimator, name, params, n_rows):
+    """Defaults that scale with data size: on large data the boosted members learn faster."""
+    if is_boosted(estimator) and n_rows > LARGE_DATA_ROWS and "learning_rate" not in (params or {}):
+        estimator.set_params(learning_rate=2 * MEMBER_DEFAULTS[name]["learning_rate"])
+    return estimator
+
+
+def fit_member(estimator, Z, y, sample_weight, categorical_mask, early_stopping=None):
+    """Fit one member, routing ``sample_weight`` and categorical columns the way it expects.
+
+    Parameters
+    ----------
+    early_stopping : tuple (patience, inner_fraction, seed), default=None
+        For LightGBM and XGBoost members: hold out ``inner_fraction`` of the
+        rows (stratified) and stop adding rounds once the log loss there has
+        not improved for ``patience`` rounds. Only rows of ``Z`` are used,
+        so inside a cross-fitting fold nothing of the fold's test rows leaks.
+    """
+    if early_stopping is not None and is_boosted(estimator):
+        return _fit_early_stopped(estimator, Z, y, sample_weight, categorical_mask, early_stopping)
     kwargs = {}
     if type(estimator).__name__ == "LGBMClassifier":
         kwargs["categorical_feature"] = [int(i) for i in np.flatnonzero(categorical_mask)]
@@ -104,6 +178,38 @@ def fit_member(estimator, Z, y, sample_weight, categorical_mask):
             raise DataError(f"member {type(estimator).__name__} does not accept sample_weight.")
         kwargs["sample_weight"] = sample_weight
     return estimator.fit(Z, y, **kwargs)
+
+
+def _fit_early_stopped(estimator, Z, y, sample_weight, categorical_mask, early_stopping):
+    from sklearn.model_selection import train_test_split
+
+    patience, fraction, seed = early_stopping
+    if min(np.bincount(y, minlength=2)) * fraction < 2:  # too few of a class to hold out
+        return fit_member(estimator, Z, y, sample_weight, categorical_mask)
+    idx = np.arange(len(y))
+    fit_idx, stop_idx = train_test_split(idx, test_size=fraction, stratify=y, random_state=seed)
+    w_fit = None if sample_weight is None else sample_weight[fit_idx]
+    w_stop = None if sample_weight is None else sample_weight[stop_idx]
+    if type(estimator).__name__ == "LGBMClassifier":
+        import lightgbm
+
+        return estimator.fit(
+            Z[fit_idx],
+            y[fit_idx],
+            sample_weight=w_fit,
+            categorical_feature=[int(i) for i in np.flatnonzero(categorical_mask)],
+            callbacks=[lightgbm.early_stopping(patience, verbose=False)],
+            **lightgbm_eval_kwargs(Z[stop_idx], y[stop_idx], w_stop),
+        )
+    estimator.set_params(early_stopping_rounds=patience, eval_metric="logloss")
+    return estimator.fit(
+        Z[fit_idx],
+        y[fit_idx],
+        sample_weight=w_fit,
+        eval_set=[(Z[stop_idx], y[stop_idx])],
+        sample_weight_eval_set=None if w_stop is None else [w_stop],
+        verbose=False,
+    )
 
 
 def positive_proba(estimator, Z) -> np.ndarray:

@@ -51,14 +51,22 @@ class Candidate:
         return {**self.knobs, "synthetic_rows": self.synthetic_rows, metric: abs(self.value)}
 
 
-def knob_grid(sizes, augment_factors, alphas) -> list[dict]:
-    """Every (size, augmentation factor, alpha) combination, in a stable order."""
-    return [
-        {"student_params": size, "augment_factor": factor, "alpha": alpha}
-        for size in sizes
-        for factor in sorted(augment_factors)
-        for alpha in alphas
-    ]
+def knob_grid(sizes, augment_factors, alphas, losses=(None,)) -> list[dict]:
+    """Every (size, augmentation factor, alpha, loss) combination, in a stable order.
+
+    A loss other than the first (logit matching) is tried with ``alpha=0`` only:
+    it fits the teacher's log-odds, which hard labels do not have.
+    """
+    grid = []
+    for size in sizes:
+        for factor in sorted(augment_factors):
+            for alpha in alphas:
+                for i, loss in enumerate(losses):
+                    if i and alpha != 0:
+                        continue
+                    knobs = {"student_params": size, "augment_factor": factor, "alpha": alpha}
+                    grid.append(knobs if loss is None else {**knobs, "loss": loss})
+    return grid
 
 
 def evaluate(model, knobs, Z_va, y_va, w_va, metric, **extra) -> Candidate:
@@ -74,6 +82,18 @@ def best(candidates: list[Candidate]) -> Candidate:
         if cand.value > top.value + 1e-12:
             top = cand
     return top
+
+
+def cheapest_within(candidates: list[Candidate], tolerance: float, cost) -> Candidate:
+    """The cheapest candidate whose value is within ``tolerance`` of the best one's.
+
+    ``cost(model)`` is what a candidate costs to score; the earliest wins a tie.
+    Preferring a cheaper model that is about as good also damps the winner's
+    curse of picking the luckiest of several candidates on the same rows.
+    """
+    top = best(candidates)
+    near = [c for c in candidates if c.value >= top.value - tolerance]
+    return min(near, key=lambda c: cost(c.model))
 
 
 def validation_scores(y, p, sample_weight=None) -> dict:

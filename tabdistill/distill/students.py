@@ -19,12 +19,17 @@ spec is the "baseline" trained directly on hard labels.
 
 from __future__ import annotations
 
+import re
+from numbers import Integral, Real
+
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeRegressor
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from .._compat import lightgbm_eval_kwargs
 from .._proba import clip_proba, two_columns
 from ..runtime.compile_lightgbm import compile_lightgbm
 from ..runtime.compile_linear import compile_linear
@@ -43,6 +48,18 @@ def _float32_range(Z):
     return np.clip(np.asarray(Z, dtype=np.float64), -_F32_MAX, _F32_MAX)
 
 
+def lightgbm_names(names) -> list[str]:
+    """Feature names LightGBM accepts (no JSON punctuation), each unique, close to the original."""
+    out, seen = [], set()
+    for i, name in enumerate(names):
+        clean = re.sub(r'[\[\]{}":,\s]+', "_", str(name)) or f"f{i}"
+        while clean in seen:
+            clean = f"{clean}_{i}"
+        seen.add(clean)
+        out.append(clean)
+    return out
+
+
 def _check_targets(target, sample_weight):
     target = np.asarray(target, dtype=np.float64)
     if np.any(~np.isfinite(target)) or target.min() < 0 or target.max() > 1:
@@ -58,6 +75,8 @@ class Student(RegressorMixin, BaseEstimator):
     returning a :class:`~tabdistill.runtime.model.CompiledModel`.
     """
 
+    _parameter_constraints: dict = {}
+
     def compile(self, schema):
         """The fitted student as a :class:`~tabdistill.runtime.model.CompiledModel`."""
         raise TypeError(f"the runtime cannot compile a {type(self).__name__}.")
@@ -66,18 +85,39 @@ class Student(RegressorMixin, BaseEstimator):
         """Two columns: ``1 - q`` and ``q``."""
         return two_columns(self.predict(Z))
 
+    def feature_importances(self) -> np.ndarray:
+        """Importance of each encoded column, summing to 1 (all zeros for a constant model)."""
+        raw = np.asarray(self._raw_importances(), dtype=np.float64)
+        total = raw.sum()
+        return raw / total if total > 0 else raw
+
+    def _raw_importances(self):
+        raise TypeError(f"{type(self).__name__} does not report feature importances.")
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         return tags
 
 
+#: Log-odds targets of the ``logit`` loss are clipped to +/- this (probabilities 1e-4 .. 1-1e-4):
+#: beyond it a least-squares fit would spend its trees on the teacher's most certain rows.
+LOGIT_CLIP = 9.2
+
+
+def _logit(q):
+    q = np.asarray(q, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        return np.clip(np.log(q) - np.log1p(-q), -LOGIT_CLIP, LOGIT_CLIP)
+
+
 class LightGBMStudent(Student):
-    """A small LightGBM model on soft targets (``cross_entropy`` objective).
+    """A small LightGBM model on soft targets.
 
     Parameters
     ----------
     n_estimators : int, default=100
+        Trees; with ``early_stopping_rounds``, the most trees.
     num_leaves : int, default=15
     max_depth : int, default=-1
         Depth limit of each tree (-1: none). Full depth-3 trees (8 leaves)
@@ -85,11 +125,38 @@ class LightGBMStudent(Student):
         data the most accurate (``benchmarks/student_shapes.py``).
     learning_rate : float, default=0.1
     min_child_samples : int, default=20
+    loss : {"cross_entropy", "logit"}, default="cross_entropy"
+        ``cross_entropy`` fits the probabilities (LightGBM's ``cross_entropy``
+        objective); ``logit`` fits the teacher's log-odds by least squares
+        (logit matching), which weighs confident rows more. Either way the
+        model's output is ``sigmoid(sum of leaves)``, so the runtime scores both.
+    early_stopping_rounds : int, default=None
+        With ``eval_set`` given to :meth:`fit`: stop adding trees once the loss
+        on it has not improved for this many rounds; ``n_estimators_`` is the
+        number kept.
     categorical_mask : array-like of bool, default=None
         Encoded columns to split on natively as categories.
+    feature_names : list of str, default=None
+        Names of the encoded columns, kept in the booster (its feature
+        importance and dumps read with real names; LightGBM's forbidden
+        characters become ``_``).
     random_state : int, default=None
     n_jobs : int, default=None
     """
+
+    _parameter_constraints: dict = {
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "num_leaves": [Interval(Integral, 2, None, closed="left")],
+        "max_depth": [Interval(Integral, -1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "min_child_samples": [Interval(Integral, 0, None, closed="left")],
+        "loss": [StrOptions({"cross_entropy", "logit"})],
+        "early_stopping_rounds": [None, Interval(Integral, 1, None, closed="left")],
+        "categorical_mask": [None, "array-like"],
+        "feature_names": [None, list, tuple],
+        "random_state": [None, Integral],
+        "n_jobs": [None, Integral],
+    }
 
     def __init__(
         self,
@@ -98,7 +165,10 @@ class LightGBMStudent(Student):
         max_depth=-1,
         learning_rate=0.1,
         min_child_samples=20,
+        loss="cross_entropy",
+        early_stopping_rounds=None,
         categorical_mask=None,
+        feature_names=None,
         random_state=None,
         n_jobs=None,
     ):
@@ -107,20 +177,36 @@ class LightGBMStudent(Student):
         self.max_depth = max_depth
         self.learning_rate = learning_rate
         self.min_child_samples = min_child_samples
+        self.loss = loss
+        self.early_stopping_rounds = early_stopping_rounds
         self.categorical_mask = categorical_mask
+        self.feature_names = feature_names
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    def fit(self, Z, target, sample_weight=None):
+    def fit(self, Z, target, sample_weight=None, eval_set=None):
+        """Fit on targets in [0, 1].
+
+        Parameters
+        ----------
+        Z : ndarray of shape (n_samples, n_features)
+        target : ndarray of shape (n_samples,)
+            Probabilities (or 0/1 labels).
+        sample_weight : ndarray, default=None
+        eval_set : tuple (Z, target, sample_weight), default=None
+            Rows to stop early on (with ``early_stopping_rounds``).
+        """
         import lightgbm as lgb
 
+        self._validate_params()
         target, w = _check_targets(target, sample_weight)
         Z = np.asarray(Z, dtype=np.float64)
         cat = (
             [] if self.categorical_mask is None else np.flatnonzero(self.categorical_mask).tolist()
         )
+        logit = self.loss == "logit"
         params = {
-            "objective": "cross_entropy",
+            "objective": "regression" if logit else "cross_entropy",
             "n_estimators": self.n_estimators,
             "num_leaves": self.num_leaves,
             "max_depth": self.max_depth,
@@ -132,10 +218,41 @@ class LightGBMStudent(Student):
             "force_row_wise": True,
             "verbose": -1,
         }
+        kwargs, stopping = {}, self.early_stopping_rounds and eval_set is not None
+        if stopping:
+            Z_ev, t_ev, w_ev = eval_set
+            t_ev = np.asarray(t_ev, dtype=np.float64)
+            kwargs = {
+                **lightgbm_eval_kwargs(
+                    np.asarray(Z_ev, np.float64), _logit(t_ev) if logit else t_ev, w_ev
+                ),
+                "callbacks": [lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
+            }
+        names = "auto" if self.feature_names is None else lightgbm_names(self.feature_names)
         self.model_ = lgb.LGBMRegressor(**params).fit(
-            Z, target, sample_weight=w, categorical_feature=cat
+            Z,
+            _logit(target) if logit else target,
+            sample_weight=w,
+            categorical_feature=cat,
+            feature_name=names,
+            **kwargs,
         )
-        self.booster_ = self.model_.booster_
+        booster = self.model_.booster_
+        self.n_estimators_ = (
+            int(self.model_.best_iteration_) if stopping and self.model_.best_iteration_ else None
+        ) or booster.num_trees()
+        if self.n_estimators_ < booster.num_trees():
+            booster = lgb.Booster(
+                model_str=booster.model_to_string(num_iteration=self.n_estimators_)
+            )
+        if logit:
+            # least squares on log-odds: the sum of leaves is a logit, so the same trees read
+            # as a cross-entropy model, whose output LightGBM and the runtime take through a sigmoid
+            text = re.sub(
+                r"^objective=.*$", "objective=cross_entropy", booster.model_to_string(), flags=re.M
+            )
+            booster = lgb.Booster(model_str=text)
+        self.booster_ = booster
         self.n_features_in_ = Z.shape[1]
         return self
 
@@ -147,6 +264,10 @@ class LightGBMStudent(Student):
         check_is_fitted(self, "booster_")
         return compile_lightgbm(self.booster_, schema)
 
+    def _raw_importances(self):
+        check_is_fitted(self, "booster_")
+        return self.booster_.feature_importance(importance_type="gain")
+
 
 class TreeStudent(Student):
     """One regression tree on soft targets.
@@ -157,6 +278,12 @@ class TreeStudent(Student):
     min_samples_leaf : int, default=20
     random_state : int, default=None
     """
+
+    _parameter_constraints: dict = {
+        "max_depth": [Interval(Integral, 1, None, closed="left"), None],
+        "min_samples_leaf": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+    }
 
     def __init__(self, max_depth=8, min_samples_leaf=20, random_state=None):
         self.max_depth = max_depth
@@ -181,6 +308,10 @@ class TreeStudent(Student):
         check_is_fitted(self, "tree_model_")
         return compile_sklearn_tree(self.tree_model_, schema)
 
+    def _raw_importances(self):
+        check_is_fitted(self, "tree_model_")
+        return self.tree_model_.feature_importances_
+
 
 class LinearStudent(Student):
     """Logistic regression fit on soft targets with the exact soft cross-entropy.
@@ -192,6 +323,12 @@ class LinearStudent(Student):
     categorical_mask : array-like of bool, default=None
     max_iter : int, default=2000
     """
+
+    _parameter_constraints: dict = {
+        "C": [Interval(Real, 0, None, closed="neither")],
+        "categorical_mask": [None, "array-like"],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+    }
 
     def __init__(self, C=1.0, categorical_mask=None, max_iter=2000):
         self.C = C
@@ -225,15 +362,44 @@ class LinearStudent(Student):
         check_is_fitted(self, "model_")
         return compile_linear(self.design_, self.model_, schema)
 
+    def _raw_importances(self):
+        """Sum of absolute coefficients over each column's block of the (scaled) design."""
+        check_is_fitted(self, "model_")
+        coef = np.abs(self.model_.coef_.ravel())
+        ends = np.append(self.design_.offsets_[1:], self.design_.n_output_)
+        return [coef[a:b].sum() for a, b in zip(self.design_.offsets_, ends)]
+
 
 STUDENTS = {"lightgbm": LightGBMStudent, "tree": TreeStudent, "linear": LinearStudent}
 
 
 #: Candidate sizes tried when the user gives none: accuracy and speed trade places by dataset
-#: (``benchmarks/student_shapes.py``), so both are tried and validation decides.
+#: (``benchmarks/student_shapes.py``), so all are tried and validation decides; the number of
+#: trees (at most 500) is found by early stopping. The first size is where the other knobs are
+#: chosen.
 DEFAULT_SIZES = {
-    "lightgbm": [{"num_leaves": 15, "max_depth": -1}, {"num_leaves": 8, "max_depth": 3}],
+    "lightgbm": [
+        {"num_leaves": 15, "max_depth": -1, "n_estimators": 500},
+        {"num_leaves": 8, "max_depth": 3, "n_estimators": 500},
+        {"num_leaves": 31, "max_depth": -1, "n_estimators": 500},
+    ],
 }
+
+
+def student_cost(student) -> float:
+    """Tree steps one row takes through a fitted student: what single-row latency grows with.
+
+    ``trees x depth`` for LightGBM (depth: ``max_depth``, else ``log2(num_leaves)``
+    rounded up), the depth for one tree, 0 for a linear student.
+    """
+    if isinstance(student, LightGBMStudent):
+        depth = int(np.ceil(np.log2(max(student.num_leaves, 2))))
+        if student.max_depth and student.max_depth > 0:
+            depth = min(depth, student.max_depth)
+        return float(student.booster_.num_trees() * depth)
+    if isinstance(student, TreeStudent):
+        return float(student.tree_model_.get_depth())
+    return 0.0
 
 
 def student_sizes(student, params=None) -> list[dict]:
@@ -254,7 +420,15 @@ def student_sizes(student, params=None) -> list[dict]:
     raise ValueError(f"student_params must be a dict or a non-empty list of dicts, got {params!r}.")
 
 
-def make_student(student, params=None, *, categorical_mask=None, random_state=None, n_jobs=None):
+def make_student(
+    student,
+    params=None,
+    *,
+    categorical_mask=None,
+    feature_names=None,
+    random_state=None,
+    n_jobs=None,
+):
     """An unfitted student from a name in :data:`STUDENTS` or a :class:`Student` instance."""
     from sklearn.base import clone
 
@@ -269,6 +443,7 @@ def make_student(student, params=None, *, categorical_mask=None, random_state=No
         k: v
         for k, v in {
             "categorical_mask": categorical_mask,
+            "feature_names": None if feature_names is None else list(feature_names),
             "random_state": random_state,
             "n_jobs": n_jobs,
         }.items()

@@ -12,21 +12,32 @@ from __future__ import annotations
 
 import logging
 import time
+from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.model_selection import StratifiedKFold
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from .. import metrics
-from .._proba import clip_proba, two_columns
+from .._proba import clip_proba
 from .._progress import progress
-from .._validation import check_sample_weight, take
+from .._validation import check_lengths, check_sample_weight, take
 from ..data.encoder import TabularEncoder, TabularInputMixin
 from ..data.target import encode_target
 from ..exceptions import DataError
-from .members import build_member, fit_member, normalize_members, positive_proba
+from .binary import BinaryClassifierMixin
+from .members import (
+    boosting_rounds,
+    build_member,
+    check_members,
+    fit_member,
+    normalize_members,
+    positive_proba,
+    scale_to_rows,
+)
+from .splits import teacher_folds
 
 logger = logging.getLogger(__name__)
 
@@ -68,17 +79,7 @@ def ensemble_selection(P, y, sample_weight=None, n_rounds=50):
     return best_counts / best_counts.sum()
 
 
-def check_folds(y, cv):
-    """Raise a clear error when ``cv`` stratified folds cannot all hold both classes."""
-    n_pos, n_neg = int(y.sum()), int(len(y) - y.sum())
-    if min(n_pos, n_neg) < cv:
-        raise DataError(
-            f"{cv}-fold cross-fitting needs at least {cv} rows of each class; got {n_pos} positive "
-            f"and {n_neg} negative. Use more data or a smaller cv."
-        )
-
-
-class TeacherEnsemble(TabularInputMixin, ClassifierMixin, BaseEstimator):
+class TeacherEnsemble(BinaryClassifierMixin, TabularInputMixin, ClassifierMixin, BaseEstimator):
     """A weighted ensemble of LightGBM, XGBoost, forests and logistic regression.
 
     Parameters
@@ -90,8 +91,21 @@ class TeacherEnsemble(TabularInputMixin, ClassifierMixin, BaseEstimator):
         ``(name, params)`` to override defaults, or ``(name, estimator)`` for
         any scikit-learn classifier (it receives the encoded float matrix).
         A dict ``{name: params}`` works too.
-    cv : int, default=5
-        Folds of the stratified cross-fitting that yields out-of-fold probabilities.
+    cv : int, cross-validation splitter or iterable, default=5
+        The cross-fitting that yields out-of-fold probabilities: a number of
+        stratified shuffled folds (stratified *group* folds when ``fit`` gets
+        ``groups``), or any scikit-learn splitter (``TimeSeriesSplit``,
+        ``GroupKFold``...) or iterable of ``(train, test)`` index pairs. Rows
+        that no split holds out (the first block of ``TimeSeriesSplit``) have
+        no out-of-fold probability (NaN in ``oof_proba_``).
+    early_stopping_rounds : int or None, default=50
+        LightGBM and XGBoost members stop adding rounds inside each fold once
+        the log loss on an inner split of that fold's training rows (never its
+        test rows) has not improved for this many rounds; the refit on all
+        rows uses the folds' mean number of rounds, scaled up by the extra
+        rows it sees. ``n_estimators`` becomes a cap. None: fixed rounds.
+    inner_fraction : float, default=0.15
+        Share of each fold's training rows held out for early stopping.
     n_selection_rounds : int, default=50
         Rounds of greedy ensemble selection.
     categorical_features : list of str, default=None
@@ -107,10 +121,13 @@ class TeacherEnsemble(TabularInputMixin, ClassifierMixin, BaseEstimator):
     ----------
     encoder_ : TabularEncoder
     classes_ : ndarray of shape (2,)
-        ``[negative_label, positive_label]``.
+        The two labels, sorted (``predict_proba`` columns follow this order).
+    pos_label_ : object
+        The positive class (see ``positive_label``).
     feature_names_in_, n_features_in_
     oof_proba_ : ndarray of shape (n_samples,)
-        Out-of-fold ensemble probability of the positive class for each training row.
+        Out-of-fold ensemble probability of the positive class for each
+        training row; NaN for rows that no split held out.
     oof_member_proba_ : dict
         ``name -> ndarray``: each member's out-of-fold probabilities.
     weights_ : dict
@@ -120,13 +137,29 @@ class TeacherEnsemble(TabularInputMixin, ClassifierMixin, BaseEstimator):
     member_scores_ : dict
         ``name -> {"log_loss", "roc_auc", "average_precision", "weight"}`` out of fold,
         with an ``"ensemble"`` entry for the weighted blend.
+    rounds_ : dict
+        ``name -> boosting rounds`` each early-stopped member was refit with.
     fit_seconds_ : float
     """
+
+    _parameter_constraints: dict = {
+        "members": [None, list, tuple, dict],
+        "cv": ["cv_object"],
+        "early_stopping_rounds": [None, Interval(Integral, 1, None, closed="left")],
+        "inner_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_selection_rounds": [Interval(Integral, 1, None, closed="left")],
+        "categorical_features": [None, list, tuple],
+        "positive_label": "no_validation",
+        "random_state": ["random_state"],
+        "n_jobs": [None, Integral],
+    }
 
     def __init__(
         self,
         members=None,
         cv=5,
+        early_stopping_rounds=50,
+        inner_fraction=0.15,
         n_selection_rounds=50,
         categorical_features=None,
         positive_label=None,
@@ -135,13 +168,16 @@ class TeacherEnsemble(TabularInputMixin, ClassifierMixin, BaseEstimator):
     ):
         self.members = members
         self.cv = cv
+        self.early_stopping_rounds = early_stopping_rounds
+        self.inner_fraction = inner_fraction
         self.n_selection_rounds = n_selection_rounds
         self.categorical_features = categorical_features
         self.positive_label = positive_label
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    def fit(self, X, y, sample_weight=None):
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None, groups=None):
         """Cross-fit the members, learn their weights, and refit the useful ones.
 
         Parameters
@@ -150,17 +186,39 @@ class TeacherEnsemble(TabularInputMixin, ClassifierMixin, BaseEstimator):
         y : array-like of shape (n_samples,)
             Binary target with any two labels.
         sample_weight : array-like of shape (n_samples,), default=None
+        groups : array-like of shape (n_samples,), default=None
+            Group labels for group-aware cross-fitting (see ``cv``).
 
         Returns
         -------
         self
         """
+        self.check_params()
+        check_lengths(X, y, sample_weight, groups)
         encoder = TabularEncoder(categorical_features=self.categorical_features)
         Z = encoder.fit_transform(X)
         target = encode_target(y, self.positive_label)
-        return self.fit_encoded(Z, target.y, sample_weight, encoder=encoder, classes=target.classes)
+        return self.fit_encoded(
+            Z, target.y, sample_weight, encoder=encoder, target=target, groups=groups
+        )
 
-    def fit_encoded(self, Z, y, sample_weight=None, *, encoder, classes):
+    def check_params(self):
+        """Validate every parameter, members included, without fitting anything.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError or TypeError
+            Naming the parameter, for the first invalid value.
+        """
+        self._validate_params()
+        check_members(normalize_members(self.members))
+        return self
+
+    def fit_encoded(self, Z, y, sample_weight=None, *, encoder, target, groups=None):
         """Fit on rows already encoded by ``encoder``, with 0/1 labels ``y``.
 
         For callers that encode the data once for several models (such as
@@ -171,12 +229,13 @@ class TeacherEnsemble(TabularInputMixin, ClassifierMixin, BaseEstimator):
         Z : ndarray of shape (n_samples, n_encoded_features)
             ``encoder.transform(X)``.
         y : array-like of shape (n_samples,)
-            0/1 labels, 1 meaning ``classes[1]``.
+            0/1 labels, 1 meaning ``target.pos_label``.
         sample_weight : array-like of shape (n_samples,), default=None
         encoder : TabularEncoder
             The fitted encoder that produced ``Z``; kept to encode rows at predict.
-        classes : array-like of shape (2,)
-            ``[negative_label, positive_label]``.
+        target : BinaryTarget
+            The labels' classes and positive class (``encode_target``'s result).
+        groups : array-like of shape (n_samples,), default=None
 
         Returns
         -------
@@ -184,14 +243,13 @@ class TeacherEnsemble(TabularInputMixin, ClassifierMixin, BaseEstimator):
         """
         start = time.perf_counter()
         self.encoder_ = encoder
-        self.classes_ = np.asarray(classes)
+        self.classes_, self.pos_label_ = target.classes, target.pos_label
         y = np.asarray(y, dtype=np.int8)
         if len(y) != Z.shape[0]:
             raise DataError(f"X has {Z.shape[0]} rows but y has {len(y)}.")
         w = None if sample_weight is None else check_sample_weight(sample_weight, len(y))
         self.feature_names_in_ = self.encoder_.feature_names_in_
         self.n_features_in_ = self.encoder_.n_features_in_
-        check_folds(y, self.cv)
         specs = normalize_members(self.members)
         rng = check_random_state(self.random_state)
         seeds = rng.randint(np.iinfo(np.int32).max, size=len(specs))
@@ -199,42 +257,70 @@ class TeacherEnsemble(TabularInputMixin, ClassifierMixin, BaseEstimator):
         protos = {
             name: clone(spec)
             if hasattr(spec, "fit")
-            else build_member(name, spec, cat, int(s), self.n_jobs)
+            else scale_to_rows(
+                build_member(name, spec, cat, int(s), self.n_jobs), name, spec, len(y)
+            )
             for (name, spec), s in zip(specs, seeds)
         }
-        folds = StratifiedKFold(self.cv, shuffle=True, random_state=int(rng.randint(2**31 - 1)))
-        oof = {name: np.empty(len(y)) for name in protos}
-        splits = list(folds.split(Z, y))
+        splits = teacher_folds(self.cv, y, groups, int(rng.randint(2**31 - 1)))
+        stop = None
+        if self.early_stopping_rounds:
+            stop = (self.early_stopping_rounds, self.inner_fraction, int(rng.randint(2**31 - 1)))
+        oof = {name: np.zeros(len(y)) for name in protos}
+        rounds = {name: [] for name in protos}
+        held_out = np.zeros(len(y))
         bar = progress(total=len(splits) * len(protos), desc="teacher folds")
         for train, test in splits:
             for name, proto in protos.items():
-                est = fit_member(clone(proto), Z[train], y[train], take(w, train), cat)
-                oof[name][test] = positive_proba(est, Z[test])
+                est = fit_member(clone(proto), Z[train], y[train], take(w, train), cat, stop)
+                oof[name][test] += positive_proba(est, Z[test])
+                if boosting_rounds(est) is not None:
+                    rounds[name].append(boosting_rounds(est))
                 bar.update()
+            held_out[test] += 1
         bar.close()
+        covered = held_out > 0
+        for name in oof:  # a row held out by several splits gets their mean; by none, NaN
+            oof[name] = np.where(covered, oof[name] / np.maximum(held_out, 1), np.nan)
+        self.oof_mask_ = covered
+        y_c, w_c = y[covered], take(w, covered)
+        # The refit sees all rows where an early-stopped fold model saw a share of them (its
+        # fold's training rows less the inner split); more rows carry more rounds: scale by
+        # the square root of the ratio.
+        share = np.mean([len(train) for train, _ in splits]) / len(y) * (1 - self.inner_fraction)
+        self.rounds_ = {
+            n: max(1, int(round(np.mean(r) / share**0.5))) for n, r in rounds.items() if r
+        }
         names = list(protos)
-        weights = ensemble_selection(
-            np.column_stack([oof[n] for n in names]), y, w, self.n_selection_rounds
-        )
+        P = np.column_stack([oof[n][covered] for n in names])
+        weights = ensemble_selection(P, y_c, w_c, self.n_selection_rounds)
         self.weights_ = dict(zip(names, weights.tolist()))
         self.oof_member_proba_ = oof
-        self.oof_proba_ = np.column_stack([oof[n] for n in names]) @ weights
+        self.oof_proba_ = np.full(len(y), np.nan)
+        self.oof_proba_[covered] = P @ weights
         self.member_scores_ = {
-            n: {**_scores(y, oof[n], w), "weight": self.weights_[n]} for n in names
+            n: {**_scores(y_c, oof[n][covered], w_c), "weight": self.weights_[n]} for n in names
         }
-        self.member_scores_["ensemble"] = {**_scores(y, self.oof_proba_, w), "weight": 1.0}
+        self.member_scores_["ensemble"] = {
+            **_scores(y_c, self.oof_proba_[covered], w_c),
+            "weight": 1.0,
+        }
         logger.info("teacher weights: %s", {n: round(v, 3) for n, v in self.weights_.items()})
         self.estimators_ = {}
         for name in progress(names, desc="teacher refit"):
             if self.weights_[name] > 0:
-                self.estimators_[name] = fit_member(clone(protos[name]), Z, y, w, cat)
+                est = clone(protos[name])
+                if name in self.rounds_:
+                    est.set_params(n_estimators=self.rounds_[name])
+                self.estimators_[name] = fit_member(est, Z, y, w, cat)
         self.fit_seconds_ = time.perf_counter() - start
         return self
 
     def predict_proba(self, X):
         """Class probabilities, shape ``(n_samples, 2)``, columns in ``classes_`` order."""
         check_is_fitted(self, "estimators_")
-        return two_columns(self.predict_proba_encoded(self.encoder_.transform(X)))
+        p = self.predict_proba_encoded(self.encoder_.transform(X))
+        return self.proba_from_scores(p)
 
     def predict_proba_encoded(self, Z) -> np.ndarray:
         """Positive-class probability for rows already encoded by ``encoder_``."""
@@ -245,8 +331,9 @@ class TeacherEnsemble(TabularInputMixin, ClassifierMixin, BaseEstimator):
         return p
 
     def predict(self, X):
-        """Predicted labels at a 0.5 probability threshold."""
-        return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
+        """Predicted labels: the positive class where its probability is at least 0.5."""
+        check_is_fitted(self, "estimators_")
+        return self.labels_from_scores(self.predict_proba_encoded(self.encoder_.transform(X)))
 
 
 def _scores(y, p, w=None):

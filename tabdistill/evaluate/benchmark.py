@@ -38,6 +38,9 @@ logger = logging.getLogger(__name__)
 
 MODELS = ("teacher", "student", "baseline")
 
+#: Version of the JSON summary's layout (``docs/benchmark-json.md``); bumped on any change.
+SCHEMA_VERSION = 2
+
 
 @dataclass
 class BenchmarkResult:
@@ -81,6 +84,7 @@ def run_benchmark(
     distiller_params: dict | None = None,
     latency_calls: int = 2_000,
     batch_rows: int = 100_000,
+    n_bootstrap: int = 200,
 ) -> BenchmarkResult:
     """Fit teacher, student and baseline on ``frame`` and compare them on a held-out split.
 
@@ -104,13 +108,16 @@ def run_benchmark(
         Timed single-row calls per model.
     batch_rows : int, default=100_000
         Rows per batch-throughput run.
+    n_bootstrap : int, default=200
+        Resamples of the test rows for the 95% intervals (0: no intervals).
 
     Returns
     -------
     BenchmarkResult
     """
     X, y_raw = split_target(frame, target)
-    y01 = encode_target(y_raw, positive_label).y
+    target_info = encode_target(y_raw, positive_label)
+    y01 = target_info.y
     X_train, X_test, y_train, y_test = stratified_split(X, y01, test_size, seed)
     params = {"random_state": seed, **(distiller_params or {})}
     model = DistilledClassifier(**params)
@@ -178,17 +185,36 @@ def run_benchmark(
 
     compression = _compression_levels(model, Z_test, y_test, rows, latency_calls, batch_rows)
     t, s = models["teacher"], models["student"]
+    decision = metrics.decision_summary(y_test, scores["student"], model.decision_threshold_)
     summary = {
+        "schema_version": SCHEMA_VERSION,
+        "encoding": encoding_summary(model.encoder_.schema_),
         "dataset": dataset,
         "rows": int(len(frame)),
         "features": int(X.shape[1]),
         "positive_rate": float(y01.mean()),
+        "positive_label": str(target_info.pos_label),
         "seed": int(seed),
         "test_rows": int(len(y_test)),
         "train_rows": int(len(y_train)),
         "models": models,
         "fidelity": metrics.fidelity(y_test, scores["teacher"], scores["student"]),
         "compression": compression,
+        "decision": {"rule": model.threshold, **decision},
+        "thresholds": metrics.threshold_table(
+            y_test, {"teacher": scores["teacher"], "student": scores["student"]}
+        ),
+        "intervals": metrics.bootstrap_intervals(
+            y_test,
+            scores,
+            [("student", "baseline"), ("student", "teacher")],
+            n_bootstrap,
+            0.95,
+            seed,
+        )
+        if n_bootstrap
+        else None,
+        "feature_importance": _importances(model),
         "speedup": {
             "single_row_p50": t["latency"]["single_row_p50_us"] / s["latency"]["single_row_p50_us"],
             "single_row_p99": t["latency"]["single_row_p99_us"] / s["latency"]["single_row_p99_us"],
@@ -240,6 +266,49 @@ def _compression_levels(model, Z_test, y_test, rows, latency_calls, batch_rows):
     return {"chosen": model.compression_["chosen"], "levels": levels}
 
 
+def encoding_summary(schema) -> dict:
+    """What the encoder made of the columns: date and frequency features, dropped columns."""
+    by_role = {}
+    for feature in schema.features:
+        by_role.setdefault(schema.roles[feature], []).append(feature)
+    return {
+        "date_features": by_role.get("date", []),
+        "date_formats": dict(schema.date_formats),
+        "frequency_features": by_role.get("frequency", []),
+        "dropped": dict(schema.dropped),
+        "encoded_features": schema.n_features,
+    }
+
+
+def encoding_lines(encoding: dict) -> list[str]:
+    """One line each for date features, frequency features and dropped columns (when any)."""
+    lines = []
+    if encoding.get("date_features"):
+        formats = ", ".join(f"{c}: {f}" for c, f in encoding["date_formats"].items())
+        lines.append(f"date features: {', '.join(encoding['date_features'])} ({formats})")
+    if encoding.get("frequency_features"):
+        lines.append(
+            "high-cardinality columns, frequent levels + level frequency: "
+            + ", ".join(encoding["frequency_features"])
+        )
+    if encoding.get("dropped"):
+        lines.append(
+            "dropped: " + "; ".join(f"{c} ({why})" for c, why in encoding["dropped"].items())
+        )
+    return lines
+
+
+def _importances(model, top: int = 20) -> list[dict]:
+    """The student's feature importance by real column name, largest first."""
+    try:
+        values = model.student_[-1].feature_importances()
+    except (TypeError, AttributeError):  # a custom student without importances
+        return []
+    names = model.encoder_.features_
+    order = np.argsort(-values, kind="stable")[:top]
+    return [{"feature": names[j], "importance": float(values[j])} for j in order]
+
+
 def format_table(summary: dict) -> str:
     """A plain-text table of the three models, for the terminal."""
     models = {name: summary["models"][name] for name in MODELS}
@@ -250,6 +319,7 @@ def format_table(summary: dict) -> str:
         f"{summary['positive_rate']:.2%} positive, seed {summary['seed']}"
     )
     tail = [
+        *encoding_lines(summary.get("encoding", {})),
         f"fidelity: spearman {f['spearman']:.4f}, mean |p_t - p_s| {f['mean_abs_diff']:.4f}, "
         f"agreement at teacher's 1% FPR threshold {f['agreement_at_1pct_fpr']:.2%}",
         f"student vs teacher: {sp['single_row_p50']:,.0f}x faster per row (p50), "
@@ -261,4 +331,42 @@ def format_table(summary: dict) -> str:
             else ""
         ),
     ]
-    return "\n".join([head, "", *lines, "", *tail])
+    return "\n".join([head, "", *lines, "", *tail, *_decision_lines(summary)])
+
+
+def _decision_lines(summary: dict) -> list[str]:
+    """The decision, the intervals, the threshold table and the top features, as text."""
+    d = summary["decision"]
+    t = "never" if d["threshold"] is None else f"{d['threshold']:.4f}"
+    lines = [
+        "",
+        f"decision (threshold rule {d['rule']}, set on validation): flag at p >= {t}; on the "
+        f"test rows {d['alerts_per_10k']:.1f} alerts per 10k, recall {d['recall']:.4f}, "
+        f"precision {d['precision']:.4f}, FPR {d['fpr']:.4f}",
+    ]
+    if summary.get("intervals"):
+        lines.append("95% bootstrap intervals (test rows):")
+        for name, m in summary["intervals"].items():
+            sign = "-" in name  # a difference: show its sign
+            lines.append(
+                f"  {name:<17} ROC-AUC {_ci(m['roc_auc'], sign)}   "
+                f"PR-AUC {_ci(m['average_precision'], sign)}"
+            )
+    lines += ["", "model    target FPR  threshold  alerts/10k  recall  precision     FPR"]
+    for r in summary["thresholds"]:
+        t = "never" if r["threshold"] is None else f"{r['threshold']:.4f}"
+        lines.append(
+            f"{r['model']:<8} {r['target_fpr']:>10.3%} {t:>10} {r['alerts_per_10k']:>11.1f} "
+            f"{r['recall']:>7.4f} {r['precision']:>10.4f} {r['fpr']:>7.4f}"
+        )
+    if summary["feature_importance"]:
+        top = ", ".join(
+            f"{f['feature']} {f['importance']:.1%}" for f in summary["feature_importance"][:8]
+        )
+        lines += ["", f"student feature importance: {top}"]
+    return lines
+
+
+def _ci(v: dict, sign: bool) -> str:
+    f = "{:+.4f}" if sign else "{:.4f}"
+    return f"{f.format(v['estimate'])} [{f.format(v['low'])}, {f.format(v['high'])}]"

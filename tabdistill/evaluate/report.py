@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .benchmark import MODELS, BenchmarkResult
+from .benchmark import MODELS, BenchmarkResult, encoding_lines
 from .table import COST_COLUMNS, METRIC_COLUMNS, format_bytes
 
 COLORS = {"teacher": "#1f4e79", "student": "#d9541e", "baseline": "#7f7f7f"}
@@ -136,7 +136,29 @@ def _frontier(ax, result):
     ax.grid(True, which="both", alpha=0.3)
 
 
-PLOTS = {"roc.png": _roc, "pr.png": _pr, "calibration.png": _calibration, "tradeoff.png": _tradeoff}
+def _histogram(ax, result, bins=40):
+    p, y = result.scores["student"], result.y_test
+    edges = np.linspace(0, 1, bins + 1)
+    for label, color, name in (
+        (0, COLORS["baseline"], "negative"),
+        (1, COLORS["student"], "positive"),
+    ):
+        ax.hist(p[y == label], bins=edges, color=color, alpha=0.6, label=f"{name} rows")
+    threshold = result.summary["decision"]["threshold"]
+    if threshold is not None:
+        ax.axvline(threshold, ls="--", color="#222222", label=f"decision threshold {threshold:.3f}")
+    ax.set_yscale("log")
+    ax.set(xlabel="student probability", ylabel="rows (log scale)", title="Student scores by class")
+    ax.legend(loc="upper right", framealpha=0.9)
+
+
+PLOTS = {
+    "roc.png": _roc,
+    "pr.png": _pr,
+    "calibration.png": _calibration,
+    "tradeoff.png": _tradeoff,
+    "scores.png": _histogram,
+}
 
 
 def write_report(result: BenchmarkResult, directory) -> Path:
@@ -183,6 +205,9 @@ def _html(summary, images):
     fallback = (
         f'<p class="warn">Fallback: {html.escape(d["fallback"])}</p>' if d.get("fallback") else ""
     )
+    encoding = "".join(
+        f'<p class="sub">{html.escape(line)}</p>' for line in encoding_lines(s.get("encoding", {}))
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>tabdistill benchmark: {html.escape(s["dataset"])}</title>
@@ -202,6 +227,7 @@ figure {{ margin: 0; }} img {{ width: 100%; border: 1px solid #eee; }}
 <p class="sub">{s["rows"]:,} rows, {s["features"]} features, {s["positive_rate"]:.2%} positive;
 test split {s["test_rows"]:,} rows, seed {s["seed"]}. Student: {html.escape(str(d["student"]))},
 knobs {html.escape(json.dumps(d["chosen"]))}.</p>
+{encoding}
 {fallback}
 <div class="kpi">
 <div><b>{sp["single_row_p50"]:,.0f}×</b>faster per row than the teacher (p50)</div>
@@ -214,6 +240,81 @@ knobs {html.escape(json.dumps(d["chosen"]))}.</p>
 <p class="sub">Latency: one row at a time after warm-up; the teacher through its members'
 <code>predict_proba</code> (one thread each), student and baseline through the compiled runtime.
 Student fit time includes the teacher it learns from.</p>
+{_decision_html(s)}
 <div class="grid">{figs}</div>
 </body></html>
 """
+
+
+def _table(head, rows) -> str:
+    th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows
+    )
+    return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _decision_html(s) -> str:
+    """Decision, thresholds, intervals and feature importance as HTML tables."""
+    d = s["decision"]
+    parts = [
+        "<h2>Decision</h2>",
+        f"<p>Rule <code>{html.escape(json.dumps(d['rule']))}</code> met on the validation rows; "
+        "on the test rows:</p>",
+        _table(
+            ["threshold", "alerts per 10k", "recall", "precision", "FPR"],
+            [
+                [
+                    _num(d["threshold"]),
+                    f"{d['alerts_per_10k']:.1f}",
+                    f"{d['recall']:.4f}",
+                    f"{d['precision']:.4f}",
+                    f"{d['fpr']:.4f}",
+                ]
+            ],
+        ),
+        "<h2>Thresholds at target false-positive rates (test rows)</h2>",
+        _table(
+            ["model", "target FPR", "threshold", "alerts per 10k", "recall", "precision", "FPR"],
+            [
+                [
+                    r["model"],
+                    f"{r['target_fpr']:.2%}",
+                    _num(r["threshold"]),
+                    f"{r['alerts_per_10k']:.1f}",
+                    f"{r['recall']:.4f}",
+                    f"{r['precision']:.4f}",
+                    f"{r['fpr']:.4f}",
+                ]
+                for r in s["thresholds"]
+            ],
+        ),
+    ]
+    if s.get("intervals"):
+        parts += [
+            "<h2>95% bootstrap intervals (test rows, stratified, paired)</h2>",
+            _table(
+                ["model or difference", "ROC-AUC", "PR-AUC"],
+                [
+                    [name, _interval(m["roc_auc"]), _interval(m["average_precision"])]
+                    for name, m in s["intervals"].items()
+                ],
+            ),
+        ]
+    if s.get("feature_importance"):
+        parts += [
+            "<h2>Student feature importance</h2>",
+            _table(
+                ["feature", "share of importance"],
+                [[f["feature"], f"{f['importance']:.1%}"] for f in s["feature_importance"]],
+            ),
+        ]
+    return "\n".join(parts)
+
+
+def _num(v) -> str:
+    return "never" if v is None else f"{v:.4f}"
+
+
+def _interval(v) -> str:
+    return f"{v['estimate']:.4f} [{v['low']:.4f}, {v['high']:.4f}]"

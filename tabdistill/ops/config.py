@@ -2,12 +2,18 @@
 
 Every key a job may set is in :data:`CONFIG_SCHEMA` with its type and default;
 anything else is refused with a message naming the key, before any data is read.
+Values are then checked by the one authority on them: the
+:class:`~tabdistill.DistilledClassifier` the config describes is built and its
+parameter validation run (:func:`build_distiller`), so a config cannot accept
+what the estimator would refuse after minutes of training.
 """
 
 from __future__ import annotations
 
 import copy
 import glob
+import os
+import re
 from pathlib import Path
 
 from .._compat import tomllib
@@ -39,6 +45,9 @@ CONFIG_SCHEMA = {
     "compress": {
         "enabled": (bool, False),
         "tolerance": (float, 0.001),
+    },
+    "decision": {
+        "threshold": ((float, dict), 0.5),
     },
     "registry": {
         "path": (str, None),
@@ -159,7 +168,103 @@ def load_config(path, overrides=()) -> dict:
         )
     if not 0 < config["data"]["holdout_fraction"] < 1:
         raise ConfigError("config key 'data.holdout_fraction' must be in (0, 1).")
+    for key, value in config["gate"].items():
+        if not value >= 0 or (key == "min_roc_auc" and value > 1):
+            raise ConfigError(f"config key 'gate.{key}' must be a number >= 0, got {value!r}.")
+    check_registry_path(config["registry"]["path"])
+    build_distiller(config)
     return config
+
+
+#: Which config key an estimator's error is about: the first pattern found in its message.
+_KEYS = {
+    r"'cv' parameter of TeacherEnsemble|fold": "teacher.cv",
+    r"member": "teacher.members",
+    r"'student' parameter": "student.kind",
+    r"student_params|Student|for student": "student.params",
+    r"'augmenter' parameter": "augment.method",
+    r"augment_factors": "augment.factors",
+    r"alphas": "augment.alphas",
+    r"n_jobs": "run.n_jobs",
+    r"compress_tolerance": "compress.tolerance",
+    r"'compress' parameter": "compress.enabled",
+    r"threshold": "decision.threshold",
+    r"positive_label": "data.positive_label",
+    r"random_state": "run.seed",
+}
+
+
+def check_distiller(params: dict, keys: dict | None = None):
+    """A validated, unfitted :class:`~tabdistill.DistilledClassifier` built from ``params``.
+
+    Raises
+    ------
+    ConfigError
+        For any value the estimator refuses, naming the setting (the config key
+        when ``keys`` maps parameter names to them).
+    """
+    from ..distill.distiller import DistilledClassifier
+
+    keys = keys or {}
+    model = DistilledClassifier(**params)
+    try:
+        return model.check_params()
+    except (ValueError, TypeError) as exc:
+        text = " ".join(str(exc).split())
+        named = [key for pattern, key in keys.items() if re.search(pattern, text)]
+        where = f"config key '{named[0]}': " if named else ""
+        raise ConfigError(f"{where}invalid setting: {text}") from None
+
+
+def build_distiller(config: dict):
+    """The validated :class:`~tabdistill.DistilledClassifier` a retraining config describes."""
+    return check_distiller(
+        {
+            "teacher": {"members": config["teacher"]["members"], "cv": config["teacher"]["cv"]},
+            "student": config["student"]["kind"],
+            "student_params": config["student"]["params"] or None,
+            "augmenter": config["augment"]["method"],
+            "augment_factors": tuple(config["augment"]["factors"]),
+            "alphas": tuple(config["augment"]["alphas"]),
+            "positive_label": config["data"]["positive_label"],
+            "threshold": config["decision"]["threshold"],
+            "compress": config["compress"]["enabled"],
+            "compress_tolerance": config["compress"]["tolerance"],
+            "random_state": config["run"]["seed"],
+            "n_jobs": config["run"]["n_jobs"],
+        },
+        _KEYS,
+    )
+
+
+def check_registry_path(path) -> None:
+    """Refuse a registry path that cannot hold a registry, before any training."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"config key 'registry.path': '{path}' exists and is not a folder.")
+    existing = next((p for p in (path, *path.parents) if p.exists()), None)
+    if existing is None or not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(
+            f"config key 'registry.path': cannot create or write '{path}' "
+            f"('{existing}' is not a writable folder)."
+        )
+
+
+def registry_hint(path, overrides=()) -> str | None:
+    """Best effort: the registry a config names, even an invalid config (for the run log)."""
+    value = None
+    try:
+        raw = tomllib.loads(Path(path).read_text())
+        value = raw.get("registry", {}).get("path")
+    except Exception:  # an unreadable config: only overrides can name the registry
+        pass
+    for section, key, override in overrides:
+        if (section, key) == ("registry", "path"):
+            value = override
+    if not isinstance(value, str) or not value:
+        return None
+    value = Path(value)
+    return str(value if value.is_absolute() else Path(path).resolve().parent / value)
 
 
 def training_files(pattern: str) -> list[Path]:

@@ -5,10 +5,18 @@ Layout::
     <registry>/
         <version>/              one directory per run, immutable once written
             manifest.json       what, how, how good; SHA-256 of every file
+            manifest.sha256     SHA-256 of manifest.json: an edited manifest is refused
             runtime.npz         the student, compiled (what predict uses)
             model.skops         optional: the full DistilledClassifier, teacher included
-        production.json         {"version": ...}: the model in production
+        production.json         {"version", "history", ...}: the model in production and
+                                the ones before it (for rollback)
         runs.jsonl              one line per run, whatever its outcome
+        .lock                   held while a run compares with production and promotes
+
+Runs and registry commands that read production and change it hold an
+exclusive lock (:meth:`Registry.lock`), so two concurrent runs cannot both
+pass the gate against the same production model: the second compares itself
+with whatever the first promoted.
 
 A version is written into a hidden temporary directory and renamed into place
 only once complete, and ``production.json`` is replaced with ``os.replace``:
@@ -18,12 +26,18 @@ never a half-written version, and never touches the production model.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX
+    fcntl = None
 
 from ..exceptions import ArtifactError
 from ..runtime.model import CompiledModel
@@ -35,8 +49,27 @@ RUNTIME = "runtime.npz"
 MODEL = "model.skops"
 POINTER = "production.json"
 RUN_LOG = "runs.jsonl"
+LOCK = ".lock"
+MANIFEST_HASH = "manifest.sha256"
 MANIFEST_FORMAT = "tabdistill-model"
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2  # 2: manifest.sha256 beside the manifest; 1 is still read
+LOCK_TIMEOUT_S = 600.0
+
+
+def check_version_name(version, where) -> str:
+    """A version name is one plain folder name: nothing can point outside its registry."""
+    if (
+        not isinstance(version, str)
+        or not version
+        or Path(version).name != version
+        or version.startswith(".")
+        or version in (".", "..")
+    ):
+        raise ArtifactError(
+            f"{where} names the version {version!r}, which is not a plain version name: "
+            "refusing to follow it outside the registry."
+        )
+    return version
 
 
 def new_version_name() -> str:
@@ -72,13 +105,80 @@ class Registry:
         pointer = self.root / POINTER
         if not pointer.is_file():
             return None
-        try:
-            version = json.loads(pointer.read_text())["version"]
-        except (json.JSONDecodeError, KeyError, TypeError):
-            raise ArtifactError(f"'{pointer}' is corrupt: expected {{\"version\": ...}}.") from None
+        version = self._pointer()["version"]
         if not (self.root / version / MANIFEST).is_file():
             raise ArtifactError(f"'{pointer}' points at version '{version}', which does not exist.")
         return version
+
+    def _pointer(self) -> dict:
+        pointer = self.root / POINTER
+        if not pointer.is_file():
+            return {"version": None, "history": []}
+        try:
+            data = json.loads(pointer.read_text())
+            check_version_name(data["version"], f"'{pointer}'")
+            history = data.get("history", [])
+            for old in history:
+                check_version_name(old, f"the history in '{pointer}'")
+        except (json.JSONDecodeError, KeyError, TypeError):
+            raise ArtifactError(f"'{pointer}' is corrupt: expected {{\"version\": ...}}.") from None
+        return {**data, "history": list(history)}
+
+    def manifest(self, version: str) -> dict:
+        """The hash-checked manifest of ``version``."""
+        check_version_name(version, "the request")
+        return read_manifest(self.root / version)
+
+    def describe(self) -> list[dict]:
+        """One line per version, oldest first: gate outcome, holdout scores, production flag."""
+        production = self.production()
+        rows = []
+        for version in self.versions():
+            try:
+                m = self.manifest(version)
+                student = m.get("metrics", {}).get("student", {})
+                row = {
+                    "version": version,
+                    "created_at": m.get("created_at"),
+                    "gate": "passed" if m.get("gate", {}).get("passed") else "rejected",
+                    "roc_auc": student.get("roc_auc"),
+                    "average_precision": student.get("average_precision"),
+                }
+            except ArtifactError as exc:
+                row = {"version": version, "gate": "unreadable", "error": str(exc)}
+            rows.append({**row, "production": version == production})
+        return rows
+
+    @contextlib.contextmanager
+    def lock(self, timeout_s: float = LOCK_TIMEOUT_S):
+        """Hold the registry's exclusive lock (waits up to ``timeout_s`` for another run).
+
+        Raises
+        ------
+        ArtifactError
+            If another process keeps the lock longer than ``timeout_s``.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / LOCK, "a+") as fh:
+            if fcntl is not None:
+                deadline = time.monotonic() + timeout_s
+                while True:
+                    try:
+                        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        break
+                    except BlockingIOError:
+                        if time.monotonic() > deadline:
+                            raise ArtifactError(
+                                f"another run has held '{self.root / LOCK}' for more than "
+                                f"{timeout_s:.0f} s; try again later."
+                            ) from None
+                        time.sleep(0.05)
+            try:
+                self.clean_leftovers(older_than_s=0.0)  # no other writer while we hold it
+                yield self
+            finally:
+                if fcntl is not None:
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
     def runs(self) -> list[dict]:
         """Every line of the run log."""
@@ -119,6 +219,7 @@ class Registry:
                 "files": files,
             }
             (tmp / MANIFEST).write_text(json.dumps(full, indent=2, default=str))
+            (tmp / MANIFEST_HASH).write_text(sha256(tmp / MANIFEST) + "\n")
             for p in tmp.iterdir():
                 fsync(p)
             fsync(tmp)
@@ -129,14 +230,66 @@ class Registry:
             raise
         return version
 
-    def promote(self, version: str) -> None:
-        """Point production at ``version`` (atomic replace of ``production.json``)."""
+    def promote(self, version: str, *, force: bool = False) -> None:
+        """Point production at ``version`` (atomic replace of ``production.json``).
+
+        The version's manifest must be intact; a version the quality gate
+        rejected is refused unless ``force``. The previous production version
+        is kept in the pointer's ``history`` for :meth:`rollback`. Call it
+        inside ``with registry.lock():`` when other runs may be writing.
+        """
+        check_version_name(version, "the request")
         if version not in self.versions():
             raise ArtifactError(f"cannot promote '{version}': no such complete version.")
+        manifest = self.manifest(version)
+        if not manifest.get("gate", {}).get("passed") and not force:
+            reasons = "; ".join(manifest.get("gate", {}).get("reasons", [])) or "unknown"
+            raise ArtifactError(
+                f"version '{version}' was rejected by the quality gate ({reasons}); pass "
+                "--force to promote it anyway."
+            )
+        pointer = self._pointer()
+        history = pointer["history"] + ([pointer["version"]] if pointer["version"] else [])
+        self._point(version, [v for v in history if v != version])
+
+    def rollback(self) -> str:
+        """Point production back at the version that was production before; returns it."""
+        history = self._pointer()["history"]
+        while history and history[-1] not in self.versions():
+            history.pop()  # pruned by hand: skip it
+        if not history:
+            raise ArtifactError(f"'{self.root}' has no earlier production version to roll back to.")
+        previous = history.pop()
+        self.manifest(previous)  # intact, or refused
+        self._point(previous, history)
+        return previous
+
+    def _point(self, version, history) -> None:
         write_json_atomic(
             self.root / POINTER,
-            {"version": version, "promoted_at": datetime.now(timezone.utc).isoformat()},
+            {
+                "version": version,
+                "promoted_at": datetime.now(timezone.utc).isoformat(),
+                "manifest_sha256": sha256(self.root / version / MANIFEST),
+                "history": history,
+            },
         )
+
+    def prune(self, keep: int) -> list[str]:
+        """Delete all but the ``keep`` newest versions; production is never deleted.
+
+        Returns the versions removed.
+        """
+        if keep < 1:
+            raise ArtifactError(f"prune keeps at least 1 version, got {keep}.")
+        production = self.production()
+        versions = self.versions()
+        doomed = [v for v in versions[: max(len(versions) - keep, 0)] if v != production]
+        for version in doomed:
+            shutil.rmtree(self.root / version)
+        if doomed:
+            fsync(self.root)
+        return doomed
 
     def log_run(self, record: dict) -> None:
         """Append one JSON line to the run log (one ``write`` call, then fsync)."""
@@ -190,11 +343,19 @@ def read_manifest(version_dir) -> dict:
         raise ArtifactError(f"'{version_dir / MANIFEST}' is not valid JSON ({exc}).") from None
     if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
         raise ArtifactError(f"'{version_dir}' does not hold a tabdistill model manifest.")
-    if manifest.get("format_version") != MANIFEST_VERSION:
+    if manifest.get("format_version") not in (1, MANIFEST_VERSION):
         raise ArtifactError(
             f"'{version_dir}' has manifest version {manifest.get('format_version')}; this "
             f"tabdistill reads version {MANIFEST_VERSION}."
         )
+    if manifest.get("format_version") >= 2:
+        recorded = version_dir / MANIFEST_HASH
+        digest = recorded.read_text().strip() if recorded.is_file() else None
+        if digest != sha256(version_dir / MANIFEST):
+            raise ArtifactError(
+                f"'{version_dir / MANIFEST}' does not match its recorded hash ({MANIFEST_HASH}): "
+                "the manifest was edited after it was written. Refusing to use it."
+            )
     files = manifest.get("files")
     if not isinstance(files, dict) or RUNTIME not in files:
         raise ArtifactError(f"the manifest in '{version_dir}' lists no runtime file.")

@@ -27,7 +27,7 @@ from ..data.io import read_csv, split_target
 from ..data.target import encode_target
 from ..evaluate.cost import single_row_latency
 from ..exceptions import DataError, TabDistillError
-from .config import training_files
+from .config import build_distiller, load_config, registry_hint, training_files
 from .files import sha256
 from .gate import GateResult, quality_gate
 from .registry import Registry, load_runtime
@@ -72,24 +72,6 @@ def _split_holdout(config, X, y01):
     return X.iloc[tr], y01[tr], (X.iloc[ho], y01[ho])
 
 
-def _distiller(config):
-    from ..distill.distiller import DistilledClassifier
-
-    return DistilledClassifier(
-        teacher={"members": config["teacher"]["members"], "cv": config["teacher"]["cv"]},
-        student=config["student"]["kind"],
-        student_params=config["student"]["params"] or None,
-        augmenter=config["augment"]["method"],
-        augment_factors=tuple(config["augment"]["factors"]),
-        alphas=tuple(config["augment"]["alphas"]),
-        positive_label=config["data"]["positive_label"],
-        compress=config["compress"]["enabled"],
-        compress_tolerance=config["compress"]["tolerance"],
-        random_state=config["run"]["seed"],
-        n_jobs=config["run"]["n_jobs"],
-    )
-
-
 @dataclass
 class RunOutcome:
     """What a retraining run did."""
@@ -104,6 +86,45 @@ class RunOutcome:
         return 0 if self.gate.passed else 3
 
 
+def run_job(config_path, overrides=(), *, dry_run: bool = False) -> RunOutcome:
+    """Load and validate a config, then :func:`retrain`; a run that fails is logged too.
+
+    A config error is written to the run log of the registry the config names
+    (when it names a usable one) before it is raised, like any other failure.
+    """
+    start = time.perf_counter()
+    try:
+        config = load_config(config_path, overrides)
+    except TabDistillError as exc:
+        log_config_failure(config_path, overrides, exc, start)
+        raise
+    return retrain(config, dry_run=dry_run, config_path=str(config_path))
+
+
+def log_config_failure(config_path, overrides, exc, start=None) -> None:
+    """Write a config error to the run log of the registry the config names, if it names one."""
+    hint = registry_hint(config_path, overrides)
+    if hint is not None:
+        start = time.perf_counter() if start is None else start
+        _log_failure(Registry(hint), exc, str(config_path), start, stage="config")
+
+
+def _log_failure(registry, exc, config_path, start, stage) -> None:
+    try:
+        registry.log_run(
+            {
+                "outcome": "failed",
+                "stage": stage,
+                "error": " ".join(str(exc).split()),
+                "error_type": type(exc).__name__,
+                "config": config_path,
+                "seconds": round(time.perf_counter() - start, 2),
+            }
+        )
+    except OSError as log_error:  # the registry itself is unusable: say so, keep the real error
+        logger.warning("could not write the run log in '%s': %s", registry.root, log_error)
+
+
 def retrain(config: dict, *, dry_run: bool = False, config_path: str | None = None) -> RunOutcome:
     """Run one retraining job; see the module docstring.
 
@@ -116,15 +137,8 @@ def retrain(config: dict, *, dry_run: bool = False, config_path: str | None = No
     start = time.perf_counter()
     try:
         outcome = _retrain(config, registry, dry_run, start)
-    except TabDistillError as exc:
-        registry.log_run(
-            {
-                "outcome": "failed",
-                "error": str(exc),
-                "config": config_path,
-                "seconds": round(time.perf_counter() - start, 2),
-            }
-        )
+    except Exception as exc:  # every failure is a line in the run log, then propagates
+        _log_failure(registry, exc, config_path, start, stage="run")
         raise
     registry.log_run(
         {
@@ -140,7 +154,48 @@ def retrain(config: dict, *, dry_run: bool = False, config_path: str | None = No
     return outcome
 
 
+@dataclass
+class _Trained:
+    """A fitted candidate and its holdout results, before it meets production."""
+
+    model: object
+    files: list
+    rows: int
+    target: object
+    train_rows: int
+    X_ho: pd.DataFrame
+    y_ho: np.ndarray
+    results: dict
+    latency: dict
+
+
 def _retrain(config, registry, dry_run, start):
+    trained = _train(config)
+    with registry.lock():  # compare with production, write and promote as one step
+        production_version, production = _production_scores(registry, trained)
+        gate = quality_gate(
+            trained.results["student"],
+            trained.results["teacher"],
+            production,
+            trained.latency["p99_us"],
+            config["gate"],
+        )
+        manifest = _manifest(config, trained, production_version, production, gate, start)
+        if dry_run:
+            outcome = "dry_run_passed" if gate.passed else "dry_run_rejected"
+            return RunOutcome(outcome, None, gate, manifest)
+        keep = trained.model if config["registry"]["keep_teacher"] else None
+        version = registry.write_version(manifest, trained.model.runtime_, keep)
+        if gate.passed:
+            registry.promote(version)
+            logger.info("version %s promoted to production", version)
+        else:
+            logger.warning("version %s rejected: %s", version, "; ".join(gate.reasons))
+    return RunOutcome("promoted" if gate.passed else "rejected", version, gate, manifest)
+
+
+def _train(config) -> _Trained:
+    """Read the data, fit the distiller, score teacher / student / baseline on the holdout."""
     files, frame = _read_training(config)
     X, y_raw = split_target(frame, config["data"]["target"])
     target = encode_target(y_raw, config["data"]["positive_label"])
@@ -148,11 +203,11 @@ def _retrain(config, registry, dry_run, start):
     if holdout is None:
         hframe = read_csv(config["data"]["holdout"])
         X_ho, y_ho_raw = split_target(hframe, config["data"]["target"])
-        y_ho = encode_target(y_ho_raw, positive_label=target.classes[1]).y
+        y_ho = encode_target(y_ho_raw, positive_label=target.pos_label).y
     else:
         X_ho, y_ho = holdout
     logger.info("training on %d rows, holding out %d", len(y_train), len(y_ho))
-    model = _distiller(config).fit(X_train, y_train)
+    model = build_distiller(config).fit(X_train, y_train)
     runtime = model.runtime_
     Z_ho = model.encoder_.transform(X_ho)
     scores = {
@@ -160,42 +215,63 @@ def _retrain(config, registry, dry_run, start):
         "student": runtime.score_batch(Z_ho),
         "baseline": model.baseline_[-1].predict(Z_ho),
     }
-    results = {name: metrics.classification_metrics(y_ho, p) for name, p in scores.items()}
-    latency = single_row_latency(runtime.score_one, list(Z_ho[:1_000]), n_calls=2_000)
-
-    production_version = registry.production()
-    production = None
-    if production_version is not None:
-        _, prod_runtime = load_runtime(registry.root / production_version)
-        try:
-            production = metrics.classification_metrics(y_ho, prod_runtime.score_batch(X_ho))
-        except TabDistillError as exc:
-            raise DataError(
-                f"the production model ({production_version}) cannot score this "
-                f"holdout, so the candidate cannot be compared with it: {exc}"
-            ) from None
-    gate = quality_gate(
-        results["student"], results["teacher"], production, latency["p99_us"], config["gate"]
+    return _Trained(
+        model=model,
+        files=files,
+        rows=len(frame),
+        target=target,
+        train_rows=len(y_train),
+        X_ho=X_ho,
+        y_ho=y_ho,
+        results={name: metrics.classification_metrics(y_ho, p) for name, p in scores.items()},
+        latency=single_row_latency(runtime.score_one, list(Z_ho[:1_000]), n_calls=2_000),
     )
-    manifest = {
+
+
+def _production_scores(registry, trained):
+    """The production version and its metrics on the candidate's holdout (None, None if none)."""
+    version = registry.production()
+    if version is None:
+        return None, None
+    _, runtime = load_runtime(registry.root / version)
+    try:
+        return version, metrics.classification_metrics(
+            trained.y_ho, runtime.score_batch(trained.X_ho)
+        )
+    except TabDistillError as exc:
+        raise DataError(
+            f"the production model ({version}) cannot score this holdout, so the candidate "
+            f"cannot be compared with it: {exc}"
+        ) from None
+
+
+def _manifest(config, trained, production_version, production, gate, start) -> dict:
+    model, latency = trained.model, trained.latency
+    return {
         "created_at": pd.Timestamp.now(tz="UTC").isoformat(),
         "packages": package_versions(),
         "schema": model.encoder_.schema_.to_dict(),
         "classes": [str(c) for c in model.classes_],
+        "decision": {
+            "threshold": model.decision_threshold_,
+            "rule": config["decision"]["threshold"],
+            "positive_label": str(model.pos_label_),
+            "negative_label": str(model.classes_[1 - model.positive_index_]),
+        },
         "data": {
-            "files": [str(f) for f in files],
-            "sha256": sha256(files, with_names=True),
-            "rows": int(len(frame)),
-            "train_rows": int(len(y_train)),
-            "holdout_rows": int(len(y_ho)),
-            "positive_rate": float(target.y.mean()),
+            "files": [str(f) for f in trained.files],
+            "sha256": sha256(trained.files, with_names=True),
+            "rows": int(trained.rows),
+            "train_rows": int(trained.train_rows),
+            "holdout_rows": int(len(trained.y_ho)),
+            "positive_rate": float(trained.target.y.mean()),
             "holdout": config["data"]["holdout"]
             or f"{config['data']['holdout_fraction']:.0%} split",
         },
         "knobs": model.report_["chosen"],
         "fallback": model.report_["fallback"],
         "compression": model.report_["compression"],
-        "metrics": results,
+        "metrics": trained.results,
         "production_before": production_version,
         "production_metrics": production,
         "latency": {"single_row_p50_us": latency["p50_us"], "single_row_p99_us": latency["p99_us"]},
@@ -203,15 +279,3 @@ def _retrain(config, registry, dry_run, start):
         "gate": {"passed": gate.passed, "reasons": gate.reasons, "checks": gate.checks},
         "config": config,
     }
-    if dry_run:
-        return RunOutcome(
-            "dry_run_passed" if gate.passed else "dry_run_rejected", None, gate, manifest
-        )
-    keep = model if config["registry"]["keep_teacher"] else None
-    version = registry.write_version(manifest, runtime, keep)
-    if gate.passed:
-        registry.promote(version)
-        logger.info("version %s promoted to production", version)
-    else:
-        logger.warning("version %s rejected: %s", version, "; ".join(gate.reasons))
-    return RunOutcome("promoted" if gate.passed else "rejected", version, gate, manifest)

@@ -13,10 +13,12 @@ import logging
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .._progress import progress
 from ..data.encoder import TabularEncoder
+from ..data.io import csv_error, header_names
 from ..exceptions import DataError, SchemaError
 from .registry import load_runtime
 
@@ -24,12 +26,8 @@ logger = logging.getLogger(__name__)
 
 
 def _check_header(input_path, runtime, id_column):
-    try:
-        header = pd.read_csv(input_path, nrows=0)
-    except pd.errors.EmptyDataError:
-        raise DataError(f"input file '{input_path}' is empty.") from None
-    columns = set(map(str, header.columns))
-    missing = [c for c in runtime.schema.features if c not in columns]
+    columns = set(header_names(input_path))
+    missing = [c for c in runtime.schema.input_columns if c not in columns]
     if missing:
         raise SchemaError(
             f"input '{input_path}' lacks {len(missing)} column(s) the model needs: {missing}."
@@ -41,7 +39,11 @@ def _check_header(input_path, runtime, id_column):
 def score_csv(
     model, input_path, output_path, *, id_column=None, chunk_size=100_000, overwrite=False
 ) -> int:
-    """Score every row of ``input_path`` and write ``[id_column,] probability`` to ``output_path``.
+    """Score ``input_path``; write ``[id_column,] probability, decision, model_version`` rows.
+
+    ``decision`` is the predicted label at the threshold recorded in the
+    model's manifest (``decision.threshold``, 0.5 for models without one);
+    ``model_version`` the version that scored the row.
 
     Parameters
     ----------
@@ -67,13 +69,25 @@ def score_csv(
         raise DataError(f"input file not found: '{input_path}'.")
     if output_path.exists() and not overwrite:
         raise DataError(f"output '{output_path}' exists; pass --overwrite to replace it.")
+    if output_path.is_dir():
+        raise DataError(f"output '{output_path}' is a folder: give a file name.")
+    if not output_path.parent.is_dir():
+        raise DataError(
+            f"the output folder '{output_path.parent}' does not exist: create it first."
+        )
     if chunk_size < 1:
         raise DataError(f"chunk size must be positive, got {chunk_size}.")
-    _, runtime = load_runtime(model)
+    manifest, runtime = load_runtime(model)
+    decision = manifest.get("decision") or {}
+    threshold = float(decision.get("threshold", 0.5))
+    labels = (
+        decision.get("negative_label", manifest.get("classes", ["0", "1"])[0]),
+        decision.get("positive_label", manifest.get("classes", ["0", "1"])[-1]),
+    )
     _check_header(input_path, runtime, id_column)
     schema = runtime.schema
     encoder = TabularEncoder.from_schema(schema)  # pandas' fast path for large chunks
-    text_columns = {c: str for c in schema.features if schema.roles[c] == "categorical"}
+    text_columns = {schema.source(c): str for c in schema.features if schema.roles[c] != "numeric"}
     if id_column:
         text_columns[id_column] = str
     # same folder (atomic rename), same extension (same compression) as the output
@@ -81,16 +95,28 @@ def score_csv(
     rows = 0
     try:
         chunks = pd.read_csv(input_path, chunksize=chunk_size, dtype=text_columns)
-        for i, chunk in enumerate(progress(chunks, desc="scoring")):
-            Z = encoder.transform(chunk[schema.features])
-            out = pd.DataFrame({"probability": runtime.score_batch(Z)})
+        for chunk in progress(chunks, desc="scoring"):
+            if len(chunk) == 0:
+                continue
+            Z = encoder.transform(chunk[schema.input_columns])
+            p = runtime.score_batch(Z)
+            out = pd.DataFrame(
+                {
+                    "probability": p,
+                    "decision": np.where(p >= threshold, labels[1], labels[0]),
+                    "model_version": manifest["version"],
+                }
+            )
             if id_column:
                 out.insert(0, id_column, chunk[id_column].to_numpy())
-            out.to_csv(tmp, mode="w" if i == 0 else "a", header=i == 0, index=False)
+            out.to_csv(tmp, mode="a" if rows else "w", header=not rows, index=False)
             rows += len(chunk)
         if rows == 0:
             raise DataError(f"input file '{input_path}' has no data rows.")
         os.replace(tmp, output_path)
+    except (pd.errors.ParserError, UnicodeDecodeError, EOFError) as exc:
+        tmp.unlink(missing_ok=True)
+        raise csv_error(input_path, exc) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

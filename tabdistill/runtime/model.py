@@ -119,14 +119,17 @@ class CompiledModel:
         except ValueError as exc:
             raise SchemaError(str(exc)) from None
 
-    def score_record(self, record: dict) -> float:
+    def score_record(self, record: dict, strict: bool = False) -> float:
         """Positive-class probability of one record ``{"column": value, ...}``.
 
         A missing key, ``None``, NaN or an unseen category is treated as
         missing, exactly as at training; a non-number in a numeric column
-        raises :class:`~tabdistill.exceptions.FeatureTypeError`.
+        raises :class:`~tabdistill.exceptions.FeatureTypeError`. A key that is
+        no column of the model warns, or raises
+        :class:`~tabdistill.exceptions.SchemaError` when ``strict``
+        (see :meth:`FeatureSchema.encode_record`).
         """
-        return self._one(self.schema.encode_record(record))
+        return self._one(self.schema.encode_record(record, strict))
 
     def score_batch(self, X) -> np.ndarray:
         """Positive-class probabilities of many rows.

@@ -1,0 +1,327 @@
+"""The development suite: every binary dataset, three seeds, one summary line per dataset.
+
+Judges modelling changes on all the data we have, never on one set: the eight
+binary CSVs of ``../shared/datasets`` (``flights_nyc`` subsampled, see
+``--nyc-rows``) plus the synthetic fraud set, seeds 0 1 2, a 25% stratified
+test split, default :class:`~tabdistill.DistilledClassifier` settings.
+
+Per dataset it prints teacher / student / baseline test ROC-AUC (mean over
+seeds) and fit seconds; the last line is the median *gap recovered*,
+``(student - baseline) / (teacher - baseline)``, over the (dataset, seed) runs
+whose teacher beats the baseline by more than 0.002, and the count of runs
+where the student is below the baseline by more than 0.002.
+
+To make student-side experiments cheap, fitted teachers are cached on disk
+(``--cache``, outside git) under a key made of the encoded training rows, the
+teacher's parameters and the source of the teacher's modules: a change to the
+encoder or the teacher refits, a change to the student does not. Runs go to
+two worker processes with one thread each (``--workers``).
+
+    python benchmarks/suite.py                       # everything -> results/suite.{json,md}
+    python benchmarks/suite.py --tag before          # -> results/suite_before.{json,md}
+    python benchmarks/suite.py --datasets hmda adult --seeds 0
+    python benchmarks/suite.py --no-cache            # refit every teacher
+
+Dataset sources and licences: ``../shared/datasets/README.md`` and ``data/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import inspect
+import json
+import logging
+import os
+import time
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import joblib
+import numpy as np
+
+from tabdistill import DistilledClassifier, TeacherEnsemble
+from tabdistill.data.datasets import make_fraud
+from tabdistill.data.io import read_csv, split_target
+from tabdistill.data.target import encode_target
+from tabdistill.distill import members as members_module
+from tabdistill.distill import teacher as teacher_module
+from tabdistill.evaluate.benchmark import stratified_split
+from tabdistill.metrics import roc_auc
+
+ROOT = Path(__file__).resolve().parent
+RESULTS = ROOT / "results"
+SHARED = Path(os.environ.get("TABDISTILL_SUITE_DATA", ROOT.parents[1] / "shared" / "datasets"))
+CACHE = Path(os.environ.get("TABDISTILL_SUITE_CACHE", Path.home() / ".cache" / "tabdistill-suite"))
+
+#: name -> (file, target column); every binary CSV of the shared folder.
+DATASETS = {
+    "credit_default": ("credit_default.csv.gz", "default"),
+    "adult": ("adult.csv.gz", "income"),
+    "bank_marketing": ("bank_marketing.csv.gz", "y"),
+    "islr_default": ("islr_default.csv.gz", "default"),
+    "universal_bank": ("universal_bank.csv.gz", "Personal Loan"),
+    "flight_delays": ("flight_delays.csv.gz", "Flight Status"),
+    "hmda": ("hmda.csv.gz", "deny"),
+    "flights_nyc": ("flights_nyc.csv.gz", "late"),
+}
+FRAUD = "fraud_synthetic"
+ALL = [*DATASETS, FRAUD]
+#: Teacher beats the baseline by more than this -> the run counts for the gap recovered.
+LEAD = 0.002
+#: Student below the baseline by more than this -> a regression.
+SLACK = 0.002
+
+
+def load(name, seed, nyc_rows, fraud_rows):
+    """``(X, y)`` of one suite dataset; flights_nyc is a fixed random subsample."""
+    if name == FRAUD:
+        frame, target = make_fraud(fraud_rows, fraud_rate=0.01, random_state=seed), "is_fraud"
+    else:
+        file, target = DATASETS[name]
+        frame = read_csv(SHARED / file)
+        if name == "flights_nyc" and nyc_rows and len(frame) > nyc_rows:
+            frame = frame.sample(nyc_rows, random_state=0).reset_index(drop=True)
+    return split_target(frame, target)
+
+
+def _source_hash(*objects) -> str:
+    h = hashlib.sha256()
+    for obj in objects:
+        h.update(inspect.getsource(obj).encode())
+    return h.hexdigest()[:16]
+
+
+class CachedTeacher(TeacherEnsemble):
+    """A :class:`TeacherEnsemble` whose fits are stored on disk and reused.
+
+    The key covers the encoded rows and labels, the parameters and the source
+    of the teacher and members modules (read once, when this script starts:
+    editing them during a run cannot mislabel a fit), so a changed teacher or
+    encoding never reuses a stale fit.
+    """
+
+    _source = _source_hash(teacher_module, members_module)
+
+    def __init__(self, cache_dir=None, **params):
+        super().__init__(**params)
+        self.cache_dir = cache_dir
+
+    @classmethod
+    def _get_param_names(cls):
+        return sorted({"cache_dir", *TeacherEnsemble._get_param_names()})
+
+    def fit_encoded(self, Z, y, sample_weight=None, *, encoder, target, groups=None):
+        if self.cache_dir is None or groups is not None:
+            return super().fit_encoded(
+                Z, y, sample_weight, encoder=encoder, target=target, groups=groups
+            )
+        h = hashlib.sha256()
+        for part in (Z, np.asarray(y), sample_weight):
+            if part is not None:
+                h.update(np.ascontiguousarray(part).tobytes())
+        params = {k: v for k, v in self.get_params().items() if k not in ("cache_dir", "n_jobs")}
+        h.update(repr(sorted(params.items())).encode())
+        h.update(self._source.encode())
+        path = Path(self.cache_dir) / f"{h.hexdigest()[:24]}.joblib"
+        if path.exists():
+            fitted = joblib.load(path)
+            self.__dict__.update(fitted)
+            self.encoder_ = encoder
+            self.cached_ = True
+            return self
+        super().fit_encoded(Z, y, sample_weight, encoder=encoder, target=target)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        state = {k: v for k, v in self.__dict__.items() if k.endswith("_") and k != "encoder_"}
+        tmp = path.with_suffix(".tmp")
+        joblib.dump(state, tmp)
+        tmp.replace(path)
+        self.cached_ = False
+        return self
+
+
+def run_one(name, seed, args) -> dict:
+    """Fit the default distiller on one (dataset, seed) and score the three models on test."""
+    logging.basicConfig(level=logging.WARNING)
+    warnings.simplefilter("ignore")
+    X, y_raw = load(name, seed, args["nyc_rows"], args["fraud_rows"])
+    y01 = encode_target(y_raw).y
+    X_tr, X_te, y_tr, y_te = stratified_split(X, y01, 0.25, seed)
+    teacher = CachedTeacher(cache_dir=args["cache"], **args["teacher_params"])
+    model = DistilledClassifier(
+        teacher=teacher, random_state=seed, n_jobs=1, **args["distiller_params"]
+    )
+    start = time.perf_counter()
+    model.fit(X_tr, y_tr)
+    fit_seconds = time.perf_counter() - start
+    Z_te = model.encoder_.transform(X_te)
+    scores = {
+        "teacher": roc_auc(y_te, model.teacher_.predict_proba_encoded(Z_te)),
+        "student": roc_auc(y_te, model.predict_proba(X_te)[:, 1]),
+        "baseline": roc_auc(y_te, model.baseline_.predict_proba(X_te)[:, 1]),
+    }
+    report = model.report_
+    return {
+        "dataset": name,
+        "seed": seed,
+        "rows": int(len(X)),
+        "positive_rate": float(np.mean(y01)),
+        "test_roc_auc": scores,
+        "validation_roc_auc": {k: v["roc_auc"] for k, v in report["validation"].items()},
+        # a cached teacher costs its original fit time, not the time to read it back
+        "teacher_seconds": round(model.teacher_.fit_seconds_, 2),
+        "fit_seconds": round(
+            fit_seconds - report["timings"]["teacher"] + model.teacher_.fit_seconds_, 2
+        ),
+        "teacher_cached": bool(getattr(model.teacher_, "cached_", False)),
+        "chosen": report["chosen"],
+        "fallback": report["fallback"] is not None,
+        "teacher_weights": report["teacher_weights"],
+        "features": list(model.encoder_.features_),
+    }
+
+
+def gap_recovered(run) -> float | None:
+    s = run["test_roc_auc"]
+    lead = s["teacher"] - s["baseline"]
+    return (s["student"] - s["baseline"]) / lead if lead > LEAD else None
+
+
+def summarize(runs: list[dict]) -> dict:
+    by_name = {}
+    for r in runs:
+        by_name.setdefault(r["dataset"], []).append(r)
+    lines = {}
+    for name in [n for n in ALL if n in by_name]:
+        items = sorted(by_name[name], key=lambda r: r["seed"])
+        auc = {m: [r["test_roc_auc"][m] for r in items] for m in ("teacher", "student", "baseline")}
+        lines[name] = {
+            "seeds": [r["seed"] for r in items],
+            "rows": items[0]["rows"],
+            "positive_rate": items[0]["positive_rate"],
+            **{m: float(np.mean(v)) for m, v in auc.items()},
+            "student_minus_baseline": [s - b for s, b in zip(auc["student"], auc["baseline"])],
+            "gap_recovered": [gap_recovered(r) for r in items],
+            "fit_seconds": float(np.mean([r["fit_seconds"] for r in items])),
+            "teacher_seconds": float(np.mean([r["teacher_seconds"] for r in items])),
+            "fallbacks": int(sum(r["fallback"] for r in items)),
+        }
+    gaps = [g for r in runs if (g := gap_recovered(r)) is not None]
+    below = [
+        (r["dataset"], r["seed"])
+        for r in runs
+        if r["test_roc_auc"]["student"] < r["test_roc_auc"]["baseline"] - SLACK
+    ]
+    return {
+        "datasets": lines,
+        "median_gap_recovered": float(np.median(gaps)) if gaps else None,
+        "runs_with_teacher_lead": len(gaps),
+        "runs": len(runs),
+        "student_below_baseline": below,
+    }
+
+
+def markdown(summary: dict, note: str) -> str:
+    out = [
+        "| dataset | rows | pos. | teacher | student | baseline | student − baseline per seed "
+        "| gap recovered per seed | fit s | teacher s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, d in summary["datasets"].items():
+        diffs = " ".join(f"{v:+.4f}" for v in d["student_minus_baseline"])
+        gaps = " ".join("–" if g is None else f"{g:.2f}" for g in d["gap_recovered"])
+        out.append(
+            f"| {name} | {d['rows']:,} | {d['positive_rate']:.1%} | {d['teacher']:.4f} | "
+            f"{d['student']:.4f} | {d['baseline']:.4f} | {diffs} | {gaps} | "
+            f"{d['fit_seconds']:.0f} | {d['teacher_seconds']:.0f} |"
+        )
+    med = summary["median_gap_recovered"]
+    below = summary["student_below_baseline"]
+    out += [
+        "",
+        f"Median gap recovered: **{'n/a' if med is None else f'{med:.2f}'}** over "
+        f"{summary['runs_with_teacher_lead']} of {summary['runs']} runs whose teacher beats the "
+        f"baseline by > {LEAD}; runs with student < baseline − {SLACK}: **{len(below)}**"
+        + (f" ({', '.join(f'{n} seed {s}' for n, s in below)})" if below else "")
+        + ".",
+        "",
+        note,
+    ]
+    return "\n".join(out) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--datasets", nargs="+", default=ALL, choices=ALL)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--nyc-rows", type=int, default=40_000)
+    parser.add_argument("--fraud-rows", type=int, default=50_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--cache", type=Path, default=CACHE)
+    parser.add_argument("--no-cache", action="store_true")
+    parser.add_argument("--tag", default="")
+    parser.add_argument(
+        "--teacher-params", type=json.loads, default={}, help="JSON: TeacherEnsemble parameters"
+    )
+    parser.add_argument(
+        "--distiller-params",
+        type=json.loads,
+        default={},
+        help="JSON: DistilledClassifier parameters (e.g. for an ablation)",
+    )
+    args = parser.parse_args()
+    opts = {
+        "nyc_rows": args.nyc_rows,
+        "fraud_rows": args.fraud_rows,
+        "cache": None if args.no_cache else str(args.cache),
+        "teacher_params": args.teacher_params,
+        "distiller_params": args.distiller_params,
+    }
+    # big datasets first so the two workers finish together
+    jobs = sorted(
+        ((n, s) for n in args.datasets for s in args.seeds),
+        key=lambda job: ALL.index(job[0]) if job[0] in ("flights_nyc", FRAUD, "adult") else 99,
+    )
+    start = time.perf_counter()
+    runs = []
+    with ProcessPoolExecutor(args.workers) as pool:
+        futures = {pool.submit(run_one, n, s, opts): (n, s) for n, s in jobs}
+        for fut in futures:
+            r = fut.result()
+            runs.append(r)
+            t = r["test_roc_auc"]
+            print(
+                f"{r['dataset']} seed {r['seed']}: teacher {t['teacher']:.4f} student "
+                f"{t['student']:.4f} baseline {t['baseline']:.4f} fit {r['fit_seconds']:.0f} s"
+                f"{' (cached teacher)' if r['teacher_cached'] else ''}",
+                flush=True,
+            )
+    summary = summarize(runs)
+    flags = "".join(
+        f" --{k.replace('_', '-')} '{json.dumps(v)}'"
+        for k, v in (
+            ("teacher_params", args.teacher_params),
+            ("distiller_params", args.distiller_params),
+        )
+        if v
+    )
+    note = (
+        f"`python benchmarks/suite.py{' --tag ' + args.tag if args.tag else ''}{flags}`: seeds "
+        f"{' '.join(map(str, args.seeds))}, 25% stratified test, flights_nyc subsampled to "
+        f"{args.nyc_rows:,} rows, make_fraud({args.fraud_rows:,}, fraud_rate=0.01), "
+        f"{args.workers} worker processes with n_jobs=1, wall {time.perf_counter() - start:.0f} s "
+        "(fit seconds include teacher fits read from the cache, if any)."
+    )
+    stem = f"suite_{args.tag}" if args.tag else "suite"
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{stem}.json").write_text(json.dumps({"summary": summary, "runs": runs}, indent=2))
+    md = markdown(summary, note)
+    (RESULTS / f"{stem}.md").write_text(md)
+    print(md)
+
+
+if __name__ == "__main__":
+    main()

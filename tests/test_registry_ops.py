@@ -1,0 +1,171 @@
+"""Registry operations for cron users: list, promote, rollback, prune, lock (issue 11, item 5)."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from conftest import mixed_frame
+
+from tabdistill.cli import main
+from tabdistill.exceptions import ArtifactError
+from tabdistill.ops.registry import Registry, load_runtime
+
+CONFIG = """
+[data]
+train = "train.csv"
+target = "label"
+
+[teacher]
+members = ["lightgbm"]
+cv = 3
+
+[student]
+params = {{ n_estimators = 10, num_leaves = 4 }}
+
+[augment]
+factors = [0]
+alphas = [1.0]
+
+[registry]
+path = "{registry}"
+
+[gate]
+max_p99_us = 1e6
+min_roc_auc = 0.0
+max_teacher_gap = 1.0
+max_roc_auc_drop = 1.0
+max_pr_auc_drop = 1.0
+"""
+
+
+def _job(root, registry="registry"):
+    X, y = mixed_frame(300, seed=5)
+    X.assign(label=y).to_csv(root / "train.csv", index=False)
+    config = root / f"{registry}.toml"
+    config.write_text(CONFIG.format(registry=registry))
+    return config
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory):
+    """Three versions: passed, passed, rejected (an impossible ROC-AUC floor)."""
+    root = tmp_path_factory.mktemp("ops")
+    config = _job(root)
+    for extra in ([], [], ["--set", "gate.min_roc_auc=1.0"]):
+        code = main(["retrain", "--config", str(config), "--seed", "1", *extra, "-q"])
+        assert code in (0, 3)
+    reg = Registry(root / "registry")
+    assert len(reg.versions()) == 3
+    return reg
+
+
+def test_list_marks_production_and_gate(registry, capsys):
+    assert main(["registry", "list", str(registry.root)]) == 0
+    out = capsys.readouterr().out
+    first, second, rejected = registry.versions()
+    assert f"* {second}" in out and "rejected" in out and "passed" in out
+    assert main(["registry", "list", str(registry.root), "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["gate"] for r in rows] == ["passed", "passed", "rejected"]
+    assert [r["production"] for r in rows] == [False, True, False]
+
+
+def test_promote_refuses_rejected_without_force_and_rollback_undoes(registry, capsys):
+    first, second, rejected = registry.versions()
+    assert main(["registry", "promote", str(registry.root), rejected]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "rejected by the quality gate" in err[0] and "--force" in err[0]
+    assert registry.production() == second
+    assert main(["registry", "promote", str(registry.root), rejected, "--force", "-q"]) == 0
+    assert registry.production() == rejected
+    assert main(["registry", "rollback", str(registry.root), "-q"]) == 0
+    assert registry.production() == second
+    assert main(["registry", "rollback", str(registry.root), "-q"]) == 0
+    assert registry.production() == first
+    assert main(["registry", "rollback", str(registry.root), "-q"]) == 2  # nothing earlier
+    assert "no earlier production version" in capsys.readouterr().err
+    assert main(["registry", "promote", str(registry.root), second, "-q"]) == 0
+
+
+def test_edited_manifest_is_refused(registry, tmp_path):
+    import shutil
+
+    version = registry.production()
+    copy = tmp_path / version
+    shutil.copytree(registry.root / version, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["gate"]["passed"] = True
+    manifest["metrics"]["student"]["roc_auc"] = 0.999  # a 'better' model, by editing
+    (copy / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    with pytest.raises(ArtifactError, match="edited after it was written"):
+        load_runtime(copy)
+
+
+def test_production_pointer_cannot_leave_the_registry(registry, tmp_path):
+    import shutil
+
+    root = tmp_path / "reg"
+    shutil.copytree(registry.root, root)
+    outside = tmp_path / "elsewhere"
+    shutil.copytree(registry.root / registry.production(), outside)
+    for target in ("../elsewhere", str(outside), "..", ".hidden"):
+        (root / "production.json").write_text(json.dumps({"version": target}))
+        with pytest.raises(ArtifactError, match="not a plain version name"):
+            load_runtime(root)
+
+
+def test_prune_keeps_newest_and_never_production(registry, tmp_path, capsys):
+    import shutil
+
+    root = tmp_path / "reg"
+    shutil.copytree(registry.root, root)
+    reg = Registry(root)
+    first, second, rejected = reg.versions()
+    reg.promote(first)
+    assert main(["registry", "prune", str(root), "--keep", "1", "-q"]) == 0
+    assert reg.versions() == [first, rejected]  # the newest, and production
+    assert reg.production() == first
+    assert main(["registry", "prune", str(root), "--keep", "0"]) == 2
+
+
+def test_stale_temp_files_are_cleaned_by_the_next_run(tmp_path):
+    config = _job(tmp_path)
+    reg = Registry(tmp_path / "registry")
+    reg.root.mkdir()
+    stale = reg.root / ".tmp-20200101T000000Z-99999"
+    stale.mkdir()
+    (stale / "runtime.npz").write_bytes(b"half written")
+    (reg.root / ".tmp-production.json.4242").write_text("{")
+    assert main(["retrain", "--config", str(config), "-q"]) == 0
+    assert not [p for p in reg.root.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_lock_is_exclusive(tmp_path):
+    reg = Registry(tmp_path / "r")
+    with reg.lock():
+        start = time.monotonic()
+        with pytest.raises(ArtifactError, match="another run"):
+            with Registry(tmp_path / "r").lock(timeout_s=0.3):
+                pass
+        assert time.monotonic() - start >= 0.3
+    with Registry(tmp_path / "r").lock(timeout_s=0.1):  # free again
+        pass
+
+
+def test_concurrent_runs_cannot_both_pass_against_the_same_production(tmp_path):
+    config = _job(tmp_path)
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    cmd = [sys.executable, "-m", "tabdistill", "retrain", "--config", str(config), "-q"]
+    runs = [subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE) for _ in range(2)]
+    assert [r.wait(timeout=300) for r in runs] == [0, 0]
+    reg = Registry(tmp_path / "registry")
+    first, second = reg.versions()
+    before = [reg.manifest(v)["production_before"] for v in (first, second)]
+    # the second to reach the gate compared itself with the first's promotion
+    assert before == [None, first]
+    assert reg.production() == second
+    assert np.isfinite(reg.manifest(reg.production())["metrics"]["student"]["roc_auc"])
