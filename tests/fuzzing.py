@@ -23,17 +23,6 @@ from tabdistill.runtime.storage import encode
 KINDS = ("flip", "truncate", "arrays", "header")
 
 
-def _header(runtime):
-    return {
-        "format": fmt.FORMAT,
-        "version": fmt.FORMAT_VERSION,
-        "kind": runtime.kind,
-        "meta": runtime.meta,
-        "storage": runtime.storage,
-        "schema": runtime.schema.to_dict(),
-    }
-
-
 def _write(header, arrays) -> bytes:
     buffer = io.BytesIO()
     fmt.write(buffer, header, arrays)
@@ -100,7 +89,7 @@ class Mutator:
     def __init__(self, runtime, seed: int = 0):
         self.seed = seed
         self.good = runtime.to_bytes()
-        self.header = _header(runtime)
+        self.header = runtime.header()
         self.arrays = (
             encode(runtime.arrays, runtime.storage) if runtime.kind == "trees" else runtime.arrays
         )

@@ -57,7 +57,7 @@ def test_compress_chooses_the_smallest_level_within_tolerance(student):
     runtime, Z, q, y = student
     train, val = slice(0, 3_000), slice(3_000, None)
     levels, chosen = compress(
-        runtime, (Z[train], q[train], None), (Z[val], y[val], None), tolerance=0.002
+        runtime, (Z[train], q[train], None), (Z[val], y[val], None), tolerance=0.002, Cs=(1.0, 0.1)
     )
     exact = levels[0]
     assert exact.name == "exact" and exact.model is runtime

@@ -207,14 +207,14 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
     soft_labels_ : ndarray
         Targets the chosen student was fit on for the original training rows
         (``X.iloc[train_index_]``).
-    fallback_ : str or None
-        Why the baseline replaced the distilled student, if it did.
     compression_ : dict or None
         With ``compress=True``: every level tried (size, trees, leaves, error
         bound, validation ROC-AUC) and the one chosen.
     compressed_levels_ : dict or None
         With ``compress=True``: level name -> runtime file bytes
         (``CompiledModel.load(model.compressed_levels_[name])``).
+    fallback_ : str or None
+        Why the baseline replaced the distilled student, if it did.
     report_ : dict
         Timings per stage, validation metrics of teacher / student / baseline,
         the candidates tried, the chosen knobs and row counts.
@@ -242,9 +242,9 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         "threshold": [Interval(Real, 0, 1, closed="neither"), dict],
         "categorical_features": [None, list, tuple],
         "positive_label": "no_validation",
-        "random_state": ["random_state"],
         "compress": ["boolean"],
         "compress_tolerance": [Interval(Real, 0, 1, closed="left")],
+        "random_state": ["random_state"],
         "n_jobs": [None, Integral],
     }
 
@@ -436,7 +436,7 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         self.compression_ = self.compressed_levels_ = None
         if self.compress:
             clock = time.perf_counter()
-            self._compress(training, chosen.knobs, validation, teacher_va, int(seeds[2]))
+            self._compress(chosen, training, validation, teacher_va)
             timings["compress"] = time.perf_counter() - clock
         self.report_ = self._report(
             timings, (y01[va], w_va), teacher_va, chosen, baseline, candidates, n_synthetic
@@ -550,31 +550,6 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
             soft_labels=data.target[: data.n_original],
         )
 
-    def _compress(self, training, knobs, validation, teacher_va, seed):
-        """Compress the compiled student; the rows it was fit on are refit to the teacher's."""
-        from ..compress.frontier import compress
-
-        runtime = self.runtime_
-        if runtime is None or runtime.kind != "trees":
-            logger.info("compression skipped: the student is not a tree runtime")
-            return
-        data = self._candidate_data({**knobs, "alpha": 0.0}, training)
-        Z_va, y_va, w_va, _ = validation
-        levels, chosen = compress(
-            runtime,
-            (data.Z, data.target, data.weight),
-            (Z_va, y_va, w_va, teacher_va),
-            tolerance=self.compress_tolerance,
-            random_state=seed,
-        )
-        self.compression_ = {
-            "tolerance": self.compress_tolerance,
-            "chosen": chosen.name,
-            "levels": [level.summary() for level in levels],
-        }
-        self.compressed_levels_ = {level.name: level.model.to_bytes() for level in levels}
-        self._runtime = chosen.model
-
     def _refit_baseline(self, baseline, Z, y01, w):
         """The chosen baseline refit on training + validation rows."""
         data = TrainingSet(Z, y01.astype(float), np.ones(len(y01)) if w is None else w, len(y01))
@@ -586,6 +561,39 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         extra = (Z_va, y_va, training["validation_proba"], w_va)
         data = self._candidate_data(chosen.knobs, training, extra)
         return self._fit_student(self._seed(chosen), _final_params(chosen), data)
+
+    def _compress(self, chosen, training, validation, teacher_va):
+        """Compress the compiled student, refitting trees to the teacher on its own rows.
+
+        The refit uses the rows the final student was fit on (with ``refit``,
+        the validation rows too) labelled with the teacher's probabilities.
+        """
+        from ..compress.frontier import compress
+
+        runtime = self.runtime_
+        if runtime is None or runtime.kind != "trees":
+            logger.info("compression skipped: the student is not a tree runtime")
+            return
+        Z_va, y_va, w_va, _ = validation
+        extra = None
+        if self.refit:
+            w_extra = None if training["sample_weight"] is None else w_va
+            extra = (Z_va, y_va, training["validation_proba"], w_extra)
+        data = self._candidate_data({**chosen.knobs, "alpha": 0.0}, training, extra)
+        levels, best_level = compress(
+            runtime,
+            (data.Z, data.target, data.weight),
+            (Z_va, y_va, w_va, teacher_va),
+            tolerance=self.compress_tolerance,
+            random_state=self._seed(chosen) or 0,
+        )
+        self.compression_ = {
+            "tolerance": self.compress_tolerance,
+            "chosen": best_level.name,
+            "levels": [level.summary() for level in levels],
+        }
+        self.compressed_levels_ = {level.name: level.model.to_bytes() for level in levels}
+        self._runtime = best_level.model
 
     @staticmethod
     def _seed(candidate):
@@ -673,13 +681,13 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
             "chosen": chosen.knobs,
             "baseline_params": baseline.knobs["student_params"],
             "fallback": self.fallback_,
+            "compression": self.compression_,
             "decision": {
                 "rule": self.threshold,
                 **metrics.decision_summary(
                     y_va, chosen.validation_proba, self.decision_threshold_, w_va
                 ),
             },
-            "compression": self.compression_,
             "rows": {
                 "train": len(self.train_index_),
                 "validation": len(self.validation_index_),

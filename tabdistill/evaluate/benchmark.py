@@ -183,6 +183,7 @@ def run_benchmark(
     models["student"]["latency"]["record_p50_us"] = record["p50_us"]
     models["student"]["latency"]["record_p99_us"] = record["p99_us"]
 
+    compression = _compression_levels(model, Z_test, y_test, rows, latency_calls, batch_rows)
     t, s = models["teacher"], models["student"]
     decision = metrics.decision_summary(y_test, scores["student"], model.decision_threshold_)
     summary = {
@@ -198,6 +199,7 @@ def run_benchmark(
         "train_rows": int(len(y_train)),
         "models": models,
         "fidelity": metrics.fidelity(y_test, scores["teacher"], scores["student"]),
+        "compression": compression,
         "decision": {"rule": model.threshold, **decision},
         "thresholds": metrics.threshold_table(
             y_test, {"teacher": scores["teacher"], "student": scores["student"]}
@@ -239,6 +241,29 @@ def run_benchmark(
         },
     }
     return BenchmarkResult(summary=summary, y_test=np.asarray(y_test), scores=scores)
+
+
+def _compression_levels(model, Z_test, y_test, rows, latency_calls, batch_rows):
+    """Each compression level on the test rows (when the distiller compressed), else None."""
+    if not getattr(model, "compression_", None):
+        return None
+    from ..runtime.model import CompiledModel
+
+    levels = []
+    for summary in model.compression_["levels"]:
+        runtime = CompiledModel.load(model.compressed_levels_[summary["name"]])
+        one = single_row_latency(runtime.score_one, rows, n_calls=latency_calls)
+        batch = batch_throughput(runtime.score_batch, Z_test, min_rows=batch_rows)
+        levels.append(
+            {
+                **summary,
+                "test_roc_auc": metrics.roc_auc(y_test, runtime.score_batch(Z_test)),
+                "single_row_p50_us": one["p50_us"],
+                "single_row_p99_us": one["p99_us"],
+                "batch_rows_per_second": batch["rows_per_second"],
+            }
+        )
+    return {"chosen": model.compression_["chosen"], "levels": levels}
 
 
 def encoding_summary(schema) -> dict:

@@ -118,7 +118,10 @@ def to_c(model: CompiledModel, name: str = "tabdistill_model") -> tuple[str, str
             more = f", ... ({len(cats)} levels)" if len(cats) > 50 else ""
             levels.append(f" *   {j:3d} {feature}: categorical, code = {listed}{more}")
         else:
-            levels.append(f" *   {j:3d} {feature}: numeric")
+            role = schema.roles.get(feature, "numeric")
+            source = getattr(schema, "derived", {}).get(feature)
+            detail = f" ({source[1]} of column {source[0]})" if source else ""
+            levels.append(f" *   {j:3d} {feature}: {role}{detail}")
     header = f"""/* {name}: a tabdistill student, exported to C (generated code, do not edit).
  *
  * double {name}_score(const double *row);
@@ -126,8 +129,9 @@ def to_c(model: CompiledModel, name: str = "tabdistill_model") -> tuple[str, str
  * void {name}_score_batch(const double *rows, long n_rows, double *out);
  *     The same for n_rows rows stored one after another.
  *
- * A row holds, in this order (NaN = missing; a categorical feature is the code of its
- * level below, NaN for a level not listed):
+ * A row holds the encoded features, in this order (NaN = missing; a categorical
+ * feature is the code of its level below, NaN for a level not listed; date and
+ * frequency features are encoded as tabdistill's FeatureSchema encodes them):
 {chr(10).join(levels)}
  */
 #ifndef {up}_H

@@ -402,7 +402,7 @@ static int Forest_init(Forest *self, PyObject *args, PyObject *kwds)
     return 0;
 }
 
-static int row_view(Forest *self, PyObject *obj, Py_buffer *view, int ndim)
+static int row_view(void *self, PyObject *obj, Py_buffer *view, int ndim)
 {
     if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
         PyErr_Clear();
@@ -513,6 +513,168 @@ static PyObject *Forest_apply(Forest *self, PyObject *const *args, Py_ssize_t na
     Py_RETURN_NONE;
 }
 
+
+/* ------------------------------------------------------------------ linear runtimes */
+/* intercept + coef . design(x): see tabdistill/distill/linear.py (LinearDesign) and the
+ * numba _linear_raw, which this mirrors term by term. */
+
+typedef struct {
+    PyObject_HEAD
+    Py_buffer bufs[3];
+    int n_bufs;
+    const int64_t *ints; /* n_features x (offset, n_levels, has_missing) */
+    const double *values; /* n_features x (median, mean, scale) */
+    const double *coef;   /* n_design coefficients, then the intercept */
+    Py_ssize_t n_features, n_coef;
+} Linear;
+
+static double linear_raw(const Linear *m, const double *x)
+{
+    double z = m->coef[m->n_coef - 1];
+    for (Py_ssize_t j = 0; j < m->n_features; j++) {
+        double v = x[j];
+        int64_t at = m->ints[3 * j], n_levels = m->ints[3 * j + 1], has_missing = m->ints[3 * j + 2];
+        if (n_levels > 0) {
+            if (v == v && v >= 0.0 && v < (double)n_levels)
+                z += m->coef[at + (int64_t)v];
+        } else {
+            double median = m->values[3 * j], mean = m->values[3 * j + 1],
+                   scale = m->values[3 * j + 2];
+            if (v != v) {
+                z += m->coef[at] * (median - mean) / scale;
+                if (has_missing)
+                    z += m->coef[at + 1];
+            } else {
+                z += m->coef[at] * (v - mean) / scale;
+            }
+        }
+    }
+    return z;
+}
+
+static void Linear_dealloc(Linear *self)
+{
+    for (int k = 0; k < self->n_bufs; k++)
+        PyBuffer_Release(&self->bufs[k]);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int linear_buffer(Linear *self, PyObject *obj, char fmt, Py_ssize_t itemsize,
+                         const void **ptr, Py_ssize_t *count)
+{
+    Py_buffer *view = &self->bufs[self->n_bufs];
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        return -1;
+    const char *f = view->format;
+    if (f[0] == '<' || f[0] == '=' || f[0] == '@')
+        f++;
+    int ok = view->itemsize == itemsize && f[1] == '\0' &&
+             (f[0] == fmt || (fmt == 'q' && f[0] == 'l'));
+    if (!ok) {
+        PyErr_SetString(PyExc_TypeError, "Linear: wrong array type");
+        PyBuffer_Release(view);
+        return -1;
+    }
+    self->n_bufs++;
+    *ptr = view->buf;
+    *count = view->len / itemsize;
+    return 0;
+}
+
+static int Linear_init(Linear *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"ints", "values", "coef", NULL};
+    PyObject *o[3];
+    Py_ssize_t n_ints, n_values;
+    if (self->n_bufs) {
+        PyErr_SetString(PyExc_RuntimeError, "Linear is already initialised");
+        return -1;
+    }
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOO:Linear", kwlist, &o[0], &o[1], &o[2]))
+        return -1;
+    if (linear_buffer(self, o[0], 'q', 8, (const void **)&self->ints, &n_ints) ||
+        linear_buffer(self, o[1], 'd', 8, (const void **)&self->values, &n_values) ||
+        linear_buffer(self, o[2], 'd', 8, (const void **)&self->coef, &self->n_coef))
+        return -1;
+    if (n_ints % 3 || n_values != n_ints || self->n_coef < 1) {
+        PyErr_SetString(PyExc_ValueError, "Linear: inconsistent array sizes");
+        return -1;
+    }
+    self->n_features = n_ints / 3;
+    /* offsets are validated in Python (validation.check_linear); checked again here */
+    for (Py_ssize_t j = 0; j < self->n_features; j++) {
+        int64_t at = self->ints[3 * j], n_levels = self->ints[3 * j + 1];
+        int64_t width = n_levels > 0 ? n_levels : 1 + (self->ints[3 * j + 2] != 0);
+        if (at < 0 || n_levels < 0 || at + width > self->n_coef - 1) {
+            PyErr_SetString(PyExc_ValueError, "Linear: a feature points outside the coefficients");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static PyObject *Linear_one(Linear *self, PyObject *row)
+{
+    Py_buffer view;
+    if (row_view(NULL, row, &view, 1) < 0)
+        return NULL;
+    if (view.shape[0] != self->n_features) {
+        PyErr_Format(PyExc_ValueError, "expected a row of %zd encoded features, got %zd.",
+                     self->n_features, view.shape[0]);
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    double z = linear_raw(self, (const double *)view.buf);
+    PyBuffer_Release(&view);
+    return PyFloat_FromDouble(1.0 / (1.0 + exp(-z)));
+}
+
+static PyObject *Linear_batch(Linear *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "batch(X, out)");
+        return NULL;
+    }
+    Py_buffer xv, ov;
+    if (row_view(NULL, args[0], &xv, 2) < 0)
+        return NULL;
+    if (PyObject_GetBuffer(args[1], &ov, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) {
+        PyBuffer_Release(&xv);
+        return NULL;
+    }
+    Py_ssize_t n = xv.shape[0], nf = self->n_features;
+    if (xv.shape[1] != nf || ov.itemsize != 8 || ov.len != n * 8) {
+        PyBuffer_Release(&xv);
+        PyBuffer_Release(&ov);
+        PyErr_SetString(PyExc_ValueError, "batch(): X or out has the wrong shape");
+        return NULL;
+    }
+    const double *X = (const double *)xv.buf;
+    double *out = (double *)ov.buf;
+    Py_BEGIN_ALLOW_THREADS for (Py_ssize_t i = 0; i < n; i++) out[i] =
+        1.0 / (1.0 + exp(-linear_raw(self, X + i * nf)));
+    Py_END_ALLOW_THREADS PyBuffer_Release(&xv);
+    PyBuffer_Release(&ov);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef Linear_methods[] = {
+    {"one", (PyCFunction)Linear_one, METH_O, "Probability of one encoded row (1-D float64)."},
+    {"batch", (PyCFunction)(void (*)(void))Linear_batch, METH_FASTCALL,
+     "batch(X, out): probabilities of the rows of X written into out."},
+    {NULL, NULL, 0, NULL}};
+
+static PyTypeObject LinearType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "tabdistill.runtime._ckernels.Linear",
+    .tp_basicsize = sizeof(Linear),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A linear runtime (see tabdistill/runtime/compile_linear.py).",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Linear_init,
+    .tp_dealloc = (destructor)Linear_dealloc,
+    .tp_methods = Linear_methods,
+};
+
 static PyObject *node_size(PyObject *mod, PyObject *unused)
 {
     return PyLong_FromSsize_t((Py_ssize_t)sizeof(node_t));
@@ -547,7 +709,7 @@ static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "_ckernels",
 
 PyMODINIT_FUNC PyInit__ckernels(void)
 {
-    if (PyType_Ready(&ForestType) < 0)
+    if (PyType_Ready(&ForestType) < 0 || PyType_Ready(&LinearType) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&moduledef);
     if (m == NULL)
@@ -555,6 +717,12 @@ PyMODINIT_FUNC PyInit__ckernels(void)
     Py_INCREF(&ForestType);
     if (PyModule_AddObject(m, "Forest", (PyObject *)&ForestType) < 0) {
         Py_DECREF(&ForestType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&LinearType);
+    if (PyModule_AddObject(m, "Linear", (PyObject *)&LinearType) < 0) {
+        Py_DECREF(&LinearType);
         Py_DECREF(m);
         return NULL;
     }
