@@ -49,7 +49,7 @@ def _random_array_unchecked(rng, like: np.ndarray) -> np.ndarray:
     if choice == 3:  # special values
         out = like.astype(np.float64)
         if out.size:
-            out[rng.integers(out.size)] = rng.choice([np.nan, np.inf, -np.inf, 1e308, -1.0])
+            out.flat[rng.integers(out.size)] = rng.choice([np.nan, np.inf, -np.inf, 1e308, -1.0])
         return out.astype(like.dtype) if like.dtype.kind == "f" else out
     if choice == 4:  # shuffled
         return rng.permutation(like) if like.size else like

@@ -236,7 +236,6 @@ TD_CLONES static void qs_block(const Forest *m, const double *xs, double *xc, do
 static void score_rows(const Forest *m, const double *X, double *out, Py_ssize_t begin,
                        Py_ssize_t end)
 {
-    const node_t *nodes = m->nodes;
     const Py_ssize_t nf = m->n_features, K = m->n_outputs;
     Py_ssize_t i = begin;
     if (K == 1 && end - begin >= QS_BLOCK) {
@@ -402,7 +401,7 @@ static int Forest_init(Forest *self, PyObject *args, PyObject *kwds)
     return 0;
 }
 
-static int row_view(void *self, PyObject *obj, Py_buffer *view, int ndim)
+static int row_view(PyObject *obj, Py_buffer *view, int ndim)
 {
     if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
         PyErr_Clear();
@@ -420,17 +419,48 @@ static int row_view(void *self, PyObject *obj, Py_buffer *view, int ndim)
     return 0;
 }
 
+/* A 1-D row of n_features doubles (TypeError for another array, ValueError for a length). */
+static int one_view(PyObject *row, Py_ssize_t n_features, Py_buffer *view)
+{
+    if (row_view(row, view, 1) < 0)
+        return -1;
+    if (view->shape[0] != n_features) {
+        PyErr_Format(PyExc_ValueError, "expected a row of %zd encoded features, got %zd.",
+                     n_features, view->shape[0]);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+/* X, n rows of n_features doubles, and out, writable, per_row items of itemsize bytes a row.
+ * Returns n, or -1 with an exception set and no buffer held. */
+static Py_ssize_t batch_views(PyObject *X, PyObject *out, Py_ssize_t n_features,
+                              Py_ssize_t per_row, Py_ssize_t itemsize, Py_buffer *xv,
+                              Py_buffer *ov)
+{
+    if (row_view(X, xv, 2) < 0)
+        return -1;
+    if (PyObject_GetBuffer(out, ov, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) {
+        PyBuffer_Release(xv);
+        return -1;
+    }
+    Py_ssize_t n = xv->shape[0];
+    if (xv->shape[1] != n_features || ov->itemsize != itemsize ||
+        ov->len != n * per_row * itemsize) {
+        PyBuffer_Release(xv);
+        PyBuffer_Release(ov);
+        PyErr_SetString(PyExc_ValueError, "X or out has the wrong shape");
+        return -1;
+    }
+    return n;
+}
+
 static PyObject *Forest_one(Forest *self, PyObject *row)
 {
     Py_buffer view;
-    if (row_view(self, row, &view, 1) < 0)
+    if (one_view(row, self->n_features, &view) < 0)
         return NULL;
-    if (view.shape[0] != self->n_features) {
-        PyErr_Format(PyExc_ValueError, "expected a row of %zd encoded features, got %zd.",
-                     self->n_features, view.shape[0]);
-        PyBuffer_Release(&view);
-        return NULL;
-    }
     double acc[64], result;
     if (self->n_outputs == 1) {
         score_row(self, (const double *)view.buf, acc);
@@ -454,20 +484,9 @@ static PyObject *Forest_batch(Forest *self, PyObject *const *args, Py_ssize_t na
     if (n_threads == -1 && PyErr_Occurred())
         return NULL;
     Py_buffer xv, ov;
-    if (row_view(self, args[0], &xv, 2) < 0)
+    Py_ssize_t n = batch_views(args[0], args[1], self->n_features, self->n_outputs, 8, &xv, &ov);
+    if (n < 0)
         return NULL;
-    if (PyObject_GetBuffer(args[1], &ov, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) {
-        PyBuffer_Release(&xv);
-        return NULL;
-    }
-    Py_ssize_t n = xv.shape[0];
-    if (xv.shape[1] != self->n_features || ov.len != n * self->n_outputs * 8 ||
-        ov.itemsize != 8) {
-        PyBuffer_Release(&xv);
-        PyBuffer_Release(&ov);
-        PyErr_SetString(PyExc_ValueError, "batch(): X or out has the wrong shape");
-        return NULL;
-    }
     Py_BEGIN_ALLOW_THREADS score_parallel(self, (const double *)xv.buf, (double *)ov.buf, n,
                                           n_threads < 1 ? 1 : n_threads);
     Py_END_ALLOW_THREADS PyBuffer_Release(&xv);
@@ -482,19 +501,10 @@ static PyObject *Forest_apply(Forest *self, PyObject *const *args, Py_ssize_t na
         return NULL;
     }
     Py_buffer xv, ov;
-    if (row_view(self, args[0], &xv, 2) < 0)
+    Py_ssize_t n = batch_views(args[0], args[1], self->n_features, self->n_trees, 4, &xv, &ov);
+    Py_ssize_t nf = self->n_features;
+    if (n < 0)
         return NULL;
-    if (PyObject_GetBuffer(args[1], &ov, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) {
-        PyBuffer_Release(&xv);
-        return NULL;
-    }
-    Py_ssize_t n = xv.shape[0], nf = self->n_features;
-    if (xv.shape[1] != nf || ov.itemsize != 4 || ov.len != n * self->n_trees * 4) {
-        PyBuffer_Release(&xv);
-        PyBuffer_Release(&ov);
-        PyErr_SetString(PyExc_ValueError, "apply(): X or out has the wrong shape");
-        return NULL;
-    }
     const double *X = (const double *)xv.buf;
     int32_t *out = (int32_t *)ov.buf;
     Py_BEGIN_ALLOW_THREADS for (Py_ssize_t i = 0; i < n; i++)
@@ -616,14 +626,8 @@ static int Linear_init(Linear *self, PyObject *args, PyObject *kwds)
 static PyObject *Linear_one(Linear *self, PyObject *row)
 {
     Py_buffer view;
-    if (row_view(NULL, row, &view, 1) < 0)
+    if (one_view(row, self->n_features, &view) < 0)
         return NULL;
-    if (view.shape[0] != self->n_features) {
-        PyErr_Format(PyExc_ValueError, "expected a row of %zd encoded features, got %zd.",
-                     self->n_features, view.shape[0]);
-        PyBuffer_Release(&view);
-        return NULL;
-    }
     double z = linear_raw(self, (const double *)view.buf);
     PyBuffer_Release(&view);
     return PyFloat_FromDouble(1.0 / (1.0 + exp(-z)));
@@ -636,19 +640,10 @@ static PyObject *Linear_batch(Linear *self, PyObject *const *args, Py_ssize_t na
         return NULL;
     }
     Py_buffer xv, ov;
-    if (row_view(NULL, args[0], &xv, 2) < 0)
+    Py_ssize_t n = batch_views(args[0], args[1], self->n_features, 1, 8, &xv, &ov);
+    Py_ssize_t nf = self->n_features;
+    if (n < 0)
         return NULL;
-    if (PyObject_GetBuffer(args[1], &ov, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) {
-        PyBuffer_Release(&xv);
-        return NULL;
-    }
-    Py_ssize_t n = xv.shape[0], nf = self->n_features;
-    if (xv.shape[1] != nf || ov.itemsize != 8 || ov.len != n * 8) {
-        PyBuffer_Release(&xv);
-        PyBuffer_Release(&ov);
-        PyErr_SetString(PyExc_ValueError, "batch(): X or out has the wrong shape");
-        return NULL;
-    }
     const double *X = (const double *)xv.buf;
     double *out = (double *)ov.buf;
     Py_BEGIN_ALLOW_THREADS for (Py_ssize_t i = 0; i < n; i++) out[i] =
@@ -677,6 +672,8 @@ static PyTypeObject LinearType = {
 
 static PyObject *node_size(PyObject *mod, PyObject *unused)
 {
+    (void)mod;
+    (void)unused;
     return PyLong_FromSsize_t((Py_ssize_t)sizeof(node_t));
 }
 
@@ -703,9 +700,13 @@ static PyMethodDef module_methods[] = {
     {"node_size", node_size, METH_NOARGS, "Bytes of one packed node record."},
     {NULL, NULL, 0, NULL}};
 
-static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "_ckernels",
-                                       "Ahead-of-time compiled tree kernels.", -1,
-                                       module_methods};
+static struct PyModuleDef moduledef = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "_ckernels",
+    .m_doc = "Ahead-of-time compiled tree and linear kernels.",
+    .m_size = -1,
+    .m_methods = module_methods,
+};
 
 PyMODINIT_FUNC PyInit__ckernels(void)
 {
