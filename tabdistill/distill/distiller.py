@@ -139,11 +139,15 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
     calibrate : bool, default=False
         Recalibrate the teacher's probabilities by Platt scaling fit on its
         out-of-fold probabilities before they become targets.
-    baseline_confidence : float, default=0.8
+    baseline_confidence : float, default=0.0
         The distilled student replaces the baseline only if it scores better
-        on at least this share of paired bootstrap resamples of the validation
-        rows: on small or rare-positive data a lucky validation score is not
-        enough. 0.5 is a plain majority; 0 only asks it to be better.
+        on validation (a tie keeps the baseline) and, when this is above 0,
+        on at least this share of paired bootstrap resamples of the
+        validation rows. Measured on the development suite, 0.8 kept the
+        baseline in 15 of 27 runs and cut the median gap recovered from 0.64
+        to 0.33 while still missing the one run it was meant to catch, so the
+        default asks only for a plain win; the win rate is always reported
+        (``report_["student_win_rate"]``).
     refit : bool, default=True
         Once the knobs are chosen, refit the student and the baseline on the
         training **and** validation rows (with the rounds early stopping chose).
@@ -271,7 +275,7 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         early_stopping_rounds=30,
         size_tolerance=0.001,
         calibrate=False,
-        baseline_confidence=0.8,
+        baseline_confidence=0.0,
         refit=True,
         selection_metric="roc_auc",
         validation_fraction=0.2,
@@ -410,8 +414,8 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         timings["student"] = time.perf_counter() - clock
 
         self.fallback_ = None
-        # the student must beat the baseline on validation, and reliably: in at least
-        # `baseline_confidence` of paired bootstrap resamples (a tie goes to the baseline)
+        # the student must beat the baseline on validation (a tie goes to the baseline) and,
+        # if asked, in at least `baseline_confidence` of paired bootstrap resamples
         wins = win_rate(
             self.selection_metric,
             y01[va],
@@ -423,7 +427,7 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         if chosen.value <= baseline.value or wins < self.baseline_confidence:
             self.fallback_ = (
                 f"the best distilled student ({self.selection_metric} {abs(chosen.value):.4f}) "
-                f"did not reliably beat the baseline trained on hard labels "
+                f"did not beat the baseline trained on hard labels "
                 f"({abs(baseline.value):.4f}) on validation (better in {wins:.0%} of bootstrap "
                 f"resamples, {self.baseline_confidence:.0%} needed); using the baseline as "
                 "the student"
