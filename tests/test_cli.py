@@ -34,6 +34,8 @@ FAST = [
     "5000",
     "--bootstrap",
     "50",
+    "--n-jobs",
+    "1",  # all cores oversubscribe a busy machine: 4x slower under load
     "-q",
 ]
 

@@ -38,6 +38,7 @@ from .selection import (
     evaluate,
     knob_grid,
     validation_scores,
+    win_rate,
 )
 from .splits import validation_split
 from .students import (
@@ -138,6 +139,11 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
     calibrate : bool, default=False
         Recalibrate the teacher's probabilities by Platt scaling fit on its
         out-of-fold probabilities before they become targets.
+    baseline_confidence : float, default=0.8
+        The distilled student replaces the baseline only if it scores better
+        on at least this share of paired bootstrap resamples of the validation
+        rows: on small or rare-positive data a lucky validation score is not
+        enough. 0.5 is a plain majority; 0 only asks it to be better.
     refit : bool, default=True
         Once the knobs are chosen, refit the student and the baseline on the
         training **and** validation rows (with the rounds early stopping chose).
@@ -235,6 +241,7 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         "early_stopping_rounds": [None, Interval(Integral, 1, None, closed="left")],
         "size_tolerance": [Interval(Real, 0, None, closed="left")],
         "calibrate": ["boolean"],
+        "baseline_confidence": [Interval(Real, 0, 1, closed="both")],
         "refit": ["boolean"],
         "selection_metric": [StrOptions({"roc_auc", "average_precision", "log_loss", "brier"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
@@ -264,6 +271,7 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         early_stopping_rounds=30,
         size_tolerance=0.001,
         calibrate=False,
+        baseline_confidence=0.8,
         refit=True,
         selection_metric="roc_auc",
         validation_fraction=0.2,
@@ -290,6 +298,7 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         self.early_stopping_rounds = early_stopping_rounds
         self.size_tolerance = size_tolerance
         self.calibrate = calibrate
+        self.baseline_confidence = baseline_confidence
         self.refit = refit
         self.selection_metric = selection_metric
         self.validation_fraction = validation_fraction
@@ -332,7 +341,7 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         timings = {}
         clock = time.perf_counter()
         self.encoder_ = TabularEncoder(categorical_features=self.categorical_features)
-        Z = self.encoder_.fit_transform(X)
+        Z = self.encoder_.fit_encode(X)
         target = encode_target(y, self.positive_label)
         self.classes_, self.pos_label_ = target.classes, target.pos_label
         self.feature_names_in_ = self.encoder_.feature_names_in_
@@ -401,11 +410,23 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         timings["student"] = time.perf_counter() - clock
 
         self.fallback_ = None
-        if chosen.value <= baseline.value:  # a tie goes to the baseline: the simpler recipe
+        # the student must beat the baseline on validation, and reliably: in at least
+        # `baseline_confidence` of paired bootstrap resamples (a tie goes to the baseline)
+        wins = win_rate(
+            self.selection_metric,
+            y01[va],
+            chosen.validation_proba,
+            baseline.validation_proba,
+            w_va,
+            random_state=int(seeds[2]) % (2**32),
+        )
+        if chosen.value <= baseline.value or wins < self.baseline_confidence:
             self.fallback_ = (
                 f"the best distilled student ({self.selection_metric} {abs(chosen.value):.4f}) "
-                f"did not beat the baseline trained on hard labels "
-                f"({abs(baseline.value):.4f}) on validation; using the baseline as the student"
+                f"did not reliably beat the baseline trained on hard labels "
+                f"({abs(baseline.value):.4f}) on validation (better in {wins:.0%} of bootstrap "
+                f"resamples, {self.baseline_confidence:.0%} needed); using the baseline as "
+                "the student"
             )
             warnings.warn(self.fallback_, DistillationWarning, stacklevel=2)
             chosen = Candidate(
@@ -441,6 +462,7 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         self.report_ = self._report(
             timings, (y01[va], w_va), teacher_va, chosen, baseline, candidates, n_synthetic
         )
+        self.report_["student_win_rate"] = wins
         logger.info("distillation done: %s", self.report_["validation"]["student"])
         return self
 
@@ -734,7 +756,7 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         probabilities as the student to within 1e-12.
         """
         check_is_fitted(self, "student_")
-        return self.proba_from_scores(self.predict_proba_encoded(self.encoder_.transform(X)))
+        return self.proba_from_scores(self.predict_proba_encoded(self.encoder_.encode(X)))
 
     def predict_proba_encoded(self, Z) -> np.ndarray:
         """Positive-class probability of rows already encoded by ``encoder_``."""
@@ -748,7 +770,7 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         """Predicted labels: the positive class where its probability is at least
         ``decision_threshold_`` (see ``threshold``), the other class elsewhere."""
         check_is_fitted(self, "student_")
-        p = self.predict_proba_encoded(self.encoder_.transform(X))
+        p = self.predict_proba_encoded(self.encoder_.encode(X))
         return self.labels_from_scores(p, self.decision_threshold_)
 
 

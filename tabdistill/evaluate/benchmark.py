@@ -125,7 +125,7 @@ def run_benchmark(
     model.fit(X_train, y_train)
     fit_seconds = time.perf_counter() - start
 
-    Z_test = model.encoder_.transform(X_test)
+    Z_test = model.encoder_.encode(X_test)
     teacher = model.teacher_
     student_rt = model.runtime_
     baseline_rt = compile_student(model.baseline_[-1], model.encoder_.schema_)
