@@ -36,6 +36,8 @@ FAST = [
     "50",
     "--n-jobs",
     "1",  # all cores oversubscribe a busy machine: 4x slower under load
+    "--time-limit",
+    "600",
     "-q",
 ]
 
@@ -92,7 +94,10 @@ def test_benchmark_writes_json_and_report(csv, tmp_path, capsys):
     assert "data:image/png;base64," in (rep / "index.html").read_text()
     # issue 11: decisions a fraud team can act on
     assert (rep / "scores.png").stat().st_size > 1_000
-    assert result["schema_version"] == 2 and result["positive_label"] == "fraud"
+    assert result["schema_version"] == 3 and result["positive_label"] == "fraud"
+    budget = result["distillation"]["time_budget"]  # issue 14: a time limit and its cuts
+    assert budget["limit_seconds"] == 600 and budget["cuts"] == [] and budget["used_seconds"] > 0
+    assert "time limit 600 s" in printed and "fit seconds: prepare" in printed
     assert {"threshold", "alerts_per_10k", "recall", "precision", "fpr"} <= set(result["decision"])
     table = result["thresholds"]
     assert {r["model"] for r in table} == {"teacher", "student"} and len(table) == 10

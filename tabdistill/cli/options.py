@@ -42,6 +42,17 @@ def positive_int(text):
     return value
 
 
+def seconds(text):
+    """A positive number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
 def threshold(text):
     """``"0.3"`` -> 0.3; ``"fpr=0.01"`` -> ``{"fpr": 0.01}`` (also alert_rate=, cost_ratio=)."""
     from ..metrics import check_threshold_spec
@@ -104,6 +115,13 @@ def add_model_options(p):
         help="also compress the student (quantized leaves, L1 tree refit); chosen on validation",
     )
     g.add_argument(
+        "--time-limit",
+        type=seconds,
+        metavar="SECONDS",
+        help="time budget of the fit: stages share it and cut work to meet it (fewer folds, "
+        "members, synthetic rows, candidates); the report lists the cuts (default: none)",
+    )
+    g.add_argument(
         "--threshold",
         type=threshold,
         metavar="T",
@@ -117,6 +135,8 @@ def distiller_params(args) -> dict:
     params = {"student": args.student, "augmenter": args.augmenter, "n_jobs": args.n_jobs}
     if args.threshold is not None:
         params["threshold"] = args.threshold
+    if getattr(args, "time_limit", None) is not None:
+        params["time_limit"] = args.time_limit
     if args.members:
         params["teacher"] = {"members": args.members}
     if args.augment_factors is not None:

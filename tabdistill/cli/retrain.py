@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .options import seconds
+
 #: CLI flags that override one config key each.
 FLAGS = {
     "train": ("data", "train"),
@@ -10,6 +12,7 @@ FLAGS = {
     "registry": ("registry", "path"),
     "seed": ("run", "seed"),
     "n_jobs": ("run", "n_jobs"),
+    "time_limit": ("run", "time_limit"),
 }
 
 
@@ -26,6 +29,7 @@ def add_parser(sub, common):
     p.add_argument("--registry", help="override registry.path")
     p.add_argument("--seed", type=int, help="override run.seed")
     p.add_argument("--n-jobs", type=int, help="override run.n_jobs")
+    p.add_argument("--time-limit", type=seconds, metavar="SECONDS", help="override run.time_limit")
     p.add_argument(
         "--set",
         action="append",

@@ -15,6 +15,7 @@ range seen at fit, NaN stays where the seed or its neighbour had it.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +23,9 @@ from sklearn.base import BaseEstimator
 from sklearn.neighbors import NearestNeighbors
 
 from .linear import LinearDesign
+
+#: Rows an augmenter makes (and MUNGE searches neighbours for) at a time.
+BLOCK_ROWS = 50_000
 
 
 @dataclass(frozen=True)
@@ -75,7 +79,16 @@ class Augmenter(BaseEstimator):
     """Base class: subclasses implement ``_perturb(Z, seeds, spec, rng)``."""
 
     def sample(
-        self, Z, n_rows, spec: FeatureSpec, *, y=None, positive_share=None, random_state=None
+        self,
+        Z,
+        n_rows,
+        spec: FeatureSpec,
+        *,
+        y=None,
+        positive_share=None,
+        random_state=None,
+        deadline=None,
+        bar=None,
     ):
         """Generate ``n_rows`` synthetic rows from ``Z``.
 
@@ -93,6 +106,12 @@ class Augmenter(BaseEstimator):
             Share of synthetic rows seeded from positive rows (rare-class emphasis).
         random_state : int, default=None
             Same seed, same rows.
+        deadline : float, default=None
+            A ``time.perf_counter()`` value: rows are then made in blocks of
+            :data:`BLOCK_ROWS` and no block is started after it (fewer rows
+            come back; the first block always does).
+        bar : object with ``update(n)``, default=None
+            Progress, in rows.
 
         Returns
         -------
@@ -106,7 +125,21 @@ class Augmenter(BaseEstimator):
         seeds = seed_indices(int(n_rows), Z.shape[0], y, positive_share, rng)
         if n_rows == 0:
             return Z[:0].copy(), seeds
-        return make_valid(self._perturb(Z, seeds, spec, rng), spec), seeds
+        if deadline is None:
+            rows = make_valid(self._perturb(Z, seeds, spec, rng), spec)
+            if bar is not None:
+                bar.update(len(rows))
+            return rows, seeds
+        blocks = []
+        for start in range(0, len(seeds), BLOCK_ROWS):
+            if blocks and time.perf_counter() > deadline:
+                break
+            block = seeds[start : start + BLOCK_ROWS]
+            blocks.append(make_valid(self._perturb(Z, block, spec, rng), spec))
+            if bar is not None:
+                bar.update(len(block))
+        rows = np.vstack(blocks)
+        return rows, seeds[: len(rows)]
 
     def _perturb(self, Z, seeds, spec, rng):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -154,18 +187,27 @@ class MungeAugmenter(Augmenter):
         return out
 
     def _neighbours(self, Z, rows, spec, rng):
-        """Index in ``Z`` of the nearest other row of each of ``rows``."""
+        """Index in ``Z`` of the nearest other row of each of ``rows``.
+
+        The one-hot design is built block by block, so memory stays bounded by
+        the neighbour pool and a block, not the whole table.
+        """
         design = LinearDesign(categorical_mask=spec.categorical_mask).fit(Z)
-        X = design.transform(Z)
+        scale = np.ones(design.n_output_)
         for j in np.flatnonzero(spec.categorical_mask):
             # scale one-hot blocks so two different levels are at squared distance 1 (Hamming)
             start = design.offsets_[j]
-            X[:, start : start + design.n_levels_[j]] *= np.sqrt(0.5)
+            scale[start : start + design.n_levels_[j]] = np.sqrt(0.5)
         pool = np.arange(Z.shape[0])
         if len(pool) > self.max_neighbor_pool:
             pool = np.sort(rng.choice(pool, self.max_neighbor_pool, replace=False))
-        nn = NearestNeighbors(n_neighbors=min(2, len(pool))).fit(X[pool])
-        found = pool[nn.kneighbors(X[rows], return_distance=False)]
+        nn = NearestNeighbors(n_neighbors=min(2, len(pool))).fit(design.transform(Z[pool]) * scale)
+        found = np.concatenate(
+            [
+                pool[nn.kneighbors(design.transform(Z[block]) * scale, return_distance=False)]
+                for block in np.array_split(rows, max(1, -(-len(rows) // BLOCK_ROWS)))
+            ]
+        )
         first_is_self = found[:, 0] == rows
         return np.where(first_is_self, found[:, -1], found[:, 0])
 

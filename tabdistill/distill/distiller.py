@@ -24,7 +24,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .. import metrics
-from .._progress import progress
+from .._budget import TimeBudget
+from .._progress import Stages
 from .._validation import check_lengths, check_sample_weight, take
 from ..data.encoder import TabularEncoder, TabularInputMixin
 from ..data.target import encode_target
@@ -65,13 +66,27 @@ def _positive_share(setting, positive_rate):
     return setting
 
 
-def _predict_in_chunks(fn, Z, chunk=50_000, desc=None):
+def _predict_in_chunks(fn, Z, chunk=50_000, bar=None):
+    """``fn(Z)`` chunk by chunk (bounded memory), advancing ``bar`` by the rows done."""
     if len(Z) == 0:
         return np.empty(0)
-    if len(Z) <= chunk:
-        return fn(Z)
-    starts = range(0, len(Z), chunk)
-    return np.concatenate([fn(Z[i : i + chunk]) for i in progress(starts, desc=desc)])
+    out = []
+    for i in range(0, len(Z), chunk):
+        out.append(fn(Z[i : i + chunk]))
+        if bar is not None:
+            bar.update(len(out[-1]))
+    return np.concatenate(out)
+
+
+#: How the stages of a fit share a time limit (each gets its weight's share of what is left).
+STAGE_WEIGHTS = {"teacher": 50, "augment": 10, "baseline": 8, "student": 24, "refit": 8}
+
+
+def _stage_budget(budget, name):
+    """Stage ``name``'s budget: its weight's share of the time left, among it and later ones."""
+    names = list(STAGE_WEIGHTS)
+    later = sum(STAGE_WEIGHTS[n] for n in names[names.index(name) + 1 :])
+    return budget.stage(STAGE_WEIGHTS[name], later)
 
 
 def _accepts(fn, name) -> bool:
@@ -185,6 +200,16 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         becomes ``runtime_``.
     compress_tolerance : float, default=0.001
         Largest validation ROC-AUC loss the compression may cost.
+    time_limit : float or None, default=None
+        Seconds ``fit`` may take. The stages share them (teacher 50%,
+        augmentation and labelling 10%, baseline 8%, student candidates 24%,
+        refit 8%; time a stage leaves unused goes to the later ones) and
+        degrade gracefully rather than overrun: the teacher drops its refit,
+        then its weakest members, then folds (see ``TeacherEnsemble``'s
+        ``time_limit``); fewer synthetic rows are made; fewer student sizes and
+        candidates are tried (the baseline and one distilled candidate always
+        are); the final refit is skipped. ``budget_cuts_`` and
+        ``report_["time_budget"]`` say what was cut.
     random_state : int or None, default=None
         Seeds the split, the teacher, the augmenter and the student.
     n_jobs : int, default=None
@@ -217,14 +242,16 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
     soft_labels_ : ndarray
         Targets the chosen student was fit on for the original training rows
         (``X.iloc[train_index_]``).
+    fallback_ : str or None
+        Why the baseline replaced the distilled student, if it did.
+    budget_cuts_ : list of str
+        What ``time_limit`` cut, in words (empty when nothing was).
     compression_ : dict or None
         With ``compress=True``: every level tried (size, trees, leaves, error
         bound, validation ROC-AUC) and the one chosen.
     compressed_levels_ : dict or None
         With ``compress=True``: level name -> runtime file bytes
         (``CompiledModel.load(model.compressed_levels_[name])``).
-    fallback_ : str or None
-        Why the baseline replaced the distilled student, if it did.
     report_ : dict
         Timings per stage, validation metrics of teacher / student / baseline,
         the candidates tried, the chosen knobs and row counts.
@@ -256,6 +283,7 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         "compress": ["boolean"],
         "compress_tolerance": [Interval(Real, 0, 1, closed="left")],
         "random_state": ["random_state"],
+        "time_limit": [None, Interval(Real, 0, None, closed="neither")],
         "n_jobs": [None, Integral],
     }
 
@@ -285,6 +313,7 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         positive_label=None,
         compress=False,
         compress_tolerance=0.001,
+        time_limit=None,
         random_state=None,
         n_jobs=None,
     ):
@@ -312,6 +341,7 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         self.positive_label = positive_label
         self.compress = compress
         self.compress_tolerance = compress_tolerance
+        self.time_limit = time_limit
         self.random_state = random_state
         self.n_jobs = n_jobs
 
@@ -342,60 +372,67 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         """
         self.check_params()
         check_lengths(X, y, sample_weight, groups)
-        timings = {}
-        clock = time.perf_counter()
-        self.encoder_ = TabularEncoder(categorical_features=self.categorical_features)
-        Z = self.encoder_.fit_encode(X)
-        target = encode_target(y, self.positive_label)
-        self.classes_, self.pos_label_ = target.classes, target.pos_label
-        self.feature_names_in_ = self.encoder_.feature_names_in_
-        self.n_features_in_ = self.encoder_.n_features_in_
-        y01 = target.y
-        w = None if sample_weight is None else check_sample_weight(sample_weight, len(y01))
-        tr, va = validation_split(
-            self.validation_split, self.validation_fraction, y01, groups, self.random_state
-        )
-        self.train_index_, self.validation_index_ = tr, va
-        w_tr, w_va = take(w, tr), take(w, va)
-        seeds = np.random.RandomState(self.random_state).randint(np.iinfo(np.int32).max, size=3)
-        timings["prepare"] = time.perf_counter() - clock
+        budget = TimeBudget(self.time_limit)
+        stages = Stages(logger)
+        with stages.stage("prepare") as stage:
+            self.encoder_ = TabularEncoder(categorical_features=self.categorical_features)
+            Z = self.encoder_.fit_encode(X)
+            target = encode_target(y, self.positive_label)
+            self.classes_, self.pos_label_ = target.classes, target.pos_label
+            self.feature_names_in_ = self.encoder_.feature_names_in_
+            self.n_features_in_ = self.encoder_.n_features_in_
+            y01 = target.y
+            w = None if sample_weight is None else check_sample_weight(sample_weight, len(y01))
+            tr, va = validation_split(
+                self.validation_split, self.validation_fraction, y01, groups, self.random_state
+            )
+            self.train_index_, self.validation_index_ = tr, va
+            w_tr, w_va = take(w, tr), take(w, va)
+            seeds = np.random.RandomState(self.random_state).randint(np.iinfo(np.int32).max, size=3)
+            stage.detail = f"{len(tr):,} + {len(va):,} validation rows, {Z.shape[1]} columns"
 
-        clock = time.perf_counter()
-        logger.info("fitting the teacher on %d rows", len(tr))
-        self.teacher_ = self._make_teacher(int(seeds[0]))
-        self.teacher_.fit_encoded(
-            Z[tr], y01[tr], w_tr, encoder=self.encoder_, target=target, groups=take(groups, tr)
-        )
-        teacher_va = self.teacher_.predict_proba_encoded(Z[va])
-        timings["teacher"] = time.perf_counter() - clock
+        with stages.stage("teacher") as stage:
+            self.teacher_ = self._make_teacher(int(seeds[0]), _stage_budget(budget, "teacher"))
+            self.teacher_.fit_encoded(
+                Z[tr], y01[tr], w_tr, encoder=self.encoder_, target=target, groups=take(groups, tr)
+            )
+            clock = time.perf_counter()
+            teacher_va = self.teacher_.predict_proba_encoded(Z[va])
+            label_rate = len(va) / max(time.perf_counter() - clock, 1e-9)  # rows per second
+            stage.detail = ", ".join(self.teacher_.estimators_)
 
-        clock = time.perf_counter()
         share = _positive_share(self.positive_share, y01[tr].mean())
-        n_synthetic = int(round(max(self.augment_factors) * len(tr)))
-        logger.info("generating %d synthetic rows with %s", n_synthetic, self.augmenter)
-        synthetic, origin = make_augmenter(self.augmenter).sample(
-            Z[tr],
-            n_synthetic,
-            FeatureSpec.from_encoder(self.encoder_),
-            y=y01[tr],
-            positive_share=share,
-            random_state=int(seeds[1]),
-        )
-        timings["augment"] = time.perf_counter() - clock
+        n_synthetic = self._synthetic_rows(len(tr), label_rate, budget)
+        with stages.stage("augment", total=n_synthetic, unit="rows") as stage:
+            # without a limit deadline is None; with one, making rows gets half the stage
+            augment_end = _stage_budget(budget, "augment").deadline
+            synthetic, origin = make_augmenter(self.augmenter).sample(
+                Z[tr],
+                n_synthetic,
+                FeatureSpec.from_encoder(self.encoder_),
+                y=y01[tr],
+                positive_share=share,
+                random_state=int(seeds[1]),
+                deadline=None if np.isinf(augment_end) else (augment_end + time.perf_counter()) / 2,
+                bar=stage,
+            )
+            if len(synthetic) < n_synthetic:
+                budget.cut(f"synthetic rows: {len(synthetic):,} made of {n_synthetic:,}")
+                n_synthetic = len(synthetic)
+            stage.detail = f"{n_synthetic:,} rows by {self.augmenter}"
 
-        clock = time.perf_counter()
-        synthetic_proba = _predict_in_chunks(
-            self.teacher_.predict_proba_encoded, synthetic, desc="teacher labels"
-        )
-        timings["label"] = time.perf_counter() - clock
+        with stages.stage("label", total=len(synthetic), unit="rows") as stage:
+            synthetic_proba = _predict_in_chunks(
+                self.teacher_.predict_proba_encoded, synthetic, bar=stage
+            )
 
         sizes = student_sizes(self.student, self.student_params)
         validation = (Z[va], y01[va], w_va, self.selection_metric)
-        clock = time.perf_counter()
-        baseline = self._fit_baseline(sizes, Z[tr], y01[tr], w_tr, validation, int(seeds[2]))
-        timings["baseline"] = time.perf_counter() - clock
+        with stages.stage("baseline", total=len(sizes)) as stage:
+            baseline = self._fit_baseline(
+                sizes, Z[tr], y01[tr], w_tr, validation, int(seeds[2]), (stage, budget)
+            )
 
-        clock = time.perf_counter()
         targets = (_fill_unheld(self.teacher_.oof_proba_, y01[tr]), synthetic_proba, teacher_va)
         if self.calibrate:
             calibrated = platt_scaling(targets[0], y01[tr], w_tr)
@@ -410,8 +447,12 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
             synthetic_seeds=origin,
             validation_proba=targets[2],
         )
-        candidates, chosen = self._fit_candidates(sizes, training, validation, int(seeds[2]))
-        timings["student"] = time.perf_counter() - clock
+        grid = knob_grid(sizes[:1], self.augment_factors, self.alphas, self._losses())
+        with stages.stage("student", total=len(grid) + len(sizes) - 1) as stage:
+            candidates, chosen = self._fit_candidates(
+                sizes, training, validation, int(seeds[2]), (stage, budget)
+            )
+            stage.detail = f"{len(candidates)} candidates"
 
         self.fallback_ = None
         # the student must beat the baseline on validation (a tie goes to the baseline) and,
@@ -442,16 +483,16 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
             )
         self.soft_labels_ = chosen.soft_labels
         student_model, baseline_model = chosen.model, baseline.model
-        if self.refit:
-            clock = time.perf_counter()
-            rows = np.concatenate([tr, va])
-            baseline_model = self._refit_baseline(baseline, Z[rows], y01[rows], take(w, rows))
-            student_model = (
-                baseline_model
-                if self.fallback_
-                else self._refit_student(chosen, training, Z[va], y01[va], w_va)
-            )
-            timings["refit"] = time.perf_counter() - clock
+        refit = self.refit and self._can_refit(budget, chosen, baseline, len(tr), len(va))
+        if refit:
+            with stages.stage("refit"):
+                rows = np.concatenate([tr, va])
+                baseline_model = self._refit_baseline(baseline, Z[rows], y01[rows], take(w, rows))
+                student_model = (
+                    baseline_model
+                    if self.fallback_
+                    else self._refit_student(chosen, training, Z[va], y01[va], w_va)
+                )
         self.__dict__.pop("_runtime", None)
         self.student_ = Pipeline([("encoder", self.encoder_), ("student", student_model)])
         self.baseline_ = Pipeline([("encoder", self.encoder_), ("student", baseline_model)])
@@ -460,23 +501,34 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         )
         self.compression_ = self.compressed_levels_ = None
         if self.compress:
-            clock = time.perf_counter()
-            self._compress(chosen, training, validation, teacher_va)
-            timings["compress"] = time.perf_counter() - clock
+            with stages.stage("compress"):
+                self._compress(chosen, training, validation, teacher_va)
+        self.budget_cuts_ = self.teacher_.budget_cuts_ + list(budget.cuts)
         self.report_ = self._report(
-            timings, (y01[va], w_va), teacher_va, chosen, baseline, candidates, n_synthetic
+            stages.timings,
+            (y01[va], w_va),
+            teacher_va,
+            chosen,
+            baseline,
+            candidates,
+            (n_synthetic, refit),
+            budget,
         )
         self.report_["student_win_rate"] = wins
         logger.info("distillation done: %s", self.report_["validation"]["student"])
         return self
 
     # ------------------------------------------------------------------ fit stages
-    def _fit_student(self, seed, params, data, eval_set=None):
-        """A new student fit on ``data``, stopping early on ``eval_set`` when it can."""
+    def _fit_student(self, seed, params, data, eval_set=None, deadline=None):
+        """A new student fit on ``data``, stopping early on ``eval_set`` (and at
+        ``deadline``) when it can."""
         model = self._new_student(seed, params)
+        kwargs = {}
         if eval_set is not None and _accepts(model.fit, "eval_set"):
-            return model.fit(data.Z, data.target, data.weight, eval_set=eval_set)
-        return model.fit(data.Z, data.target, data.weight)
+            kwargs["eval_set"] = eval_set
+        if deadline is not None and _accepts(model.fit, "deadline"):
+            kwargs["deadline"] = deadline
+        return model.fit(data.Z, data.target, data.weight, **kwargs)
 
     def _student_params(self, size, loss=None) -> dict:
         """A size plus the loss and early stopping, for students that take them."""
@@ -488,36 +540,69 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
             params.setdefault("early_stopping_rounds", self.early_stopping_rounds)
         return params
 
-    def _fit_baseline(self, sizes, Z, y01, w, validation, seed) -> Candidate:
-        """The student spec fit on hard labels, at the cheapest size that does as well."""
+    def _fit_baseline(self, sizes, Z, y01, w, validation, seed, progress) -> Candidate:
+        """The student spec fit on hard labels, at the cheapest size that does as well.
+
+        ``progress`` is ``(stage, budget)``: the first size is always fit, the
+        others while the stage's share of the time limit lasts.
+        """
+        stage, budget = progress
+        budget = _stage_budget(budget, "baseline")
         data = TrainingSet(Z, y01.astype(float), np.ones(len(y01)) if w is None else w, len(y01))
         eval_set = (validation[0], validation[1].astype(float), validation[2])
         fitted = []
         for size in sizes:
+            if fitted and not budget.fits(_mean_seconds(fitted)):
+                budget.cut(f"baseline: {len(fitted)} of {len(sizes)} student sizes tried")
+                break
             params = self._student_params(size)
-            model = self._fit_student(seed, params, data, eval_set)
+            clock = time.perf_counter()
+            deadline = _fit_deadline(budget, self.time_limit, required=not fitted)
+            model = self._fit_student(seed, params, data, eval_set, deadline)
             fitted.append(evaluate(model, {"student_params": params}, *validation))
+            fitted[-1].seconds = time.perf_counter() - clock
+            stage.update()
         return cheapest_within(fitted, self.size_tolerance, student_cost)
 
-    def _fit_candidates(self, sizes, training, validation, seed):
+    def _fit_candidates(self, sizes, training, validation, seed, progress):
         """Distilled candidates: data knobs at the first size, then every size with the best.
 
         Returns every candidate fit (for the report) and the chosen one: the
-        cheapest size within ``size_tolerance`` of the best.
+        cheapest size within ``size_tolerance`` of the best. ``progress`` is
+        ``(stage, budget)``: with a time limit, candidates are fit while the
+        stage's share lasts (at least one).
         """
-        first = [
-            self._fit_candidate(knobs, training, validation, seed)
-            for knobs in progress(
-                knob_grid(sizes[:1], self.augment_factors, self.alphas, self._losses()),
-                desc="students",
-            )
-        ]
+        stage, budget = progress
+        budget = _stage_budget(budget, "student")
+        grid = knob_grid(sizes[:1], self.augment_factors, self.alphas, self._losses())
+        first = self._fit_while(grid, training, validation, seed, (stage, budget), required=1)
         top = best(first)
-        sized = [top] + [
-            self._fit_candidate({**top.knobs, "student_params": size}, training, validation, seed)
-            for size in sizes[1:]
-        ]
+        others = [{**top.knobs, "student_params": size} for size in sizes[1:]]
+        sized = [top, *self._fit_while(others, training, validation, seed, (stage, budget))]
+        if len(first) + len(sized) - 1 < len(grid) + len(others):
+            budget.cut(
+                f"student: {len(first) + len(sized) - 1} of {len(grid) + len(others)} "
+                "candidates fit"
+            )
         return first + sized[1:], cheapest_within(sized, self.size_tolerance, student_cost)
+
+    def _fit_while(self, grid, training, validation, seed, progress, required=0) -> list:
+        """Fit the candidates of ``grid`` in order while the budget affords another
+        (the first ``required`` ones whatever the budget)."""
+        stage, budget = progress
+        fitted, spent = [], list(getattr(stage, "seconds", []))
+        for knobs in grid:
+            mandatory = len(fitted) < required
+            if not mandatory and not budget.fits(np.mean(spent) if spent else 0.0):
+                break
+            clock = time.perf_counter()
+            deadline = _fit_deadline(budget, self.time_limit, required=mandatory)
+            fitted.append(self._fit_candidate(knobs, training, validation, seed, deadline))
+            fitted[-1].seconds = time.perf_counter() - clock
+            spent.append(fitted[-1].seconds)
+            stage.seconds = spent
+            stage.update()
+        return fitted
 
     def _losses(self):
         if "loss" not in self._new_student(0, None).get_params():
@@ -555,7 +640,7 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
             rare_weight=self.rare_weight,
         )
 
-    def _fit_candidate(self, knobs, training, validation, seed) -> Candidate:
+    def _fit_candidate(self, knobs, training, validation, seed, deadline=None) -> Candidate:
         """Fit one distilled student and score it on validation.
 
         It stops early against the validation rows' targets made the way its
@@ -567,7 +652,7 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         q_va = soften(training["validation_proba"], self.temperature)
         eval_target = (1 - knobs["alpha"]) * q_va + knobs["alpha"] * y_va
         params = self._student_params(knobs["student_params"], knobs.get("loss"))
-        model = self._fit_student(seed, params, data, (Z_va, eval_target, w_va))
+        model = self._fit_student(seed, params, data, (Z_va, eval_target, w_va), deadline)
         return evaluate(
             model,
             {**knobs, "student_params": params},
@@ -575,6 +660,28 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
             synthetic_rows=data.n_synthetic,
             soft_labels=data.target[: data.n_original],
         )
+
+    def _can_refit(self, budget, chosen, baseline, n_train, n_validation) -> bool:
+        """Whether the time limit affords refitting student and baseline on all rows."""
+        if not budget.limited:
+            return True
+        seconds = (chosen.seconds + baseline.seconds) * (n_train + n_validation) / n_train
+        if not budget.fits(seconds):
+            budget.cut("student and baseline not refit on the validation rows")
+            return False
+        return True
+
+    def _synthetic_rows(self, n_train, label_rate, budget) -> int:
+        """Synthetic rows to make: the largest factor's, or what the time limit affords."""
+        n_rows = int(round(max(self.augment_factors) * n_train))
+        if not budget.limited or n_rows == 0:
+            return n_rows
+        # the augmenter costs about what labelling does: half of the stage each
+        affordable = int(_stage_budget(budget, "augment").remaining() / 2 * label_rate)
+        if affordable < n_rows:
+            budget.cut(f"synthetic rows: {affordable:,} of {n_rows:,}")
+            return affordable
+        return n_rows
 
     def _refit_baseline(self, baseline, Z, y01, w):
         """The chosen baseline refit on training + validation rows."""
@@ -662,7 +769,7 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
             make_student(self.student, size)._validate_params()
         return self
 
-    def _make_teacher(self, seed):
+    def _make_teacher(self, seed, budget=None):
         if self.teacher is None:
             teacher = TeacherEnsemble()
         elif isinstance(self.teacher, dict):
@@ -678,6 +785,10 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
             teacher.set_params(random_state=seed)
         if teacher.n_jobs is None:
             teacher.set_params(n_jobs=self.n_jobs)
+        if budget is not None and budget.limited:
+            share = budget.remaining()
+            limit = share if teacher.time_limit is None else min(teacher.time_limit, share)
+            teacher.set_params(time_limit=max(limit, 1e-3))
         return teacher
 
     def _new_student(self, seed, params):
@@ -690,8 +801,9 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
             n_jobs=self.n_jobs,
         )
 
-    def _report(self, timings, labels, teacher_va, chosen, baseline, candidates, n_synthetic):
+    def _report(self, timings, labels, teacher_va, chosen, baseline, candidates, rows, budget):
         y_va, w_va = labels
+        n_synthetic, refit = rows
         return {
             "timings": {
                 **{k: round(v, 3) for k, v in timings.items()},
@@ -719,12 +831,15 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
                 "validation": len(self.validation_index_),
                 "synthetic": n_synthetic,
                 **(
-                    {"refit": len(self.train_index_) + len(self.validation_index_)}
-                    if self.refit
-                    else {}
+                    {"refit": len(self.train_index_) + len(self.validation_index_)} if refit else {}
                 ),
             },
             "teacher_weights": dict(self.teacher_.weights_),
+            "time_budget": {
+                "limit_seconds": self.time_limit,
+                "used_seconds": round(budget.elapsed(), 3),
+                "cuts": self.budget_cuts_,
+            },
         }
 
     @property
@@ -776,6 +891,26 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         check_is_fitted(self, "student_")
         p = self.predict_proba_encoded(self.encoder_.encode(X))
         return self.labels_from_scores(p, self.decision_threshold_)
+
+
+#: Share of the time limit a fit that must happen (the baseline, one distilled student) may
+#: take when its stage has no time left.
+REQUIRED_FIT_SHARE = 0.05
+
+
+def _fit_deadline(budget, time_limit, required):
+    """When a student fit must stop adding trees: its stage's end; a required fit gets at
+    least :data:`REQUIRED_FIT_SHARE` of the limit. None without a limit."""
+    if not budget.limited:
+        return None
+    end = budget.deadline
+    if required:
+        end = max(end, time.perf_counter() + REQUIRED_FIT_SHARE * time_limit)
+    return end
+
+
+def _mean_seconds(candidates) -> float:
+    return float(np.mean([c.seconds for c in candidates]))
 
 
 def _fill_unheld(oof_proba, y):

@@ -9,12 +9,16 @@ one-hot design of :class:`~tabdistill.distill.linear.LinearDesign`.
 from __future__ import annotations
 
 import inspect
+import time
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
+from sklearn.ensemble._forest import BaseForest
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
+from .._budget import lightgbm_deadline, xgboost_deadline
 from .._compat import lightgbm_eval_kwargs
 from .._proba import clip_proba
 from ..exceptions import DataError
@@ -143,7 +147,10 @@ def boosting_rounds(estimator) -> int | None:
     if name == "LGBMClassifier" and getattr(estimator, "best_iteration_", 0):
         return int(estimator.best_iteration_)
     if name == "XGBClassifier" and estimator.get_params().get("early_stopping_rounds"):
-        return int(estimator.best_iteration) + 1
+        try:
+            return int(estimator.best_iteration) + 1
+        except AttributeError:  # stopped by a time limit before early stopping kept a round
+            return int(estimator.get_booster().num_boosted_rounds())
     return None
 
 
@@ -154,7 +161,9 @@ def scale_to_rows(estimator, name, params, n_rows):
     return estimator
 
 
-def fit_member(estimator, Z, y, sample_weight, categorical_mask, early_stopping=None):
+def fit_member(
+    estimator, Z, y, sample_weight, categorical_mask, early_stopping=None, deadline=None
+):
     """Fit one member, routing ``sample_weight`` and categorical columns the way it expects.
 
     Parameters
@@ -164,12 +173,25 @@ def fit_member(estimator, Z, y, sample_weight, categorical_mask, early_stopping=
         rows (stratified) and stop adding rounds once the log loss there has
         not improved for ``patience`` rounds. Only rows of ``Z`` are used,
         so inside a cross-fitting fold nothing of the fold's test rows leaks.
+    deadline : float, default=None
+        A ``time.perf_counter()`` value: LightGBM and XGBoost members stop
+        adding rounds once it has passed (others cannot be interrupted).
     """
+    if deadline is not None and type(estimator).__name__ == "XGBClassifier":
+        estimator.set_params(callbacks=[xgboost_deadline(deadline)])
+        fitted = fit_member(estimator, Z, y, sample_weight, categorical_mask, early_stopping)
+        return fitted.set_params(callbacks=None)  # a fitted model holds no closure (skops)
+    if deadline is not None and isinstance(estimator, BaseForest):
+        return _grow_forest(estimator, Z, y, sample_weight, deadline)
     if early_stopping is not None and is_boosted(estimator):
-        return _fit_early_stopped(estimator, Z, y, sample_weight, categorical_mask, early_stopping)
+        return _fit_early_stopped(
+            estimator, Z, y, sample_weight, categorical_mask, early_stopping, deadline
+        )
     kwargs = {}
     if type(estimator).__name__ == "LGBMClassifier":
         kwargs["categorical_feature"] = [int(i) for i in np.flatnonzero(categorical_mask)]
+        if deadline is not None:
+            kwargs["callbacks"] = [lightgbm_deadline(deadline)]
     if isinstance(estimator, Pipeline):
         if sample_weight is not None:
             kwargs[f"{estimator.steps[-1][0]}__sample_weight"] = sample_weight
@@ -180,12 +202,12 @@ def fit_member(estimator, Z, y, sample_weight, categorical_mask, early_stopping=
     return estimator.fit(Z, y, **kwargs)
 
 
-def _fit_early_stopped(estimator, Z, y, sample_weight, categorical_mask, early_stopping):
+def _fit_early_stopped(estimator, Z, y, sample_weight, categorical_mask, early_stopping, deadline):
     from sklearn.model_selection import train_test_split
 
     patience, fraction, seed = early_stopping
     if min(np.bincount(y, minlength=2)) * fraction < 2:  # too few of a class to hold out
-        return fit_member(estimator, Z, y, sample_weight, categorical_mask)
+        return fit_member(estimator, Z, y, sample_weight, categorical_mask, deadline=deadline)
     idx = np.arange(len(y))
     fit_idx, stop_idx = train_test_split(idx, test_size=fraction, stratify=y, random_state=seed)
     w_fit = None if sample_weight is None else sample_weight[fit_idx]
@@ -198,7 +220,10 @@ def _fit_early_stopped(estimator, Z, y, sample_weight, categorical_mask, early_s
             y[fit_idx],
             sample_weight=w_fit,
             categorical_feature=[int(i) for i in np.flatnonzero(categorical_mask)],
-            callbacks=[lightgbm.early_stopping(patience, verbose=False)],
+            callbacks=[
+                lightgbm.early_stopping(patience, verbose=False),
+                *([] if deadline is None else [lightgbm_deadline(deadline)]),
+            ],
             **lightgbm_eval_kwargs(Z[stop_idx], y[stop_idx], w_stop),
         )
     estimator.set_params(early_stopping_rounds=patience, eval_metric="logloss")
@@ -210,6 +235,46 @@ def _fit_early_stopped(estimator, Z, y, sample_weight, categorical_mask, early_s
         sample_weight_eval_set=None if w_stop is None else [w_stop],
         verbose=False,
     )
+
+
+#: Trees a forest grows between two looks at the clock.
+FOREST_CHUNK = 25
+
+
+def _grow_forest(forest, Z, y, sample_weight, deadline):
+    """Grow a forest ``FOREST_CHUNK`` trees at a time until it is complete or ``deadline``.
+
+    With ``warm_start`` each call adds trees drawn from the same random
+    stream, so a forest that completes is the one a single fit would make.
+    """
+    total = forest.get_params()["n_estimators"]
+    grown = min(FOREST_CHUNK, total)
+    forest.set_params(warm_start=True, n_estimators=grown)
+    forest.fit(Z, y, sample_weight=sample_weight)
+    while grown < total and time.perf_counter() < deadline:
+        grown = min(grown + FOREST_CHUNK, total)
+        forest.set_params(n_estimators=grown).fit(Z, y, sample_weight=sample_weight)
+    return forest.set_params(warm_start=False)
+
+
+class FoldAverage(ClassifierMixin, BaseEstimator):
+    """A member that was not refit on all rows: the mean of its fold models' probabilities.
+
+    Parameters
+    ----------
+    estimators : list
+        The member's fitted fold models.
+    """
+
+    def __init__(self, estimators=()):
+        self.estimators = estimators
+
+    @property
+    def classes_(self):
+        return self.estimators[0].classes_
+
+    def predict_proba(self, Z):
+        return np.mean([est.predict_proba(Z) for est in self.estimators], axis=0)
 
 
 def positive_proba(estimator, Z) -> np.ndarray:

@@ -37,6 +37,8 @@ class Candidate:
         Synthetic rows in its training set.
     soft_labels : ndarray or None
         Targets of the original training rows (None for the baseline's hard labels).
+    seconds : float
+        What fitting it took.
     """
 
     knobs: dict
@@ -45,6 +47,7 @@ class Candidate:
     value: float
     synthetic_rows: int = 0
     soft_labels: np.ndarray | None = field(default=None, repr=False)
+    seconds: float = 0.0
 
     def summary(self, metric: str) -> dict:
         """The JSON-able line of this candidate in ``report_["candidates"]``."""

@@ -29,6 +29,7 @@ from sklearn.tree import DecisionTreeRegressor
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from .._budget import lightgbm_deadline
 from .._compat import lightgbm_eval_kwargs
 from .._proba import clip_proba, two_columns
 from ..runtime.compile_lightgbm import compile_lightgbm
@@ -184,7 +185,7 @@ class LightGBMStudent(Student):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    def fit(self, Z, target, sample_weight=None, eval_set=None):
+    def fit(self, Z, target, sample_weight=None, eval_set=None, deadline=None):
         """Fit on targets in [0, 1].
 
         Parameters
@@ -195,6 +196,8 @@ class LightGBMStudent(Student):
         sample_weight : ndarray, default=None
         eval_set : tuple (Z, target, sample_weight), default=None
             Rows to stop early on (with ``early_stopping_rounds``).
+        deadline : float, default=None
+            A ``time.perf_counter()`` value after which no tree is added (a time limit).
         """
         import lightgbm as lgb
 
@@ -228,6 +231,8 @@ class LightGBMStudent(Student):
                 ),
                 "callbacks": [lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
             }
+        if deadline is not None:
+            kwargs["callbacks"] = [*kwargs.get("callbacks", []), lightgbm_deadline(deadline)]
         names = "auto" if self.feature_names is None else lightgbm_names(self.feature_names)
         self.model_ = lgb.LGBMRegressor(**params).fit(
             Z,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -21,6 +22,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from .. import metrics
+from .._budget import TimeBudget
 from .._proba import clip_proba
 from .._progress import progress
 from .._validation import check_lengths, check_sample_weight, take
@@ -28,8 +30,9 @@ from ..data.encoder import TabularEncoder, TabularInputMixin
 from ..data.target import encode_target
 from ..exceptions import DataError
 from .binary import BinaryClassifierMixin
+from .crossfit import REFIT_COST, cross_fit
 from .members import (
-    boosting_rounds,
+    FoldAverage,
     build_member,
     check_members,
     fit_member,
@@ -108,6 +111,14 @@ class TeacherEnsemble(BinaryClassifierMixin, TabularInputMixin, ClassifierMixin,
         Share of each fold's training rows held out for early stopping.
     n_selection_rounds : int, default=50
         Rounds of greedy ensemble selection.
+    time_limit : float or None, default=None
+        Seconds the fit may take. The first fold measures each member's cost;
+        when the rest would not fit, the teacher degrades in this order: the
+        members are not refit on all rows (each becomes the mean of its fold
+        models), the members ensemble selection weighs least are dropped (never
+        the best), cross-fitting stops early (rows no fold held out have no
+        out-of-fold probability). Boosted members also stop adding rounds at
+        their share of the time left. ``budget_cuts_`` says what was cut.
     categorical_features : list of str, default=None
         Columns to treat as categorical whatever their dtype.
     positive_label : object, default=None
@@ -139,6 +150,8 @@ class TeacherEnsemble(BinaryClassifierMixin, TabularInputMixin, ClassifierMixin,
         with an ``"ensemble"`` entry for the weighted blend.
     rounds_ : dict
         ``name -> boosting rounds`` each early-stopped member was refit with.
+    budget_cuts_ : list of str
+        What ``time_limit`` cut (empty without one, or when everything fit).
     fit_seconds_ : float
     """
 
@@ -148,6 +161,7 @@ class TeacherEnsemble(BinaryClassifierMixin, TabularInputMixin, ClassifierMixin,
         "early_stopping_rounds": [None, Interval(Integral, 1, None, closed="left")],
         "inner_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_selection_rounds": [Interval(Integral, 1, None, closed="left")],
+        "time_limit": [None, Interval(Real, 0, None, closed="neither")],
         "categorical_features": [None, list, tuple],
         "positive_label": "no_validation",
         "random_state": ["random_state"],
@@ -161,6 +175,7 @@ class TeacherEnsemble(BinaryClassifierMixin, TabularInputMixin, ClassifierMixin,
         early_stopping_rounds=50,
         inner_fraction=0.15,
         n_selection_rounds=50,
+        time_limit=None,
         categorical_features=None,
         positive_label=None,
         random_state=None,
@@ -171,6 +186,7 @@ class TeacherEnsemble(BinaryClassifierMixin, TabularInputMixin, ClassifierMixin,
         self.early_stopping_rounds = early_stopping_rounds
         self.inner_fraction = inner_fraction
         self.n_selection_rounds = n_selection_rounds
+        self.time_limit = time_limit
         self.categorical_features = categorical_features
         self.positive_label = positive_label
         self.random_state = random_state
@@ -266,22 +282,13 @@ class TeacherEnsemble(BinaryClassifierMixin, TabularInputMixin, ClassifierMixin,
         stop = None
         if self.early_stopping_rounds:
             stop = (self.early_stopping_rounds, self.inner_fraction, int(rng.randint(2**31 - 1)))
-        oof = {name: np.zeros(len(y)) for name in protos}
-        rounds = {name: [] for name in protos}
-        held_out = np.zeros(len(y))
+        budget = TimeBudget(self.time_limit)
         bar = progress(total=len(splits) * len(protos), desc="teacher folds")
-        for train, test in splits:
-            for name, proto in protos.items():
-                est = fit_member(clone(proto), Z[train], y[train], take(w, train), cat, stop)
-                oof[name][test] += positive_proba(est, Z[test])
-                if boosting_rounds(est) is not None:
-                    rounds[name].append(boosting_rounds(est))
-                bar.update()
-            held_out[test] += 1
+        folds = cross_fit(
+            protos, splits, Z, y, w, cat, stop, budget, partial(_priority, y=y, w=w), bar
+        )
         bar.close()
-        covered = held_out > 0
-        for name in oof:  # a row held out by several splits gets their mean; by none, NaN
-            oof[name] = np.where(covered, oof[name] / np.maximum(held_out, 1), np.nan)
+        covered = ~np.isnan(folds.oof[folds.members[0]])
         self.oof_mask_ = covered
         y_c, w_c = y[covered], take(w, covered)
         # The refit sees all rows where an early-stopped fold model saw a share of them (its
@@ -289,32 +296,49 @@ class TeacherEnsemble(BinaryClassifierMixin, TabularInputMixin, ClassifierMixin,
         # the square root of the ratio.
         share = np.mean([len(train) for train, _ in splits]) / len(y) * (1 - self.inner_fraction)
         self.rounds_ = {
-            n: max(1, int(round(np.mean(r) / share**0.5))) for n, r in rounds.items() if r
+            n: max(1, int(round(np.mean(r) / share**0.5)))
+            for n, r in folds.rounds.items()
+            if r and n in folds.members
         }
-        names = list(protos)
-        P = np.column_stack([oof[n][covered] for n in names])
+        names = folds.members
+        P = np.column_stack([folds.oof[n][covered] for n in names])
         weights = ensemble_selection(P, y_c, w_c, self.n_selection_rounds)
-        self.weights_ = dict(zip(names, weights.tolist()))
-        self.oof_member_proba_ = oof
+        self.weights_ = {n: 0.0 for n in protos} | dict(zip(names, weights.tolist()))
+        self.oof_member_proba_ = folds.oof
         self.oof_proba_ = np.full(len(y), np.nan)
         self.oof_proba_[covered] = P @ weights
         self.member_scores_ = {
-            n: {**_scores(y_c, oof[n][covered], w_c), "weight": self.weights_[n]} for n in names
+            n: {**_scores(y_c, folds.oof[n][covered], w_c), "weight": self.weights_[n]}
+            for n in names
         }
         self.member_scores_["ensemble"] = {
             **_scores(y_c, self.oof_proba_[covered], w_c),
             "weight": 1.0,
         }
         logger.info("teacher weights: %s", {n: round(v, 3) for n, v in self.weights_.items()})
-        self.estimators_ = {}
-        for name in progress(names, desc="teacher refit"):
-            if self.weights_[name] > 0:
+        self.estimators_ = self._refit(protos, folds, Z, y, w, cat, budget)
+        self.budget_cuts_ = list(budget.cuts)
+        self.fit_seconds_ = time.perf_counter() - start
+        return self
+
+    def _refit(self, protos, folds, Z, y, w, cat, budget) -> dict:
+        """Members with weight, refit on all rows -- or, when the budget cannot afford
+        that, the mean of their fold models."""
+        estimators = {}
+        kept = sorted((n for n in folds.members if self.weights_[n] > 0), key=self.weights_.get)
+        for name in progress(kept[::-1], desc="teacher refit"):
+            cost = REFIT_COST * folds.mean_seconds(name)
+            if folds.refit and budget.fits(cost):
                 est = clone(protos[name])
                 if name in self.rounds_:
                     est.set_params(n_estimators=self.rounds_[name])
-                self.estimators_[name] = fit_member(est, Z, y, w, cat)
-        self.fit_seconds_ = time.perf_counter() - start
-        return self
+                deadline = time.perf_counter() + budget.remaining() if budget.limited else None
+                estimators[name] = fit_member(est, Z, y, w, cat, deadline=deadline)
+            else:
+                if folds.refit:
+                    budget.cut(f"teacher member {name!r} not refit: the mean of its fold models")
+                estimators[name] = FoldAverage(folds.fold_models[name])
+        return {n: estimators[n] for n in folds.members if n in estimators}
 
     def predict_proba(self, X):
         """Class probabilities, shape ``(n_samples, 2)``, columns in ``classes_`` order."""
@@ -334,6 +358,18 @@ class TeacherEnsemble(BinaryClassifierMixin, TabularInputMixin, ClassifierMixin,
         """Predicted labels: the positive class where its probability is at least 0.5."""
         check_is_fitted(self, "estimators_")
         return self.labels_from_scores(self.predict_proba_encoded(self.encoder_.encode(X)))
+
+
+def _priority(names, oof, held_out, y, w):
+    """Members best first, by their ensemble-selection weight on the rows held out so far
+    (ties: lower out-of-fold log loss)."""
+    rows = held_out > 0
+    P = np.column_stack([oof[n][rows] / held_out[rows] for n in names])
+    y_r, w_r = y[rows], take(w, rows)
+    weights = ensemble_selection(P, y_r, w_r)
+    losses = [metrics.log_loss(y_r, clip_proba(P[:, j]), w_r) for j in range(len(names))]
+    order = sorted(range(len(names)), key=lambda j: (-weights[j], losses[j]))
+    return [names[j] for j in order]
 
 
 def _scores(y, p, w=None):

@@ -25,6 +25,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from .. import metrics
+from .._progress import Stages
 from .._version import __version__
 from ..data.io import split_target
 from ..data.target import encode_target
@@ -39,7 +40,7 @@ logger = logging.getLogger(__name__)
 MODELS = ("teacher", "student", "baseline")
 
 #: Version of the JSON summary's layout (``docs/benchmark-json.md``); bumped on any change.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 @dataclass
@@ -125,15 +126,18 @@ def run_benchmark(
     model.fit(X_train, y_train)
     fit_seconds = time.perf_counter() - start
 
-    Z_test = model.encoder_.encode(X_test)
-    teacher = model.teacher_
-    student_rt = model.runtime_
-    baseline_rt = compile_student(model.baseline_[-1], model.encoder_.schema_)
-    scores = {
-        "teacher": teacher.predict_proba_encoded(Z_test),
-        "student": student_rt.score_batch(Z_test),
-        "baseline": baseline_rt.score_batch(Z_test),
-    }
+    stages = Stages(logger)
+    with stages.stage("test scores") as stage:
+        Z_test = model.encoder_.encode(X_test)
+        teacher = model.teacher_
+        student_rt = model.runtime_
+        baseline_rt = compile_student(model.baseline_[-1], model.encoder_.schema_)
+        scores = {
+            "teacher": teacher.predict_proba_encoded(Z_test),
+            "student": student_rt.score_batch(Z_test),
+            "baseline": baseline_rt.score_batch(Z_test),
+        }
+        stage.detail = f"{len(Z_test):,} rows"
     _single_thread(teacher)
     rows = list(Z_test[: min(len(Z_test), 1_000)])
     timings = model.report_["timings"]
@@ -158,11 +162,21 @@ def run_benchmark(
         },
     }
     models = {}
+    records = [
+        {k: v for k, v in rec.items() if not (isinstance(v, float) and np.isnan(v))}
+        for rec in X_test.head(1_000).to_dict(orient="records")
+    ]
+    with stages.stage("latency", total=len(MODELS) + 1, unit="model") as stage:
+        measured = {}
+        for name in MODELS:
+            calls = latency_calls if name != "teacher" else max(200, latency_calls // 10)
+            one = single_row_latency(cost[name]["one"], rows, n_calls=calls)
+            batch = batch_throughput(cost[name]["batch"], Z_test, min_rows=batch_rows)
+            measured[name] = one, batch
+            stage.update()
+        record = single_row_latency(student_rt.score_record, records, n_calls=latency_calls)
     for name in MODELS:
-        logger.info("measuring %s latency", name)
-        calls = latency_calls if name != "teacher" else max(200, latency_calls // 10)
-        one = single_row_latency(cost[name]["one"], rows, n_calls=calls)
-        batch = batch_throughput(cost[name]["batch"], Z_test, min_rows=batch_rows)
+        one, batch = measured[name]
         models[name] = {
             **metrics.classification_metrics(y_test, scores[name]),
             "fit_seconds": round(cost[name]["fit_seconds"], 3),
@@ -175,11 +189,6 @@ def run_benchmark(
                 "batch_rows": batch["rows"],
             },
         }
-    records = [
-        {k: v for k, v in rec.items() if not (isinstance(v, float) and np.isnan(v))}
-        for rec in X_test.head(1_000).to_dict(orient="records")
-    ]
-    record = single_row_latency(student_rt.score_record, records, n_calls=latency_calls)
     models["student"]["latency"]["record_p50_us"] = record["p50_us"]
     models["student"]["latency"]["record_p99_us"] = record["p99_us"]
 
@@ -204,16 +213,7 @@ def run_benchmark(
         "thresholds": metrics.threshold_table(
             y_test, {"teacher": scores["teacher"], "student": scores["student"]}
         ),
-        "intervals": metrics.bootstrap_intervals(
-            y_test,
-            scores,
-            [("student", "baseline"), ("student", "teacher")],
-            n_bootstrap,
-            0.95,
-            seed,
-        )
-        if n_bootstrap
-        else None,
+        "intervals": _intervals(y_test, scores, n_bootstrap, seed, stages),
         "feature_importance": _importances(model),
         "speedup": {
             "single_row_p50": t["latency"]["single_row_p50_us"] / s["latency"]["single_row_p50_us"],
@@ -228,6 +228,7 @@ def run_benchmark(
             "timings": timings,
             "rows": model.report_["rows"],
             "teacher_weights": model.report_["teacher_weights"],
+            "time_budget": model.report_["time_budget"],
             "student": model.student
             if isinstance(model.student, str)
             else type(model.student).__name__,
@@ -264,6 +265,22 @@ def _compression_levels(model, Z_test, y_test, rows, latency_calls, batch_rows):
             }
         )
     return {"chosen": model.compression_["chosen"], "levels": levels}
+
+
+def _intervals(y_test, scores, n_bootstrap, seed, stages):
+    """95% bootstrap intervals of the models and of two paired differences (None for 0)."""
+    if not n_bootstrap:
+        return None
+    with stages.stage("bootstrap", total=None) as stage:
+        stage.detail = f"{n_bootstrap} resamples of {len(y_test):,} rows"
+        return metrics.bootstrap_intervals(
+            y_test,
+            scores,
+            [("student", "baseline"), ("student", "teacher")],
+            n_bootstrap,
+            0.95,
+            seed,
+        )
 
 
 def encoding_summary(schema) -> dict:
@@ -324,6 +341,7 @@ def format_table(summary: dict) -> str:
         f"agreement at teacher's 1% FPR threshold {f['agreement_at_1pct_fpr']:.2%}",
         f"student vs teacher: {sp['single_row_p50']:,.0f}x faster per row (p50), "
         f"{sp['batch']:,.0f}x batch throughput, {sp['size']:,.0f}x smaller",
+        *_fit_lines(summary["distillation"]),
         f"knobs: {summary['distillation']['chosen']}"
         + (
             f"; FALLBACK: {summary['distillation']['fallback']}"
@@ -332,6 +350,20 @@ def format_table(summary: dict) -> str:
         ),
     ]
     return "\n".join([head, "", *lines, "", *tail, *_decision_lines(summary)])
+
+
+def _fit_lines(distillation: dict) -> list[str]:
+    """The fit's time per stage, and what a time limit cut."""
+    timings = distillation["timings"]
+    stages = ", ".join(f"{k} {v:,.1f}" for k, v in timings.items() if k != "total")
+    lines = [f"fit seconds: {stages} (total {timings['total']:,.1f})"]
+    budget = distillation.get("time_budget") or {}
+    if budget.get("limit_seconds"):
+        lines.append(
+            f"time limit {budget['limit_seconds']:,.0f} s, used {budget['used_seconds']:,.1f} s"
+            + (f"; cut: {'; '.join(budget['cuts'])}" if budget["cuts"] else "; nothing cut")
+        )
+    return lines
 
 
 def _decision_lines(summary: dict) -> list[str]:

@@ -63,6 +63,7 @@ CONFIG_SCHEMA = {
     "run": {
         "seed": (int, 0),
         "n_jobs": (int, 1),
+        "time_limit": (float, None),
     },
 }
 _REQUIRED = [("data", "train"), ("data", "target"), ("registry", "path")]
@@ -191,6 +192,7 @@ _KEYS = {
     r"threshold": "decision.threshold",
     r"positive_label": "data.positive_label",
     r"random_state": "run.seed",
+    r"time_limit": "run.time_limit",
 }
 
 
@@ -232,6 +234,7 @@ def build_distiller(config: dict):
             "compress_tolerance": config["compress"]["tolerance"],
             "random_state": config["run"]["seed"],
             "n_jobs": config["run"]["n_jobs"],
+            "time_limit": config["run"]["time_limit"],
         },
         _KEYS,
     )

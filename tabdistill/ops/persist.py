@@ -29,6 +29,7 @@ TRUSTED_TYPES = frozenset(
         "tabdistill.data.schema.FeatureSchema",
         "tabdistill.distill.distiller.DistilledClassifier",
         "tabdistill.distill.linear.LinearDesign",
+        "tabdistill.distill.members.FoldAverage",
         "tabdistill.distill.students.LightGBMStudent",
         "tabdistill.distill.students.LinearStudent",
         "tabdistill.distill.students.TreeStudent",

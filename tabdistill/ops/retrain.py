@@ -270,6 +270,7 @@ def _manifest(config, trained, production_version, production, gate, start) -> d
         },
         "knobs": model.report_["chosen"],
         "fallback": model.report_["fallback"],
+        "time_budget": model.report_["time_budget"],
         "compression": model.report_["compression"],
         "metrics": trained.results,
         "production_before": production_version,

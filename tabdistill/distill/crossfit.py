@@ -1,0 +1,187 @@
+"""Cross-fitting the teacher's members fold by fold, inside a time budget.
+
+Every member is fit on each fold's training rows and predicts its held-out
+rows (out-of-fold probabilities). With a time limit, the first fold measures
+what each member costs; before every later fold the plan is redone with the
+time left, and degrades in the order that costs the teacher least:
+
+1. no refit on all rows: a member becomes the mean of its fold models
+   (:class:`~tabdistill.distill.members.FoldAverage`), which predicts about as
+   well and is already paid for;
+2. fewer members: the ones ensemble selection weighs least on the rows held
+   out so far go first (the best member is never dropped);
+3. fewer folds: cross-fitting stops; rows no fold held out keep their hard
+   label as target, as with ``TimeSeriesSplit``.
+
+A boosted member's fit also stops adding rounds at its share of the time left,
+so a single slow fit cannot overrun the budget by much.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.base import clone
+
+from .._validation import take
+from .members import boosting_rounds, fit_member, positive_proba
+
+logger = logging.getLogger(__name__)
+
+#: A refit on all rows costs about this many fold fits (more rows, more rounds).
+REFIT_COST = 1.4
+
+
+@dataclass
+class CrossFit:
+    """What cross-fitting produced.
+
+    Attributes
+    ----------
+    members : list of str
+        Members fit on every fold done (the others were dropped by the budget).
+    oof : dict
+        ``name -> ndarray``: out-of-fold probabilities, NaN where no fold held the row out.
+    rounds : dict
+        ``name -> [rounds]`` each early-stopped fold model kept.
+    seconds : dict
+        ``name -> [seconds]`` of each fold fit.
+    fold_models : dict
+        ``name -> [fitted models]`` (kept only under a time limit, for :class:`FoldAverage`).
+    n_folds : int
+        Folds fit.
+    refit : bool
+        Whether the plan leaves time to refit members on all rows.
+    """
+
+    members: list
+    oof: dict
+    rounds: dict
+    seconds: dict
+    fold_models: dict = field(default_factory=dict)
+    n_folds: int = 0
+    refit: bool = True
+
+    def mean_seconds(self, name) -> float:
+        return float(np.mean(self.seconds[name])) if self.seconds.get(name) else 0.0
+
+
+def cross_fit(protos, splits, Z, y, w, categorical_mask, stop, budget, priority, bar=None):
+    """Fit each member of ``protos`` on every split's training rows, within ``budget``.
+
+    Parameters
+    ----------
+    protos : dict
+        ``name -> unfitted member``, in the user's order.
+    splits : list of (train, test)
+    Z, y, w : the encoded rows, 0/1 labels, sample weights (or None)
+    categorical_mask : ndarray of bool
+    stop : tuple or None
+        Early stopping settings for boosted members (see :func:`fit_member`).
+    budget : TimeBudget
+    priority : callable
+        ``priority(names, oof, held_out) -> names`` best first (``oof`` the sums of
+        out-of-fold probabilities, ``held_out`` how many folds held each row
+        out so far): which members to keep when the budget cannot afford them all.
+    bar : Stage, default=None
+        Progress, one step per member fit.
+
+    Returns
+    -------
+    CrossFit
+    """
+    names = list(protos)
+    keep_models = budget.limited
+    result = CrossFit(
+        members=names,
+        oof={n: np.zeros(len(y)) for n in names},
+        rounds={n: [] for n in names},
+        seconds={n: [] for n in names},
+        fold_models={n: [] for n in names} if keep_models else {},
+    )
+    held_out = np.zeros(len(y))
+    for k, (train, test) in enumerate(splits):
+        if k and budget.limited:
+            if not _replan(result, len(splits) - k, budget, priority, held_out):
+                break
+        # a fold may take what one member alone could spend on it: in the first fold, which
+        # measures the members' costs, later members are skipped once that is spent
+        fold_end = time.perf_counter() + budget.remaining() / (len(splits) - k + REFIT_COST)
+        for name in list(result.members):
+            if k == 0 and name != names[0] and time.perf_counter() >= fold_end:
+                _drop(result, [name], budget, "not fit: its first fold found no time left")
+                continue
+            start = time.perf_counter()
+            est = fit_member(
+                clone(protos[name]),
+                Z[train],
+                y[train],
+                take(w, train),
+                categorical_mask,
+                stop,
+                deadline=max(fold_end, start + 1e-3) if budget.limited else None,
+            )
+            result.seconds[name].append(time.perf_counter() - start)
+            result.oof[name][test] += positive_proba(est, Z[test])
+            if boosting_rounds(est) is not None:
+                result.rounds[name].append(boosting_rounds(est))
+            if keep_models:
+                result.fold_models[name].append(est)
+            if bar is not None:
+                bar.update()
+        held_out[test] += 1
+        result.n_folds = k + 1
+    covered = held_out > 0
+    for name in result.members:  # a row held out by several splits gets their mean; by none, NaN
+        result.oof[name] = np.where(covered, result.oof[name] / np.maximum(held_out, 1), np.nan)
+    for name in set(names) - set(result.members):
+        del result.oof[name]
+    return result
+
+
+def _replan(result, folds_left, budget, priority, held_out) -> bool:
+    """Choose the members (and whether to refit) that the time left affords; False: stop."""
+    order = priority(result.members, {n: result.oof[n] for n in result.members}, held_out)
+    left = budget.remaining()
+    logger.debug(
+        "teacher plan after %d fold(s), %.1f s left: %s",
+        result.n_folds,
+        left,
+        {n: round(result.mean_seconds(n), 2) for n in order},
+    )
+    for size in range(len(order), 0, -1):
+        per_fold = sum(result.mean_seconds(n) for n in order[:size])
+        refit = REFIT_COST * per_fold if result.refit else 0.0
+        if folds_left * per_fold + refit <= left:
+            _drop(result, order[size:], budget)
+            return True
+        if folds_left * per_fold <= left:
+            _no_refit(result, budget)
+            _drop(result, order[size:], budget)
+            return True
+    _no_refit(result, budget)
+    if result.mean_seconds(order[0]) <= left:  # the best member goes on; a later plan stops it
+        _drop(result, order[1:], budget)
+        return True
+    # every member has out-of-fold rows for the folds done: keep them all, stop here
+    budget.cut(
+        f"teacher cross-fitting stopped after {result.n_folds} of "
+        f"{result.n_folds + folds_left} folds: rows no fold held out keep their hard label"
+    )
+    return False
+
+
+def _no_refit(result, budget) -> None:
+    if result.refit:
+        result.refit = False
+        budget.cut("teacher members not refit on all rows: each is the mean of its fold models")
+
+
+def _drop(result, names, budget, why=None) -> None:
+    for name in names:
+        budget.cut(f"teacher member {name!r} {why or f'dropped after {result.n_folds} fold(s)'}")
+        result.members = [n for n in result.members if n != name]
+        result.fold_models.pop(name, None)
