@@ -6,12 +6,15 @@ DistilledClassifier and times, in one process and one run:
 * the teacher (each member's ``predict_proba``, one thread);
 * the student through LightGBM's own ``Booster.predict``;
 * the student through the tabdistill runtime: ``score_one`` (1-D NumPy row),
-  ``score_record`` (dict), ``score_batch``;
-* where they install from the package registry (``pip install -e .[bench]``):
-  onnxruntime (via onnxmltools) and treelite/tl2cgen (compiled C); lleaves
-  is tried too.
+  ``score_record`` (dict), ``score_batch`` (2 threads), with the compiled C
+  kernels and with the numba fallback;
+* the student exported by ``tabdistill export``: the C file compiled with the
+  system compiler (called through ctypes), and the ONNX graph in onnxruntime;
+* treelite/tl2cgen (compiled C; ``pip install -e .[bench]``); lleaves is tried too.
 
-Every contender's probabilities are checked against LightGBM's first.
+Every contender's probabilities are checked against LightGBM's first. Cold
+start is measured in fresh processes (after one untimed run, so the disk is
+warm): ``import`` + ``CompiledModel.load`` + the first ``score_one``.
 Writes ``benchmarks/results/runtime.json`` and ``runtime.md``. Run from the
 repository root: ``python benchmarks/runtime_bench.py``.
 """
@@ -19,8 +22,13 @@ repository root: ``python benchmarks/runtime_bench.py``.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
+import shutil
+import statistics
+import subprocess
+import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -32,56 +40,102 @@ from tabdistill import DistilledClassifier, make_fraud
 from tabdistill.data import split_target
 from tabdistill.evaluate.benchmark import _single_thread
 from tabdistill.evaluate.cost import batch_throughput, single_row_latency
+from tabdistill.export.c_source import write_c
+from tabdistill.export.onnx_graph import to_onnx
+from tabdistill.runtime import CompiledModel
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def _lightgbm_as_binary(booster):
-    """The same model declared with objective ``binary sigmoid:1``.
-
-    onnxmltools refuses ``cross_entropy``; both objectives turn the raw score
-    into a probability with the same sigmoid, so predictions are identical
-    (checked below).
-    """
-    import lightgbm as lgb
-
-    text = booster.model_to_string()
-    text = text.replace("objective=cross_entropy", "objective=binary sigmoid:1")
-    text = text.replace("[objective: cross_entropy]", "[objective: binary]")  # parameters block
-    return lgb.Booster(model_str=text)
-
-
-def onnx_contender(booster, n_features):
-    import onnxmltools
+def onnx_contender(runtime):
+    """The graph of ``tabdistill export --format onnx`` (float64 rows) in onnxruntime."""
     import onnxruntime as ort
-    from onnxmltools.convert.common.data_types import FloatTensorType
 
-    onx = onnxmltools.convert_lightgbm(
-        _lightgbm_as_binary(booster),
-        zipmap=False,
-        target_opset=15,
-        initial_types=[("x", FloatTensorType([None, n_features]))],
-    )
+    blob = to_onnx(runtime).SerializeToString()
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
-    session = ort.InferenceSession(
-        onx.SerializeToString(), options, providers=["CPUExecutionProvider"]
-    )
-    batch_session = ort.InferenceSession(
-        onx.SerializeToString(), providers=["CPUExecutionProvider"]
-    )
-    name = session.get_inputs()[0].name
+    session = ort.InferenceSession(blob, options, providers=["CPUExecutionProvider"])
+    batch_session = ort.InferenceSession(blob, providers=["CPUExecutionProvider"])
 
     def one(z):
-        return session.run(None, {name: z[None, :].astype(np.float32)})[1][0, 1]
+        return session.run(None, {"X": z[None, :]})[0][0, 0]
 
     def batch(Z):
-        return batch_session.run(None, {name: Z.astype(np.float32)})[1][:, 1]
+        return batch_session.run(None, {"X": Z})[0][:, 0]
 
-    return one, batch, "onnxruntime (float32 inputs, as ONNX trees take)"
+    return one, batch, "tabdistill export --format onnx, onnxruntime (float64 inputs)"
 
 
-def treelite_contender(booster, n_features):
+def exported_c_contender(runtime):
+    """The C of ``tabdistill export --format c``, compiled -O2 and called through ctypes."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        raise RuntimeError("no C compiler")
+    folder = Path(tempfile.mkdtemp())
+    write_c(runtime, folder, "student")
+    lib = folder / "libstudent.so"
+    subprocess.run(
+        [cc, "-O2", "-shared", "-fPIC", str(folder / "student.c"), "-o", str(lib), "-lm"],
+        check=True,
+    )
+    dll = ctypes.CDLL(str(lib))
+    doubles = ctypes.POINTER(ctypes.c_double)
+    score, score_batch = dll.student_score, dll.student_score_batch
+    score.restype, score.argtypes = ctypes.c_double, [doubles]
+    score_batch.argtypes = [doubles, ctypes.c_long, doubles]
+
+    def one(z):
+        return score(z.ctypes.data_as(doubles))
+
+    def batch(Z):
+        Z = np.ascontiguousarray(Z)
+        out = np.empty(len(Z))
+        score_batch(Z.ctypes.data_as(doubles), len(Z), out.ctypes.data_as(doubles))
+        return out
+
+    return one, batch, "tabdistill export --format c, gcc -O2, one thread, via ctypes"
+
+
+_COLD = """
+import time
+t0 = time.perf_counter()
+import numpy as np
+from tabdistill.runtime import CompiledModel
+t1 = time.perf_counter()
+m = CompiledModel.load({path!r})
+t2 = time.perf_counter()
+m.score_one(np.zeros(m.n_features))
+t3 = time.perf_counter()
+import sys
+heavy = sorted(k for k in ("pandas", "sklearn", "scipy", "lightgbm", "numba") if k in sys.modules)
+print(t1 - t0, t2 - t1, t3 - t2, ",".join(heavy) or "-", m.backend)
+"""
+
+
+def cold_start(path, runs=7, backend="auto"):
+    """Median seconds of import / load / first score_one in fresh processes, warm disk."""
+    env = {**os.environ, "TABDISTILL_KERNELS": backend}
+    code = _COLD.format(path=str(path))
+    samples = []
+    for i in range(runs + 1):
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        ).stdout.split()
+        if i:  # the first run warms the disk and the caches
+            samples.append(out)
+    parts = [statistics.median(float(s[k]) for s in samples) for k in range(3)]
+    return {
+        "import_s": parts[0],
+        "load_s": parts[1],
+        "first_score_s": parts[2],
+        "total_s": sum(parts),
+        "heavy_modules_imported": samples[0][3],
+        "backend": samples[0][4],
+        "runs": runs,
+    }
+
+
+def treelite_contender(booster):
     import tl2cgen
     import treelite
 
@@ -100,7 +154,7 @@ def treelite_contender(booster, n_features):
     return one, batch, "treelite + tl2cgen (C compiled with gcc)"
 
 
-def lleaves_contender(booster, n_features):
+def lleaves_contender(booster):
     import lleaves
 
     path = tempfile.mktemp(suffix=".txt")
@@ -127,6 +181,11 @@ def main():
     model = DistilledClassifier(random_state=args.seed, n_jobs=2).fit(X_tr, y_tr)
     runtime, teacher = model.runtime_, model.teacher_
     booster = model.student_[-1].booster_
+    runtime_path = Path(tempfile.mkdtemp()) / "runtime.npz"
+    runtime.save(runtime_path)
+    os.environ["TABDISTILL_KERNELS"] = "numba"
+    fallback = CompiledModel.load(runtime_path)
+    os.environ.pop("TABDISTILL_KERNELS")
     Z = model.encoder_.transform(X_te)
     rows = list(Z[:2_000])
     records = [{k: v for k, v in r.items() if v == v} for r in X_te.head(2_000).to_dict("records")]
@@ -147,23 +206,40 @@ def main():
         "student, tabdistill runtime": (
             runtime.score_one,
             runtime.score_batch,
-            "score_one on a 1-D float64 row; score_batch",
+            f"compiled C kernels: score_one on a 1-D float64 row; score_batch, "
+            f"{runtime.n_threads} threads",
+        ),
+        "student, tabdistill runtime (numba fallback)": (
+            fallback.score_one,
+            fallback.score_batch,
+            "numba kernels (TABDISTILL_KERNELS=numba)",
         ),
     }
-    for name, factory in (
-        ("student, onnxruntime", onnx_contender),
-        ("student, treelite/tl2cgen", treelite_contender),
-        ("student, lleaves", lleaves_contender),
+    for name, factory, source in (
+        ("student, exported C", exported_c_contender, runtime),
+        ("student, exported ONNX in onnxruntime", onnx_contender, runtime),
+        ("student, treelite/tl2cgen", treelite_contender, booster),
+        ("student, lleaves", lleaves_contender, booster),
     ):
         try:
-            contenders[name] = factory(booster, Z.shape[1])
+            contenders[name] = factory(source)
         except Exception as exc:  # an optional package missing or failing is a finding, not a crash
             contenders[name] = (None, None, f"unavailable: {type(exc).__name__}: {str(exc)[:160]}")
 
     results = {
         "dataset": f"make_fraud({args.rows}, fraud_rate=0.01, random_state={args.seed})",
-        "student": {"n_trees": runtime.n_trees, "runtime_bytes": runtime.nbytes},
+        "student": {
+            "n_trees": runtime.n_trees,
+            "runtime_bytes": runtime.nbytes,
+            "file_bytes": runtime_path.stat().st_size,
+            "depths": np.bincount(runtime._depth).tolist(),
+        },
         "cpus": os.cpu_count(),
+        "load_average": os.getloadavg(),
+        "cold_start": {
+            "compiled C kernels": cold_start(runtime_path),
+            "numba fallback": cold_start(runtime_path, backend="numba"),
+        },
         "contenders": {},
     }
     for name, (one, batch, how) in contenders.items():
@@ -199,6 +275,11 @@ def main():
         "runtime_vs_teacher_single_row_p50": c["teacher"]["single_row_p50_us"]
         / rt["single_row_p50_us"],
     }
+    tl = c.get("student, treelite/tl2cgen", {})
+    if "batch_rows_per_second" in tl:
+        results["ratios"]["runtime_vs_treelite_batch"] = (
+            rt["batch_rows_per_second"] / tl["batch_rows_per_second"]
+        )
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "runtime.json").write_text(json.dumps(results, indent=2))
     (args.out / "runtime.md").write_text(markdown(results))
@@ -226,6 +307,18 @@ def markdown(r):
         f"| student, runtime `score_record` (dict) | {rec['single_row_p50_us']:,.1f} | "
         f"{rec['single_row_p99_us']:,.1f} | – | – |"
     )
+    lines += [
+        "",
+        "| cold start (fresh process, warm disk, median) | import | load | first score_one "
+        "| total | heavy modules imported |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, cs in r["cold_start"].items():
+        lines.append(
+            f"| {name} | {cs['import_s']:.3f} s | {cs['load_s']:.3f} s | "
+            f"{cs['first_score_s']:.3f} s | **{cs['total_s']:.3f} s** | "
+            f"{cs['heavy_modules_imported']} |"
+        )
     ratios = r["ratios"]
     vs_lgb = ratios["runtime_vs_lightgbm_single_row_p50"]
     vs_teacher = ratios["runtime_vs_teacher_single_row_p50"]
@@ -233,8 +326,15 @@ def markdown(r):
     lines += [
         "",
         f"Runtime vs LightGBM's own predict, one row (p50): **{vs_lgb:,.0f}×** faster; "
-        f"vs the teacher: **{vs_teacher:,.0f}×**. Student: {student['n_trees']} trees, "
-        f"{student['runtime_bytes']:,} bytes of arrays; {r['cpus']} CPUs; {r['dataset']}.",
+        f"vs the teacher: **{vs_teacher:,.0f}×**"
+        + (
+            f"; batch vs treelite: **{ratios['runtime_vs_treelite_batch']:.1f}×**"
+            if "runtime_vs_treelite_batch" in ratios
+            else ""
+        )
+        + f". Student: {student['n_trees']} trees (depths {student['depths']}), "
+        f"{student['file_bytes']:,}-byte runtime file; {r['cpus']} CPUs, load average "
+        f"{r['load_average'][0]:.1f} when it ran; {r['dataset']}.",
     ]
     return "\n".join(lines) + "\n"
 

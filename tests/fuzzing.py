@@ -23,17 +23,6 @@ from tabdistill.runtime.storage import encode
 KINDS = ("flip", "truncate", "arrays", "header")
 
 
-def _header(runtime):
-    return {
-        "format": fmt.FORMAT,
-        "version": fmt.FORMAT_VERSION,
-        "kind": runtime.kind,
-        "meta": runtime.meta,
-        "storage": runtime.storage,
-        "schema": runtime.schema.to_dict(),
-    }
-
-
 def _write(header, arrays) -> bytes:
     buffer = io.BytesIO()
     fmt.write(buffer, header, arrays)
@@ -60,7 +49,7 @@ def _random_array_unchecked(rng, like: np.ndarray) -> np.ndarray:
     if choice == 3:  # special values
         out = like.astype(np.float64)
         if out.size:
-            out[rng.integers(out.size)] = rng.choice([np.nan, np.inf, -np.inf, 1e308, -1.0])
+            out.flat[rng.integers(out.size)] = rng.choice([np.nan, np.inf, -np.inf, 1e308, -1.0])
         return out.astype(like.dtype) if like.dtype.kind == "f" else out
     if choice == 4:  # shuffled
         return rng.permutation(like) if like.size else like
@@ -94,26 +83,38 @@ def _mutate_header(rng, header):
     return header
 
 
-def mutations(runtime, n: int, seed: int = 0):
-    """Yield ``(kind, file bytes)`` for ``n`` mutated copies of ``runtime``'s file."""
-    rng = np.random.default_rng(seed)
-    good = runtime.to_bytes()
-    header = _header(runtime)
-    arrays = encode(runtime.arrays, runtime.storage) if runtime.kind == "trees" else runtime.arrays
-    for i in range(n):
+class Mutator:
+    """Mutated copies of one runtime's file, each reproducible from its index."""
+
+    def __init__(self, runtime, seed: int = 0):
+        self.seed = seed
+        self.good = runtime.to_bytes()
+        self.header = runtime.header()
+        self.arrays = (
+            encode(runtime.arrays, runtime.storage) if runtime.kind == "trees" else runtime.arrays
+        )
+
+    def __call__(self, i: int) -> tuple[str, bytes]:
+        """``(kind, file bytes)`` of mutation number ``i``."""
+        rng = np.random.default_rng([self.seed, i])
         kind = KINDS[i % len(KINDS)]
         if kind == "flip":
-            blob = bytearray(good)
+            blob = bytearray(self.good)
             for _ in range(rng.integers(1, 9)):
                 blob[rng.integers(len(blob))] ^= 1 << int(rng.integers(8))
-            yield kind, bytes(blob)
-        elif kind == "truncate":
-            yield kind, good[: rng.integers(len(good))]
-        elif kind == "arrays":
-            changed = dict(arrays)
-            names = list(changed)
-            for name in rng.choice(names, size=rng.integers(1, 3), replace=False):
+            return kind, bytes(blob)
+        if kind == "truncate":
+            return kind, self.good[: rng.integers(len(self.good))]
+        if kind == "arrays":
+            changed = dict(self.arrays)
+            for name in rng.choice(list(changed), size=rng.integers(1, 3), replace=False):
                 changed[name] = _random_array(rng, changed[name])
-            yield kind, _write(header, changed)
-        else:
-            yield kind, _write(_mutate_header(rng, header), arrays)
+            return kind, _write(self.header, changed)
+        return kind, _write(_mutate_header(rng, self.header), self.arrays)
+
+
+def mutations(runtime, n: int, seed: int = 0):
+    """Yield ``(kind, file bytes)`` for ``n`` mutated copies of ``runtime``'s file."""
+    mutate = Mutator(runtime, seed)
+    for i in range(n):
+        yield mutate(i)

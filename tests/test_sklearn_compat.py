@@ -143,7 +143,7 @@ def test_cross_val_score_and_grid_search_are_finite_and_match_manual(kind):
 def test_threshold_meta_estimators_work():
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.inspection import permutation_importance
-    from sklearn.model_selection import FixedThresholdClassifier
+    from sklearn.model_selection import FixedThresholdClassifier, TunedThresholdClassifierCV
 
     X, y = mixed_frame(500, seed=3)
     model = small_distiller().fit(X, y)
@@ -151,6 +151,8 @@ def test_threshold_meta_estimators_work():
     assert fixed.predict(X).shape == (len(X),)
     calibrated = CalibratedClassifierCV(small_distiller(), cv=2).fit(X, y)
     assert calibrated.predict_proba(X).shape == (len(X), 2)
+    tuned = TunedThresholdClassifierCV(small_distiller(), cv=2, scoring="f1").fit(X, y)
+    assert 0 < tuned.best_threshold_ < 1 and set(tuned.predict(X)) <= {0, 1}
     result = permutation_importance(model, X, y, scoring="roc_auc", n_repeats=2, random_state=0)
     assert np.isfinite(result.importances_mean).all()
 
@@ -259,3 +261,14 @@ def test_invariances_the_tiny_check_data_cannot_test(fraud_ok):
     params = small_distiller().get_params()
     refit = small_distiller().fit(X, labels)
     assert refit.get_params() == params
+
+
+def test_global_pandas_output_does_not_reach_internal_matrices():
+    import sklearn
+
+    X, y = mixed_frame(300, seed=7)
+    plain = small_distiller().fit(X, y)
+    with sklearn.config_context(transform_output="pandas"):
+        model = small_distiller().fit(X, y)
+        np.testing.assert_array_equal(model.predict_proba(X), plain.predict_proba(X))
+        assert isinstance(model.encoder_.transform(X), pd.DataFrame)  # the public transform obeys

@@ -15,7 +15,7 @@ import warnings
 
 from .._version import __version__
 from ..exceptions import TabDistillError
-from . import benchmark, inspect, make_fraud, predict, registry, retrain
+from . import benchmark, export, inspect, make_fraud, predict, registry, retrain
 from .options import EXIT_BUG, EXIT_USAGE
 
 #: Every command, in the order ``--help`` lists them.
@@ -25,6 +25,7 @@ COMMANDS = {
     "retrain": retrain,
     "predict": predict,
     "inspect": inspect,
+    "export": export,
     "registry": registry,
 }
 

@@ -15,6 +15,13 @@ def add_parser(sub, common):
     p.add_argument("output", help="CSV path (.csv or .csv.gz)")
     p.add_argument("--rows", type=positive_int, default=100_000)
     p.add_argument("--fraud-rate", type=fraction, default=0.01)
+    p.add_argument(
+        "--features",
+        type=positive_int,
+        default=11,
+        help="feature columns (default 11; more adds engineered-looking, categorical, noise "
+        "and block-missing columns, e.g. 120 for a card-fraud-shaped table)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=run)
@@ -26,7 +33,9 @@ def run(args) -> int:
     if Path(args.output).exists() and not args.overwrite:
         raise TabDistillError(f"'{args.output}' exists; pass --overwrite to replace it.")
     check_output(args.output, "output file")
-    frame = make_fraud(args.rows, fraud_rate=args.fraud_rate, random_state=args.seed)
+    frame = make_fraud(
+        args.rows, fraud_rate=args.fraud_rate, random_state=args.seed, n_features=args.features
+    )
     frame.to_csv(args.output, index=False)
     print(f"{len(frame):,} rows ({frame['is_fraud'].mean():.2%} fraud) written to {args.output}")
     return EXIT_OK

@@ -30,17 +30,22 @@ def read_csv(path, **kwargs) -> pd.DataFrame:
     """
     path = Path(path)
     header_names(path)  # exists, readable, one name per column
+    frame = _parse(path, **kwargs)
+    if frame.shape[0] == 0:
+        raise DataError(f"data file '{path}' has a header but no data rows.")
+    return frame
+
+
+def _parse(path, **kwargs) -> pd.DataFrame:
+    """``pandas.read_csv`` with every parsing failure as one clear ``DataError``."""
     try:
-        frame = pd.read_csv(path, **kwargs)
+        return pd.read_csv(path, **kwargs)
     except pd.errors.EmptyDataError:
         raise DataError(
             f"data file '{path}' is empty: expected a header row and data rows."
         ) from None
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError, ValueError) as exc:
         raise csv_error(path, exc) from None
-    if frame.shape[0] == 0:
-        raise DataError(f"data file '{path}' has a header but no data rows.")
-    return frame
 
 
 def csv_error(path, exc) -> DataError:
@@ -70,14 +75,7 @@ def header_names(path) -> list[str]:
         raise DataError(f"data file not found: '{path}'. Check the path (it is read as given).")
     if path.is_dir():
         raise DataError(f"expected a CSV file, got the directory '{path}'.")
-    try:
-        first = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False)
-    except pd.errors.EmptyDataError:
-        raise DataError(
-            f"data file '{path}' is empty: expected a header row and data rows."
-        ) from None
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError, ValueError) as exc:
-        raise csv_error(path, exc) from None
+    first = _parse(path, header=None, nrows=1, dtype=str, keep_default_na=False)
     names = [str(v) for v in first.iloc[0]] if len(first) else []
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:

@@ -55,6 +55,7 @@ _NUMBER = (int, float, np.integer, np.floating)  # bool is an int: True -> 1.0
 _NUMBER_TEXT = re.compile(r"[+-]?(0|[1-9][0-9]{0,14})(\.[0-9]+)?")
 _BOOL_TEXT = {"True": "1", "False": "0", "true": "1", "false": "0"}
 _ABSENT = object()
+_NAN = float("nan")
 
 
 def _number_key(x: float) -> str:
@@ -268,25 +269,26 @@ class FeatureSchema:
         dict lookups.
         """
         plan = self.__dict__.get("_plan") or self._record_plan()
+        nan, absent, number = _NAN, _ABSENT, _NUMBER  # locals: this loop is the hot path
         row = np.empty(self.n_features, dtype=np.float64)
         found = 0
         for j, name, levels, unseen, first in plan[0]:
-            value = record.get(name, _ABSENT)
-            if value is _ABSENT:
-                row[j] = np.nan
+            value = record.get(name, absent)
+            if value is absent:
+                row[j] = nan
                 continue
             found += first
             if value is None:
-                row[j] = np.nan
+                row[j] = nan
             elif levels is None:
-                if type(value) is not float and not isinstance(value, _NUMBER):
+                if type(value) is not float and not isinstance(value, number):
                     raise FeatureTypeError(
                         f"feature '{name}' expects a number, got {type(value).__name__} {value!r}."
                     )
                 if value - value == 0:  # finite
                     row[j] = value
-                else:  # NaN or +/-inf
-                    row[j] = np.nan if value != value else self._infinite[value > 0][j]
+                else:  # NaN stays NaN; +/-inf is the fitted extreme
+                    row[j] = value if value != value else self._infinite[value > 0][j]
             else:
                 try:
                     code = levels.get(value)
@@ -295,12 +297,12 @@ class FeatureSchema:
                         f"feature '{name}' expects a category, got {type(value).__name__}."
                     ) from None
                 if code is None:
-                    code = np.nan if is_missing(value) else levels.get(level_key(value), unseen)
+                    code = nan if is_missing(value) else levels.get(level_key(value), unseen)
                 row[j] = code
         for name, fmt, js, cols in plan[1]:
-            value = record.get(name, _ABSENT)
-            found += value is not _ABSENT
-            value = None if value is _ABSENT else value
+            value = record.get(name, absent)
+            found += value is not absent
+            value = None if value is absent else value
             row[js] = np.asarray(date_parts(parse_date(value, fmt)))[cols]
         if found < len(record):
             self._check_keys(record, strict)

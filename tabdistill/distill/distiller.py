@@ -177,6 +177,14 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         Columns to treat as categorical whatever their dtype.
     positive_label : object, default=None
         Label of the positive class; see :func:`tabdistill.data.target.encode_target`.
+    compress : bool, default=False
+        Also compress the compiled student (:func:`tabdistill.compress.compress`):
+        quantized leaves, and trees dropped and reweighted under an L1 penalty
+        refit to the teacher's probabilities; the smallest level within
+        ``compress_tolerance`` validation ROC-AUC of the uncompressed student
+        becomes ``runtime_``.
+    compress_tolerance : float, default=0.001
+        Largest validation ROC-AUC loss the compression may cost.
     random_state : int or None, default=None
         Seeds the split, the teacher, the augmenter and the student.
     n_jobs : int, default=None
@@ -209,6 +217,12 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
     soft_labels_ : ndarray
         Targets the chosen student was fit on for the original training rows
         (``X.iloc[train_index_]``).
+    compression_ : dict or None
+        With ``compress=True``: every level tried (size, trees, leaves, error
+        bound, validation ROC-AUC) and the one chosen.
+    compressed_levels_ : dict or None
+        With ``compress=True``: level name -> runtime file bytes
+        (``CompiledModel.load(model.compressed_levels_[name])``).
     fallback_ : str or None
         Why the baseline replaced the distilled student, if it did.
     report_ : dict
@@ -239,6 +253,8 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         "threshold": [Interval(Real, 0, 1, closed="neither"), dict],
         "categorical_features": [None, list, tuple],
         "positive_label": "no_validation",
+        "compress": ["boolean"],
+        "compress_tolerance": [Interval(Real, 0, 1, closed="left")],
         "random_state": ["random_state"],
         "n_jobs": [None, Integral],
     }
@@ -267,6 +283,8 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         threshold=0.5,
         categorical_features=None,
         positive_label=None,
+        compress=False,
+        compress_tolerance=0.001,
         random_state=None,
         n_jobs=None,
     ):
@@ -292,6 +310,8 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         self.threshold = threshold
         self.categorical_features = categorical_features
         self.positive_label = positive_label
+        self.compress = compress
+        self.compress_tolerance = compress_tolerance
         self.random_state = random_state
         self.n_jobs = n_jobs
 
@@ -325,7 +345,7 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         timings = {}
         clock = time.perf_counter()
         self.encoder_ = TabularEncoder(categorical_features=self.categorical_features)
-        Z = self.encoder_.fit_transform(X)
+        Z = self.encoder_.fit_encode(X)
         target = encode_target(y, self.positive_label)
         self.classes_, self.pos_label_ = target.classes, target.pos_label
         self.feature_names_in_ = self.encoder_.feature_names_in_
@@ -438,6 +458,11 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         self.decision_threshold_ = metrics.decision_threshold(
             y01[va], chosen.validation_proba, self.threshold, w_va
         )
+        self.compression_ = self.compressed_levels_ = None
+        if self.compress:
+            clock = time.perf_counter()
+            self._compress(chosen, training, validation, teacher_va)
+            timings["compress"] = time.perf_counter() - clock
         self.report_ = self._report(
             timings, (y01[va], w_va), teacher_va, chosen, baseline, candidates, n_synthetic
         )
@@ -563,6 +588,39 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         data = self._candidate_data(chosen.knobs, training, extra)
         return self._fit_student(self._seed(chosen), _final_params(chosen), data)
 
+    def _compress(self, chosen, training, validation, teacher_va):
+        """Compress the compiled student, refitting trees to the teacher on its own rows.
+
+        The refit uses the rows the final student was fit on (with ``refit``,
+        the validation rows too) labelled with the teacher's probabilities.
+        """
+        from ..compress.frontier import compress
+
+        runtime = self.runtime_
+        if runtime is None or runtime.kind != "trees":
+            logger.info("compression skipped: the student is not a tree runtime")
+            return
+        Z_va, y_va, w_va, _ = validation
+        extra = None
+        if self.refit:
+            w_extra = None if training["sample_weight"] is None else w_va
+            extra = (Z_va, y_va, training["validation_proba"], w_extra)
+        data = self._candidate_data({**chosen.knobs, "alpha": 0.0}, training, extra)
+        levels, best_level = compress(
+            runtime,
+            (data.Z, data.target, data.weight),
+            (Z_va, y_va, w_va, teacher_va),
+            tolerance=self.compress_tolerance,
+            random_state=self._seed(chosen) or 0,
+        )
+        self.compression_ = {
+            "tolerance": self.compress_tolerance,
+            "chosen": best_level.name,
+            "levels": [level.summary() for level in levels],
+        }
+        self.compressed_levels_ = {level.name: level.model.to_bytes() for level in levels}
+        self._runtime = best_level.model
+
     @staticmethod
     def _seed(candidate):
         return candidate.model.get_params().get("random_state")
@@ -649,6 +707,7 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
             "chosen": chosen.knobs,
             "baseline_params": baseline.knobs["student_params"],
             "fallback": self.fallback_,
+            "compression": self.compression_,
             "decision": {
                 "rule": self.threshold,
                 **metrics.decision_summary(
@@ -670,8 +729,13 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
 
     @property
     def runtime_(self):
-        """The student compiled for fast scoring, built on first use."""
+        """The student compiled for fast scoring (compressed with ``compress``), built on use."""
         check_is_fitted(self, "student_")
+        if "_runtime" not in self.__dict__ and getattr(self, "compression_", None):
+            from ..runtime.model import CompiledModel
+
+            chosen = self.compression_["chosen"]
+            self._runtime = CompiledModel.load(self.compressed_levels_[chosen])
         if "_runtime" not in self.__dict__:
             try:
                 self._runtime = compile_student(self.student_[-1], self.encoder_.schema_)
@@ -682,7 +746,7 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
 
     def __getstate__(self):
         state = super().__getstate__()
-        state.pop("_runtime", None)  # numba kernels are not data; recompiled on first use
+        state.pop("_runtime", None)  # compiled kernels are not data; rebuilt on first use
         return state
 
     # ------------------------------------------------------------------ predict
@@ -696,7 +760,7 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         probabilities as the student to within 1e-12.
         """
         check_is_fitted(self, "student_")
-        return self.proba_from_scores(self.predict_proba_encoded(self.encoder_.transform(X)))
+        return self.proba_from_scores(self.predict_proba_encoded(self.encoder_.encode(X)))
 
     def predict_proba_encoded(self, Z) -> np.ndarray:
         """Positive-class probability of rows already encoded by ``encoder_``."""
@@ -710,7 +774,7 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         """Predicted labels: the positive class where its probability is at least
         ``decision_threshold_`` (see ``threshold``), the other class elsewhere."""
         check_is_fitted(self, "student_")
-        p = self.predict_proba_encoded(self.encoder_.transform(X))
+        p = self.predict_proba_encoded(self.encoder_.encode(X))
         return self.labels_from_scores(p, self.decision_threshold_)
 
 

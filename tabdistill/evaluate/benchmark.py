@@ -125,7 +125,7 @@ def run_benchmark(
     model.fit(X_train, y_train)
     fit_seconds = time.perf_counter() - start
 
-    Z_test = model.encoder_.transform(X_test)
+    Z_test = model.encoder_.encode(X_test)
     teacher = model.teacher_
     student_rt = model.runtime_
     baseline_rt = compile_student(model.baseline_[-1], model.encoder_.schema_)
@@ -183,6 +183,7 @@ def run_benchmark(
     models["student"]["latency"]["record_p50_us"] = record["p50_us"]
     models["student"]["latency"]["record_p99_us"] = record["p99_us"]
 
+    compression = _compression_levels(model, Z_test, y_test, rows, latency_calls, batch_rows)
     t, s = models["teacher"], models["student"]
     decision = metrics.decision_summary(y_test, scores["student"], model.decision_threshold_)
     summary = {
@@ -198,6 +199,7 @@ def run_benchmark(
         "train_rows": int(len(y_train)),
         "models": models,
         "fidelity": metrics.fidelity(y_test, scores["teacher"], scores["student"]),
+        "compression": compression,
         "decision": {"rule": model.threshold, **decision},
         "thresholds": metrics.threshold_table(
             y_test, {"teacher": scores["teacher"], "student": scores["student"]}
@@ -239,6 +241,29 @@ def run_benchmark(
         },
     }
     return BenchmarkResult(summary=summary, y_test=np.asarray(y_test), scores=scores)
+
+
+def _compression_levels(model, Z_test, y_test, rows, latency_calls, batch_rows):
+    """Each compression level on the test rows (when the distiller compressed), else None."""
+    if not getattr(model, "compression_", None):
+        return None
+    from ..runtime.model import CompiledModel
+
+    levels = []
+    for summary in model.compression_["levels"]:
+        runtime = CompiledModel.load(model.compressed_levels_[summary["name"]])
+        one = single_row_latency(runtime.score_one, rows, n_calls=latency_calls)
+        batch = batch_throughput(runtime.score_batch, Z_test, min_rows=batch_rows)
+        levels.append(
+            {
+                **summary,
+                "test_roc_auc": metrics.roc_auc(y_test, runtime.score_batch(Z_test)),
+                "single_row_p50_us": one["p50_us"],
+                "single_row_p99_us": one["p99_us"],
+                "batch_rows_per_second": batch["rows_per_second"],
+            }
+        )
+    return {"chosen": model.compression_["chosen"], "levels": levels}
 
 
 def encoding_summary(schema) -> dict:
@@ -315,15 +340,17 @@ def _decision_lines(summary: dict) -> list[str]:
     t = "never" if d["threshold"] is None else f"{d['threshold']:.4f}"
     lines = [
         "",
-        f"decision ({d['rule']} on validation): flag at p >= {t}: {d['alerts_per_10k']:.1f} "
-        f"alerts per 10k, recall {d['recall']:.4f}, precision {d['precision']:.4f}, "
-        f"FPR {d['fpr']:.4f}",
+        f"decision (threshold rule {d['rule']}, set on validation): flag at p >= {t}; on the "
+        f"test rows {d['alerts_per_10k']:.1f} alerts per 10k, recall {d['recall']:.4f}, "
+        f"precision {d['precision']:.4f}, FPR {d['fpr']:.4f}",
     ]
     if summary.get("intervals"):
         lines.append("95% bootstrap intervals (test rows):")
         for name, m in summary["intervals"].items():
+            sign = "-" in name  # a difference: show its sign
             lines.append(
-                f"  {name:<17} ROC-AUC {_ci(m['roc_auc'])}   PR-AUC {_ci(m['average_precision'])}"
+                f"  {name:<17} ROC-AUC {_ci(m['roc_auc'], sign)}   "
+                f"PR-AUC {_ci(m['average_precision'], sign)}"
             )
     lines += ["", "model    target FPR  threshold  alerts/10k  recall  precision     FPR"]
     for r in summary["thresholds"]:
@@ -340,5 +367,6 @@ def _decision_lines(summary: dict) -> list[str]:
     return lines
 
 
-def _ci(v: dict) -> str:
-    return f"{v['estimate']:+.4f} [{v['low']:+.4f}, {v['high']:+.4f}]"
+def _ci(v: dict, sign: bool) -> str:
+    f = "{:+.4f}" if sign else "{:.4f}"
+    return f"{f.format(v['estimate'])} [{f.format(v['low'])}, {f.format(v['high'])}]"

@@ -2,7 +2,9 @@
 
 The page shows ROC and precision-recall curves of teacher, student and
 baseline, a calibration plot, latency against PR-AUC (the trade-off the
-student exists for), and the metrics table. Images are embedded in the HTML,
+student exists for), the metrics table, and -- when the student was
+compressed -- the compression frontier (size against test ROC-AUC per level).
+Images are embedded in the HTML,
 so the single file can be mailed or archived; the PNGs are written beside it.
 """
 
@@ -98,6 +100,42 @@ def _tradeoff(ax, result):
     ax.grid(True, which="both", alpha=0.3)
 
 
+def _frontier(ax, result):
+    """Size against test ROC-AUC of every compression level; the chosen one ringed."""
+    from matplotlib.ticker import ScalarFormatter
+
+    comp = result.summary["compression"]
+    levels = comp["levels"]
+    kb = np.array([lv["size_bytes"] / 1024 for lv in levels])
+    auc = np.array([lv["test_roc_auc"] for lv in levels])
+    ax.scatter(kb, auc, color=COLORS["student"], zorder=3, label="level")
+    for i, lv in enumerate(levels):
+        dominated = np.any((kb <= kb[i]) & (auc >= auc[i]) & ((kb < kb[i]) | (auc > auc[i])))
+        if not dominated or i == 0 or lv["name"] == comp["chosen"]:  # frontier + exact
+            ax.annotate(
+                lv["name"], (kb[i], auc[i]), textcoords="offset points", xytext=(5, 4), fontsize=7
+            )
+        if lv["name"] == comp["chosen"]:
+            ax.scatter(
+                [kb[i]],
+                [auc[i]],
+                s=220,
+                facecolors="none",
+                edgecolors="black",
+                zorder=4,
+                label="chosen on validation",
+            )
+    ax.axhline(auc[0] - 0.001, ls="--", lw=0.8, color="#999999", label="exact - 0.001")
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(ScalarFormatter())
+    ax.tick_params(axis="x", which="minor", labelsize=7)
+    ax.set(xlabel="runtime file size (KB, log scale)", ylabel="test ROC-AUC")
+    ax.set_title("Compression levels: size vs accuracy")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(True, which="both", alpha=0.3)
+
+
 def _histogram(ax, result, bins=40):
     p, y = result.scores["student"], result.y_test
     edges = np.linspace(0, 1, bins + 1)
@@ -111,7 +149,7 @@ def _histogram(ax, result, bins=40):
         ax.axvline(threshold, ls="--", color="#222222", label=f"decision threshold {threshold:.3f}")
     ax.set_yscale("log")
     ax.set(xlabel="student probability", ylabel="rows (log scale)", title="Student scores by class")
-    ax.legend(loc="upper center")
+    ax.legend(loc="upper right", framealpha=0.9)
 
 
 PLOTS = {
@@ -135,7 +173,10 @@ def write_report(result: BenchmarkResult, directory) -> Path:
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     images = {}
-    for file, draw in PLOTS.items():
+    plots = dict(PLOTS)
+    if result.summary.get("compression"):
+        plots["frontier.png"] = _frontier
+    for file, draw in plots.items():
         fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=110)
         draw(ax, result)
         fig.tight_layout()

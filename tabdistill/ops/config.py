@@ -42,6 +42,10 @@ CONFIG_SCHEMA = {
         "factors": (list, [0, 1, 2]),
         "alphas": (list, [0.0, 0.5, 1.0]),
     },
+    "compress": {
+        "enabled": (bool, False),
+        "tolerance": (float, 0.001),
+    },
     "decision": {
         "threshold": ((float, dict), 0.5),
     },
@@ -182,6 +186,8 @@ _KEYS = {
     r"augment_factors": "augment.factors",
     r"alphas": "augment.alphas",
     r"n_jobs": "run.n_jobs",
+    r"compress_tolerance": "compress.tolerance",
+    r"'compress' parameter": "compress.enabled",
     r"threshold": "decision.threshold",
     r"positive_label": "data.positive_label",
     r"random_state": "run.seed",
@@ -222,6 +228,8 @@ def build_distiller(config: dict):
             "alphas": tuple(config["augment"]["alphas"]),
             "positive_label": config["data"]["positive_label"],
             "threshold": config["decision"]["threshold"],
+            "compress": config["compress"]["enabled"],
+            "compress_tolerance": config["compress"]["tolerance"],
             "random_state": config["run"]["seed"],
             "n_jobs": config["run"]["n_jobs"],
         },

@@ -235,7 +235,8 @@ class Registry:
 
         The version's manifest must be intact; a version the quality gate
         rejected is refused unless ``force``. The previous production version
-        is kept in the pointer's ``history`` for :meth:`rollback`.
+        is kept in the pointer's ``history`` for :meth:`rollback`. Call it
+        inside ``with registry.lock():`` when other runs may be writing.
         """
         check_version_name(version, "the request")
         if version not in self.versions():

@@ -209,7 +209,7 @@ def _train(config) -> _Trained:
     logger.info("training on %d rows, holding out %d", len(y_train), len(y_ho))
     model = build_distiller(config).fit(X_train, y_train)
     runtime = model.runtime_
-    Z_ho = model.encoder_.transform(X_ho)
+    Z_ho = model.encoder_.encode(X_ho)
     scores = {
         "teacher": model.teacher_.predict_proba_encoded(Z_ho),
         "student": runtime.score_batch(Z_ho),
@@ -270,6 +270,7 @@ def _manifest(config, trained, production_version, production, gate, start) -> d
         },
         "knobs": model.report_["chosen"],
         "fallback": model.report_["fallback"],
+        "compression": model.report_["compression"],
         "metrics": trained.results,
         "production_before": production_version,
         "production_metrics": production,

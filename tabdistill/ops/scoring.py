@@ -98,7 +98,7 @@ def score_csv(
         for chunk in progress(chunks, desc="scoring"):
             if len(chunk) == 0:
                 continue
-            Z = encoder.transform(chunk[schema.input_columns])
+            Z = encoder.encode(chunk[schema.input_columns])
             p = runtime.score_batch(Z)
             out = pd.DataFrame(
                 {

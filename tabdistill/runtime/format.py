@@ -51,11 +51,25 @@ def write(target, header: dict, arrays: dict):
     try:
         with os.fdopen(fd, "wb") as fh:
             _write_zip(fh, header, arrays)
+        os.chmod(tmp, 0o666 & ~_umask())  # what open() would have given, not mkstemp's 0600
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _umask() -> int:
+    try:  # Linux: read it without changing it (os.umask would, for all threads)
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _write_zip(fh, header, arrays):

@@ -20,8 +20,8 @@ _NAN_RIGHT = MISSING_NAN << 1  # numeric split, NaN missing, default right
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _leaf_value(x, node, feature, right, value, flags, cat_bounds, cat_bits):
-    """Value of the leaf that row ``x`` reaches from ``node`` (pre-order: left is node + 1)."""
+def _leaf_node(x, node, feature, right, value, flags, cat_bounds, cat_bits):
+    """The leaf that row ``x`` reaches from ``node`` (pre-order: left is node + 1)."""
     while feature[node] >= 0:
         fl = flags[node]
         v = x[feature[node]]
@@ -49,7 +49,24 @@ def _leaf_value(x, node, feature, right, value, flags, cat_bounds, cat_bits):
             else:
                 left = v <= value[node]
         node = node + 1 if left else right[node]
-    return value[node]
+    return node
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _leaf_value(x, node, feature, right, value, flags, cat_bounds, cat_bits):
+    return value[_leaf_node(x, node, feature, right, value, flags, cat_bounds, cat_bits)]
+
+
+@njit(cache=True, nogil=True)
+def tree_apply(X, feature, right, value, flags, cat_bounds, cat_bits, roots):
+    """The leaf each row of ``X`` reaches in each tree."""
+    out = np.empty((X.shape[0], roots.shape[0]), dtype=np.int32)
+    for i in range(X.shape[0]):
+        for t in range(roots.shape[0]):
+            out[i, t] = _leaf_node(
+                X[i], roots[t], feature, right, value, flags, cat_bounds, cat_bits
+            )
+    return out
 
 
 @njit(cache=True, nogil=True)

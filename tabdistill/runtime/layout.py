@@ -29,7 +29,7 @@ NODE_DTYPE = np.dtype(
 )
 
 
-def _kinds(arrays) -> np.ndarray:
+def node_kinds(arrays) -> np.ndarray:
     flags = arrays["flags"].astype(np.int64)
     value = arrays["value"]
     split = arrays["feature"] >= 0
@@ -71,7 +71,7 @@ def pack(arrays) -> np.ndarray:
     """The packed node records of a validated canonical table (see module docstring)."""
     feature, right = arrays["feature"], arrays["right"]
     n = len(feature)
-    kind = _kinds(arrays)
+    kind = node_kinds(arrays)
     masks = _category_masks(arrays, kind)
     nodes = np.zeros(n, dtype=NODE_DTYPE)
     nodes["u"] = arrays["value"]

@@ -151,6 +151,17 @@ class CompiledModel:
         threads = self.n_threads if Z.shape[0] >= _PARALLEL_MIN_ROWS else 1
         return self._scorer.batch(Z, threads)
 
+    def apply(self, Z) -> np.ndarray:
+        """The leaf (node index) each encoded row reaches in each tree, shape ``(n, n_trees)``."""
+        if self.kind != "trees":
+            raise TypeError("apply() needs a tree runtime.")
+        Z = np.ascontiguousarray(Z, dtype=np.float64)
+        if Z.ndim != 2 or Z.shape[1] != self.n_features:
+            raise SchemaError(
+                f"expected encoded rows of shape (n, {self.n_features}), got {Z.shape}."
+            )
+        return self._scorer.apply(Z)
+
     def predict_proba(self, X) -> np.ndarray:
         """Two columns ``1 - p`` and ``p``, like scikit-learn."""
         p = self.score_batch(X)
@@ -169,13 +180,9 @@ class CompiledModel:
             return encode(self.arrays, self.storage)
         return self.arrays
 
-    def save(self, path):
-        """Write the runtime as one ``.npz`` file (arrays + JSON header).
-
-        ``path`` is a file path (written atomically) or a binary file object;
-        returns it.
-        """
-        header = {
+    def header(self) -> dict:
+        """The JSON header of the runtime file: format, version, kind, meta, storage, schema."""
+        return {
             "format": fmt.FORMAT,
             "version": fmt.FORMAT_VERSION,
             "kind": self.kind,
@@ -183,7 +190,14 @@ class CompiledModel:
             "storage": self.storage,
             "schema": self.schema.to_dict(),
         }
-        return fmt.write(path, header, self._file_arrays())
+
+    def save(self, path):
+        """Write the runtime as one ``.npz`` file (arrays + JSON header).
+
+        ``path`` is a file path (written atomically) or a binary file object;
+        returns it.
+        """
+        return fmt.write(path, self.header(), self._file_arrays())
 
     def to_bytes(self) -> bytes:
         """The runtime file as bytes (what :meth:`save` writes)."""

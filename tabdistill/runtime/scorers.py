@@ -3,7 +3,7 @@
 The C kernels (``_ckernels.c``) are built when the package is installed. If
 they are missing (no C compiler at install time) or ``TABDISTILL_KERNELS=numba``
 is set, the numba kernels of :mod:`tabdistill.runtime.kernels` score instead:
-same decisions, slower first call. Linear runtimes always use numba for now.
+same decisions, slower first call.
 
 A scorer has ``one(row)`` (a 1-D C-contiguous float64 row of the right length,
 else ``TypeError``/``ValueError``), ``batch(Z, n_threads)`` and ``backend``.
@@ -72,6 +72,11 @@ class CTrees:
         self._forest.batch(Z, out, n_threads)
         return out
 
+    def apply(self, Z):
+        out = np.empty((Z.shape[0], len(self._arrays[1])), dtype=np.int32)
+        self._forest.apply(Z, out)
+        return out
+
 
 class _Checked:
     """numba kernels index without bounds checks: rows are checked here first."""
@@ -119,6 +124,10 @@ class NumbaTrees(_Checked):
         )
         self._one = kernels.tree_one
         self._serial, self._parallel = kernels.tree_batch, kernels.tree_batch_parallel
+        self._apply = kernels.tree_apply
+
+    def apply(self, Z):
+        return self._apply(Z, *self._args[:7])
 
 
 class NumbaLinear(_Checked):
@@ -139,5 +148,24 @@ def tree_scorer(arrays, meta, depth, n_features):
     return NumbaTrees(arrays, meta, depth, n_features)
 
 
+class CLinear:
+    """Linear runtime scored by the compiled kernels."""
+
+    backend = "c"
+
+    def __init__(self, arrays, meta, n_features):
+        if meta["output"] != OUT_SIGMOID:
+            raise ValueError("a linear runtime has a sigmoid output")
+        self._linear = _ckernels.Linear(arrays["ints"], arrays["values"], arrays["coef"])
+        self.one = self._linear.one
+
+    def batch(self, Z, n_threads):
+        out = np.empty(Z.shape[0])
+        self._linear.batch(Z, out)
+        return out
+
+
 def linear_scorer(arrays, meta, n_features):
+    if _wanted_backend() == "c":
+        return CLinear(arrays, meta, n_features)
     return NumbaLinear(arrays, meta, n_features)

@@ -81,6 +81,11 @@ class TreeBuilder:
         self._cat_bounds.append(len(self._cat_bits))
         return len(self._cat_bounds) - 2
 
+    def use_categories(self, cat_bounds, cat_bits):
+        """Start from existing category sets (when rebuilding a table that refers to them)."""
+        self._cat_bounds = [int(b) for b in cat_bounds]
+        self._cat_bits = [int(b) for b in cat_bits]
+
     @property
     def n_trees(self) -> int:
         return len(self._roots)

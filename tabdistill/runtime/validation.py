@@ -125,8 +125,7 @@ def upgrade_v1(stored: dict) -> dict:
             builder.link(i, node(left), node(right))
     for r in roots.tolist():
         builder.root(node(r))
-    builder._cat_bounds = _ints(stored, "cat_bounds").tolist()
-    builder._cat_bits = _ints(stored, "cat_bits", 0, 2**32 - 1).tolist()
+    builder.use_categories(_ints(stored, "cat_bounds"), _ints(stored, "cat_bits", 0, 2**32 - 1))
     return builder.arrays()
 
 

@@ -1,0 +1,198 @@
+"""A tree runtime as an ONNX graph: ``TreeEnsemble`` (``ai.onnx.ml`` 5) on float64 rows.
+
+``X`` (float64, ``[n, n_features]``, encoded rows) -> ``TreeEnsemble`` (sum of
+leaf values) -> ``Add`` (base score) -> ``Sigmoid`` or ``Clip`` ->
+``probability`` (``[n, 1]``). Thresholds stay float64, so onnxruntime's scores
+equal the runtime's; every decision rule is mapped exactly:
+
+* numeric splits: ``BRANCH_LEQ``, NaN following the node's missing-value rule;
+* scikit-learn's float32 comparisons: the threshold becomes the largest double
+  whose float32 rounding is <= the float32 threshold, an equivalent float64 test;
+* categorical splits: ``BRANCH_MEMBER`` with the node's category set (NaN and
+  categories outside the set go right, as in LightGBM).
+
+A zero-as-missing split whose threshold lies within LightGBM's zero band has
+no exact ONNX form and is refused.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .._proba import EPS
+from ..runtime.layout import NAN_LEFT, NAN_RIGHT, node_kinds
+from ..runtime.model import CompiledModel
+from ..runtime.rules import CATEGORICAL, FLOAT32, OUT_SIGMOID, nan_goes_right
+
+BRANCH_LEQ, BRANCH_MEMBER = 0, 6
+_F32_MAX = float(np.finfo(np.float32).max)
+_F32_ROUNDS_TO_INF = _F32_MAX + 2.0**103  # half an ulp above the largest float32
+
+
+def float32_cut(threshold: float) -> float:
+    """The double ``c`` with ``v <= c`` exactly when ``float64(float32(v)) <= threshold``.
+
+    Rounding to float32 is monotone, so the values passing the float32 test
+    form a half-line; ``c`` is its upper end: the midpoint between the largest
+    float32 ``s <= threshold`` and the next float32, or just below it when a
+    tie at the midpoint rounds up (round half to even).
+    """
+    if np.isnan(threshold):
+        raise ValueError("a NaN threshold has no cut")
+    if threshold >= _F32_MAX:
+        return np.inf if threshold == np.inf else float(np.nextafter(_F32_ROUNDS_TO_INF, -np.inf))
+    if threshold < -_F32_MAX:
+        return -_F32_ROUNDS_TO_INF  # only values rounding to -inf pass; the tie does
+    s = np.float32(threshold)
+    if float(s) > threshold:
+        s = np.nextafter(s, np.float32(-np.inf))
+    above = np.nextafter(s, np.float32(np.inf))
+    mid = (float(s) + float(above)) / 2.0  # exact in float64
+    return mid if float(np.float32(mid)) == float(s) else float(np.nextafter(mid, -np.inf))
+
+
+def _category_set(arrays, k) -> list[float]:
+    bounds, bits = arrays["cat_bounds"], arrays["cat_bits"]
+    words = bits[bounds[k] : bounds[k + 1]].astype(np.uint64)
+    return [float(32 * w + b) for w, word in enumerate(words) for b in range(32) if word >> b & 1]
+
+
+def _tree_attributes(model: CompiledModel) -> dict:
+    a = model.arrays
+    feature, right, value, flags = a["feature"], a["right"], a["value"], a["flags"]
+    kinds = node_kinds(a)
+    nan_right = nan_goes_right(flags.astype(np.int64), value)
+    split = feature >= 0
+    node_of = np.cumsum(split) - 1  # canonical index -> nodes_* position
+    leaf_of = np.cumsum(~split) - 1  # canonical index -> leaf_* position
+    att = {k: [] for k in ("feat", "split", "mode", "true", "false", "tleaf", "fleaf", "miss")}
+    members, roots = [], []
+    for i in np.flatnonzero(split):
+        fl = int(flags[i])
+        if fl & CATEGORICAL:
+            mode, cut, missing_left = BRANCH_MEMBER, 0.0, 0
+            members += [*_category_set(a, int(value[i])), np.nan]
+        else:
+            if kinds[i] not in (NAN_LEFT, NAN_RIGHT) and not fl & FLOAT32:
+                raise ValueError(
+                    f"node {i}: a zero-as-missing split with threshold {value[i]!r} near 0 "
+                    "has no exact ONNX form."
+                )
+            cut = float32_cut(float(value[i])) if fl & FLOAT32 else float(value[i])
+            mode, missing_left = BRANCH_LEQ, int(not nan_right[i])
+        children = [(i + 1, "true"), (int(right[i]), "false")]
+        for child, side in children:
+            is_leaf = feature[child] < 0
+            att[side].append(int(leaf_of[child] if is_leaf else node_of[child]))
+            att["tleaf" if side == "true" else "fleaf"].append(int(is_leaf))
+        att["feat"].append(int(feature[i]))
+        att["split"].append(cut)
+        att["mode"].append(mode)
+        att["miss"].append(missing_left)
+    for root in a["roots"].tolist():
+        if feature[root] >= 0:
+            roots.append(int(node_of[root]))
+            continue
+        roots.append(len(att["feat"]))  # a one-leaf tree: one node, both ways to its leaf
+        for key, v in (("feat", 0), ("split", 0.0), ("mode", BRANCH_LEQ), ("miss", 0)):
+            att[key].append(v)
+        for key in ("true", "false"):
+            att[key].append(int(leaf_of[root]))
+        att["tleaf"].append(1)
+        att["fleaf"].append(1)
+    return {
+        **att,
+        "members": members,
+        "roots": roots,
+        "leaf_weights": value[~split].astype(np.float64),
+    }
+
+
+def to_onnx(model: CompiledModel, name: str = "tabdistill_model"):
+    """The ONNX ``ModelProto`` of a tree runtime (needs the ``onnx`` package).
+
+    Raises
+    ------
+    ImportError
+        If ``onnx`` is not installed (``pip install tabdistill[onnx]``).
+    TypeError
+        For a linear runtime (not exported to ONNX yet).
+    ValueError
+        For a split that has no exact ONNX form.
+    """
+    try:
+        import onnx
+        from onnx import TensorProto, helper, numpy_helper
+    except ImportError:
+        raise ImportError(
+            "ONNX export needs the onnx package: pip install 'tabdistill[onnx]'."
+        ) from None
+    if model.kind != "trees":
+        raise TypeError("only tree runtimes can be exported to ONNX for now.")
+    t = _tree_attributes(model)
+    n_leaves = len(t["leaf_weights"])
+
+    def tensor(values, dtype, key):
+        return numpy_helper.from_array(np.asarray(values, dtype=dtype), key)
+
+    ensemble = helper.make_node(
+        "TreeEnsemble",
+        ["X"],
+        ["raw"],
+        domain="ai.onnx.ml",
+        n_targets=1,
+        aggregate_function=1,
+        post_transform=0,
+        tree_roots=t["roots"],
+        nodes_featureids=t["feat"],
+        nodes_splits=tensor(t["split"], np.float64, "nodes_splits"),
+        nodes_modes=tensor(t["mode"], np.uint8, "nodes_modes"),
+        nodes_truenodeids=t["true"],
+        nodes_falsenodeids=t["false"],
+        nodes_trueleafs=t["tleaf"],
+        nodes_falseleafs=t["fleaf"],
+        nodes_missing_value_tracks_true=t["miss"],
+        leaf_targetids=[0] * n_leaves,
+        leaf_weights=tensor(t["leaf_weights"], np.float64, "leaf_weights"),
+        **(
+            {"membership_values": tensor(t["members"], np.float64, "membership_values")}
+            if t["members"]
+            else {}
+        ),
+    )
+    base = numpy_helper.from_array(np.array([[model.meta["base"]]]), "base")
+    nodes = [ensemble, helper.make_node("Add", ["raw", "base"], ["score"])]
+    initializers = [base]
+    if model.meta["output"] == OUT_SIGMOID:
+        nodes.append(helper.make_node("Sigmoid", ["score"], ["probability"]))
+    else:
+        initializers += [
+            numpy_helper.from_array(np.array(EPS), "lo"),
+            numpy_helper.from_array(np.array(1 - EPS), "hi"),
+        ]
+        nodes.append(helper.make_node("Clip", ["score", "lo", "hi"], ["probability"]))
+    graph = helper.make_graph(
+        nodes,
+        name,
+        [helper.make_tensor_value_info("X", TensorProto.DOUBLE, [None, model.n_features])],
+        [helper.make_tensor_value_info("probability", TensorProto.DOUBLE, [None, 1])],
+        initializers,
+        doc_string=f"Encoded columns, in order: {', '.join(model.schema.features)}",
+    )
+    proto = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", 21), helper.make_opsetid("ai.onnx.ml", 5)],
+        producer_name="tabdistill",
+    )
+    proto.ir_version = 10
+    onnx.checker.check_model(proto)
+    return proto
+
+
+def write_onnx(model: CompiledModel, path, name: str = "tabdistill_model") -> Path:
+    """Write the ONNX graph of ``model`` to ``path``; returns it."""
+    path = Path(path)
+    path.write_bytes(to_onnx(model, name).SerializeToString())
+    return path

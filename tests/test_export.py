@@ -1,0 +1,134 @@
+"""Export: the C code compiled with the system compiler, and ONNX through onnxruntime."""
+
+import ctypes
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from tabdistill import make_fraud
+from tabdistill.compress.quantize import quantize_leaves
+from tabdistill.data import TabularEncoder, split_target
+from tabdistill.distill.students import compile_student, make_student
+from tabdistill.export.c_source import to_c, write_c
+
+CC = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+DOUBLES = ctypes.POINTER(ctypes.c_double)
+
+
+@pytest.fixture(scope="module")
+def fraud_rows():
+    X, y = split_target(make_fraud(5_000, fraud_rate=0.05, random_state=4), "is_fraud")
+    enc = TabularEncoder().fit(X)
+    Xt, _ = split_target(make_fraud(10_000, random_state=9), "is_fraud")
+    Xt.loc[::7, "country"] = "ZZ"  # unseen
+    Xt.loc[::9, "merchant_category"] = np.nan
+    Xt.loc[::11, "amount"] = np.nan
+    Xt.loc[::13, "amount"] = 1e300
+    return enc, enc.transform(X), y.to_numpy().astype(float), enc.transform(Xt)
+
+
+@pytest.fixture(scope="module")
+def students(fraud_rows):
+    enc, Z, y, _ = fraud_rows
+    out = {}
+    for name in ("lightgbm", "tree"):
+        student = make_student(name, categorical_mask=enc.categorical_mask_, random_state=0)
+        out[name] = compile_student(student.fit(Z, y), enc.schema_)
+    out["lightgbm int8"] = quantize_leaves(out["lightgbm"], "int8")[0]
+    return out
+
+
+def _compile(tmp_path, runtime, name):
+    write_c(runtime, tmp_path, name)
+    lib = tmp_path / f"lib{name}.so"
+    flags = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-pedantic", "-shared", "-fPIC"]
+    subprocess.run([CC, *flags, str(tmp_path / f"{name}.c"), "-o", str(lib), "-lm"], check=True)
+    dll = ctypes.CDLL(str(lib))
+    score = getattr(dll, f"{name}_score")
+    score.restype = ctypes.c_double
+    score.argtypes = [DOUBLES]
+    batch = getattr(dll, f"{name}_score_batch")
+    batch.argtypes = [DOUBLES, ctypes.c_long, DOUBLES]
+    return score, batch
+
+
+@pytest.mark.skipif(CC is None, reason="no C compiler")
+@pytest.mark.parametrize("kind", ["lightgbm", "tree", "lightgbm int8"])
+def test_exported_c_matches_the_runtime_on_10k_rows(fraud_rows, students, tmp_path, kind):
+    _, _, _, Zt = fraud_rows
+    model = students[kind]
+    score, batch = _compile(tmp_path, model, "m_" + kind.replace(" ", "_"))
+    rows = np.ascontiguousarray(Zt)
+    out = np.empty(len(rows))
+    batch(rows.ctypes.data_as(DOUBLES), len(rows), out.ctypes.data_as(DOUBLES))
+    expected = model.score_batch(rows)
+    np.testing.assert_allclose(out, expected, rtol=0, atol=1e-9)
+    one = [score(np.ascontiguousarray(r).ctypes.data_as(DOUBLES)) for r in rows[:300]]
+    np.testing.assert_allclose(one, expected[:300], rtol=0, atol=1e-9)
+
+
+def test_exported_c_states_its_contract(students):
+    runtime = students["lightgbm"]
+    source, header = to_c(runtime, "fraud_model")
+    assert "double fraud_model_score(const double *row);" in header
+    assert "void fraud_model_score_batch(const double *rows, long n_rows, double *out);" in header
+    assert f"#define FRAUD_MODEL_N_FEATURES {runtime.n_features}" in header
+    assert "country: categorical, code = 0=" in header
+    assert "#include <math.h>" in source
+    with pytest.raises(ValueError, match="C identifier"):
+        to_c(runtime, "1bad-name")
+
+
+@pytest.mark.parametrize("kind", ["lightgbm", "tree", "lightgbm int8"])
+def test_onnx_export_matches_the_runtime_in_onnxruntime(fraud_rows, students, kind):
+    ort = pytest.importorskip("onnxruntime")
+    from tabdistill.export.onnx_graph import to_onnx
+
+    _, _, _, Zt = fraud_rows
+    model = students[kind]
+    session = ort.InferenceSession(
+        to_onnx(model).SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    got = session.run(None, {"X": Zt})[0][:, 0]
+    np.testing.assert_allclose(got, model.score_batch(Zt), rtol=0, atol=1e-9)
+
+
+def test_float32_cut_is_the_float32_comparison():
+    from tabdistill.export.onnx_graph import float32_cut
+
+    rng = np.random.default_rng(0)
+    thresholds = np.concatenate(
+        [rng.normal(size=200), rng.normal(size=50) * 1e30, [0.0, -0.0, 1.5, 3.4e38, -3.4e38]]
+    )
+    for t in thresholds:
+        cut = float32_cut(float(t))
+        probes = np.array([cut, np.nextafter(cut, np.inf), np.nextafter(cut, -np.inf), t])
+        probes = np.concatenate([probes, t + rng.normal(size=20) * max(abs(t), 1e-30) * 1e-7])
+        with np.errstate(over="ignore"):
+            rounded = probes.astype(np.float32).astype(np.float64)
+        np.testing.assert_array_equal(probes <= cut, rounded <= t)
+
+
+def test_export_command_writes_c_and_onnx(students, tmp_path, capsys):
+    from tabdistill.cli.main import main
+
+    path = students["lightgbm"].save(tmp_path / "runtime.npz")
+    assert main(["export", str(path), "--format", "c", "--out", str(tmp_path / "c")]) == 0
+    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == [
+        "tabdistill_model.c",
+        "tabdistill_model.h",
+    ]
+    if CC is not None:
+        subprocess.run(
+            [CC, "-std=c99", "-c", str(tmp_path / "c" / "tabdistill_model.c"), "-o", "/dev/null"],
+            check=True,
+        )
+    pytest.importorskip("onnx")
+    onnx_path = tmp_path / "m.onnx"
+    assert main(["export", str(path), "--format", "onnx", "--out", str(onnx_path)]) == 0
+    assert onnx_path.stat().st_size > 0
+    capsys.readouterr()
+    assert main(["export", str(tmp_path / "nope.npz"), "--format", "c", "--out", "x"]) == 2
+    assert "no model at" in capsys.readouterr().err
