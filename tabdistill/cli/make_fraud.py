@@ -16,6 +16,12 @@ def add_parser(sub, common):
     p.add_argument("--rows", type=positive_int, default=100_000)
     p.add_argument("--fraud-rate", type=fraction, default=0.01)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--fraud-type",
+        action="store_true",
+        help="a multiclass target fraud_type (none, account_takeover, card_not_present, "
+        "friendly_fraud) instead of is_fraud",
+    )
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=run)
 
@@ -26,7 +32,10 @@ def run(args) -> int:
     if Path(args.output).exists() and not args.overwrite:
         raise TabDistillError(f"'{args.output}' exists; pass --overwrite to replace it.")
     check_output(args.output, "output file")
-    frame = make_fraud(args.rows, fraud_rate=args.fraud_rate, random_state=args.seed)
+    frame = make_fraud(
+        args.rows, fraud_rate=args.fraud_rate, random_state=args.seed, fraud_type=args.fraud_type
+    )
     frame.to_csv(args.output, index=False)
-    print(f"{len(frame):,} rows ({frame['is_fraud'].mean():.2%} fraud) written to {args.output}")
+    rate = (frame["fraud_type"] != "none") if args.fraud_type else frame["is_fraud"]
+    print(f"{len(frame):,} rows ({rate.mean():.2%} fraud) written to {args.output}")
     return EXIT_OK

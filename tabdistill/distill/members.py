@@ -16,7 +16,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from .._compat import lightgbm_eval_kwargs
-from .._proba import clip_proba
+from .._proba import clip_distribution, clip_proba
 from ..exceptions import DataError
 from .linear import LinearDesign
 
@@ -201,7 +201,8 @@ def _fit_early_stopped(estimator, Z, y, sample_weight, categorical_mask, early_s
             callbacks=[lightgbm.early_stopping(patience, verbose=False)],
             **lightgbm_eval_kwargs(Z[stop_idx], y[stop_idx], w_stop),
         )
-    estimator.set_params(early_stopping_rounds=patience, eval_metric="logloss")
+    metric = "logloss" if len(np.unique(y)) == 2 else "mlogloss"
+    estimator.set_params(early_stopping_rounds=patience, eval_metric=metric)
     return estimator.fit(
         Z[fit_idx],
         y[fit_idx],
@@ -215,6 +216,41 @@ def _fit_early_stopped(estimator, Z, y, sample_weight, categorical_mask, early_s
 def positive_proba(estimator, Z) -> np.ndarray:
     """Probability of class 1 from a fitted member, clipped away from 0 and 1."""
     return clip_proba(estimator.predict_proba(Z)[:, 1])
+
+
+def member_scores(estimator, Z, n_classes: int, classes=None) -> np.ndarray:
+    """A fitted member's scores: positive-class probabilities (two classes) or ``(n, K)``.
+
+    Parameters
+    ----------
+    n_classes : int
+        Classes of the target.
+    classes : ndarray of int, default=None
+        The class codes the member was fit on, when they are not all
+        ``0 .. n_classes - 1`` (a fold that lacked a class): it was fit on
+        their positions (:func:`fold_codes`), and its columns are put back
+        in place, the missing classes getting probability ~0.
+    """
+    if n_classes == 2:
+        return positive_proba(estimator, Z)
+    proba = estimator.predict_proba(Z)
+    if classes is None or len(classes) == n_classes:
+        return clip_distribution(proba)
+    full = np.zeros((proba.shape[0], n_classes))
+    full[:, classes] = proba
+    return clip_distribution(full)
+
+
+def fold_codes(y, n_classes: int):
+    """``(classes present, codes among them)`` of a fold's labels.
+
+    Boosting libraries want labels ``0 .. k-1``: when a fold lacks a class,
+    its rows are coded by position among the classes it has.
+    """
+    present = np.unique(y)
+    if n_classes == 2 or len(present) == n_classes:
+        return None, y
+    return present, np.searchsorted(present, y)
 
 
 def normalize_members(members):

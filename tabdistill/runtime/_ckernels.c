@@ -31,7 +31,7 @@
 #define FLOAT32 16
 #define OUT_SIGMOID 0
 #define OUT_CLIP 1
-#define OUT_RAW 2
+#define OUT_SOFTMAX 2
 /* layout.py node kinds */
 #define KIND_NAN_LEFT 0
 #define KIND_NAN_RIGHT 1
@@ -113,9 +113,31 @@ static inline double finish(const Forest *m, double raw)
     raw += m->base;
     if (m->transform == OUT_SIGMOID)
         return 1.0 / (1.0 + exp(-raw));
-    if (m->transform == OUT_CLIP)
-        return raw < m->eps ? m->eps : (raw > 1.0 - m->eps ? 1.0 - m->eps : raw);
-    return raw;
+    return raw < m->eps ? m->eps : (raw > 1.0 - m->eps ? 1.0 - m->eps : raw);
+}
+
+/* K raw scores to K probabilities: softmax, or (OUT_CLIP) clipped to [eps, 1] and rescaled */
+static void finish_classes(const Forest *m, const double *raw, double *out)
+{
+    const Py_ssize_t K = m->n_outputs;
+    double sum = 0.0;
+    if (m->transform == OUT_SOFTMAX) {
+        double top = raw[0];
+        for (Py_ssize_t k = 1; k < K; k++)
+            top = raw[k] > top ? raw[k] : top;
+        for (Py_ssize_t k = 0; k < K; k++) {
+            out[k] = exp(raw[k] - top); /* base is common to every class: it cancels */
+            sum += out[k];
+        }
+    } else {
+        for (Py_ssize_t k = 0; k < K; k++) {
+            double v = raw[k] + m->base;
+            out[k] = v < m->eps ? m->eps : (v > 1.0 ? 1.0 : v);
+            sum += out[k];
+        }
+    }
+    for (Py_ssize_t k = 0; k < K; k++)
+        out[k] /= sum;
 }
 
 /* Raw scores of one row, trees walked TREE_GROUP at a time. acc has n_outputs slots. */
@@ -201,16 +223,18 @@ TD_INLINE void qs_split(const Forest *m, int32_t j, const double *xv, uint64_t *
     }
 }
 
-/* QS_BLOCK rows starting at xs (row-major), raw scores added to acc; xc is scratch of
- * n_features * QS_BLOCK doubles. Trees with more than 64 leaves are walked row by row. */
+/* QS_BLOCK rows starting at xs (row-major), raw scores added to acc (n_outputs a row); xc is
+ * scratch of n_features * QS_BLOCK doubles. Trees with more than 64 leaves are walked row by
+ * row. */
 TD_CLONES static void qs_block(const Forest *m, const double *xs, double *xc, double *acc)
 {
-    const Py_ssize_t nf = m->n_features;
+    const Py_ssize_t nf = m->n_features, K = m->n_outputs;
     for (int r = 0; r < QS_BLOCK; r++)
         for (Py_ssize_t f = 0; f < nf; f++)
             xc[f * QS_BLOCK + r] = xs[r * nf + f];
     for (Py_ssize_t t = 0; t < m->n_trees; t++) {
         const double *leaves = m->leaf_val + m->leaf_start[t];
+        double *out = acc + m->tree_output[t];
         if (m->leaf_start[t + 1] - m->leaf_start[t] > 64) {
             for (int r = 0; r < QS_BLOCK; r++) {
                 int32_t at = m->roots[t];
@@ -218,7 +242,7 @@ TD_CLONES static void qs_block(const Forest *m, const double *xs, double *xc, do
                     const node_t *nd = m->nodes + at;
                     at = nd->c[go_right(m, nd, at, xs[r * nf + nd->f])];
                 }
-                acc[r] += m->nodes[at].u.t;
+                out[r * K] += m->nodes[at].u.t;
             }
             continue;
         }
@@ -228,7 +252,7 @@ TD_CLONES static void qs_block(const Forest *m, const double *xs, double *xc, do
         for (int32_t j = m->qs_start[t]; j < m->qs_start[t + 1]; j++)
             qs_split(m, j, xc + (Py_ssize_t)m->qs_f[j] * QS_BLOCK, ls);
         for (int r = 0; r < QS_BLOCK; r++)
-            acc[r] += leaves[lowest_bit(ls[r])];
+            out[r * K] += leaves[lowest_bit(ls[r])];
     }
 }
 
@@ -236,28 +260,35 @@ TD_CLONES static void qs_block(const Forest *m, const double *xs, double *xc, do
 static void score_rows(const Forest *m, const double *X, double *out, Py_ssize_t begin,
                        Py_ssize_t end)
 {
-    const node_t *nodes = m->nodes;
     const Py_ssize_t nf = m->n_features, K = m->n_outputs;
     Py_ssize_t i = begin;
-    if (K == 1 && end - begin >= QS_BLOCK) {
+    if (end - begin >= QS_BLOCK) {
         double *xc = (double *)malloc(sizeof(double) * (nf > 0 ? nf : 1) * QS_BLOCK);
-        if (xc != NULL) {
+        double *acc = (double *)malloc(sizeof(double) * K * QS_BLOCK);
+        if (xc != NULL && acc != NULL) {
             for (; i + QS_BLOCK <= end; i += QS_BLOCK) {
-                double acc[QS_BLOCK] = {0};
+                memset(acc, 0, sizeof(double) * K * QS_BLOCK);
                 qs_block(m, X + i * nf, xc, acc);
-                for (int r = 0; r < QS_BLOCK; r++)
-                    out[i + r] = finish(m, acc[r]);
+                for (int r = 0; r < QS_BLOCK; r++) {
+                    if (K == 1)
+                        out[i + r] = finish(m, acc[r]);
+                    else
+                        finish_classes(m, acc + r * K, out + (i + r) * K);
+                }
             }
-            free(xc);
         }
+        free(xc);
+        free(acc);
     }
     double acc[64];
     double *heap = K > 64 ? (double *)malloc(sizeof(double) * K) : NULL;
     double *a = heap ? heap : acc;
     for (; i < end; i++) {
         score_row(m, X + i * nf, a);
-        for (Py_ssize_t k = 0; k < K; k++)
-            out[i * K + k] = K == 1 ? finish(m, a[k]) : a[k] + m->base;
+        if (K == 1)
+            out[i] = finish(m, a[0]);
+        else
+            finish_classes(m, a, out + i * K);
     }
     free(heap);
 }
@@ -420,28 +451,71 @@ static int row_view(Forest *self, PyObject *obj, Py_buffer *view, int ndim)
     return 0;
 }
 
+/* A 1-D float64 row of n_features values, else TypeError (type) or ValueError (length). */
+static int one_row(Forest *self, PyObject *row, Py_buffer *view)
+{
+    if (row_view(self, row, view, 1) < 0)
+        return -1;
+    if (view->shape[0] != self->n_features) {
+        PyErr_Format(PyExc_ValueError, "expected a row of %zd encoded features, got %zd.",
+                     self->n_features, view->shape[0]);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
 static PyObject *Forest_one(Forest *self, PyObject *row)
 {
     Py_buffer view;
-    if (row_view(self, row, &view, 1) < 0)
+    if (one_row(self, row, &view) < 0)
         return NULL;
-    if (view.shape[0] != self->n_features) {
-        PyErr_Format(PyExc_ValueError, "expected a row of %zd encoded features, got %zd.",
-                     self->n_features, view.shape[0]);
-        PyBuffer_Release(&view);
-        return NULL;
-    }
     double acc[64], result;
     if (self->n_outputs == 1) {
         score_row(self, (const double *)view.buf, acc);
         result = finish(self, acc[0]);
     } else {
         PyBuffer_Release(&view);
-        PyErr_SetString(PyExc_ValueError, "one(): a single-output model only; use batch()");
+        PyErr_SetString(PyExc_ValueError, "one(): a single-output model only; use proba()");
         return NULL;
     }
     PyBuffer_Release(&view);
     return PyFloat_FromDouble(result);
+}
+
+static PyObject *Forest_proba(Forest *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "proba(row, out)");
+        return NULL;
+    }
+    Py_buffer view, ov;
+    if (one_row(self, args[0], &view) < 0)
+        return NULL;
+    if (PyObject_GetBuffer(args[1], &ov, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    if (ov.itemsize != 8 || ov.len != self->n_outputs * 8 || self->n_outputs < 2) {
+        PyBuffer_Release(&view);
+        PyBuffer_Release(&ov);
+        PyErr_SetString(PyExc_ValueError, "proba(): a model of K >= 2 outputs and K slots");
+        return NULL;
+    }
+    double acc[64];
+    double *heap = self->n_outputs > 64 ? (double *)malloc(sizeof(double) * self->n_outputs) : NULL;
+    double *a = heap ? heap : acc;
+    if (self->n_outputs > 64 && heap == NULL) {
+        PyBuffer_Release(&view);
+        PyBuffer_Release(&ov);
+        return PyErr_NoMemory();
+    }
+    score_row(self, (const double *)view.buf, a);
+    finish_classes(self, a, (double *)ov.buf);
+    free(heap);
+    PyBuffer_Release(&view);
+    PyBuffer_Release(&ov);
+    Py_RETURN_NONE;
 }
 
 static PyObject *Forest_batch(Forest *self, PyObject *const *args, Py_ssize_t nargs)
@@ -520,6 +594,8 @@ static PyObject *node_size(PyObject *mod, PyObject *unused)
 
 static PyMethodDef Forest_methods[] = {
     {"one", (PyCFunction)Forest_one, METH_O, "Score of one encoded row (1-D float64)."},
+    {"proba", (PyCFunction)(void (*)(void))Forest_proba, METH_FASTCALL,
+     "proba(row, out): the K class probabilities of one encoded row written into out."},
     {"batch", (PyCFunction)(void (*)(void))Forest_batch, METH_FASTCALL,
      "batch(X, out, n_threads): scores of the rows of X written into out."},
     {"apply", (PyCFunction)(void (*)(void))Forest_apply, METH_FASTCALL,
