@@ -90,10 +90,11 @@ def run(n_files, timeout, seed, folder):
     nxt = 0
     started = time.perf_counter()
     while nxt < n_files:
+        stderr = tempfile.TemporaryFile()  # a file, not a pipe: a full pipe would block
         proc = subprocess.Popen(
             [sys.executable, __file__, "--worker", str(folder), str(nxt), str(n_files), str(seed)],
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=stderr,
             text=True,
         )
         current = None
@@ -108,14 +109,16 @@ def run(n_files, timeout, seed, folder):
             line = proc.stdout.readline()
             if not line:  # the worker ended
                 code = proc.wait()
-                if current is not None and code != 0:
-                    tail = proc.stderr.read()[-400:]
-                    (crashes if code < 0 else errors).append(
-                        {"file": current, "code": code, "stderr": tail}
-                    )
-                    nxt = current + 1
-                else:
+                if code == 0:
                     nxt = n_files
+                else:  # died: while loading/scoring `current`, or making the next file
+                    at = current if current is not None else nxt
+                    stderr.seek(0)
+                    tail = stderr.read()[-400:].decode(errors="replace")
+                    (crashes if code < 0 else errors).append(
+                        {"file": at, "code": code, "stderr": tail}
+                    )
+                    nxt = at + 1
                 break
             word, index, *rest = line.strip().split(maxsplit=3)
             if word == "start":

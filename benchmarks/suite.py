@@ -225,8 +225,8 @@ def summarize(runs: list[dict]) -> dict:
 def markdown(summary: dict, note: str) -> str:
     out = [
         "| dataset | rows | pos. | teacher | student | baseline | student − baseline per seed "
-        "| gap recovered per seed | fit s | teacher s |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| gap recovered per seed | baseline kept | fit s | teacher s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, d in summary["datasets"].items():
         diffs = " ".join(f"{v:+.4f}" for v in d["student_minus_baseline"])
@@ -234,17 +234,20 @@ def markdown(summary: dict, note: str) -> str:
         out.append(
             f"| {name} | {d['rows']:,} | {d['positive_rate']:.1%} | {d['teacher']:.4f} | "
             f"{d['student']:.4f} | {d['baseline']:.4f} | {diffs} | {gaps} | "
-            f"{d['fit_seconds']:.0f} | {d['teacher_seconds']:.0f} |"
+            f"{d['fallbacks']}/{len(d['seeds'])} | {d['fit_seconds']:.0f} | "
+            f"{d['teacher_seconds']:.0f} |"
         )
     med = summary["median_gap_recovered"]
     below = summary["student_below_baseline"]
+    kept = sum(d["fallbacks"] for d in summary["datasets"].values())
     out += [
         "",
         f"Median gap recovered: **{'n/a' if med is None else f'{med:.2f}'}** over "
         f"{summary['runs_with_teacher_lead']} of {summary['runs']} runs whose teacher beats the "
         f"baseline by > {LEAD}; runs with student < baseline − {SLACK}: **{len(below)}**"
         + (f" ({', '.join(f'{n} seed {s}' for n, s in below)})" if below else "")
-        + ".",
+        + f"; baseline kept as the student (no distilled candidate beat it on validation): "
+        f"{kept} of {summary['runs']} runs.",
         "",
         note,
     ]
@@ -272,7 +275,20 @@ def main():
         default={},
         help="JSON: DistilledClassifier parameters (e.g. for an ablation)",
     )
+    parser.add_argument(
+        "--summarize",
+        action="store_true",
+        help="rebuild the Markdown of --tag from its JSON (no fitting)",
+    )
     args = parser.parse_args()
+    stem = f"suite_{args.tag}" if args.tag else "suite"
+    if args.summarize:
+        saved = json.loads((RESULTS / f"{stem}.json").read_text())
+        note = saved.get("note", "")
+        md = markdown(summarize(saved["runs"]), note)
+        (RESULTS / f"{stem}.md").write_text(md)
+        print(md)
+        return
     opts = {
         "nyc_rows": args.nyc_rows,
         "fraud_rows": args.fraud_rows,
@@ -315,9 +331,10 @@ def main():
         f"{args.workers} worker processes with n_jobs=1, wall {time.perf_counter() - start:.0f} s "
         "(fit seconds include teacher fits read from the cache, if any)."
     )
-    stem = f"suite_{args.tag}" if args.tag else "suite"
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{stem}.json").write_text(json.dumps({"summary": summary, "runs": runs}, indent=2))
+    (RESULTS / f"{stem}.json").write_text(
+        json.dumps({"summary": summary, "runs": runs, "note": note}, indent=2)
+    )
     md = markdown(summary, note)
     (RESULTS / f"{stem}.md").write_text(md)
     print(md)

@@ -23,17 +23,6 @@ from tabdistill.runtime.storage import encode
 KINDS = ("flip", "truncate", "arrays", "header")
 
 
-def _header(runtime):
-    return {
-        "format": fmt.FORMAT,
-        "version": fmt.FORMAT_VERSION,
-        "kind": runtime.kind,
-        "meta": runtime.meta,
-        "storage": runtime.storage,
-        "schema": runtime.schema.to_dict(),
-    }
-
-
 def _write(header, arrays) -> bytes:
     buffer = io.BytesIO()
     fmt.write(buffer, header, arrays)
@@ -60,7 +49,7 @@ def _random_array_unchecked(rng, like: np.ndarray) -> np.ndarray:
     if choice == 3:  # special values
         out = like.astype(np.float64)
         if out.size:
-            out[rng.integers(out.size)] = rng.choice([np.nan, np.inf, -np.inf, 1e308, -1.0])
+            out.flat[rng.integers(out.size)] = rng.choice([np.nan, np.inf, -np.inf, 1e308, -1.0])
         return out.astype(like.dtype) if like.dtype.kind == "f" else out
     if choice == 4:  # shuffled
         return rng.permutation(like) if like.size else like
@@ -100,7 +89,7 @@ class Mutator:
     def __init__(self, runtime, seed: int = 0):
         self.seed = seed
         self.good = runtime.to_bytes()
-        self.header = _header(runtime)
+        self.header = runtime.header()
         self.arrays = (
             encode(runtime.arrays, runtime.storage) if runtime.kind == "trees" else runtime.arrays
         )

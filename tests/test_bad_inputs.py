@@ -196,6 +196,7 @@ def test_inspect_and_make_fraud_bad_inputs(files, capsys):
     out = str(files / "fraud.csv")
     _one_line_exit_2(["make-fraud", out, "--rows", "0"], capsys, "positive integer")
     _one_line_exit_2(["make-fraud", out, "--fraud-rate", "2"], capsys, "(0, 1)")
+    _one_line_exit_2(["make-fraud", out, "--features", "5"], capsys, "at least 11")
     _one_line_exit_2(["make-fraud", str(files / "a_file" / "x.csv")], capsys, "a_file")
     _one_line_exit_2(["registry", "list", str(files / "nowhere")], capsys, "not a registry")
     registry = str(files / "registry")

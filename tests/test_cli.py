@@ -34,6 +34,8 @@ FAST = [
     "5000",
     "--bootstrap",
     "50",
+    "--n-jobs",
+    "1",  # all cores oversubscribe a busy machine: 4x slower under load
     "-q",
 ]
 
@@ -58,6 +60,7 @@ def test_benchmark_writes_json_and_report(csv, tmp_path, capsys):
             str(out),
             "--report",
             str(rep),
+            "--compress",
             *FAST,
         ]
     )
@@ -80,6 +83,12 @@ def test_benchmark_writes_json_and_report(csv, tmp_path, capsys):
     assert set(result["fidelity"]) == {"spearman", "mean_abs_diff", "agreement_at_1pct_fpr"}
     for file in ("index.html", "roc.png", "pr.png", "calibration.png", "tradeoff.png"):
         assert (rep / file).stat().st_size > 1_000
+    levels = result["compression"]["levels"]
+    assert levels[0]["name"] == "exact" and result["compression"]["chosen"] in {
+        lv["name"] for lv in levels
+    }
+    assert all(0 < lv["test_roc_auc"] <= 1 and lv["size_bytes"] > 0 for lv in levels)
+    assert (rep / "frontier.png").stat().st_size > 1_000
     assert "data:image/png;base64," in (rep / "index.html").read_text()
     # issue 11: decisions a fraud team can act on
     assert (rep / "scores.png").stat().st_size > 1_000

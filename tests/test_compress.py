@@ -57,7 +57,7 @@ def test_compress_chooses_the_smallest_level_within_tolerance(student):
     runtime, Z, q, y = student
     train, val = slice(0, 3_000), slice(3_000, None)
     levels, chosen = compress(
-        runtime, (Z[train], q[train], None), (Z[val], y[val], None), tolerance=0.002
+        runtime, (Z[train], q[train], None), (Z[val], y[val], None), tolerance=0.002, Cs=(1.0, 0.1)
     )
     exact = levels[0]
     assert exact.name == "exact" and exact.model is runtime
@@ -69,7 +69,7 @@ def test_compress_chooses_the_smallest_level_within_tolerance(student):
     assert chosen in front or any(lv.size_bytes <= chosen.size_bytes for lv in front)
 
 
-def test_the_distiller_runs_compression_as_a_step():
+def test_the_distiller_runs_compression_as_a_step(tmp_path):
     X, y = split_target(make_fraud(3_000, fraud_rate=0.05, random_state=2), "is_fraud")
     model = DistilledClassifier(
         teacher={"members": FAST_MEMBERS, "cv": 3},
@@ -86,3 +86,7 @@ def test_the_distiller_runs_compression_as_a_step():
     np.testing.assert_array_equal(model.predict_proba(X)[:, 1], chosen.score_batch(X))
     sizes = {lv["name"]: lv["size_bytes"] for lv in report["levels"]}
     assert sizes[report["chosen"]] <= sizes["exact"]
+    from tabdistill.ops.persist import load_model, save_model  # skops: the levels are bytes
+
+    again = load_model(save_model(model, tmp_path / "model.skops"))
+    np.testing.assert_array_equal(again.predict_proba(X)[:, 1], model.predict_proba(X)[:, 1])

@@ -171,6 +171,23 @@ def test_fraud_generator_is_deterministic_and_fraud_shaped():
     assert not make_fraud(1_000, random_state=4).equals(make_fraud(1_000, random_state=5))
 
 
+def test_wide_fraud_table_keeps_the_basic_columns_and_adds_fraud_like_ones():
+    narrow = make_fraud(5_000, fraud_rate=0.035, random_state=7)
+    wide = make_fraud(5_000, fraud_rate=0.035, random_state=7, n_features=60)
+    assert wide.shape == (5_000, 61) and wide.columns[-1] == "is_fraud"
+    basic = list(narrow.columns[:-1])
+    pd.testing.assert_frame_equal(wide[basic], narrow[basic])
+    extra = wide.drop(columns=[*basic, "is_fraud"])
+    categorical = [c for c in extra if c.startswith("cat")]
+    assert len(categorical) == 7 and extra["cat01"].nunique() > 300  # a BIN-like code
+    missing = extra.drop(columns=categorical).isna().mean()
+    assert missing.max() > 0.5 and (missing == 0).sum() >= 8  # blocks missing together
+    assert 0.025 < wide["is_fraud"].mean() < 0.045
+    pd.testing.assert_frame_equal(wide, make_fraud(5_000, 0.035, 7, n_features=60))
+    with pytest.raises(DataError, match="at least 11"):
+        make_fraud(100, n_features=10)
+
+
 def test_fit_transform_equals_fit_then_transform(mixed):
     X, _ = mixed
     np.testing.assert_array_equal(

@@ -202,3 +202,27 @@ def test_a_tie_with_the_baseline_goes_to_the_baseline():
     with pytest.warns(DistillationWarning, match="did not beat the baseline"):
         model = DistilledClassifier(**params, random_state=0).fit(X, y)
     np.testing.assert_array_equal(model.predict_proba(X), model.baseline_.predict_proba(X))
+
+
+def test_win_rate_is_the_share_of_paired_resamples_won():
+    from tabdistill.distill.selection import win_rate
+
+    rng = np.random.default_rng(0)
+    y = (rng.random(400) < 0.2).astype(int)
+    good = y + rng.normal(0, 0.5, 400)
+    noisy = y + rng.normal(0, 2.0, 400)
+    assert win_rate("roc_auc", y, good, noisy) == 1.0
+    assert win_rate("roc_auc", y, noisy, good) == 0.0
+    assert win_rate("roc_auc", y, good, good) == 0.0  # a tie is no win
+    slightly = good + rng.normal(0, 0.05, 400)
+    assert 0.0 < win_rate("roc_auc", y, slightly, good) < 1.0
+
+
+def test_student_must_beat_the_baseline_reliably():
+    X, y = mixed_frame(800, seed=1)
+    strict = DistilledClassifier(**FAST, baseline_confidence=1.0, random_state=0)
+    with pytest.warns(DistillationWarning, match="bootstrap resamples, 100% needed"):
+        strict.fit(X, y)
+    rate = strict.report_["student_win_rate"]
+    assert rate < 1.0 and strict.fallback_ and f"{rate:.0%}" in strict.fallback_
+    np.testing.assert_array_equal(strict.predict_proba(X), strict.baseline_.predict_proba(X))

@@ -32,15 +32,7 @@ def model_and_rows():
 
 
 def _header(runtime, **changes):
-    header = {
-        "format": fmt.FORMAT,
-        "version": fmt.FORMAT_VERSION,
-        "kind": runtime.kind,
-        "meta": runtime.meta,
-        "storage": runtime.storage,
-        "schema": runtime.schema.to_dict(),
-    }
-    return {**header, **changes}
+    return {**runtime.header(), **changes}
 
 
 def _file(runtime, header=None, **array_changes) -> bytes:

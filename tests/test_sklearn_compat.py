@@ -267,3 +267,14 @@ def test_invariances_the_tiny_check_data_cannot_test(fraud_ok):
     params = small_distiller().get_params()
     refit = small_distiller().fit(X, labels)
     assert refit.get_params() == params
+
+
+def test_global_pandas_output_does_not_reach_internal_matrices():
+    import sklearn
+
+    X, y = mixed_frame(300, seed=7)
+    plain = small_distiller().fit(X, y)
+    with sklearn.config_context(transform_output="pandas"):
+        model = small_distiller().fit(X, y)
+        np.testing.assert_array_equal(model.predict_proba(X), plain.predict_proba(X))
+        assert isinstance(model.encoder_.transform(X), pd.DataFrame)  # the public transform obeys

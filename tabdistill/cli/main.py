@@ -25,8 +25,8 @@ COMMANDS = {
     "retrain": retrain,
     "predict": predict,
     "inspect": inspect,
-    "registry": registry,
     "export": export,
+    "registry": registry,
 }
 
 

@@ -15,6 +15,13 @@ def add_parser(sub, common):
     p.add_argument("output", help="CSV path (.csv or .csv.gz)")
     p.add_argument("--rows", type=positive_int, default=100_000)
     p.add_argument("--fraud-rate", type=fraction, default=0.01)
+    p.add_argument(
+        "--features",
+        type=positive_int,
+        default=11,
+        help="feature columns (default 11; more adds engineered-looking, categorical, noise "
+        "and block-missing columns, e.g. 120 for a card-fraud-shaped table)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--fraud-type",
@@ -33,7 +40,11 @@ def run(args) -> int:
         raise TabDistillError(f"'{args.output}' exists; pass --overwrite to replace it.")
     check_output(args.output, "output file")
     frame = make_fraud(
-        args.rows, fraud_rate=args.fraud_rate, random_state=args.seed, fraud_type=args.fraud_type
+        args.rows,
+        fraud_rate=args.fraud_rate,
+        random_state=args.seed,
+        n_features=args.features,
+        fraud_type=args.fraud_type,
     )
     frame.to_csv(args.output, index=False)
     rate = (frame["fraud_type"] != "none") if args.fraud_type else frame["is_fraud"]

@@ -99,6 +99,11 @@ def add_model_options(p):
         "--n-jobs", type=int, default=-1, help="threads for fitting (default: all cores)"
     )
     g.add_argument(
+        "--compress",
+        action="store_true",
+        help="also compress the student (quantized leaves, L1 tree refit); chosen on validation",
+    )
+    g.add_argument(
         "--threshold",
         type=threshold,
         metavar="T",
@@ -116,6 +121,8 @@ def distiller_params(args) -> dict:
         params["teacher"] = {"members": args.members}
     if args.augment_factors is not None:
         params["augment_factors"] = args.augment_factors
+    if getattr(args, "compress", False):
+        params["compress"] = True
     size = {
         key: getattr(args, key)
         for key in ("n_estimators", "num_leaves", "max_depth")

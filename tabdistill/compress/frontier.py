@@ -18,7 +18,7 @@ reward a level that was lucky on a handful of validation positives.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -44,11 +44,10 @@ class Level:
     error_bound: float | None  # largest probability change vs the source, if bounded
     roc_auc: float  # on the validation rows, against their labels
     teacher_roc_auc: float | None = None  # ... against the teacher's probabilities
+    size_bytes: int = field(init=False)  # of the runtime file
 
-    @property
-    def size_bytes(self) -> int:
-        """Bytes of the runtime file."""
-        return len(self.model.to_bytes())
+    def __post_init__(self):
+        self.size_bytes = len(self.model.to_bytes())
 
     @property
     def n_leaves(self) -> int:

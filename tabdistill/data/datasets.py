@@ -70,6 +70,8 @@ _DEVICES = ["mobile_app", "web_desktop", "web_mobile", "pos_terminal", "atm"]
 _DEVICE_P = np.array([0.35, 0.2, 0.15, 0.25, 0.05])
 
 
+#: Columns of the basic table (the target aside); ``n_features`` adds to them.
+BASE_FEATURES = 11
 #: Fraud types of ``make_fraud(fraud_type=True)``, besides "none".
 FRAUD_TYPES = ("account_takeover", "card_not_present", "friendly_fraud")
 
@@ -79,6 +81,7 @@ def make_fraud(
     fraud_rate: float = 0.01,
     random_state: int = 0,
     missing_rate: float = 0.03,
+    n_features: int = BASE_FEATURES,
     fraud_type: bool = False,
 ) -> pd.DataFrame:
     """Generate fraud-shaped card transactions, deterministically.
@@ -101,6 +104,14 @@ def make_fraud(
         Same seed, same rows.
     missing_rate : float, default=0.03
         Share of missing values in the ``device`` and ``distance_km`` columns.
+    n_features : int, default=11
+        Feature columns. Beyond the 11 basic ones, the extra columns look like
+        the engineered features of a card-fraud table (see
+        :func:`_wide_features`): noisy, redundant views of a few hidden
+        behaviour factors that shift the fraud odds non-linearly, categorical
+        codes (one with 1,000 levels), pure noise, and blocks of columns
+        missing together. The basic columns are the same at any width (the
+        labels are not: the extra columns carry signal).
     fraud_type : bool, default=False
         Replace the 0/1 target ``is_fraud`` by ``fraud_type``: ``"none"`` or
         one of :data:`FRAUD_TYPES` (the same rows are fraud as with the 0/1 target).
@@ -110,12 +121,17 @@ def make_fraud(
     pandas.DataFrame
         Columns ``amount, merchant_category, hour, country, device,
         card_age_days, txn_count_1h, txn_count_24h, amount_to_avg,
-        distance_km, is_foreign, is_fraud`` (the target, 0/1) or ``fraud_type``.
+        distance_km, is_foreign``, the extra columns (``v001``... numeric,
+        ``cat01``... categorical) and ``is_fraud`` (the target, 0/1), or ``fraud_type``.
     """
     if not 0 < fraud_rate <= 0.5:
         raise DataError(f"fraud_rate must be in (0, 0.5], got {fraud_rate}.")
     if n_rows < 10:
         raise DataError(f"n_rows must be at least 10, got {n_rows}.")
+    if isinstance(n_features, bool) or not isinstance(n_features, int | np.integer):
+        raise DataError(f"n_features must be an integer, got {n_features!r}.")
+    if n_features < BASE_FEATURES:
+        raise DataError(f"n_features must be at least {BASE_FEATURES}, got {n_features}.")
     rng = np.random.default_rng(random_state)
     n = int(n_rows)
     mcc = rng.integers(0, len(_MCC), n)
@@ -145,6 +161,8 @@ def make_fraud(
         + 0.4 * np.log1p(distance) / 3
         + rng.normal(0, 0.5, n)
     )
+    extra, extra_score = _wide_features(n, n_features - BASE_FEATURES, random_state)
+    score = score + extra_score
     intercept = _intercept_for_rate(score, fraud_rate)
     fraud = (rng.random(n) < 1 / (1 + np.exp(-(score + intercept)))).astype(np.int8)
 
@@ -161,6 +179,7 @@ def make_fraud(
             "amount_to_avg": ratio,
             "distance_km": distance,
             "is_foreign": foreign,
+            **extra,
             "is_fraud": fraud,
         }
     )
@@ -178,6 +197,88 @@ def make_fraud(
         labels = np.where(fraud == 1, np.array(FRAUD_TYPES, dtype=object)[kind], "none")
         frame = frame.drop(columns="is_fraud").assign(fraud_type=labels)
     return frame
+
+
+#: Hidden behaviour factors the wide columns are noisy views of.
+_N_FACTORS = 8
+#: Columns per block of numeric columns that go missing together, and the blocks' missing rates.
+_BLOCK = 8
+_BLOCK_MISSING = (0.0, 0.05, 0.2, 0.5, 0.8)
+
+
+def _wide_features(n, n_extra, random_state):
+    """``n_extra`` engineered-looking columns and their contribution to the fraud log-odds.
+
+    A separate random stream (seeded by ``random_state``) leaves the basic
+    columns unchanged. Of the extra columns, about 15% are categorical (the
+    first with 1,000 levels, like a card BIN; level effects on the odds for
+    half of them), about half numeric views of the hidden factors (a random
+    mix of them plus noise, some log-normal, some rounded to counts), the rest
+    numeric noise. The factors enter the log-odds through thresholds, a
+    product and a sine, which trees find and a linear model cannot; since each
+    column sees them through noise, many columns carry a little of the signal
+    each. Numeric columns go missing in blocks of 8 (rates 0-80%), and the
+    most-missing blocks go missing more often in fraud-prone rows.
+    """
+    if n_extra == 0:
+        return {}, 0.0
+    rng = np.random.default_rng([int(random_state), 14])
+    factors = rng.normal(size=(n, _N_FACTORS))
+    f = factors
+    score = (
+        1.5 * (f[:, 0] > 1.0)
+        + 1.2 * np.tanh(f[:, 1] * f[:, 2])
+        + 1.0 * np.sin(1.5 * f[:, 3])
+        - 1.2 * (f[:, 4] < -1.2)
+        + 0.4 * np.maximum(f[:, 5], 0) ** 2
+        + 0.8 * f[:, 6] * (f[:, 7] > 0)
+        + 1.5 * ((f[:, 0] > 0.3) & (f[:, 3] < 0) & (f[:, 5] > 0.3))
+    )
+    n_cat = max(1, int(round(0.15 * n_extra)))
+    n_view = int(round(0.5 * (n_extra - n_cat)))
+    n_noise = n_extra - n_cat - n_view
+    numeric = []
+    for j in range(n_view):
+        # the first view of each factor is close to it; later ones mix factors, with more noise
+        loading = np.zeros(_N_FACTORS) if j < _N_FACTORS else rng.normal(size=_N_FACTORS)
+        loading *= rng.random(_N_FACTORS) < 0.3
+        loading[j % _N_FACTORS] += rng.choice([-1.0, 1.0])
+        noise = 0.2 if j < _N_FACTORS else rng.uniform(0.3, 1.2)
+        col = factors @ loading + rng.normal(0, noise, n)
+        numeric.append(_shape_column(col, j, rng))
+    for j in range(n_noise):
+        numeric.append(_shape_column(rng.normal(size=n), j, rng))
+    order = rng.permutation(len(numeric))  # views and noise interleaved, as in real tables
+    numeric = [numeric[i] for i in order]
+    for start in range(0, len(numeric), _BLOCK):
+        rate = _BLOCK_MISSING[(start // _BLOCK) % len(_BLOCK_MISSING)]
+        if rate:
+            # the fraud-prone rows (high factor 0) miss these blocks a little more often
+            tilt = 1.0 + 0.5 * np.tanh(factors[:, 0])
+            missing = rng.random(n) < np.minimum(rate * tilt, 0.95)
+            for col in numeric[start : start + _BLOCK]:
+                col[missing] = np.nan
+    out = {f"v{i + 1:03d}": col for i, col in enumerate(numeric)}
+    for j in range(n_cat):
+        n_levels = 1_000 if j == 0 else int(rng.integers(3, 31))
+        weights = rng.dirichlet(np.full(n_levels, 0.5))
+        codes = rng.choice(n_levels, n, p=weights)
+        if j % 2 == 0:
+            score = score + rng.normal(0, 0.6, n_levels)[codes]
+        width = len(str(n_levels - 1))
+        levels = np.array([f"L{k:0{width}d}" for k in range(n_levels)], dtype=object)
+        out[f"cat{j + 1:02d}"] = levels[codes]
+    return out, score
+
+
+def _shape_column(col, j, rng):
+    """Make a standard-normal-ish column look like a real feature: amounts, counts, scores."""
+    kind = j % 4
+    if kind == 1:
+        return np.round(np.exp(0.5 * col + rng.normal(3, 0.5)), 2)
+    if kind == 2:
+        return np.floor(np.maximum(col + 2, 0) * 3).astype(np.float64)
+    return np.round(col, 4)
 
 
 def _intercept_for_rate(score: np.ndarray, rate: float) -> float:

@@ -287,6 +287,16 @@ class TabularEncoder(TabularInputMixin, TransformerMixin, BaseEstimator):
         """Fit and return the encoded ``X`` (encoded once: fitting already encodes it)."""
         return self._fit(X)
 
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_encode(self, X) -> np.ndarray:
+        """:meth:`fit_transform` as a NumPy array, whatever ``set_output`` says.
+
+        What the estimators of this package call: a global
+        ``sklearn.set_config(transform_output="pandas")`` must not change
+        their internal matrices.
+        """
+        return self._fit(X)
+
     def get_feature_names_out(self, input_features=None):
         """Names of the encoded columns: the kept features, in matrix order."""
         check_is_fitted(self, "schema_")
@@ -411,6 +421,10 @@ class TabularEncoder(TabularInputMixin, TransformerMixin, BaseEstimator):
         FeatureTypeError
             If a numeric column holds text.
         """
+        return self.encode(X)
+
+    def encode(self, X) -> np.ndarray:
+        """:meth:`transform` as a NumPy array, whatever ``set_output`` says."""
         check_is_fitted(self, "schema_")
         return self._encode(self._check_frame(X))
 

@@ -41,6 +41,7 @@ from .selection import (
     evaluate,
     knob_grid,
     validation_scores,
+    win_rate,
 )
 from .splits import validation_split
 from .students import (
@@ -169,6 +170,15 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
     calibrate : bool, default=False
         Recalibrate the teacher's probabilities by Platt scaling fit on its
         out-of-fold probabilities before they become targets.
+    baseline_confidence : float, default=0.0
+        The distilled student replaces the baseline only if it scores better
+        on validation (a tie keeps the baseline) and, when this is above 0,
+        on at least this share of paired bootstrap resamples of the
+        validation rows. Measured on the development suite, 0.8 kept the
+        baseline in 15 of 27 runs and cut the median gap recovered from 0.64
+        to 0.33 while still missing the one run it was meant to catch, so the
+        default asks only for a plain win; the win rate is always reported
+        (``report_["student_win_rate"]``).
     refit : bool, default=True
         Once the knobs are chosen, refit the student and the baseline on the
         training **and** validation rows (with the rounds early stopping chose).
@@ -247,14 +257,14 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
     soft_labels_ : ndarray of shape (n_train,) or (n_train, n_classes)
         Targets the chosen student was fit on for the original training rows
         (``X.iloc[train_index_]``).
-    fallback_ : str or None
-        Why the baseline replaced the distilled student, if it did.
     compression_ : dict or None
         With ``compress=True``: every level tried (size, trees, leaves, error
         bound, validation ROC-AUC) and the one chosen.
     compressed_levels_ : dict or None
         With ``compress=True``: level name -> runtime file bytes
         (``CompiledModel.load(model.compressed_levels_[name])``).
+    fallback_ : str or None
+        Why the baseline replaced the distilled student, if it did.
     report_ : dict
         Timings per stage, validation metrics of teacher / student / baseline,
         the candidates tried, the chosen knobs and row counts.
@@ -275,6 +285,7 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
         "early_stopping_rounds": [None, Interval(Integral, 1, None, closed="left")],
         "size_tolerance": [Interval(Real, 0, None, closed="left")],
         "calibrate": ["boolean"],
+        "baseline_confidence": [Interval(Real, 0, 1, closed="both")],
         "refit": ["boolean"],
         "selection_metric": [StrOptions({"roc_auc", "average_precision", "log_loss", "brier"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
@@ -282,9 +293,9 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
         "threshold": [Interval(Real, 0, 1, closed="neither"), dict],
         "categorical_features": [None, list, tuple],
         "positive_label": "no_validation",
-        "random_state": ["random_state"],
         "compress": ["boolean"],
         "compress_tolerance": [Interval(Real, 0, 1, closed="left")],
+        "random_state": ["random_state"],
         "n_jobs": [None, Integral],
     }
 
@@ -304,6 +315,7 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
         early_stopping_rounds=30,
         size_tolerance=0.001,
         calibrate=False,
+        baseline_confidence=0.0,
         refit=True,
         selection_metric="roc_auc",
         validation_fraction=0.2,
@@ -330,6 +342,7 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
         self.early_stopping_rounds = early_stopping_rounds
         self.size_tolerance = size_tolerance
         self.calibrate = calibrate
+        self.baseline_confidence = baseline_confidence
         self.refit = refit
         self.selection_metric = selection_metric
         self.validation_fraction = validation_fraction
@@ -372,7 +385,7 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
         timings = {}
         clock = time.perf_counter()
         self.encoder_ = TabularEncoder(categorical_features=self.categorical_features)
-        Z = self.encoder_.fit_transform(X)
+        Z = self.encoder_.fit_encode(X)
         target = encode_target(y, self.positive_label)
         self._check_decision(target)
         self.classes_, self.pos_label_ = target.classes, target.pos_label
@@ -452,11 +465,23 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
         timings["student"] = time.perf_counter() - clock
 
         self.fallback_ = None
-        if chosen.value <= baseline.value:  # a tie goes to the baseline: the simpler recipe
+        # the student must beat the baseline on validation (a tie goes to the baseline) and,
+        # if asked, in at least `baseline_confidence` of paired bootstrap resamples
+        wins = win_rate(
+            self.selection_metric,
+            y01[va],
+            chosen.validation_proba,
+            baseline.validation_proba,
+            w_va,
+            random_state=int(seeds[2]) % (2**32),
+        )
+        if chosen.value <= baseline.value or wins < self.baseline_confidence:
             self.fallback_ = (
                 f"the best distilled student ({self.selection_metric} {abs(chosen.value):.4f}) "
                 f"did not beat the baseline trained on hard labels "
-                f"({abs(baseline.value):.4f}) on validation; using the baseline as the student"
+                f"({abs(baseline.value):.4f}) on validation (better in {wins:.0%} of bootstrap "
+                f"resamples, {self.baseline_confidence:.0%} needed); using the baseline as "
+                "the student"
             )
             warnings.warn(self.fallback_, DistillationWarning, stacklevel=2)
             chosen = Candidate(
@@ -489,11 +514,12 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
         self.compression_ = self.compressed_levels_ = None
         if self.compress:
             clock = time.perf_counter()
-            self._compress(training, chosen.knobs, validation, teacher_va, int(seeds[2]))
+            self._compress(chosen, training, validation, teacher_va)
             timings["compress"] = time.perf_counter() - clock
         self.report_ = self._report(
             timings, (y01[va], w_va), teacher_va, chosen, baseline, candidates, n_synthetic
         )
+        self.report_["student_win_rate"] = wins
         logger.info("distillation done: %s", self.report_["validation"]["student"])
         return self
 
@@ -610,31 +636,6 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
             soft_labels=data.target[: data.n_original],
         )
 
-    def _compress(self, training, knobs, validation, teacher_va, seed):
-        """Compress the compiled student; the rows it was fit on are refit to the teacher's."""
-        from ..compress.frontier import compress
-
-        runtime = self.runtime_
-        if runtime is None or runtime.kind != "trees":
-            logger.info("compression skipped: the student is not a tree runtime")
-            return
-        data = self._candidate_data({**knobs, "alpha": 0.0}, training)
-        Z_va, y_va, w_va, _ = validation
-        levels, chosen = compress(
-            runtime,
-            (data.Z, data.target, data.weight),
-            (Z_va, y_va, w_va, teacher_va),
-            tolerance=self.compress_tolerance,
-            random_state=seed,
-        )
-        self.compression_ = {
-            "tolerance": self.compress_tolerance,
-            "chosen": chosen.name,
-            "levels": [level.summary() for level in levels],
-        }
-        self.compressed_levels_ = {level.name: level.model.to_bytes() for level in levels}
-        self._runtime = chosen.model
-
     def _refit_baseline(self, baseline, Z, y01, w):
         """The chosen baseline refit on training + validation rows."""
         data = TrainingSet(
@@ -648,6 +649,39 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
         extra = (Z_va, y_va, training["validation_proba"], w_va)
         data = self._candidate_data(chosen.knobs, training, extra)
         return self._fit_student(self._seed(chosen), _final_params(chosen), data)
+
+    def _compress(self, chosen, training, validation, teacher_va):
+        """Compress the compiled student, refitting trees to the teacher on its own rows.
+
+        The refit uses the rows the final student was fit on (with ``refit``,
+        the validation rows too) labelled with the teacher's probabilities.
+        """
+        from ..compress.frontier import compress
+
+        runtime = self.runtime_
+        if runtime is None or runtime.kind != "trees":
+            logger.info("compression skipped: the student is not a tree runtime")
+            return
+        Z_va, y_va, w_va, _ = validation
+        extra = None
+        if self.refit:
+            w_extra = None if training["sample_weight"] is None else w_va
+            extra = (Z_va, y_va, training["validation_proba"], w_extra)
+        data = self._candidate_data({**chosen.knobs, "alpha": 0.0}, training, extra)
+        levels, best_level = compress(
+            runtime,
+            (data.Z, data.target, data.weight),
+            (Z_va, y_va, w_va, teacher_va),
+            tolerance=self.compress_tolerance,
+            random_state=self._seed(chosen) or 0,
+        )
+        self.compression_ = {
+            "tolerance": self.compress_tolerance,
+            "chosen": best_level.name,
+            "levels": [level.summary() for level in levels],
+        }
+        self.compressed_levels_ = {level.name: level.model.to_bytes() for level in levels}
+        self._runtime = best_level.model
 
     @staticmethod
     def _seed(candidate):
@@ -744,6 +778,7 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
             "chosen": chosen.knobs,
             "baseline_params": baseline.knobs["student_params"],
             "fallback": self.fallback_,
+            "compression": self.compression_,
             "decision": None
             if self.decision_threshold_ is None
             else {
@@ -752,7 +787,6 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
                     y_va, chosen.validation_proba, self.decision_threshold_, w_va
                 ),
             },
-            "compression": self.compression_,
             "rows": {
                 "train": len(self.train_index_),
                 "validation": len(self.validation_index_),
@@ -799,7 +833,7 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
         probabilities as the student to within 1e-12.
         """
         check_is_fitted(self, "student_")
-        return self.proba_from_scores(self.predict_proba_encoded(self.encoder_.transform(X)))
+        return self.proba_from_scores(self.predict_proba_encoded(self.encoder_.encode(X)))
 
     def predict_proba_encoded(self, Z) -> np.ndarray:
         """Scores of rows already encoded by ``encoder_``: the positive-class probability
@@ -815,7 +849,7 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
         ``decision_threshold_`` (see ``threshold``), the other class elsewhere;
         with K classes, the most probable class."""
         check_is_fitted(self, "student_")
-        p = self.predict_proba_encoded(self.encoder_.transform(X))
+        p = self.predict_proba_encoded(self.encoder_.encode(X))
         return self.labels_from_scores(p, self.decision_threshold_)
 
 

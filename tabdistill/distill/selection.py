@@ -96,6 +96,31 @@ def cheapest_within(candidates: list[Candidate], tolerance: float, cost) -> Cand
     return min(near, key=lambda c: cost(c.model))
 
 
+def win_rate(metric, y, p_a, p_b, sample_weight=None, n_boot=200, random_state=0) -> float:
+    """Share of paired bootstrap resamples of the rows on which ``p_a`` scores above ``p_b``.
+
+    Rows are resampled within each class (every resample keeps the class
+    counts) and both models are scored on the same resample, so the share
+    estimates how sure the validation rows make us that ``a`` is the better
+    model -- not just on these rows, but on rows like them. Ties count as
+    losses for ``a``.
+    """
+    y = np.asarray(y)
+    rng = np.random.default_rng(random_state)
+    if np.ndim(p_a) == 2:  # K classes: resampled within each class present
+        groups = [np.flatnonzero(y == c) for c in np.unique(y)]
+    else:
+        groups = [np.flatnonzero(y == 1), np.flatnonzero(y == 0)]
+    wins = 0
+    for _ in range(n_boot):
+        idx = np.concatenate([rng.choice(g, len(g)) for g in groups])
+        w = None if sample_weight is None else sample_weight[idx]
+        a = metrics.score(metric, y[idx], p_a[idx], w)
+        b = metrics.score(metric, y[idx], p_b[idx], w)
+        wins += a > b + 1e-12
+    return wins / n_boot
+
+
 def validation_scores(y, p, sample_weight=None) -> dict:
     """The metrics of :data:`REPORTED` for one model's validation probabilities."""
     every = metrics.classification_metrics(y, p, sample_weight)

@@ -205,7 +205,7 @@ class TeacherEnsemble(ClassesMixin, TabularInputMixin, ClassifierMixin, BaseEsti
         self.check_params()
         check_lengths(X, y, sample_weight, groups)
         encoder = TabularEncoder(categorical_features=self.categorical_features)
-        Z = encoder.fit_transform(X)
+        Z = encoder.fit_encode(X)
         target = encode_target(y, self.positive_label)
         return self.fit_encoded(
             Z, target.y, sample_weight, encoder=encoder, target=target, groups=groups
@@ -236,7 +236,7 @@ class TeacherEnsemble(ClassesMixin, TabularInputMixin, ClassifierMixin, BaseEsti
         Parameters
         ----------
         Z : ndarray of shape (n_samples, n_encoded_features)
-            ``encoder.transform(X)``.
+            ``encoder.encode(X)``.
         y : array-like of shape (n_samples,)
             Codes of ``target``: 0/1 (1 meaning ``target.pos_label``) for a
             binary target, else class codes ``0 .. K-1``.
@@ -335,7 +335,7 @@ class TeacherEnsemble(ClassesMixin, TabularInputMixin, ClassifierMixin, BaseEsti
     def predict_proba(self, X):
         """Class probabilities, shape ``(n_samples, n_classes)``, columns in ``classes_`` order."""
         check_is_fitted(self, "estimators_")
-        p = self.predict_proba_encoded(self.encoder_.transform(X))
+        p = self.predict_proba_encoded(self.encoder_.encode(X))
         return self.proba_from_scores(p)
 
     def predict_proba_encoded(self, Z) -> np.ndarray:
@@ -352,7 +352,7 @@ class TeacherEnsemble(ClassesMixin, TabularInputMixin, ClassifierMixin, BaseEsti
         """Predicted labels: the positive class where its probability is at least 0.5
         (binary), the most probable class (K > 2)."""
         check_is_fitted(self, "estimators_")
-        return self.labels_from_scores(self.predict_proba_encoded(self.encoder_.transform(X)))
+        return self.labels_from_scores(self.predict_proba_encoded(self.encoder_.encode(X)))
 
 
 def _scores(y, p, w=None):

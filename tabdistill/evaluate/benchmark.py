@@ -149,7 +149,7 @@ def run_benchmark(
     model.fit(X_train, y_train)
     fit_seconds = time.perf_counter() - start
 
-    Z_test = model.encoder_.transform(X_test)
+    Z_test = model.encoder_.encode(X_test)
     teacher = model.teacher_
     student_rt = model.runtime_
     baseline_rt = compile_student(model.baseline_[-1], model.encoder_.schema_)
@@ -207,6 +207,7 @@ def run_benchmark(
     models["student"]["latency"]["record_p50_us"] = record["p50_us"]
     models["student"]["latency"]["record_p99_us"] = record["p99_us"]
 
+    compression = _compression_levels(model, Z_test, y_test, rows, latency_calls, batch_rows)
     t, s = models["teacher"], models["student"]
     summary = {
         "schema_version": SCHEMA_VERSION,
@@ -222,6 +223,7 @@ def run_benchmark(
         "train_rows": int(len(y_train)),
         "models": models,
         "fidelity": metrics.fidelity(y_test, scores["teacher"], scores["student"]),
+        "compression": compression,
         **_decisions(model, y_test, scores),
         "intervals": metrics.bootstrap_intervals(
             y_test,
@@ -282,6 +284,29 @@ def _decisions(model, y_test, scores) -> dict:
             y_test, {"teacher": scores["teacher"], "student": scores["student"]}
         ),
     }
+
+
+def _compression_levels(model, Z_test, y_test, rows, latency_calls, batch_rows):
+    """Each compression level on the test rows (when the distiller compressed), else None."""
+    if not getattr(model, "compression_", None):
+        return None
+    from ..runtime.model import CompiledModel
+
+    levels = []
+    for summary in model.compression_["levels"]:
+        runtime = CompiledModel.load(model.compressed_levels_[summary["name"]])
+        one = single_row_latency(runtime.score_one, rows, n_calls=latency_calls)
+        batch = batch_throughput(runtime.score_batch, Z_test, min_rows=batch_rows)
+        levels.append(
+            {
+                **summary,
+                "test_roc_auc": metrics.roc_auc(y_test, runtime.score_batch(Z_test)),
+                "single_row_p50_us": one["p50_us"],
+                "single_row_p99_us": one["p99_us"],
+                "batch_rows_per_second": batch["rows_per_second"],
+            }
+        )
+    return {"chosen": model.compression_["chosen"], "levels": levels}
 
 
 def encoding_summary(schema) -> dict:

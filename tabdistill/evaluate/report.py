@@ -2,11 +2,13 @@
 
 The page shows ROC and precision-recall curves of teacher, student and
 baseline, a calibration plot, latency against PR-AUC (the trade-off the
-student exists for), and the metrics table. For a K-class target: per-class
-precision-recall curves and confusion matrices of the three models side by
-side, a top-label calibration plot, latency against macro ROC-AUC, and the
-per-class table. Images are embedded in the HTML, so the single file can be
-mailed or archived; the PNGs are written beside it.
+student exists for), the metrics table, and -- when the student was
+compressed -- the compression frontier (size against test ROC-AUC per level).
+For a K-class target: per-class precision-recall curves and confusion
+matrices of the three models side by side, a top-label calibration plot,
+latency against macro ROC-AUC, and the per-class table. Images are embedded
+in the HTML, so the single file can be mailed or archived; the PNGs are
+written beside it.
 """
 
 from __future__ import annotations
@@ -100,6 +102,42 @@ def _tradeoff(ax, result):
         ylabel=label,
         title="Accuracy vs latency (marker size ~ log bytes)",
     )
+    ax.grid(True, which="both", alpha=0.3)
+
+
+def _frontier(ax, result):
+    """Size against test ROC-AUC of every compression level; the chosen one ringed."""
+    from matplotlib.ticker import ScalarFormatter
+
+    comp = result.summary["compression"]
+    levels = comp["levels"]
+    kb = np.array([lv["size_bytes"] / 1024 for lv in levels])
+    auc = np.array([lv["test_roc_auc"] for lv in levels])
+    ax.scatter(kb, auc, color=COLORS["student"], zorder=3, label="level")
+    for i, lv in enumerate(levels):
+        dominated = np.any((kb <= kb[i]) & (auc >= auc[i]) & ((kb < kb[i]) | (auc > auc[i])))
+        if not dominated or i == 0 or lv["name"] == comp["chosen"]:  # frontier + exact
+            ax.annotate(
+                lv["name"], (kb[i], auc[i]), textcoords="offset points", xytext=(5, 4), fontsize=7
+            )
+        if lv["name"] == comp["chosen"]:
+            ax.scatter(
+                [kb[i]],
+                [auc[i]],
+                s=220,
+                facecolors="none",
+                edgecolors="black",
+                zorder=4,
+                label="chosen on validation",
+            )
+    ax.axhline(auc[0] - 0.001, ls="--", lw=0.8, color="#999999", label="exact - 0.001")
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(ScalarFormatter())
+    ax.tick_params(axis="x", which="minor", labelsize=7)
+    ax.set(xlabel="runtime file size (KB, log scale)", ylabel="test ROC-AUC")
+    ax.set_title("Compression levels: size vs accuracy")
+    ax.legend(loc="lower right", fontsize=8)
     ax.grid(True, which="both", alpha=0.3)
 
 
@@ -198,15 +236,19 @@ CLASS_PLOTS = {
 
 
 def _figures(plt, result):
-    """``file -> figure`` of the plots of the result's task."""
-    if result.summary.get("task") != "multiclass":
-        for file, draw in PLOTS.items():
-            fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=110)
-            draw(ax, result)
-            yield file, fig
-        return
-    for file, (panels, draw) in CLASS_PLOTS.items():
-        fig, axes = plt.subplots(1, panels, figsize=(5.2 * panels, 4.8), dpi=110, squeeze=False)
+    """``file -> figure`` of the plots of the result's task (and the compression frontier)."""
+    if result.summary.get("task") == "multiclass":
+        plots = dict(CLASS_PLOTS)
+    else:
+        plots = {
+            file: (1, lambda axes, result, draw=draw: draw(axes[0], result))
+            for file, draw in PLOTS.items()
+        }
+    if result.summary.get("compression"):
+        plots["frontier.png"] = (1, lambda axes, result: _frontier(axes[0], result))
+    for file, (panels, draw) in plots.items():
+        width = 6.4 if panels == 1 else 5.2 * panels
+        fig, axes = plt.subplots(1, panels, figsize=(width, 4.8), dpi=110, squeeze=False)
         draw(list(axes[0]), result)
         yield file, fig
 

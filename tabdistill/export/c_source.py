@@ -165,7 +165,10 @@ def to_c(model: CompiledModel, name: str = "tabdistill_model") -> tuple[str, str
             more = f", ... ({len(cats)} levels)" if len(cats) > 50 else ""
             levels.append(f" *   {j:3d} {feature}: categorical, code = {listed}{more}")
         else:
-            levels.append(f" *   {j:3d} {feature}: numeric")
+            role = schema.roles.get(feature, "numeric")
+            source = getattr(schema, "derived", {}).get(feature)
+            detail = f" ({source[1]} of column {source[0]})" if source else ""
+            levels.append(f" *   {j:3d} {feature}: {role}{detail}")
     if k > 1:
         functions = (
             f"void {name}_proba(const double *row, double *proba);\n"
@@ -190,8 +193,9 @@ def to_c(model: CompiledModel, name: str = "tabdistill_model") -> tuple[str, str
  *
 {contract}
  *
- * A row holds, in this order (NaN = missing; a categorical feature is the code of its
- * level below, NaN for a level not listed):
+ * A row holds the encoded features, in this order (NaN = missing; a categorical
+ * feature is the code of its level below, NaN for a level not listed; date and
+ * frequency features are encoded as tabdistill's FeatureSchema encodes them):
 {chr(10).join(levels)}
  */
 #ifndef {up}_H

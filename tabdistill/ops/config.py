@@ -42,12 +42,12 @@ CONFIG_SCHEMA = {
         "factors": (list, [0, 1, 2]),
         "alphas": (list, [0.0, 0.5, 1.0]),
     },
-    "decision": {
-        "threshold": ((float, dict), 0.5),
-    },
     "compress": {
         "enabled": (bool, False),
         "tolerance": (float, 0.001),
+    },
+    "decision": {
+        "threshold": ((float, dict), 0.5),
     },
     "registry": {
         "path": (str, None),
@@ -189,9 +189,9 @@ _KEYS = {
     r"augment_factors": "augment.factors",
     r"alphas": "augment.alphas",
     r"n_jobs": "run.n_jobs",
-    r"threshold": "decision.threshold",
     r"compress_tolerance": "compress.tolerance",
     r"'compress' parameter": "compress.enabled",
+    r"threshold": "decision.threshold",
     r"positive_label": "data.positive_label",
     r"random_state": "run.seed",
 }

@@ -216,7 +216,7 @@ def _train(config) -> _Trained:
     model = build_distiller(config).set_params(positive_label=target.pos_label)
     model.fit(X_train, y_train)
     runtime = model.runtime_
-    Z_ho = model.encoder_.transform(X_ho)
+    Z_ho = model.encoder_.encode(X_ho)
     scores = {
         "teacher": model.teacher_.predict_proba_encoded(Z_ho),
         "student": runtime.score_batch(Z_ho),

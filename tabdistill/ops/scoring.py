@@ -126,7 +126,7 @@ def score_csv(
         for chunk in progress(chunks, desc="scoring"):
             if len(chunk) == 0:
                 continue
-            Z = encoder.transform(chunk[schema.input_columns])
+            Z = encoder.encode(chunk[schema.input_columns])
             out = pd.DataFrame(
                 {**columns(runtime.score_batch(Z)), "model_version": manifest["version"]}
             )

@@ -1,11 +1,14 @@
 """Stage 3, runtime: a fitted student as flat arrays, scored in microseconds.
 
-Owns the compiled model (:mod:`.model`), its numba kernels (:mod:`.kernels`),
-its file format (:mod:`.format`) and one compiler per source model kind
-(``compile_lightgbm``, ``compile_sklearn``, ``compile_linear``), which read the
-fitted objects' arrays without importing their libraries.
+Owns the compiled model (:mod:`.model`), the node table (:mod:`.trees`) and its
+decision rules (:mod:`.rules`), the kernels (``_ckernels.c``, compiled at install;
+numba in :mod:`.kernels` as the fallback, see :mod:`.scorers`), the file format
+(:mod:`.format`, :mod:`.storage`) and the loader's checks (:mod:`.validation`), and
+one compiler per source model kind (``compile_lightgbm``, ``compile_sklearn``,
+``compile_linear``), which read the fitted objects' arrays without importing their
+libraries.
 
-May import: NumPy, numba, :mod:`tabdistill.data.schema`, the exceptions and the
+May import: NumPy, numba (fallback only), :mod:`tabdistill.data.schema`, the exceptions and the
 private helpers. Never pandas, scikit-learn, LightGBM, XGBoost or the training
 code (:mod:`tabdistill.distill`): a scoring process loads only what scoring needs.
 """

@@ -433,7 +433,7 @@ static int Forest_init(Forest *self, PyObject *args, PyObject *kwds)
     return 0;
 }
 
-static int row_view(Forest *self, PyObject *obj, Py_buffer *view, int ndim)
+static int row_view(PyObject *obj, Py_buffer *view, int ndim)
 {
     if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
         PyErr_Clear();
@@ -451,24 +451,47 @@ static int row_view(Forest *self, PyObject *obj, Py_buffer *view, int ndim)
     return 0;
 }
 
-/* A 1-D float64 row of n_features values, else TypeError (type) or ValueError (length). */
-static int one_row(Forest *self, PyObject *row, Py_buffer *view)
+/* A 1-D row of n_features doubles (TypeError for another array, ValueError for a length). */
+static int one_view(PyObject *row, Py_ssize_t n_features, Py_buffer *view)
 {
-    if (row_view(self, row, view, 1) < 0)
+    if (row_view(row, view, 1) < 0)
         return -1;
-    if (view->shape[0] != self->n_features) {
+    if (view->shape[0] != n_features) {
         PyErr_Format(PyExc_ValueError, "expected a row of %zd encoded features, got %zd.",
-                     self->n_features, view->shape[0]);
+                     n_features, view->shape[0]);
         PyBuffer_Release(view);
         return -1;
     }
     return 0;
 }
 
+/* X, n rows of n_features doubles, and out, writable, per_row items of itemsize bytes a row.
+ * Returns n, or -1 with an exception set and no buffer held. */
+static Py_ssize_t batch_views(PyObject *X, PyObject *out, Py_ssize_t n_features,
+                              Py_ssize_t per_row, Py_ssize_t itemsize, Py_buffer *xv,
+                              Py_buffer *ov)
+{
+    if (row_view(X, xv, 2) < 0)
+        return -1;
+    if (PyObject_GetBuffer(out, ov, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) {
+        PyBuffer_Release(xv);
+        return -1;
+    }
+    Py_ssize_t n = xv->shape[0];
+    if (xv->shape[1] != n_features || ov->itemsize != itemsize ||
+        ov->len != n * per_row * itemsize) {
+        PyBuffer_Release(xv);
+        PyBuffer_Release(ov);
+        PyErr_SetString(PyExc_ValueError, "X or out has the wrong shape");
+        return -1;
+    }
+    return n;
+}
+
 static PyObject *Forest_one(Forest *self, PyObject *row)
 {
     Py_buffer view;
-    if (one_row(self, row, &view) < 0)
+    if (one_view(row, self->n_features, &view) < 0)
         return NULL;
     double acc[64], result;
     if (self->n_outputs == 1) {
@@ -490,7 +513,7 @@ static PyObject *Forest_proba(Forest *self, PyObject *const *args, Py_ssize_t na
         return NULL;
     }
     Py_buffer view, ov;
-    if (one_row(self, args[0], &view) < 0)
+    if (one_view(args[0], self->n_features, &view) < 0)
         return NULL;
     if (PyObject_GetBuffer(args[1], &ov, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) {
         PyBuffer_Release(&view);
@@ -528,20 +551,9 @@ static PyObject *Forest_batch(Forest *self, PyObject *const *args, Py_ssize_t na
     if (n_threads == -1 && PyErr_Occurred())
         return NULL;
     Py_buffer xv, ov;
-    if (row_view(self, args[0], &xv, 2) < 0)
+    Py_ssize_t n = batch_views(args[0], args[1], self->n_features, self->n_outputs, 8, &xv, &ov);
+    if (n < 0)
         return NULL;
-    if (PyObject_GetBuffer(args[1], &ov, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) {
-        PyBuffer_Release(&xv);
-        return NULL;
-    }
-    Py_ssize_t n = xv.shape[0];
-    if (xv.shape[1] != self->n_features || ov.len != n * self->n_outputs * 8 ||
-        ov.itemsize != 8) {
-        PyBuffer_Release(&xv);
-        PyBuffer_Release(&ov);
-        PyErr_SetString(PyExc_ValueError, "batch(): X or out has the wrong shape");
-        return NULL;
-    }
     Py_BEGIN_ALLOW_THREADS score_parallel(self, (const double *)xv.buf, (double *)ov.buf, n,
                                           n_threads < 1 ? 1 : n_threads);
     Py_END_ALLOW_THREADS PyBuffer_Release(&xv);
@@ -556,19 +568,10 @@ static PyObject *Forest_apply(Forest *self, PyObject *const *args, Py_ssize_t na
         return NULL;
     }
     Py_buffer xv, ov;
-    if (row_view(self, args[0], &xv, 2) < 0)
+    Py_ssize_t n = batch_views(args[0], args[1], self->n_features, self->n_trees, 4, &xv, &ov);
+    Py_ssize_t nf = self->n_features;
+    if (n < 0)
         return NULL;
-    if (PyObject_GetBuffer(args[1], &ov, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) {
-        PyBuffer_Release(&xv);
-        return NULL;
-    }
-    Py_ssize_t n = xv.shape[0], nf = self->n_features;
-    if (xv.shape[1] != nf || ov.itemsize != 4 || ov.len != n * self->n_trees * 4) {
-        PyBuffer_Release(&xv);
-        PyBuffer_Release(&ov);
-        PyErr_SetString(PyExc_ValueError, "apply(): X or out has the wrong shape");
-        return NULL;
-    }
     const double *X = (const double *)xv.buf;
     int32_t *out = (int32_t *)ov.buf;
     Py_BEGIN_ALLOW_THREADS for (Py_ssize_t i = 0; i < n; i++)
@@ -587,8 +590,220 @@ static PyObject *Forest_apply(Forest *self, PyObject *const *args, Py_ssize_t na
     Py_RETURN_NONE;
 }
 
+
+/* ------------------------------------------------------------------ linear runtimes */
+/* intercept + coef . design(x): see tabdistill/distill/linear.py (LinearDesign) and the
+ * numba _linear_raw, which this mirrors term by term. */
+
+typedef struct {
+    PyObject_HEAD
+    Py_buffer bufs[3];
+    int n_bufs;
+    const int64_t *ints; /* n_features x (offset, n_levels, has_missing) */
+    const double *values; /* n_features x (median, mean, scale) */
+    const double *coef;   /* per output: n_design coefficients, then the intercept */
+    Py_ssize_t n_features, n_coef, n_outputs; /* n_coef: of one output */
+} Linear;
+
+/* the raw score of output k (0 for a binary model) */
+static double linear_raw(const Linear *m, const double *x, Py_ssize_t k)
+{
+    const double *coef = m->coef + k * m->n_coef;
+    double z = coef[m->n_coef - 1];
+    for (Py_ssize_t j = 0; j < m->n_features; j++) {
+        double v = x[j];
+        int64_t at = m->ints[3 * j], n_levels = m->ints[3 * j + 1], has_missing = m->ints[3 * j + 2];
+        if (n_levels > 0) {
+            if (v == v && v >= 0.0 && v < (double)n_levels)
+                z += coef[at + (int64_t)v];
+        } else {
+            double median = m->values[3 * j], mean = m->values[3 * j + 1],
+                   scale = m->values[3 * j + 2];
+            if (v != v) {
+                z += coef[at] * (median - mean) / scale;
+                if (has_missing)
+                    z += coef[at + 1];
+            } else {
+                z += coef[at] * (v - mean) / scale;
+            }
+        }
+    }
+    return z;
+}
+
+/* the K class probabilities of row x: softmax of the K raw scores, written into out */
+static int linear_proba(const Linear *m, const double *x, double *out)
+{
+    double top = -HUGE_VAL, sum = 0.0;
+    for (Py_ssize_t k = 0; k < m->n_outputs; k++) {
+        out[k] = linear_raw(m, x, k);
+        top = out[k] > top ? out[k] : top;
+    }
+    for (Py_ssize_t k = 0; k < m->n_outputs; k++) {
+        out[k] = exp(out[k] - top);
+        sum += out[k];
+    }
+    for (Py_ssize_t k = 0; k < m->n_outputs; k++)
+        out[k] /= sum;
+    return 0;
+}
+
+static void Linear_dealloc(Linear *self)
+{
+    for (int k = 0; k < self->n_bufs; k++)
+        PyBuffer_Release(&self->bufs[k]);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int linear_buffer(Linear *self, PyObject *obj, char fmt, Py_ssize_t itemsize,
+                         const void **ptr, Py_ssize_t *count)
+{
+    Py_buffer *view = &self->bufs[self->n_bufs];
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        return -1;
+    const char *f = view->format;
+    if (f[0] == '<' || f[0] == '=' || f[0] == '@')
+        f++;
+    int ok = view->itemsize == itemsize && f[1] == '\0' &&
+             (f[0] == fmt || (fmt == 'q' && f[0] == 'l'));
+    if (!ok) {
+        PyErr_SetString(PyExc_TypeError, "Linear: wrong array type");
+        PyBuffer_Release(view);
+        return -1;
+    }
+    self->n_bufs++;
+    *ptr = view->buf;
+    *count = view->len / itemsize;
+    return 0;
+}
+
+static int Linear_init(Linear *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"ints", "values", "coef", "n_outputs", NULL};
+    PyObject *o[3];
+    Py_ssize_t n_ints, n_values;
+    self->n_outputs = 1;
+    if (self->n_bufs) {
+        PyErr_SetString(PyExc_RuntimeError, "Linear is already initialised");
+        return -1;
+    }
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOO|n:Linear", kwlist, &o[0], &o[1], &o[2],
+                                     &self->n_outputs))
+        return -1;
+    if (linear_buffer(self, o[0], 'q', 8, (const void **)&self->ints, &n_ints) ||
+        linear_buffer(self, o[1], 'd', 8, (const void **)&self->values, &n_values) ||
+        linear_buffer(self, o[2], 'd', 8, (const void **)&self->coef, &self->n_coef))
+        return -1;
+    if (self->n_outputs < 1 || self->n_coef % self->n_outputs) {
+        PyErr_SetString(PyExc_ValueError, "Linear: coef does not hold n_outputs equal rows");
+        return -1;
+    }
+    self->n_coef /= self->n_outputs;
+    if (n_ints % 3 || n_values != n_ints || self->n_coef < 1) {
+        PyErr_SetString(PyExc_ValueError, "Linear: inconsistent array sizes");
+        return -1;
+    }
+    self->n_features = n_ints / 3;
+    /* offsets are validated in Python (validation.check_linear); checked again here */
+    for (Py_ssize_t j = 0; j < self->n_features; j++) {
+        int64_t at = self->ints[3 * j], n_levels = self->ints[3 * j + 1];
+        int64_t width = n_levels > 0 ? n_levels : 1 + (self->ints[3 * j + 2] != 0);
+        if (at < 0 || n_levels < 0 || at + width > self->n_coef - 1) {
+            PyErr_SetString(PyExc_ValueError, "Linear: a feature points outside the coefficients");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static PyObject *Linear_one(Linear *self, PyObject *row)
+{
+    Py_buffer view;
+    if (self->n_outputs != 1) {
+        PyErr_SetString(PyExc_ValueError, "one(): a single-output model only; use proba()");
+        return NULL;
+    }
+    if (one_view(row, self->n_features, &view) < 0)
+        return NULL;
+    double z = linear_raw(self, (const double *)view.buf, 0);
+    PyBuffer_Release(&view);
+    return PyFloat_FromDouble(1.0 / (1.0 + exp(-z)));
+}
+
+static PyObject *Linear_proba(Linear *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "proba(row, out)");
+        return NULL;
+    }
+    Py_buffer view, ov;
+    if (one_view(args[0], self->n_features, &view) < 0)
+        return NULL;
+    if (PyObject_GetBuffer(args[1], &ov, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    if (ov.itemsize != 8 || ov.len != self->n_outputs * 8 || self->n_outputs < 2) {
+        PyBuffer_Release(&view);
+        PyBuffer_Release(&ov);
+        PyErr_SetString(PyExc_ValueError, "proba(): a model of K >= 2 outputs and K slots");
+        return NULL;
+    }
+    linear_proba(self, (const double *)view.buf, (double *)ov.buf);
+    PyBuffer_Release(&view);
+    PyBuffer_Release(&ov);
+    Py_RETURN_NONE;
+}
+
+static PyObject *Linear_batch(Linear *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "batch(X, out)");
+        return NULL;
+    }
+    Py_buffer xv, ov;
+    Py_ssize_t K = self->n_outputs;
+    Py_ssize_t n = batch_views(args[0], args[1], self->n_features, K, 8, &xv, &ov);
+    Py_ssize_t nf = self->n_features;
+    if (n < 0)
+        return NULL;
+    const double *X = (const double *)xv.buf;
+    double *out = (double *)ov.buf;
+    Py_BEGIN_ALLOW_THREADS for (Py_ssize_t i = 0; i < n; i++)
+    {
+        if (K == 1)
+            out[i] = 1.0 / (1.0 + exp(-linear_raw(self, X + i * nf, 0)));
+        else
+            linear_proba(self, X + i * nf, out + i * K);
+    }
+    Py_END_ALLOW_THREADS PyBuffer_Release(&xv);
+    PyBuffer_Release(&ov);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef Linear_methods[] = {
+    {"one", (PyCFunction)Linear_one, METH_O, "Probability of one encoded row (1-D float64)."},
+    {"proba", (PyCFunction)(void (*)(void))Linear_proba, METH_FASTCALL,
+     "proba(row, out): the K class probabilities of one encoded row written into out."},
+    {"batch", (PyCFunction)(void (*)(void))Linear_batch, METH_FASTCALL,
+     "batch(X, out): probabilities of the rows of X written into out."},
+    {NULL, NULL, 0, NULL}};
+
+static PyTypeObject LinearType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "tabdistill.runtime._ckernels.Linear",
+    .tp_basicsize = sizeof(Linear),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A linear runtime (see tabdistill/runtime/compile_linear.py).",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Linear_init,
+    .tp_dealloc = (destructor)Linear_dealloc,
+    .tp_methods = Linear_methods,
+};
+
 static PyObject *node_size(PyObject *mod, PyObject *unused)
 {
+    (void)mod;
+    (void)unused;
     return PyLong_FromSsize_t((Py_ssize_t)sizeof(node_t));
 }
 
@@ -617,13 +832,17 @@ static PyMethodDef module_methods[] = {
     {"node_size", node_size, METH_NOARGS, "Bytes of one packed node record."},
     {NULL, NULL, 0, NULL}};
 
-static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "_ckernels",
-                                       "Ahead-of-time compiled tree kernels.", -1,
-                                       module_methods};
+static struct PyModuleDef moduledef = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "_ckernels",
+    .m_doc = "Ahead-of-time compiled tree and linear kernels.",
+    .m_size = -1,
+    .m_methods = module_methods,
+};
 
 PyMODINIT_FUNC PyInit__ckernels(void)
 {
-    if (PyType_Ready(&ForestType) < 0)
+    if (PyType_Ready(&ForestType) < 0 || PyType_Ready(&LinearType) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&moduledef);
     if (m == NULL)
@@ -631,6 +850,12 @@ PyMODINIT_FUNC PyInit__ckernels(void)
     Py_INCREF(&ForestType);
     if (PyModule_AddObject(m, "Forest", (PyObject *)&ForestType) < 0) {
         Py_DECREF(&ForestType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&LinearType);
+    if (PyModule_AddObject(m, "Linear", (PyObject *)&LinearType) < 0) {
+        Py_DECREF(&LinearType);
         Py_DECREF(m);
         return NULL;
     }

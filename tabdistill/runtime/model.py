@@ -191,13 +191,9 @@ class CompiledModel:
             return encode(self.arrays, self.storage)
         return self.arrays
 
-    def save(self, path):
-        """Write the runtime as one ``.npz`` file (arrays + JSON header).
-
-        ``path`` is a file path (written atomically) or a binary file object;
-        returns it.
-        """
-        header = {
+    def header(self) -> dict:
+        """The JSON header of the runtime file: format, version, kind, meta, storage, schema."""
+        return {
             "format": fmt.FORMAT,
             "version": fmt.FORMAT_VERSION,
             "kind": self.kind,
@@ -205,7 +201,14 @@ class CompiledModel:
             "storage": self.storage,
             "schema": self.schema.to_dict(),
         }
-        return fmt.write(path, header, self._file_arrays())
+
+    def save(self, path):
+        """Write the runtime as one ``.npz`` file (arrays + JSON header).
+
+        ``path`` is a file path (written atomically) or a binary file object;
+        returns it.
+        """
+        return fmt.write(path, self.header(), self._file_arrays())
 
     def to_bytes(self) -> bytes:
         """The runtime file as bytes (what :meth:`save` writes)."""

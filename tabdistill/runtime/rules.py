@@ -12,7 +12,7 @@ the source library exactly:
 * ``DEFAULT_LEFT``: the default way is left;
 * ``FLOAT32``: ``v`` is rounded to float32 before comparing (scikit-learn).
 
-Every scorer (the C kernels, the NumPy/numba fallback, the exported C code)
+Every scorer (the C kernels, the numba fallback, the exported C and ONNX)
 implements exactly this; the runtime's tests compare each against the source
 libraries.
 """

@@ -3,7 +3,7 @@
 The C kernels (``_ckernels.c``) are built when the package is installed. If
 they are missing (no C compiler at install time) or ``TABDISTILL_KERNELS=numba``
 is set, the numba kernels of :mod:`tabdistill.runtime.kernels` score instead:
-same decisions, slower first call. Linear runtimes always use numba for now.
+same decisions, slower first call.
 
 A scorer has ``one(row)`` (a 1-D C-contiguous float64 row of the right length,
 else ``TypeError``/``ValueError``), ``batch(Z, n_threads)`` and ``backend``.
@@ -158,5 +158,32 @@ def tree_scorer(arrays, meta, depth, n_features):
     return NumbaTrees(arrays, meta, depth, n_features)
 
 
+class CLinear:
+    """Linear runtime scored by the compiled kernels."""
+
+    backend = "c"
+
+    def __init__(self, arrays, meta, n_features):
+        coef = arrays["coef"]
+        if meta["output"] != (OUT_SIGMOID if coef.ndim == 1 else OUT_SOFTMAX):
+            raise ValueError("a linear runtime has a sigmoid (K classes: softmax) output")
+        k = 1 if coef.ndim == 1 else coef.shape[0]
+        self._linear = _ckernels.Linear(arrays["ints"], arrays["values"], coef, n_outputs=k)
+        self._shape = () if k == 1 else (k,)
+        self.one = self._linear.one if k == 1 else self._proba
+
+    def _proba(self, row):
+        out = np.empty(self._shape)
+        self._linear.proba(row, out)
+        return out
+
+    def batch(self, Z, n_threads):
+        out = np.empty((Z.shape[0], *self._shape))
+        self._linear.batch(Z, out)
+        return out
+
+
 def linear_scorer(arrays, meta, n_features):
+    if _wanted_backend() == "c":
+        return CLinear(arrays, meta, n_features)
     return NumbaLinear(arrays, meta, n_features)
