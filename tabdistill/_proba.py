@@ -21,3 +21,16 @@ def two_columns(p, positive_index: int = 1) -> np.ndarray:
     """
     p = np.asarray(p, dtype=np.float64)
     return np.column_stack([1 - p, p] if positive_index == 1 else [p, 1 - p])
+
+
+def clip_distribution(P) -> np.ndarray:
+    """Rows of class probabilities clipped to ``[EPS, 1]`` and rescaled to sum to 1."""
+    P = np.clip(np.asarray(P, dtype=np.float64), EPS, 1.0)
+    return P / P.sum(axis=-1, keepdims=True)
+
+
+def softmax(raw) -> np.ndarray:
+    """Softmax over the last axis, computed stably."""
+    raw = np.asarray(raw, dtype=np.float64)
+    e = np.exp(raw - raw.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)

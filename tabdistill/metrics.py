@@ -4,7 +4,18 @@ Pure functions of labels and scores, used by every stage that scores a model
 (teacher member weights, knob selection in distillation, benchmarks, the
 retraining gate). All accept an optional ``sample_weight`` where it makes sense
 and raise :class:`~tabdistill.exceptions.DataError` when the labels do not hold
-both classes, instead of returning NaN.
+two classes, instead of returning NaN.
+
+Scores come in two shapes, as everywhere in tabdistill: a binary model's
+positive-class probabilities ``p`` of shape ``(n,)`` with 0/1 labels, or a
+K-class model's probabilities ``P`` of shape ``(n, K)`` with labels coded
+``0 .. K-1``. The functions that make sense for both take either:
+ROC-AUC and PR-AUC become one-vs-rest averages (``average="macro"`` or
+``"weighted"`` by class prevalence, over the classes present in the labels),
+log loss the multiclass log loss, Brier score the mean squared distance to
+the one-hot label (twice the binary Brier score for K = 2), ECE the top-label
+ECE, and fidelity the agreement of the argmax and the mean total-variation
+distance.
 """
 
 from __future__ import annotations
@@ -40,40 +51,101 @@ def _check(y, p, sample_weight=None):
     return y.astype(np.int8), p, w
 
 
-def roc_auc(y, p, sample_weight=None) -> float:
-    """Area under the ROC curve."""
+def is_multiclass(p) -> bool:
+    """Whether scores are a K-class probability matrix (else positive-class probabilities)."""
+    return np.ndim(p) == 2
+
+
+def _check_multi(y, P, sample_weight=None):
+    """Codes, probabilities and weights of K-class scores, checked; see the module docstring."""
+    y = np.asarray(y).ravel()
+    P = np.asarray(P, dtype=np.float64)
+    if P.ndim != 2 or P.shape[0] != y.shape[0]:
+        raise DataError(
+            f"expected probabilities of shape ({y.shape[0]}, n_classes) for {y.shape[0]} "
+            f"labels, got {P.shape}."
+        )
+    if not np.all(np.isfinite(P)):
+        raise DataError("scores contain NaN or infinite values.")
+    k = P.shape[1]
+    if y.size and (y.dtype.kind not in "iub" or y.min() < 0 or y.max() >= k):
+        raise DataError(f"labels must be class codes 0 .. {k - 1} for {k} probability columns.")
+    y = y.astype(np.int64)
+    w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64).ravel()
+    if len(_present(y, k, w)) < 2:
+        raise DataError(
+            "the labels hold one class only: this metric needs two classes or more. "
+            "Use a larger or stratified evaluation split."
+        )
+    return y, P, w
+
+
+def _present(y, k, w=None) -> np.ndarray:
+    """The classes with rows (of positive weight) among the labels."""
+    return np.flatnonzero(np.bincount(y, weights=w, minlength=k) > 0)
+
+
+def _one_vs_rest(func, y, P, w, average):
+    """``func`` of each class against the rest, averaged over the classes present in ``y``."""
+    if average not in ("macro", "weighted"):
+        raise ValueError(f"average must be 'macro' or 'weighted', got {average!r}.")
+    classes = _present(y, P.shape[1], w)
+    values = [func((y == c).astype(np.int8), P[:, c], sample_weight=w) for c in classes]
+    if average == "macro":
+        return float(np.mean(values))
+    support = np.bincount(y, weights=w, minlength=P.shape[1])[classes]
+    return float(np.average(values, weights=support))
+
+
+def roc_auc(y, p, sample_weight=None, average: str = "macro") -> float:
+    """Area under the ROC curve; for K classes, one-vs-rest averaged by ``average``."""
+    if is_multiclass(p):
+        return _one_vs_rest(skm.roc_auc_score, *_check_multi(y, p, sample_weight), average)
     y, p, w = _check(y, p, sample_weight)
     return float(skm.roc_auc_score(y, p, sample_weight=w))
 
 
-def average_precision(y, p, sample_weight=None) -> float:
-    """Area under the precision-recall curve (average precision)."""
+def average_precision(y, p, sample_weight=None, average: str = "macro") -> float:
+    """Area under the precision-recall curve (average precision); one-vs-rest for K classes."""
+    if is_multiclass(p):
+        return _one_vs_rest(
+            skm.average_precision_score, *_check_multi(y, p, sample_weight), average
+        )
     y, p, w = _check(y, p, sample_weight)
     return float(skm.average_precision_score(y, p, sample_weight=w))
 
 
 def log_loss(y, p, sample_weight=None) -> float:
     """Mean negative log-likelihood, probabilities clipped to ``[1e-7, 1 - 1e-7]``."""
+    if is_multiclass(p):
+        y, P, w = _check_multi(y, p, sample_weight)
+        picked = clip_proba(P[np.arange(len(y)), y])
+        return float(-np.average(np.log(picked), weights=w))
     y, p, w = _check(y, p, sample_weight)
     p = clip_proba(p)
     return float(-np.average(y * np.log(p) + (1 - y) * np.log(1 - p), weights=w))
 
 
 def brier(y, p, sample_weight=None) -> float:
-    """Mean squared difference between probability and label."""
+    """Mean squared difference between probability and label (summed over classes for K)."""
+    if is_multiclass(p):
+        y, P, w = _check_multi(y, p, sample_weight)
+        return float(np.average(((P - one_hot(y, P.shape[1])) ** 2).sum(axis=1), weights=w))
     y, p, w = _check(y, p, sample_weight)
     return float(np.average((p - y) ** 2, weights=w))
 
 
-def expected_calibration_error(y, p, sample_weight=None, n_bins: int = 10) -> float:
-    """ECE over ``n_bins`` equal-width probability bins.
+def one_hot(y, n_classes: int) -> np.ndarray:
+    """Class codes as rows of a ``(n, n_classes)`` 0/1 matrix."""
+    out = np.zeros((len(y), n_classes))
+    out[np.arange(len(y)), np.asarray(y, dtype=np.int64)] = 1.0
+    return out
 
-    ``sum_b (n_b / n) * |mean(y in b) - mean(p in b)|``; weighted when
-    ``sample_weight`` is given.
-    """
-    y, p, w = _check(y, p, sample_weight)
-    w = np.ones_like(p) if w is None else w
-    bins = np.minimum((p * n_bins).astype(int), n_bins - 1)
+
+def _binned_gap(outcome, confidence, w, n_bins):
+    """``sum_b (w_b / w) * |mean(outcome in b) - mean(confidence in b)|`` over equal-width bins."""
+    w = np.ones_like(confidence) if w is None else w
+    bins = np.minimum((confidence * n_bins).astype(int), n_bins - 1)
     total = w.sum()
     ece = 0.0
     for b in range(n_bins):
@@ -82,9 +154,27 @@ def expected_calibration_error(y, p, sample_weight=None, n_bins: int = 10) -> fl
             ece += (
                 w[m].sum()
                 / total
-                * abs(np.average(y[m], weights=w[m]) - np.average(p[m], weights=w[m]))
+                * abs(
+                    np.average(outcome[m], weights=w[m]) - np.average(confidence[m], weights=w[m])
+                )
             )
     return float(ece)
+
+
+def expected_calibration_error(y, p, sample_weight=None, n_bins: int = 10) -> float:
+    """ECE over ``n_bins`` equal-width probability bins.
+
+    ``sum_b (n_b / n) * |mean(y in b) - mean(p in b)|``; weighted when
+    ``sample_weight`` is given. For K classes, the top-label ECE: the bins
+    hold each row's largest probability, compared with how often that class
+    is the label.
+    """
+    if is_multiclass(p):
+        y, P, w = _check_multi(y, p, sample_weight)
+        top = np.argmax(P, axis=1)
+        return _binned_gap((top == y).astype(float), P[np.arange(len(y)), top], w, n_bins)
+    y, p, w = _check(y, p, sample_weight)
+    return _binned_gap(y, p, w, n_bins)
 
 
 def threshold_at_fpr(y, p, fpr: float = 0.01, sample_weight=None) -> float:
@@ -126,8 +216,85 @@ def precision_at_top(y, p, fraction: float = 0.01, sample_weight=None) -> float:
     return float(hits / budget)
 
 
+def _top_k_hits(y, P, k: int) -> np.ndarray:
+    """Whether each row's label is among its ``k`` most probable classes (ties: lower code)."""
+    top = np.argsort(-P, axis=1, kind="stable")[:, :k]
+    return (top == y[:, None]).any(axis=1)
+
+
+def accuracy(y, P, sample_weight=None) -> float:
+    """Share of rows whose most probable class is the label."""
+    y, P, w = _check_multi(y, _columns(P), sample_weight)
+    return float(np.average(_top_k_hits(y, P, 1), weights=w))
+
+
+def top_k_accuracy(y, P, k: int = 2, sample_weight=None) -> float:
+    """Share of rows whose label is among their ``k`` most probable classes."""
+    y, P, w = _check_multi(y, _columns(P), sample_weight)
+    return float(np.average(_top_k_hits(y, P, k), weights=w))
+
+
+def confusion_matrix(y, P, sample_weight=None) -> np.ndarray:
+    """``(K, K)`` counts (weights): row = label, column = most probable class."""
+    y, P, w = _check_multi(y, _columns(P), sample_weight)
+    k = P.shape[1]
+    flat = y * k + np.argmax(P, axis=1)
+    return np.bincount(flat, weights=w, minlength=k * k).reshape(k, k)
+
+
+def balanced_accuracy(y, P, sample_weight=None) -> float:
+    """Mean recall of the classes present in the labels."""
+    cm = confusion_matrix(y, P, sample_weight)
+    support = cm.sum(axis=1)
+    present = support > 0
+    return float(np.mean(np.diag(cm)[present] / support[present]))
+
+
+def per_class(y, P, sample_weight=None) -> dict:
+    """Recall, precision and support of each class, and the confusion matrix.
+
+    Returns
+    -------
+    dict
+        ``recall``, ``precision``, ``support`` (lists of K numbers: precision
+        is 0 for a class never predicted, recall None for a class with no
+        rows) and ``confusion`` (K lists of K numbers, row = label).
+    """
+    cm = confusion_matrix(y, P, sample_weight)
+    hits, support, predicted = np.diag(cm), cm.sum(axis=1), cm.sum(axis=0)
+    return {
+        "recall": [float(h / s) if s > 0 else None for h, s in zip(hits, support)],
+        "precision": [float(h / p) if p > 0 else 0.0 for h, p in zip(hits, predicted)],
+        "support": support.tolist(),
+        "confusion": cm.tolist(),
+    }
+
+
+def _columns(p) -> np.ndarray:
+    """Scores as a probability matrix (a binary model's ``p`` as two columns ``1 - p, p``)."""
+    p = np.asarray(p, dtype=np.float64)
+    return p if p.ndim == 2 else np.column_stack([1 - p, p])
+
+
 def classification_metrics(y, p, sample_weight=None) -> dict:
-    """Every accuracy and calibration metric of one model, as a flat dict."""
+    """Every accuracy and calibration metric of one model, as a flat dict.
+
+    For K-class scores: log loss, macro and weighted one-vs-rest ROC-AUC,
+    macro PR-AUC, accuracy, balanced accuracy, top-2 accuracy, Brier score and
+    top-label ECE (see :func:`per_class` for the per-class figures).
+    """
+    if is_multiclass(p):
+        return {
+            "log_loss": log_loss(y, p, sample_weight),
+            "roc_auc": roc_auc(y, p, sample_weight),
+            "roc_auc_weighted": roc_auc(y, p, sample_weight, average="weighted"),
+            "average_precision": average_precision(y, p, sample_weight),
+            "accuracy": accuracy(y, p, sample_weight),
+            "balanced_accuracy": balanced_accuracy(y, p, sample_weight),
+            "top2_accuracy": top_k_accuracy(y, p, 2, sample_weight),
+            "brier": brier(y, p, sample_weight),
+            "ece": expected_calibration_error(y, p, sample_weight),
+        }
     return {
         "roc_auc": roc_auc(y, p, sample_weight),
         "average_precision": average_precision(y, p, sample_weight),
@@ -148,12 +315,21 @@ def fidelity(y, teacher_p, student_p, fpr: float = 0.01) -> dict:
         ``spearman``: rank correlation of the scores; ``mean_abs_diff``: mean
         absolute probability difference; ``agreement_at_1pct_fpr``: share of
         rows on which both make the same decision at the threshold that gives
-        the teacher a 1% false-positive rate.
+        the teacher a 1% false-positive rate. For K-class scores:
+        ``agreement``, the share of rows whose most probable class is the
+        same, and ``mean_tv_distance``, the mean total-variation distance
+        ``0.5 * sum_k |P_t - P_s|`` between the two distributions.
     """
     teacher_p = np.asarray(teacher_p, dtype=np.float64)
     student_p = np.asarray(student_p, dtype=np.float64)
     if teacher_p.shape != student_p.shape:
-        raise DataError("teacher and student scores differ in length.")
+        raise DataError("teacher and student scores differ in shape.")
+    if is_multiclass(teacher_p):
+        same = np.argmax(teacher_p, axis=1) == np.argmax(student_p, axis=1)
+        return {
+            "agreement": float(np.mean(same)),
+            "mean_tv_distance": float(np.mean(0.5 * np.abs(teacher_p - student_p).sum(axis=1))),
+        }
     t = threshold_at_fpr(y, teacher_p, fpr)
     rho = spearmanr(teacher_p, student_p).statistic
     return {
@@ -164,7 +340,16 @@ def fidelity(y, teacher_p, student_p, fpr: float = 0.01) -> dict:
 
 
 #: Metrics where larger is better; the others (log loss, Brier, ECE) are losses.
-HIGHER_IS_BETTER = {"roc_auc", "average_precision", "recall_at_1pct_fpr", "precision_at_top_1pct"}
+HIGHER_IS_BETTER = {
+    "roc_auc",
+    "roc_auc_weighted",
+    "average_precision",
+    "recall_at_1pct_fpr",
+    "precision_at_top_1pct",
+    "accuracy",
+    "balanced_accuracy",
+    "top2_accuracy",
+}
 
 
 def score(metric: str, y, p, sample_weight=None) -> float:
@@ -270,7 +455,7 @@ def decision_summary(y, p, threshold, sample_weight=None) -> dict:
 def bootstrap_intervals(
     y, scores: dict, differences=(), n_boot: int = 200, level: float = 0.95, random_state=0
 ) -> dict:
-    """Bootstrap confidence intervals of ROC-AUC and PR-AUC, and of paired differences.
+    """Bootstrap confidence intervals of two metrics, and of paired differences.
 
     Rows are resampled with replacement within each class (a stratified
     bootstrap: every resample keeps the class counts, so no resample lacks
@@ -280,9 +465,10 @@ def bootstrap_intervals(
 
     Parameters
     ----------
-    y : array-like of 0/1
+    y : array-like of 0/1, or of class codes for K-class scores
     scores : dict
-        ``name -> positive-class scores`` on the rows of ``y``.
+        ``name -> scores`` on the rows of ``y`` (positive-class probabilities,
+        or ``(n, K)`` class probabilities).
     differences : iterable of (str, str)
         Pairs ``(a, b)`` whose difference ``a - b`` gets an interval too.
     n_boot : int, default=200
@@ -293,16 +479,24 @@ def bootstrap_intervals(
     -------
     dict
         ``{name or "a-b": {metric: {"estimate", "low", "high"}}}`` for the
-        metrics ``roc_auc`` and ``average_precision``.
+        metrics ``roc_auc`` and ``average_precision`` (binary), or
+        ``roc_auc`` (macro one-vs-rest) and ``log_loss`` (K classes).
     """
-    y = np.asarray(y).ravel().astype(np.int8)
-    scores = {k: _check(y, p)[1] for k, p in scores.items()}
+    if any(is_multiclass(p) for p in scores.values()):
+        y = np.asarray(y).ravel().astype(np.int64)
+        scores = {k: _check_multi(y, p)[1] for k, p in scores.items()}
+        k = next(iter(scores.values())).shape[1]
+        groups = [np.flatnonzero(y == c) for c in _present(y, k)]
+        funcs = {"roc_auc": roc_auc, "log_loss": log_loss}
+    else:
+        y = np.asarray(y).ravel().astype(np.int8)
+        scores = {k: _check(y, p)[1] for k, p in scores.items()}
+        groups = [np.flatnonzero(y == 1), np.flatnonzero(y == 0)]
+        funcs = {"roc_auc": skm.roc_auc_score, "average_precision": skm.average_precision_score}
     rng = np.random.default_rng(random_state)
-    pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
-    funcs = {"roc_auc": skm.roc_auc_score, "average_precision": skm.average_precision_score}
     draws = {k: {m: np.empty(n_boot) for m in funcs} for k in scores}
     for b in range(n_boot):
-        idx = np.concatenate([rng.choice(pos, len(pos)), rng.choice(neg, len(neg))])
+        idx = np.concatenate([rng.choice(g, len(g)) for g in groups])
         for name, p in scores.items():
             for metric, f in funcs.items():
                 draws[name][metric][b] = f(y[idx], p[idx])

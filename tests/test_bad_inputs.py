@@ -92,7 +92,7 @@ BENCHMARK = [
     (["latin1.csv", "--target", "label"], "not UTF-8"),
     (["dup.csv", "--target", "label"], "more than once"),
     (["train.csv", "--target", "nope"], "target column 'nope' not found"),
-    (["multi.csv", "--target", "label"], "Only binary classification"),
+    (["multi.csv", "--target", "label"], "too few rows of class 1 to split"),
     (["single.csv", "--target", "label"], "one class only"),
     (["continuous.csv", "--target", "label"], "continuous"),
     (["inf.csv", "--target", "label"], "infinite"),
@@ -205,6 +205,13 @@ def test_inspect_and_make_fraud_bad_inputs(files, capsys):
     _one_line_exit_2(["registry", "promote", registry, "../x"], capsys, "not a plain version")
 
 
+def _with_tiny_class(y):
+    """Three classes, and a fourth of 2 rows: too few to cross-fit in 5 folds."""
+    codes = np.arange(len(y)) % 3
+    codes[:2] = 3
+    return codes
+
+
 def _api_cases(X, y):
     inf = X.assign(x1=np.inf)
     return [
@@ -213,7 +220,7 @@ def _api_cases(X, y):
         (lambda: DistilledClassifier().fit(inf, y), "infinite"),
         (lambda: DistilledClassifier().fit(pd.concat([X, X[["x1"]]], axis=1), y), "more than"),
         (lambda: DistilledClassifier().fit(X, y.astype(float) / 3 + np.arange(len(y))), "contin"),
-        (lambda: DistilledClassifier().fit(X, np.arange(len(y)) % 3), "Only binary"),
+        (lambda: DistilledClassifier().fit(X, _with_tiny_class(y)), "rows of class 3 (2)"),
         (lambda: DistilledClassifier().fit(X, y.where(y.index > 5)), "missing values"),
         (lambda: DistilledClassifier().fit(X, y, sample_weight=-np.ones(len(y))), "non-negative"),
         (lambda: DistilledClassifier().fit(X, y, groups=np.ones(3)), "groups has 3"),

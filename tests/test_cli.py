@@ -94,10 +94,11 @@ def test_benchmark_writes_json_and_report(csv, tmp_path, capsys):
     assert "data:image/png;base64," in (rep / "index.html").read_text()
     # issue 11: decisions a fraud team can act on
     assert (rep / "scores.png").stat().st_size > 1_000
-    assert result["schema_version"] == 3 and result["positive_label"] == "fraud"
+    assert result["schema_version"] == 4 and result["positive_label"] == "fraud"
     budget = result["distillation"]["time_budget"]  # issue 14: a time limit and its cuts
     assert budget["limit_seconds"] == 600 and budget["cuts"] == [] and budget["used_seconds"] > 0
     assert "time limit 600 s" in printed and "fit seconds: prepare" in printed
+    assert result["task"] == "binary" and result["classes"] == ["fraud", "ok"]
     assert {"threshold", "alerts_per_10k", "recall", "precision", "fpr"} <= set(result["decision"])
     table = result["thresholds"]
     assert {r["model"] for r in table} == {"teacher", "student"} and len(table) == 10
@@ -122,7 +123,7 @@ def test_benchmark_writes_json_and_report(csv, tmp_path, capsys):
         (["missing.csv", "--target", "y"], "not found"),
         (["{csv}", "--target", "nope"], "target column 'nope' not found"),
         (["{empty}", "--target", "y"], "empty"),
-        (["{multi}", "--target", "y"], "Only binary classification"),
+        (["{multi}", "--target", "y"], "too few rows of class"),
         (["{rare}", "--target", "y"], "too few rows of the rarer class"),
         (["{single}", "--target", "y"], "one class only"),
     ],

@@ -132,7 +132,7 @@ def test_binary_targets(y, positive, pos_label):
     ("y", "match"),
     [
         ([1, 1, 1], "one class only"),
-        ([0, 1, 2], "Only binary classification"),
+        (pd.Series(["a", 1, 2], dtype=object), "mixes label types"),
         ([0, 1, None], "missing"),
     ],
 )

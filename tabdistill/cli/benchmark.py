@@ -20,8 +20,13 @@ def add_parser(sub, common):
         "benchmark", help="teacher vs student vs baseline on a CSV file", parents=[common]
     )
     p.add_argument("path", help="CSV file (plain or .gz)")
-    p.add_argument("--target", required=True, help="name of the binary target column")
-    p.add_argument("--positive-label", help="label of the positive class (default: inferred)")
+    p.add_argument(
+        "--target", required=True, help="name of the target column (two classes or more)"
+    )
+    p.add_argument(
+        "--positive-label",
+        help="label of the positive class of a binary target (default: inferred)",
+    )
     p.add_argument("--test-size", type=fraction, default=0.25, help="held-out share (default 0.25)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", metavar="OUT", help="write the results as JSON")

@@ -25,6 +25,8 @@ def run(args) -> int:
 def _decision_line(decision) -> str:
     if not decision:
         return "decision     flag at p >= 0.5 (written before thresholds were recorded)"
+    if "positive_label" not in decision:
+        return f"decision     {decision.get('rule', 'most probable class')}"
     t = decision["threshold"]
     at = "never (no threshold met the rule)" if t is None or t == float("inf") else f"{t:.4f}"
     return (
@@ -35,17 +37,22 @@ def _decision_line(decision) -> str:
 
 def format_manifest(m: dict) -> str:
     """A manifest as readable text."""
-    from ..evaluate.table import METRIC_COLUMNS, text_table
+    from ..evaluate.table import CLASS_METRIC_COLUMNS, METRIC_COLUMNS, text_table
 
     gate = m.get("gate", {})
     data = m.get("data", {})
+    if "class_shares" in data:
+        columns = CLASS_METRIC_COLUMNS
+        rates = ", ".join(f"{c} {v:.1%}" for c, v in data["class_shares"].items())
+    else:
+        columns = METRIC_COLUMNS
+        rates = f"{data.get('positive_rate', 0):.2%} positive"
     lines = [
         f"version      {m['version']}  (created {m.get('created_at', '?')})",
         f"gate         {'passed' if gate.get('passed') else 'REJECTED'}"
         + "".join(f"\n               - {r}" for r in gate.get("reasons", [])),
         f"data         {data.get('rows', '?'):,} rows ({data.get('train_rows', '?'):,} train, "
-        f"{data.get('holdout_rows', '?'):,} holdout: {data.get('holdout', '?')}), "
-        f"{data.get('positive_rate', 0):.2%} positive",
+        f"{data.get('holdout_rows', '?'):,} holdout: {data.get('holdout', '?')}), {rates}",
         f"data sha256  {data.get('sha256', '?')}",
         f"knobs        {m.get('knobs')}"
         + (f"  FALLBACK: {m['fallback']}" if m.get("fallback") else ""),
@@ -57,7 +64,7 @@ def format_manifest(m: dict) -> str:
     rows = dict(m.get("metrics", {}))
     if m.get("production_metrics"):
         rows[f"prod {m['production_before']}"] = m["production_metrics"]
-    lines += text_table(rows, METRIC_COLUMNS, first="holdout")
+    lines += text_table(rows, columns, first="holdout")
     schema = m.get("schema", {})
     cats = [c for c, r in schema.get("roles", {}).items() if r == "categorical"]
     lines += [

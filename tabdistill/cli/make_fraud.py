@@ -23,6 +23,12 @@ def add_parser(sub, common):
         "and block-missing columns, e.g. 120 for a card-fraud-shaped table)",
     )
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--fraud-type",
+        action="store_true",
+        help="a multiclass target fraud_type (none, account_takeover, card_not_present, "
+        "friendly_fraud) instead of is_fraud",
+    )
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=run)
 
@@ -34,8 +40,13 @@ def run(args) -> int:
         raise TabDistillError(f"'{args.output}' exists; pass --overwrite to replace it.")
     check_output(args.output, "output file")
     frame = make_fraud(
-        args.rows, fraud_rate=args.fraud_rate, random_state=args.seed, n_features=args.features
+        args.rows,
+        fraud_rate=args.fraud_rate,
+        random_state=args.seed,
+        n_features=args.features,
+        fraud_type=args.fraud_type,
     )
     frame.to_csv(args.output, index=False)
-    print(f"{len(frame):,} rows ({frame['is_fraud'].mean():.2%} fraud) written to {args.output}")
+    rate = (frame["fraud_type"] != "none") if args.fraud_type else frame["is_fraud"]
+    print(f"{len(frame):,} rows ({rate.mean():.2%} fraud) written to {args.output}")
     return EXIT_OK

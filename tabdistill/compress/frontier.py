@@ -82,7 +82,8 @@ def compress(
         A tree runtime.
     train : tuple ``(Z, target, sample_weight)``
         The student's training rows and the teacher's probabilities for them
-        (used to refit leaves; only tree runtimes with a sigmoid output are refit).
+        (used to refit leaves; only tree runtimes with a sigmoid output are
+        refit: a K-class model gets the quantized levels only).
     validation : tuple ``(Z, y, sample_weight)`` or ``(Z, y, sample_weight, teacher_proba)``
         Held-out rows with hard labels (and the teacher's probabilities for
         them), to measure each level.
@@ -130,8 +131,17 @@ def compress(
 
 
 def soft_roc_auc(q, p, sample_weight=None) -> float:
-    """ROC-AUC of scores ``p`` against probabilistic labels ``q`` (the teacher's)."""
+    """ROC-AUC of scores ``p`` against probabilistic labels ``q`` (the teacher's).
+
+    For K classes (``q`` and ``p`` of shape ``(n, K)``), the mean over classes
+    of each class's probability against the teacher's (one-vs-rest, macro).
+    """
     q = np.asarray(q, dtype=np.float64)
+    if q.ndim == 2:
+        p = np.asarray(p, dtype=np.float64)
+        return float(
+            np.mean([soft_roc_auc(q[:, k], p[:, k], sample_weight) for k in range(q.shape[1])])
+        )
     w = np.ones(len(q)) if sample_weight is None else np.asarray(sample_weight, np.float64)
     y2 = np.concatenate([np.ones(len(q)), np.zeros(len(q))])
     return float(metrics.roc_auc(y2, np.concatenate([p, p]), np.concatenate([w * q, w * (1 - q)])))

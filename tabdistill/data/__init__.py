@@ -16,6 +16,7 @@ __getattr__, __dir__ = lazy_exports(
     {
         "read_csv": ".io",
         "split_target": ".io",
+        "Target": ".target",
         "BinaryTarget": ".target",
         "encode_target": ".target",
         "FeatureSchema": ".schema",

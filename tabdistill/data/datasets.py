@@ -72,6 +72,8 @@ _DEVICE_P = np.array([0.35, 0.2, 0.15, 0.25, 0.05])
 
 #: Columns of the basic table (the target aside); ``n_features`` adds to them.
 BASE_FEATURES = 11
+#: Fraud types of ``make_fraud(fraud_type=True)``, besides "none".
+FRAUD_TYPES = ("account_takeover", "card_not_present", "friendly_fraud")
 
 
 def make_fraud(
@@ -80,13 +82,18 @@ def make_fraud(
     random_state: int = 0,
     missing_rate: float = 0.03,
     n_features: int = BASE_FEATURES,
+    fraud_type: bool = False,
 ) -> pd.DataFrame:
     """Generate fraud-shaped card transactions, deterministically.
 
     Fraud depends on the features through interactions a linear model misses
     (night-time x foreign, new card x high velocity, risky merchant x amount
     spike), so there is something for a large ensemble to learn and for a small
-    student to try to keep.
+    student to try to keep. With ``fraud_type``, a multiclass target: each
+    fraud is an account takeover (new card with a burst of transactions,
+    foreign at night), card-not-present fraud (online devices, online
+    merchants) or friendly fraud (an old domestic card), drawn at random with
+    odds that depend on those features.
 
     Parameters
     ----------
@@ -105,6 +112,9 @@ def make_fraud(
         codes (one with 1,000 levels), pure noise, and blocks of columns
         missing together. The basic columns are the same at any width (the
         labels are not: the extra columns carry signal).
+    fraud_type : bool, default=False
+        Replace the 0/1 target ``is_fraud`` by ``fraud_type``: ``"none"`` or
+        one of :data:`FRAUD_TYPES` (the same rows are fraud as with the 0/1 target).
 
     Returns
     -------
@@ -112,7 +122,7 @@ def make_fraud(
         Columns ``amount, merchant_category, hour, country, device,
         card_age_days, txn_count_1h, txn_count_24h, amount_to_avg,
         distance_km, is_foreign``, the extra columns (``v001``... numeric,
-        ``cat01``... categorical) and ``is_fraud`` (the target, 0/1).
+        ``cat01``... categorical) and ``is_fraud`` (the target, 0/1), or ``fraud_type``.
     """
     if not 0 < fraud_rate <= 0.5:
         raise DataError(f"fraud_rate must be in (0, 0.5], got {fraud_rate}.")
@@ -175,6 +185,17 @@ def make_fraud(
     )
     frame.loc[rng.random(n) < missing_rate, "device"] = np.nan
     frame.loc[rng.random(n) < missing_rate, "distance_km"] = np.nan
+    if fraud_type:
+        odds = np.column_stack(
+            [
+                2.0 * new_card * (count_1h >= 2) + 1.5 * night * foreign + 0.5 * (count_24h > 5),
+                1.5 * np.isin(device, (0, 1, 2)) + 1.0 * np.isin(mcc, (3, 4, 5, 9)),
+                0.8 * (card_age > 365) + 0.6 * (1 - foreign) + 0.4 * np.isin(mcc, (0, 2, 8)),
+            ]
+        )
+        kind = np.argmax(odds + rng.gumbel(size=odds.shape), axis=1)  # drawn by their odds
+        labels = np.where(fraud == 1, np.array(FRAUD_TYPES, dtype=object)[kind], "none")
+        frame = frame.drop(columns="is_fraud").assign(fraud_type=labels)
     return frame
 
 

@@ -43,14 +43,38 @@ class FeatureSpec:
         return cls(encoder.categorical_mask_, encoder.integer_mask_, encoder.lower_, encoder.upper_)
 
 
-def seed_indices(n_rows, n_source, y=None, positive_share=None, rng=None) -> np.ndarray:
+def class_shares(y, n_classes: int, floor: float) -> np.ndarray:
+    """Shares of synthetic rows seeded from each class: at least ``floor`` each.
+
+    A class whose share of the rows is under ``floor`` is raised to it; the
+    other classes give up the difference in proportion to their own shares, so
+    the result leans towards balance without upending the class mix.
+    """
+    prior = np.bincount(np.asarray(y, dtype=np.int64), minlength=n_classes) / len(y)
+    if not 0 <= floor <= 1 / n_classes:
+        raise ValueError(f"a share of at least {floor} for each of {n_classes} classes is > 1.")
+    low = prior < floor
+    share = np.where(low, floor, prior)
+    rest = prior[~low].sum()
+    if rest > 0:
+        share[~low] = prior[~low] * (1 - floor * low.sum()) / rest
+    return share
+
+
+def seed_indices(
+    n_rows, n_source, y=None, positive_share=None, rng=None, shares=None
+) -> np.ndarray:
     """Indices (into ``n_source`` rows) of the rows each synthetic row starts from.
 
     Without ``positive_share`` the seeds cycle through the rows in order, pass
     after pass, as in MUNGE. With it, that share of seeds cycles through the
     positive rows (``y == 1``) and the rest through the negatives, so a 1%
-    fraud dataset can yield, say, 20% of synthetic rows around fraud.
+    fraud dataset can yield, say, 20% of synthetic rows around fraud. With
+    ``shares`` (one a class, for class codes ``y``; see :func:`class_shares`),
+    each class seeds its share of the rows, cycling through its own rows.
     """
+    if shares is not None:
+        return _seeds_by_class(n_rows, np.asarray(y), np.asarray(shares, float), rng)
     if positive_share is None:
         return np.resize(np.arange(n_source), n_rows)
     if y is None:
@@ -66,6 +90,16 @@ def seed_indices(n_rows, n_source, y=None, positive_share=None, rng=None) -> np.
         [np.resize(rng.permutation(pos), n_pos), np.resize(rng.permutation(neg), n_rows - n_pos)]
     )
     return idx[rng.permutation(n_rows)]
+
+
+def _seeds_by_class(n_rows, y, shares, rng):
+    rng = np.random.default_rng(rng)
+    rows = [np.flatnonzero(y == k) for k in range(len(shares))]
+    shares = np.where([len(r) > 0 for r in rows], shares, 0.0)
+    counts = np.floor(n_rows * shares / shares.sum()).astype(np.int64)
+    counts[np.argmax(shares)] += n_rows - counts.sum()  # rounding: to the largest class
+    idx = np.concatenate([np.resize(rng.permutation(r), c) for r, c in zip(rows, counts)])
+    return idx[rng.permutation(n_rows)].astype(np.int64)
 
 
 def make_valid(Z, spec: FeatureSpec) -> np.ndarray:
@@ -86,6 +120,7 @@ class Augmenter(BaseEstimator):
         *,
         y=None,
         positive_share=None,
+        shares=None,
         random_state=None,
         deadline=None,
         bar=None,
@@ -100,10 +135,13 @@ class Augmenter(BaseEstimator):
             Rows to generate.
         spec : FeatureSpec
             Column kinds and ranges.
-        y : ndarray of 0/1, default=None
-            Labels, needed only for ``positive_share``.
+        y : ndarray of 0/1 or of class codes, default=None
+            Labels, needed only for ``positive_share`` or ``shares``.
         positive_share : float, default=None
             Share of synthetic rows seeded from positive rows (rare-class emphasis).
+        shares : ndarray of shape (n_classes,), default=None
+            Share of synthetic rows seeded from each class (K classes; see
+            :func:`class_shares`).
         random_state : int, default=None
             Same seed, same rows.
         deadline : float, default=None
@@ -122,7 +160,7 @@ class Augmenter(BaseEstimator):
         Z = np.asarray(Z, dtype=np.float64)
         rng = np.random.default_rng(random_state)
         y = None if y is None else np.asarray(y)
-        seeds = seed_indices(int(n_rows), Z.shape[0], y, positive_share, rng)
+        seeds = seed_indices(int(n_rows), Z.shape[0], y, positive_share, rng, shares)
         if n_rows == 0:
             return Z[:0].copy(), seeds
         if deadline is None:

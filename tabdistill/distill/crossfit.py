@@ -27,7 +27,7 @@ import numpy as np
 from sklearn.base import clone
 
 from .._validation import take
-from .members import boosting_rounds, fit_member, positive_proba
+from .members import boosting_rounds, fit_member, fold_codes, member_scores
 
 logger = logging.getLogger(__name__)
 
@@ -44,13 +44,17 @@ class CrossFit:
     members : list of str
         Members fit on every fold done (the others were dropped by the budget).
     oof : dict
-        ``name -> ndarray``: out-of-fold probabilities, NaN where no fold held the row out.
+        ``name -> ndarray``: out-of-fold positive-class probabilities (binary)
+        or ``(n, K)`` class distributions, NaN where no fold held the row out.
     rounds : dict
         ``name -> [rounds]`` each early-stopped fold model kept.
     seconds : dict
         ``name -> [seconds]`` of each fold fit.
     fold_models : dict
         ``name -> [fitted models]`` (kept only under a time limit, for :class:`FoldAverage`).
+    fold_classes : list
+        Per fold, the class codes its models were fit on when the fold lacked
+        a class (see :func:`~tabdistill.distill.members.fold_codes`), else None.
     n_folds : int
         Folds fit.
     refit : bool
@@ -62,6 +66,7 @@ class CrossFit:
     rounds: dict
     seconds: dict
     fold_models: dict = field(default_factory=dict)
+    fold_classes: list = field(default_factory=list)
     n_folds: int = 0
     refit: bool = True
 
@@ -69,7 +74,9 @@ class CrossFit:
         return float(np.mean(self.seconds[name])) if self.seconds.get(name) else 0.0
 
 
-def cross_fit(protos, splits, Z, y, w, categorical_mask, stop, budget, priority, bar=None):
+def cross_fit(
+    protos, splits, Z, y, w, categorical_mask, stop, budget, priority, bar=None, n_classes=2
+):
     """Fit each member of ``protos`` on every split's training rows, within ``budget``.
 
     Parameters
@@ -77,7 +84,7 @@ def cross_fit(protos, splits, Z, y, w, categorical_mask, stop, budget, priority,
     protos : dict
         ``name -> unfitted member``, in the user's order.
     splits : list of (train, test)
-    Z, y, w : the encoded rows, 0/1 labels, sample weights (or None)
+    Z, y, w : the encoded rows, 0/1 labels or class codes, sample weights (or None)
     categorical_mask : ndarray of bool
     stop : tuple or None
         Early stopping settings for boosted members (see :func:`fit_member`).
@@ -88,6 +95,8 @@ def cross_fit(protos, splits, Z, y, w, categorical_mask, stop, budget, priority,
         out so far): which members to keep when the budget cannot afford them all.
     bar : Stage, default=None
         Progress, one step per member fit.
+    n_classes : int, default=2
+        Classes of the target; with K > 2 the out-of-fold scores are ``(n, K)``.
 
     Returns
     -------
@@ -97,7 +106,7 @@ def cross_fit(protos, splits, Z, y, w, categorical_mask, stop, budget, priority,
     keep_models = budget.limited
     result = CrossFit(
         members=names,
-        oof={n: np.zeros(len(y)) for n in names},
+        oof={n: np.zeros((len(y),) if n_classes == 2 else (len(y), n_classes)) for n in names},
         rounds={n: [] for n in names},
         seconds={n: [] for n in names},
         fold_models={n: [] for n in names} if keep_models else {},
@@ -109,6 +118,8 @@ def cross_fit(protos, splits, Z, y, w, categorical_mask, stop, budget, priority,
                 break
         # a fold may take what one member alone could spend on it: in the first fold, which
         # measures the members' costs, later members are skipped once that is spent
+        present, codes = fold_codes(y[train], n_classes)
+        result.fold_classes.append(present)
         fold_end = time.perf_counter() + budget.remaining() / (len(splits) - k + REFIT_COST)
         for name in list(result.members):
             if k == 0 and name != names[0] and time.perf_counter() >= fold_end:
@@ -118,14 +129,14 @@ def cross_fit(protos, splits, Z, y, w, categorical_mask, stop, budget, priority,
             est = fit_member(
                 clone(protos[name]),
                 Z[train],
-                y[train],
+                codes,
                 take(w, train),
                 categorical_mask,
                 stop,
                 deadline=max(fold_end, start + 1e-3) if budget.limited else None,
             )
             result.seconds[name].append(time.perf_counter() - start)
-            result.oof[name][test] += positive_proba(est, Z[test])
+            result.oof[name][test] += member_scores(est, Z[test], n_classes, present)
             if boosting_rounds(est) is not None:
                 result.rounds[name].append(boosting_rounds(est))
             if keep_models:
@@ -134,9 +145,9 @@ def cross_fit(protos, splits, Z, y, w, categorical_mask, stop, budget, priority,
                 bar.update()
         held_out[test] += 1
         result.n_folds = k + 1
-    covered = held_out > 0
+    per_row = held_out if n_classes == 2 else held_out[:, None]
     for name in result.members:  # a row held out by several splits gets their mean; by none, NaN
-        result.oof[name] = np.where(covered, result.oof[name] / np.maximum(held_out, 1), np.nan)
+        result.oof[name] = np.where(per_row > 0, result.oof[name] / np.maximum(per_row, 1), np.nan)
     for name in set(names) - set(result.members):
         del result.oof[name]
     return result

@@ -7,6 +7,9 @@ per combination of the few knobs that matter (``alpha``, augmentation factor).
 It always fits the baseline too -- the same student spec on hard labels -- and
 never returns a student that is worse than that baseline on validation: it
 falls back to the baseline, warns, and records why.
+
+Targets of K > 2 classes go through the same steps with class distributions
+in place of positive-class probabilities (see :mod:`tabdistill.distill.classes`).
 """
 
 from __future__ import annotations
@@ -29,8 +32,8 @@ from .._progress import Stages
 from .._validation import check_lengths, check_sample_weight, take
 from ..data.encoder import TabularEncoder, TabularInputMixin
 from ..data.target import encode_target
-from .augment import AUGMENTERS, Augmenter, FeatureSpec, make_augmenter
-from .binary import BinaryClassifierMixin
+from .augment import AUGMENTERS, Augmenter, FeatureSpec, class_shares, make_augmenter
+from .classes import ClassesMixin
 from .labels import TrainingSet, build_training_set, platt_scaling, soften
 from .selection import (
     Candidate,
@@ -64,6 +67,23 @@ def _positive_share(setting, positive_rate):
     if setting == "auto":
         return 0.2 if positive_rate < 0.2 else None
     return setting
+
+
+def _seed_shares(setting, y, n_classes):
+    """Rare-class emphasis of K classes: each class seeds at least a share of synthetic rows.
+
+    ``'auto'``: ``0.4 / K`` (the binary 0.2 for K = 2); a number: that share;
+    None: no emphasis.
+    """
+    if setting is None:
+        return None
+    floor = 0.4 / n_classes if setting == "auto" else float(setting)
+    if floor > 1 / n_classes:
+        raise ValueError(
+            f"positive_share={setting} asks each of {n_classes} classes for that share of the "
+            f"synthetic rows; with K classes it must be at most 1/K = {1 / n_classes:.3f}."
+        )
+    return class_shares(y, n_classes, floor)
 
 
 def _predict_in_chunks(fn, Z, chunk=50_000, bar=None):
@@ -102,11 +122,16 @@ def _final_params(candidate) -> dict:
     return params
 
 
-class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMixin, BaseEstimator):
+class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, BaseEstimator):
     """A compact student distilled from a heterogeneous teacher ensemble.
 
     ``predict_proba`` is the student's. The teacher and the baseline stay
     available as ``teacher_`` and ``baseline_`` for comparison.
+
+    The target may have two classes or more. With K > 2 classes the teacher's
+    soft labels are class distributions and every student is fit on them, not
+    on their argmax (see :mod:`tabdistill.distill.students`); ``predict``
+    returns the most probable class.
 
     Parameters
     ----------
@@ -130,14 +155,20 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         rows carry the teacher's knowledge; ``alpha=1`` with no synthetic rows
         is the baseline itself, so the selection can always fall back to it.
     temperature : float, default=1.0
-        Temperature applied to the teacher's probabilities.
+        Temperature applied to the teacher's probabilities (to its log-probabilities
+        through a softmax, for K classes).
     synthetic_weight : float, default=1.0
         Weight of a synthetic row relative to an original one.
     positive_share : float, "auto" or None, default="auto"
-        Share of synthetic rows seeded from positive rows. "auto" uses 0.2 when
-        positives are under 20% of rows, else no emphasis.
+        Rare-class emphasis of the synthetic rows. Binary: the share of
+        synthetic rows seeded from positive rows; "auto" uses 0.2 when
+        positives are under 20% of rows, else no emphasis. K classes: the
+        least share of synthetic rows seeded from each class (at most 1/K;
+        rarer classes are raised to it, the others shrink in proportion);
+        "auto" uses 0.4/K. None: seeds follow the rows, no emphasis.
     rare_weight : float, default=1.0
-        Extra weight on positive targets in the student's loss.
+        Extra weight on positive targets in the student's loss (K classes: on
+        the probability of classes other than the most frequent one).
     losses : sequence of {"cross_entropy", "logit"}, default=("cross_entropy", "logit")
         Candidate losses of students that have one (LightGBM): cross-entropy on
         probabilities, or least squares on the teacher's log-odds (logit
@@ -169,7 +200,9 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         The validation rows' soft labels are the teacher's predictions for rows
         it was not fit on, so they are as honest as the out-of-fold ones.
     selection_metric : {"roc_auc", "average_precision", "log_loss", "brier"}, default="roc_auc"
-        What knob selection and the baseline fallback compare on validation.
+        What knob selection and the baseline fallback compare on validation
+        (K classes: macro one-vs-rest ROC-AUC or PR-AUC, multiclass log loss
+        or Brier score).
     validation_fraction : float, default=0.2
         Share of rows held out (stratified; group-aware when ``fit`` gets
         ``groups``) to select knobs, check the baseline and set the threshold.
@@ -188,10 +221,13 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         threshold that minimises ``20 * missed positives + false alarms``).
         With ``refit``, targets are met by the student's validation
         predictions before its refit (the last ones on rows it had not seen).
+        Binary targets only: with K classes ``predict`` returns the most
+        probable class, and a threshold other than 0.5 is an error.
     categorical_features : list of str, default=None
         Columns to treat as categorical whatever their dtype.
     positive_label : object, default=None
-        Label of the positive class; see :func:`tabdistill.data.target.encode_target`.
+        Label of the positive class of a binary target; see
+        :func:`tabdistill.data.target.encode_target`.
     compress : bool, default=False
         Also compress the compiled student (:func:`tabdistill.compress.compress`):
         quantized leaves, and trees dropped and reweighted under an L1 penalty
@@ -218,15 +254,19 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
     Attributes
     ----------
     encoder_ : TabularEncoder
-    classes_ : ndarray of shape (2,)
-        The two labels, sorted, with their own dtype (``predict_proba``
-        columns follow this order).
-    pos_label_ : object
-        The positive class, whose probability the models learn (see
-        ``positive_label``). Pass it as ``pos_label`` to scikit-learn metrics
-        such as ``average_precision_score``.
-    decision_threshold_ : float
-        ``predict`` flags the positive class where its probability is at least this.
+    classes_ : ndarray of shape (n_classes,)
+        The labels, sorted, with their own dtype (``predict_proba`` columns
+        follow this order).
+    n_classes_ : int
+    pos_label_ : object or None
+        The positive class of a binary target, whose probability the models
+        learn (see ``positive_label``). Pass it as ``pos_label`` to
+        scikit-learn metrics such as ``average_precision_score``. None for
+        K > 2 classes.
+    decision_threshold_ : float or None
+        ``predict`` flags the positive class where its probability is at least
+        this (binary); None for K classes, where ``predict`` takes the most
+        probable class.
     feature_names_in_, n_features_in_
     teacher_ : TeacherEnsemble
     student_ : Pipeline
@@ -239,7 +279,7 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
     train_index_, validation_index_ : ndarray of int
         Rows (positions in ``X``) the teacher and students were fit on, and
         rows held out to select knobs and compare with the baseline.
-    soft_labels_ : ndarray
+    soft_labels_ : ndarray of shape (n_train,) or (n_train, n_classes)
         Targets the chosen student was fit on for the original training rows
         (``X.iloc[train_index_]``).
     fallback_ : str or None
@@ -358,7 +398,7 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         X : DataFrame or array-like of shape (n_samples, n_features)
             A DataFrame, or an array of raw feature values.
         y : array-like of shape (n_samples,)
-            Binary target with any two labels.
+            Target with any two or more labels.
         sample_weight : array-like of shape (n_samples,), default=None
             Reaches the teacher's members, the students and the baseline;
             synthetic rows inherit the weight of the row they came from.
@@ -378,13 +418,19 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
             self.encoder_ = TabularEncoder(categorical_features=self.categorical_features)
             Z = self.encoder_.fit_encode(X)
             target = encode_target(y, self.positive_label)
+            self._check_decision(target)
             self.classes_, self.pos_label_ = target.classes, target.pos_label
             self.feature_names_in_ = self.encoder_.feature_names_in_
             self.n_features_in_ = self.encoder_.n_features_in_
-            y01 = target.y
+            y01 = target.y  # 0/1 (binary) or class codes
             w = None if sample_weight is None else check_sample_weight(sample_weight, len(y01))
             tr, va = validation_split(
-                self.validation_split, self.validation_fraction, y01, groups, self.random_state
+                self.validation_split,
+                self.validation_fraction,
+                y01,
+                groups,
+                self.random_state,
+                classes=target.classes,
             )
             self.train_index_, self.validation_index_ = tr, va
             w_tr, w_va = take(w, tr), take(w, va)
@@ -401,7 +447,11 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
             label_rate = len(va) / max(time.perf_counter() - clock, 1e-9)  # rows per second
             stage.detail = ", ".join(self.teacher_.estimators_)
 
-        share = _positive_share(self.positive_share, y01[tr].mean())
+        share = shares = None
+        if target.n_classes == 2:
+            share = _positive_share(self.positive_share, y01[tr].mean())
+        else:
+            shares = _seed_shares(self.positive_share, y01[tr], target.n_classes)
         n_synthetic = self._synthetic_rows(len(tr), label_rate, budget)
         with stages.stage("augment", total=n_synthetic, unit="rows") as stage:
             # without a limit deadline is None; with one, making rows gets half the stage
@@ -412,6 +462,7 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
                 FeatureSpec.from_encoder(self.encoder_),
                 y=y01[tr],
                 positive_share=share,
+                shares=shares,
                 random_state=int(seeds[1]),
                 deadline=None if np.isinf(augment_end) else (augment_end + time.perf_counter()) / 2,
                 bar=stage,
@@ -496,9 +547,11 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         self.__dict__.pop("_runtime", None)
         self.student_ = Pipeline([("encoder", self.encoder_), ("student", student_model)])
         self.baseline_ = Pipeline([("encoder", self.encoder_), ("student", baseline_model)])
-        self.decision_threshold_ = metrics.decision_threshold(
-            y01[va], chosen.validation_proba, self.threshold, w_va
-        )
+        self.decision_threshold_ = None
+        if target.n_classes == 2:
+            self.decision_threshold_ = metrics.decision_threshold(
+                y01[va], chosen.validation_proba, self.threshold, w_va
+            )
         self.compression_ = self.compressed_levels_ = None
         if self.compress:
             with stages.stage("compress"):
@@ -540,6 +593,11 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
             params.setdefault("early_stopping_rounds", self.early_stopping_rounds)
         return params
 
+    def _hard_targets(self, y):
+        """Hard labels as student targets: 0/1 (binary) or one-hot rows (K classes)."""
+        k = len(self.classes_)
+        return y.astype(float) if k == 2 else metrics.one_hot(y, k)
+
     def _fit_baseline(self, sizes, Z, y01, w, validation, seed, progress) -> Candidate:
         """The student spec fit on hard labels, at the cheapest size that does as well.
 
@@ -548,8 +606,10 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         """
         stage, budget = progress
         budget = _stage_budget(budget, "baseline")
-        data = TrainingSet(Z, y01.astype(float), np.ones(len(y01)) if w is None else w, len(y01))
-        eval_set = (validation[0], validation[1].astype(float), validation[2])
+        data = TrainingSet(
+            Z, self._hard_targets(y01), np.ones(len(y01)) if w is None else w, len(y01)
+        )
+        eval_set = (validation[0], self._hard_targets(validation[1]), validation[2])
         fitted = []
         for size in sizes:
             if fitted and not budget.fits(_mean_seconds(fitted)):
@@ -650,7 +710,7 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         data = self._candidate_data(knobs, training)
         Z_va, y_va, w_va, _ = validation
         q_va = soften(training["validation_proba"], self.temperature)
-        eval_target = (1 - knobs["alpha"]) * q_va + knobs["alpha"] * y_va
+        eval_target = (1 - knobs["alpha"]) * q_va + knobs["alpha"] * self._hard_targets(y_va)
         params = self._student_params(knobs["student_params"], knobs.get("loss"))
         model = self._fit_student(seed, params, data, (Z_va, eval_target, w_va), deadline)
         return evaluate(
@@ -685,7 +745,9 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
 
     def _refit_baseline(self, baseline, Z, y01, w):
         """The chosen baseline refit on training + validation rows."""
-        data = TrainingSet(Z, y01.astype(float), np.ones(len(y01)) if w is None else w, len(y01))
+        data = TrainingSet(
+            Z, self._hard_targets(y01), np.ones(len(y01)) if w is None else w, len(y01)
+        )
         return self._fit_student(self._seed(baseline), _final_params(baseline), data)
 
     def _refit_student(self, chosen, training, Z_va, y_va, w_va):
@@ -731,6 +793,15 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
     @staticmethod
     def _seed(candidate):
         return candidate.model.get_params().get("random_state")
+
+    def _check_decision(self, target):
+        """A decision threshold is for binary targets; K classes predict the most probable."""
+        if target.n_classes > 2 and self.threshold != 0.5:
+            raise ValueError(
+                f"threshold={self.threshold!r} sets the decision of a binary target; this target "
+                f"has {target.n_classes} classes, for which predict returns the most probable "
+                "class. Leave threshold at its default."
+            )
 
     def check_params(self):
         """Validate every parameter, nested ones included, without fitting anything.
@@ -820,7 +891,9 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
             "baseline_params": baseline.knobs["student_params"],
             "fallback": self.fallback_,
             "compression": self.compression_,
-            "decision": {
+            "decision": None
+            if self.decision_threshold_ is None
+            else {
                 "rule": self.threshold,
                 **metrics.decision_summary(
                     y_va, chosen.validation_proba, self.decision_threshold_, w_va
@@ -866,7 +939,7 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
 
     # ------------------------------------------------------------------ predict
     def predict_proba(self, X):
-        """Class probabilities from the student, shape ``(n_samples, 2)``, in ``classes_`` order.
+        """Class probabilities from the student, ``(n_samples, n_classes)``, in ``classes_`` order.
 
         ``X`` is a DataFrame or an array of raw feature values in the fitted
         column order (``feature_names_in_``); for rows already encoded by
@@ -878,7 +951,8 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
         return self.proba_from_scores(self.predict_proba_encoded(self.encoder_.encode(X)))
 
     def predict_proba_encoded(self, Z) -> np.ndarray:
-        """Positive-class probability of rows already encoded by ``encoder_``."""
+        """Scores of rows already encoded by ``encoder_``: the positive-class probability
+        (binary), or the ``(n, K)`` class probabilities."""
         check_is_fitted(self, "student_")
         Z = np.asarray(Z, dtype=np.float64)
         if self.runtime_ is not None:
@@ -887,7 +961,8 @@ class DistilledClassifier(BinaryClassifierMixin, TabularInputMixin, ClassifierMi
 
     def predict(self, X):
         """Predicted labels: the positive class where its probability is at least
-        ``decision_threshold_`` (see ``threshold``), the other class elsewhere."""
+        ``decision_threshold_`` (see ``threshold``), the other class elsewhere;
+        with K classes, the most probable class."""
         check_is_fitted(self, "student_")
         p = self.predict_proba_encoded(self.encoder_.encode(X))
         return self.labels_from_scores(p, self.decision_threshold_)
@@ -915,4 +990,6 @@ def _mean_seconds(candidates) -> float:
 
 def _fill_unheld(oof_proba, y):
     """Out-of-fold probabilities, with a row's own label where no split held it out."""
+    if oof_proba.ndim == 2:
+        return np.where(np.isnan(oof_proba), metrics.one_hot(y, oof_proba.shape[1]), oof_proba)
     return np.where(np.isnan(oof_proba), y, oof_proba)

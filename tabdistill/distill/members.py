@@ -20,7 +20,7 @@ from sklearn.pipeline import Pipeline
 
 from .._budget import lightgbm_deadline, xgboost_deadline
 from .._compat import lightgbm_eval_kwargs
-from .._proba import clip_proba
+from .._proba import clip_distribution, clip_proba
 from ..exceptions import DataError
 from .linear import LinearDesign
 
@@ -226,7 +226,8 @@ def _fit_early_stopped(estimator, Z, y, sample_weight, categorical_mask, early_s
             ],
             **lightgbm_eval_kwargs(Z[stop_idx], y[stop_idx], w_stop),
         )
-    estimator.set_params(early_stopping_rounds=patience, eval_metric="logloss")
+    metric = "logloss" if len(np.unique(y)) == 2 else "mlogloss"
+    estimator.set_params(early_stopping_rounds=patience, eval_metric=metric)
     return estimator.fit(
         Z[fit_idx],
         y[fit_idx],
@@ -264,22 +265,76 @@ class FoldAverage(ClassifierMixin, BaseEstimator):
     ----------
     estimators : list
         The member's fitted fold models.
+    fold_classes : list, default=None
+        Per fold model, the class codes it was fit on when its fold lacked a
+        class (:func:`fold_codes`), else None; its columns are put back in
+        place (the missing classes get probability 0) before averaging.
+    n_classes : int, default=None
+        Classes of the target; needed with ``fold_classes``.
     """
 
-    def __init__(self, estimators=()):
+    def __init__(self, estimators=(), fold_classes=None, n_classes=None):
         self.estimators = estimators
+        self.fold_classes = fold_classes
+        self.n_classes = n_classes
 
     @property
     def classes_(self):
+        if self.n_classes is not None:
+            return np.arange(self.n_classes)
         return self.estimators[0].classes_
 
     def predict_proba(self, Z):
-        return np.mean([est.predict_proba(Z) for est in self.estimators], axis=0)
+        fold_classes = self.fold_classes or [None] * len(self.estimators)
+        probas = []
+        for est, present in zip(self.estimators, fold_classes):
+            proba = est.predict_proba(Z)
+            if present is not None:
+                full = np.zeros((proba.shape[0], self.n_classes))
+                full[:, present] = proba
+                proba = full
+            probas.append(proba)
+        return np.mean(probas, axis=0)
 
 
 def positive_proba(estimator, Z) -> np.ndarray:
     """Probability of class 1 from a fitted member, clipped away from 0 and 1."""
     return clip_proba(estimator.predict_proba(Z)[:, 1])
+
+
+def member_scores(estimator, Z, n_classes: int, classes=None) -> np.ndarray:
+    """A fitted member's scores: positive-class probabilities (two classes) or ``(n, K)``.
+
+    Parameters
+    ----------
+    n_classes : int
+        Classes of the target.
+    classes : ndarray of int, default=None
+        The class codes the member was fit on, when they are not all
+        ``0 .. n_classes - 1`` (a fold that lacked a class): it was fit on
+        their positions (:func:`fold_codes`), and its columns are put back
+        in place, the missing classes getting probability ~0.
+    """
+    if n_classes == 2:
+        return positive_proba(estimator, Z)
+    proba = estimator.predict_proba(Z)
+    if classes is None or len(classes) == n_classes:
+        return clip_distribution(proba)
+    full = np.zeros((proba.shape[0], n_classes))
+    full[:, classes] = proba
+    return clip_distribution(full)
+
+
+def fold_codes(y, n_classes: int):
+    """``(classes present, codes among them)`` of a fold's labels.
+
+    Boosting libraries want labels ``0 .. k-1``: when a fold lacks a class,
+    its rows are coded by position among the classes it has.
+    """
+    present = np.unique(y)
+    if n_classes == 2 or len(present) == n_classes:
+        return None, y
+    return present, np.searchsorted(present, y)
 
 
 def normalize_members(members):

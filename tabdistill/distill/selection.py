@@ -110,10 +110,13 @@ def win_rate(metric, y, p_a, p_b, sample_weight=None, n_boot=200, random_state=0
     """
     y = np.asarray(y)
     rng = np.random.default_rng(random_state)
-    pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    if np.ndim(p_a) == 2:  # K classes: resampled within each class present
+        groups = [np.flatnonzero(y == c) for c in np.unique(y)]
+    else:
+        groups = [np.flatnonzero(y == 1), np.flatnonzero(y == 0)]
     wins = 0
     for _ in range(n_boot):
-        idx = np.concatenate([rng.choice(pos, len(pos)), rng.choice(neg, len(neg))])
+        idx = np.concatenate([rng.choice(g, len(g)) for g in groups])
         w = None if sample_weight is None else sample_weight[idx]
         a = metrics.score(metric, y[idx], p_a[idx], w)
         b = metrics.score(metric, y[idx], p_b[idx], w)

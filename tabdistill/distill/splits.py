@@ -20,6 +20,7 @@ from sklearn.model_selection import (
     train_test_split,
 )
 
+from ..data.target import class_text
 from ..exceptions import DataError
 
 DEFAULT_FOLDS = 5
@@ -39,11 +40,24 @@ def _check_classes(y, train, test, what):
         if len(rows) == 0 or len(np.unique(y[rows])) < 2:
             raise DataError(
                 f"{what}: its {part} rows hold a single class ({len(rows)} rows). Each side of "
-                "a split needs both classes: use fewer or larger folds, or more data."
+                "a split needs two classes or more: use fewer or larger folds, or more data."
             )
 
 
-def teacher_folds(cv, y, groups=None, random_state=None) -> list[tuple[np.ndarray, np.ndarray]]:
+def _label(classes, code) -> str:
+    return f"with code {code}" if classes is None else class_text(classes, code)
+
+
+def _rarest(y, classes):
+    """``(code, rows)`` of the rarest class of K > 2 classes (codes ``0 .. K-1``)."""
+    counts = np.bincount(y, minlength=0 if classes is None else len(classes))
+    code = int(np.argmin(counts))
+    return code, int(counts[code])
+
+
+def teacher_folds(
+    cv, y, groups=None, random_state=None, classes=None
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """The ``(train, test)`` index pairs of the teacher's cross-fitting.
 
     Parameters
@@ -51,21 +65,33 @@ def teacher_folds(cv, y, groups=None, random_state=None) -> list[tuple[np.ndarra
     cv : int, splitter, iterable or None
         An int (None: 5) means stratified shuffled folds (stratified group folds
         when ``groups`` is given).
-    y : ndarray of 0/1
+    y : ndarray of 0/1, or class codes ``0 .. K-1`` (K > 2)
     groups : array-like, default=None
     random_state : int, default=None
         Shuffles the stratified folds.
+    classes : ndarray, default=None
+        The labels of the codes, to name a class in an error (K > 2).
 
     Raises
     ------
     DataError
-        If a fold's training or held-out rows hold one class only.
+        If a fold's training or held-out rows hold one class only, or (a
+        number of folds) a class has fewer rows than folds.
     """
     groups = _check_groups(groups, len(y))
+    multiclass = classes is not None and len(classes) > 2
     if cv is None or isinstance(cv, Integral):
         k = DEFAULT_FOLDS if cv is None else int(cv)
+        if multiclass:
+            code, rows = _rarest(y, classes)
+            if rows < k:
+                raise DataError(
+                    f"{k}-fold cross-fitting needs at least {k} rows of each class; class "
+                    f"{_label(classes, code)} has {rows}. Use more data, a smaller cv, or merge "
+                    "that class into another."
+                )
         n_pos, n_neg = int(y.sum()), int(len(y) - y.sum())
-        if min(n_pos, n_neg) < k:
+        if not multiclass and min(n_pos, n_neg) < k:
             raise DataError(
                 f"{k}-fold cross-fitting needs at least {k} rows of each class; got {n_pos} "
                 f"positive and {n_neg} negative. Use more data or a smaller cv."
@@ -82,7 +108,7 @@ def teacher_folds(cv, y, groups=None, random_state=None) -> list[tuple[np.ndarra
     return splits
 
 
-def validation_split(split, fraction, y, groups=None, random_state=None):
+def validation_split(split, fraction, y, groups=None, random_state=None, classes=None):
     """``(train, validation)`` row indices of the distiller's holdout.
 
     Parameters
@@ -92,11 +118,15 @@ def validation_split(split, fraction, y, groups=None, random_state=None):
         ``groups`` is given). A splitter or iterable of index pairs: its
         **last** split, which for ``TimeSeriesSplit`` holds the most recent rows.
     fraction : float
-    y : ndarray of 0/1
+    y : ndarray of 0/1, or class codes ``0 .. K-1`` (K > 2)
     groups : array-like, default=None
     random_state : int, default=None
+    classes : ndarray, default=None
+        The labels of the codes (K > 2): the training rows must hold every
+        class, and an error names the class that is short.
     """
     groups = _check_groups(groups, len(y))
+    multiclass = classes is not None and len(classes) > 2
     idx = np.arange(len(y))
     if split is not None:
         splits = list(check_cv(split, y, classifier=True).split(y, y, groups))
@@ -107,14 +137,26 @@ def validation_split(split, fraction, y, groups=None, random_state=None):
         gss = GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=random_state)
         tr, va = next(gss.split(idx, y, groups))
     else:
-        n_rare = int(min(y.sum(), len(y) - y.sum()))
+        if multiclass:
+            code, n_rare = _rarest(y, classes)
+            which = f"rows of class {_label(classes, code)}"
+        else:
+            n_rare = int(min(y.sum(), len(y) - y.sum()))
+            which = ("positive" if y.sum() <= len(y) - y.sum() else "negative") + " rows"
         n_val_rare = int(np.floor(n_rare * fraction))
         if n_val_rare < 1 or n_rare - n_val_rare < 2:
-            which = "positive" if y.sum() <= len(y) - y.sum() else "negative"
             raise DataError(
-                f"too few {which} rows ({n_rare}) to hold out a validation split of "
+                f"too few {which} ({n_rare}) to hold out a validation split of "
                 f"{fraction:.0%} and still cross-fit the teacher; use more data."
             )
         tr, va = train_test_split(idx, test_size=fraction, stratify=y, random_state=random_state)
     _check_classes(y, tr, va, "the validation split")
+    if multiclass:
+        missing = np.setdiff1d(np.arange(len(classes)), y[tr])
+        if len(missing):
+            raise DataError(
+                f"the validation split leaves no training rows of class "
+                f"{_label(classes, int(missing[0]))}: the teacher could never predict it. "
+                "Use a split whose training rows hold every class, or more data."
+            )
     return tr, va

@@ -1,6 +1,8 @@
 """Compact students, all fit by sample-weighted soft-label regression.
 
-A student learns ``q(x)``, the teacher's probability, from targets in [0, 1]:
+A student learns ``q(x)``, the teacher's probability, from targets in [0, 1]
+-- for a binary target one probability a row, for K > 2 classes a class
+distribution of shape ``(n, K)`` (see "K classes" below):
 
 * :class:`LightGBMStudent` -- a small gradient-boosted model with LightGBM's
   ``cross_entropy`` objective, which accepts probabilities as labels;
@@ -15,6 +17,21 @@ A student learns ``q(x)``, the teacher's probability, from targets in [0, 1]:
 Students work on the encoded matrix. Each has ``predict(Z)`` (the positive-class
 probability) and ``predict_proba(Z)`` (two columns). With 0/1 targets, the same
 spec is the "baseline" trained directly on hard labels.
+
+K classes: the targets are distributions, never their argmax, and
+``predict(Z)`` returns ``(n, K)`` probabilities:
+
+* LightGBM boosts K trees a round (one per class) on the soft-label softmax
+  cross-entropy (:class:`~tabdistill.distill.objectives.SoftmaxCrossEntropy`,
+  a custom objective), or with ``loss="logit"`` on the teacher's centred
+  log-probabilities; the output is ``softmax(init + sum of each class's
+  trees)``;
+* the tree is one multi-output regression tree, whose leaves hold the mean
+  distribution of their rows;
+* the linear student is a multinomial logistic regression: each row enters K
+  times, as class k with weight ``w*q_k``.
+
+The baseline is the same spec on one-hot labels.
 """
 
 from __future__ import annotations
@@ -31,11 +48,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._budget import lightgbm_deadline
 from .._compat import lightgbm_eval_kwargs
-from .._proba import clip_proba, two_columns
+from .._proba import clip_distribution, clip_proba, softmax, two_columns
 from ..runtime.compile_lightgbm import compile_lightgbm
 from ..runtime.compile_linear import compile_linear
 from ..runtime.compile_sklearn import compile_sklearn_tree
 from .linear import LinearDesign
+from .objectives import OBJECTIVES
 
 _F32_MAX = float(np.finfo(np.float32).max)
 
@@ -65,6 +83,16 @@ def _check_targets(target, sample_weight):
     target = np.asarray(target, dtype=np.float64)
     if np.any(~np.isfinite(target)) or target.min() < 0 or target.max() > 1:
         raise ValueError("student targets must be probabilities in [0, 1].")
+    if target.ndim == 2:
+        if target.shape[1] < 3:
+            raise ValueError(
+                f"K-class targets need 3 columns or more, got {target.shape[1]}; a binary "
+                "target is one probability a row."
+            )
+        if np.abs(target.sum(axis=1) - 1).max() > 1e-6:
+            raise ValueError("K-class student targets must be distributions (rows summing to 1).")
+    elif target.ndim != 1:
+        raise ValueError(f"student targets must be 1-D or (n, K), got shape {target.shape}.")
     w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     return target, w
 
@@ -83,8 +111,9 @@ class Student(RegressorMixin, BaseEstimator):
         raise TypeError(f"the runtime cannot compile a {type(self).__name__}.")
 
     def predict_proba(self, Z):
-        """Two columns: ``1 - q`` and ``q``."""
-        return two_columns(self.predict(Z))
+        """Two columns ``1 - q`` and ``q`` (binary), or the ``(n, K)`` distributions."""
+        p = self.predict(Z)
+        return p if p.ndim == 2 else two_columns(p)
 
     def feature_importances(self) -> np.ndarray:
         """Importance of each encoded column, summing to 1 (all zeros for a constant model)."""
@@ -131,6 +160,9 @@ class LightGBMStudent(Student):
         objective); ``logit`` fits the teacher's log-odds by least squares
         (logit matching), which weighs confident rows more. Either way the
         model's output is ``sigmoid(sum of leaves)``, so the runtime scores both.
+        For K-class targets, the soft-label softmax cross-entropy or least
+        squares on centred log-probabilities
+        (:mod:`~tabdistill.distill.objectives`); the output is a softmax.
     early_stopping_rounds : int, default=None
         With ``eval_set`` given to :meth:`fit`: stop adding trees once the loss
         on it has not improved for this many rounds; ``n_estimators_`` is the
@@ -191,8 +223,8 @@ class LightGBMStudent(Student):
         Parameters
         ----------
         Z : ndarray of shape (n_samples, n_features)
-        target : ndarray of shape (n_samples,)
-            Probabilities (or 0/1 labels).
+        target : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            Probabilities (or 0/1 labels), or class distributions (or one-hot labels).
         sample_weight : ndarray, default=None
         eval_set : tuple (Z, target, sample_weight), default=None
             Rows to stop early on (with ``early_stopping_rounds``).
@@ -207,6 +239,10 @@ class LightGBMStudent(Student):
         cat = (
             [] if self.categorical_mask is None else np.flatnonzero(self.categorical_mask).tolist()
         )
+        self.n_features_in_ = Z.shape[1]
+        if target.ndim == 2:
+            return self._fit_classes(Z, target, w, eval_set, cat)
+        self.init_ = None
         logit = self.loss == "logit"
         params = {
             "objective": "regression" if logit else "cross_entropy",
@@ -258,16 +294,72 @@ class LightGBMStudent(Student):
             )
             booster = lgb.Booster(model_str=text)
         self.booster_ = booster
-        self.n_features_in_ = Z.shape[1]
+        return self
+
+    def _booster_params(self) -> dict:
+        return {
+            "num_leaves": self.num_leaves,
+            "max_depth": self.max_depth,
+            "learning_rate": self.learning_rate,
+            "min_data_in_leaf": self.min_child_samples,
+            "seed": 0 if self.random_state is None else self.random_state,
+            "num_threads": self.n_jobs or 1,
+            "deterministic": True,
+            "force_row_wise": True,
+            "verbose": -1,
+        }
+
+    def _fit_classes(self, Z, target, w, eval_set, cat):
+        """K trees a round on soft class distributions, with a custom objective."""
+        import lightgbm as lgb
+
+        objective = OBJECTIVES[self.loss](target, w)
+        k = target.shape[1]
+        self.init_ = objective.init_score()
+        names = "auto" if self.feature_names is None else lightgbm_names(self.feature_names)
+
+        def data(rows, **kw):
+            init = np.tile(self.init_, (len(rows), 1))
+            return lgb.Dataset(
+                rows, label=np.zeros(len(rows)), init_score=init, categorical_feature=cat, **kw
+            )
+
+        train = data(Z, feature_name=names)
+        params = {
+            **self._booster_params(),
+            "objective": lambda raw, _: objective.gradient_hessian(_raw_matrix(raw, k)),
+            "num_class": k,
+            "metric": "None",
+        }
+        kwargs, stopping = {}, self.early_stopping_rounds and eval_set is not None
+        if stopping:
+            Z_ev, t_ev, w_ev = eval_set
+            watched = OBJECTIVES[self.loss](np.asarray(t_ev, dtype=np.float64), w_ev)
+            kwargs = {
+                "valid_sets": [data(np.asarray(Z_ev, dtype=np.float64), reference=train)],
+                "feval": lambda raw, _: (watched.name, watched.loss(_raw_matrix(raw, k)), False),
+                "callbacks": [lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
+            }
+        booster = lgb.train(params, train, num_boost_round=self.n_estimators, **kwargs)
+        rounds = booster.best_iteration if stopping and booster.best_iteration else None
+        self.n_estimators_ = rounds or booster.current_iteration()
+        # from text: keeps the trees kept by early stopping, drops the objective (a closure)
+        self.booster_ = lgb.Booster(
+            model_str=booster.model_to_string(num_iteration=self.n_estimators_)
+        )
         return self
 
     def predict(self, Z):
+        """Positive-class probabilities (binary), or ``(n, K)`` class probabilities."""
         check_is_fitted(self, "booster_")
-        return self.booster_.predict(np.asarray(Z, dtype=np.float64))
+        Z = np.asarray(Z, dtype=np.float64)
+        if getattr(self, "init_", None) is None:
+            return self.booster_.predict(Z)
+        return softmax(self.booster_.predict(Z, raw_score=True) + self.init_)
 
     def compile(self, schema):
         check_is_fitted(self, "booster_")
-        return compile_lightgbm(self.booster_, schema)
+        return compile_lightgbm(self.booster_, schema, init_score=getattr(self, "init_", None))
 
     def _raw_importances(self):
         check_is_fitted(self, "booster_")
@@ -275,7 +367,7 @@ class LightGBMStudent(Student):
 
 
 class TreeStudent(Student):
-    """One regression tree on soft targets.
+    """One regression tree on soft targets (multi-output for K-class distributions).
 
     Parameters
     ----------
@@ -307,7 +399,8 @@ class TreeStudent(Student):
 
     def predict(self, Z):
         check_is_fitted(self, "tree_model_")
-        return clip_proba(self.tree_model_.predict(_float32_range(Z)))
+        p = self.tree_model_.predict(_float32_range(Z))
+        return clip_distribution(p) if p.ndim == 2 else clip_proba(p)
 
     def compile(self, schema):
         check_is_fitted(self, "tree_model_")
@@ -320,6 +413,9 @@ class TreeStudent(Student):
 
 class LinearStudent(Student):
     """Logistic regression fit on soft targets with the exact soft cross-entropy.
+
+    For K-class distributions, multinomial logistic regression: each row
+    enters K times, as class k with weight ``w * q_k``.
 
     Parameters
     ----------
@@ -345,10 +441,16 @@ class LinearStudent(Student):
         w = np.ones(len(target)) if w is None else w
         self.design_ = LinearDesign(categorical_mask=self.categorical_mask).fit(Z)
         D = self.design_.transform(Z)
-        both = np.concatenate([w * target, w * (1 - target)])
+        # one copy of every row per class, weighted by the row's probability of that class
+        if target.ndim == 2:
+            both = (w[:, None] * target).T.ravel()
+            y2 = np.repeat(np.arange(target.shape[1]), len(D))
+        else:
+            both = np.concatenate([w * target, w * (1 - target)])
+            y2 = np.concatenate([np.ones(len(D)), np.zeros(len(D))])
         keep = both > 0
-        X2 = np.vstack([D, D])[keep]
-        y2 = np.concatenate([np.ones(len(D)), np.zeros(len(D))])[keep]
+        X2 = np.tile(D, (len(both) // len(D), 1))[keep]
+        y2 = y2[keep]
         if len(np.unique(y2)) < 2:
             raise ValueError("the linear student needs targets that are not all 0 or all 1.")
         # LogisticRegression averages its loss over weights; scale so C means the same as usual
@@ -356,12 +458,15 @@ class LinearStudent(Student):
         self.model_ = LogisticRegression(C=self.C, max_iter=self.max_iter).fit(
             X2, y2, sample_weight=both[keep] * scale
         )
+        if target.ndim == 2 and len(self.model_.classes_) != target.shape[1]:
+            raise ValueError("the linear student needs rows of every class.")
         self.n_features_in_ = Z.shape[1]
         return self
 
     def predict(self, Z):
         check_is_fitted(self, "model_")
-        return self.model_.predict_proba(self.design_.transform(Z))[:, 1]
+        proba = self.model_.predict_proba(self.design_.transform(Z))
+        return proba if proba.shape[1] > 2 else proba[:, 1]
 
     def compile(self, schema):
         check_is_fitted(self, "model_")
@@ -373,6 +478,12 @@ class LinearStudent(Student):
         coef = np.abs(self.model_.coef_.ravel())
         ends = np.append(self.design_.offsets_[1:], self.design_.n_output_)
         return [coef[a:b].sum() for a, b in zip(self.design_.offsets_, ends)]
+
+
+def _raw_matrix(raw, n_classes):
+    """LightGBM's raw scores of K classes as ``(n, K)`` (older versions pass them flat)."""
+    raw = np.asarray(raw, dtype=np.float64)
+    return raw if raw.ndim == 2 else raw.reshape(n_classes, -1).T
 
 
 STUDENTS = {"lightgbm": LightGBMStudent, "tree": TreeStudent, "linear": LinearStudent}

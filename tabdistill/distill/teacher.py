@@ -6,6 +6,10 @@ the soft labels distillation uses). Member weights come from greedy ensemble
 selection with replacement on those out-of-fold probabilities (Caruana et al.,
 ICML 2004), keeping the best round, so the ensemble's OOF log loss is never
 above its best member's. Members that get no weight are not refit.
+
+With K > 2 classes every member is fit in its multiclass form (LightGBM and
+XGBoost softmax, forests, multinomial logistic regression); probabilities are
+``(n, K)`` and the selection minimises the multiclass log loss.
 """
 
 from __future__ import annotations
@@ -29,15 +33,15 @@ from .._validation import check_lengths, check_sample_weight, take
 from ..data.encoder import TabularEncoder, TabularInputMixin
 from ..data.target import encode_target
 from ..exceptions import DataError
-from .binary import BinaryClassifierMixin
+from .classes import ClassesMixin
 from .crossfit import REFIT_COST, cross_fit
 from .members import (
     FoldAverage,
     build_member,
     check_members,
     fit_member,
+    member_scores,
     normalize_members,
-    positive_proba,
     scale_to_rows,
 )
 from .splits import teacher_folds
@@ -50,10 +54,11 @@ def ensemble_selection(P, y, sample_weight=None, n_rounds=50):
 
     Parameters
     ----------
-    P : ndarray of shape (n_samples, n_members)
-        Out-of-fold probabilities of the positive class, one column per member.
+    P : ndarray of shape (n_samples, n_members) or (n_samples, n_classes, n_members)
+        Out-of-fold probabilities of the positive class, or of each class,
+        one slice per member (last axis).
     y : ndarray of shape (n_samples,)
-        0/1 labels.
+        0/1 labels, or class codes.
     sample_weight : ndarray, default=None
     n_rounds : int, default=50
         Members added (with replacement) at most.
@@ -69,20 +74,20 @@ def ensemble_selection(P, y, sample_weight=None, n_rounds=50):
     def loss(p):
         return metrics.log_loss(y, p, sample_weight)
 
-    counts = np.zeros(P.shape[1])
-    total = np.zeros(P.shape[0])
+    counts = np.zeros(P.shape[-1])
+    total = np.zeros(P.shape[:-1])
     best_loss, best_counts = np.inf, counts.copy()
     for k in range(1, n_rounds + 1):
-        trial = [loss((total + P[:, m]) / k) for m in range(P.shape[1])]
+        trial = [loss((total + P[..., m]) / k) for m in range(P.shape[-1])]
         m = int(np.argmin(trial))
         counts[m] += 1
-        total += P[:, m]
+        total += P[..., m]
         if trial[m] < best_loss - 1e-12:
             best_loss, best_counts = trial[m], counts.copy()
     return best_counts / best_counts.sum()
 
 
-class TeacherEnsemble(BinaryClassifierMixin, TabularInputMixin, ClassifierMixin, BaseEstimator):
+class TeacherEnsemble(ClassesMixin, TabularInputMixin, ClassifierMixin, BaseEstimator):
     """A weighted ensemble of LightGBM, XGBoost, forests and logistic regression.
 
     Parameters
@@ -122,7 +127,8 @@ class TeacherEnsemble(BinaryClassifierMixin, TabularInputMixin, ClassifierMixin,
     categorical_features : list of str, default=None
         Columns to treat as categorical whatever their dtype.
     positive_label : object, default=None
-        Label of the positive class; see :func:`tabdistill.data.encode_target`.
+        Label of the positive class of a binary target; see
+        :func:`tabdistill.data.encode_target`.
     random_state : int, RandomState or None, default=None
         Seeds the folds and every member.
     n_jobs : int, default=None
@@ -131,14 +137,16 @@ class TeacherEnsemble(BinaryClassifierMixin, TabularInputMixin, ClassifierMixin,
     Attributes
     ----------
     encoder_ : TabularEncoder
-    classes_ : ndarray of shape (2,)
-        The two labels, sorted (``predict_proba`` columns follow this order).
-    pos_label_ : object
-        The positive class (see ``positive_label``).
+    classes_ : ndarray of shape (n_classes,)
+        The labels, sorted (``predict_proba`` columns follow this order).
+    pos_label_ : object or None
+        The positive class of a binary target (see ``positive_label``); None
+        for more than two classes.
     feature_names_in_, n_features_in_
-    oof_proba_ : ndarray of shape (n_samples,)
-        Out-of-fold ensemble probability of the positive class for each
-        training row; NaN for rows that no split held out.
+    oof_proba_ : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        Out-of-fold ensemble probability of the positive class (binary), or
+        of each class (K > 2), for each training row; NaN for rows that no
+        split held out.
     oof_member_proba_ : dict
         ``name -> ndarray``: each member's out-of-fold probabilities.
     weights_ : dict
@@ -200,7 +208,7 @@ class TeacherEnsemble(BinaryClassifierMixin, TabularInputMixin, ClassifierMixin,
         ----------
         X : DataFrame or array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
-            Binary target with any two labels.
+            Target with any two or more labels.
         sample_weight : array-like of shape (n_samples,), default=None
         groups : array-like of shape (n_samples,), default=None
             Group labels for group-aware cross-fitting (see ``cv``).
@@ -235,7 +243,7 @@ class TeacherEnsemble(BinaryClassifierMixin, TabularInputMixin, ClassifierMixin,
         return self
 
     def fit_encoded(self, Z, y, sample_weight=None, *, encoder, target, groups=None):
-        """Fit on rows already encoded by ``encoder``, with 0/1 labels ``y``.
+        """Fit on rows already encoded by ``encoder``, with labels coded by ``target``.
 
         For callers that encode the data once for several models (such as
         :class:`tabdistill.DistilledClassifier`); most users want :meth:`fit`.
@@ -245,11 +253,12 @@ class TeacherEnsemble(BinaryClassifierMixin, TabularInputMixin, ClassifierMixin,
         Z : ndarray of shape (n_samples, n_encoded_features)
             ``encoder.encode(X)``.
         y : array-like of shape (n_samples,)
-            0/1 labels, 1 meaning ``target.pos_label``.
+            Codes of ``target``: 0/1 (1 meaning ``target.pos_label``) for a
+            binary target, else class codes ``0 .. K-1``.
         sample_weight : array-like of shape (n_samples,), default=None
         encoder : TabularEncoder
             The fitted encoder that produced ``Z``; kept to encode rows at predict.
-        target : BinaryTarget
+        target : Target
             The labels' classes and positive class (``encode_target``'s result).
         groups : array-like of shape (n_samples,), default=None
 
@@ -260,7 +269,8 @@ class TeacherEnsemble(BinaryClassifierMixin, TabularInputMixin, ClassifierMixin,
         start = time.perf_counter()
         self.encoder_ = encoder
         self.classes_, self.pos_label_ = target.classes, target.pos_label
-        y = np.asarray(y, dtype=np.int8)
+        n_classes = len(target.classes)
+        y = np.asarray(y, dtype=np.int8 if n_classes == 2 else np.int64)
         if len(y) != Z.shape[0]:
             raise DataError(f"X has {Z.shape[0]} rows but y has {len(y)}.")
         w = None if sample_weight is None else check_sample_weight(sample_weight, len(y))
@@ -278,17 +288,31 @@ class TeacherEnsemble(BinaryClassifierMixin, TabularInputMixin, ClassifierMixin,
             )
             for (name, spec), s in zip(specs, seeds)
         }
-        splits = teacher_folds(self.cv, y, groups, int(rng.randint(2**31 - 1)))
+        splits = teacher_folds(
+            self.cv, y, groups, int(rng.randint(2**31 - 1)), classes=target.classes
+        )
         stop = None
         if self.early_stopping_rounds:
             stop = (self.early_stopping_rounds, self.inner_fraction, int(rng.randint(2**31 - 1)))
         budget = TimeBudget(self.time_limit)
         bar = progress(total=len(splits) * len(protos), desc="teacher folds")
         folds = cross_fit(
-            protos, splits, Z, y, w, cat, stop, budget, partial(_priority, y=y, w=w), bar
+            protos,
+            splits,
+            Z,
+            y,
+            w,
+            cat,
+            stop,
+            budget,
+            partial(_priority, y=y, w=w),
+            bar,
+            n_classes=n_classes,
         )
         bar.close()
         covered = ~np.isnan(folds.oof[folds.members[0]])
+        if covered.ndim == 2:
+            covered = covered[:, 0]
         self.oof_mask_ = covered
         y_c, w_c = y[covered], take(w, covered)
         # The refit sees all rows where an early-stopped fold model saw a share of them (its
@@ -301,11 +325,11 @@ class TeacherEnsemble(BinaryClassifierMixin, TabularInputMixin, ClassifierMixin,
             if r and n in folds.members
         }
         names = folds.members
-        P = np.column_stack([folds.oof[n][covered] for n in names])
+        P = np.stack([folds.oof[n][covered] for n in names], axis=-1)
         weights = ensemble_selection(P, y_c, w_c, self.n_selection_rounds)
         self.weights_ = {n: 0.0 for n in protos} | dict(zip(names, weights.tolist()))
         self.oof_member_proba_ = folds.oof
-        self.oof_proba_ = np.full(len(y), np.nan)
+        self.oof_proba_ = np.full(folds.oof[names[0]].shape, np.nan)
         self.oof_proba_[covered] = P @ weights
         self.member_scores_ = {
             n: {**_scores(y_c, folds.oof[n][covered], w_c), "weight": self.weights_[n]}
@@ -337,37 +361,49 @@ class TeacherEnsemble(BinaryClassifierMixin, TabularInputMixin, ClassifierMixin,
             else:
                 if folds.refit:
                     budget.cut(f"teacher member {name!r} not refit: the mean of its fold models")
-                estimators[name] = FoldAverage(folds.fold_models[name])
+                estimators[name] = _fold_average(folds, name, len(self.classes_))
         return {n: estimators[n] for n in folds.members if n in estimators}
 
     def predict_proba(self, X):
-        """Class probabilities, shape ``(n_samples, 2)``, columns in ``classes_`` order."""
+        """Class probabilities, shape ``(n_samples, n_classes)``, columns in ``classes_`` order."""
         check_is_fitted(self, "estimators_")
         p = self.predict_proba_encoded(self.encoder_.encode(X))
         return self.proba_from_scores(p)
 
     def predict_proba_encoded(self, Z) -> np.ndarray:
-        """Positive-class probability for rows already encoded by ``encoder_``."""
+        """Scores of rows already encoded by ``encoder_``: the positive-class probability
+        (binary), or the ``(n, K)`` class probabilities."""
         check_is_fitted(self, "estimators_")
-        p = np.zeros(Z.shape[0])
+        k = len(self.classes_)
+        p = np.zeros(Z.shape[0] if k == 2 else (Z.shape[0], k))
         for name, est in self.estimators_.items():
-            p += self.weights_[name] * positive_proba(est, Z)
+            p += self.weights_[name] * member_scores(est, Z, k)
         return p
 
     def predict(self, X):
-        """Predicted labels: the positive class where its probability is at least 0.5."""
+        """Predicted labels: the positive class where its probability is at least 0.5
+        (binary), the most probable class (K > 2)."""
         check_is_fitted(self, "estimators_")
         return self.labels_from_scores(self.predict_proba_encoded(self.encoder_.encode(X)))
+
+
+def _fold_average(folds, name, n_classes):
+    """A member as the mean of its fold models (K classes: columns put back in place)."""
+    fold_classes = folds.fold_classes[: len(folds.fold_models[name])]
+    if all(c is None for c in fold_classes):
+        return FoldAverage(folds.fold_models[name])
+    return FoldAverage(folds.fold_models[name], fold_classes, n_classes)
 
 
 def _priority(names, oof, held_out, y, w):
     """Members best first, by their ensemble-selection weight on the rows held out so far
     (ties: lower out-of-fold log loss)."""
     rows = held_out > 0
-    P = np.column_stack([oof[n][rows] / held_out[rows] for n in names])
+    held = held_out[rows] if oof[names[0]].ndim == 1 else held_out[rows][:, None]
+    P = np.stack([oof[n][rows] / held for n in names], axis=-1)
     y_r, w_r = y[rows], take(w, rows)
     weights = ensemble_selection(P, y_r, w_r)
-    losses = [metrics.log_loss(y_r, clip_proba(P[:, j]), w_r) for j in range(len(names))]
+    losses = [metrics.log_loss(y_r, P[..., j], w_r) for j in range(len(names))]
     order = sorted(range(len(names)), key=lambda j: (-weights[j], losses[j]))
     return [names[j] for j in order]
 

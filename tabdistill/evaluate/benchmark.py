@@ -10,6 +10,12 @@ Each model is timed through the path a production caller would use for it:
 the teacher scores an encoded row with ``predict_proba`` of each member
 (members limited to one thread, the fastest setting for one row); the student
 and the baseline score the same encoded row through their compiled runtime.
+
+A target of K > 2 classes gets the K-class metrics (log loss, macro and
+weighted one-vs-rest ROC-AUC, accuracy, balanced and top-2 accuracy, top-label
+ECE), per-class recall, precision and confusion matrices, and K-class fidelity
+(argmax agreement, total-variation distance) instead of the decision and
+threshold tables of a binary target.
 """
 
 from __future__ import annotations
@@ -28,19 +34,19 @@ from .. import metrics
 from .._progress import Stages
 from .._version import __version__
 from ..data.io import split_target
-from ..data.target import encode_target
+from ..data.target import class_text, encode_target
 from ..distill.distiller import DistilledClassifier
 from ..distill.students import compile_student
 from ..exceptions import DataError
 from .cost import batch_throughput, peak_rss_mb, runtime_size, single_row_latency, skops_size
-from .table import COST_COLUMNS, METRIC_COLUMNS, text_table
+from .table import COST_COLUMNS, metric_columns, text_table
 
 logger = logging.getLogger(__name__)
 
 MODELS = ("teacher", "student", "baseline")
 
 #: Version of the JSON summary's layout (``docs/benchmark-json.md``); bumped on any change.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 @dataclass
@@ -52,10 +58,25 @@ class BenchmarkResult:
     scores: dict = field(default_factory=dict)
 
 
-def stratified_split(X, y01, test_size, seed):
-    """Stratified train/test split with a clear error when a class is too small to split."""
+def stratified_split(X, y01, test_size, seed, classes=None):
+    """Stratified train/test split with a clear error when a class is too small to split.
+
+    ``y01`` holds 0/1 labels, or class codes with ``classes`` (their labels,
+    to name the class that is too small).
+    """
     if not 0 < test_size < 1:
         raise DataError(f"test size must be in (0, 1), got {test_size}.")
+    if classes is not None and len(classes) > 2:
+        counts = np.bincount(y01, minlength=len(classes))
+        k = int(np.argmin(counts))
+        if counts[k] * test_size < 2 or counts[k] * (1 - test_size) < 10:
+            raise DataError(
+                f"too few rows of class {class_text(classes, k)} to split ({counts[k]} rows, "
+                f"test size {test_size}); the benchmark needs at least 2 of each class in the "
+                "test split and 10 for training. Use more data, another test size, or merge "
+                "that class."
+            )
+        return train_test_split(X, y01, test_size=test_size, stratify=y01, random_state=seed)
     n_pos = int(y01.sum())
     n_neg = len(y01) - n_pos
     if min(n_pos, n_neg) * test_size < 2 or min(n_pos, n_neg) * (1 - test_size) < 10:
@@ -94,7 +115,7 @@ def run_benchmark(
     frame : DataFrame
         Features and the target column.
     target : str
-        Name of the target column (binary, any two labels).
+        Name of the target column (any two or more labels).
     dataset : str, default="data"
         Name recorded in the result.
     test_size : float, default=0.25
@@ -102,7 +123,8 @@ def run_benchmark(
     seed : int, default=0
         Seeds the split and the distiller.
     positive_label : object, default=None
-        Label of the positive class; see :func:`tabdistill.data.target.encode_target`.
+        Label of the positive class of a binary target; see
+        :func:`tabdistill.data.target.encode_target`.
     distiller_params : dict, default=None
         Extra :class:`~tabdistill.DistilledClassifier` parameters.
     latency_calls : int, default=2000
@@ -119,7 +141,9 @@ def run_benchmark(
     X, y_raw = split_target(frame, target)
     target_info = encode_target(y_raw, positive_label)
     y01 = target_info.y
-    X_train, X_test, y_train, y_test = stratified_split(X, y01, test_size, seed)
+    X_train, X_test, y_train, y_test = stratified_split(
+        X, y01, test_size, seed, target_info.classes
+    )
     params = {"random_state": seed, **(distiller_params or {})}
     model = DistilledClassifier(**params)
     start = time.perf_counter()
@@ -194,25 +218,22 @@ def run_benchmark(
 
     compression = _compression_levels(model, Z_test, y_test, rows, latency_calls, batch_rows)
     t, s = models["teacher"], models["student"]
-    decision = metrics.decision_summary(y_test, scores["student"], model.decision_threshold_)
     summary = {
         "schema_version": SCHEMA_VERSION,
+        "task": "binary" if target_info.n_classes == 2 else "multiclass",
+        "classes": [str(c) for c in target_info.classes],
         "encoding": encoding_summary(model.encoder_.schema_),
         "dataset": dataset,
         "rows": int(len(frame)),
         "features": int(X.shape[1]),
-        "positive_rate": float(y01.mean()),
-        "positive_label": str(target_info.pos_label),
+        **_target_summary(target_info),
         "seed": int(seed),
         "test_rows": int(len(y_test)),
         "train_rows": int(len(y_train)),
         "models": models,
         "fidelity": metrics.fidelity(y_test, scores["teacher"], scores["student"]),
         "compression": compression,
-        "decision": {"rule": model.threshold, **decision},
-        "thresholds": metrics.threshold_table(
-            y_test, {"teacher": scores["teacher"], "student": scores["student"]}
-        ),
+        **_decisions(model, y_test, scores),
         "intervals": _intervals(y_test, scores, n_bootstrap, seed, stages),
         "feature_importance": _importances(model),
         "speedup": {
@@ -242,6 +263,28 @@ def run_benchmark(
         },
     }
     return BenchmarkResult(summary=summary, y_test=np.asarray(y_test), scores=scores)
+
+
+def _target_summary(target) -> dict:
+    """Binary: the positive class and its rate; K classes: each class's share of the rows."""
+    if target.n_classes == 2:
+        return {"positive_rate": float(target.y.mean()), "positive_label": str(target.pos_label)}
+    shares = np.bincount(target.y, minlength=target.n_classes) / len(target.y)
+    return {"class_shares": dict(zip((str(c) for c in target.classes), shares.tolist()))}
+
+
+def _decisions(model, y_test, scores) -> dict:
+    """Binary: the decision at the chosen threshold and the threshold table; K classes:
+    per-class recall, precision and confusion matrix of each model."""
+    if model.decision_threshold_ is None:
+        return {"per_class": {name: metrics.per_class(y_test, p) for name, p in scores.items()}}
+    decision = metrics.decision_summary(y_test, scores["student"], model.decision_threshold_)
+    return {
+        "decision": {"rule": model.threshold, **decision},
+        "thresholds": metrics.threshold_table(
+            y_test, {"teacher": scores["teacher"], "student": scores["student"]}
+        ),
+    }
 
 
 def _compression_levels(model, Z_test, y_test, rows, latency_calls, batch_rows):
@@ -326,19 +369,40 @@ def _importances(model, top: int = 20) -> list[dict]:
     return [{"feature": names[j], "importance": float(values[j])} for j in order]
 
 
+def target_text(summary: dict) -> str:
+    """``"4.90% positive"``, or ``"5 classes (Fair 3.0%, Good 9.1%, ...)"``."""
+    if summary.get("task") != "multiclass":
+        return f"{summary['positive_rate']:.2%} positive"
+    shares = summary["class_shares"]
+    parts = ", ".join(f"{c} {v:.1%}" for c, v in shares.items())
+    return f"{len(shares)} classes ({parts})"
+
+
+def fidelity_text(f: dict) -> str:
+    """The fidelity of the student to its teacher, in one line."""
+    if "agreement" in f:
+        return (
+            f"fidelity: same most probable class as the teacher on {f['agreement']:.2%} of rows, "
+            f"mean total-variation distance {f['mean_tv_distance']:.4f}"
+        )
+    return (
+        f"fidelity: spearman {f['spearman']:.4f}, mean |p_t - p_s| {f['mean_abs_diff']:.4f}, "
+        f"agreement at teacher's 1% FPR threshold {f['agreement_at_1pct_fpr']:.2%}"
+    )
+
+
 def format_table(summary: dict) -> str:
     """A plain-text table of the three models, for the terminal."""
     models = {name: summary["models"][name] for name in MODELS}
-    lines = text_table(models, METRIC_COLUMNS + COST_COLUMNS)
+    lines = text_table(models, metric_columns(summary) + COST_COLUMNS)
     f, sp = summary["fidelity"], summary["speedup"]
     head = (
         f"{summary['dataset']}: {summary['rows']:,} rows, {summary['features']} features, "
-        f"{summary['positive_rate']:.2%} positive, seed {summary['seed']}"
+        f"{target_text(summary)}, seed {summary['seed']}"
     )
     tail = [
         *encoding_lines(summary.get("encoding", {})),
-        f"fidelity: spearman {f['spearman']:.4f}, mean |p_t - p_s| {f['mean_abs_diff']:.4f}, "
-        f"agreement at teacher's 1% FPR threshold {f['agreement_at_1pct_fpr']:.2%}",
+        fidelity_text(f),
         f"student vs teacher: {sp['single_row_p50']:,.0f}x faster per row (p50), "
         f"{sp['batch']:,.0f}x batch throughput, {sp['size']:,.0f}x smaller",
         *_fit_lines(summary["distillation"]),
@@ -349,7 +413,44 @@ def format_table(summary: dict) -> str:
             else ""
         ),
     ]
-    return "\n".join([head, "", *lines, "", *tail, *_decision_lines(summary)])
+    details = _class_lines(summary) if "per_class" in summary else _decision_lines(summary)
+    return "\n".join([head, "", *lines, "", *tail, *details])
+
+
+def _class_lines(summary: dict) -> list[str]:
+    """Per-class recall and precision, the student's confusion matrix, intervals, features."""
+    classes = summary["classes"]
+    width = max(8, *(len(c) for c in classes))
+    lines = ["", f"{'class':<{width}} " + " ".join(f"{m + ' R/P':>17}" for m in MODELS)]
+    for k, c in enumerate(classes):
+        cells = []
+        for name in MODELS:
+            pc = summary["per_class"][name]
+            r = "  -  " if pc["recall"][k] is None else f"{pc['recall'][k]:.3f}"
+            cells.append(f"{r + ' / ' + format(pc['precision'][k], '.3f'):>17}")
+        lines.append(f"{c:<{width}} " + " ".join(cells))
+    lines += ["", "student confusion matrix (rows: label, columns: predicted class):"]
+    lines.append(" " * width + " " + " ".join(f"{c[:9]:>9}" for c in classes))
+    for c, row in zip(classes, summary["per_class"]["student"]["confusion"]):
+        lines.append(f"{c:<{width}} " + " ".join(f"{v:>9,.0f}" for v in row))
+    if summary.get("intervals"):
+        lines += ["", "95% bootstrap intervals (test rows):"]
+        for name, m in summary["intervals"].items():
+            sign = "-" in name
+            lines.append(
+                f"  {name:<17} ROC-AUC {_ci(m['roc_auc'], sign)}   "
+                f"log loss {_ci(m['log_loss'], sign)}"
+            )
+    return lines + _importance_lines(summary)
+
+
+def _importance_lines(summary: dict) -> list[str]:
+    if not summary["feature_importance"]:
+        return []
+    top = ", ".join(
+        f"{f['feature']} {f['importance']:.1%}" for f in summary["feature_importance"][:8]
+    )
+    return ["", f"student feature importance: {top}"]
 
 
 def _fit_lines(distillation: dict) -> list[str]:
@@ -391,12 +492,7 @@ def _decision_lines(summary: dict) -> list[str]:
             f"{r['model']:<8} {r['target_fpr']:>10.3%} {t:>10} {r['alerts_per_10k']:>11.1f} "
             f"{r['recall']:>7.4f} {r['precision']:>10.4f} {r['fpr']:>7.4f}"
         )
-    if summary["feature_importance"]:
-        top = ", ".join(
-            f"{f['feature']} {f['importance']:.1%}" for f in summary["feature_importance"][:8]
-        )
-        lines += ["", f"student feature importance: {top}"]
-    return lines
+    return lines + _importance_lines(summary)
 
 
 def _ci(v: dict, sign: bool) -> str:

@@ -4,8 +4,11 @@ The page shows ROC and precision-recall curves of teacher, student and
 baseline, a calibration plot, latency against PR-AUC (the trade-off the
 student exists for), the metrics table, and -- when the student was
 compressed -- the compression frontier (size against test ROC-AUC per level).
-Images are embedded in the HTML,
-so the single file can be mailed or archived; the PNGs are written beside it.
+For a K-class target: per-class precision-recall curves and confusion
+matrices of the three models side by side, a top-label calibration plot,
+latency against macro ROC-AUC, and the per-class table. Images are embedded
+in the HTML, so the single file can be mailed or archived; the PNGs are
+written beside it.
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .benchmark import MODELS, BenchmarkResult, encoding_lines
-from .table import COST_COLUMNS, METRIC_COLUMNS, format_bytes
+from .benchmark import MODELS, BenchmarkResult, encoding_lines, fidelity_text, target_text
+from .table import COST_COLUMNS, format_bytes, metric_columns
 
 COLORS = {"teacher": "#1f4e79", "student": "#d9541e", "baseline": "#7f7f7f"}
 
@@ -77,10 +80,12 @@ def _calibration(ax, result, n_bins=10):
 
 
 def _tradeoff(ax, result):
+    multiclass = result.summary.get("task") == "multiclass"
+    key, label = ("roc_auc", "ROC-AUC (macro)") if multiclass else ("average_precision", "PR-AUC")
     for name in MODELS:
         m = result.summary["models"][name]
         x = m["latency"]["single_row_p99_us"]
-        y = m["average_precision"]
+        y = m[key]
         size = 40 + 40 * np.log10(max(m["size_bytes"], 10))
         ax.scatter([x], [y], s=size, color=COLORS[name], zorder=3)
         ax.annotate(
@@ -94,7 +99,7 @@ def _tradeoff(ax, result):
     ax.margins(x=0.35, y=0.15)  # room for the labels right of the markers
     ax.set(
         xlabel="single-row p99 latency (µs, log scale)",
-        ylabel="PR-AUC",
+        ylabel=label,
         title="Accuracy vs latency (marker size ~ log bytes)",
     )
     ax.grid(True, which="both", alpha=0.3)
@@ -161,6 +166,93 @@ PLOTS = {
 }
 
 
+def _pr_by_class(axes, result):
+    """One panel per model: a precision-recall curve per class (one-vs-rest)."""
+    from sklearn.metrics import average_precision_score, precision_recall_curve
+
+    classes = result.summary["classes"]
+    for ax, name in zip(axes, MODELS):
+        P = result.scores[name]
+        for k, c in enumerate(classes):
+            hit = result.y_test == k
+            if not hit.any():
+                continue
+            prec, rec, _ = precision_recall_curve(hit, P[:, k])
+            ap = average_precision_score(hit, P[:, k])
+            ax.plot(rec, prec, label=f"{c} (AP {ap:.3f})")
+        ax.set(xlabel="recall", ylabel="precision", title=f"{name}: per-class PR", ylim=(0, 1.02))
+        ax.legend(loc="lower left", fontsize=8)
+
+
+def _confusions(axes, result):
+    """One panel per model: the confusion matrix, shaded by recall, annotated with counts."""
+    classes = result.summary["classes"]
+    for ax, name in zip(axes, MODELS):
+        cm = np.asarray(result.summary["per_class"][name]["confusion"], dtype=float)
+        share = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1e-12)
+        ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+        for i in range(len(classes)):
+            for j in range(len(classes)):
+                color = "white" if share[i, j] > 0.6 else "#222222"
+                ax.text(j, i, f"{cm[i, j]:,.0f}", ha="center", va="center", color=color, fontsize=8)
+        ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right", fontsize=8)
+        ax.set_yticks(range(len(classes)), classes, fontsize=8)
+        ax.set(xlabel="predicted class", ylabel="label", title=f"{name}: confusion matrix")
+
+
+def _top_label_calibration(ax, result, n_bins=10):
+    """Reliability of each model's most probable class: confidence vs how often it is right."""
+    edges = np.linspace(0, 1, n_bins + 1)
+    for name in MODELS:
+        P = result.scores[name]
+        top = P.argmax(axis=1)
+        conf, right = P.max(axis=1), (top == result.y_test).astype(float)
+        bins = np.clip(np.searchsorted(edges, conf, side="right") - 1, 0, n_bins - 1)
+        used = [b for b in range(n_bins) if np.any(bins == b)]
+        ece = result.summary["models"][name]["ece"]
+        ax.plot(
+            [conf[bins == b].mean() for b in used],
+            [right[bins == b].mean() for b in used],
+            "o-",
+            color=COLORS[name],
+            label=f"{name} (ECE {ece:.4f})",
+        )
+    ax.plot([0, 1], [0, 1], ls=":", color="#bbbbbb", label="perfect")
+    ax.set(
+        xlabel="probability of the most probable class",
+        ylabel="how often it is the label",
+        title="Top-label calibration",
+    )
+    ax.legend(loc="upper left")
+
+
+#: K-class plots: file -> (panels, function of the panels' axes and the result).
+CLASS_PLOTS = {
+    "pr_by_class.png": (3, _pr_by_class),
+    "confusion.png": (3, _confusions),
+    "calibration.png": (1, lambda axes, result: _top_label_calibration(axes[0], result)),
+    "tradeoff.png": (1, lambda axes, result: _tradeoff(axes[0], result)),
+}
+
+
+def _figures(plt, result):
+    """``file -> figure`` of the plots of the result's task (and the compression frontier)."""
+    if result.summary.get("task") == "multiclass":
+        plots = dict(CLASS_PLOTS)
+    else:
+        plots = {
+            file: (1, lambda axes, result, draw=draw: draw(axes[0], result))
+            for file, draw in PLOTS.items()
+        }
+    if result.summary.get("compression"):
+        plots["frontier.png"] = (1, lambda axes, result: _frontier(axes[0], result))
+    for file, (panels, draw) in plots.items():
+        width = 6.4 if panels == 1 else 5.2 * panels
+        fig, axes = plt.subplots(1, panels, figsize=(width, 4.8), dpi=110, squeeze=False)
+        draw(list(axes[0]), result)
+        yield file, fig
+
+
 def write_report(result: BenchmarkResult, directory) -> Path:
     """Write ``index.html``, the PNG plots and ``result.json`` into ``directory``.
 
@@ -173,12 +265,7 @@ def write_report(result: BenchmarkResult, directory) -> Path:
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     images = {}
-    plots = dict(PLOTS)
-    if result.summary.get("compression"):
-        plots["frontier.png"] = _frontier
-    for file, draw in plots.items():
-        fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=110)
-        draw(ax, result)
+    for file, fig in _figures(plt, result):
         fig.tight_layout()
         fig.savefig(out / file)
         plt.close(fig)
@@ -191,7 +278,8 @@ def write_report(result: BenchmarkResult, directory) -> Path:
 
 def _html(summary, images):
     s = summary
-    columns = METRIC_COLUMNS + COST_COLUMNS
+    columns = metric_columns(s) + COST_COLUMNS
+    multiclass = s.get("task") == "multiclass"
     rows = []
     for name in MODELS:
         tds = "".join(f"<td>{c.text(s['models'][name])}</td>" for c in columns)
@@ -199,9 +287,22 @@ def _html(summary, images):
     head = "".join(f"<th>{html.escape(c.long)}</th>" for c in columns)
     f, sp, d = s["fidelity"], s["speedup"], s["distillation"]
     figs = "".join(
-        f'<figure><img alt="{html.escape(k)}" src="data:image/png;base64,{v}"></figure>'
+        f'<figure class="{"wide" if k in ("pr_by_class.png", "confusion.png") else ""}">'
+        f'<img alt="{html.escape(k)}" src="data:image/png;base64,{v}"></figure>'
         for k, v in images.items()
     )
+    if multiclass:
+        agreement = (
+            f"<div><b>{f['agreement']:.2%}</b>same most probable class as the teacher</div>"
+            f"<div><b>{f['mean_tv_distance']:.3f}</b>mean total-variation distance "
+            "to the teacher</div>"
+        )
+    else:
+        agreement = (
+            f"<div><b>{f['spearman']:.3f}</b>rank correlation with the teacher</div>"
+            f"<div><b>{f['agreement_at_1pct_fpr']:.2%}</b>same decisions at the teacher's 1% "
+            "FPR threshold</div>"
+        )
     fallback = (
         f'<p class="warn">Fallback: {html.escape(d["fallback"])}</p>' if d.get("fallback") else ""
     )
@@ -220,11 +321,12 @@ th, td {{ padding: .35rem .7rem; border-bottom: 1px solid #ddd; text-align: righ
 thead th {{ background: #f3f3f3; }} tbody th {{ text-align: left; }}
 .grid {{ display: grid; grid-template-columns: repeat(2, 1fr); gap: 1rem; }}
 figure {{ margin: 0; }} img {{ width: 100%; border: 1px solid #eee; }}
+figure.wide {{ grid-column: 1 / -1; }}
 .kpi {{ display: flex; gap: 2rem; margin: 1rem 0; }} .kpi div {{ font-size: 1.1rem; }}
 .kpi b {{ display: block; font-size: 1.6rem; color: #d9541e; }} .warn {{ color: #b00; }}
 </style></head><body>
 <h1>tabdistill benchmark: {html.escape(s["dataset"])}</h1>
-<p class="sub">{s["rows"]:,} rows, {s["features"]} features, {s["positive_rate"]:.2%} positive;
+<p class="sub">{s["rows"]:,} rows, {s["features"]} features, {html.escape(target_text(s))};
 test split {s["test_rows"]:,} rows, seed {s["seed"]}. Student: {html.escape(str(d["student"]))},
 knobs {html.escape(json.dumps(d["chosen"]))}.</p>
 {encoding}
@@ -232,15 +334,14 @@ knobs {html.escape(json.dumps(d["chosen"]))}.</p>
 <div class="kpi">
 <div><b>{sp["single_row_p50"]:,.0f}×</b>faster per row than the teacher (p50)</div>
 <div><b>{sp["size"]:,.0f}×</b>smaller</div>
-<div><b>{f["spearman"]:.3f}</b>rank correlation with the teacher</div>
-<div><b>{f["agreement_at_1pct_fpr"]:.2%}</b>same decisions at the teacher's 1% FPR threshold</div>
+{agreement}
 </div>
 <table><thead><tr><th>model</th>{head}</tr></thead>
 <tbody>{"".join(rows)}</tbody></table>
 <p class="sub">Latency: one row at a time after warm-up; the teacher through its members'
 <code>predict_proba</code> (one thread each), student and baseline through the compiled runtime.
 Student fit time includes the teacher it learns from.</p>
-{_decision_html(s)}
+{_class_html(s) if multiclass else _decision_html(s)}
 <div class="grid">{figs}</div>
 </body></html>
 """
@@ -301,15 +402,48 @@ def _decision_html(s) -> str:
                 ],
             ),
         ]
-    if s.get("feature_importance"):
+    return "\n".join(parts + _importance_html(s))
+
+
+def _class_html(s) -> str:
+    """Per-class recall and precision of the three models, intervals and feature importance."""
+    head = ["class", "rows (test)"] + [f"{m} {x}" for m in MODELS for x in ("recall", "precision")]
+    rows = []
+    for k, c in enumerate(s["classes"]):
+        row = [c, f"{s['per_class']['student']['support'][k]:,.0f}"]
+        for name in MODELS:
+            pc = s["per_class"][name]
+            row += [_num(pc["recall"][k]), f"{pc['precision'][k]:.4f}"]
+        rows.append(row)
+    parts = [
+        "<h2>Per class (test rows)</h2>",
+        _table(head, rows),
+        f'<p class="sub">{html.escape(fidelity_text(s["fidelity"]))}</p>',
+    ]
+    if s.get("intervals"):
         parts += [
-            "<h2>Student feature importance</h2>",
+            "<h2>95% bootstrap intervals (test rows, stratified, paired)</h2>",
             _table(
-                ["feature", "share of importance"],
-                [[f["feature"], f"{f['importance']:.1%}"] for f in s["feature_importance"]],
+                ["model or difference", "ROC-AUC (macro)", "log loss"],
+                [
+                    [name, _interval(m["roc_auc"]), _interval(m["log_loss"])]
+                    for name, m in s["intervals"].items()
+                ],
             ),
         ]
-    return "\n".join(parts)
+    return "\n".join(parts + _importance_html(s))
+
+
+def _importance_html(s) -> list[str]:
+    if not s.get("feature_importance"):
+        return []
+    return [
+        "<h2>Student feature importance</h2>",
+        _table(
+            ["feature", "share of importance"],
+            [[f["feature"], f"{f['importance']:.1%}"] for f in s["feature_importance"]],
+        ),
+    ]
 
 
 def _num(v) -> str:

@@ -60,6 +60,24 @@ METRIC_COLUMNS = (
     Column("ece", "ECE", "ECE", _f4),
 )
 
+#: Accuracy and calibration of a K-class model (``metrics.classification_metrics`` keys).
+CLASS_METRIC_COLUMNS = (
+    Column("log_loss", "logloss", "log loss", _f4),
+    Column("roc_auc", "AUC", "ROC-AUC (macro OvR)", _f4),
+    Column("roc_auc_weighted", "AUC-w", "ROC-AUC (weighted OvR)", _f4),
+    Column("accuracy", "acc", "accuracy", _f4),
+    Column("balanced_accuracy", "bal.acc", "balanced accuracy", _f4),
+    Column("top2_accuracy", "top2", "top-2 accuracy", _f4),
+    Column("brier", "Brier", "Brier", _f4),
+    Column("ece", "ECE", "ECE (top label)", _f4),
+)
+
+
+def metric_columns(summary: dict) -> tuple:
+    """The metric columns of a benchmark summary's task (binary or K classes)."""
+    return CLASS_METRIC_COLUMNS if summary.get("task") == "multiclass" else METRIC_COLUMNS
+
+
 #: What a model costs: latency, throughput, size, fit time.
 COST_COLUMNS = (
     Column("latency.single_row_p50_us", "p50 us", "p50 µs", _us),

@@ -3,7 +3,9 @@
 The node table is emitted as ``static const`` arrays (every double as an exact
 hexadecimal literal) and walked by a small function implementing the rules of
 :mod:`tabdistill.runtime.rules`, so the exported scores equal the runtime's.
-C99, no library but ``<math.h>``.
+C99, no library but ``<math.h>``. A binary model exports ``<name>_score``
+(one probability); a model of K classes exports ``<name>_proba`` (K
+probabilities, in the estimator's ``classes_`` order).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import re
 from pathlib import Path
 
 from ..runtime.model import CompiledModel
-from ..runtime.rules import OUT_SIGMOID, ZERO
+from ..runtime.rules import OUT_SIGMOID, OUT_SOFTMAX, ZERO
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -40,7 +42,9 @@ static int {p}_left(int node, double v)
         return fl & 1; /* the default direction */
     return v <= t;
 }}
+"""
 
+_SCORE = """
 double {p}_score(const double *row)
 {{
     double raw = 0.0;
@@ -62,6 +66,43 @@ void {p}_score_batch(const double *rows, long n_rows, double *out)
         out[i] = {p}_score(rows + i * {p_upper}_N_FEATURES);
 }}
 """
+
+_PROBA = """
+static const int {p}_tree_output[{p_upper}_N_TREES] = {{ {outputs} }};
+
+void {p}_proba(const double *row, double *proba)
+{{
+    double raw[{p_upper}_N_CLASSES], top, sum = 0.0;
+    int t, k;
+    for (k = 0; k < {p_upper}_N_CLASSES; k++)
+        raw[k] = {base};
+    for (t = 0; t < {p_upper}_N_TREES; t++) {{
+        int node = {p}_roots[t];
+        while ({p}_feature[node] >= 0)
+            node = {p}_left(node, row[{p}_feature[node]]) ? node + 1 : {p}_right[node];
+        raw[{p}_tree_output[t]] += {p}_value[node];
+    }}
+    top = raw[0];
+    for (k = 1; k < {p_upper}_N_CLASSES; k++)
+        if (raw[k] > top) top = raw[k];
+    (void)top;
+    for (k = 0; k < {p_upper}_N_CLASSES; k++) {{
+{transform}
+        sum += proba[k];
+    }}
+    for (k = 0; k < {p_upper}_N_CLASSES; k++)
+        proba[k] /= sum;
+}}
+
+void {p}_proba_batch(const double *rows, long n_rows, double *out)
+{{
+    long i;
+    for (i = 0; i < n_rows; i++)
+        {p}_proba(rows + i * {p_upper}_N_FEATURES, out + i * {p_upper}_N_CLASSES);
+}}
+"""
+_SOFTMAX_K = "        proba[k] = exp(raw[k] - top);"
+_CLIP_K = "        proba[k] = raw[k] < {eps} ? {eps} : (raw[k] > 1.0 ? 1.0 : raw[k]);"
 
 _SIGMOID = "    return 1.0 / (1.0 + exp(-raw));"
 _CLIP = "    return raw < {eps} ? {eps} : (raw > 1.0 - {eps} ? 1.0 - {eps} : raw);"
@@ -91,7 +132,7 @@ def to_c(model: CompiledModel, name: str = "tabdistill_model") -> tuple[str, str
     Parameters
     ----------
     model : CompiledModel
-        A tree runtime with one output.
+        A tree runtime.
     name : str, default="tabdistill_model"
         Prefix of every exported symbol; a C identifier.
 
@@ -109,7 +150,13 @@ def to_c(model: CompiledModel, name: str = "tabdistill_model") -> tuple[str, str
     from .._proba import EPS
 
     a, schema, p, up = model.arrays, model.schema, name, name.upper()
-    transform = _SIGMOID if model.meta["output"] == OUT_SIGMOID else _CLIP.format(eps=repr(EPS))
+    k = model.n_outputs
+    if k > 1:
+        transform = (
+            _SOFTMAX_K if model.meta["output"] == OUT_SOFTMAX else _CLIP_K.format(eps=repr(EPS))
+        )
+    else:
+        transform = _SIGMOID if model.meta["output"] == OUT_SIGMOID else _CLIP.format(eps=repr(EPS))
     levels = []
     for j, feature in enumerate(schema.features):
         cats = schema.categories.get(feature)
@@ -122,12 +169,29 @@ def to_c(model: CompiledModel, name: str = "tabdistill_model") -> tuple[str, str
             source = getattr(schema, "derived", {}).get(feature)
             detail = f" ({source[1]} of column {source[0]})" if source else ""
             levels.append(f" *   {j:3d} {feature}: {role}{detail}")
-    header = f"""/* {name}: a tabdistill student, exported to C (generated code, do not edit).
- *
- * double {name}_score(const double *row);
+    if k > 1:
+        functions = (
+            f"void {name}_proba(const double *row, double *proba);\n"
+            f"void {name}_proba_batch(const double *rows, long n_rows, double *out);"
+        )
+        contract = f""" * void {name}_proba(const double *row, double *proba);
+ *     The {k} class probabilities (in the estimator's classes_ order) of one encoded row
+ *     of {up}_N_FEATURES doubles, written into proba[0 .. {up}_N_CLASSES - 1].
+ * void {name}_proba_batch(const double *rows, long n_rows, double *out);
+ *     The same for n_rows rows stored one after another; out holds n_rows * {k} doubles."""
+    else:
+        functions = (
+            f"double {name}_score(const double *row);\n"
+            f"void {name}_score_batch(const double *rows, long n_rows, double *out);"
+        )
+        contract = f""" * double {name}_score(const double *row);
  *     Probability of the positive class for one encoded row of {up}_N_FEATURES doubles.
  * void {name}_score_batch(const double *rows, long n_rows, double *out);
- *     The same for n_rows rows stored one after another.
+ *     The same for n_rows rows stored one after another."""
+    classes = f"#define {up}_N_CLASSES {k}\n" if k > 1 else ""
+    header = f"""/* {name}: a tabdistill student, exported to C (generated code, do not edit).
+ *
+{contract}
  *
  * A row holds the encoded features, in this order (NaN = missing; a categorical
  * feature is the code of its level below, NaN for a level not listed; date and
@@ -139,13 +203,12 @@ def to_c(model: CompiledModel, name: str = "tabdistill_model") -> tuple[str, str
 
 #define {up}_N_FEATURES {schema.n_features}
 #define {up}_N_TREES {model.n_trees}
-
+{classes}
 #ifdef __cplusplus
 extern "C" {{
 #endif
 
-double {name}_score(const double *row);
-void {name}_score_batch(const double *rows, long n_rows, double *out);
+{functions}
 extern const char *const {name}_feature_names[{max(schema.n_features, 1)}];
 
 #ifdef __cplusplus
@@ -164,19 +227,22 @@ extern const char *const {name}_feature_names[{max(schema.n_features, 1)}];
         _array("unsigned long", f"{p}_cat_bits", a["cat_bits"].tolist(), lambda v: f"{v}ul"),
     ]
     names = ", ".join(_c_string(f) for f in schema.features) or '""'
+    fill = dict(
+        p=p,
+        p_upper=up,
+        zero=float(ZERO).hex(),
+        base=_double(model.meta["base"]),
+        transform=transform,
+        outputs=", ".join(map(str, a["tree_output"].tolist())),
+    )
     source = (
         f"/* {name}: generated by tabdistill from a {model.meta.get('source', 'tree')} "
         f"student ({model.n_trees} trees, {len(a['feature'])} nodes). Do not edit. */\n"
         f'#include <math.h>\n#include "{name}.h"\n\n'
         f"const char *const {name}_feature_names[{max(schema.n_features, 1)}] = {{{names}}};\n\n"
         + "\n".join(data)
-        + _WALKER.format(
-            p=p,
-            p_upper=up,
-            zero=float(ZERO).hex(),
-            base=_double(model.meta["base"]),
-            transform=transform,
-        )
+        + _WALKER.format(**fill)
+        + (_PROBA if k > 1 else _SCORE).format(**fill)
     )
     return source, header
 

@@ -2,8 +2,11 @@
 
 ``X`` (float64, ``[n, n_features]``, encoded rows) -> ``TreeEnsemble`` (sum of
 leaf values) -> ``Add`` (base score) -> ``Sigmoid`` or ``Clip`` ->
-``probability`` (``[n, 1]``). Thresholds stay float64, so onnxruntime's scores
-equal the runtime's; every decision rule is mapped exactly:
+``probability`` (``[n, 1]``). A model of K classes has K targets (each tree
+adds to its class) and ends in ``Softmax``, or ``Clip`` and a division by the
+row sum, giving ``probabilities`` (``[n, K]``, the estimator's ``classes_``
+order). Thresholds stay float64, so onnxruntime's scores equal the runtime's;
+every decision rule is mapped exactly:
 
 * numeric splits: ``BRANCH_LEQ``, NaN following the node's missing-value rule;
 * scikit-learn's float32 comparisons: the threshold becomes the largest double
@@ -24,7 +27,7 @@ import numpy as np
 from .._proba import EPS
 from ..runtime.layout import NAN_LEFT, NAN_RIGHT, node_kinds
 from ..runtime.model import CompiledModel
-from ..runtime.rules import CATEGORICAL, FLOAT32, OUT_SIGMOID, nan_goes_right
+from ..runtime.rules import CATEGORICAL, FLOAT32, OUT_SIGMOID, OUT_SOFTMAX, nan_goes_right
 
 BRANCH_LEQ, BRANCH_MEMBER = 0, 6
 _F32_MAX = float(np.finfo(np.float32).max)
@@ -102,11 +105,13 @@ def _tree_attributes(model: CompiledModel) -> dict:
             att[key].append(int(leaf_of[root]))
         att["tleaf"].append(1)
         att["fleaf"].append(1)
+    leaf_tree = np.searchsorted(a["roots"], np.flatnonzero(~split), side="right") - 1
     return {
         **att,
         "members": members,
         "roots": roots,
         "leaf_weights": value[~split].astype(np.float64),
+        "leaf_targets": a["tree_output"][leaf_tree].astype(np.int64).tolist(),
     }
 
 
@@ -132,7 +137,7 @@ def to_onnx(model: CompiledModel, name: str = "tabdistill_model"):
     if model.kind != "trees":
         raise TypeError("only tree runtimes can be exported to ONNX for now.")
     t = _tree_attributes(model)
-    n_leaves = len(t["leaf_weights"])
+    k = model.n_outputs
 
     def tensor(values, dtype, key):
         return numpy_helper.from_array(np.asarray(values, dtype=dtype), key)
@@ -142,7 +147,7 @@ def to_onnx(model: CompiledModel, name: str = "tabdistill_model"):
         ["X"],
         ["raw"],
         domain="ai.onnx.ml",
-        n_targets=1,
+        n_targets=k,
         aggregate_function=1,
         post_transform=0,
         tree_roots=t["roots"],
@@ -154,7 +159,7 @@ def to_onnx(model: CompiledModel, name: str = "tabdistill_model"):
         nodes_trueleafs=t["tleaf"],
         nodes_falseleafs=t["fleaf"],
         nodes_missing_value_tracks_true=t["miss"],
-        leaf_targetids=[0] * n_leaves,
+        leaf_targetids=t["leaf_targets"],
         leaf_weights=tensor(t["leaf_weights"], np.float64, "leaf_weights"),
         **(
             {"membership_values": tensor(t["members"], np.float64, "membership_values")}
@@ -165,19 +170,29 @@ def to_onnx(model: CompiledModel, name: str = "tabdistill_model"):
     base = numpy_helper.from_array(np.array([[model.meta["base"]]]), "base")
     nodes = [ensemble, helper.make_node("Add", ["raw", "base"], ["score"])]
     initializers = [base]
+    out = "probability" if k == 1 else "probabilities"
     if model.meta["output"] == OUT_SIGMOID:
-        nodes.append(helper.make_node("Sigmoid", ["score"], ["probability"]))
+        nodes.append(helper.make_node("Sigmoid", ["score"], [out]))
+    elif model.meta["output"] == OUT_SOFTMAX:
+        nodes.append(helper.make_node("Softmax", ["score"], [out], axis=1))
     else:
         initializers += [
             numpy_helper.from_array(np.array(EPS), "lo"),
-            numpy_helper.from_array(np.array(1 - EPS), "hi"),
+            numpy_helper.from_array(np.array(1 - EPS if k == 1 else 1.0), "hi"),
         ]
-        nodes.append(helper.make_node("Clip", ["score", "lo", "hi"], ["probability"]))
+        clipped = "probability" if k == 1 else "clipped"
+        nodes.append(helper.make_node("Clip", ["score", "lo", "hi"], [clipped]))
+        if k > 1:  # leaves holding distributions: clipped, then rescaled to sum to 1
+            initializers.append(numpy_helper.from_array(np.array([1], dtype=np.int64), "axis"))
+            nodes += [
+                helper.make_node("ReduceSum", ["clipped", "axis"], ["total"], keepdims=1),
+                helper.make_node("Div", ["clipped", "total"], [out]),
+            ]
     graph = helper.make_graph(
         nodes,
         name,
         [helper.make_tensor_value_info("X", TensorProto.DOUBLE, [None, model.n_features])],
-        [helper.make_tensor_value_info("probability", TensorProto.DOUBLE, [None, 1])],
+        [helper.make_tensor_value_info(out, TensorProto.DOUBLE, [None, k])],
         initializers,
         doc_string=f"Encoded columns, in order: {', '.join(model.schema.features)}",
     )

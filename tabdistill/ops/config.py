@@ -59,6 +59,7 @@ CONFIG_SCHEMA = {
         "max_teacher_gap": (float, 0.01),
         "min_roc_auc": (float, 0.6),
         "max_p99_us": (float, 100.0),
+        "max_log_loss_increase": (float, None),  # None: not checked
     },
     "run": {
         "seed": (int, 0),
@@ -170,6 +171,8 @@ def load_config(path, overrides=()) -> dict:
     if not 0 < config["data"]["holdout_fraction"] < 1:
         raise ConfigError("config key 'data.holdout_fraction' must be in (0, 1).")
     for key, value in config["gate"].items():
+        if value is None:
+            continue
         if not value >= 0 or (key == "min_roc_auc" and value > 1):
             raise ConfigError(f"config key 'gate.{key}' must be a number >= 0, got {value!r}.")
     check_registry_path(config["registry"]["path"])

@@ -1,7 +1,13 @@
-"""The quality gate: may a candidate student replace the production model?"""
+"""The quality gate: may a candidate student replace the production model?
+
+The same checks serve binary and K-class models: for K classes ``roc_auc`` and
+``average_precision`` are macro one-vs-rest averages, and ``log_loss`` the
+multiclass log loss (``max_log_loss_increase``).
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 
@@ -22,7 +28,8 @@ def quality_gate(
     Parameters
     ----------
     candidate, teacher : dict
-        Holdout metrics (``roc_auc``, ``average_precision``) of the new student and its teacher.
+        Holdout metrics (``roc_auc``, ``average_precision``, ``log_loss``) of the new
+        student and its teacher.
     production : dict or None
         Holdout metrics of the production model on the same rows; None when there is none.
     p99_us : float
@@ -58,5 +65,12 @@ def quality_gate(
             f"PR-AUC {candidate['average_precision']:.4f} is more than {gate['max_pr_auc_drop']} "
             f"below production's {production['average_precision']:.4f}",
         )
+        rise = gate.get("max_log_loss_increase")
+        if rise is not None and math.isfinite(rise):
+            checks["max_log_loss_increase"] = (
+                candidate["log_loss"] <= production["log_loss"] + rise,
+                f"log loss {candidate['log_loss']:.4f} is more than {rise} above "
+                f"production's {production['log_loss']:.4f}",
+            )
     reasons = [msg for ok, msg in checks.values() if not ok]
     return GateResult(not reasons, reasons, {k: bool(ok) for k, (ok, _) in checks.items()})

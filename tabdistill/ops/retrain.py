@@ -57,19 +57,20 @@ def _read_training(config):
     return files, pd.concat(frames, ignore_index=True)
 
 
-def _split_holdout(config, X, y01):
+def _split_holdout(config, X, y_raw, codes):
+    """``(X_train, labels_train, (X_holdout, codes_holdout) or None)``, stratified on ``codes``."""
     from sklearn.model_selection import train_test_split
 
     if config["data"]["holdout"]:
-        return X, y01, None
-    idx = np.arange(len(y01))
+        return X, y_raw, None
+    idx = np.arange(len(codes))
     tr, ho = train_test_split(
         idx,
         test_size=config["data"]["holdout_fraction"],
-        stratify=y01,
+        stratify=codes,
         random_state=config["run"]["seed"],
     )
-    return X.iloc[tr], y01[tr], (X.iloc[ho], y01[ho])
+    return X.iloc[tr], y_raw.iloc[tr], (X.iloc[ho], codes[ho])
 
 
 @dataclass
@@ -199,15 +200,21 @@ def _train(config) -> _Trained:
     files, frame = _read_training(config)
     X, y_raw = split_target(frame, config["data"]["target"])
     target = encode_target(y_raw, config["data"]["positive_label"])
-    X_train, y_train, holdout = _split_holdout(config, X, target.y)
+    X_train, y_train, holdout = _split_holdout(config, X, y_raw, target.y)
     if holdout is None:
         hframe = read_csv(config["data"]["holdout"])
         X_ho, y_ho_raw = split_target(hframe, config["data"]["target"])
-        y_ho = encode_target(y_ho_raw, positive_label=target.pos_label).y
+        if target.n_classes == 2:
+            y_ho = encode_target(y_ho_raw, positive_label=target.pos_label).y
+        else:
+            y_ho = target.codes_of(y_ho_raw)
     else:
         X_ho, y_ho = holdout
     logger.info("training on %d rows, holding out %d", len(y_train), len(y_ho))
-    model = build_distiller(config).fit(X_train, y_train)
+    # fit on the labels themselves (classes_ and decisions read as the data does), with the
+    # positive class decided on all rows
+    model = build_distiller(config).set_params(positive_label=target.pos_label)
+    model.fit(X_train, y_train)
     runtime = model.runtime_
     Z_ho = model.encoder_.encode(X_ho)
     scores = {
@@ -233,7 +240,15 @@ def _production_scores(registry, trained):
     version = registry.production()
     if version is None:
         return None, None
-    _, runtime = load_runtime(registry.root / version)
+    manifest, runtime = load_runtime(registry.root / version)
+    classes = [str(c) for c in trained.model.classes_]
+    if manifest.get("classes", classes) != classes:
+        raise DataError(
+            f"the production model ({version}) predicts classes {manifest['classes']}, the "
+            f"candidate {classes}: they cannot be compared on one holdout. Promote the "
+            "candidate by hand (tabdistill registry promote --force) if the classes changed "
+            "on purpose."
+        )
     try:
         return version, metrics.classification_metrics(
             trained.y_ho, runtime.score_batch(trained.X_ho)
@@ -245,6 +260,26 @@ def _production_scores(registry, trained):
         ) from None
 
 
+def _decision(config, model) -> dict:
+    """How the version turns probabilities into a label (``tabdistill predict``'s ``decision``)."""
+    if model.decision_threshold_ is None:
+        return {"threshold": None, "rule": "most probable class"}
+    return {
+        "threshold": model.decision_threshold_,
+        "rule": config["decision"]["threshold"],
+        "positive_label": str(model.pos_label_),
+        "negative_label": str(model.classes_[1 - model.positive_index_]),
+    }
+
+
+def _label_rates(target) -> dict:
+    """The positive rate (binary), or each class's share of the rows (K classes)."""
+    if target.n_classes == 2:
+        return {"positive_rate": float(target.y.mean())}
+    shares = np.bincount(target.y, minlength=target.n_classes) / len(target.y)
+    return {"class_shares": dict(zip((str(c) for c in target.classes), shares.tolist()))}
+
+
 def _manifest(config, trained, production_version, production, gate, start) -> dict:
     model, latency = trained.model, trained.latency
     return {
@@ -252,19 +287,14 @@ def _manifest(config, trained, production_version, production, gate, start) -> d
         "packages": package_versions(),
         "schema": model.encoder_.schema_.to_dict(),
         "classes": [str(c) for c in model.classes_],
-        "decision": {
-            "threshold": model.decision_threshold_,
-            "rule": config["decision"]["threshold"],
-            "positive_label": str(model.pos_label_),
-            "negative_label": str(model.classes_[1 - model.positive_index_]),
-        },
+        "decision": _decision(config, model),
         "data": {
             "files": [str(f) for f in trained.files],
             "sha256": sha256(trained.files, with_names=True),
             "rows": int(trained.rows),
             "train_rows": int(trained.train_rows),
             "holdout_rows": int(len(trained.y_ho)),
-            "positive_rate": float(trained.target.y.mean()),
+            **_label_rates(trained.target),
             "holdout": config["data"]["holdout"]
             or f"{config['data']['holdout_fraction']:.0%} split",
         },

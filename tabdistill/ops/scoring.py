@@ -36,6 +36,37 @@ def _check_header(input_path, runtime, id_column):
         raise SchemaError(f"id column '{id_column}' is not in input '{input_path}'.")
 
 
+def _columns(manifest, runtime):
+    """``scores -> output columns`` of a version: binary or K classes."""
+    decision = manifest.get("decision") or {}
+    classes = manifest.get("classes", ["0", "1"])
+    if runtime.n_outputs > 1:
+        if len(classes) != runtime.n_outputs:
+            raise DataError(
+                f"the model's manifest names {len(classes)} classes for a runtime of "
+                f"{runtime.n_outputs} outputs."
+            )
+        names = [f"probability_{c}" for c in classes]
+
+        def columns(P):
+            return {
+                **dict(zip(names, P.T)),
+                "decision": np.asarray(classes, dtype=object)[np.argmax(P, axis=1)],
+            }
+
+        return columns
+    threshold = float(decision.get("threshold", 0.5))
+    labels = (
+        decision.get("negative_label", classes[0]),
+        decision.get("positive_label", classes[-1]),
+    )
+
+    def columns(p):
+        return {"probability": p, "decision": np.where(p >= threshold, labels[1], labels[0])}
+
+    return columns
+
+
 def score_csv(
     model, input_path, output_path, *, id_column=None, chunk_size=100_000, overwrite=False
 ) -> int:
@@ -43,7 +74,9 @@ def score_csv(
 
     ``decision`` is the predicted label at the threshold recorded in the
     model's manifest (``decision.threshold``, 0.5 for models without one);
-    ``model_version`` the version that scored the row.
+    ``model_version`` the version that scored the row. A model of K classes
+    writes one ``probability_<class>`` column a class instead of
+    ``probability``, and the most probable class as ``decision``.
 
     Parameters
     ----------
@@ -78,12 +111,7 @@ def score_csv(
     if chunk_size < 1:
         raise DataError(f"chunk size must be positive, got {chunk_size}.")
     manifest, runtime = load_runtime(model)
-    decision = manifest.get("decision") or {}
-    threshold = float(decision.get("threshold", 0.5))
-    labels = (
-        decision.get("negative_label", manifest.get("classes", ["0", "1"])[0]),
-        decision.get("positive_label", manifest.get("classes", ["0", "1"])[-1]),
-    )
+    columns = _columns(manifest, runtime)
     _check_header(input_path, runtime, id_column)
     schema = runtime.schema
     encoder = TabularEncoder.from_schema(schema)  # pandas' fast path for large chunks
@@ -99,13 +127,8 @@ def score_csv(
             if len(chunk) == 0:
                 continue
             Z = encoder.encode(chunk[schema.input_columns])
-            p = runtime.score_batch(Z)
             out = pd.DataFrame(
-                {
-                    "probability": p,
-                    "decision": np.where(p >= threshold, labels[1], labels[0]),
-                    "model_version": manifest["version"],
-                }
+                {**columns(runtime.score_batch(Z)), "model_version": manifest["version"]}
             )
             if id_column:
                 out.insert(0, id_column, chunk[id_column].to_numpy())

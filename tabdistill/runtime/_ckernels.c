@@ -31,7 +31,7 @@
 #define FLOAT32 16
 #define OUT_SIGMOID 0
 #define OUT_CLIP 1
-#define OUT_RAW 2
+#define OUT_SOFTMAX 2
 /* layout.py node kinds */
 #define KIND_NAN_LEFT 0
 #define KIND_NAN_RIGHT 1
@@ -113,9 +113,31 @@ static inline double finish(const Forest *m, double raw)
     raw += m->base;
     if (m->transform == OUT_SIGMOID)
         return 1.0 / (1.0 + exp(-raw));
-    if (m->transform == OUT_CLIP)
-        return raw < m->eps ? m->eps : (raw > 1.0 - m->eps ? 1.0 - m->eps : raw);
-    return raw;
+    return raw < m->eps ? m->eps : (raw > 1.0 - m->eps ? 1.0 - m->eps : raw);
+}
+
+/* K raw scores to K probabilities: softmax, or (OUT_CLIP) clipped to [eps, 1] and rescaled */
+static void finish_classes(const Forest *m, const double *raw, double *out)
+{
+    const Py_ssize_t K = m->n_outputs;
+    double sum = 0.0;
+    if (m->transform == OUT_SOFTMAX) {
+        double top = raw[0];
+        for (Py_ssize_t k = 1; k < K; k++)
+            top = raw[k] > top ? raw[k] : top;
+        for (Py_ssize_t k = 0; k < K; k++) {
+            out[k] = exp(raw[k] - top); /* base is common to every class: it cancels */
+            sum += out[k];
+        }
+    } else {
+        for (Py_ssize_t k = 0; k < K; k++) {
+            double v = raw[k] + m->base;
+            out[k] = v < m->eps ? m->eps : (v > 1.0 ? 1.0 : v);
+            sum += out[k];
+        }
+    }
+    for (Py_ssize_t k = 0; k < K; k++)
+        out[k] /= sum;
 }
 
 /* Raw scores of one row, trees walked TREE_GROUP at a time. acc has n_outputs slots. */
@@ -201,16 +223,18 @@ TD_INLINE void qs_split(const Forest *m, int32_t j, const double *xv, uint64_t *
     }
 }
 
-/* QS_BLOCK rows starting at xs (row-major), raw scores added to acc; xc is scratch of
- * n_features * QS_BLOCK doubles. Trees with more than 64 leaves are walked row by row. */
+/* QS_BLOCK rows starting at xs (row-major), raw scores added to acc (n_outputs a row); xc is
+ * scratch of n_features * QS_BLOCK doubles. Trees with more than 64 leaves are walked row by
+ * row. */
 TD_CLONES static void qs_block(const Forest *m, const double *xs, double *xc, double *acc)
 {
-    const Py_ssize_t nf = m->n_features;
+    const Py_ssize_t nf = m->n_features, K = m->n_outputs;
     for (int r = 0; r < QS_BLOCK; r++)
         for (Py_ssize_t f = 0; f < nf; f++)
             xc[f * QS_BLOCK + r] = xs[r * nf + f];
     for (Py_ssize_t t = 0; t < m->n_trees; t++) {
         const double *leaves = m->leaf_val + m->leaf_start[t];
+        double *out = acc + m->tree_output[t];
         if (m->leaf_start[t + 1] - m->leaf_start[t] > 64) {
             for (int r = 0; r < QS_BLOCK; r++) {
                 int32_t at = m->roots[t];
@@ -218,7 +242,7 @@ TD_CLONES static void qs_block(const Forest *m, const double *xs, double *xc, do
                     const node_t *nd = m->nodes + at;
                     at = nd->c[go_right(m, nd, at, xs[r * nf + nd->f])];
                 }
-                acc[r] += m->nodes[at].u.t;
+                out[r * K] += m->nodes[at].u.t;
             }
             continue;
         }
@@ -228,7 +252,7 @@ TD_CLONES static void qs_block(const Forest *m, const double *xs, double *xc, do
         for (int32_t j = m->qs_start[t]; j < m->qs_start[t + 1]; j++)
             qs_split(m, j, xc + (Py_ssize_t)m->qs_f[j] * QS_BLOCK, ls);
         for (int r = 0; r < QS_BLOCK; r++)
-            acc[r] += leaves[lowest_bit(ls[r])];
+            out[r * K] += leaves[lowest_bit(ls[r])];
     }
 }
 
@@ -238,25 +262,33 @@ static void score_rows(const Forest *m, const double *X, double *out, Py_ssize_t
 {
     const Py_ssize_t nf = m->n_features, K = m->n_outputs;
     Py_ssize_t i = begin;
-    if (K == 1 && end - begin >= QS_BLOCK) {
+    if (end - begin >= QS_BLOCK) {
         double *xc = (double *)malloc(sizeof(double) * (nf > 0 ? nf : 1) * QS_BLOCK);
-        if (xc != NULL) {
+        double *acc = (double *)malloc(sizeof(double) * K * QS_BLOCK);
+        if (xc != NULL && acc != NULL) {
             for (; i + QS_BLOCK <= end; i += QS_BLOCK) {
-                double acc[QS_BLOCK] = {0};
+                memset(acc, 0, sizeof(double) * K * QS_BLOCK);
                 qs_block(m, X + i * nf, xc, acc);
-                for (int r = 0; r < QS_BLOCK; r++)
-                    out[i + r] = finish(m, acc[r]);
+                for (int r = 0; r < QS_BLOCK; r++) {
+                    if (K == 1)
+                        out[i + r] = finish(m, acc[r]);
+                    else
+                        finish_classes(m, acc + r * K, out + (i + r) * K);
+                }
             }
-            free(xc);
         }
+        free(xc);
+        free(acc);
     }
     double acc[64];
     double *heap = K > 64 ? (double *)malloc(sizeof(double) * K) : NULL;
     double *a = heap ? heap : acc;
     for (; i < end; i++) {
         score_row(m, X + i * nf, a);
-        for (Py_ssize_t k = 0; k < K; k++)
-            out[i * K + k] = K == 1 ? finish(m, a[k]) : a[k] + m->base;
+        if (K == 1)
+            out[i] = finish(m, a[0]);
+        else
+            finish_classes(m, a, out + i * K);
     }
     free(heap);
 }
@@ -467,11 +499,46 @@ static PyObject *Forest_one(Forest *self, PyObject *row)
         result = finish(self, acc[0]);
     } else {
         PyBuffer_Release(&view);
-        PyErr_SetString(PyExc_ValueError, "one(): a single-output model only; use batch()");
+        PyErr_SetString(PyExc_ValueError, "one(): a single-output model only; use proba()");
         return NULL;
     }
     PyBuffer_Release(&view);
     return PyFloat_FromDouble(result);
+}
+
+static PyObject *Forest_proba(Forest *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "proba(row, out)");
+        return NULL;
+    }
+    Py_buffer view, ov;
+    if (one_view(args[0], self->n_features, &view) < 0)
+        return NULL;
+    if (PyObject_GetBuffer(args[1], &ov, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    if (ov.itemsize != 8 || ov.len != self->n_outputs * 8 || self->n_outputs < 2) {
+        PyBuffer_Release(&view);
+        PyBuffer_Release(&ov);
+        PyErr_SetString(PyExc_ValueError, "proba(): a model of K >= 2 outputs and K slots");
+        return NULL;
+    }
+    double acc[64];
+    double *heap = self->n_outputs > 64 ? (double *)malloc(sizeof(double) * self->n_outputs) : NULL;
+    double *a = heap ? heap : acc;
+    if (self->n_outputs > 64 && heap == NULL) {
+        PyBuffer_Release(&view);
+        PyBuffer_Release(&ov);
+        return PyErr_NoMemory();
+    }
+    score_row(self, (const double *)view.buf, a);
+    finish_classes(self, a, (double *)ov.buf);
+    free(heap);
+    PyBuffer_Release(&view);
+    PyBuffer_Release(&ov);
+    Py_RETURN_NONE;
 }
 
 static PyObject *Forest_batch(Forest *self, PyObject *const *args, Py_ssize_t nargs)
@@ -534,32 +601,51 @@ typedef struct {
     int n_bufs;
     const int64_t *ints; /* n_features x (offset, n_levels, has_missing) */
     const double *values; /* n_features x (median, mean, scale) */
-    const double *coef;   /* n_design coefficients, then the intercept */
-    Py_ssize_t n_features, n_coef;
+    const double *coef;   /* per output: n_design coefficients, then the intercept */
+    Py_ssize_t n_features, n_coef, n_outputs; /* n_coef: of one output */
 } Linear;
 
-static double linear_raw(const Linear *m, const double *x)
+/* the raw score of output k (0 for a binary model) */
+static double linear_raw(const Linear *m, const double *x, Py_ssize_t k)
 {
-    double z = m->coef[m->n_coef - 1];
+    const double *coef = m->coef + k * m->n_coef;
+    double z = coef[m->n_coef - 1];
     for (Py_ssize_t j = 0; j < m->n_features; j++) {
         double v = x[j];
         int64_t at = m->ints[3 * j], n_levels = m->ints[3 * j + 1], has_missing = m->ints[3 * j + 2];
         if (n_levels > 0) {
             if (v == v && v >= 0.0 && v < (double)n_levels)
-                z += m->coef[at + (int64_t)v];
+                z += coef[at + (int64_t)v];
         } else {
             double median = m->values[3 * j], mean = m->values[3 * j + 1],
                    scale = m->values[3 * j + 2];
             if (v != v) {
-                z += m->coef[at] * (median - mean) / scale;
+                z += coef[at] * (median - mean) / scale;
                 if (has_missing)
-                    z += m->coef[at + 1];
+                    z += coef[at + 1];
             } else {
-                z += m->coef[at] * (v - mean) / scale;
+                z += coef[at] * (v - mean) / scale;
             }
         }
     }
     return z;
+}
+
+/* the K class probabilities of row x: softmax of the K raw scores, written into out */
+static int linear_proba(const Linear *m, const double *x, double *out)
+{
+    double top = -HUGE_VAL, sum = 0.0;
+    for (Py_ssize_t k = 0; k < m->n_outputs; k++) {
+        out[k] = linear_raw(m, x, k);
+        top = out[k] > top ? out[k] : top;
+    }
+    for (Py_ssize_t k = 0; k < m->n_outputs; k++) {
+        out[k] = exp(out[k] - top);
+        sum += out[k];
+    }
+    for (Py_ssize_t k = 0; k < m->n_outputs; k++)
+        out[k] /= sum;
+    return 0;
 }
 
 static void Linear_dealloc(Linear *self)
@@ -593,19 +679,26 @@ static int linear_buffer(Linear *self, PyObject *obj, char fmt, Py_ssize_t items
 
 static int Linear_init(Linear *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"ints", "values", "coef", NULL};
+    static char *kwlist[] = {"ints", "values", "coef", "n_outputs", NULL};
     PyObject *o[3];
     Py_ssize_t n_ints, n_values;
+    self->n_outputs = 1;
     if (self->n_bufs) {
         PyErr_SetString(PyExc_RuntimeError, "Linear is already initialised");
         return -1;
     }
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOO:Linear", kwlist, &o[0], &o[1], &o[2]))
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOO|n:Linear", kwlist, &o[0], &o[1], &o[2],
+                                     &self->n_outputs))
         return -1;
     if (linear_buffer(self, o[0], 'q', 8, (const void **)&self->ints, &n_ints) ||
         linear_buffer(self, o[1], 'd', 8, (const void **)&self->values, &n_values) ||
         linear_buffer(self, o[2], 'd', 8, (const void **)&self->coef, &self->n_coef))
         return -1;
+    if (self->n_outputs < 1 || self->n_coef % self->n_outputs) {
+        PyErr_SetString(PyExc_ValueError, "Linear: coef does not hold n_outputs equal rows");
+        return -1;
+    }
+    self->n_coef /= self->n_outputs;
     if (n_ints % 3 || n_values != n_ints || self->n_coef < 1) {
         PyErr_SetString(PyExc_ValueError, "Linear: inconsistent array sizes");
         return -1;
@@ -626,11 +719,40 @@ static int Linear_init(Linear *self, PyObject *args, PyObject *kwds)
 static PyObject *Linear_one(Linear *self, PyObject *row)
 {
     Py_buffer view;
+    if (self->n_outputs != 1) {
+        PyErr_SetString(PyExc_ValueError, "one(): a single-output model only; use proba()");
+        return NULL;
+    }
     if (one_view(row, self->n_features, &view) < 0)
         return NULL;
-    double z = linear_raw(self, (const double *)view.buf);
+    double z = linear_raw(self, (const double *)view.buf, 0);
     PyBuffer_Release(&view);
     return PyFloat_FromDouble(1.0 / (1.0 + exp(-z)));
+}
+
+static PyObject *Linear_proba(Linear *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "proba(row, out)");
+        return NULL;
+    }
+    Py_buffer view, ov;
+    if (one_view(args[0], self->n_features, &view) < 0)
+        return NULL;
+    if (PyObject_GetBuffer(args[1], &ov, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    if (ov.itemsize != 8 || ov.len != self->n_outputs * 8 || self->n_outputs < 2) {
+        PyBuffer_Release(&view);
+        PyBuffer_Release(&ov);
+        PyErr_SetString(PyExc_ValueError, "proba(): a model of K >= 2 outputs and K slots");
+        return NULL;
+    }
+    linear_proba(self, (const double *)view.buf, (double *)ov.buf);
+    PyBuffer_Release(&view);
+    PyBuffer_Release(&ov);
+    Py_RETURN_NONE;
 }
 
 static PyObject *Linear_batch(Linear *self, PyObject *const *args, Py_ssize_t nargs)
@@ -640,14 +762,20 @@ static PyObject *Linear_batch(Linear *self, PyObject *const *args, Py_ssize_t na
         return NULL;
     }
     Py_buffer xv, ov;
-    Py_ssize_t n = batch_views(args[0], args[1], self->n_features, 1, 8, &xv, &ov);
+    Py_ssize_t K = self->n_outputs;
+    Py_ssize_t n = batch_views(args[0], args[1], self->n_features, K, 8, &xv, &ov);
     Py_ssize_t nf = self->n_features;
     if (n < 0)
         return NULL;
     const double *X = (const double *)xv.buf;
     double *out = (double *)ov.buf;
-    Py_BEGIN_ALLOW_THREADS for (Py_ssize_t i = 0; i < n; i++) out[i] =
-        1.0 / (1.0 + exp(-linear_raw(self, X + i * nf)));
+    Py_BEGIN_ALLOW_THREADS for (Py_ssize_t i = 0; i < n; i++)
+    {
+        if (K == 1)
+            out[i] = 1.0 / (1.0 + exp(-linear_raw(self, X + i * nf, 0)));
+        else
+            linear_proba(self, X + i * nf, out + i * K);
+    }
     Py_END_ALLOW_THREADS PyBuffer_Release(&xv);
     PyBuffer_Release(&ov);
     Py_RETURN_NONE;
@@ -655,6 +783,8 @@ static PyObject *Linear_batch(Linear *self, PyObject *const *args, Py_ssize_t na
 
 static PyMethodDef Linear_methods[] = {
     {"one", (PyCFunction)Linear_one, METH_O, "Probability of one encoded row (1-D float64)."},
+    {"proba", (PyCFunction)(void (*)(void))Linear_proba, METH_FASTCALL,
+     "proba(row, out): the K class probabilities of one encoded row written into out."},
     {"batch", (PyCFunction)(void (*)(void))Linear_batch, METH_FASTCALL,
      "batch(X, out): probabilities of the rows of X written into out."},
     {NULL, NULL, 0, NULL}};
@@ -679,6 +809,8 @@ static PyObject *node_size(PyObject *mod, PyObject *unused)
 
 static PyMethodDef Forest_methods[] = {
     {"one", (PyCFunction)Forest_one, METH_O, "Score of one encoded row (1-D float64)."},
+    {"proba", (PyCFunction)(void (*)(void))Forest_proba, METH_FASTCALL,
+     "proba(row, out): the K class probabilities of one encoded row written into out."},
     {"batch", (PyCFunction)(void (*)(void))Forest_batch, METH_FASTCALL,
      "batch(X, out, n_threads): scores of the rows of X written into out."},
     {"apply", (PyCFunction)(void (*)(void))Forest_apply, METH_FASTCALL,

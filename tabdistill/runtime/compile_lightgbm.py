@@ -1,9 +1,16 @@
-"""LightGBM boosters (``cross_entropy`` or ``binary`` objective) to the runtime's node table.
+"""LightGBM boosters to the runtime's node table.
+
+A binary booster (``cross_entropy`` or ``binary`` objective) gives one output
+and a sigmoid; a K-class booster (``multiclass``, or the custom soft-label
+objectives of :mod:`tabdistill.distill.objectives`) gives K outputs, tree
+``i`` adding to class ``i % K``, and a softmax.
 
 Reads the booster's own JSON dump, so LightGBM is never imported here.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from .model import CompiledModel
 from .rules import (
@@ -14,6 +21,7 @@ from .rules import (
     MISSING_SHIFT,
     MISSING_ZERO,
     OUT_SIGMOID,
+    OUT_SOFTMAX,
 )
 from .trees import TreeBuilder
 
@@ -41,15 +49,20 @@ def _add_node(builder, node):
     return idx
 
 
-def compile_lightgbm(booster, schema) -> CompiledModel:
-    """Compile a fitted LightGBM ``Booster`` predicting a probability.
+def compile_lightgbm(booster, schema, init_score=None) -> CompiledModel:
+    """Compile a fitted LightGBM ``Booster`` predicting probabilities.
 
     Parameters
     ----------
     booster : lightgbm.Booster
-        With a ``cross_entropy``/``xentropy`` or ``binary`` objective.
+        With a ``cross_entropy``/``xentropy`` or ``binary`` objective (one
+        output), or K trees a round: the ``multiclass`` objective, or a custom
+        objective (``init_score`` given) whose raw scores go through a softmax.
     schema : FeatureSchema
         How records are encoded into the booster's input columns.
+    init_score : array-like of shape (K,), default=None
+        Raw scores the booster was trained from (LightGBM does not store them):
+        added to the leaves of each class's first tree.
 
     Raises
     ------
@@ -58,12 +71,14 @@ def compile_lightgbm(booster, schema) -> CompiledModel:
     """
     dump = booster.dump_model()
     objective = str(dump.get("objective", "")).split()
+    n_outputs = int(dump.get("num_tree_per_iteration", 1))
+    if n_outputs > 1:
+        return _compile_classes(booster, dump, objective, n_outputs, schema, init_score)
     if not objective or objective[0] not in ("cross_entropy", "binary", "xentropy"):
         raise TypeError(
             f"cannot compile a LightGBM model with objective {dump.get('objective')!r}."
         )
-    if str(booster.params.get("linear_tree", "false")).lower() in ("true", "1"):
-        raise TypeError("linear-tree LightGBM models are not supported by the runtime.")
+    _check_plain_trees(booster)
     scale = 1.0
     if objective[0] == "binary" and len(objective) > 1 and objective[1].startswith("sigmoid:"):
         scale = float(objective[1].split(":")[1])
@@ -74,4 +89,36 @@ def compile_lightgbm(booster, schema) -> CompiledModel:
     if scale != 1.0:  # sigmoid(scale * raw): fold the scale into the leaf values
         arrays["value"][arrays["feature"] < 0] *= scale
     meta = {"source": "lightgbm", "output": OUT_SIGMOID, "base": 0.0, "n_outputs": 1}
+    return CompiledModel("trees", arrays, schema, meta)
+
+
+def _check_plain_trees(booster):
+    if str(booster.params.get("linear_tree", "false")).lower() in ("true", "1"):
+        raise TypeError("linear-tree LightGBM models are not supported by the runtime.")
+
+
+def _compile_classes(booster, dump, objective, n_outputs, schema, init_score):
+    """K trees a round -> K outputs and a softmax; ``init_score`` folded into first trees."""
+    name = objective[0] if objective else ""  # a custom objective leaves none in the model
+    if name not in ("multiclass", "softmax", ""):
+        raise TypeError(f"cannot compile a LightGBM model with objective {name!r}.")
+    if not name and init_score is None:
+        raise TypeError(
+            "a LightGBM model with a custom objective compiles with the init_score it was "
+            "trained from (a tabdistill student gives it)."
+        )
+    _check_plain_trees(booster)
+    init = np.zeros(n_outputs) if init_score is None else np.asarray(init_score, np.float64)
+    if init.shape != (n_outputs,):
+        raise TypeError(f"init_score must hold {n_outputs} values, got shape {init.shape}.")
+    builder = TreeBuilder()
+    for i, tree in enumerate(dump["tree_info"]):
+        builder.root(_add_node(builder, tree["tree_structure"]), i % n_outputs)
+    arrays = builder.arrays()
+    first = arrays["roots"][:n_outputs]
+    ends = np.append(arrays["roots"][1:], len(arrays["feature"]))[:n_outputs]
+    for k, (a, b) in enumerate(zip(first, ends)):
+        leaves = np.arange(a, b)[arrays["feature"][a:b] < 0]
+        arrays["value"][leaves] += init[k]
+    meta = {"source": "lightgbm", "output": OUT_SOFTMAX, "base": 0.0, "n_outputs": n_outputs}
     return CompiledModel("trees", arrays, schema, meta)

@@ -14,7 +14,16 @@ import numpy as np
 from numba import njit, prange
 
 from .._proba import EPS
-from .rules import CATEGORICAL, DEFAULT_LEFT, FLOAT32, MISSING_NAN, MISSING_ZERO, OUT_SIGMOID, ZERO
+from .rules import (
+    CATEGORICAL,
+    DEFAULT_LEFT,
+    FLOAT32,
+    MISSING_NAN,
+    MISSING_ZERO,
+    OUT_SIGMOID,
+    OUT_SOFTMAX,
+    ZERO,
+)
 
 _NAN_RIGHT = MISSING_NAN << 1  # numeric split, NaN missing, default right
 
@@ -113,6 +122,60 @@ def tree_batch_parallel(X, feature, right, value, flags, cat_bounds, cat_bits, r
 
 
 @njit(cache=True, nogil=True)
+def _finish_classes(raw, base, kind, out):
+    """K raw scores to probabilities: softmax, or clipped to [EPS, 1] and rescaled."""
+    total = 0.0
+    if kind == OUT_SOFTMAX:
+        top = raw.max()
+        for k in range(raw.shape[0]):
+            out[k] = np.exp(raw[k] - top)  # base is common to every class: it cancels
+            total += out[k]
+    else:
+        for k in range(raw.shape[0]):
+            out[k] = min(max(raw[k] + base, EPS), 1.0)
+            total += out[k]
+    for k in range(raw.shape[0]):
+        out[k] /= total
+
+
+@njit(cache=True, nogil=True)
+def _tree_raw_classes(x, feature, right, value, flags, cat_bounds, cat_bits, roots, outputs, raw):
+    """Per output, the sum over its trees of the leaf values reached by row ``x``."""
+    raw[:] = 0.0
+    for t in range(roots.shape[0]):
+        raw[outputs[t]] += _leaf_value(
+            x, roots[t], feature, right, value, flags, cat_bounds, cat_bits
+        )
+
+
+@njit(cache=True, nogil=True)
+def tree_proba(
+    x, feature, right, value, flags, cat_bounds, cat_bits, roots, outputs, n_outputs, base, kind
+):
+    """The K class probabilities of one row."""
+    raw = np.empty(n_outputs)
+    _tree_raw_classes(x, feature, right, value, flags, cat_bounds, cat_bits, roots, outputs, raw)
+    out = np.empty(n_outputs)
+    _finish_classes(raw, base, kind, out)
+    return out
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def tree_proba_batch(
+    X, feature, right, value, flags, cat_bounds, cat_bits, roots, outputs, n_outputs, base, kind
+):
+    """The ``(n, K)`` class probabilities of the rows of ``X``."""
+    out = np.empty((X.shape[0], n_outputs))
+    for i in prange(X.shape[0]):
+        raw = np.empty(n_outputs)
+        _tree_raw_classes(
+            X[i], feature, right, value, flags, cat_bounds, cat_bits, roots, outputs, raw
+        )
+        _finish_classes(raw, base, kind, out[i])
+    return out
+
+
+@njit(cache=True, nogil=True)
 def _linear_raw(x, ints, values, coef):
     """``intercept + coef . design(x)``; see :class:`tabdistill.distill.linear.LinearDesign`."""
     z = coef[coef.shape[0] - 1]
@@ -143,4 +206,26 @@ def linear_batch(X, ints, values, coef):
     out = np.empty(X.shape[0])
     for i in prange(X.shape[0]):
         out[i] = 1.0 / (1.0 + np.exp(-_linear_raw(X[i], ints, values, coef)))
+    return out
+
+
+@njit(cache=True, nogil=True)
+def linear_proba(x, ints, values, coef):
+    """The K class probabilities of one row: softmax of one linear score a class."""
+    raw = np.empty(coef.shape[0])
+    for k in range(coef.shape[0]):
+        raw[k] = _linear_raw(x, ints, values, coef[k])
+    out = np.empty(coef.shape[0])
+    _finish_classes(raw, 0.0, OUT_SOFTMAX, out)
+    return out
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def linear_proba_batch(X, ints, values, coef):
+    out = np.empty((X.shape[0], coef.shape[0]))
+    for i in prange(X.shape[0]):
+        raw = np.empty(coef.shape[0])
+        for k in range(coef.shape[0]):
+            raw[k] = _linear_raw(X[i], ints, values, coef[k])
+        _finish_classes(raw, 0.0, OUT_SOFTMAX, out[i])
     return out

@@ -11,6 +11,10 @@ few NumPy arrays, and walks them with kernels compiled ahead of time
 * :meth:`CompiledModel.score_record` -- one ``{"column": value}`` record, as a
   fraud API receives JSON, encoded exactly like training data;
 * :meth:`CompiledModel.score_batch` -- a table or an encoded 2-D array, in parallel.
+
+A binary model scores a row as the positive class's probability (a float); a
+model of K classes (``n_outputs == K``) as its K class probabilities, in the
+order of the estimator's ``classes_``: K raw scores, then a softmax.
 """
 
 from __future__ import annotations
@@ -82,11 +86,11 @@ class CompiledModel:
                 self._depth = validation.check_trees(
                     self.arrays, self.n_features, self.meta["n_outputs"]
                 )
-                if self.meta["n_outputs"] != 1:
-                    raise ValueError("multi-output runtimes are not supported by this version")
                 scorer = scorers.tree_scorer(self.arrays, self.meta, self._depth, self.n_features)
             elif kind == "linear":
-                validation.check_linear(arrays, self.n_features, self.meta.get("n_design"))
+                validation.check_linear(
+                    arrays, self.n_features, self.meta.get("n_design"), self.n_outputs
+                )
                 self.arrays = {
                     "ints": np.ascontiguousarray(arrays["ints"], dtype=np.int64),
                     "values": np.ascontiguousarray(arrays["values"], dtype=np.float64),
@@ -102,12 +106,18 @@ class CompiledModel:
         self.backend = scorer.backend
 
     @property
+    def n_outputs(self) -> int:
+        """1 for a binary model (one probability a row), K for K classes."""
+        return self.meta.get("n_outputs", 1)
+
+    @property
     def n_trees(self) -> int:
         """Trees in the ensemble (0 for a linear runtime)."""
         return len(self.arrays["roots"]) if self.kind == "trees" else 0
 
-    def score_one(self, row) -> float:
-        """Positive-class probability of one encoded row (1-D float64 array)."""
+    def score_one(self, row):
+        """Positive-class probability (a float) of one encoded row (1-D float64 array),
+        or its K class probabilities (an array) for a K-class model."""
         try:
             return self._one(row)
         except TypeError:  # not a 1-D C-contiguous float64 array: convert, then score
@@ -119,8 +129,9 @@ class CompiledModel:
         except ValueError as exc:
             raise SchemaError(str(exc)) from None
 
-    def score_record(self, record: dict, strict: bool = False) -> float:
-        """Positive-class probability of one record ``{"column": value, ...}``.
+    def score_record(self, record: dict, strict: bool = False):
+        """Positive-class probability (or K class probabilities) of one record
+        ``{"column": value, ...}``.
 
         A missing key, ``None``, NaN or an unseen category is treated as
         missing, exactly as at training; a non-number in a numeric column
@@ -132,7 +143,7 @@ class CompiledModel:
         return self._one(self.schema.encode_record(record, strict))
 
     def score_batch(self, X) -> np.ndarray:
-        """Positive-class probabilities of many rows.
+        """Positive-class probabilities ``(n,)``, or class probabilities ``(n, K)``, of many rows.
 
         Parameters
         ----------
@@ -163,9 +174,9 @@ class CompiledModel:
         return self._scorer.apply(Z)
 
     def predict_proba(self, X) -> np.ndarray:
-        """Two columns ``1 - p`` and ``p``, like scikit-learn."""
+        """Two columns ``1 - p`` and ``p``, like scikit-learn (K columns for K classes)."""
         p = self.score_batch(X)
-        return np.column_stack([1 - p, p])
+        return p if p.ndim == 2 else np.column_stack([1 - p, p])
 
     @property
     def nbytes(self) -> int:

@@ -31,9 +31,13 @@ KNOWN_FLAGS = DEFAULT_LEFT | (3 << MISSING_SHIFT) | CATEGORICAL | FLOAT32
 #: LightGBM's kZeroThreshold (a float32 constant, compared as a double).
 ZERO = float(np.float32(1e-35))
 
-# output transforms
-OUT_SIGMOID, OUT_CLIP = 0, 1
-OUTPUTS = {OUT_SIGMOID: "sigmoid", OUT_CLIP: "clip"}
+# output transforms of the raw score(s) ``base + sum of leaves`` of each output:
+# one output (binary): sigmoid, or clip to [EPS, 1 - EPS] (leaves holding probabilities);
+# K outputs (K classes): softmax, or clip to [EPS, 1] and rescale to sum 1.
+OUT_SIGMOID, OUT_CLIP, OUT_SOFTMAX = 0, 1, 2
+OUTPUTS = {OUT_SIGMOID: "sigmoid", OUT_CLIP: "clip", OUT_SOFTMAX: "softmax"}
+#: The transforms a model of one output, and of several, may declare.
+SINGLE_OUTPUTS, MULTI_OUTPUTS = (OUT_SIGMOID, OUT_CLIP), (OUT_SOFTMAX, OUT_CLIP)
 
 
 def missing_type(flags):

@@ -7,6 +7,8 @@ same decisions, slower first call.
 
 A scorer has ``one(row)`` (a 1-D C-contiguous float64 row of the right length,
 else ``TypeError``/``ValueError``), ``batch(Z, n_threads)`` and ``backend``.
+A model of one output scores a row as a float and a batch as ``(n,)``; a model
+of K outputs (K classes) scores a row as K probabilities and a batch as ``(n, K)``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import numpy as np
 
 from .._proba import EPS
 from .layout import bit_vectors, pack
-from .rules import OUT_SIGMOID, ZERO
+from .rules import OUT_SIGMOID, OUT_SOFTMAX, ZERO
 
 try:
     from . import _ckernels
@@ -65,10 +67,16 @@ class CTrees:
             EPS,
             ZERO,
         )
-        self.one = self._forest.one
+        self._shape = () if meta["n_outputs"] == 1 else (meta["n_outputs"],)
+        self.one = self._forest.one if not self._shape else self._proba
+
+    def _proba(self, row):
+        out = np.empty(self._shape)
+        self._forest.proba(row, out)
+        return out
 
     def batch(self, Z, n_threads):
-        out = np.empty(Z.shape[0])
+        out = np.empty((Z.shape[0], *self._shape))
         self._forest.batch(Z, out, n_threads)
         return out
 
@@ -108,22 +116,18 @@ class NumbaTrees(_Checked):
         from . import kernels
 
         super().__init__(n_features)
-        if meta["n_outputs"] != 1:
-            raise ValueError("the numba kernels score single-output models only")
         a = arrays
-        self._args = (
-            a["feature"],
-            a["right"],
-            a["value"],
-            a["flags"],
-            a["cat_bounds"],
-            a["cat_bits"],
-            a["roots"],
-            float(meta["base"]),
-            int(meta["output"]),
-        )
-        self._one = kernels.tree_one
-        self._serial, self._parallel = kernels.tree_batch, kernels.tree_batch_parallel
+        tables = (a["feature"], a["right"], a["value"], a["flags"], a["cat_bounds"])
+        tables += (a["cat_bits"], a["roots"])
+        finish = (float(meta["base"]), int(meta["output"]))
+        if meta["n_outputs"] == 1:
+            self._args = (*tables, *finish)
+            self._one = kernels.tree_one
+            self._serial, self._parallel = kernels.tree_batch, kernels.tree_batch_parallel
+        else:
+            self._args = (*tables, a["tree_output"], int(meta["n_outputs"]), *finish)
+            self._one = kernels.tree_proba
+            self._serial = self._parallel = kernels.tree_proba_batch
         self._apply = kernels.tree_apply
 
     def apply(self, Z):
@@ -135,9 +139,15 @@ class NumbaLinear(_Checked):
         from . import kernels
 
         super().__init__(n_features)
+        self._args = (arrays["ints"], arrays["values"], arrays["coef"])
+        if arrays["coef"].ndim == 2:
+            if meta["output"] != OUT_SOFTMAX:
+                raise ValueError("a K-class linear runtime has a softmax output")
+            self._one = kernels.linear_proba
+            self._serial = self._parallel = kernels.linear_proba_batch
+            return
         if meta["output"] != OUT_SIGMOID:
             raise ValueError("a linear runtime has a sigmoid output")
-        self._args = (arrays["ints"], arrays["values"], arrays["coef"])
         self._one = kernels.linear_one
         self._serial = self._parallel = kernels.linear_batch
 
@@ -154,13 +164,21 @@ class CLinear:
     backend = "c"
 
     def __init__(self, arrays, meta, n_features):
-        if meta["output"] != OUT_SIGMOID:
-            raise ValueError("a linear runtime has a sigmoid output")
-        self._linear = _ckernels.Linear(arrays["ints"], arrays["values"], arrays["coef"])
-        self.one = self._linear.one
+        coef = arrays["coef"]
+        if meta["output"] != (OUT_SIGMOID if coef.ndim == 1 else OUT_SOFTMAX):
+            raise ValueError("a linear runtime has a sigmoid (K classes: softmax) output")
+        k = 1 if coef.ndim == 1 else coef.shape[0]
+        self._linear = _ckernels.Linear(arrays["ints"], arrays["values"], coef, n_outputs=k)
+        self._shape = () if k == 1 else (k,)
+        self.one = self._linear.one if k == 1 else self._proba
+
+    def _proba(self, row):
+        out = np.empty(self._shape)
+        self._linear.proba(row, out)
+        return out
 
     def batch(self, Z, n_threads):
-        out = np.empty(Z.shape[0])
+        out = np.empty((Z.shape[0], *self._shape))
         self._linear.batch(Z, out)
         return out
 

@@ -15,7 +15,16 @@ import math
 import numpy as np
 
 from . import storage
-from .rules import CATEGORICAL, KNOWN_FLAGS, OUTPUTS, missing_type
+from .rules import (
+    CATEGORICAL,
+    KNOWN_FLAGS,
+    MULTI_OUTPUTS,
+    OUT_SIGMOID,
+    OUT_SOFTMAX,
+    OUTPUTS,
+    SINGLE_OUTPUTS,
+    missing_type,
+)
 from .trees import TREE_ARRAYS, TreeBuilder, walk_structure
 
 _INT32 = (np.iinfo(np.int32).min, np.iinfo(np.int32).max)
@@ -60,9 +69,18 @@ def check_meta(kind, meta) -> dict:
         raise ValueError(f"unknown output transform {meta.get('output')!r}")
     if kind == "trees":
         out["base"] = _finite(meta.get("base", 0.0), "meta 'base'")
-        n_out = meta.get("n_outputs", 1)
-        if isinstance(n_out, bool) or not isinstance(n_out, int) or not 1 <= n_out <= 1_000:
-            raise ValueError(f"meta 'n_outputs' must be an integer >= 1, got {n_out!r}")
+    n_out = meta.get("n_outputs", 1)
+    if isinstance(n_out, bool) or not isinstance(n_out, int) or not 1 <= n_out <= 1_000:
+        raise ValueError(f"meta 'n_outputs' must be an integer >= 1, got {n_out!r}")
+    allowed = SINGLE_OUTPUTS if n_out == 1 else MULTI_OUTPUTS
+    if kind == "linear":
+        allowed = (OUT_SIGMOID,) if n_out == 1 else (OUT_SOFTMAX,)
+    if meta["output"] not in allowed:
+        raise ValueError(
+            f"output transform {OUTPUTS[meta['output']]!r} does not apply to a {kind} model "
+            f"of {n_out} output(s)"
+        )
+    if kind == "trees" or n_out > 1:  # a binary linear meta stays as version 2 wrote it
         out["n_outputs"] = n_out
     return out
 
@@ -169,14 +187,21 @@ def check_trees(arrays: dict, n_features: int, n_outputs: int) -> np.ndarray:
         raise ValueError("a child index is out of range") from None
 
 
-def check_linear(arrays: dict, n_features: int, n_design) -> None:
+def check_linear(arrays: dict, n_features: int, n_design, n_outputs: int = 1) -> None:
+    """Check a linear table: one coefficient row (binary), or ``n_outputs`` rows (2-D)."""
     _no_extra(arrays, ("ints", "values", "coef"))
     ints = _ints(arrays, "ints", ndim=2)
     values = _array(arrays, "values", "f", ndim=2)
-    coef = _array(arrays, "coef", "f")
+    coef = _array(arrays, "coef", "f", ndim=1 if n_outputs == 1 else 2)
     if ints.shape != (n_features, 3) or values.shape != (n_features, 3):
         raise ValueError(f"linear arrays must have shape ({n_features}, 3)")
-    if isinstance(n_design, bool) or not isinstance(n_design, int) or n_design != len(coef) - 1:
+    if n_outputs > 1 and coef.shape[0] != n_outputs:
+        raise ValueError(f"'coef' has {coef.shape[0]} rows for {n_outputs} outputs")
+    if (
+        isinstance(n_design, bool)
+        or not isinstance(n_design, int)
+        or n_design != coef.shape[-1] - 1
+    ):
         raise ValueError("meta 'n_design' must be the number of coefficients before the intercept")
     at, n_levels, has_missing = ints[:, 0], ints[:, 1], ints[:, 2]
     width = np.where(n_levels > 0, n_levels, 1 + has_missing)

@@ -1,0 +1,105 @@
+"""Soft-target losses of K-class students, with the gradients and Hessians boosting needs.
+
+A K-class student's raw output for a row is a vector ``f`` of K scores; its
+class probabilities are ``softmax(f)``. Each loss here is fit to *soft*
+targets ``q`` (the teacher's class distribution, or one-hot labels for the
+baseline) with row weights ``w``:
+
+* :class:`SoftmaxCrossEntropy` -- ``-sum_k q_k log softmax(f)_k``: the
+  multiclass cross-entropy with soft labels (Hinton, Vinyals & Dean, 2015).
+  Its gradient is ``w (p - q)``; its Hessian diagonal is ``w p (1 - p)``,
+  scaled by ``K / (K - 1)`` as LightGBM's own ``multiclass`` objective does
+  (Friedman, Hastie & Tibshirani, 2000): with one-hot targets the two are
+  the same objective.
+* :class:`CenteredLogitSquares` -- ``0.5 sum_k (f_k - t_k)^2`` with
+  ``t = log q - mean(log q)``, the teacher's centred log-probabilities
+  clipped to ``+/- LOGIT_CLIP``: logit matching (Ba & Caruana, 2014), the
+  K-class form of the binary ``logit`` loss; ``softmax(t)`` is ``q``.
+
+Both give the constant raw scores a model starts from (``init_score``), as
+LightGBM does for its built-in objectives, and their weighted mean loss, which
+early stopping watches.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._proba import clip_distribution, softmax
+
+#: Centred log-probability targets are clipped to +/- this (as the binary logit loss is).
+LOGIT_CLIP = 9.2
+
+
+class SoftmaxCrossEntropy:
+    """Soft-label multiclass cross-entropy of raw scores (see the module docstring).
+
+    Parameters
+    ----------
+    target : ndarray of shape (n, K)
+        Class distributions (rows sum to 1).
+    weight : ndarray of shape (n,), default=None
+    """
+
+    name = "soft_cross_entropy"
+
+    def __init__(self, target, weight=None):
+        self.target = np.asarray(target, dtype=np.float64)
+        n, self.n_classes = self.target.shape
+        self.weight = np.ones(n) if weight is None else np.asarray(weight, dtype=np.float64)
+
+    def init_score(self) -> np.ndarray:
+        """The best constant raw scores: log of the weighted mean distribution, centred."""
+        prior = clip_distribution(np.average(self.target, axis=0, weights=self.weight))
+        log = np.log(prior)
+        return log - log.mean()
+
+    def gradient_hessian(self, raw) -> tuple[np.ndarray, np.ndarray]:
+        """Gradient and (scaled) Hessian diagonal with respect to ``raw``, each ``(n, K)``."""
+        p = softmax(raw)
+        w = self.weight[:, None]
+        factor = self.n_classes / (self.n_classes - 1.0)
+        return w * (p - self.target), w * factor * p * (1.0 - p)
+
+    def loss(self, raw) -> float:
+        """Weighted mean of ``-sum_k q_k log softmax(raw)_k``."""
+        raw = np.asarray(raw, dtype=np.float64)
+        shifted = raw - raw.max(axis=1, keepdims=True)
+        log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        return float(np.average(-(self.target * log_p).sum(axis=1), weights=self.weight))
+
+
+class CenteredLogitSquares:
+    """Least squares on the teacher's centred log-probabilities (see the module docstring).
+
+    Parameters
+    ----------
+    target : ndarray of shape (n, K)
+        Class distributions (rows sum to 1).
+    weight : ndarray of shape (n,), default=None
+    """
+
+    name = "logit_squares"
+
+    def __init__(self, target, weight=None):
+        log = np.log(clip_distribution(target))
+        self.logits = np.clip(log - log.mean(axis=1, keepdims=True), -LOGIT_CLIP, LOGIT_CLIP)
+        n, self.n_classes = self.logits.shape
+        self.weight = np.ones(n) if weight is None else np.asarray(weight, dtype=np.float64)
+
+    def init_score(self) -> np.ndarray:
+        """The best constant raw scores: the weighted mean target."""
+        return np.average(self.logits, axis=0, weights=self.weight)
+
+    def gradient_hessian(self, raw) -> tuple[np.ndarray, np.ndarray]:
+        w = np.broadcast_to(self.weight[:, None], self.logits.shape)
+        return w * (np.asarray(raw, dtype=np.float64) - self.logits), np.array(w)
+
+    def loss(self, raw) -> float:
+        """Weighted mean of ``0.5 * sum_k (raw_k - t_k)^2``."""
+        sq = 0.5 * ((np.asarray(raw, dtype=np.float64) - self.logits) ** 2).sum(axis=1)
+        return float(np.average(sq, weights=self.weight))
+
+
+#: Student ``loss`` name -> the K-class objective it means.
+OBJECTIVES = {"cross_entropy": SoftmaxCrossEntropy, "logit": CenteredLogitSquares}
