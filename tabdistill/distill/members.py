@@ -21,6 +21,7 @@ from sklearn.pipeline import Pipeline
 from .._budget import lightgbm_deadline, xgboost_deadline
 from .._compat import lightgbm_eval_kwargs
 from .._proba import clip_distribution, clip_proba
+from .._threads import resolve_n_jobs, threads_for
 from ..exceptions import DataError
 from .linear import LinearDesign
 
@@ -65,7 +66,7 @@ def build_member(name, params, categorical_mask, seed, n_jobs):
         return LGBMClassifier(
             **{
                 "random_state": seed,
-                "n_jobs": n_jobs or 1,
+                "n_jobs": resolve_n_jobs(n_jobs),
                 "verbose": -1,
                 "deterministic": True,
                 "force_row_wise": True,
@@ -79,7 +80,7 @@ def build_member(name, params, categorical_mask, seed, n_jobs):
         return XGBClassifier(
             **{
                 "random_state": seed,
-                "n_jobs": n_jobs or 1,
+                "n_jobs": resolve_n_jobs(n_jobs),
                 "tree_method": "hist",
                 "enable_categorical": True,
                 "feature_types": types,
@@ -155,9 +156,15 @@ def boosting_rounds(estimator) -> int | None:
 
 
 def scale_to_rows(estimator, name, params, n_rows):
-    """Defaults that scale with data size: on large data the boosted members learn faster."""
-    if is_boosted(estimator) and n_rows > LARGE_DATA_ROWS and "learning_rate" not in (params or {}):
+    """Defaults that scale with data size: on large data the boosted members learn faster;
+    on small data they use one thread (see :func:`tabdistill._threads.threads_for`)."""
+    if not is_boosted(estimator):
+        return estimator
+    params = params or {}
+    if n_rows > LARGE_DATA_ROWS and "learning_rate" not in params:
         estimator.set_params(learning_rate=2 * MEMBER_DEFAULTS[name]["learning_rate"])
+    if "n_jobs" not in params:
+        estimator.set_params(n_jobs=threads_for(estimator.get_params()["n_jobs"], n_rows))
     return estimator
 
 
