@@ -177,6 +177,8 @@ def run_one(name, seed, args) -> dict:
         "teacher_cached": bool(getattr(model.teacher_, "cached_", False)),
         "chosen": report["chosen"],
         "fallback": report["fallback"] is not None,
+        "cross_validated": report.get("cross_validated"),
+        "latency": report.get("latency"),
         "teacher_weights": report["teacher_weights"],
         "features": list(model.encoder_.features_),
     }

@@ -114,3 +114,24 @@ def test_logit_student_fits_log_odds_and_compiles_as_a_probability_model():
     assert np.abs(s.predict(Z[2000:]) - q[2000:]).mean() < 0.03
     schema = FeatureSchema(["a", "b", "c"], dict.fromkeys("abc", "numeric"), {}, ["a", "b", "c"])
     np.testing.assert_allclose(s.compile(schema).score_batch(Z), s.predict(Z), atol=1e-12)
+
+
+def test_max_steps_keeps_the_first_rounds_within_the_budget():
+    from tabdistill.distill.students import LightGBMStudent, round_steps, student_cost
+
+    Z, t = _soft_data()
+    full = LightGBMStudent(n_estimators=60, num_leaves=15, random_state=0).fit(Z, t)
+    steps = round_steps(full.booster_, None)
+    assert steps.shape == (60,) and steps.max() <= 14 and student_cost(full) == steps.sum()
+    budget = float(np.cumsum(steps)[19])  # exactly 20 rounds fit
+    cut = LightGBMStudent(n_estimators=60, num_leaves=15, max_steps=budget, random_state=0)
+    cut.fit(Z, t)
+    assert cut.n_estimators_ == 20 and cut.booster_.num_trees() == 20
+    assert student_cost(cut) <= budget
+    np.testing.assert_allclose(cut.predict(Z), full.booster_.predict(Z, num_iteration=20))
+    # K classes: a round is K trees
+    k3 = np.random.default_rng(0).dirichlet(np.ones(3), len(Z))
+    multi = LightGBMStudent(n_estimators=30, num_leaves=7, max_steps=20, random_state=0)
+    multi.fit(Z, k3)
+    assert multi.booster_.num_trees() == 3 * multi.n_estimators_
+    assert 1 <= multi.n_estimators_ < 30 and student_cost(multi) <= 20 + 3 * 6

@@ -44,9 +44,10 @@ from .selection import (
     validation_scores,
     win_rate,
 )
-from .splits import validation_split
+from .splits import teacher_folds, validation_split
 from .students import (
     STUDENTS,
+    TREE_STEP_NS,
     Student,
     compile_student,
     make_student,
@@ -178,6 +179,14 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
         validation rows -- against the teacher's probabilities there for a
         distilled student, the labels for the baseline -- has not improved for
         this many rounds; their ``n_estimators`` is then a cap.
+    latency_budget : float or None, default=10.0
+        Microseconds the compiled student may take to score one row (p99):
+        tree students keep only the boosting rounds whose trees' depths sum to
+        at most ``latency_budget / TREE_STEP_NS`` steps (the runtime walks every
+        tree to its full depth; ``TREE_STEP_NS`` in
+        :mod:`tabdistill.distill.students`, measured by
+        ``benchmarks/latency_budget.py``). The baseline gets the same budget.
+        None: no budget.
     size_tolerance : float, default=0.001
         Among student sizes, the cheapest (fewest tree steps per row) whose
         validation score is within this of the best is kept: a larger model
@@ -194,6 +203,14 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
         to 0.33 while still missing the one run it was meant to catch, so the
         default asks only for a plain win; the win rate is always reported
         (``report_["student_win_rate"]``).
+    selection_folds : int, default=3
+        The student must also beat the baseline on more rows than the
+        validation split holds: both are refit (same knobs and rounds) on all
+        but one of this many folds of the training rows and scored on the fold
+        left out; pooled with the validation rows, every labelled row then
+        scores both models, which damps the winner's curse of a small holdout
+        (few positive rows). 0 or 1 compares on validation only. See
+        ``report_["cross_validated"]``.
     refit : bool, default=True
         Once the knobs are chosen, refit the student and the baseline on the
         training **and** validation rows (with the rounds early stopping chose).
@@ -310,9 +327,11 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
         "rare_weight": [Interval(Real, 0, None, closed="neither")],
         "losses": [list, tuple],
         "early_stopping_rounds": [None, Interval(Integral, 1, None, closed="left")],
+        "latency_budget": [None, Interval(Real, 0, None, closed="neither")],
         "size_tolerance": [Interval(Real, 0, None, closed="left")],
         "calibrate": ["boolean"],
         "baseline_confidence": [Interval(Real, 0, 1, closed="both")],
+        "selection_folds": [Interval(Integral, 0, None, closed="left")],
         "refit": ["boolean"],
         "selection_metric": [StrOptions({"roc_auc", "average_precision", "log_loss", "brier"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
@@ -341,9 +360,11 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
         rare_weight=1.0,
         losses=("cross_entropy", "logit"),
         early_stopping_rounds=30,
+        latency_budget=10.0,
         size_tolerance=0.001,
         calibrate=False,
         baseline_confidence=0.0,
+        selection_folds=3,
         refit=True,
         selection_metric="roc_auc",
         validation_fraction=0.2,
@@ -369,9 +390,11 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
         self.rare_weight = rare_weight
         self.losses = losses
         self.early_stopping_rounds = early_stopping_rounds
+        self.latency_budget = latency_budget
         self.size_tolerance = size_tolerance
         self.calibrate = calibrate
         self.baseline_confidence = baseline_confidence
+        self.selection_folds = selection_folds
         self.refit = refit
         self.selection_metric = selection_metric
         self.validation_fraction = validation_fraction
@@ -516,6 +539,7 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
             w_va,
             random_state=int(seeds[2]) % (2**32),
         )
+        pooled = None
         if chosen.value <= baseline.value or wins < self.baseline_confidence:
             self.fallback_ = (
                 f"the best distilled student ({self.selection_metric} {abs(chosen.value):.4f}) "
@@ -524,6 +548,21 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
                 f"resamples, {self.baseline_confidence:.0%} needed); using the baseline as "
                 "the student"
             )
+        elif self._can_cross_validate(budget, chosen, baseline):
+            with stages.stage("cross-check", total=self.selection_folds) as stage:
+                pooled = self._cross_validated(
+                    chosen, baseline, training, validation, take(groups, tr), int(seeds[2]), stage
+                )
+            if pooled["student"] <= pooled["baseline"]:
+                self.fallback_ = (
+                    f"the best distilled student beat the baseline trained on hard labels on "
+                    f"validation but not on the {self.selection_folds} cross-validation folds of "
+                    f"the training rows pooled with them ({self.selection_metric} "
+                    f"{abs(pooled['student']):.4f} against {abs(pooled['baseline']):.4f}); using "
+                    "the baseline as the student"
+                )
+            pooled = {k: abs(v) for k, v in pooled.items()} | {"folds": self.selection_folds}
+        if self.fallback_:
             warnings.warn(self.fallback_, DistillationWarning, stacklevel=2)
             chosen = Candidate(
                 {**chosen.knobs, "student_params": baseline.knobs["student_params"]},
@@ -568,6 +607,13 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
             budget,
         )
         self.report_["student_win_rate"] = wins
+        self.report_["cross_validated"] = pooled
+        steps = student_cost(student_model)
+        self.report_["latency"] = {
+            "budget_us": self.latency_budget,
+            "tree_steps": steps,
+            "predicted_p99_us": round(steps * TREE_STEP_NS / 1000, 3),
+        }
         logger.info("distillation done: %s", self.report_["validation"]["student"])
         return self
 
@@ -591,6 +637,8 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
             params["loss"] = loss
         if "early_stopping_rounds" in accepted and self.early_stopping_rounds:
             params.setdefault("early_stopping_rounds", self.early_stopping_rounds)
+        if "max_steps" in accepted and self.latency_budget is not None:
+            params.setdefault("max_steps", self.latency_budget * 1000 / TREE_STEP_NS)
         return params
 
     def _hard_targets(self, y):
@@ -669,8 +717,10 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
             return (None,)
         return tuple(self.losses)
 
-    def _candidate_data(self, knobs, training, extra=None):
-        """The training set of one candidate; ``extra`` adds labelled original rows."""
+    def _candidate_data(self, knobs, training, extra=None, synthetic_rows=None):
+        """The training set of one candidate; ``extra`` adds labelled original rows.
+
+        ``synthetic_rows`` overrides how many synthetic rows it takes (the first ones)."""
         Z, y, soft, w = (
             training["Z"],
             training["y"],
@@ -685,7 +735,9 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
                 np.concatenate([soft, soft_x]),
             )
             w = None if w is None else np.concatenate([w, w_x])
-        n_rows = int(round(knobs["augment_factor"] * len(training["y"])))
+        n_rows = synthetic_rows
+        if n_rows is None:
+            n_rows = int(round(knobs["augment_factor"] * len(training["y"])))
         return build_training_set(
             Z,
             y,
@@ -720,6 +772,58 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
             synthetic_rows=data.n_synthetic,
             soft_labels=data.target[: data.n_original],
         )
+
+    def _can_cross_validate(self, budget, chosen, baseline) -> bool:
+        """Whether ``selection_folds`` asks for the cross-validated check and the time limit
+        affords it (a refit of student and baseline per fold)."""
+        if self.selection_folds < 2:
+            return False
+        if budget.limited and not budget.fits(
+            self.selection_folds * (chosen.seconds + baseline.seconds)
+        ):
+            budget.cut("student vs baseline compared on validation only (no cross-validation)")
+            return False
+        return True
+
+    def _cross_validated(self, chosen, baseline, training, validation, groups, seed, stage):
+        """Student and baseline scored on every labelled row, none of which they were fit on.
+
+        Each is refit (same knobs and rounds) on all but one of ``selection_folds``
+        folds of the training rows, with the synthetic rows grown from those, and
+        predicts the fold left out; these out-of-fold predictions and the chosen
+        models' own on the validation rows are scored together. The soft labels are
+        the teacher's out-of-fold ones, as for the student itself.
+        """
+        Z, y, w = training["Z"], training["y"], training["sample_weight"]
+        Z_va, y_va, w_va, metric = validation
+        folds = teacher_folds(self.selection_folds, y, groups, seed, classes=self.classes_)
+        oof = {
+            "student": np.empty((len(y), *chosen.validation_proba.shape[1:])),
+            "baseline": np.empty((len(y), *baseline.validation_proba.shape[1:])),
+        }
+        n_synthetic = int(round(chosen.knobs["augment_factor"] * len(y)))
+        for fit_rows, held in folds:
+            part = _training_subset(training, fit_rows, n_synthetic)
+            data = self._candidate_data(chosen.knobs, part, synthetic_rows=len(part["synthetic"]))
+            student = self._fit_student(self._seed(chosen), _final_params(chosen), data)
+            hard = TrainingSet(
+                Z[fit_rows],
+                self._hard_targets(y[fit_rows]),
+                np.ones(len(fit_rows)) if w is None else w[fit_rows],
+                len(fit_rows),
+            )
+            base = self._fit_student(self._seed(baseline), _final_params(baseline), hard)
+            oof["student"][held] = student.predict(Z[held])
+            oof["baseline"][held] = base.predict(Z[held])
+            stage.update()
+        y_all = np.concatenate([y, y_va])
+        w_all = None if w is None else np.concatenate([w, w_va])
+        own = {"student": chosen.validation_proba, "baseline": baseline.validation_proba}
+        # oriented so that larger is better, like Candidate.value
+        return {
+            name: metrics.score(metric, y_all, np.concatenate([oof[name], own[name]]), w_all)
+            for name in oof
+        }
 
     def _can_refit(self, budget, chosen, baseline, n_train, n_validation) -> bool:
         """Whether the time limit affords refitting student and baseline on all rows."""
@@ -982,6 +1086,26 @@ def _fit_deadline(budget, time_limit, required):
     if required:
         end = max(end, time.perf_counter() + REQUIRED_FIT_SHARE * time_limit)
     return end
+
+
+def _training_subset(training, rows, n_synthetic) -> dict:
+    """The training data of ``rows`` (sorted indices): their original rows, and those of the
+    first ``n_synthetic`` synthetic rows grown from them, seeds renumbered."""
+    position = np.full(len(training["y"]), -1)
+    position[rows] = np.arange(len(rows))
+    seeds = position[training["synthetic_seeds"][:n_synthetic]]
+    keep = np.flatnonzero(seeds >= 0)
+    w = training["sample_weight"]
+    return {
+        **training,
+        "Z": training["Z"][rows],
+        "y": training["y"][rows],
+        "oof_proba": training["oof_proba"][rows],
+        "sample_weight": None if w is None else w[rows],
+        "synthetic": training["synthetic"][keep],
+        "synthetic_proba": training["synthetic_proba"][keep],
+        "synthetic_seeds": seeds[keep],
+    }
 
 
 def _mean_seconds(candidates) -> float:

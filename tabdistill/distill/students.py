@@ -168,6 +168,11 @@ class LightGBMStudent(Student):
         With ``eval_set`` given to :meth:`fit`: stop adding trees once the loss
         on it has not improved for this many rounds; ``n_estimators_`` is the
         number kept.
+    max_steps : float, default=None
+        Latency budget in tree steps: after fitting, only the first rounds
+        whose trees' depths sum to at most this are kept. The runtime walks
+        every tree to its full depth, so single-row latency grows with these
+        steps (:data:`TREE_STEP_NS` each). None: no budget.
     categorical_mask : array-like of bool, default=None
         Encoded columns to split on natively as categories.
     feature_names : list of str, default=None
@@ -188,6 +193,7 @@ class LightGBMStudent(Student):
         "min_child_samples": [Interval(Integral, 0, None, closed="left")],
         "loss": [StrOptions({"cross_entropy", "logit"})],
         "early_stopping_rounds": [None, Interval(Integral, 1, None, closed="left")],
+        "max_steps": [None, Interval(Real, 1, None, closed="left")],
         "categorical_mask": [None, "array-like"],
         "feature_names": [None, list, tuple],
         "random_state": [None, Integral],
@@ -203,6 +209,7 @@ class LightGBMStudent(Student):
         min_child_samples=20,
         loss="cross_entropy",
         early_stopping_rounds=None,
+        max_steps=None,
         categorical_mask=None,
         feature_names=None,
         random_state=None,
@@ -215,6 +222,7 @@ class LightGBMStudent(Student):
         self.min_child_samples = min_child_samples
         self.loss = loss
         self.early_stopping_rounds = early_stopping_rounds
+        self.max_steps = max_steps
         self.categorical_mask = categorical_mask
         self.feature_names = feature_names
         self.random_state = random_state
@@ -285,6 +293,7 @@ class LightGBMStudent(Student):
         self.n_estimators_ = (
             int(self.model_.best_iteration_) if stopping and self.model_.best_iteration_ else None
         ) or booster.num_trees()
+        self.n_estimators_ = self._rounds_within_budget(booster)
         if self.n_estimators_ < booster.num_trees():
             booster = lgb.Booster(
                 model_str=booster.model_to_string(num_iteration=self.n_estimators_)
@@ -346,11 +355,19 @@ class LightGBMStudent(Student):
         booster = lgb.train(params, train, num_boost_round=self.n_estimators, **kwargs)
         rounds = booster.best_iteration if stopping and booster.best_iteration else None
         self.n_estimators_ = rounds or booster.current_iteration()
+        self.n_estimators_ = self._rounds_within_budget(booster, k)
         # from text: keeps the trees kept by early stopping, drops the objective (a closure)
         self.booster_ = lgb.Booster(
             model_str=booster.model_to_string(num_iteration=self.n_estimators_)
         )
         return self
+
+    def _rounds_within_budget(self, booster, trees_per_round=1) -> int:
+        """``n_estimators_`` cut to the rounds within ``max_steps`` (at least one)."""
+        if self.max_steps is None:
+            return self.n_estimators_
+        steps = np.cumsum(round_steps(booster, self.n_estimators_, trees_per_round))
+        return max(1, int(np.searchsorted(steps, self.max_steps, side="right")))
 
     def predict(self, Z):
         """Positive-class probabilities (binary), or ``(n, K)`` class probabilities."""
@@ -505,17 +522,35 @@ DEFAULT_SIZES = {
 }
 
 
+#: Nanoseconds a tree step (one split on a row's path) costs the compiled runtime scoring one
+#: row at p99 (``benchmarks/latency_budget.py``): how a latency budget becomes tree steps.
+TREE_STEP_NS = 5.0
+
+
+def round_steps(booster, rounds, trees_per_round=1) -> np.ndarray:
+    """Tree steps one row takes through each of the first ``rounds`` boosting rounds: the
+    runtime walks every tree to its full depth, so a round costs its trees' depths."""
+    depths = []
+    for tree in booster.dump_model(num_iteration=rounds)["tree_info"]:
+        deepest, stack = 0, [(tree["tree_structure"], 0)]
+        while stack:
+            node, d = stack.pop()
+            deepest = max(deepest, d)
+            if "split_index" in node:
+                stack += [(node["left_child"], d + 1), (node["right_child"], d + 1)]
+        depths.append(deepest)
+    return np.asarray(depths, dtype=float).reshape(-1, trees_per_round).sum(axis=1)
+
+
 def student_cost(student) -> float:
     """Tree steps one row takes through a fitted student: what single-row latency grows with.
 
-    ``trees x depth`` for LightGBM (depth: ``max_depth``, else ``log2(num_leaves)``
-    rounded up), the depth for one tree, 0 for a linear student.
+    Its trees' depths summed for LightGBM (the runtime walks each tree to its
+    full depth, see :func:`round_steps`), the depth for one tree, 0 for a
+    linear student.
     """
     if isinstance(student, LightGBMStudent):
-        depth = int(np.ceil(np.log2(max(student.num_leaves, 2))))
-        if student.max_depth and student.max_depth > 0:
-            depth = min(depth, student.max_depth)
-        return float(student.booster_.num_trees() * depth)
+        return float(round_steps(student.booster_, None).sum())
     if isinstance(student, TreeStudent):
         return float(student.tree_model_.get_depth())
     return 0.0
