@@ -248,7 +248,8 @@ def markdown(summary: dict, note: str) -> str:
         f"{summary['runs_with_teacher_lead']} of {summary['runs']} runs whose teacher beats the "
         f"baseline by > {LEAD}; runs with student < baseline − {SLACK}: **{len(below)}**"
         + (f" ({', '.join(f'{n} seed {s}' for n, s in below)})" if below else "")
-        + f"; baseline kept as the student (no distilled candidate beat it on validation): "
+        + "; baseline kept as the student (no distilled candidate beat it on validation, or "
+        f"the teacher did not beat it cross-validated): "
         f"{kept} of {summary['runs']} runs.",
         "",
         note,

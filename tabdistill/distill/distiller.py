@@ -203,14 +203,15 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
         to 0.33 while still missing the one run it was meant to catch, so the
         default asks only for a plain win; the win rate is always reported
         (``report_["student_win_rate"]``).
-    selection_folds : int, default=3
-        The student must also beat the baseline on more rows than the
-        validation split holds: both are refit (same knobs and rounds) on all
-        but one of this many folds of the training rows and scored on the fold
-        left out; pooled with the validation rows, every labelled row then
-        scores both models, which damps the winner's curse of a small holdout
-        (few positive rows). 0 or 1 compares on validation only. See
-        ``report_["cross_validated"]``.
+    selection_folds : int, default=5
+        A student that beats the baseline on validation is kept only if the
+        teacher it learnt from beats the baseline on every labelled row: the
+        teacher's out-of-fold probabilities on the training rows against the
+        baseline refit (same size and rounds) on all but one of this many
+        folds of them, each pooled with its validation predictions. A small
+        validation split (few positive rows) can crown a student by luck; a
+        teacher no better than the baseline has nothing to teach. 0 or 1:
+        validation only. See ``report_["cross_validated"]``.
     refit : bool, default=True
         Once the knobs are chosen, refit the student and the baseline on the
         training **and** validation rows (with the rounds early stopping chose).
@@ -364,7 +365,7 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
         size_tolerance=0.001,
         calibrate=False,
         baseline_confidence=0.0,
-        selection_folds=3,
+        selection_folds=5,
         refit=True,
         selection_metric="roc_auc",
         validation_fraction=0.2,
@@ -548,18 +549,18 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
                 f"resamples, {self.baseline_confidence:.0%} needed); using the baseline as "
                 "the student"
             )
-        elif self._can_cross_validate(budget, chosen, baseline):
+        elif self._can_cross_validate(budget, baseline):
             with stages.stage("cross-check", total=self.selection_folds) as stage:
                 pooled = self._cross_validated(
-                    chosen, baseline, training, validation, take(groups, tr), int(seeds[2]), stage
+                    baseline, training, validation, take(groups, tr), int(seeds[2]), stage
                 )
-            if pooled["student"] <= pooled["baseline"]:
+            if pooled["teacher"] <= pooled["baseline"]:
                 self.fallback_ = (
-                    f"the best distilled student beat the baseline trained on hard labels on "
-                    f"validation but not on the {self.selection_folds} cross-validation folds of "
-                    f"the training rows pooled with them ({self.selection_metric} "
-                    f"{abs(pooled['student']):.4f} against {abs(pooled['baseline']):.4f}); using "
-                    "the baseline as the student"
+                    f"the teacher does not beat the baseline trained on hard labels on the "
+                    f"training rows ({self.selection_folds}-fold cross-validated) and validation "
+                    f"rows together ({self.selection_metric} {abs(pooled['teacher']):.4f} "
+                    f"against {abs(pooled['baseline']):.4f}): nothing to distil; using the "
+                    "baseline as the student"
                 )
             pooled = {k: abs(v) for k, v in pooled.items()} | {"folds": self.selection_folds}
         if self.fallback_:
@@ -717,10 +718,8 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
             return (None,)
         return tuple(self.losses)
 
-    def _candidate_data(self, knobs, training, extra=None, synthetic_rows=None):
-        """The training set of one candidate; ``extra`` adds labelled original rows.
-
-        ``synthetic_rows`` overrides how many synthetic rows it takes (the first ones)."""
+    def _candidate_data(self, knobs, training, extra=None):
+        """The training set of one candidate; ``extra`` adds labelled original rows."""
         Z, y, soft, w = (
             training["Z"],
             training["y"],
@@ -735,9 +734,7 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
                 np.concatenate([soft, soft_x]),
             )
             w = None if w is None else np.concatenate([w, w_x])
-        n_rows = synthetic_rows
-        if n_rows is None:
-            n_rows = int(round(knobs["augment_factor"] * len(training["y"])))
+        n_rows = int(round(knobs["augment_factor"] * len(training["y"])))
         return build_training_set(
             Z,
             y,
@@ -773,56 +770,54 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
             soft_labels=data.target[: data.n_original],
         )
 
-    def _can_cross_validate(self, budget, chosen, baseline) -> bool:
+    def _can_cross_validate(self, budget, baseline) -> bool:
         """Whether ``selection_folds`` asks for the cross-validated check and the time limit
-        affords it (a refit of student and baseline per fold)."""
+        affords it (a refit of the baseline per fold)."""
         if self.selection_folds < 2:
             return False
-        if budget.limited and not budget.fits(
-            self.selection_folds * (chosen.seconds + baseline.seconds)
-        ):
-            budget.cut("student vs baseline compared on validation only (no cross-validation)")
+        if budget.limited and not budget.fits(self.selection_folds * baseline.seconds):
+            budget.cut("teacher vs baseline not cross-validated")
             return False
         return True
 
-    def _cross_validated(self, chosen, baseline, training, validation, groups, seed, stage):
-        """Student and baseline scored on every labelled row, none of which they were fit on.
+    def _cross_validated(self, baseline, training, validation, groups, seed, stage):
+        """Teacher and baseline scored on every labelled row, none of which they were fit on.
 
-        Each is refit (same knobs and rounds) on all but one of ``selection_folds``
-        folds of the training rows, with the synthetic rows grown from those, and
-        predicts the fold left out; these out-of-fold predictions and the chosen
-        models' own on the validation rows are scored together. The soft labels are
-        the teacher's out-of-fold ones, as for the student itself.
+        The teacher's out-of-fold probabilities cover the training rows; the
+        baseline is refit (same size and rounds) on all but one of
+        ``selection_folds`` folds of them and predicts the fold left out. Each
+        is pooled with its predictions for the validation rows. Oriented so that
+        larger is better, like ``Candidate.value``.
         """
         Z, y, w = training["Z"], training["y"], training["sample_weight"]
         Z_va, y_va, w_va, metric = validation
+        held_out = self.teacher_.oof_mask_
         folds = teacher_folds(self.selection_folds, y, groups, seed, classes=self.classes_)
-        oof = {
-            "student": np.empty((len(y), *chosen.validation_proba.shape[1:])),
-            "baseline": np.empty((len(y), *baseline.validation_proba.shape[1:])),
-        }
-        n_synthetic = int(round(chosen.knobs["augment_factor"] * len(y)))
+        oof = np.empty((len(y), *baseline.validation_proba.shape[1:]))
         for fit_rows, held in folds:
-            part = _training_subset(training, fit_rows, n_synthetic)
-            data = self._candidate_data(chosen.knobs, part, synthetic_rows=len(part["synthetic"]))
-            student = self._fit_student(self._seed(chosen), _final_params(chosen), data)
             hard = TrainingSet(
                 Z[fit_rows],
                 self._hard_targets(y[fit_rows]),
                 np.ones(len(fit_rows)) if w is None else w[fit_rows],
                 len(fit_rows),
             )
-            base = self._fit_student(self._seed(baseline), _final_params(baseline), hard)
-            oof["student"][held] = student.predict(Z[held])
-            oof["baseline"][held] = base.predict(Z[held])
+            oof[held] = self._fit_student(
+                self._seed(baseline), _final_params(baseline), hard
+            ).predict(Z[held])
             stage.update()
-        y_all = np.concatenate([y, y_va])
-        w_all = None if w is None else np.concatenate([w, w_va])
-        own = {"student": chosen.validation_proba, "baseline": baseline.validation_proba}
-        # oriented so that larger is better, like Candidate.value
+        teacher_va = self.teacher_.predict_proba_encoded(Z_va)
+        pooled = {
+            "teacher": (self.teacher_.oof_proba_[held_out], teacher_va, held_out),
+            "baseline": (oof[held_out], baseline.validation_proba, held_out),
+        }
         return {
-            name: metrics.score(metric, y_all, np.concatenate([oof[name], own[name]]), w_all)
-            for name in oof
+            name: metrics.score(
+                metric,
+                np.concatenate([y[rows], y_va]),
+                np.concatenate([p_tr, p_va]),
+                None if w is None else np.concatenate([w[rows], w_va]),
+            )
+            for name, (p_tr, p_va, rows) in pooled.items()
         }
 
     def _can_refit(self, budget, chosen, baseline, n_train, n_validation) -> bool:
@@ -1086,26 +1081,6 @@ def _fit_deadline(budget, time_limit, required):
     if required:
         end = max(end, time.perf_counter() + REQUIRED_FIT_SHARE * time_limit)
     return end
-
-
-def _training_subset(training, rows, n_synthetic) -> dict:
-    """The training data of ``rows`` (sorted indices): their original rows, and those of the
-    first ``n_synthetic`` synthetic rows grown from them, seeds renumbered."""
-    position = np.full(len(training["y"]), -1)
-    position[rows] = np.arange(len(rows))
-    seeds = position[training["synthetic_seeds"][:n_synthetic]]
-    keep = np.flatnonzero(seeds >= 0)
-    w = training["sample_weight"]
-    return {
-        **training,
-        "Z": training["Z"][rows],
-        "y": training["y"][rows],
-        "oof_proba": training["oof_proba"][rows],
-        "sample_weight": None if w is None else w[rows],
-        "synthetic": training["synthetic"][keep],
-        "synthetic_proba": training["synthetic_proba"][keep],
-        "synthetic_seeds": seeds[keep],
-    }
 
 
 def _mean_seconds(candidates) -> float:
