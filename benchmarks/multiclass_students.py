@@ -108,7 +108,7 @@ def run_one(name, seed, n_jobs):
     for kind in ("softmax", "ovr", "softmax", "ovr"):  # interleaved, the second pass kept
         runtime = runtimes[kind]
         one = single_row_latency(runtime.score_one, rows, n_calls=5_000)
-        batch = batch_throughput(runtime.score_batch, Z_te, min_rows=100_000)
+        batch = batch_throughput(runtime.score_encoded, Z_te, min_rows=100_000)
         out[kind] = {
             "test_log_loss": metrics.log_loss(y_te, probas[kind]),
             "test_roc_auc": metrics.roc_auc(y_te, probas[kind]),

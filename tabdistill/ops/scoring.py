@@ -128,7 +128,7 @@ def score_csv(
                 continue
             Z = encoder.encode(chunk[schema.input_columns])
             out = pd.DataFrame(
-                {**columns(runtime.score_batch(Z)), "model_version": manifest["version"]}
+                {**columns(runtime.score_encoded(Z)), "model_version": manifest["version"]}
             )
             if id_column:
                 out.insert(0, id_column, chunk[id_column].to_numpy())
