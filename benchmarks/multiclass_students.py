@@ -46,7 +46,7 @@ from tabdistill.data.target import encode_target  # noqa: E402
 from tabdistill.distill.students import LightGBMStudent  # noqa: E402
 from tabdistill.evaluate.benchmark import stratified_split  # noqa: E402
 from tabdistill.evaluate.cost import batch_throughput, single_row_latency  # noqa: E402
-from tabdistill.runtime.compile_lightgbm import _add_node  # noqa: E402
+from tabdistill.runtime.from_lightgbm import _add_node  # noqa: E402
 from tabdistill.runtime.model import CompiledModel  # noqa: E402
 from tabdistill.runtime.rules import OUT_SOFTMAX  # noqa: E402
 from tabdistill.runtime.trees import TreeBuilder  # noqa: E402

@@ -6,7 +6,7 @@ from tabdistill.data import TabularEncoder, split_target
 from tabdistill.distill.students import STUDENTS, compile_student, make_student
 from tabdistill.exceptions import ArtifactError, FeatureTypeError, SchemaError
 from tabdistill.runtime import CompiledModel
-from tabdistill.runtime.compile_lightgbm import compile_lightgbm
+from tabdistill.runtime.from_lightgbm import compile_lightgbm
 
 
 @pytest.fixture(scope="module")
