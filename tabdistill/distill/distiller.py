@@ -98,6 +98,46 @@ def _predict_in_chunks(fn, Z, chunk=50_000, bar=None):
     return np.concatenate(out)
 
 
+#: Training rows past which the augmentation factors stop counting: synthetic rows are
+#: ``factor * min(training rows, SYNTHETIC_BASE_ROWS)``. Large data has real rows enough
+#: for the student's fit; synthetic ones there mostly cost labelling and training time.
+SYNTHETIC_BASE_ROWS = 100_000
+
+
+def synthetic_count(factor, n_train) -> int:
+    """Synthetic rows of augmentation ``factor`` for ``n_train`` training rows (capped on
+    large data, see :data:`SYNTHETIC_BASE_ROWS`)."""
+    return int(round(factor * min(n_train, SYNTHETIC_BASE_ROWS)))
+
+
+#: Original training rows above which the student's data knobs (augmentation factor,
+#: alpha, loss) are chosen on a random subsample of this many rows and their synthetic
+#: rows; the sizes are then compared on all rows. Ranking knobs needs far fewer rows than
+#: fitting the final student does.
+SEARCH_ROWS = 100_000
+
+
+def _search_subsample(training, n_rows, seed):
+    """``training`` restricted to ``n_rows`` random original rows and the synthetic rows
+    seeded from them, or None when there are not more rows than that."""
+    n = len(training["y"])
+    if n <= n_rows:
+        return None
+    keep = np.sort(np.random.default_rng(seed).choice(n, n_rows, replace=False))
+    kept = np.flatnonzero(np.isin(training["synthetic_seeds"], keep))
+    return {
+        **training,
+        "Z": training["Z"][keep],
+        "y": training["y"][keep],
+        "oof_proba": training["oof_proba"][keep],
+        "sample_weight": take(training["sample_weight"], keep),
+        "synthetic": training["synthetic"][kept],
+        "synthetic_proba": training["synthetic_proba"][kept],
+        "synthetic_seeds": np.searchsorted(keep, training["synthetic_seeds"][kept]),
+        "synthetic_kept": kept,
+    }
+
+
 #: How the stages of a fit share a time limit (each gets its weight's share of what is left).
 STAGE_WEIGHTS = {"teacher": 50, "augment": 10, "baseline": 8, "student": 24, "refit": 8}
 
@@ -148,7 +188,9 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
         15 leaves, or 100 full trees of depth 3 (8 leaves, the fastest).
     augmenter : {"munge", "marginal", "gaussian"} or Augmenter, default="munge"
     augment_factors : sequence of float, default=(0, 1, 2)
-        Candidate numbers of synthetic rows, as multiples of the training rows.
+        Candidate numbers of synthetic rows, as multiples of the training rows
+        (counted up to 100,000: large data has real rows enough, and synthetic
+        ones there would mostly cost labelling and training time).
     alphas : sequence of float, default=(0.0, 0.5, 1.0)
         Candidate weights of the hard label in original rows' targets. With
         ``alpha=1`` original rows keep their hard labels and only synthetic
@@ -497,11 +539,14 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
             synthetic_proba=targets[1],
             synthetic_seeds=origin,
             validation_proba=targets[2],
+            n_train=len(tr),
         )
+        search = _search_subsample(training, SEARCH_ROWS, int(seeds[2]))
         grid = knob_grid(sizes[:1], self.augment_factors, self.alphas, self._losses())
-        with stages.stage("student", total=len(grid) + len(sizes) - 1) as stage:
+        total = len(grid) + len(sizes) - (search is None)
+        with stages.stage("student", total=total) as stage:
             candidates, chosen = self._fit_candidates(
-                sizes, training, validation, int(seeds[2]), (stage, budget)
+                sizes, training, validation, int(seeds[2]), (stage, budget), search
             )
             stage.detail = f"{len(candidates)} candidates"
 
@@ -624,27 +669,35 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
             stage.update()
         return cheapest_within(fitted, self.size_tolerance, student_cost)
 
-    def _fit_candidates(self, sizes, training, validation, seed, progress):
+    def _fit_candidates(self, sizes, training, validation, seed, progress, search=None):
         """Distilled candidates: data knobs at the first size, then every size with the best.
 
         Returns every candidate fit (for the report) and the chosen one: the
         cheapest size within ``size_tolerance`` of the best. ``progress`` is
         ``(stage, budget)``: with a time limit, candidates are fit while the
-        stage's share lasts (at least one).
+        stage's share lasts (at least one). With ``search`` (a subsample of
+        ``training``, on large data) the data knobs are chosen on it, and
+        every size, the first included, is then fit on all rows.
         """
         stage, budget = progress
         budget = _stage_budget(budget, "student")
         grid = knob_grid(sizes[:1], self.augment_factors, self.alphas, self._losses())
-        first = self._fit_while(grid, training, validation, seed, (stage, budget), required=1)
+        first = self._fit_while(
+            grid, search or training, validation, seed, (stage, budget), required=1
+        )
         top = best(first)
-        others = [{**top.knobs, "student_params": size} for size in sizes[1:]]
-        sized = [top, *self._fit_while(others, training, validation, seed, (stage, budget))]
-        if len(first) + len(sized) - 1 < len(grid) + len(others):
-            budget.cut(
-                f"student: {len(first) + len(sized) - 1} of {len(grid) + len(others)} "
-                "candidates fit"
-            )
-        return first + sized[1:], cheapest_within(sized, self.size_tolerance, student_cost)
+        others = [{**top.knobs, "student_params": size} for size in sizes[search is None :]]
+        sized = self._fit_while(
+            others, training, validation, seed, (stage, budget), required=int(bool(search))
+        )
+        if search is None:  # the best knobs were fit at the first size on all rows already
+            sized = [top, *sized]
+        done, asked = len(first) + len(sized) - (search is None), len(grid) + len(others)
+        if done < asked:
+            budget.cut(f"student: {done} of {asked} candidates fit")
+        return first + sized[search is None :], cheapest_within(
+            sized, self.size_tolerance, student_cost
+        )
 
     def _fit_while(self, grid, training, validation, seed, progress, required=0) -> list:
         """Fit the candidates of ``grid`` in order while the budget affords another
@@ -685,7 +738,11 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
                 np.concatenate([soft, soft_x]),
             )
             w = None if w is None else np.concatenate([w, w_x])
-        n_rows = int(round(knobs["augment_factor"] * len(training["y"])))
+        n_rows = synthetic_count(
+            knobs["augment_factor"], training.get("n_train", len(training["y"]))
+        )
+        if training.get("synthetic_kept") is not None:  # a subsample: its share of those rows
+            n_rows = int(np.searchsorted(training["synthetic_kept"], n_rows))
         return build_training_set(
             Z,
             y,
@@ -733,7 +790,7 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
 
     def _synthetic_rows(self, n_train, label_rate, budget) -> int:
         """Synthetic rows to make: the largest factor's, or what the time limit affords."""
-        n_rows = int(round(max(self.augment_factors) * n_train))
+        n_rows = synthetic_count(max(self.augment_factors), n_train)
         if not budget.limited or n_rows == 0:
             return n_rows
         # the augmenter costs about what labelling does: half of the stage each

@@ -36,6 +36,7 @@ from ..exceptions import DataError
 from .classes import ClassesMixin
 from .crossfit import REFIT_COST, cross_fit
 from .members import (
+    LARGE_DATA_ROWS,
     FoldAverage,
     build_member,
     check_members,
@@ -308,6 +309,7 @@ class TeacherEnsemble(ClassesMixin, TabularInputMixin, ClassifierMixin, BaseEsti
             partial(_priority, y=y, w=w),
             bar,
             n_classes=n_classes,
+            unweighted=partial(_unweighted, y=y, w=w) if len(y) > LARGE_DATA_ROWS else None,
         )
         bar.close()
         covered = ~np.isnan(folds.oof[folds.members[0]])
@@ -395,17 +397,29 @@ def _fold_average(folds, name, n_classes):
     return FoldAverage(folds.fold_models[name], fold_classes, n_classes)
 
 
-def _priority(names, oof, held_out, y, w):
-    """Members best first, by their ensemble-selection weight on the rows held out so far
-    (ties: lower out-of-fold log loss)."""
+def _held_out(names, oof, held_out, y, w):
+    """Members' mean probabilities ``(rows, [K,] members)``, labels and weights of the rows
+    held out so far, with each member's ensemble-selection weight on them."""
     rows = held_out > 0
     held = held_out[rows] if oof[names[0]].ndim == 1 else held_out[rows][:, None]
     P = np.stack([oof[n][rows] / held for n in names], axis=-1)
     y_r, w_r = y[rows], take(w, rows)
-    weights = ensemble_selection(P, y_r, w_r)
+    return P, y_r, w_r, ensemble_selection(P, y_r, w_r)
+
+
+def _priority(names, oof, held_out, y, w):
+    """Members best first, by their ensemble-selection weight on the rows held out so far
+    (ties: lower out-of-fold log loss)."""
+    P, y_r, w_r, weights = _held_out(names, oof, held_out, y, w)
     losses = [metrics.log_loss(y_r, P[..., j], w_r) for j in range(len(names))]
     order = sorted(range(len(names)), key=lambda j: (-weights[j], losses[j]))
     return [names[j] for j in order]
+
+
+def _unweighted(names, oof, held_out, y, w):
+    """The members ensemble selection gives no weight on the rows held out so far."""
+    weights = _held_out(names, oof, held_out, y, w)[3]
+    return [n for n, weight in zip(names, weights) if weight == 0]
 
 
 def _scores(y, p, w=None):
