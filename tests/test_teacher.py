@@ -158,3 +158,20 @@ def test_defaults_scale_with_rows_but_never_a_users_setting():
     assert (forest.n_estimators, forest.max_samples) == (50, 0.5)
     booster = scale_to_rows(build_member("lightgbm", None, cat, 0, 1), "lightgbm", None, big)
     assert booster.learning_rate == 0.1
+
+
+def test_default_folds_are_fewer_on_large_data(mixed, monkeypatch):
+    from tabdistill.distill import teacher
+
+    X, y = mixed
+    seen = []
+    real = teacher.teacher_folds
+    monkeypatch.setattr(
+        teacher, "teacher_folds", lambda cv, *a, **k: seen.append(cv) or real(cv, *a, **k)
+    )
+    members = {"logistic": {}}
+    TeacherEnsemble(members=members, random_state=0).fit(X, y)
+    monkeypatch.setattr(teacher, "LARGE_DATA_ROWS", len(y) - 1)
+    TeacherEnsemble(members=members, random_state=0).fit(X, y)
+    TeacherEnsemble(members=members, cv=4, random_state=0).fit(X, y)  # the user's choice holds
+    assert seen == [5, 3, 4]
