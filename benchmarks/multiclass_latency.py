@@ -11,7 +11,7 @@ interleaved, ``--repeats`` times over the same 1,000 encoded test rows; the
 ratio of the p50s is taken per repeat and its median reported.
 
     python benchmarks/multiclass_latency.py
-    python benchmarks/multiclass_latency.py --sizes 15:100 31:300 --repeats 7
+    python benchmarks/multiclass_latency.py --sizes 15:100 31:300 --repeats 3
 
 Writes ``results/multiclass_latency.{json,md}``. Data: ``diamonds`` from the
 R package ggplot2 (MIT), see ``../shared/datasets/README.md``.
@@ -138,7 +138,7 @@ def main():
         default=[(8, 100), (15, 100), (31, 100), (31, 300)],
         help="LEAVES:ROUNDS pairs (rounds = trees per class)",
     )
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--n-calls", type=int, default=5_000)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
