@@ -299,3 +299,66 @@ def test_example_config_in_readme_is_valid():
     assert config["data"]["target"] == "default"
     assert Path(config["data"]["train"]).is_file()
     assert config["gate"]["max_p99_us"] == 100.0
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    """A small in-process LocalCluster: two single-threaded workers."""
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client
+
+
+def test_dask_scoring_matches_the_runtime(job, two_runs, dask_client):
+    import dask.dataframe as dd
+
+    from tabdistill.ops.dask_scoring import score_dataframe
+
+    _, _, promoted, registry = two_runs
+    manifest, runtime = load_runtime(registry.root)
+    holdout = pd.read_csv(job["holdout"], dtype={"txn_id": str})
+    ddf = dd.from_pandas(holdout, npartitions=3)
+    scored = score_dataframe(str(registry.root), ddf, id_column="txn_id").compute()
+    assert list(scored.columns) == ["txn_id", "probability", "decision", "model_version"]
+    assert (scored["txn_id"].to_numpy() == holdout["txn_id"].to_numpy()).all()
+    expected = runtime.score_batch(holdout[runtime.schema.input_columns])
+    np.testing.assert_allclose(scored["probability"], expected, rtol=0, atol=1e-12)
+    assert (scored["model_version"] == promoted).all()
+    with pytest.raises(ValueError, match="lacks 1 column"):
+        score_dataframe(str(registry.root), ddf.drop(columns="age"))
+
+
+def test_predict_cli_scores_a_glob_through_dask(job, two_runs, dask_client, tmp_path):
+    _, _, _, registry = two_runs
+    holdout = pd.read_csv(job["holdout"], dtype={"txn_id": str})
+    half = len(holdout) // 2
+    for i, part in enumerate((holdout.iloc[:half], holdout.iloc[half:])):
+        part.to_csv(tmp_path / f"batch-{i}.csv", index=False)
+        part.to_parquet(tmp_path / f"batch-{i}.parquet", index=False)
+    single = tmp_path / "single.csv"
+    args = ["predict", "--model", str(registry.root), "--id-column", "txn_id", "-q"]
+    assert main([*args, "--input", str(job["holdout"]), "--output", str(single)]) == 0
+    expected = pd.read_csv(single, dtype={"txn_id": str}).set_index("txn_id")
+    for fmt in ("csv", "parquet"):
+        out = tmp_path / f"scores-{fmt}"
+        pattern = str(tmp_path / f"batch-*.{fmt}")
+        where = ["--dask-scheduler", dask_client.scheduler.address]  # joins the running cluster
+        code = main([*args, "--input", pattern, "--output", str(out), *where])
+        assert code == 0
+        read = pd.read_csv if fmt == "csv" else pd.read_parquet
+        parts = sorted(out.glob(f"*.{fmt}")) if fmt == "csv" else [out]
+        got = pd.concat(
+            [read(p, dtype={"txn_id": str}) if fmt == "csv" else read(p) for p in parts]
+        )
+        got = got.set_index(got["txn_id"].astype(str)).loc[expected.index]
+        np.testing.assert_allclose(got["probability"], expected["probability"], rtol=0, atol=1e-12)
+        assert (got["decision"].astype(str) == expected["decision"].astype(str)).all()
+        # an existing output is never replaced without --overwrite
+        before = sorted(p.name for p in out.iterdir())
+        assert main([*args, "--input", pattern, "--output", str(out), *where]) == 2
+        assert sorted(p.name for p in out.iterdir()) == before

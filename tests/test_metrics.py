@@ -83,3 +83,44 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="unknown selection metric"):
         metrics.score("f1", [0, 1], [0.1, 0.9])
     assert metrics.score("log_loss", [0, 1], [0.1, 0.9]) < 0  # losses are negated
+
+
+def test_ranked_scores_match_scikit_learn_with_ties_and_weights():
+    from sklearn import metrics as skm
+
+    from tabdistill.metrics import RankedScores, bootstrap_intervals, stratified_resamples
+
+    rng = np.random.default_rng(3)
+    y = (rng.random(3_000) < 0.1).astype(int)
+    for p in (np.round(rng.random(3_000), 2) + 0.1 * y, rng.random(3_000) + 0.2 * y):
+        ranked = RankedScores(y, p)
+        for w in (np.ones(3_000), rng.integers(0, 4, 3_000).astype(float)):
+            assert ranked.roc_auc(w) == pytest.approx(skm.roc_auc_score(y, p, sample_weight=w))
+            assert ranked.average_precision(w) == pytest.approx(
+                skm.average_precision_score(y, p, sample_weight=w)
+            )
+    # the bootstrap scores the resamples one would get by indexing
+    counts = next(stratified_resamples(y, 1, random_state=5))
+    draw = np.random.default_rng(5)
+    pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    idx = np.concatenate([draw.choice(pos, len(pos)), draw.choice(neg, len(neg))])
+    np.testing.assert_array_equal(counts, np.bincount(idx, minlength=len(y)))
+    one = bootstrap_intervals(y, {"m": p}, n_boot=1, random_state=5)["m"]["roc_auc"]
+    assert one["low"] == pytest.approx(skm.roc_auc_score(y[idx], p[idx]))
+
+
+def test_bootstrap_intervals_of_k_class_scores_score_the_indexed_resample():
+    from tabdistill.metrics import bootstrap_intervals, log_loss, roc_auc
+
+    rng = np.random.default_rng(4)
+    y = rng.integers(0, 3, 600)
+    P = rng.dirichlet(np.ones(3), 600) + 0.3 * np.eye(3)[y]
+    P /= P.sum(axis=1, keepdims=True)
+    draw = np.random.default_rng(7)
+    idx = np.concatenate(
+        [draw.choice(g, len(g)) for g in (np.flatnonzero(y == c) for c in (2, 1, 0))]
+    )
+    one = bootstrap_intervals(y, {"m": P}, n_boot=1, random_state=7)["m"]
+    assert one["roc_auc"]["low"] == pytest.approx(roc_auc(y[idx], P[idx]))
+    assert one["log_loss"]["low"] == pytest.approx(log_loss(y[idx], P[idx]))
+    assert one["roc_auc"]["estimate"] == pytest.approx(roc_auc(y, P))

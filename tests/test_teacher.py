@@ -47,6 +47,30 @@ def test_learned_weights_beat_best_member_with_useless_member(mixed):
     assert "coin" not in t.estimators_  # a zero-weight member is not refit
 
 
+class CountingCoinFlip(CoinFlip):
+    fits = 0
+
+    def fit(self, X, y, sample_weight=None):
+        type(self).fits += 1
+        return super().fit(X, y, sample_weight)
+
+
+def test_on_large_data_a_member_without_weight_after_one_fold_is_dropped(mixed, monkeypatch):
+    from tabdistill.distill import teacher
+
+    X, y = mixed
+    members = [("lightgbm", FAST_MEMBERS["lightgbm"]), ("coin", CountingCoinFlip())]
+    TeacherEnsemble(members=members, cv=3, random_state=0).fit(X, y)
+    assert CountingCoinFlip.fits == 3  # small data: every fold
+    monkeypatch.setattr(teacher, "LARGE_DATA_ROWS", len(y) - 1)
+    CountingCoinFlip.fits = 0
+    t = TeacherEnsemble(members=members, cv=3, random_state=0).fit(X, y)
+    assert CountingCoinFlip.fits == 1  # one fold showed it earns nothing
+    assert t.weights_["coin"] == 0.0 and "coin" not in t.oof_member_proba_
+    assert set(t.estimators_) == {"lightgbm"} and not t.budget_cuts_
+    assert np.isfinite(t.oof_proba_).all()
+
+
 def test_ensemble_selection_never_worse_than_best_member():
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 400)
@@ -111,6 +135,46 @@ def test_boosted_members_stop_early_inside_folds_and_refit_with_those_rounds(mix
     fixed.fit(X, y)
     assert fixed.rounds_ == {}
     assert all(e.get_params()["n_estimators"] == 400 for e in fixed.estimators_.values())
+
+
+def test_defaults_scale_with_rows_but_never_a_users_setting():
+    from tabdistill.distill.members import (
+        FOREST_ROWS,
+        FOREST_TREES,
+        LARGE_DATA_ROWS,
+        build_member,
+        scale_to_rows,
+    )
+
+    cat, big = np.zeros(3, bool), 4 * LARGE_DATA_ROWS
+    small = scale_to_rows(build_member("random_forest", None, cat, 0, 1), "x", None, 1_000)
+    assert small.get_params()["max_samples"] is None and small.n_estimators == 200
+    for name in ("random_forest", "extra_trees"):
+        forest = scale_to_rows(build_member(name, None, cat, 0, 1), name, None, big)
+        assert forest.bootstrap and forest.max_samples * big == pytest.approx(FOREST_ROWS)
+        assert forest.n_estimators == FOREST_TREES
+    mine = {"n_estimators": 50, "max_samples": 0.5}
+    forest = scale_to_rows(build_member("random_forest", mine, cat, 0, 1), "x", mine, big)
+    assert (forest.n_estimators, forest.max_samples) == (50, 0.5)
+    booster = scale_to_rows(build_member("lightgbm", None, cat, 0, 1), "lightgbm", None, big)
+    assert booster.learning_rate == 0.1
+
+
+def test_default_folds_are_fewer_on_large_data(mixed, monkeypatch):
+    from tabdistill.distill import teacher
+
+    X, y = mixed
+    seen = []
+    real = teacher.teacher_folds
+    monkeypatch.setattr(
+        teacher, "teacher_folds", lambda cv, *a, **k: seen.append(cv) or real(cv, *a, **k)
+    )
+    members = {"logistic": {}}
+    TeacherEnsemble(members=members, random_state=0).fit(X, y)
+    monkeypatch.setattr(teacher, "LARGE_DATA_ROWS", len(y) - 1)
+    TeacherEnsemble(members=members, random_state=0).fit(X, y)
+    TeacherEnsemble(members=members, cv=4, random_state=0).fit(X, y)  # the user's choice holds
+    assert seen == [5, 3, 4]
 
 
 def test_boosted_members_use_one_thread_per_50k_rows():

@@ -1,4 +1,5 @@
-"""``tabdistill predict``: chunked batch scoring of a CSV file with a registered model."""
+"""``tabdistill predict``: chunked batch scoring of a CSV file with a registered model, or of
+a glob of CSV / Parquet files through Dask (``--dask-scheduler``)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,43 @@ def add_parser(sub, common):
         "predict", help="score a CSV file with a registered model, in chunks", parents=[common]
     )
     p.add_argument("--model", required=True, help="registry (its production model) or version dir")
-    p.add_argument("--input", required=True, help="CSV to score (plain or .gz)")
-    p.add_argument("--output", required=True, help="CSV to write")
+    p.add_argument(
+        "--input",
+        required=True,
+        help="CSV to score (plain or .gz); with --dask-scheduler a file or glob of CSV or "
+        "Parquet files (quote it)",
+    )
+    p.add_argument(
+        "--output",
+        required=True,
+        help="CSV to write; with --dask-scheduler a folder of part files in the input's format",
+    )
     p.add_argument("--id-column", help="input column to copy into the output")
     p.add_argument("--chunk-size", type=int, default=100_000, help="rows per chunk (bounds memory)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    p.add_argument(
+        "--dask-scheduler",
+        metavar="ADDRESS",
+        help="score through Dask (needs tabdistill[dask]): 'local' for a local cluster on "
+        "this machine, or a scheduler address such as tcp://host:8786",
+    )
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
+    if args.dask_scheduler:
+        from ..ops.dask_scoring import score_files
+
+        n = score_files(
+            args.model,
+            args.input,
+            args.output,
+            id_column=args.id_column,
+            scheduler=args.dask_scheduler,
+            overwrite=args.overwrite,
+        )
+        print(f"{n:,} rows scored through Dask -> {args.output}/")
+        return EXIT_OK
     from ..ops.scoring import score_csv
 
     n = score_csv(

@@ -24,8 +24,10 @@ from sklearn.neighbors import NearestNeighbors
 
 from .linear import LinearDesign
 
-#: Rows an augmenter makes (and MUNGE searches neighbours for) at a time.
+#: Rows MUNGE searches neighbours for at a time.
 BLOCK_ROWS = 50_000
+#: Rows an augmenter makes at a time when it has a deadline.
+DEADLINE_BLOCK_ROWS = 5_000
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,8 @@ def make_valid(Z, spec: FeatureSpec) -> np.ndarray:
 
 
 class Augmenter(BaseEstimator):
-    """Base class: subclasses implement ``_perturb(Z, seeds, spec, rng)``."""
+    """Base class: subclasses implement ``_perturb(Z, seeds, spec, rng, state)``, and
+    ``_prepare(Z, spec, rng)`` for what every block of rows shares (its result is ``state``)."""
 
     def sample(
         self,
@@ -163,23 +166,28 @@ class Augmenter(BaseEstimator):
         seeds = seed_indices(int(n_rows), Z.shape[0], y, positive_share, rng, shares)
         if n_rows == 0:
             return Z[:0].copy(), seeds
+        state = self._prepare(Z, spec, rng)
         if deadline is None:
-            rows = make_valid(self._perturb(Z, seeds, spec, rng), spec)
+            rows = make_valid(self._perturb(Z, seeds, spec, rng, state), spec)
             if bar is not None:
                 bar.update(len(rows))
             return rows, seeds
         blocks = []
-        for start in range(0, len(seeds), BLOCK_ROWS):
+        for start in range(0, len(seeds), DEADLINE_BLOCK_ROWS):
             if blocks and time.perf_counter() > deadline:
                 break
-            block = seeds[start : start + BLOCK_ROWS]
-            blocks.append(make_valid(self._perturb(Z, block, spec, rng), spec))
+            block = seeds[start : start + DEADLINE_BLOCK_ROWS]
+            blocks.append(make_valid(self._perturb(Z, block, spec, rng, state), spec))
             if bar is not None:
                 bar.update(len(block))
         rows = np.vstack(blocks)
         return rows, seeds[: len(rows)]
 
-    def _perturb(self, Z, seeds, spec, rng):  # pragma: no cover - abstract
+    def _prepare(self, Z, spec, rng):
+        """What every block of rows needs (MUNGE: the neighbour index); None by default."""
+        return None
+
+    def _perturb(self, Z, seeds, spec, rng, state):  # pragma: no cover - abstract
         raise NotImplementedError
 
 
@@ -208,11 +216,26 @@ class MungeAugmenter(Augmenter):
         self.s = s
         self.max_neighbor_pool = max_neighbor_pool
 
-    def _perturb(self, Z, seeds, spec, rng):
+    def _prepare(self, Z, spec, rng):
+        """The neighbour index: the one-hot design of a pool of rows (all of them, or a
+        random ``max_neighbor_pool``), with a nearest-neighbour search over it."""
         if not 0 <= self.p <= 1 or self.s <= 0:
             raise ValueError(f"MUNGE needs 0 <= p <= 1 and s > 0, got p={self.p}, s={self.s}.")
+        design = LinearDesign(categorical_mask=spec.categorical_mask).fit(Z)
+        scale = np.ones(design.n_output_)
+        for j in np.flatnonzero(spec.categorical_mask):
+            # scale one-hot blocks so two different levels are at squared distance 1 (Hamming)
+            start = design.offsets_[j]
+            scale[start : start + design.n_levels_[j]] = np.sqrt(0.5)
+        pool = np.arange(Z.shape[0])
+        if len(pool) > self.max_neighbor_pool:
+            pool = np.sort(rng.choice(pool, self.max_neighbor_pool, replace=False))
+        nn = NearestNeighbors(n_neighbors=min(2, len(pool))).fit(design.transform(Z[pool]) * scale)
+        return design, scale, pool, nn
+
+    def _perturb(self, Z, seeds, spec, rng, state):
         unique, inverse = np.unique(seeds, return_inverse=True)
-        neighbour = self._neighbours(Z, unique, spec, rng)[inverse]
+        neighbour = self._neighbours(Z, unique, state)[inverse]
         out = Z[seeds].copy()
         other = Z[neighbour]
         hit = rng.random(out.shape) < self.p
@@ -224,22 +247,11 @@ class MungeAugmenter(Augmenter):
         out[draw] = rng.normal(other[draw], sd[draw])
         return out
 
-    def _neighbours(self, Z, rows, spec, rng):
-        """Index in ``Z`` of the nearest other row of each of ``rows``.
-
-        The one-hot design is built block by block, so memory stays bounded by
-        the neighbour pool and a block, not the whole table.
-        """
-        design = LinearDesign(categorical_mask=spec.categorical_mask).fit(Z)
-        scale = np.ones(design.n_output_)
-        for j in np.flatnonzero(spec.categorical_mask):
-            # scale one-hot blocks so two different levels are at squared distance 1 (Hamming)
-            start = design.offsets_[j]
-            scale[start : start + design.n_levels_[j]] = np.sqrt(0.5)
-        pool = np.arange(Z.shape[0])
-        if len(pool) > self.max_neighbor_pool:
-            pool = np.sort(rng.choice(pool, self.max_neighbor_pool, replace=False))
-        nn = NearestNeighbors(n_neighbors=min(2, len(pool))).fit(design.transform(Z[pool]) * scale)
+    @staticmethod
+    def _neighbours(Z, rows, state):
+        """Index in ``Z`` of the nearest other row of each of ``rows``, searched block by
+        block (memory stays bounded by the pool and a block, not the whole table)."""
+        design, scale, pool, nn = state
         found = np.concatenate(
             [
                 pool[nn.kneighbors(design.transform(Z[block]) * scale, return_distance=False)]
@@ -265,7 +277,7 @@ class MarginalAugmenter(Augmenter):
     def __init__(self, p=0.3):
         self.p = p
 
-    def _perturb(self, Z, seeds, spec, rng):
+    def _perturb(self, Z, seeds, spec, rng, state):
         out = Z[seeds].copy()
         hit = rng.random(out.shape) < self.p
         donors = rng.integers(0, Z.shape[0], size=out.shape)
@@ -286,7 +298,7 @@ class GaussianAugmenter(Augmenter):
     def __init__(self, scale=0.1):
         self.scale = scale
 
-    def _perturb(self, Z, seeds, spec, rng):
+    def _perturb(self, Z, seeds, spec, rng, state):
         out = Z[seeds].copy()
         sd = np.nan_to_num(np.nanstd(Z, axis=0)) * self.scale
         noise = rng.normal(0.0, 1.0, out.shape) * sd

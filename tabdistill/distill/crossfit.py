@@ -75,7 +75,18 @@ class CrossFit:
 
 
 def cross_fit(
-    protos, splits, Z, y, w, categorical_mask, stop, budget, priority, bar=None, n_classes=2
+    protos,
+    splits,
+    Z,
+    y,
+    w,
+    categorical_mask,
+    stop,
+    budget,
+    priority,
+    bar=None,
+    n_classes=2,
+    unweighted=None,
 ):
     """Fit each member of ``protos`` on every split's training rows, within ``budget``.
 
@@ -97,6 +108,12 @@ def cross_fit(
         Progress, one step per member fit.
     n_classes : int, default=2
         Classes of the target; with K > 2 the out-of-fold scores are ``(n, K)``.
+    unweighted : callable, default=None
+        ``unweighted(names, oof, held_out) -> names``: the members ensemble
+        selection gives no weight on the rows held out so far. Given, they are
+        dropped after the first fold (on large data, where one fold's held-out
+        rows are enough to tell, and every further fit of a member that earns
+        nothing is costly).
 
     Returns
     -------
@@ -113,6 +130,12 @@ def cross_fit(
     )
     held_out = np.zeros(len(y))
     for k, (train, test) in enumerate(splits):
+        if k == 1 and unweighted is not None and len(result.members) > 1:
+            useless = unweighted(result.members, result.oof, held_out)
+            for name in useless:
+                logger.info("teacher member %r dropped: no weight after the first fold", name)
+                result.members = [n for n in result.members if n != name]
+                result.fold_models.pop(name, None)
         if k and budget.limited:
             if not _replan(result, len(splits) - k, budget, priority, held_out):
                 break
@@ -136,6 +159,7 @@ def cross_fit(
                 deadline=max(fold_end, start + 1e-3) if budget.limited else None,
             )
             result.seconds[name].append(time.perf_counter() - start)
+            logger.debug("fold %d, %s: %.1f s", k, name, result.seconds[name][-1])
             result.oof[name][test] += member_scores(est, Z[test], n_classes, present)
             if boosting_rounds(est) is not None:
                 result.rounds[name].append(boosting_rounds(est))

@@ -99,6 +99,51 @@ def _predict_in_chunks(fn, Z, chunk=50_000, bar=None):
     return np.concatenate(out)
 
 
+#: Training rows past which the augmentation factors stop counting: synthetic rows are
+#: ``factor * min(training rows, SYNTHETIC_BASE_ROWS)``. Large data has real rows enough
+#: for the student's fit; synthetic ones there mostly cost labelling and training time.
+SYNTHETIC_BASE_ROWS = 100_000
+
+
+def synthetic_count(factor, n_train) -> int:
+    """Synthetic rows of augmentation ``factor`` for ``n_train`` training rows (capped on
+    large data, see :data:`SYNTHETIC_BASE_ROWS`)."""
+    return int(round(factor * min(n_train, SYNTHETIC_BASE_ROWS)))
+
+
+#: Original training rows above which the student's data knobs (augmentation factor,
+#: alpha, loss) and the student's and baseline's sizes are compared on a random subsample
+#: of this many rows (and the synthetic rows seeded from them); only the chosen student and
+#: baseline are fit on all rows. Ranking candidates needs far fewer rows than fitting the
+#: final model does.
+SEARCH_ROWS = 100_000
+
+
+def _search_rows(n_train, n_rows, seed):
+    """``n_rows`` random positions among ``n_train`` training rows, sorted; None when
+    there are not more rows than that (see :data:`SEARCH_ROWS`)."""
+    if n_train <= n_rows:
+        return None
+    return np.sort(np.random.default_rng(seed).choice(n_train, n_rows, replace=False))
+
+
+def _search_subsample(training, keep):
+    """``training`` restricted to the original rows ``keep`` and the synthetic rows seeded
+    from them (each factor keeps its share of its synthetic rows)."""
+    kept = np.flatnonzero(np.isin(training["synthetic_seeds"], keep))
+    return {
+        **training,
+        "Z": training["Z"][keep],
+        "y": training["y"][keep],
+        "oof_proba": training["oof_proba"][keep],
+        "sample_weight": take(training["sample_weight"], keep),
+        "synthetic": training["synthetic"][kept],
+        "synthetic_proba": training["synthetic_proba"][kept],
+        "synthetic_seeds": np.searchsorted(keep, training["synthetic_seeds"][kept]),
+        "synthetic_kept": kept,
+    }
+
+
 #: How the stages of a fit share a time limit (each gets its weight's share of what is left).
 STAGE_WEIGHTS = {"teacher": 50, "augment": 10, "baseline": 8, "student": 24, "refit": 8}
 
@@ -149,7 +194,9 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
         15 leaves, or 100 full trees of depth 3 (8 leaves, the fastest).
     augmenter : {"munge", "marginal", "gaussian"} or Augmenter, default="munge"
     augment_factors : sequence of float, default=(0, 1, 2)
-        Candidate numbers of synthetic rows, as multiples of the training rows.
+        Candidate numbers of synthetic rows, as multiples of the training rows
+        (counted up to 100,000: large data has real rows enough, and synthetic
+        ones there would mostly cost labelling and training time).
     alphas : sequence of float, default=(0.0, 0.5, 1.0)
         Candidate weights of the hard label in original rows' targets. With
         ``alpha=1`` original rows keep their hard labels and only synthetic
@@ -503,9 +550,18 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
 
         sizes = student_sizes(self.student, self.student_params)
         validation = (Z[va], y01[va], w_va, self.selection_metric)
-        with stages.stage("baseline", total=len(sizes)) as stage:
+        search_rows = _search_rows(len(tr), SEARCH_ROWS, int(seeds[2]))
+        searching = search_rows is not None
+        with stages.stage("baseline", total=len(sizes) + searching) as stage:
             baseline = self._fit_baseline(
-                sizes, Z[tr], y01[tr], w_tr, validation, int(seeds[2]), (stage, budget)
+                sizes,
+                Z[tr],
+                y01[tr],
+                w_tr,
+                validation,
+                int(seeds[2]),
+                (stage, budget),
+                search_rows,
             )
 
         targets = (_fill_unheld(self.teacher_.oof_proba_, y01[tr]), synthetic_proba, teacher_va)
@@ -521,11 +577,13 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
             synthetic_proba=targets[1],
             synthetic_seeds=origin,
             validation_proba=targets[2],
+            n_train=len(tr),
         )
+        search = None if search_rows is None else _search_subsample(training, search_rows)
         grid = knob_grid(sizes[:1], self.augment_factors, self.alphas, self._losses())
-        with stages.stage("student", total=len(grid) + len(sizes) - 1) as stage:
+        with stages.stage("student", total=len(grid) + len(sizes) - 1 + searching) as stage:
             candidates, chosen = self._fit_candidates(
-                sizes, training, validation, int(seeds[2]), (stage, budget)
+                sizes, training, validation, int(seeds[2]), (stage, budget), search
             )
             stage.detail = f"{len(candidates)} candidates"
 
@@ -552,7 +610,12 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
         elif self._can_cross_validate(budget, baseline):
             with stages.stage("cross-check", total=self.selection_folds) as stage:
                 pooled = self._cross_validated(
-                    baseline, training, validation, take(groups, tr), int(seeds[2]), stage
+                    baseline,
+                    training,
+                    validation,
+                    (take(groups, tr), search_rows),
+                    int(seeds[2]),
+                    stage,
                 )
             if pooled["teacher"] <= pooled["baseline"]:
                 self.fallback_ = (
@@ -647,18 +710,28 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
         k = len(self.classes_)
         return y.astype(float) if k == 2 else metrics.one_hot(y, k)
 
-    def _fit_baseline(self, sizes, Z, y01, w, validation, seed, progress) -> Candidate:
+    def _fit_baseline(
+        self, sizes, Z, y01, w, validation, seed, progress, search_rows=None
+    ) -> Candidate:
         """The student spec fit on hard labels, at the cheapest size that does as well.
 
         ``progress`` is ``(stage, budget)``: the first size is always fit, the
-        others while the stage's share of the time limit lasts.
+        others while the stage's share of the time limit lasts. With
+        ``search_rows`` (large data) the sizes are compared on those rows, and
+        the chosen one is then fit on all rows.
         """
         stage, budget = progress
         budget = _stage_budget(budget, "baseline")
-        data = TrainingSet(
-            Z, self._hard_targets(y01), np.ones(len(y01)) if w is None else w, len(y01)
-        )
         eval_set = (validation[0], self._hard_targets(validation[1]), validation[2])
+
+        def data(rows=None):
+            y_r, w_r = (y01, w) if rows is None else (y01[rows], take(w, rows))
+            Z_r = Z if rows is None else Z[rows]
+            return TrainingSet(
+                Z_r, self._hard_targets(y_r), np.ones(len(y_r)) if w_r is None else w_r, len(y_r)
+            )
+
+        compared = data(search_rows)
         fitted = []
         for size in sizes:
             if fitted and not budget.fits(_mean_seconds(fitted)):
@@ -667,33 +740,51 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
             params = self._student_params(size)
             clock = time.perf_counter()
             deadline = _fit_deadline(budget, self.time_limit, required=not fitted)
-            model = self._fit_student(seed, params, data, eval_set, deadline)
+            model = self._fit_student(seed, params, compared, eval_set, deadline)
             fitted.append(evaluate(model, {"student_params": params}, *validation))
             fitted[-1].seconds = time.perf_counter() - clock
             stage.update()
-        return cheapest_within(fitted, self.size_tolerance, student_cost)
+        chosen = cheapest_within(fitted, self.size_tolerance, student_cost)
+        if search_rows is None:
+            return chosen
+        clock = time.perf_counter()
+        deadline = _fit_deadline(budget, self.time_limit, required=True)
+        model = self._fit_student(seed, chosen.knobs["student_params"], data(), eval_set, deadline)
+        final = evaluate(model, chosen.knobs, *validation)
+        final.seconds = time.perf_counter() - clock
+        stage.update()
+        return final
 
-    def _fit_candidates(self, sizes, training, validation, seed, progress):
+    def _fit_candidates(self, sizes, training, validation, seed, progress, search=None):
         """Distilled candidates: data knobs at the first size, then every size with the best.
 
         Returns every candidate fit (for the report) and the chosen one: the
         cheapest size within ``size_tolerance`` of the best. ``progress`` is
         ``(stage, budget)``: with a time limit, candidates are fit while the
-        stage's share lasts (at least one).
+        stage's share lasts (at least one). With ``search`` (a subsample of
+        ``training``, on large data) knobs and sizes are compared on it, and
+        the chosen candidate is then fit on all rows.
         """
         stage, budget = progress
         budget = _stage_budget(budget, "student")
+        compared = search or training
         grid = knob_grid(sizes[:1], self.augment_factors, self.alphas, self._losses())
-        first = self._fit_while(grid, training, validation, seed, (stage, budget), required=1)
+        first = self._fit_while(grid, compared, validation, seed, (stage, budget), required=1)
         top = best(first)
         others = [{**top.knobs, "student_params": size} for size in sizes[1:]]
-        sized = [top, *self._fit_while(others, training, validation, seed, (stage, budget))]
+        sized = [top, *self._fit_while(others, compared, validation, seed, (stage, budget))]
         if len(first) + len(sized) - 1 < len(grid) + len(others):
             budget.cut(
                 f"student: {len(first) + len(sized) - 1} of {len(grid) + len(others)} "
                 "candidates fit"
             )
-        return first + sized[1:], cheapest_within(sized, self.size_tolerance, student_cost)
+        chosen = cheapest_within(sized, self.size_tolerance, student_cost)
+        if search is None:
+            return first + sized[1:], chosen
+        final = self._fit_while(
+            [chosen.knobs], training, validation, seed, (stage, budget), required=1
+        )
+        return first + sized[1:] + final, final[0]
 
     def _fit_while(self, grid, training, validation, seed, progress, required=0) -> list:
         """Fit the candidates of ``grid`` in order while the budget affords another
@@ -734,7 +825,11 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
                 np.concatenate([soft, soft_x]),
             )
             w = None if w is None else np.concatenate([w, w_x])
-        n_rows = int(round(knobs["augment_factor"] * len(training["y"])))
+        n_rows = synthetic_count(
+            knobs["augment_factor"], training.get("n_train", len(training["y"]))
+        )
+        if training.get("synthetic_kept") is not None:  # a subsample: its share of those rows
+            n_rows = int(np.searchsorted(training["synthetic_kept"], n_rows))
         return build_training_set(
             Z,
             y,
@@ -780,18 +875,24 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
             return False
         return True
 
-    def _cross_validated(self, baseline, training, validation, groups, seed, stage):
+    def _cross_validated(self, baseline, training, validation, split, seed, stage):
         """Teacher and baseline scored on every labelled row, none of which they were fit on.
 
         The teacher's out-of-fold probabilities cover the training rows; the
         baseline is refit (same size and rounds) on all but one of
         ``selection_folds`` folds of them and predicts the fold left out. Each
         is pooled with its predictions for the validation rows. Oriented so that
-        larger is better, like ``Candidate.value``.
+        larger is better, like ``Candidate.value``. ``split`` is ``(groups,
+        rows)``: with ``rows`` (large data: the search subsample), only those
+        training rows take part.
         """
-        Z, y, w = training["Z"], training["y"], training["sample_weight"]
+        groups, rows = split
+        rows = np.arange(len(training["y"])) if rows is None else rows
+        Z, y = training["Z"][rows], training["y"][rows]
+        w = take(training["sample_weight"], rows)
+        groups = None if groups is None else np.asarray(groups)[rows]
+        teacher_oof, held_out = self.teacher_.oof_proba_[rows], self.teacher_.oof_mask_[rows]
         Z_va, y_va, w_va, metric = validation
-        held_out = self.teacher_.oof_mask_
         folds = teacher_folds(self.selection_folds, y, groups, seed, classes=self.classes_)
         oof = np.empty((len(y), *baseline.validation_proba.shape[1:]))
         for fit_rows, held in folds:
@@ -807,7 +908,7 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
             stage.update()
         teacher_va = self.teacher_.predict_proba_encoded(Z_va)
         pooled = {
-            "teacher": (self.teacher_.oof_proba_[held_out], teacher_va, held_out),
+            "teacher": (teacher_oof[held_out], teacher_va, held_out),
             "baseline": (oof[held_out], baseline.validation_proba, held_out),
         }
         return {
@@ -832,7 +933,7 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
 
     def _synthetic_rows(self, n_train, label_rate, budget) -> int:
         """Synthetic rows to make: the largest factor's, or what the time limit affords."""
-        n_rows = int(round(max(self.augment_factors) * n_train))
+        n_rows = synthetic_count(max(self.augment_factors), n_train)
         if not budget.limited or n_rows == 0:
             return n_rows
         # the augmenter costs about what labelling does: half of the stage each
@@ -1055,7 +1156,7 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
         check_is_fitted(self, "student_")
         Z = np.asarray(Z, dtype=np.float64)
         if self.runtime_ is not None:
-            return self.runtime_.score_batch(Z)
+            return self.runtime_.score_encoded(Z)
         return self.student_[-1].predict(Z)
 
     def predict(self, X):

@@ -109,18 +109,22 @@ def win_rate(metric, y, p_a, p_b, sample_weight=None, n_boot=200, random_state=0
     losses for ``a``.
     """
     y = np.asarray(y)
-    rng = np.random.default_rng(random_state)
-    if np.ndim(p_a) == 2:  # K classes: resampled within each class present
-        groups = [np.flatnonzero(y == c) for c in np.unique(y)]
+    if metric in ("roc_auc", "average_precision") and np.ndim(p_a) == 1:
+        # binary scores sorted once: O(n) per resample
+        ranked = [metrics.RankedScores(y, p) for p in (p_a, p_b)]
+
+        def score(r, p, w):
+            return getattr(r, metric)(w)
     else:
-        groups = [np.flatnonzero(y == 1), np.flatnonzero(y == 0)]
+        ranked = [None, None]
+
+        def score(r, p, w):
+            return metrics.score(metric, y, p, w)
+
     wins = 0
-    for _ in range(n_boot):
-        idx = np.concatenate([rng.choice(g, len(g)) for g in groups])
-        w = None if sample_weight is None else sample_weight[idx]
-        a = metrics.score(metric, y[idx], p_a[idx], w)
-        b = metrics.score(metric, y[idx], p_b[idx], w)
-        wins += a > b + 1e-12
+    for counts in metrics.stratified_resamples(y, n_boot, random_state):
+        w = counts if sample_weight is None else counts * sample_weight
+        wins += score(ranked[0], p_a, w) > score(ranked[1], p_b, w) + 1e-12
     return wins / n_boot
 
 

@@ -50,9 +50,9 @@ from .._budget import lightgbm_deadline
 from .._compat import lightgbm_eval_kwargs
 from .._proba import clip_distribution, clip_proba, softmax, two_columns
 from .._threads import threads_for
-from ..runtime.compile_lightgbm import compile_lightgbm
-from ..runtime.compile_linear import compile_linear
-from ..runtime.compile_sklearn import compile_sklearn_tree
+from ..runtime.from_lightgbm import compile_lightgbm
+from ..runtime.from_linear import compile_linear
+from ..runtime.from_sklearn import compile_sklearn_tree
 from .linear import LinearDesign
 from .objectives import OBJECTIVES
 

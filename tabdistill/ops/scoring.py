@@ -67,6 +67,47 @@ def _columns(manifest, runtime):
     return columns
 
 
+class FrameScorer:
+    """Scores a table's rows with a registered model: ``[id_column,] probability (or one
+    ``probability_<class>`` a class), decision, model_version`` columns.
+
+    Shared by :func:`score_csv` (chunks of one file) and the Dask path (partitions).
+
+    Parameters
+    ----------
+    manifest : dict
+        The model version's manifest (classes, decision threshold, version).
+    runtime : CompiledModel
+    id_column : str, default=None
+        Input column copied to the output.
+    """
+
+    def __init__(self, manifest, runtime, id_column=None):
+        self.manifest, self.runtime, self.id_column = manifest, runtime, id_column
+        self.columns = _columns(manifest, runtime)
+        schema = runtime.schema
+        self.encoder = TabularEncoder.from_schema(schema)  # pandas' fast path for large chunks
+        #: ``read_csv`` dtypes: categorical columns (and the id) are read as text
+        self.text_columns = {
+            schema.source(c): str for c in schema.features if schema.roles[c] != "numeric"
+        }
+        if id_column:
+            self.text_columns[id_column] = str
+
+    def __call__(self, frame) -> pd.DataFrame:
+        Z = self.encoder.encode(frame[self.runtime.schema.input_columns])
+        out = pd.DataFrame(
+            {
+                **self.columns(self.runtime.score_encoded(Z)),
+                "model_version": self.manifest["version"],
+            },
+            index=frame.index,
+        )
+        if self.id_column:
+            out.insert(0, self.id_column, frame[self.id_column].to_numpy())
+        return out
+
+
 def score_csv(
     model, input_path, output_path, *, id_column=None, chunk_size=100_000, overwrite=False
 ) -> int:
@@ -111,27 +152,17 @@ def score_csv(
     if chunk_size < 1:
         raise DataError(f"chunk size must be positive, got {chunk_size}.")
     manifest, runtime = load_runtime(model)
-    columns = _columns(manifest, runtime)
     _check_header(input_path, runtime, id_column)
-    schema = runtime.schema
-    encoder = TabularEncoder.from_schema(schema)  # pandas' fast path for large chunks
-    text_columns = {schema.source(c): str for c in schema.features if schema.roles[c] != "numeric"}
-    if id_column:
-        text_columns[id_column] = str
+    scorer = FrameScorer(manifest, runtime, id_column)
     # same folder (atomic rename), same extension (same compression) as the output
     tmp = output_path.with_name(f".partial-{os.getpid()}-{output_path.name}")
     rows = 0
     try:
-        chunks = pd.read_csv(input_path, chunksize=chunk_size, dtype=text_columns)
+        chunks = pd.read_csv(input_path, chunksize=chunk_size, dtype=scorer.text_columns)
         for chunk in progress(chunks, desc="scoring"):
             if len(chunk) == 0:
                 continue
-            Z = encoder.encode(chunk[schema.input_columns])
-            out = pd.DataFrame(
-                {**columns(runtime.score_batch(Z)), "model_version": manifest["version"]}
-            )
-            if id_column:
-                out.insert(0, id_column, chunk[id_column].to_numpy())
+            out = scorer(chunk)
             out.to_csv(tmp, mode="a" if rows else "w", header=not rows, index=False)
             rows += len(chunk)
         if rows == 0:

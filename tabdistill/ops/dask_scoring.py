@@ -1,0 +1,230 @@
+"""Batch scoring through Dask: a Dask DataFrame, or a glob of CSV / Parquet files.
+
+Needs the ``dask`` extra (``pip install "tabdistill[dask]"``). Each partition
+is encoded with the schema stored in the model and scored by the compiled
+runtime (``map_partitions``), so the result equals single-process scoring row
+for row. The runtime travels to the workers as its file bytes (never a
+pickle) and is loaded once per worker process.
+
+Where the work runs is Dask's choice: the active ``distributed`` client if
+there is one, else the scheduler given (``scheduler=``, ``--dask-scheduler``):
+``"local"`` starts a ``LocalCluster`` on this machine for the call, an
+address such as ``tcp://10.0.0.5:8786`` joins a running cluster (its workers
+must reach the input and output paths).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import glob
+import hashlib
+import logging
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import DataError
+from ..runtime import CompiledModel
+from .registry import load_runtime
+from .scoring import FrameScorer, _check_header
+
+logger = logging.getLogger(__name__)
+
+#: Input formats by file name ending.
+FORMATS = {".csv": "csv", ".csv.gz": "csv", ".gz": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+
+def _require_dask():
+    try:
+        import dask.dataframe as dd
+    except ImportError:  # pragma: no cover - exercised without the extra
+        raise ImportError(
+            "Dask scoring needs the dask extra: pip install 'tabdistill[dask]'."
+        ) from None
+    return dd
+
+
+@functools.lru_cache(maxsize=4)
+def _runtime_from_bytes(digest: str, blob: bytes) -> CompiledModel:
+    """The runtime of ``blob``, loaded once per process (``digest`` keys the cache)."""
+    return CompiledModel.load(blob)
+
+
+def _score_partition(frame, blob, digest, manifest, id_column, n_threads):
+    runtime = _runtime_from_bytes(digest, blob)
+    runtime.n_threads = n_threads
+    return FrameScorer(manifest, runtime, id_column)(frame)
+
+
+def _meta(manifest, runtime, id_column) -> pd.DataFrame:
+    """The empty frame with the output's columns and dtypes (what Dask needs up front)."""
+    k = runtime.n_outputs
+    scores = np.empty((0, k)) if k > 1 else np.empty(0)
+    out = pd.DataFrame({**FrameScorer(manifest, runtime).columns(scores), "model_version": ""})
+    out = out.iloc[:0].astype({"model_version": type(manifest["version"])})
+    if id_column:
+        out.insert(0, id_column, pd.Series([], dtype=str))
+    return out
+
+
+def score_dataframe(model, ddf, *, id_column=None, n_threads=1):
+    """Score a Dask DataFrame partition by partition with a registered model.
+
+    Parameters
+    ----------
+    model : str, path-like or (manifest, CompiledModel)
+        A registry (its production model) or version directory, or what
+        :func:`~tabdistill.ops.registry.load_runtime` returned.
+    ddf : dask.dataframe.DataFrame
+        Rows to score, with the model's input columns.
+    id_column : str, default=None
+        Input column copied to the output.
+    n_threads : int, default=1
+        Threads the runtime uses within a partition (Dask already runs
+        partitions in parallel).
+
+    Returns
+    -------
+    dask.dataframe.DataFrame
+        Lazy: ``[id_column,] probability (or probability_<class>), decision,
+        model_version``, partitioned and indexed as ``ddf``.
+    """
+    _require_dask()
+    manifest, runtime = load_runtime(model) if isinstance(model, str | Path) else model
+    missing = [c for c in runtime.schema.input_columns if c not in ddf.columns]
+    if id_column and id_column not in ddf.columns:
+        missing.append(id_column)
+    if missing:
+        raise DataError(f"the Dask DataFrame lacks {len(missing)} column(s) needed: {missing}.")
+    blob = runtime.to_bytes()
+    digest = hashlib.sha256(blob).hexdigest()
+    return ddf.map_partitions(
+        _score_partition,
+        blob,
+        digest,
+        manifest,
+        id_column,
+        n_threads,
+        meta=_meta(manifest, runtime, id_column),
+    )
+
+
+@contextlib.contextmanager
+def dask_client(scheduler=None):
+    """The ``distributed`` client to compute with: the active one, else ``scheduler``.
+
+    ``scheduler`` is None (the active client, else Dask's default threads),
+    ``"local"`` (a ``LocalCluster`` for the duration, one single-threaded
+    worker per core) or a scheduler address.
+    """
+    if scheduler is None:
+        yield None
+        return
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:  # pragma: no cover - exercised without the extra
+        raise ImportError(
+            "--dask-scheduler needs the dask extra: pip install 'tabdistill[dask]'."
+        ) from None
+    if scheduler == "local":
+        with (
+            LocalCluster(
+                n_workers=os.cpu_count() or 1, threads_per_worker=1, processes=True
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            yield client
+    else:
+        with Client(scheduler) as client:
+            yield client
+
+
+def input_format(pattern) -> str:
+    """``"csv"`` or ``"parquet"`` from the file names of ``pattern``."""
+    name = str(pattern).lower()
+    for ending, fmt in sorted(FORMATS.items(), key=lambda kv: -len(kv[0])):
+        if name.endswith(ending):
+            return fmt
+    raise DataError(
+        f"cannot tell the format of '{pattern}': name CSV files *.csv or *.csv.gz, "
+        "Parquet files *.parquet."
+    )
+
+
+def score_files(
+    model, pattern, output_dir, *, id_column=None, scheduler=None, overwrite=False, blocksize="64MB"
+) -> int:
+    """Score every file matching ``pattern`` (CSV or Parquet) through Dask into ``output_dir``.
+
+    The output folder holds one part file per partition, in the input's
+    format. It is written to a temporary folder beside it and renamed into
+    place once every row is scored: a failed run leaves no partial output,
+    and an existing folder is replaced only with ``overwrite``.
+
+    Parameters
+    ----------
+    model : str or path-like
+        A registry (its production model) or a version directory.
+    pattern : str
+        A file or glob (``data/2026-*.csv.gz``, ``batch/*.parquet``).
+    output_dir : str or path-like
+    id_column : str, default=None
+    scheduler : str, default=None
+        See :func:`dask_client`.
+    overwrite : bool, default=False
+    blocksize : str or int, default="64MB"
+        Bytes per partition of plain CSV files (compressed ones are one
+        partition each).
+
+    Returns
+    -------
+    int
+        Rows scored.
+    """
+    dd = _require_dask()
+    import dask
+
+    files = sorted(glob.glob(str(pattern)))
+    if not files:
+        raise DataError(f"no input file matches '{pattern}'.")
+    fmt = input_format(files[0])
+    output_dir = Path(output_dir)
+    if output_dir.exists() and not overwrite:
+        raise DataError(f"output '{output_dir}' exists; pass --overwrite to replace it.")
+    if not output_dir.parent.is_dir():
+        raise DataError(f"the output folder '{output_dir.parent}' does not exist: create it first.")
+    manifest, runtime = load_runtime(model)
+    scorer = FrameScorer(manifest, runtime, id_column)
+    if fmt == "csv":
+        _check_header(Path(files[0]), runtime, id_column)
+        compressed = any(f.lower().endswith(".gz") for f in files)
+        ddf = dd.read_csv(
+            files,
+            dtype=scorer.text_columns,
+            blocksize=None if compressed else blocksize,
+        )
+    else:
+        ddf = dd.read_parquet(files)
+    scored = score_dataframe((manifest, runtime), ddf, id_column=id_column)
+    tmp = output_dir.with_name(f".partial-{os.getpid()}-{output_dir.name}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        if fmt == "csv":
+            write = scored.to_csv(str(tmp / "part-*.csv"), index=False, compute=False)
+        else:
+            write = scored.to_parquet(str(tmp), write_index=False, compute=False)
+        with dask_client(scheduler):
+            # one pass: the write and the row count share the scored partitions
+            _, rows = dask.compute(write, scored.map_partitions(len).sum())
+        if output_dir.exists():
+            shutil.rmtree(output_dir)
+        os.replace(tmp, output_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    logger.info("scored %d rows of %d file(s) through Dask", rows, len(files))
+    return int(rows)
