@@ -4,7 +4,7 @@ For every binary dataset of the suite (the three bundled ones and the
 synthetic fraud set) and seeds 0, 1, 2, fits the default DistilledClassifier
 with ``compress=True`` on 75% of the rows (stratified, as ``run_all.py``), and
 measures every compression level on the 25% test rows: runtime file size,
-single-row p50/p99 (``score_one``), batch rows/s (``score_batch``) and ROC-AUC.
+single-row p50/p99 (``score_one``), batch rows/s (``score_encoded``) and ROC-AUC.
 "Today's default student" is the exact student saved in runtime format 1 (the
 format before compression existed), rebuilt here from the same arrays.
 
@@ -94,11 +94,11 @@ def run_one(name, seed, fraud_rows, n_jobs, calls):
     for summary in model.compression_["levels"]:
         runtime = CompiledModel.load(model.compressed_levels_[summary["name"]])
         lat = single_row_latency(runtime.score_one, rows, n_calls=calls)
-        thr = batch_throughput(runtime.score_batch, Z, min_rows=200_000)
+        thr = batch_throughput(runtime.score_encoded, Z, min_rows=200_000)
         levels.append(
             {
                 **summary,
-                "test_roc_auc": float(metrics.roc_auc(y_te, runtime.score_batch(Z))),
+                "test_roc_auc": float(metrics.roc_auc(y_te, runtime.score_encoded(Z))),
                 "single_row_p50_us": lat["p50_us"],
                 "single_row_p99_us": lat["p99_us"],
                 "batch_rows_per_second": thr["rows_per_second"],

@@ -4,7 +4,7 @@ Mutations (``tests/fuzzing.py``): byte flips, truncation, well-formed files
 with random arrays, well-formed files with a damaged JSON header; of a
 LightGBM student with categorical splits and of a linear student. A worker
 process loads each file (``CompiledModel.load`` on the bytes) and, if it
-loads, scores 500 encoded rows (``score_batch`` and ``score_one``), reporting
+loads, scores 500 encoded rows (``score_encoded`` and ``score_one``), reporting
 each file before and after. The parent waits at most ``--timeout`` seconds per
 file: a file that times out is a **hang**, a worker that dies is a **crash**;
 either way a new worker resumes at the next file. Outcomes: refused (an
@@ -63,7 +63,7 @@ def worker(folder: Path, start: int, stop: int, seed: int):
 
     rows = np.load(folder / "rows.npy")
     models = [CompiledModel.load(folder / name) for name in ("lightgbm.npz", "linear.npz")]
-    expected = [m.score_batch(rows) for m in models]
+    expected = [m.score_encoded(rows) for m in models]
     mutators = [Mutator(m, seed) for m in models]
     for i in range(start, stop):
         which = 0 if i % 5 else 1  # one file in five is the linear student's
@@ -74,7 +74,7 @@ def worker(folder: Path, start: int, stop: int, seed: int):
         except ArtifactError:
             outcome = "refused"
         else:
-            scores = model.score_batch(rows)
+            scores = model.score_encoded(rows)
             one = model.score_one(rows[1])
             if not (np.isfinite(scores).all() and np.isfinite(one)):
                 outcome = "non-finite scores"

@@ -46,7 +46,7 @@ from tabdistill.data.target import encode_target  # noqa: E402
 from tabdistill.distill.students import LightGBMStudent  # noqa: E402
 from tabdistill.evaluate.benchmark import stratified_split  # noqa: E402
 from tabdistill.evaluate.cost import batch_throughput, single_row_latency  # noqa: E402
-from tabdistill.runtime.compile_lightgbm import _add_node  # noqa: E402
+from tabdistill.runtime.from_lightgbm import _add_node  # noqa: E402
 from tabdistill.runtime.model import CompiledModel  # noqa: E402
 from tabdistill.runtime.rules import OUT_SOFTMAX  # noqa: E402
 from tabdistill.runtime.trees import TreeBuilder  # noqa: E402
@@ -108,7 +108,7 @@ def run_one(name, seed, n_jobs):
     for kind in ("softmax", "ovr", "softmax", "ovr"):  # interleaved, the second pass kept
         runtime = runtimes[kind]
         one = single_row_latency(runtime.score_one, rows, n_calls=5_000)
-        batch = batch_throughput(runtime.score_batch, Z_te, min_rows=100_000)
+        batch = batch_throughput(runtime.score_encoded, Z_te, min_rows=100_000)
         out[kind] = {
             "test_log_loss": metrics.log_loss(y_te, probas[kind]),
             "test_roc_auc": metrics.roc_auc(y_te, probas[kind]),

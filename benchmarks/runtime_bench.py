@@ -6,7 +6,7 @@ DistilledClassifier and times, in one process and one run:
 * the teacher (each member's ``predict_proba``, one thread);
 * the student through LightGBM's own ``Booster.predict``;
 * the student through the tabdistill runtime: ``score_one`` (1-D NumPy row),
-  ``score_record`` (dict), ``score_batch`` (2 threads), with the compiled C
+  ``score_record`` (dict), ``score_encoded`` (encoded rows, 2 threads), with the compiled C
   kernels and with the numba fallback;
 * the student exported by ``tabdistill export``: the C file compiled with the
   system compiler (called through ctypes), and the ONNX graph in onnxruntime;
@@ -205,13 +205,13 @@ def main():
         ),
         "student, tabdistill runtime": (
             runtime.score_one,
-            runtime.score_batch,
-            f"compiled C kernels: score_one on a 1-D float64 row; score_batch, "
+            runtime.score_encoded,
+            f"compiled C kernels: score_one on a 1-D float64 row; score_encoded, "
             f"{runtime.n_threads} threads",
         ),
         "student, tabdistill runtime (numba fallback)": (
             fallback.score_one,
-            fallback.score_batch,
+            fallback.score_encoded,
             "numba kernels (TABDISTILL_KERNELS=numba)",
         ),
     }

@@ -88,7 +88,7 @@ def main():
             n_jobs=2,
         )
         runtime = compile_student(student.fit(data.Z, data.target, data.weight), enc.schema_)
-        p = runtime.score_batch(Z_te)
+        p = runtime.score_encoded(Z_te)
         rows.append(
             {
                 "trees": trees,
@@ -98,7 +98,7 @@ def main():
                 "roc_auc": metrics.roc_auc(y_te, p),
                 "average_precision": metrics.average_precision(y_te, p),
                 "batch_rows_per_second": batch_throughput(
-                    runtime.score_batch, Z_te, min_rows=200_000
+                    runtime.score_encoded, Z_te, min_rows=200_000
                 )["rows_per_second"],
             }
         )

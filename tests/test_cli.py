@@ -159,3 +159,15 @@ def test_make_fraud_refuses_to_overwrite(tmp_path, capsys):
     first = out.read_bytes()
     assert main(["make-fraud", str(out), "--rows", "600", "-q"]) == 2
     assert out.read_bytes() == first
+
+
+@pytest.mark.parametrize("given", [None, "ACTIVE"])
+def test_cli_makes_openmp_threads_sleep_unless_told_otherwise(tmp_path, monkeypatch, given):
+    import os
+
+    if given is None:
+        monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    else:
+        monkeypatch.setenv("OMP_WAIT_POLICY", given)
+    assert main(["make-fraud", str(tmp_path / "f.csv"), "--rows", "500", "-q"]) == 0
+    assert os.environ["OMP_WAIT_POLICY"] == (given or "PASSIVE")

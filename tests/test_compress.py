@@ -29,11 +29,11 @@ def student():
 def test_quantized_leaves_stay_within_their_bound_and_survive_a_round_trip(student, codec):
     runtime, Z, _, _ = student
     quantized, bound = quantize_leaves(runtime, codec)
-    diff = np.abs(quantized.score_batch(Z) - runtime.score_batch(Z))
+    diff = np.abs(quantized.score_encoded(Z) - runtime.score_encoded(Z))
     assert diff.max() <= bound + 1e-12
     assert (bound == 0) == (codec == "float64")
     loaded = CompiledModel.load(quantized.to_bytes())
-    np.testing.assert_array_equal(loaded.score_batch(Z), quantized.score_batch(Z))
+    np.testing.assert_array_equal(loaded.score_encoded(Z), quantized.score_encoded(Z))
     assert loaded.storage["leaf"] == codec
     if codec != "float64":
         assert len(quantized.to_bytes()) < len(runtime.to_bytes())
@@ -48,9 +48,9 @@ def test_refit_trees_scores_exactly_its_logistic_model(student):
     assert 0 < kept < runtime.n_trees  # some trees dropped, some kept
     assert pruned.n_trees == kept
     expected = 1 / (1 + np.exp(-(D @ fitted.coef_.ravel() + fitted.intercept_[0])))
-    np.testing.assert_allclose(pruned.score_batch(Z), expected, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(pruned.score_encoded(Z), expected, rtol=0, atol=1e-9)
     loaded = CompiledModel.load(pruned.to_bytes())
-    np.testing.assert_array_equal(loaded.score_batch(Z), pruned.score_batch(Z))
+    np.testing.assert_array_equal(loaded.score_encoded(Z), pruned.score_encoded(Z))
 
 
 def test_compress_chooses_the_smallest_level_within_tolerance(student):

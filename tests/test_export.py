@@ -63,7 +63,7 @@ def test_exported_c_matches_the_runtime_on_10k_rows(fraud_rows, students, tmp_pa
     rows = np.ascontiguousarray(Zt)
     out = np.empty(len(rows))
     batch(rows.ctypes.data_as(DOUBLES), len(rows), out.ctypes.data_as(DOUBLES))
-    expected = model.score_batch(rows)
+    expected = model.score_encoded(rows)
     np.testing.assert_allclose(out, expected, rtol=0, atol=1e-9)
     one = [score(np.ascontiguousarray(r).ctypes.data_as(DOUBLES)) for r in rows[:300]]
     np.testing.assert_allclose(one, expected[:300], rtol=0, atol=1e-9)
@@ -92,7 +92,7 @@ def test_onnx_export_matches_the_runtime_in_onnxruntime(fraud_rows, students, ki
         to_onnx(model).SerializeToString(), providers=["CPUExecutionProvider"]
     )
     got = session.run(None, {"X": Zt})[0][:, 0]
-    np.testing.assert_allclose(got, model.score_batch(Zt), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(got, model.score_encoded(Zt), rtol=0, atol=1e-9)
 
 
 def test_float32_cut_is_the_float32_comparison():

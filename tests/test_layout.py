@@ -37,6 +37,16 @@ def test_public_names_import_from_the_package(name):
     assert name in dir(tabdistill)
 
 
+@pytest.mark.parametrize("name", ["compile_lightgbm", "compile_sklearn_tree", "compile_linear"])
+def test_lazy_exports_stay_functions_after_their_module_is_imported(name):
+    # a submodule named like a lazy export would replace it on the package once imported
+    import tabdistill.distill.students  # noqa: F401  (imports every compiler module)
+    import tabdistill.runtime as runtime
+
+    assert callable(getattr(runtime, name))
+    assert not isinstance(getattr(runtime, name), type(runtime))
+
+
 def test_unknown_name_is_an_attribute_error():
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         tabdistill.nope  # noqa: B018

@@ -329,14 +329,14 @@ def test_runtime_parity_for_k_classes_with_nan_and_unseen_levels(name, k, backen
     Xt.loc[::13, "amount"] = 1e300
     Zt = enc.transform(Xt)
     expected = student.predict(Zt)
-    np.testing.assert_allclose(runtime.score_batch(Zt), expected, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(runtime.score_encoded(Zt), expected, rtol=0, atol=1e-6)
     np.testing.assert_allclose(runtime.predict_proba(Xt), expected, rtol=0, atol=1e-6)
     for i in range(0, 100, 9):
         np.testing.assert_allclose(runtime.score_one(Zt[i]), expected[i], rtol=0, atol=1e-6)
     record = {c: v for c, v in Xt.iloc[5].items() if not (isinstance(v, float) and np.isnan(v))}
     np.testing.assert_allclose(runtime.score_record(record), expected[5], rtol=0, atol=1e-6)
     loaded = CompiledModel.load(runtime.to_bytes())
-    np.testing.assert_allclose(loaded.score_batch(Zt), expected, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(loaded.score_encoded(Zt), expected, rtol=0, atol=1e-6)
 
 
 # ---------------------------------------------------------------- the distiller
@@ -546,7 +546,7 @@ def test_k_class_export_to_c_and_onnx_matches_the_runtime(class_runtimes, kind, 
 
     runtimes, Zt = class_runtimes
     model, rows = runtimes[kind], np.ascontiguousarray(Zt)
-    expected = model.score_batch(rows)
+    expected = model.score_encoded(rows)
     cc = shutil.which("cc") or shutil.which("gcc")
     if cc is not None:
         write_c(model, tmp_path, "types")
@@ -578,8 +578,8 @@ def test_quantized_k_class_leaves_stay_within_their_error_bound(class_runtimes):
 
     runtimes, Zt = class_runtimes
     for model in runtimes.values():
-        exact = model.score_batch(Zt)
+        exact = model.score_encoded(Zt)
         for codec in ("int16", "int8"):
             quantized, bound = quantize_leaves(model, codec)
-            got = CompiledModel.load(quantized.to_bytes()).score_batch(Zt)
+            got = CompiledModel.load(quantized.to_bytes()).score_encoded(Zt)
             assert 0 < np.abs(got - exact).max() <= bound

@@ -6,7 +6,7 @@ from tabdistill.data import TabularEncoder, split_target
 from tabdistill.distill.students import STUDENTS, compile_student, make_student
 from tabdistill.exceptions import ArtifactError, FeatureTypeError, SchemaError
 from tabdistill.runtime import CompiledModel
-from tabdistill.runtime.compile_lightgbm import compile_lightgbm
+from tabdistill.runtime.from_lightgbm import compile_lightgbm
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def test_runtime_matches_source_model_on_100k_rows(name, fraud, backend):
     assert runtime.backend == backend
     Zt = enc.transform(Xt)
     expected = student.predict(Zt)
-    np.testing.assert_allclose(runtime.score_batch(Zt), expected, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(runtime.score_encoded(Zt), expected, rtol=0, atol=1e-6)
     np.testing.assert_allclose(runtime.score_batch(Xt), expected, rtol=0, atol=1e-6)
     for i in range(0, 200, 7):
         assert runtime.score_one(Zt[i]) == pytest.approx(expected[i], abs=1e-6)
@@ -96,7 +96,7 @@ def test_every_decision_rule_matches_lightgbm(backend, rule_boosters):
     for booster in boosters:
         runtime = compile_lightgbm(booster, enc.schema_)
         expected = booster.predict(probe)
-        np.testing.assert_allclose(runtime.score_batch(probe), expected, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(runtime.score_encoded(probe), expected, rtol=0, atol=1e-12)
         got = [runtime.score_one(r) for r in probe[:300]]
         np.testing.assert_allclose(got, expected[:300], rtol=0, atol=1e-12)
     assert runtime.n_trees == 15
@@ -114,7 +114,26 @@ def test_float32_threshold_semantics_of_sklearn_trees():
     runtime = compile_student(student, enc.schema_)
     t = student.tree_model_.tree_.threshold[0]
     probe = np.array([[t], [np.nextafter(t, 1)], [t + 1e-9], [t - 1e-9], [np.nan]])
-    np.testing.assert_array_equal(runtime.score_batch(probe), student.predict(probe))
+    np.testing.assert_array_equal(runtime.score_encoded(probe), student.predict(probe))
+
+
+def test_an_array_is_raw_values_and_encoded_rows_have_their_own_method(fraud):
+    # issue 11's input contract, in the runtime too: a 2-D array holds raw values in the
+    # fitted column order (as for the estimators), never silently "already encoded"
+    X, y, enc, Xt = fraud
+    student = make_student("lightgbm", categorical_mask=enc.categorical_mask_, random_state=0)
+    runtime = compile_student(
+        student.fit(enc.transform(X), y.to_numpy().astype(float)), enc.schema_
+    )
+    rows = Xt.head(400)
+    expected = runtime.score_encoded(enc.transform(rows))
+    raw = rows[runtime.schema.feature_names_in].to_numpy(dtype=object)
+    np.testing.assert_array_equal(runtime.score_batch(raw), expected)
+    np.testing.assert_array_equal(runtime.predict_proba(raw)[:, 1], expected)
+    with pytest.raises(SchemaError, match="raw rows of shape .* score_encoded"):
+        runtime.score_batch(raw[:, :-1])
+    with pytest.raises(SchemaError, match="encoded rows of shape .* score_batch"):
+        runtime.score_encoded(enc.transform(rows)[:, :-1])
 
 
 def test_record_path_matches_batch_and_handles_missing(fraud):

@@ -46,12 +46,12 @@ def _file(runtime, header=None, **array_changes) -> bytes:
 
 def test_round_trip_through_path_bytes_and_file_objects(model_and_rows, tmp_path):
     runtime, Z = model_and_rows
-    expected = runtime.score_batch(Z)
+    expected = runtime.score_encoded(Z)
     path = runtime.save(tmp_path / "m.npz")
     buffer = io.BytesIO()
     runtime.save(buffer)
     for source in (path, str(path), buffer.getvalue(), io.BytesIO(buffer.getvalue())):
-        np.testing.assert_array_equal(CompiledModel.load(source).score_batch(Z), expected)
+        np.testing.assert_array_equal(CompiledModel.load(source).score_encoded(Z), expected)
     assert CompiledModel.load(runtime.to_bytes()).score_one(Z[3]) == runtime.score_one(Z[3])
     with np.load(path) as data:  # still a plain .npz, readable without tabdistill
         assert "__header__" in data.files
@@ -76,7 +76,7 @@ def test_a_version_1_file_still_loads(model_and_rows, tmp_path):
     arrays.update(cat_bounds=a["cat_bounds"], cat_bits=a["cat_bits"])
     np.savez(tmp_path / "v1.npz", __header__=blob, **arrays)
     old = CompiledModel.load(tmp_path / "v1.npz")
-    np.testing.assert_array_equal(old.score_batch(Z), runtime.score_batch(Z))
+    np.testing.assert_array_equal(old.score_encoded(Z), runtime.score_encoded(Z))
 
 
 @pytest.mark.parametrize(
@@ -178,7 +178,7 @@ def test_a_failed_save_keeps_the_previous_file(model_and_rows, tmp_path):
 def test_fuzzed_files_load_with_an_error_or_score_sanely(model_and_rows):
     """300 mutated files (byte flips, truncation, random arrays): never a crash or a hang."""
     runtime, Z = model_and_rows
-    expected = runtime.score_batch(Z)
+    expected = runtime.score_encoded(Z)
     outcomes = {"refused": 0, "identical": 0, "loaded": 0}
     for kind, blob in mutations(runtime, n=300, seed=0):
         try:
@@ -186,7 +186,7 @@ def test_fuzzed_files_load_with_an_error_or_score_sanely(model_and_rows):
         except ArtifactError:
             outcomes["refused"] += 1
             continue
-        scores = model.score_batch(Z)
+        scores = model.score_encoded(Z)
         one = model.score_one(Z[0])
         assert np.isfinite(scores).all() and np.isfinite(one)
         if np.array_equal(scores, expected):

@@ -113,4 +113,4 @@ def test_logit_student_fits_log_odds_and_compiles_as_a_probability_model():
     assert s.n_estimators_ < 400 and s.booster_.num_trees() == s.n_estimators_
     assert np.abs(s.predict(Z[2000:]) - q[2000:]).mean() < 0.03
     schema = FeatureSchema(["a", "b", "c"], dict.fromkeys("abc", "numeric"), {}, ["a", "b", "c"])
-    np.testing.assert_allclose(s.compile(schema).score_batch(Z), s.predict(Z), atol=1e-12)
+    np.testing.assert_allclose(s.compile(schema).score_encoded(Z), s.predict(Z), atol=1e-12)

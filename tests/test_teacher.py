@@ -175,3 +175,23 @@ def test_default_folds_are_fewer_on_large_data(mixed, monkeypatch):
     TeacherEnsemble(members=members, random_state=0).fit(X, y)
     TeacherEnsemble(members=members, cv=4, random_state=0).fit(X, y)  # the user's choice holds
     assert seen == [5, 3, 4]
+
+
+def test_boosted_members_use_one_thread_per_50k_rows():
+    from tabdistill._threads import ROWS_PER_THREAD, resolve_n_jobs, threads_for
+    from tabdistill.distill.members import build_member, scale_to_rows
+
+    assert resolve_n_jobs(None) == 1 and resolve_n_jobs(3) == 3 and resolve_n_jobs(-1) >= 1
+    assert threads_for(8, 2_000) == 1  # small data: threads cost more than they save
+    assert threads_for(8, 2 * ROWS_PER_THREAD + 1) == 3
+    assert threads_for(2, 10 * ROWS_PER_THREAD) == 2  # never more than asked
+    assert threads_for(None, 10 * ROWS_PER_THREAD) == 1
+    cat = np.zeros(3, bool)
+    for name in ("lightgbm", "xgboost"):
+        small = scale_to_rows(build_member(name, None, cat, 0, 4), name, None, 2_000)
+        assert small.get_params()["n_jobs"] == 1
+        large = scale_to_rows(build_member(name, None, cat, 0, 4), name, None, 10**6)
+        assert large.get_params()["n_jobs"] == 4
+        # a user's own thread count is kept
+        own = scale_to_rows(build_member(name, {"n_jobs": 2}, cat, 0, 4), name, {"n_jobs": 2}, 10)
+        assert own.get_params()["n_jobs"] == 2

@@ -1,5 +1,6 @@
 """The time limit: stages share it, degrade gracefully, and say what they cut."""
 
+import os
 import time
 
 import numpy as np
@@ -75,7 +76,10 @@ def test_distiller_honours_its_time_limit_and_reports_the_cuts():
     start = time.perf_counter()
     model = DistilledClassifier(time_limit=limit, random_state=0, n_jobs=1).fit(X, y)
     elapsed = time.perf_counter() - start
-    assert elapsed <= 1.2 * limit
+    # a wall-clock bound: with more runnable jobs than cores, what the budget cannot interrupt
+    # (encoding, one tree batch, compiling) slows down too; the 20% holds on a quiet machine
+    slack = 1.2 if os.getloadavg()[0] <= (os.cpu_count() or 1) else 1.6
+    assert elapsed <= slack * limit
     budget = model.report_["time_budget"]
     assert budget["limit_seconds"] == limit and budget["cuts"] == model.budget_cuts_
     assert model.budget_cuts_  # the default run takes far longer: something was cut

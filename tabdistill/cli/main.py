@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import warnings
 
@@ -69,6 +70,10 @@ def main(argv=None) -> int:
     except SystemExit as done:  # --help, --version, or a usage error already printed
         return done.code
     _configure_logging(args)
+    # OpenMP threads (LightGBM, XGBoost, scikit-learn) that wait by spinning stall each other
+    # when other processes hold the cores: 10x slower fits on a busy machine. Sleeping costs
+    # little. Read once, when the OpenMP runtime loads, which no command has done yet.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         return args.func(args)
     except TabDistillError as exc:

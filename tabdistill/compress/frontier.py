@@ -103,7 +103,7 @@ def compress(
     Zv, yv, wv, qv = (*validation, None)[:4]
 
     def level(name, m, bound):
-        p = m.score_batch(Zv)
+        p = m.score_encoded(Zv)
         auc = float(metrics.roc_auc(yv, p, sample_weight=wv))
         soft = None if qv is None else soft_roc_auc(qv, p, wv)
         logger.info("compression level %s: validation ROC-AUC %.4f (teacher %s)", name, auc, soft)

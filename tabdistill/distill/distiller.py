@@ -1046,7 +1046,7 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
         check_is_fitted(self, "student_")
         Z = np.asarray(Z, dtype=np.float64)
         if self.runtime_ is not None:
-            return self.runtime_.score_batch(Z)
+            return self.runtime_.score_encoded(Z)
         return self.student_[-1].predict(Z)
 
     def predict(self, X):

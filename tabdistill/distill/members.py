@@ -21,6 +21,7 @@ from sklearn.pipeline import Pipeline
 from .._budget import lightgbm_deadline, xgboost_deadline
 from .._compat import lightgbm_eval_kwargs
 from .._proba import clip_distribution, clip_proba
+from .._threads import resolve_n_jobs, threads_for
 from ..exceptions import DataError
 from .linear import LinearDesign
 
@@ -70,7 +71,7 @@ def build_member(name, params, categorical_mask, seed, n_jobs):
         return LGBMClassifier(
             **{
                 "random_state": seed,
-                "n_jobs": n_jobs or 1,
+                "n_jobs": resolve_n_jobs(n_jobs),
                 "verbose": -1,
                 "deterministic": True,
                 "force_row_wise": True,
@@ -84,7 +85,7 @@ def build_member(name, params, categorical_mask, seed, n_jobs):
         return XGBClassifier(
             **{
                 "random_state": seed,
-                "n_jobs": n_jobs or 1,
+                "n_jobs": resolve_n_jobs(n_jobs),
                 "tree_method": "hist",
                 "enable_categorical": True,
                 "feature_types": types,
@@ -160,11 +161,14 @@ def boosting_rounds(estimator) -> int | None:
 
 
 def scale_to_rows(estimator, name, params, n_rows):
-    """Defaults that scale with data size, above :data:`LARGE_DATA_ROWS` rows: the boosted
+    """Defaults that scale with data size. Above :data:`LARGE_DATA_ROWS` rows the boosted
     members learn twice as fast, and a forest grows :data:`FOREST_TREES` trees, each on a
     bootstrap sample of about :data:`FOREST_ROWS` rows (a share of the rows, so a fold's
-    trees see a share of its rows). A parameter the user set is never changed."""
+    trees see a share of its rows); on small data the boosted members use one thread (see
+    :func:`tabdistill._threads.threads_for`). A parameter the user set is never changed."""
     params = params or {}
+    if is_boosted(estimator) and "n_jobs" not in params:
+        estimator.set_params(n_jobs=threads_for(estimator.get_params()["n_jobs"], n_rows))
     if n_rows <= LARGE_DATA_ROWS:
         return estimator
     if is_boosted(estimator) and "learning_rate" not in params:

@@ -49,9 +49,10 @@ from sklearn.utils.validation import check_is_fitted
 from .._budget import lightgbm_deadline
 from .._compat import lightgbm_eval_kwargs
 from .._proba import clip_distribution, clip_proba, softmax, two_columns
-from ..runtime.compile_lightgbm import compile_lightgbm
-from ..runtime.compile_linear import compile_linear
-from ..runtime.compile_sklearn import compile_sklearn_tree
+from .._threads import threads_for
+from ..runtime.from_lightgbm import compile_lightgbm
+from ..runtime.from_linear import compile_linear
+from ..runtime.from_sklearn import compile_sklearn_tree
 from .linear import LinearDesign
 from .objectives import OBJECTIVES
 
@@ -175,6 +176,8 @@ class LightGBMStudent(Student):
         characters become ``_``).
     random_state : int, default=None
     n_jobs : int, default=None
+        Most threads (-1: every core); a fit uses one per 50,000 rows, since on
+        fewer rows threads cost more than they save.
     """
 
     _parameter_constraints: dict = {
@@ -252,7 +255,7 @@ class LightGBMStudent(Student):
             "learning_rate": self.learning_rate,
             "min_child_samples": self.min_child_samples,
             "random_state": 0 if self.random_state is None else self.random_state,
-            "n_jobs": self.n_jobs or 1,
+            "n_jobs": threads_for(self.n_jobs, len(Z)),
             "deterministic": True,
             "force_row_wise": True,
             "verbose": -1,
@@ -296,14 +299,14 @@ class LightGBMStudent(Student):
         self.booster_ = booster
         return self
 
-    def _booster_params(self) -> dict:
+    def _booster_params(self, n_rows) -> dict:
         return {
             "num_leaves": self.num_leaves,
             "max_depth": self.max_depth,
             "learning_rate": self.learning_rate,
             "min_data_in_leaf": self.min_child_samples,
             "seed": 0 if self.random_state is None else self.random_state,
-            "num_threads": self.n_jobs or 1,
+            "num_threads": threads_for(self.n_jobs, n_rows),
             "deterministic": True,
             "force_row_wise": True,
             "verbose": -1,
@@ -326,7 +329,7 @@ class LightGBMStudent(Student):
 
         train = data(Z, feature_name=names)
         params = {
-            **self._booster_params(),
+            **self._booster_params(len(Z)),
             "objective": lambda raw, _: objective.gradient_hessian(_raw_matrix(raw, k)),
             "num_class": k,
             "metric": "None",

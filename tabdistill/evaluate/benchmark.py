@@ -158,8 +158,8 @@ def run_benchmark(
         baseline_rt = compile_student(model.baseline_[-1], model.encoder_.schema_)
         scores = {
             "teacher": teacher.predict_proba_encoded(Z_test),
-            "student": student_rt.score_batch(Z_test),
-            "baseline": baseline_rt.score_batch(Z_test),
+            "student": student_rt.score_encoded(Z_test),
+            "baseline": baseline_rt.score_encoded(Z_test),
         }
         stage.detail = f"{len(Z_test):,} rows"
     _single_thread(teacher)
@@ -176,13 +176,13 @@ def run_benchmark(
             "fit_seconds": fit_seconds,  # the student needs the whole pipeline, teacher included
             "size_bytes": runtime_size(student_rt),
             "one": student_rt.score_one,
-            "batch": student_rt.score_batch,
+            "batch": student_rt.score_encoded,
         },
         "baseline": {
             "fit_seconds": timings["baseline"],
             "size_bytes": runtime_size(baseline_rt),
             "one": baseline_rt.score_one,
-            "batch": baseline_rt.score_batch,
+            "batch": baseline_rt.score_encoded,
         },
     }
     models = {}
@@ -297,11 +297,11 @@ def _compression_levels(model, Z_test, y_test, rows, latency_calls, batch_rows):
     for summary in model.compression_["levels"]:
         runtime = CompiledModel.load(model.compressed_levels_[summary["name"]])
         one = single_row_latency(runtime.score_one, rows, n_calls=latency_calls)
-        batch = batch_throughput(runtime.score_batch, Z_test, min_rows=batch_rows)
+        batch = batch_throughput(runtime.score_encoded, Z_test, min_rows=batch_rows)
         levels.append(
             {
                 **summary,
-                "test_roc_auc": metrics.roc_auc(y_test, runtime.score_batch(Z_test)),
+                "test_roc_auc": metrics.roc_auc(y_test, runtime.score_encoded(Z_test)),
                 "single_row_p50_us": one["p50_us"],
                 "single_row_p99_us": one["p99_us"],
                 "batch_rows_per_second": batch["rows_per_second"],

@@ -219,7 +219,7 @@ def _train(config) -> _Trained:
     Z_ho = model.encoder_.encode(X_ho)
     scores = {
         "teacher": model.teacher_.predict_proba_encoded(Z_ho),
-        "student": runtime.score_batch(Z_ho),
+        "student": runtime.score_encoded(Z_ho),
         "baseline": model.baseline_[-1].predict(Z_ho),
     }
     return _Trained(

@@ -98,7 +98,7 @@ class FrameScorer:
         Z = self.encoder.encode(frame[self.runtime.schema.input_columns])
         out = pd.DataFrame(
             {
-                **self.columns(self.runtime.score_batch(Z)),
+                **self.columns(self.runtime.score_encoded(Z)),
                 "model_version": self.manifest["version"],
             },
             index=frame.index,

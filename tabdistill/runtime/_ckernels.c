@@ -488,6 +488,30 @@ static Py_ssize_t batch_views(PyObject *X, PyObject *out, Py_ssize_t n_features,
     return n;
 }
 
+/* The arguments of proba(row, out): a row of n_features values and K writable slots.
+   Returns 0 with both views held, or -1 with an exception set and nothing held. */
+static int proba_views(PyObject *const *args, Py_ssize_t nargs, Py_ssize_t n_features,
+                       Py_ssize_t n_outputs, Py_buffer *view, Py_buffer *ov)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "proba(row, out)");
+        return -1;
+    }
+    if (one_view(args[0], n_features, view) < 0)
+        return -1;
+    if (PyObject_GetBuffer(args[1], ov, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) {
+        PyBuffer_Release(view);
+        return -1;
+    }
+    if (ov->itemsize != 8 || ov->len != n_outputs * 8 || n_outputs < 2) {
+        PyBuffer_Release(view);
+        PyBuffer_Release(ov);
+        PyErr_SetString(PyExc_ValueError, "proba(): a model of K >= 2 outputs and K slots");
+        return -1;
+    }
+    return 0;
+}
+
 static PyObject *Forest_one(Forest *self, PyObject *row)
 {
     Py_buffer view;
@@ -508,23 +532,9 @@ static PyObject *Forest_one(Forest *self, PyObject *row)
 
 static PyObject *Forest_proba(Forest *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "proba(row, out)");
-        return NULL;
-    }
     Py_buffer view, ov;
-    if (one_view(args[0], self->n_features, &view) < 0)
+    if (proba_views(args, nargs, self->n_features, self->n_outputs, &view, &ov) < 0)
         return NULL;
-    if (PyObject_GetBuffer(args[1], &ov, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) {
-        PyBuffer_Release(&view);
-        return NULL;
-    }
-    if (ov.itemsize != 8 || ov.len != self->n_outputs * 8 || self->n_outputs < 2) {
-        PyBuffer_Release(&view);
-        PyBuffer_Release(&ov);
-        PyErr_SetString(PyExc_ValueError, "proba(): a model of K >= 2 outputs and K slots");
-        return NULL;
-    }
     double acc[64];
     double *heap = self->n_outputs > 64 ? (double *)malloc(sizeof(double) * self->n_outputs) : NULL;
     double *a = heap ? heap : acc;
@@ -732,23 +742,9 @@ static PyObject *Linear_one(Linear *self, PyObject *row)
 
 static PyObject *Linear_proba(Linear *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "proba(row, out)");
-        return NULL;
-    }
     Py_buffer view, ov;
-    if (one_view(args[0], self->n_features, &view) < 0)
+    if (proba_views(args, nargs, self->n_features, self->n_outputs, &view, &ov) < 0)
         return NULL;
-    if (PyObject_GetBuffer(args[1], &ov, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) {
-        PyBuffer_Release(&view);
-        return NULL;
-    }
-    if (ov.itemsize != 8 || ov.len != self->n_outputs * 8 || self->n_outputs < 2) {
-        PyBuffer_Release(&view);
-        PyBuffer_Release(&ov);
-        PyErr_SetString(PyExc_ValueError, "proba(): a model of K >= 2 outputs and K slots");
-        return NULL;
-    }
     linear_proba(self, (const double *)view.buf, (double *)ov.buf);
     PyBuffer_Release(&view);
     PyBuffer_Release(&ov);
@@ -793,7 +789,7 @@ static PyTypeObject LinearType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "tabdistill.runtime._ckernels.Linear",
     .tp_basicsize = sizeof(Linear),
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "A linear runtime (see tabdistill/runtime/compile_linear.py).",
+    .tp_doc = "A linear runtime (see tabdistill/runtime/from_linear.py).",
     .tp_new = PyType_GenericNew,
     .tp_init = (initproc)Linear_init,
     .tp_dealloc = (destructor)Linear_dealloc,

@@ -10,7 +10,8 @@ few NumPy arrays, and walks them with kernels compiled ahead of time
 * :meth:`CompiledModel.score_one` -- one encoded row (1-D float array);
 * :meth:`CompiledModel.score_record` -- one ``{"column": value}`` record, as a
   fraud API receives JSON, encoded exactly like training data;
-* :meth:`CompiledModel.score_batch` -- a table or an encoded 2-D array, in parallel.
+* :meth:`CompiledModel.score_batch` -- a table or a 2-D array of raw values, in parallel;
+  :meth:`CompiledModel.score_encoded` -- rows already encoded (the fastest path).
 
 A binary model scores a row as the positive class's probability (a float); a
 model of K classes (``n_outputs == K``) as its K class probabilities, in the
@@ -148,19 +149,45 @@ class CompiledModel:
         Parameters
         ----------
         X : DataFrame, dict of columns, or 2-D array
-            A table (anything indexable by column name) is encoded with the
-            training schema; an array must already be encoded.
+            Raw feature values, encoded with the training schema: a table
+            (anything indexable by column name), or an array whose columns
+            are the fitted columns in order (``schema.feature_names_in``),
+            as for the estimators. Rows already encoded go to
+            :meth:`score_encoded`.
         """
         if hasattr(X, "columns") or isinstance(X, dict):
-            Z = self.schema.encode_columns(X)
-        else:
-            Z = np.ascontiguousarray(X, dtype=np.float64)
-            if Z.ndim != 2 or Z.shape[1] != self.n_features:
-                raise SchemaError(
-                    f"expected encoded rows of shape (n, {self.n_features}), got {Z.shape}."
-                )
+            return self.score_encoded(self.schema.encode_columns(X))
+        return self.score_encoded(self.schema.encode_columns(self._raw_columns(X)))
+
+    def score_encoded(self, Z) -> np.ndarray:
+        """Scores of rows already encoded by the schema (the fastest path).
+
+        Parameters
+        ----------
+        Z : 2-D array of shape (n, n_features)
+            Encoded rows (``schema.encode_columns(X)``, or the estimator's
+            ``encoder_.encode(X)``): category codes, date parts, frequencies.
+        """
+        Z = np.ascontiguousarray(Z, dtype=np.float64)
+        if Z.ndim != 2 or Z.shape[1] != self.n_features:
+            raise SchemaError(
+                f"expected encoded rows of shape (n, {self.n_features}), got {Z.shape}; "
+                "raw feature values go to score_batch."
+            )
         threads = self.n_threads if Z.shape[0] >= _PARALLEL_MIN_ROWS else 1
         return self._scorer.batch(Z, threads)
+
+    def _raw_columns(self, X) -> dict:
+        """A 2-D array of raw values as ``{fitted column: values}``."""
+        X = np.asarray(X)
+        names = self.schema.feature_names_in
+        if X.ndim != 2 or X.shape[1] != len(names):
+            raise SchemaError(
+                f"expected raw rows of shape (n, {len(names)}) with the fitted columns in order "
+                f"({names[:5]}{' ...' if len(names) > 5 else ''}), got shape {X.shape}; pass a "
+                "DataFrame to match columns by name, or encoded rows to score_encoded."
+            )
+        return {name: X[:, j] for j, name in enumerate(names)}
 
     def apply(self, Z) -> np.ndarray:
         """The leaf (node index) each encoded row reaches in each tree, shape ``(n, n_trees)``."""
