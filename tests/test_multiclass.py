@@ -573,6 +573,25 @@ def test_k_class_export_to_c_and_onnx_matches_the_runtime(class_runtimes, kind, 
     np.testing.assert_allclose(session.run(None, {"X": rows})[0], expected, rtol=0, atol=1e-9)
 
 
+def test_k_class_single_row_walk_groups_trees_by_depth(class_runtimes):
+    """score_one walks the K-class trees ordered by depth (the classes' trees interleave and
+    differ in depth; lockstep groups walk as deep as their deepest tree) -- same scores."""
+    from tabdistill.runtime.scorers import _by_depth
+
+    runtimes, Zt = class_runtimes
+    model = runtimes["lightgbm"]
+    if model.backend != "c":
+        pytest.skip("the compiled kernels are not built")
+    stored = model._scorer._arrays
+    walked = _by_depth(stored)
+    assert np.any(np.diff(stored[2]) < 0) and np.all(np.diff(walked[2]) >= 0)
+    # every tree kept once, with its own depth and class
+    assert sorted(zip(*walked[1:4], strict=True)) == sorted(zip(*stored[1:4], strict=True))
+    rows = np.ascontiguousarray(Zt[:300])
+    one = np.array([model.score_one(z) for z in rows])
+    np.testing.assert_allclose(one, model.score_encoded(rows), rtol=0, atol=1e-12)
+
+
 def test_quantized_k_class_leaves_stay_within_their_error_bound(class_runtimes):
     from tabdistill.compress.quantize import quantize_leaves
 

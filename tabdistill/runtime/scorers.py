@@ -58,21 +58,17 @@ class CTrees:
             arrays["cat_bits"],
             *tables.values(),
         )
-        self._forest = _ckernels.Forest(
-            self._arrays,
-            n_features,
-            meta["n_outputs"],
-            meta["base"],
-            meta["output"],
-            EPS,
-            ZERO,
-        )
+        settings = (n_features, meta["n_outputs"], meta["base"], meta["output"], EPS, ZERO)
+        self._forest = _ckernels.Forest(self._arrays, *settings)
         self._shape = () if meta["n_outputs"] == 1 else (meta["n_outputs"],)
+        self._walker = self._forest
+        if self._shape:
+            self._walker = _ckernels.Forest(_by_depth(self._arrays), *settings)
         self.one = self._forest.one if not self._shape else self._proba
 
     def _proba(self, row):
         out = np.empty(self._shape)
-        self._forest.proba(row, out)
+        self._walker.proba(row, out)
         return out
 
     def batch(self, Z, n_threads):
@@ -84,6 +80,26 @@ class CTrees:
         out = np.empty((Z.shape[0], len(self._arrays[1])), dtype=np.int32)
         self._forest.apply(Z, out)
         return out
+
+
+def _by_depth(arrays):
+    """The C arrays with the single-row walk's trees ordered by depth (K-class models).
+
+    The row walk steps through trees in groups, each for as many steps as its
+    deepest tree. A K-class model interleaves the classes' trees (class 0, 1,
+    ..., K-1 each round), and the trees of some classes grow systematically
+    deeper than others', so nearly every group is as deep as its deepest class:
+    grouping trees of equal depth saves those steps. Only ``roots``, ``depth``
+    and ``tree_output`` (one entry a tree, read by the walk) are reordered; the
+    bit-vector tables of the batch kernel keep the stored order, and the scores
+    differ from that order's only by rounding. Binary models keep the stored
+    order (their scores stay bit-identical).
+    """
+    order = np.argsort(arrays[2], kind="stable")
+    arrays = list(arrays)
+    for i in (1, 2, 3):  # roots, depth, tree_output
+        arrays[i] = np.ascontiguousarray(arrays[i][order])
+    return tuple(arrays)
 
 
 class _Checked:
