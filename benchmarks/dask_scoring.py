@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from tabdistill import DistilledClassifier, make_fraud
-from tabdistill.ops.dask_scoring import score_files
+from tabdistill.ops.dask_scoring import dask_client, score_files
 from tabdistill.ops.registry import Registry, load_runtime
 from tabdistill.ops.scoring import FrameScorer
 
@@ -99,10 +99,14 @@ def main():
         load = os.getloadavg()[0]
         single = single_process(version, tmp / "parts", tmp / "single")
         start = time.perf_counter()
-        rows = score_files(
-            version, str(tmp / "parts" / "*.parquet"), tmp / "dask", scheduler="local"
-        )
-        dask_seconds = time.perf_counter() - start
+        with dask_client("local"):
+            started = time.perf_counter() - start
+            passes = []
+            for out in ("dask", "dask-warm"):  # the second pass finds the workers warm
+                clock = time.perf_counter()
+                rows = score_files(version, str(tmp / "parts" / "*.parquet"), tmp / out)
+                passes.append(time.perf_counter() - clock)
+        dask_seconds = started + passes[0]
         one, distributed = (
             read_parts(tmp / d)["probability"].to_numpy() for d in ("single", "dask")
         )
@@ -114,9 +118,12 @@ def main():
             "dask_local_cluster": {
                 "seconds": round(dask_seconds, 2),
                 "rows_per_s": round(rows / dask_seconds),
-                "note": "includes starting the LocalCluster",
+                "cluster_start_seconds": round(started, 2),
+                "note": "first pass, starting the LocalCluster included",
             },
+            "dask_warm": {"seconds": round(passes[1], 2), "rows_per_s": round(rows / passes[1])},
             "ratio": round(single / dask_seconds, 3),
+            "ratio_warm": round(single / passes[1], 3),
             "max_abs_difference": float(np.abs(one - distributed).max()),
             "load_before": round(load, 1),
             "load_after": round(os.getloadavg()[0], 1),
@@ -126,13 +133,16 @@ def main():
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "dask_scoring.json").write_text(json.dumps(result, indent=2))
     md = (
-        "| rows | single process rows/s | Dask LocalCluster rows/s | Dask / single | "
-        "max abs diff | load |\n|---|---|---|---|---|---|\n"
+        "| rows | single process rows/s | Dask rows/s (cluster start included) | ratio | "
+        "Dask rows/s (warm workers) | ratio | max abs diff | load |\n"
+        "|---|---|---|---|---|---|---|---|\n"
         f"| {rows:,} | {result['single_process']['rows_per_s']:,} | "
         f"{result['dask_local_cluster']['rows_per_s']:,} | {result['ratio']:.2f} | "
+        f"{result['dask_warm']['rows_per_s']:,} | {result['ratio_warm']:.2f} | "
         f"{result['max_abs_difference']:.1e} | {result['load_before']}–{result['load_after']} |\n"
         f"\n`{result['command']}`; Parquet parts of {args.part_rows:,} rows, read + score + "
-        "write; the Dask time includes starting the cluster.\n"
+        "write, a LocalCluster of one single-threaded worker process per core; the machine is "
+        "shared (load: other jobs).\n"
     )
     (RESULTS / "dask_scoring.md").write_text(md)
     print(md)
