@@ -1,6 +1,7 @@
 """The compression frontier on the development suite: size, latency, throughput, ROC-AUC per level.
 
-For every binary dataset of the suite (the three bundled ones and the
+For every binary dataset of the development suite (``suite.py``: the eight
+binary CSVs of the shared folder, flights_nyc subsampled to 40,000 rows, and the
 synthetic fraud set) and seeds 0, 1, 2, fits the default DistilledClassifier
 with ``compress=True`` on 75% of the rows (stratified, as ``run_all.py``), and
 measures every compression level on the 25% test rows: runtime file size,
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -30,16 +32,19 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from tabdistill import DistilledClassifier, metrics
-from tabdistill.data.datasets import BUNDLED, load_dataset, make_fraud
-from tabdistill.data.io import split_target
-from tabdistill.data.target import encode_target
-from tabdistill.evaluate.cost import batch_throughput, single_row_latency
-from tabdistill.runtime import CompiledModel
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from suite import ALL  # noqa: E402
+from suite import load as load_suite_dataset  # noqa: E402
+
+from tabdistill import DistilledClassifier, metrics  # noqa: E402
+from tabdistill.data.target import encode_target  # noqa: E402
+from tabdistill.evaluate.cost import batch_throughput, single_row_latency  # noqa: E402
+from tabdistill.runtime import CompiledModel  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
-FRAUD = "fraud_synthetic"
-DATASETS = ["bank_marketing", "credit_default", FRAUD, "adult"]  # quickest first
+#: The suite's datasets, the quickest to fit first.
+QUICK_FIRST = ["hmda", "flight_delays", "universal_bank", "bank_marketing", "islr_default"]
+DATASETS = QUICK_FIRST + [d for d in ALL if d not in QUICK_FIRST]
 
 
 def version1_size(runtime) -> int:
@@ -74,15 +79,8 @@ def version1_size(runtime) -> int:
     return buffer.getbuffer().nbytes
 
 
-def load(name, seed, fraud_rows):
-    if name == FRAUD:
-        return make_fraud(fraud_rows, fraud_rate=0.01, random_state=seed), "is_fraud"
-    return load_dataset(name, as_frame=True), BUNDLED[name][1]
-
-
 def run_one(name, seed, fraud_rows, n_jobs, calls):
-    frame, target = load(name, seed, fraud_rows)
-    X, y_raw = split_target(frame, target)
+    X, y_raw = load_suite_dataset(name, seed, 40_000, fraud_rows)
     y = encode_target(y_raw).y
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, stratify=y, random_state=seed)
     start = time.perf_counter()
