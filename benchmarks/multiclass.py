@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run_all import _ms, read_runs  # noqa: E402
 from suite import CACHE, SHARED, CachedTeacher  # noqa: E402
 
 from tabdistill.data.datasets import make_fraud  # noqa: E402
@@ -99,17 +100,8 @@ def run(datasets, seeds, n_jobs, cache, out):
             )
 
 
-def _ms(values, digits):
-    values = np.asarray(values, dtype=float)
-    sd = values.std(ddof=1) if len(values) > 1 else 0.0
-    return f"{values.mean():.{digits}f} ± {sd:.{digits}f}"
-
-
 def summarize(out):
-    runs = {}
-    for path in sorted(out.glob("*_seed*.json")):
-        summary = json.loads(path.read_text())
-        runs.setdefault(summary["dataset"], []).append(summary)
+    runs = read_runs(out)
     table, bars = {}, {}
     for name, items in runs.items():
         items.sort(key=lambda r: r["seed"])

@@ -64,11 +64,17 @@ def _ms(values, digits):
     return f"{values.mean():.{digits}f} ± {sd:.{digits}f}"
 
 
-def summarize(out):
+def read_runs(out) -> dict:
+    """``dataset -> [benchmark summaries]`` of the per-run JSON files in ``out``."""
     runs = {}
     for path in sorted(out.glob("*_seed*.json")):
         summary = json.loads(path.read_text())
         runs.setdefault(summary["dataset"], []).append(summary)
+    return runs
+
+
+def summarize(out):
+    runs = read_runs(out)
     table, bars = {}, {}
     for name, items in runs.items():
 
