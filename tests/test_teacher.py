@@ -157,7 +157,10 @@ def test_defaults_scale_with_rows_but_never_a_users_setting():
     forest = scale_to_rows(build_member("random_forest", mine, cat, 0, 1), "x", mine, big)
     assert (forest.n_estimators, forest.max_samples) == (50, 0.5)
     booster = scale_to_rows(build_member("lightgbm", None, cat, 0, 1), "lightgbm", None, big)
-    assert booster.learning_rate == 0.1
+    assert booster.learning_rate == 0.1 and booster.num_leaves == 63
+    mine = {"num_leaves": 15}
+    booster = scale_to_rows(build_member("lightgbm", mine, cat, 0, 1), "lightgbm", mine, big)
+    assert booster.num_leaves == 15
 
 
 def test_default_folds_are_fewer_on_large_data(mixed, monkeypatch):
