@@ -79,7 +79,7 @@ def version1_size(runtime) -> int:
     return buffer.getbuffer().nbytes
 
 
-def run_one(name, seed, fraud_rows, n_jobs, calls):
+def run_one(name, seed, fraud_rows, n_jobs, calls, keep=None):
     X, y_raw = load_suite_dataset(name, seed, 40_000, fraud_rows)
     y = encode_target(y_raw).y
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, stratify=y, random_state=seed)
@@ -102,6 +102,11 @@ def run_one(name, seed, fraud_rows, n_jobs, calls):
                 "batch_rows_per_second": thr["rows_per_second"],
             }
         )
+    if keep is not None:  # the level files, to re-save them in a later runtime format
+        folder = keep / f"{name}_seed{seed}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for i, blob in enumerate(model.compressed_levels_.values()):
+            (folder / f"level{i:02d}.npz").write_bytes(blob)
     exact = CompiledModel.load(model.compressed_levels_["exact"])
     return {
         "dataset": name,
@@ -209,6 +214,9 @@ def main():
     parser.add_argument("--calls", type=int, default=3_000)
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--summarize-only", action="store_true")
+    parser.add_argument(
+        "--keep-files", type=Path, help="folder to keep every level's runtime file in"
+    )
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     folder = args.out / "compression"
@@ -216,7 +224,7 @@ def main():
     if not args.summarize_only:
         for seed in args.seeds:
             for name in args.datasets:
-                run = run_one(name, seed, args.fraud_rows, args.n_jobs, args.calls)
+                run = run_one(name, seed, args.fraud_rows, args.n_jobs, args.calls, args.keep_files)
                 (folder / f"{name}_seed{seed}.json").write_text(json.dumps(run, indent=2))
                 print(
                     f"{name} seed {seed}: chosen {run['chosen']} ({run['fit_seconds']:.0f} s fit)",
