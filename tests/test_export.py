@@ -171,6 +171,8 @@ def test_export_command_writes_c_and_onnx(students, tmp_path, capsys):
 
     path = students["lightgbm"].save(tmp_path / "runtime.npz")
     assert main(["export", str(path), "--format", "c", "--out", str(tmp_path / "c")]) == 0
+    linear = students["linear"].save(tmp_path / "linear.npz")
+    assert main(["export", str(linear), "--format", "c", "--out", str(tmp_path / "lc")]) == 0
     assert sorted(p.name for p in (tmp_path / "c").iterdir()) == [
         "tabdistill_model.c",
         "tabdistill_model.h",
@@ -184,6 +186,7 @@ def test_export_command_writes_c_and_onnx(students, tmp_path, capsys):
     onnx_path = tmp_path / "m.onnx"
     assert main(["export", str(path), "--format", "onnx", "--out", str(onnx_path)]) == 0
     assert onnx_path.stat().st_size > 0
+    assert main(["export", str(linear), "--format", "onnx", "--out", str(tmp_path / "l.onnx")]) == 0
     capsys.readouterr()
     assert main(["export", str(tmp_path / "nope.npz"), "--format", "c", "--out", "x"]) == 2
     assert "no model at" in capsys.readouterr().err
