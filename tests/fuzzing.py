@@ -7,9 +7,10 @@ Six kinds of mutation of a good file:
 * ``body``: 1-8 random bytes of the uncompressed body flipped (header size, JSON
   text, array listing, array bytes), then stored or compressed with a right
   CRC: what the container's parser and the validation must catch;
-* ``arrays``: a well-formed file whose arrays are replaced by random ones (random
-  values around the real ones, other lengths, other dtypes, NaN/inf, shuffles):
-  what the loader's validation must catch, since the CRC is right;
+* ``arrays``: a well-formed file (version 3, or 2 with its stored children and
+  roots) whose arrays are replaced by random ones (random values around the
+  real ones, other lengths, other dtypes, NaN/inf, shuffles): what the
+  loader's validation must catch, since the CRC is right;
 * ``header``: a well-formed file whose JSON header lost a key or got a wrong type;
 * ``flip_v2``: 1-8 random bytes flipped in the same model saved as format version 2
   (a zip of ``.npy`` arrays), which is still read.
@@ -108,7 +109,13 @@ class Mutator:
             encode(runtime.arrays, runtime.storage) if runtime.kind == "trees" else runtime.arrays
         )
         self.body = fmt.body(self.header, self.arrays)
-        self.good_v2 = _write({**self.header, "version": 2}, self.arrays)
+        self.header_v2 = {**self.header, "version": 2}
+        self.arrays_v2 = (
+            encode(runtime.arrays, runtime.storage, links=True)
+            if runtime.kind == "trees"
+            else runtime.arrays
+        )
+        self.good_v2 = _write(self.header_v2, self.arrays_v2)
 
     def __call__(self, i: int) -> tuple[str, bytes]:
         """``(kind, file bytes)`` of mutation number ``i``."""
@@ -120,11 +127,12 @@ class Mutator:
             return kind, fmt.container(_flip(rng, self.body), compress=bool(rng.integers(2)))
         if kind == "truncate":
             return kind, self.good[: rng.integers(len(self.good))]
-        if kind == "arrays":
-            changed = dict(self.arrays)
+        if kind == "arrays":  # half of them in version 2, whose children and roots are stored
+            v2 = bool(rng.integers(2))
+            changed = dict(self.arrays_v2 if v2 else self.arrays)
             for name in rng.choice(list(changed), size=rng.integers(1, 3), replace=False):
                 changed[name] = _random_array(rng, changed[name])
-            return kind, _write(self.header, changed)
+            return kind, _write(self.header_v2 if v2 else self.header, changed)
         return kind, _write(_mutate_header(rng, self.header), self.arrays)
 
 

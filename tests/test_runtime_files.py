@@ -15,6 +15,7 @@ from tabdistill.exceptions import ArtifactError
 from tabdistill.runtime import CompiledModel
 from tabdistill.runtime import format as fmt
 from tabdistill.runtime.storage import encode
+from tabdistill.runtime.trees import preorder_links
 
 
 @pytest.fixture(scope="module")
@@ -36,11 +37,12 @@ def _header(runtime, **changes):
 
 
 def _file(runtime, header=None, **array_changes) -> bytes:
-    arrays = encode(runtime.arrays, runtime.storage)
+    header = header or _header(runtime)
+    arrays = encode(runtime.arrays, runtime.storage, links=header.get("version") == 2)
     arrays.update(array_changes)
     arrays = {k: v for k, v in arrays.items() if v is not None}
     buffer = io.BytesIO()
-    fmt.write(buffer, header or _header(runtime), arrays)
+    fmt.write(buffer, header, arrays)
     return buffer.getvalue()
 
 
@@ -111,7 +113,7 @@ def _packed(runtime, text=None, tail=b"", compress=True, **listing_changes) -> b
         (dict(split_table=["split_table", ">f8", [3]]), "not a plain little-endian"),
         (dict(feature=["feature", "|i1", [10**9]]), "larger than the data"),
         (dict(feature=["feature", "|i1", [-1]]), "has shape"),
-        (dict(feature=["roots", "|i1", [3]]), "listed twice"),
+        (dict(feature=["flags", "|i1", [3]]), "listed twice"),
         (dict(feature=None), "bytes after the last array"),
     ],
 )
@@ -154,33 +156,37 @@ def test_version_3_prefix_is_checked_before_anything_is_decompressed(model_and_r
 
 
 @pytest.mark.parametrize(
-    "change, message",
+    "version, change, message",
     [
-        (dict(right=np.full(1, 5, np.int8)), "differ in length"),
-        (dict(feature=None), "'feature' is missing"),
-        (dict(extra=np.zeros(2)), "unexpected array"),
-        (dict(split_code=np.zeros(3, np.float64)), "dtype float64"),
-        (dict(roots=np.zeros(2, np.int8), tree_output=np.zeros(2, np.int8)), "tree 1 starts at"),
-        (dict(split_table=np.array([0.5])), r"'split_code' holds values outside \[0, 0\]"),
+        (2, dict(right=np.full(1, 5, np.int8)), "differ in length"),
+        (3, dict(right=np.full(1, 5, np.int8)), r"unexpected array\(s\) \['right'\]"),
+        (3, dict(feature=None), "'feature' is missing"),
+        (3, dict(extra=np.zeros(2)), "unexpected array"),
+        (3, dict(split_code=np.zeros(3, np.float64)), "dtype float64"),
+        (2, dict(roots=np.zeros(2, np.int8), tree_output=np.zeros(2, np.int8)), "tree 1 starts"),
+        (3, dict(tree_output=np.zeros(2, np.int8)), "do not make 2 trees"),
+        (3, dict(split_table=np.array([0.5])), r"'split_code' holds values outside \[0, 0\]"),
     ],
 )
-def test_bad_arrays_are_refused_with_the_problem_named(model_and_rows, change, message):
+def test_bad_arrays_are_refused_with_the_problem_named(model_and_rows, version, change, message):
     runtime, _ = model_and_rows
     with pytest.raises(ArtifactError, match=message):
-        CompiledModel.load(_file(runtime, **change))
+        CompiledModel.load(_file(runtime, _header(runtime, version=version), **change))
 
 
 def test_crafted_tables_that_would_crash_or_hang_are_refused(model_and_rows):
     runtime, Z = model_and_rows
     packed = encode(runtime.arrays, runtime.storage)
     split = np.flatnonzero(runtime.arrays["feature"] >= 0)
+    v2 = _header(runtime, version=2)
     cases = {}
     right = runtime.arrays["right"].copy()
     right[split[0]] = 10**6  # out of range
-    cases["out of range child"] = dict(right=right)
+    cases["out of range child"] = dict(header=v2, right=right)
     right = runtime.arrays["right"].copy()
     right[split[1]] = split[0]  # points back up: a cycle
-    cases["cycle"] = dict(right=right)
+    cases["cycle"] = dict(header=v2, right=right)
+
     feature = runtime.arrays["feature"].copy()
     feature[split[0]] = runtime.n_features  # one past the row
     cases["feature index"] = dict(feature=feature)
@@ -194,6 +200,19 @@ def test_crafted_tables_that_would_crash_or_hang_are_refused(model_and_rows):
         with pytest.raises(ArtifactError, match="invalid runtime"):
             CompiledModel.load(_file(runtime, **change))
         assert name
+
+
+def test_children_and_roots_follow_from_the_leaves_in_pre_order(model_and_rows):
+    runtime, _ = model_and_rows
+    right, roots = preorder_links(runtime.arrays["feature"], runtime.n_trees)
+    np.testing.assert_array_equal(right, runtime.arrays["right"])
+    np.testing.assert_array_equal(roots, runtime.arrays["roots"])
+    # s0 (s1 L L) L | L: two trees, the second a single leaf
+    right, roots = preorder_links(np.array([0, 1, -1, -1, -1, -1]), 2)
+    assert right.tolist() == [4, 3, -1, -1, -1, -1] and roots.tolist() == [0, 5]
+    for feature, n_trees in (([0, -1], 1), ([-1, -1], 1), ([-1], 2), ([0, -1, -1, 0], 1)):
+        with pytest.raises(ValueError, match="do not make"):
+            preorder_links(np.array(feature), n_trees)
 
 
 @pytest.mark.parametrize(
