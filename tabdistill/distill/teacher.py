@@ -39,6 +39,7 @@ from .members import (
     LARGE_DATA_ROWS,
     FoldAverage,
     build_member,
+    category_levels,
     check_members,
     fit_member,
     member_scores,
@@ -286,11 +287,12 @@ class TeacherEnsemble(ClassesMixin, TabularInputMixin, ClassifierMixin, BaseEsti
         rng = check_random_state(self.random_state)
         seeds = rng.randint(np.iinfo(np.int32).max, size=len(specs))
         cat = self.encoder_.categorical_mask_
+        levels = category_levels(Z, cat)
         protos = {
             name: clone(spec)
             if hasattr(spec, "fit")
             else scale_to_rows(
-                build_member(name, spec, cat, int(s), self.n_jobs), name, spec, len(y)
+                build_member(name, spec, cat, int(s), self.n_jobs, levels), name, spec, len(y)
             )
             for (name, spec), s in zip(specs, seeds)
         }
