@@ -202,8 +202,8 @@ def test_boosted_members_use_one_thread_per_50k_rows():
 
 
 def test_boosted_members_split_many_levels_without_searching_partitions():
-    """LightGBM splits categoricals one level vs the rest; XGBoost reads a column of more than
-    PARTITION_LEVELS levels as ordered codes and searches partitions only of few levels."""
+    """No partition search over more than PARTITION_LEVELS levels: XGBoost reads such a
+    column's codes as numbers, LightGBM splits one level vs the rest; few levels: partitions."""
     from tabdistill.distill.members import PARTITION_LEVELS, build_member, category_levels
 
     rng = np.random.default_rng(0)
@@ -221,10 +221,12 @@ def test_boosted_members_split_many_levels_without_searching_partitions():
     xgb = build_member("xgboost", None, cat, 0, 1, levels)
     assert xgb.get_params()["feature_types"] == ["q", "c", "q"]
     assert build_member("xgboost", None, cat, 0, 1).get_params()["feature_types"] == ["q", "c", "c"]
-    lgbm = build_member("lightgbm", None, cat, 0, 1)
-    assert lgbm.get_params()["max_cat_to_onehot"] >= 100  # every encoded level (max_levels=100)
-    mine = build_member("lightgbm", {"max_cat_to_onehot": 4}, cat, 0, 1)
-    assert mine.get_params()["max_cat_to_onehot"] == 4
+    lgbm = build_member("lightgbm", None, cat, 0, 1, levels)
+    assert lgbm.get_params()["max_cat_to_onehot"] == levels[2] + 1  # one level vs the rest
+    few = build_member("lightgbm", None, cat, 0, 1, np.array([0, 5, 5]))
+    assert few.get_params().get("max_cat_to_onehot") is None  # LightGBM's default
+    mine = build_member("lightgbm", {"max_cat_to_onehot": 8}, cat, 0, 1, levels)
+    assert mine.get_params()["max_cat_to_onehot"] == 8
     X = pd.DataFrame(
         {
             "x": Z[:, 0],
