@@ -72,6 +72,8 @@ def test_fit_dataframe_reads_partitions_and_weights(data, single, dask_client):
         fit_dataframe(DistilledClassifier(**PARAMS), ddf, "label")
     with pytest.raises(TypeError, match="dask.dataframe.DataFrame"):
         fit_dataframe(DistilledClassifier(**PARAMS), frame, "target")
+    with pytest.raises(TypeError, match="fit_dataframe"):  # fit itself points the way
+        DistilledClassifier(**PARAMS).fit(ddf.drop(columns=["target", "w"]), y)
 
 
 def test_benchmark_cli_fits_through_dask(data, dask_client, tmp_path):
