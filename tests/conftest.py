@@ -1,5 +1,7 @@
 """Small, fast, deterministic fixtures shared by the tests."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,6 +13,47 @@ FAST_MEMBERS = {
     "random_forest": {"n_estimators": 20, "min_samples_leaf": 5},
     "logistic": {},
 }
+
+
+#: A retraining job small enough for tests; `job_config` writes it with a test's changes.
+FAST_JOB = {
+    "teacher": {"members": ["lightgbm", "logistic"], "cv": 3},
+    "student": {"params": {"n_estimators": 30, "num_leaves": 7}},
+    "augment": {"factors": [0, 1], "alphas": [0.0]},
+    "run": {"seed": 0},
+}
+
+
+def _toml_value(value):
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value))  # a TOML basic string (paths included)
+
+
+def job_config(**sections):
+    """A job config's TOML text: `FAST_JOB` with each given section merged in.
+
+    ``job_config(data={"train": path, "target": "y"}, gate={"max_p99_us": 1e6})``;
+    a section given as None is left out.
+    """
+    merged = {name: dict(keys) for name, keys in FAST_JOB.items()}
+    for name, keys in sections.items():
+        if keys is None:
+            merged.pop(name, None)
+        else:
+            merged[name] = {**merged.get(name, {}), **keys}
+    order = ["data", "teacher", "student", "augment", "registry", "gate", "run"]
+    names = sorted(merged, key=lambda n: order.index(n) if n in order else len(order))
+    return "\n".join(
+        f"[{name}]\n" + "".join(f"{k} = {_toml_value(v)}\n" for k, v in merged[name].items())
+        for name in names
+    )
 
 
 def mixed_frame(n=600, seed=0, positive_rate=0.3):

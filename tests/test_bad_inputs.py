@@ -10,38 +10,22 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import mixed_frame
+from conftest import job_config, mixed_frame
 
 from tabdistill import DistilledClassifier, TabularEncoder, TeacherEnsemble
 from tabdistill.cli import main
 from tabdistill.distill import teacher as teacher_module
 from tabdistill.exceptions import TabDistillError
 
-GOOD_CONFIG = """
-[data]
-train = "train.csv"
-target = "label"
-
-[teacher]
-members = ["lightgbm"]
-cv = 3
-
-[student]
-params = {{ n_estimators = 10, num_leaves = 4 }}
-
-[augment]
-factors = [0]
-alphas = [1.0]
-
-[registry]
-path = "registry"
-
-[gate]
-max_p99_us = 1e6
-min_roc_auc = 0.0
-max_teacher_gap = 1.0
-{extra}
-"""
+GOOD_CONFIG = job_config(
+    data={"train": "train.csv", "target": "label"},
+    teacher={"members": ["lightgbm"]},
+    student={"params": {"n_estimators": 10, "num_leaves": 4}},
+    augment={"factors": [0], "alphas": [1.0]},
+    registry={"path": "registry"},
+    gate={"max_p99_us": 1e6, "min_roc_auc": 0.0, "max_teacher_gap": 1.0},
+    run=None,
+)
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +55,7 @@ def files(tmp_path_factory):
     (root / "a_file").write_text("not a folder")
     (root / "bad.toml").write_text("[data\ntrain = ")
     config = root / "job.toml"
-    config.write_text(GOOD_CONFIG.format(extra=""))
+    config.write_text(GOOD_CONFIG)
     assert main(["retrain", "--config", str(config), "-q"]) == 0  # a production model to use
     return root
 
@@ -171,7 +155,7 @@ def test_benchmark_bad_inputs(files, args, message, capsys, monkeypatch):
 def test_retrain_bad_inputs_are_logged(files, extra, args, message, capsys, monkeypatch):
     monkeypatch.chdir(files)
     config = files / "case.toml"
-    config.write_text(GOOD_CONFIG.format(extra=extra))
+    config.write_text(GOOD_CONFIG + extra)
     own_file = isinstance(args, str)  # a config file of its own: it may name no registry
     if own_file:
         config, args = files / args, None

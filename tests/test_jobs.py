@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import job_config
 
 from tabdistill import load_dataset
 from tabdistill.cli import main
@@ -15,33 +16,15 @@ from tabdistill.ops.persist import load_model
 from tabdistill.ops.registry import Registry, load_runtime, read_manifest
 from tabdistill.runtime import CompiledModel
 
-CONFIG = """
-[data]
-train = "{train}"
-target = "y"
-holdout = "{holdout}"
+GATE = {"max_p99_us": 5000.0}
 
-[teacher]
-members = ["lightgbm", "logistic"]
-cv = 3
 
-[student]
-params = {{ n_estimators = 30, num_leaves = 7 }}
-
-[augment]
-factors = [0, 1]
-alphas = [0.0]
-
-[registry]
-path = "{registry}"
-keep_teacher = true
-
-[gate]
-max_p99_us = 5000.0
-
-[run]
-seed = 0
-"""
+def _config(train, holdout, registry):
+    return job_config(
+        data={"train": train, "target": "y", "holdout": holdout},
+        registry={"path": registry, "keep_teacher": True},
+        gate=GATE,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -57,9 +40,7 @@ def job(tmp_path_factory):
     for name, data in (("train", train), ("shuffled", shuffled), ("holdout", holdout)):
         data.drop(columns="txn_id" if name != "holdout" else []).to_csv(paths[name], index=False)
     config = root / "job.toml"
-    config.write_text(
-        CONFIG.format(train=paths["train"], holdout=paths["holdout"], registry=root / "registry")
-    )
+    config.write_text(_config(paths["train"], paths["holdout"], root / "registry"))
     return {"root": root, "config": config, "registry": root / "registry", **paths}
 
 

@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import FAST_MEMBERS
+from conftest import FAST_MEMBERS, job_config
 from sklearn import metrics as skm
 from sklearn.model_selection import PredefinedSplit
 
@@ -453,36 +453,6 @@ def test_cli_benchmark_on_a_multiclass_csv(fraud_csv, tmp_path, capsys):
         assert f"`{key}`" in documented, key
 
 
-JOB = """
-[data]
-train = "{train}"
-target = "fraud_type"
-holdout = "{holdout}"
-
-[teacher]
-members = ["lightgbm", "logistic"]
-cv = 3
-
-[student]
-params = {{ n_estimators = 30, num_leaves = 7 }}
-
-[augment]
-factors = [0, 1]
-alphas = [0.0]
-
-[registry]
-path = "{registry}"
-keep_teacher = true
-
-[gate]
-max_p99_us = 5000.0
-max_log_loss_increase = 0.02
-
-[run]
-seed = 0
-"""
-
-
 def test_retraining_job_and_predict_on_a_multiclass_csv(fraud_csv, tmp_path, capsys):
     from tabdistill.cli import main
     from tabdistill.ops.persist import load_model
@@ -492,8 +462,14 @@ def test_retraining_job_and_predict_on_a_multiclass_csv(fraud_csv, tmp_path, cap
     holdout = fraud_csv["holdout"]
     config = tmp_path / "job.toml"
     config.write_text(
-        JOB.format(
-            train=fraud_csv["train"], holdout=holdout.with_name("ho_y.csv"), registry=registry
+        job_config(
+            data={
+                "train": fraud_csv["train"],
+                "target": "fraud_type",
+                "holdout": holdout.with_name("ho_y.csv"),
+            },
+            registry={"path": registry, "keep_teacher": True},
+            gate={"max_p99_us": 5000.0, "max_log_loss_increase": 0.02},
         )
     )
     pd.read_csv(holdout).drop(columns="txn_id").to_csv(holdout.with_name("ho_y.csv"), index=False)

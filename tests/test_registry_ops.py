@@ -8,45 +8,36 @@ import time
 
 import numpy as np
 import pytest
-from conftest import mixed_frame
+from conftest import job_config, mixed_frame
 
 from tabdistill.cli import main
 from tabdistill.exceptions import ArtifactError
 from tabdistill.ops.registry import Registry, load_runtime
 
-CONFIG = """
-[data]
-train = "train.csv"
-target = "label"
 
-[teacher]
-members = ["lightgbm"]
-cv = 3
-
-[student]
-params = {{ n_estimators = 10, num_leaves = 4 }}
-
-[augment]
-factors = [0]
-alphas = [1.0]
-
-[registry]
-path = "{registry}"
-
-[gate]
-max_p99_us = 1e6
-min_roc_auc = 0.0
-max_teacher_gap = 1.0
-max_roc_auc_drop = 1.0
-max_pr_auc_drop = 1.0
-"""
+def _config(registry):
+    return job_config(
+        data={"train": "train.csv", "target": "label"},
+        teacher={"members": ["lightgbm"]},
+        student={"params": {"n_estimators": 10, "num_leaves": 4}},
+        augment={"factors": [0], "alphas": [1.0]},
+        registry={"path": registry},
+        gate={
+            "max_p99_us": 1e6,
+            "min_roc_auc": 0.0,
+            "max_teacher_gap": 1.0,
+            "max_roc_auc_drop": 1.0,
+            "max_pr_auc_drop": 1.0,
+        },
+        run=None,
+    )
 
 
 def _job(root, registry="registry"):
     X, y = mixed_frame(300, seed=5)
     X.assign(label=y).to_csv(root / "train.csv", index=False)
     config = root / f"{registry}.toml"
-    config.write_text(CONFIG.format(registry=registry))
+    config.write_text(_config(registry))
     return config
 
 
