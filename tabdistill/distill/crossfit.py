@@ -149,21 +149,20 @@ def cross_fit(
                 _drop(result, [name], budget, "not fit: its first fold found no time left")
                 continue
             deadline = max(fold_end, time.perf_counter() + 1e-3)
-            fitted = fit_on_fold(protos[name], data, (train, test), n_classes, deadline)
+            fitted = fit_on_fold(protos[name], *data, (train, test), n_classes, deadline)
             _record(result, name, k, test, fitted, bar)
         held_out[test] += 1
         result.n_folds = k + 1
     return _average(result, names, held_out, n_classes)
 
 
-def fit_on_fold(proto, data, split, n_classes, deadline=None):
+def fit_on_fold(proto, Z, y, w, categorical_mask, stop, split, n_classes, deadline=None):
     """Fit a clone of ``proto`` on one split's training rows and score its held-out rows.
 
-    ``data`` is ``(Z, y, w, categorical_mask, stop)`` whole, sliced here: under
-    joblib's Dask backend each argument is sent to the workers once, not a copy
-    per fold. Returns ``(fitted member, seconds, held-out scores)``.
+    ``Z``, ``y`` and ``w`` come whole and are sliced here, each its own argument: under
+    joblib's Dask backend each is then sent to the workers once, not a copy per fold.
+    Returns ``(fitted member, seconds, held-out scores)``.
     """
-    Z, y, w, categorical_mask, stop = data
     train, test = split
     present, codes = fold_codes(y[train], n_classes)
     start = time.perf_counter()
@@ -202,7 +201,7 @@ def _cross_fit_parallel(result, protos, splits, data, held_out, unweighted, bar,
             _drop_unweighted(result, unweighted, held_out)
         tasks = [(k, name) for k in folds for name in result.members]
         fits = Parallel(return_as="generator")(
-            delayed(fit_on_fold)(protos[name], data, splits[k], n_classes) for k, name in tasks
+            delayed(fit_on_fold)(protos[name], *data, splits[k], n_classes) for k, name in tasks
         )
         for (k, name), fitted in zip(tasks, fits):
             _record(result, name, k, splits[k][1], fitted, bar)
