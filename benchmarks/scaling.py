@@ -146,6 +146,7 @@ def markdown(results: dict) -> str:
 
 def plot(results: dict, path: Path) -> None:
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -169,6 +170,9 @@ def plot(results: dict, path: Path) -> None:
     for ax, label in ((ax_t, "fit seconds"), (ax_m, "peak RSS, GiB (process tree)")):
         ax.set_xscale("log")
         ax.set_yscale("log")
+        plain = matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}")
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_formatter(plain)
         ax.set_xlabel("training rows (train + validation)")
         ax.set_ylabel(label)
         ax.grid(True, which="both", alpha=0.3)
@@ -189,11 +193,16 @@ def main():
     parser.add_argument(
         "--n-jobs", type=int, help="the benchmark's --n-jobs (1 on a loaded machine)"
     )
+    parser.add_argument("--report-only", action="store_true", help="redo .md and .png only")
     parser.add_argument("extra", nargs="*", help="more benchmark options, after --")
     args = parser.parse_args()
     stem = f"scaling_{args.tag}" if args.tag else "scaling"
     out = RESULTS / f"{stem}.json"
     results = json.loads(out.read_text()) if out.exists() else {}
+    if args.report_only:
+        (RESULTS / f"{stem}.md").write_text(markdown(results))
+        plot(results, RESULTS / f"{stem}.png")
+        return
     extra = [*args.extra, *(["--n-jobs", str(args.n_jobs)] if args.n_jobs else [])]
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.tables:
