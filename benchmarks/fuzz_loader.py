@@ -1,7 +1,8 @@
 """Fuzz the runtime loader: thousands of mutated files, each loaded and scored in a watched process.
 
-Mutations (``tests/fuzzing.py``): byte flips, truncation, well-formed files
-with random arrays, well-formed files with a damaged JSON header; of a
+Mutations (``tests/fuzzing.py``): byte flips, truncation, flips inside a
+well-formed container, well-formed files with random arrays or a damaged JSON
+header, byte flips of the same model in the old format version 2; of a
 LightGBM student with categorical splits and of a linear student. A worker
 process loads each file (``CompiledModel.load`` on the bytes) and, if it
 loads, scores 500 encoded rows (``score_encoded`` and ``score_one``), reporting

@@ -1,13 +1,19 @@
 """Mutated runtime files, for the loader's fuzz test and ``benchmarks/fuzz_loader.py``.
 
-Four kinds of mutation of a good file:
+Six kinds of mutation of a good file:
 
-* ``flip``: 1-8 random bytes of the file flipped (zip structure, CRCs, npy headers);
+* ``flip``: 1-8 random bytes of the file flipped (prefix, sizes, CRC, zlib stream);
 * ``truncate``: the file cut at a random length;
-* ``arrays``: a well-formed file whose arrays are replaced by random ones (random
-  values around the real ones, other lengths, other dtypes, NaN/inf, shuffles):
-  what the loader's validation must catch, since the zip's CRCs are right;
-* ``header``: a well-formed file whose JSON header lost a key or got a wrong type.
+* ``body``: 1-8 random bytes of the uncompressed body flipped (header size, JSON
+  text, array listing, array bytes), then stored or compressed with a right
+  CRC: what the container's parser and the validation must catch;
+* ``arrays``: a well-formed file (version 3, or 2 with its stored children and
+  roots) whose arrays are replaced by random ones (random values around the
+  real ones, other lengths, other dtypes, NaN/inf, shuffles): what the
+  loader's validation must catch, since the CRC is right;
+* ``header``: a well-formed file whose JSON header lost a key or got a wrong type;
+* ``flip_v2``: 1-8 random bytes flipped in the same model saved as format version 2
+  (a zip of ``.npy`` arrays), which is still read.
 """
 
 from __future__ import annotations
@@ -20,13 +26,22 @@ import numpy as np
 from tabdistill.runtime import format as fmt
 from tabdistill.runtime.storage import encode
 
-KINDS = ("flip", "truncate", "arrays", "header")
+KINDS = ("flip", "truncate", "body", "arrays", "header", "flip_v2")
+#: kinds that make a well-formed file of other values: they may load with other scores
+REWRITES = ("body", "arrays", "header")
 
 
 def _write(header, arrays) -> bytes:
     buffer = io.BytesIO()
     fmt.write(buffer, header, arrays)
     return buffer.getvalue()
+
+
+def _flip(rng, blob: bytes) -> bytes:
+    blob = bytearray(blob)
+    for _ in range(rng.integers(1, 9)):
+        blob[rng.integers(len(blob))] ^= 1 << int(rng.integers(8))
+    return bytes(blob)
 
 
 def _random_array(rng, like: np.ndarray) -> np.ndarray:
@@ -93,23 +108,31 @@ class Mutator:
         self.arrays = (
             encode(runtime.arrays, runtime.storage) if runtime.kind == "trees" else runtime.arrays
         )
+        self.body = fmt.body(self.header, self.arrays)
+        self.header_v2 = {**self.header, "version": 2}
+        self.arrays_v2 = (
+            encode(runtime.arrays, runtime.storage, links=True)
+            if runtime.kind == "trees"
+            else runtime.arrays
+        )
+        self.good_v2 = _write(self.header_v2, self.arrays_v2)
 
     def __call__(self, i: int) -> tuple[str, bytes]:
         """``(kind, file bytes)`` of mutation number ``i``."""
         rng = np.random.default_rng([self.seed, i])
         kind = KINDS[i % len(KINDS)]
-        if kind == "flip":
-            blob = bytearray(self.good)
-            for _ in range(rng.integers(1, 9)):
-                blob[rng.integers(len(blob))] ^= 1 << int(rng.integers(8))
-            return kind, bytes(blob)
+        if kind in ("flip", "flip_v2"):
+            return kind, _flip(rng, self.good if kind == "flip" else self.good_v2)
+        if kind == "body":
+            return kind, fmt.container(_flip(rng, self.body), compress=bool(rng.integers(2)))
         if kind == "truncate":
             return kind, self.good[: rng.integers(len(self.good))]
-        if kind == "arrays":
-            changed = dict(self.arrays)
+        if kind == "arrays":  # half of them in version 2, whose children and roots are stored
+            v2 = bool(rng.integers(2))
+            changed = dict(self.arrays_v2 if v2 else self.arrays)
             for name in rng.choice(list(changed), size=rng.integers(1, 3), replace=False):
                 changed[name] = _random_array(rng, changed[name])
-            return kind, _write(self.header, changed)
+            return kind, _write(self.header_v2 if v2 else self.header, changed)
         return kind, _write(_mutate_header(rng, self.header), self.arrays)
 
 

@@ -37,7 +37,20 @@ def students(fraud_rows):
         student = make_student(name, categorical_mask=enc.categorical_mask_, random_state=0)
         out[name] = compile_student(student.fit(Z, y), enc.schema_)
     out["lightgbm int8"] = quantize_leaves(out["lightgbm"], "int8")[0]
+    linear = make_student("linear", categorical_mask=enc.categorical_mask_, random_state=0)
+    out["linear"] = compile_student(linear.fit(Z, y), enc.schema_)
     return out
+
+
+@pytest.fixture(scope="module")
+def linear_3_classes(fraud_rows):
+    """A 3-class linear student (soft targets from the amount's tertiles and the label)."""
+    enc, Z, y, _ = fraud_rows
+    amount = np.nan_to_num(Z[:, list(enc.schema_.features).index("amount")])
+    band = np.digitize(amount, np.quantile(amount, [1 / 3, 2 / 3]))
+    Q = 0.8 * np.eye(3)[band] + 0.2 * np.column_stack([y, 1 - y, np.zeros_like(y)])
+    student = make_student("linear", categorical_mask=enc.categorical_mask_, random_state=0)
+    return compile_student(student.fit(Z, Q), enc.schema_)
 
 
 def _compile(tmp_path, runtime, name):
@@ -55,7 +68,7 @@ def _compile(tmp_path, runtime, name):
 
 
 @pytest.mark.skipif(CC is None, reason="no C compiler")
-@pytest.mark.parametrize("kind", ["lightgbm", "tree", "lightgbm int8"])
+@pytest.mark.parametrize("kind", ["lightgbm", "tree", "lightgbm int8", "linear"])
 def test_exported_c_matches_the_runtime_on_10k_rows(fraud_rows, students, tmp_path, kind):
     _, _, _, Zt = fraud_rows
     model = students[kind]
@@ -81,7 +94,7 @@ def test_exported_c_states_its_contract(students):
         to_c(runtime, "1bad-name")
 
 
-@pytest.mark.parametrize("kind", ["lightgbm", "tree", "lightgbm int8"])
+@pytest.mark.parametrize("kind", ["lightgbm", "tree", "lightgbm int8", "linear"])
 def test_onnx_export_matches_the_runtime_in_onnxruntime(fraud_rows, students, kind):
     ort = pytest.importorskip("onnxruntime")
     from tabdistill.export.onnx_graph import to_onnx
@@ -93,6 +106,48 @@ def test_onnx_export_matches_the_runtime_in_onnxruntime(fraud_rows, students, ki
     )
     got = session.run(None, {"X": Zt})[0][:, 0]
     np.testing.assert_allclose(got, model.score_encoded(Zt), rtol=0, atol=1e-9)
+
+
+def test_the_linear_test_rows_hit_every_encoding_branch(fraud_rows, students):
+    """NaN numbers, NaN (unseen) codes and huge values are in the rows the exports see."""
+    enc, _, _, Zt = fraud_rows
+    ints = students["linear"].arrays["ints"]
+    numeric, categorical = ints[:, 1] == 0, ints[:, 1] > 0
+    assert np.isnan(Zt[:, numeric]).any() and np.isnan(Zt[:, categorical]).any()
+    assert (ints[numeric, 2] == 1).any()  # a missing indicator is scored
+    assert (Zt[:, numeric] > 1e299).any()
+
+
+@pytest.mark.skipif(CC is None, reason="no C compiler")
+def test_exported_c_of_a_3_class_linear_student_matches_the_runtime(
+    fraud_rows, linear_3_classes, tmp_path
+):
+    _, _, _, Zt = fraud_rows
+    model = linear_3_classes
+    assert model.n_outputs == 3
+    source, header = to_c(model, "lin3")
+    assert "#define LIN3_N_CLASSES 3" in header and "void lin3_proba(" in header
+    write_c(model, tmp_path, "lin3")
+    lib = tmp_path / "liblin3.so"
+    flags = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-pedantic", "-shared", "-fPIC"]
+    subprocess.run([CC, *flags, str(tmp_path / "lin3.c"), "-o", str(lib), "-lm"], check=True)
+    dll = ctypes.CDLL(str(lib))
+    dll.lin3_proba_batch.argtypes = [DOUBLES, ctypes.c_long, DOUBLES]
+    rows = np.ascontiguousarray(Zt)
+    out = np.empty((len(rows), 3))
+    dll.lin3_proba_batch(rows.ctypes.data_as(DOUBLES), len(rows), out.ctypes.data_as(DOUBLES))
+    np.testing.assert_allclose(out, model.score_encoded(rows), rtol=0, atol=1e-9)
+
+
+def test_onnx_export_of_a_3_class_linear_student_matches_the_runtime(fraud_rows, linear_3_classes):
+    ort = pytest.importorskip("onnxruntime")
+    from tabdistill.export.onnx_graph import to_onnx
+
+    _, _, _, Zt = fraud_rows
+    proto = to_onnx(linear_3_classes)
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    got = session.run(None, {"X": Zt})[0]
+    np.testing.assert_allclose(got, linear_3_classes.score_encoded(Zt), rtol=0, atol=1e-9)
 
 
 def test_float32_cut_is_the_float32_comparison():
@@ -116,6 +171,8 @@ def test_export_command_writes_c_and_onnx(students, tmp_path, capsys):
 
     path = students["lightgbm"].save(tmp_path / "runtime.npz")
     assert main(["export", str(path), "--format", "c", "--out", str(tmp_path / "c")]) == 0
+    linear = students["linear"].save(tmp_path / "linear.npz")
+    assert main(["export", str(linear), "--format", "c", "--out", str(tmp_path / "lc")]) == 0
     assert sorted(p.name for p in (tmp_path / "c").iterdir()) == [
         "tabdistill_model.c",
         "tabdistill_model.h",
@@ -129,6 +186,7 @@ def test_export_command_writes_c_and_onnx(students, tmp_path, capsys):
     onnx_path = tmp_path / "m.onnx"
     assert main(["export", str(path), "--format", "onnx", "--out", str(onnx_path)]) == 0
     assert onnx_path.stat().st_size > 0
+    assert main(["export", str(linear), "--format", "onnx", "--out", str(tmp_path / "l.onnx")]) == 0
     capsys.readouterr()
     assert main(["export", str(tmp_path / "nope.npz"), "--format", "c", "--out", "x"]) == 2
     assert "no model at" in capsys.readouterr().err

@@ -119,15 +119,23 @@ def compress(
             for codec in ("int16", "int8"):
                 quantized, _ = quantize_leaves(refit, codec)
                 levels.append(level(f"l1 C={C:g} + {codec}", quantized, None))
+    return levels, choose(levels, tolerance)
+
+
+def choose(levels, tolerance: float = 0.001):
+    """The smallest of ``levels`` whose validation ROC-AUCs are each within ``tolerance``
+    of the first (exact) level's: against the labels, and against the teacher's
+    probabilities when they were measured."""
     exact = levels[0]
     good = [
         lv
         for lv in levels
         if lv.roc_auc >= exact.roc_auc - tolerance
-        and (qv is None or lv.teacher_roc_auc >= exact.teacher_roc_auc - tolerance)
+        and (
+            exact.teacher_roc_auc is None or lv.teacher_roc_auc >= exact.teacher_roc_auc - tolerance
+        )
     ]
-    chosen = min(good, key=lambda lv: (lv.size_bytes, -lv.roc_auc))
-    return levels, chosen
+    return min(good, key=lambda lv: (lv.size_bytes, -lv.roc_auc))
 
 
 def soft_roc_auc(q, p, sample_weight=None) -> float:

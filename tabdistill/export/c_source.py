@@ -1,11 +1,14 @@
-"""A tree runtime as one dependency-free C file and its header.
+"""A runtime as one dependency-free C file and its header.
 
-The node table is emitted as ``static const`` arrays (every double as an exact
-hexadecimal literal) and walked by a small function implementing the rules of
-:mod:`tabdistill.runtime.rules`, so the exported scores equal the runtime's.
-C99, no library but ``<math.h>``. A binary model exports ``<name>_score``
-(one probability); a model of K classes exports ``<name>_proba`` (K
-probabilities, in the estimator's ``classes_`` order).
+A tree runtime's node table is emitted as ``static const`` arrays (every
+double as an exact hexadecimal literal) and walked by a small function
+implementing the rules of :mod:`tabdistill.runtime.rules`; a linear runtime's
+per-feature encoding (one-hot codes, standardisation, the missing-value
+indicator) and coefficients are emitted the same way and applied term by term
+as the runtime's linear kernel does. So the exported scores equal the
+runtime's. C99, no library but ``<math.h>``. A binary model exports
+``<name>_score`` (one probability); a model of K classes exports
+``<name>_proba`` (K probabilities, in the estimator's ``classes_`` order).
 """
 
 from __future__ import annotations
@@ -101,6 +104,71 @@ void {p}_proba_batch(const double *rows, long n_rows, double *out)
         {p}_proba(rows + i * {p_upper}_N_FEATURES, out + i * {p_upper}_N_CLASSES);
 }}
 """
+_LINEAR_RAW = """
+/* intercept + coef . design(row): a categorical code picks its level's coefficient (NaN,
+ * unseen or out of range: none); a number is standardised (NaN: the training median, plus
+ * the missing indicator's coefficient) */
+static double {p}_raw(const double *row, const double *coef)
+{{
+    double z = coef[{p_upper}_N_DESIGN];
+    int j;
+    for (j = 0; j < {p_upper}_N_FEATURES; j++) {{
+        double v = row[j];
+        long at = {p}_offset[j], n_levels = {p}_n_levels[j];
+        if (n_levels > 0) {{
+            if (v == v && v >= 0.0 && v < (double)n_levels)
+                z += coef[at + (long)v];
+        }} else if (v != v) {{
+            z += coef[at] * ({p}_median[j] - {p}_mean[j]) / {p}_scale[j];
+            if ({p}_has_missing[j])
+                z += coef[at + 1];
+        }} else {{
+            z += coef[at] * (v - {p}_mean[j]) / {p}_scale[j];
+        }}
+    }}
+    return z;
+}}
+"""
+
+_LINEAR_SCORE = """
+double {p}_score(const double *row)
+{{
+    return 1.0 / (1.0 + exp(-{p}_raw(row, {p}_coef)));
+}}
+
+void {p}_score_batch(const double *rows, long n_rows, double *out)
+{{
+    long i;
+    for (i = 0; i < n_rows; i++)
+        out[i] = {p}_score(rows + i * {p_upper}_N_FEATURES);
+}}
+"""
+
+_LINEAR_PROBA = """
+void {p}_proba(const double *row, double *proba)
+{{
+    double top = -HUGE_VAL, sum = 0.0;
+    int k;
+    for (k = 0; k < {p_upper}_N_CLASSES; k++) {{
+        proba[k] = {p}_raw(row, {p}_coef + k * ({p_upper}_N_DESIGN + 1));
+        if (proba[k] > top) top = proba[k];
+    }}
+    for (k = 0; k < {p_upper}_N_CLASSES; k++) {{
+        proba[k] = exp(proba[k] - top);
+        sum += proba[k];
+    }}
+    for (k = 0; k < {p_upper}_N_CLASSES; k++)
+        proba[k] /= sum;
+}}
+
+void {p}_proba_batch(const double *rows, long n_rows, double *out)
+{{
+    long i;
+    for (i = 0; i < n_rows; i++)
+        {p}_proba(rows + i * {p_upper}_N_FEATURES, out + i * {p_upper}_N_CLASSES);
+}}
+"""
+
 _SOFTMAX_K = "        proba[k] = exp(raw[k] - top);"
 _CLIP_K = "        proba[k] = raw[k] < {eps} ? {eps} : (raw[k] > 1.0 ? 1.0 : raw[k]);"
 
@@ -127,12 +195,12 @@ def _c_string(text: str) -> str:
 
 
 def to_c(model: CompiledModel, name: str = "tabdistill_model") -> tuple[str, str]:
-    """``(source, header)``: the C code of a tree runtime.
+    """``(source, header)``: the C code of a tree or linear runtime.
 
     Parameters
     ----------
     model : CompiledModel
-        A tree runtime.
+        A tree or linear runtime, binary or of K classes.
     name : str, default="tabdistill_model"
         Prefix of every exported symbol; a C identifier.
 
@@ -140,23 +208,29 @@ def to_c(model: CompiledModel, name: str = "tabdistill_model") -> tuple[str, str
     ------
     ValueError
         If ``name`` is not a C identifier.
-    TypeError
-        For a linear runtime (not exported to C yet).
     """
     if not _IDENT.match(name):
         raise ValueError(f"name must be a C identifier (letters, digits, _), got {name!r}.")
-    if model.kind != "trees":
-        raise TypeError("only tree runtimes can be exported to C for now.")
-    from .._proba import EPS
-
-    a, schema, p, up = model.arrays, model.schema, name, name.upper()
-    k = model.n_outputs
-    if k > 1:
-        transform = (
-            _SOFTMAX_K if model.meta["output"] == OUT_SOFTMAX else _CLIP_K.format(eps=repr(EPS))
-        )
+    if model.kind == "trees":
+        size = f"{model.n_trees} trees, {len(model.arrays['feature'])} nodes"
+        defines, body = f"#define {name.upper()}_N_TREES {model.n_trees}\n", _tree_code(model, name)
     else:
-        transform = _SIGMOID if model.meta["output"] == OUT_SIGMOID else _CLIP.format(eps=repr(EPS))
+        n_design = int(model.meta["n_design"])
+        size = f"{model.n_features} features, {n_design} coefficients a class"
+        defines, body = f"#define {name.upper()}_N_DESIGN {n_design}\n", _linear_code(model, name)
+    names = ", ".join(_c_string(f) for f in model.schema.features) or '""'
+    n_names = max(model.schema.n_features, 1)
+    source = (
+        f"/* {name}: generated by tabdistill from a {model.meta.get('source', model.kind)} "
+        f"student ({size}). Do not edit. */\n"
+        f'#include <math.h>\n#include "{name}.h"\n\n'
+        f"const char *const {name}_feature_names[{n_names}] = {{{names}}};\n\n" + body
+    )
+    return source, _header(model, name, defines)
+
+
+def _header(model: CompiledModel, name: str, defines: str) -> str:
+    schema, up, k = model.schema, name.upper(), model.n_outputs
     levels = []
     for j, feature in enumerate(schema.features):
         cats = schema.categories.get(feature)
@@ -189,7 +263,7 @@ def to_c(model: CompiledModel, name: str = "tabdistill_model") -> tuple[str, str
  * void {name}_score_batch(const double *rows, long n_rows, double *out);
  *     The same for n_rows rows stored one after another."""
     classes = f"#define {up}_N_CLASSES {k}\n" if k > 1 else ""
-    header = f"""/* {name}: a tabdistill student, exported to C (generated code, do not edit).
+    return f"""/* {name}: a tabdistill student, exported to C (generated code, do not edit).
  *
 {contract}
  *
@@ -202,8 +276,7 @@ def to_c(model: CompiledModel, name: str = "tabdistill_model") -> tuple[str, str
 #define {up}_H
 
 #define {up}_N_FEATURES {schema.n_features}
-#define {up}_N_TREES {model.n_trees}
-{classes}
+{defines}{classes}
 #ifdef __cplusplus
 extern "C" {{
 #endif
@@ -217,6 +290,19 @@ extern const char *const {name}_feature_names[{max(schema.n_features, 1)}];
 
 #endif /* {up}_H */
 """
+
+
+def _tree_code(model: CompiledModel, p: str) -> str:
+    """The node table and the walk of a tree runtime."""
+    from .._proba import EPS
+
+    a, k = model.arrays, model.n_outputs
+    if k > 1:
+        transform = (
+            _SOFTMAX_K if model.meta["output"] == OUT_SOFTMAX else _CLIP_K.format(eps=repr(EPS))
+        )
+    else:
+        transform = _SIGMOID if model.meta["output"] == OUT_SIGMOID else _CLIP.format(eps=repr(EPS))
     data = [
         _array("int", f"{p}_feature", a["feature"].tolist()),
         _array("int", f"{p}_right", a["right"].tolist()),
@@ -226,25 +312,32 @@ extern const char *const {name}_feature_names[{max(schema.n_features, 1)}];
         _array("long", f"{p}_cat_bounds", a["cat_bounds"].tolist()),
         _array("unsigned long", f"{p}_cat_bits", a["cat_bits"].tolist(), lambda v: f"{v}ul"),
     ]
-    names = ", ".join(_c_string(f) for f in schema.features) or '""'
     fill = dict(
         p=p,
-        p_upper=up,
+        p_upper=p.upper(),
         zero=float(ZERO).hex(),
         base=_double(model.meta["base"]),
         transform=transform,
         outputs=", ".join(map(str, a["tree_output"].tolist())),
     )
-    source = (
-        f"/* {name}: generated by tabdistill from a {model.meta.get('source', 'tree')} "
-        f"student ({model.n_trees} trees, {len(a['feature'])} nodes). Do not edit. */\n"
-        f'#include <math.h>\n#include "{name}.h"\n\n'
-        f"const char *const {name}_feature_names[{max(schema.n_features, 1)}] = {{{names}}};\n\n"
-        + "\n".join(data)
-        + _WALKER.format(**fill)
-        + (_PROBA if k > 1 else _SCORE).format(**fill)
-    )
-    return source, header
+    return "\n".join(data) + _WALKER.format(**fill) + (_PROBA if k > 1 else _SCORE).format(**fill)
+
+
+def _linear_code(model: CompiledModel, p: str) -> str:
+    """The encoding tables, coefficients and scoring functions of a linear runtime."""
+    ints, values, coef = model.arrays["ints"], model.arrays["values"], model.arrays["coef"]
+    data = [
+        _array("long", f"{p}_offset", ints[:, 0].tolist()),
+        _array("long", f"{p}_n_levels", ints[:, 1].tolist()),
+        _array("unsigned char", f"{p}_has_missing", ints[:, 2].tolist(), per_line=16),
+        _array("double", f"{p}_median", values[:, 0].tolist(), _double, per_line=4),
+        _array("double", f"{p}_mean", values[:, 1].tolist(), _double, per_line=4),
+        _array("double", f"{p}_scale", values[:, 2].tolist(), _double, per_line=4),
+        _array("double", f"{p}_coef", coef.ravel().tolist(), _double, per_line=4),
+    ]
+    fill = dict(p=p, p_upper=p.upper())
+    scoring = _LINEAR_PROBA if model.n_outputs > 1 else _LINEAR_SCORE
+    return "\n".join(data) + _LINEAR_RAW.format(**fill) + scoring.format(**fill)
 
 
 def write_c(model: CompiledModel, directory, name: str = "tabdistill_model") -> list[Path]:

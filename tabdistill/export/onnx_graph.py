@@ -1,4 +1,4 @@
-"""A tree runtime as an ONNX graph: ``TreeEnsemble`` (``ai.onnx.ml`` 5) on float64 rows.
+"""A runtime as an ONNX graph on float64 rows: ``TreeEnsemble`` (``ai.onnx.ml`` 5) or ``MatMul``.
 
 ``X`` (float64, ``[n, n_features]``, encoded rows) -> ``TreeEnsemble`` (sum of
 leaf values) -> ``Add`` (base score) -> ``Sigmoid`` or ``Clip`` ->
@@ -16,6 +16,13 @@ every decision rule is mapped exactly:
 
 A zero-as-missing split whose threshold lies within LightGBM's zero band has
 no exact ONNX form and is refused.
+
+A linear runtime becomes its design matrix, built in the graph exactly as the
+runtime encodes a row, times the coefficients: ``X`` -> numeric features
+standardised (NaN -> the training median) ++ missing indicators (``IsNaN``) ++
+one-hot codes (``Equal`` of each categorical code, floored, with its levels;
+NaN, unseen and out-of-range codes match none) -> ``MatMul`` -> ``Add``
+(intercepts) -> ``Sigmoid`` or ``Softmax``, with the same outputs as a tree graph.
 """
 
 from __future__ import annotations
@@ -116,26 +123,24 @@ def _tree_attributes(model: CompiledModel) -> dict:
 
 
 def to_onnx(model: CompiledModel, name: str = "tabdistill_model"):
-    """The ONNX ``ModelProto`` of a tree runtime (needs the ``onnx`` package).
+    """The ONNX ``ModelProto`` of a tree or linear runtime (needs the ``onnx`` package).
 
     Raises
     ------
     ImportError
         If ``onnx`` is not installed (``pip install tabdistill[onnx]``).
-    TypeError
-        For a linear runtime (not exported to ONNX yet).
     ValueError
         For a split that has no exact ONNX form.
     """
     try:
-        import onnx
-        from onnx import TensorProto, helper, numpy_helper
+        from onnx import helper, numpy_helper
     except ImportError:
         raise ImportError(
             "ONNX export needs the onnx package: pip install 'tabdistill[onnx]'."
         ) from None
-    if model.kind != "trees":
-        raise TypeError("only tree runtimes can be exported to ONNX for now.")
+    if model.kind == "linear":
+        nodes, initializers = _linear_nodes(model, helper, numpy_helper)
+        return _model(model, name, nodes, initializers)
     t = _tree_attributes(model)
     k = model.n_outputs
 
@@ -188,6 +193,16 @@ def to_onnx(model: CompiledModel, name: str = "tabdistill_model"):
                 helper.make_node("ReduceSum", ["clipped", "axis"], ["total"], keepdims=1),
                 helper.make_node("Div", ["clipped", "total"], [out]),
             ]
+    return _model(model, name, nodes, initializers)
+
+
+def _model(model: CompiledModel, name: str, nodes, initializers):
+    """The checked ``ModelProto`` of ``nodes``: ``X`` in, ``probability(ies)`` out."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    k = model.n_outputs
+    out = "probability" if k == 1 else "probabilities"
     graph = helper.make_graph(
         nodes,
         name,
@@ -204,6 +219,68 @@ def to_onnx(model: CompiledModel, name: str = "tabdistill_model"):
     proto.ir_version = 10
     onnx.checker.check_model(proto)
     return proto
+
+
+def _linear_nodes(model: CompiledModel, helper, numpy_helper) -> tuple[list, list]:
+    """The nodes and initializers of a linear runtime's graph (see the module docstring)."""
+    ints, values = model.arrays["ints"], model.arrays["values"]
+    coef = model.arrays["coef"].reshape(model.n_outputs, -1)  # K x (n_design + 1)
+    at, n_levels, has_missing = ints[:, 0], ints[:, 1], ints[:, 2].astype(bool)
+    numeric = n_levels == 0
+    n_features, k = len(ints), coef.shape[0]
+    # weights of the three blocks of the design matrix, one row per column of the block
+    w_value = np.where(numeric[:, None], coef[:, np.where(numeric, at, 0)].T, 0.0)
+    w_missing = np.where(
+        (numeric & has_missing)[:, None], coef[:, np.where(numeric & has_missing, at + 1, 0)].T, 0.0
+    )
+    slot_feature = np.repeat(np.arange(n_features), np.maximum(n_levels, 0))
+    slot_level = np.concatenate([np.arange(n) for n in n_levels.tolist()] + [np.zeros(0)])
+    w_level = coef[:, at[slot_feature] + slot_level.astype(np.int64)].T
+    # numeric columns standardised as the runtime does; categorical ones get weight 0
+    center = np.where(numeric, values[:, 1], 0.0)
+    scale = np.where(numeric, values[:, 2], 1.0)
+    fill = np.where(numeric, values[:, 0], 0.0)
+
+    def const(values, key, dtype=np.float64):
+        return numpy_helper.from_array(np.asarray(values, dtype=dtype), key)
+
+    initializers = [
+        const(fill, "median"),
+        const(center, "mean"),
+        const(scale, "scale"),
+        const(np.vstack([w_value, w_missing, w_level]), "weights"),
+        const(coef[:, -1][None, :], "intercepts"),
+    ]
+    nodes = [
+        helper.make_node("IsNaN", ["X"], ["missing"]),
+        helper.make_node("Where", ["missing", "median", "X"], ["filled"]),
+        helper.make_node("Sub", ["filled", "mean"], ["centered"]),
+        helper.make_node("Div", ["centered", "scale"], ["standard"]),
+        helper.make_node("Cast", ["missing"], ["indicators"], to=11),  # DOUBLE
+    ]
+    blocks = ["standard", "indicators"]
+    if len(slot_feature):
+        initializers += [
+            const(slot_feature, "slot_feature", np.int64),
+            const(slot_level, "slot_level"),
+        ]
+        nodes += [
+            helper.make_node("Floor", ["X"], ["codes"]),
+            helper.make_node("Gather", ["codes", "slot_feature"], ["slot_codes"], axis=1),
+            helper.make_node("Equal", ["slot_codes", "slot_level"], ["hot"]),
+            helper.make_node("Cast", ["hot"], ["one_hot"], to=11),
+        ]
+        blocks.append("one_hot")
+    out = "probability" if k == 1 else "probabilities"
+    nodes += [
+        helper.make_node("Concat", blocks, ["design"], axis=1),
+        helper.make_node("MatMul", ["design", "weights"], ["product"]),
+        helper.make_node("Add", ["product", "intercepts"], ["score"]),
+        helper.make_node("Sigmoid", ["score"], [out])
+        if k == 1
+        else helper.make_node("Softmax", ["score"], [out], axis=1),
+    ]
+    return nodes, initializers
 
 
 def write_onnx(model: CompiledModel, path, name: str = "tabdistill_model") -> Path:

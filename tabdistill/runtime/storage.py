@@ -4,6 +4,8 @@ The model in memory always holds the canonical arrays of
 :mod:`tabdistill.runtime.trees`. On disk:
 
 * integer arrays take the smallest integer type that holds their values;
+* ``right`` and ``roots`` are not stored (since format version 3): the
+  pre-order layout fixes them (:func:`~tabdistill.runtime.trees.preorder_links`);
 * split values (thresholds, category-set indices) are stored as a table of
   distinct values plus one uint8/uint16/int32 code per split (``"split": "table"``);
 * leaf values are stored as ``float64``, as ``float32``, or as ``int16``/``int8``
@@ -17,6 +19,8 @@ so saving and loading give back the same doubles, and the same scores.
 from __future__ import annotations
 
 import numpy as np
+
+from .trees import preorder_links
 
 LEAF_CODECS = ("float64", "float32", "int16", "int8")
 DEFAULT_STORAGE = {"leaf": "float64", "leaf_scale": 1.0}
@@ -53,8 +57,10 @@ def leaf_grid(values, codec: str):
     return np.round(values / scale) * scale, scale
 
 
-def encode(arrays: dict, storage: dict) -> dict:
+def encode(arrays: dict, storage: dict, links: bool = False) -> dict:
     """File arrays of a canonical tree table under ``storage``.
+
+    ``links=True`` stores ``right`` and ``roots`` too, as format version 2 did.
 
     Raises
     ------
@@ -64,11 +70,8 @@ def encode(arrays: dict, storage: dict) -> dict:
     """
     codec, scale = storage["leaf"], float(storage.get("leaf_scale", 1.0))
     leaf = arrays["feature"] < 0
-    out = {
-        k: smallest_int(arrays[k])
-        for k in ("feature", "right", "flags", "cat_bounds", "roots", "tree_output")
-    }
-    out["cat_bits"] = arrays["cat_bits"]
+    out = {k: smallest_int(arrays[k]) for k in (LINK_KEYS if links else ()) + PACKED_KEYS}
+    out["cat_bits"] = arrays["cat_bits"]  # bitsets: uint32 words as they are
     table, codes = np.unique(arrays["value"][~leaf], return_inverse=True)
     out["split_table"] = table
     out["split_code"] = smallest_int(codes.ravel())
@@ -101,7 +104,9 @@ STORED_KEYS = {
     "int16": ("leaf_code",),
     "int8": ("leaf_code",),
 }
-PACKED_KEYS = ("feature", "right", "flags", "cat_bounds", "cat_bits", "roots", "tree_output")
+PACKED_KEYS = ("feature", "flags", "cat_bounds", "cat_bits", "tree_output")
+#: stored by format version 2 only
+LINK_KEYS = ("right", "roots")
 
 
 def decode(stored: dict, storage: dict) -> dict:
@@ -112,8 +117,12 @@ def decode(stored: dict, storage: dict) -> dict:
     value[~leaf] = stored["split_table"].astype(np.float64)[stored["split_code"].astype(np.int64)]
     value[leaf] = decode_leaves(stored, storage)
     out = {"feature": feature, "value": value}
+    if "right" in stored:  # format version 2
+        out["right"], out["roots"] = stored["right"], stored["roots"]
+    else:
+        out["right"], out["roots"] = preorder_links(feature, len(stored["tree_output"]))
     for k in ("right", "cat_bounds", "roots", "tree_output"):
-        out[k] = stored[k].astype(np.int32)
+        out[k] = (out[k] if k in out else stored[k]).astype(np.int32)
     out["flags"] = stored["flags"].astype(np.uint8)
     out["cat_bits"] = stored["cat_bits"].astype(np.uint32)
     return out

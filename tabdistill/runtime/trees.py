@@ -23,7 +23,9 @@ subtree, then its right subtree):
 
 Pre-order makes the table compact and its check simple: :func:`walk_structure`
 visits every node once, so a table that passes it has no cycle, no shared node
-and no index out of range.
+and no index out of range. It also makes ``right`` and ``roots`` redundant:
+which nodes are leaves fixes them (:func:`preorder_links`), so a file need not
+store them.
 """
 
 from __future__ import annotations
@@ -162,3 +164,36 @@ def walk_structure(feature, right, roots) -> np.ndarray:
     if pos != n:
         raise ValueError(f"{n - pos} node(s) after the last tree belong to no tree")
     return depths
+
+
+def preorder_links(feature, n_trees: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(right, roots)`` of a pre-order table of ``n_trees`` trees, from ``feature`` alone.
+
+    Count ``+1`` for a split and ``-1`` for a leaf; ``level[k]`` is the count over
+    the nodes before ``k``. A complete tree counts ``-1`` and each of its proper
+    prefixes ``>= 0``, so a split's left subtree starts one level above it and
+    ends back at its level: the right child is the next node at the split's
+    level, and tree ``t`` starts where the level first falls to ``-t``. The
+    result is only as good as ``feature``: :func:`walk_structure` checks it.
+
+    Raises
+    ------
+    ValueError
+        If the leaves do not make ``n_trees`` trees.
+    """
+    feature = np.asarray(feature)
+    n = len(feature)
+    level = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.where(feature >= 0, 1, -1), out=level[1:])
+    order = np.argsort(level[:n], kind="stable")
+    same = level[order[1:]] == level[order[:-1]]
+    following = np.full(n, -1, dtype=np.int64)
+    following[order[:-1][same]] = order[1:][same]
+    right = np.where(feature >= 0, following, -1).astype(np.int32)
+    new_low = level[1:] < np.minimum.accumulate(level)[:-1]  # level -t reached first at k + 1
+    starts = np.concatenate([[0], np.flatnonzero(new_low) + 1])
+    if n_trees == 0 and n == 0:
+        return right, np.zeros(0, dtype=np.int32)
+    if level[n] != -n_trees or len(starts) != n_trees + 1:
+        raise ValueError(f"the {n} nodes' leaves and splits do not make {n_trees} trees")
+    return right, starts[:-1].astype(np.int32)

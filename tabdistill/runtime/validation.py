@@ -96,15 +96,18 @@ def check_storage(spec) -> dict:
     return {"leaf": spec["leaf"], "leaf_scale": scale}
 
 
-def decode_trees(stored: dict, spec: dict) -> dict:
-    """Check a stored tree table (any version-2 codec) and decode it."""
+def decode_trees(stored: dict, spec: dict, version: int = 3) -> dict:
+    """Check a stored tree table (any codec; version 2 stores ``right`` and ``roots``)
+    and decode it."""
     codec = spec["leaf"]
+    links = storage.LINK_KEYS if version == 2 else ()
     _no_extra(
-        stored, (*storage.PACKED_KEYS, "split_table", "split_code", *storage.STORED_KEYS[codec])
+        stored,
+        (*links, *storage.PACKED_KEYS, "split_table", "split_code", *storage.STORED_KEYS[codec]),
     )
     feature = _ints(stored, "feature", -1, _INT32[1])
     n_split = int((feature >= 0).sum())
-    for key in ("right", "roots", "tree_output", "cat_bounds"):
+    for key in (*links, "tree_output", "cat_bounds"):
         _ints(stored, key)
     _ints(stored, "flags", 0, 255)
     _ints(stored, "cat_bits", 0, 2**32 - 1)
@@ -234,7 +237,7 @@ def decode(header: dict, stored: dict) -> tuple[dict, dict, dict]:
         if header["version"] == 1:
             return meta, dict(storage.DEFAULT_STORAGE), upgrade_v1(stored)
         spec = check_storage(header.get("storage"))
-        return meta, spec, decode_trees(stored, spec)
+        return meta, spec, decode_trees(stored, spec, header["version"])
     if kind == "linear":
         _no_extra(stored, ("ints", "values", "coef"))
         return meta, dict(storage.DEFAULT_STORAGE), dict(stored)
