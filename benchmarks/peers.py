@@ -144,9 +144,24 @@ def main():
     parser.add_argument("--fraud-rows", type=int, default=50_000)
     parser.add_argument("--time-limit", type=float, default=180)
     parser.add_argument("--distill-time-limit", type=float, default=90)
+    parser.add_argument(
+        "--summarize",
+        action="store_true",
+        help="rebuild results/peers.md from results/peers.json and the latest "
+        "results/suite.json (tabdistill's side) without fitting AutoGluon",
+    )
     args = parser.parse_args()
     rows = []
     out = RESULTS / "peers.json"
+    if args.summarize:
+        # the note of the AutoGluon run is the last paragraph of the Markdown it wrote
+        note = (RESULTS / "peers.md").read_text().strip().split("\n\n")[-1]
+        note = note.split(" tabdistill's side:")[0]
+        suite_note = json.loads((RESULTS / "suite.json").read_text()).get("note", "")
+        md = markdown(json.loads(out.read_text()), f"{note} tabdistill's side: {suite_note}")
+        (RESULTS / "peers.md").write_text(md)
+        print(md)
+        return
     for name in args.datasets:
         for seed in args.seeds:
             r = run_one(name, seed, args)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .exceptions import DataError
+from .exceptions import DataError, FeatureTypeError
 
 
 def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray:
@@ -34,6 +34,12 @@ def n_rows(data) -> int:
 
 def check_lengths(X, y, sample_weight=None, groups=None) -> None:
     """Raise a clear error unless ``X``, ``y`` (and weights, groups) have one entry per row."""
+    if hasattr(X, "__dask_graph__"):
+        raise FeatureTypeError(
+            "X is a Dask collection; fit it with tabdistill.ops.dask_fit.fit_dataframe(model, "
+            "ddf, target_column), which spreads the teacher's fits over the cluster (or fit "
+            "X.compute() here)."
+        )
     if y is None:
         raise DataError(
             "this estimator requires y to be passed, but the target y is None: fit(X, y) "

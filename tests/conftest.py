@@ -84,3 +84,16 @@ def mixed_frame(n=600, seed=0, positive_rate=0.3):
 @pytest.fixture
 def mixed():
     return mixed_frame()
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    """A small in-process LocalCluster: two single-threaded workers (shared by the Dask tests)."""
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client

@@ -90,6 +90,19 @@ def test_dry_run_writes_nothing(job, two_runs):
     assert registry.runs()[-1]["outcome"] == "dry_run_passed"
 
 
+def test_retrain_through_dask_trains_the_same_model(job, two_runs, dask_client):
+    from tabdistill.ops.retrain import run_job
+
+    _, _, promoted, registry = two_runs
+    where = [("run", "dask_scheduler", dask_client.scheduler.address)]
+    outcome = run_job(job["config"], where, dry_run=True)
+    assert outcome.manifest["config"]["run"]["dask_scheduler"] == dask_client.scheduler.address
+    single = read_manifest(registry.root / promoted)
+    for model in ("teacher", "student", "baseline"):
+        got, expected = outcome.manifest["metrics"][model], single["metrics"][model]
+        assert got["roc_auc"] == pytest.approx(expected["roc_auc"], abs=1e-12)
+
+
 def test_run_killed_mid_write_leaves_registry_consistent(job, two_runs, monkeypatch):
     _, _, promoted, registry = two_runs
     before = registry.versions()
@@ -280,19 +293,6 @@ def test_example_config_in_readme_is_valid():
     assert config["data"]["target"] == "default"
     assert Path(config["data"]["train"]).is_file()
     assert config["gate"]["max_p99_us"] == 100.0
-
-
-@pytest.fixture(scope="module")
-def dask_client():
-    """A small in-process LocalCluster: two single-threaded workers."""
-    distributed = pytest.importorskip("distributed")
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        yield client
 
 
 def test_dask_scoring_matches_the_runtime(job, two_runs, dask_client):

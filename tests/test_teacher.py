@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import FAST_MEMBERS, mixed_frame
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
@@ -198,3 +199,42 @@ def test_boosted_members_use_one_thread_per_50k_rows():
         # a user's own thread count is kept
         own = scale_to_rows(build_member(name, {"n_jobs": 2}, cat, 0, 4), name, {"n_jobs": 2}, 10)
         assert own.get_params()["n_jobs"] == 2
+
+
+def test_boosted_members_split_many_levels_without_searching_partitions():
+    """No partition search over more than PARTITION_LEVELS levels: XGBoost reads such a
+    column's codes as numbers, LightGBM splits one level vs the rest; few levels: partitions."""
+    from tabdistill.distill.members import PARTITION_LEVELS, build_member, category_levels
+
+    rng = np.random.default_rng(0)
+    Z = np.column_stack(
+        [
+            rng.normal(size=300),
+            rng.integers(0, 5, 300).astype(float),
+            rng.integers(0, PARTITION_LEVELS + 10, 300).astype(float),
+        ]
+    )
+    Z[:7, 1] = np.nan
+    cat = np.array([False, True, True])
+    levels = category_levels(Z, cat)
+    assert levels.tolist() == [0, 5, int(np.nanmax(Z[:, 2])) + 1]
+    xgb = build_member("xgboost", None, cat, 0, 1, levels)
+    assert xgb.get_params()["feature_types"] == ["q", "c", "q"]
+    assert build_member("xgboost", None, cat, 0, 1).get_params()["feature_types"] == ["q", "c", "c"]
+    lgbm = build_member("lightgbm", None, cat, 0, 1, levels)
+    assert lgbm.get_params()["max_cat_to_onehot"] == levels[2] + 1  # one level vs the rest
+    few = build_member("lightgbm", None, cat, 0, 1, np.array([0, 5, 5]))
+    assert few.get_params().get("max_cat_to_onehot") is None  # LightGBM's default
+    mine = build_member("lightgbm", {"max_cat_to_onehot": 8}, cat, 0, 1, levels)
+    assert mine.get_params()["max_cat_to_onehot"] == 8
+    X = pd.DataFrame(
+        {
+            "x": Z[:, 0],
+            "few": [f"f{v:.0f}" for v in Z[:, 1]],
+            "many": [f"m{v:.0f}" for v in Z[:, 2]],
+        }
+    )
+    y = (Z[:, 0] + (Z[:, 2] % 3 == 0) > 0.5).astype(int)
+    teacher = TeacherEnsemble(members=["xgboost"], cv=2, random_state=0, n_jobs=1).fit(X, y)
+    assert teacher.encoder_.roles_["many"] == "categorical"
+    assert teacher.estimators_["xgboost"].get_params()["feature_types"] == ["q", "c", "q"]

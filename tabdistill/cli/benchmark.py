@@ -44,6 +44,13 @@ def add_parser(sub, common):
         metavar="N",
         help="resamples for the 95%% intervals (default 200; 0: none)",
     )
+    p.add_argument(
+        "--dask-scheduler",
+        metavar="ADDRESS",
+        help="fit the teacher's members and label synthetic rows on a Dask cluster (needs "
+        "tabdistill[dask]): 'local' for a local cluster on this machine, or a scheduler "
+        "address such as tcp://host:8786",
+    )
     add_model_options(p)
     p.set_defaults(func=run)
 
@@ -52,6 +59,7 @@ def run(args) -> int:
     from ..data.io import read_csv
     from ..evaluate.benchmark import format_table, run_benchmark
     from ..ops.config import check_distiller
+    from ..ops.dask_fit import fits_on
 
     params = distiller_params(args)
     check_distiller(params)  # every setting, before the data is read
@@ -59,18 +67,19 @@ def run(args) -> int:
     check_output(args.report, "folder")
     frame = read_csv(args.path)
     name = Path(args.path).name.split(".")[0]
-    result = run_benchmark(
-        frame,
-        args.target,
-        dataset=name,
-        test_size=args.test_size,
-        seed=args.seed,
-        positive_label=args.positive_label,
-        distiller_params=params,
-        latency_calls=args.latency_calls,
-        batch_rows=args.batch_rows,
-        n_bootstrap=max(args.bootstrap, 0),
-    )
+    with fits_on(args.dask_scheduler):
+        result = run_benchmark(
+            frame,
+            args.target,
+            dataset=name,
+            test_size=args.test_size,
+            seed=args.seed,
+            positive_label=args.positive_label,
+            distiller_params=params,
+            latency_calls=args.latency_calls,
+            batch_rows=args.batch_rows,
+            n_bootstrap=max(args.bootstrap, 0),
+        )
     print(format_table(result.summary))
     if args.json:
         Path(args.json).write_text(json.dumps(result.summary, indent=2))

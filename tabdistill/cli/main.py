@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _configure_logging(args):
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
     logging.basicConfig(level=level, format="tabdistill: %(message)s", stream=sys.stderr)
-    for noisy in ("numba", "matplotlib", "PIL"):
+    for noisy in ("numba", "matplotlib", "PIL", "distributed"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     warnings.simplefilter("default" if args.verbose else "ignore", DeprecationWarning)
     warnings.formatwarning = lambda msg, cat, *a, **k: f"tabdistill: warning: {msg}\n"

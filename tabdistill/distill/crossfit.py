@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from joblib import Parallel, delayed
 from sklearn.base import clone
 
 from .._validation import take
@@ -120,7 +121,7 @@ def cross_fit(
     CrossFit
     """
     names = list(protos)
-    keep_models = budget.limited
+    keep_models = budget.limited  # for FoldAverage, should the budget rule out a refit
     result = CrossFit(
         members=names,
         oof={n: np.zeros((len(y),) if n_classes == 2 else (len(y), n_classes)) for n in names},
@@ -129,48 +130,101 @@ def cross_fit(
         fold_models={n: [] for n in names} if keep_models else {},
     )
     held_out = np.zeros(len(y))
+    data = (Z, y, w, categorical_mask, stop)
+    if not budget.limited:
+        _cross_fit_parallel(result, protos, splits, data, held_out, unweighted, bar, n_classes)
+        return _average(result, names, held_out, n_classes)
     for k, (train, test) in enumerate(splits):
-        if k == 1 and unweighted is not None and len(result.members) > 1:
-            useless = unweighted(result.members, result.oof, held_out)
-            for name in useless:
-                logger.info("teacher member %r dropped: no weight after the first fold", name)
-                result.members = [n for n in result.members if n != name]
-                result.fold_models.pop(name, None)
-        if k and budget.limited:
+        if k == 1:
+            _drop_unweighted(result, unweighted, held_out)
+        if k:
             if not _replan(result, len(splits) - k, budget, priority, held_out):
                 break
         # a fold may take what one member alone could spend on it: in the first fold, which
         # measures the members' costs, later members are skipped once that is spent
-        present, codes = fold_codes(y[train], n_classes)
-        result.fold_classes.append(present)
+        result.fold_classes.append(fold_codes(y[train], n_classes)[0])
         fold_end = time.perf_counter() + budget.remaining() / (len(splits) - k + REFIT_COST)
         for name in list(result.members):
             if k == 0 and name != names[0] and time.perf_counter() >= fold_end:
                 _drop(result, [name], budget, "not fit: its first fold found no time left")
                 continue
-            start = time.perf_counter()
-            est = fit_member(
-                clone(protos[name]),
-                Z[train],
-                codes,
-                take(w, train),
-                categorical_mask,
-                stop,
-                deadline=max(fold_end, start + 1e-3) if budget.limited else None,
-            )
-            result.seconds[name].append(time.perf_counter() - start)
-            logger.debug("fold %d, %s: %.1f s", k, name, result.seconds[name][-1])
-            result.oof[name][test] += member_scores(est, Z[test], n_classes, present)
-            if boosting_rounds(est) is not None:
-                result.rounds[name].append(boosting_rounds(est))
-            if keep_models:
-                result.fold_models[name].append(est)
-            if bar is not None:
-                bar.update()
+            deadline = max(fold_end, time.perf_counter() + 1e-3)
+            fitted = fit_on_fold(protos[name], *data, (train, test), n_classes, deadline)
+            _record(result, name, k, test, fitted, bar)
         held_out[test] += 1
         result.n_folds = k + 1
+    return _average(result, names, held_out, n_classes)
+
+
+def fit_on_fold(proto, Z, y, w, categorical_mask, stop, split, n_classes, deadline=None):
+    """Fit a clone of ``proto`` on one split's training rows and score its held-out rows.
+
+    ``Z``, ``y`` and ``w`` come whole and are sliced here, each its own argument: under
+    joblib's Dask backend each is then sent to the workers once, not a copy per fold.
+    Returns ``(fitted member, seconds, held-out scores)``.
+    """
+    train, test = split
+    present, codes = fold_codes(y[train], n_classes)
+    start = time.perf_counter()
+    est = fit_member(
+        clone(proto), Z[train], codes, take(w, train), categorical_mask, stop, deadline=deadline
+    )
+    seconds = time.perf_counter() - start
+    return est, seconds, member_scores(est, Z[test], n_classes, present)
+
+
+def _record(result, name, k, test, fitted, bar) -> None:
+    """Add one fold fit of member ``name`` to ``result``."""
+    est, seconds, scores = fitted
+    result.seconds[name].append(seconds)
+    logger.debug("fold %d, %s: %.1f s", k, name, seconds)
+    result.oof[name][test] += scores
+    if boosting_rounds(est) is not None:
+        result.rounds[name].append(boosting_rounds(est))
+    if name in result.fold_models:
+        result.fold_models[name].append(est)
+    if bar is not None:
+        bar.update()
+
+
+def _cross_fit_parallel(result, protos, splits, data, held_out, unweighted, bar, n_classes):
+    """Cross-fitting without a time limit: the fits are independent, so they run through
+    ``joblib.Parallel`` -- one after another by default, on a cluster's workers inside
+    ``joblib.parallel_config(backend="dask")``. The first fold comes first (its held-out
+    rows tell which members earn no weight, see ``unweighted``), then every other
+    (fold, member) pair at once. Same fits, same seeds, same order of results: the
+    outcome does not depend on where the fits ran."""
+    result.fold_classes = [fold_codes(data[1][train], n_classes)[0] for train, _ in splits]
+    waves = [[0], list(range(1, len(splits)))]
+    for wave, folds in enumerate(waves):
+        if wave == 1:
+            _drop_unweighted(result, unweighted, held_out)
+        tasks = [(k, name) for k in folds for name in result.members]
+        fits = Parallel(return_as="generator")(
+            delayed(fit_on_fold)(protos[name], *data, splits[k], n_classes) for k, name in tasks
+        )
+        for (k, name), fitted in zip(tasks, fits):
+            _record(result, name, k, splits[k][1], fitted, bar)
+        for k in folds:
+            held_out[splits[k][1]] += 1
+        result.n_folds += len(folds)
+
+
+def _drop_unweighted(result, unweighted, held_out) -> None:
+    """Drop the members ``unweighted`` names (none without it, never the last one)."""
+    if unweighted is None or len(result.members) < 2:
+        return
+    for name in unweighted(result.members, result.oof, held_out):
+        logger.info("teacher member %r dropped: no weight after the first fold", name)
+        result.members = [n for n in result.members if n != name]
+        result.fold_models.pop(name, None)
+
+
+def _average(result, names, held_out, n_classes) -> CrossFit:
+    """Out-of-fold sums to means: a row held out by several splits gets their mean; by
+    none, NaN. Members no longer in ``result.members`` lose their scores."""
     per_row = held_out if n_classes == 2 else held_out[:, None]
-    for name in result.members:  # a row held out by several splits gets their mean; by none, NaN
+    for name in result.members:
         result.oof[name] = np.where(per_row > 0, result.oof[name] / np.maximum(per_row, 1), np.nan)
     for name in set(names) - set(result.members):
         del result.oof[name]

@@ -21,6 +21,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -87,15 +88,28 @@ def _seed_shares(setting, y, n_classes):
     return class_shares(y, n_classes, floor)
 
 
-def _predict_in_chunks(fn, Z, chunk=50_000, bar=None):
-    """``fn(Z)`` chunk by chunk (bounded memory), advancing ``bar`` by the rows done."""
+def _label_chunk(teacher, Z, rows):
+    return teacher.predict_proba_encoded(Z[rows])
+
+
+def label_in_chunks(teacher, Z, chunk=50_000, bar=None):
+    """The teacher's scores of ``Z``, chunk by chunk (bounded memory), advancing ``bar`` by
+    the rows done.
+
+    Chunks go through ``joblib.Parallel``: one after another by default, spread over a
+    cluster's workers inside ``joblib.parallel_config(backend="dask")`` (the teacher and
+    ``Z`` are then sent to the workers once, each chunk is a slice of them).
+    """
     if len(Z) == 0:
         return np.empty(0)
+    chunks = [slice(i, i + chunk) for i in range(0, len(Z), chunk)]
     out = []
-    for i in range(0, len(Z), chunk):
-        out.append(fn(Z[i : i + chunk]))
+    for scores in Parallel(return_as="generator")(
+        delayed(_label_chunk)(teacher, Z, rows) for rows in chunks
+    ):
+        out.append(scores)
         if bar is not None:
-            bar.update(len(out[-1]))
+            bar.update(len(scores))
     return np.concatenate(out)
 
 
@@ -548,9 +562,7 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
             stage.detail = f"{n_synthetic:,} rows by {self.augmenter}"
 
         with stages.stage("label", total=len(synthetic), unit="rows") as stage:
-            synthetic_proba = _predict_in_chunks(
-                self.teacher_.predict_proba_encoded, synthetic, bar=stage
-            )
+            synthetic_proba = label_in_chunks(self.teacher_, synthetic, bar=stage)
 
         sizes = student_sizes(self.student, self.student_params)
         validation = (Z[va], y01[va], w_va, self.selection_metric)

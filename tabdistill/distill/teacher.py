@@ -20,6 +20,7 @@ from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
+from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
@@ -39,6 +40,7 @@ from .members import (
     LARGE_DATA_ROWS,
     FoldAverage,
     build_member,
+    category_levels,
     check_members,
     fit_member,
     member_scores,
@@ -286,11 +288,12 @@ class TeacherEnsemble(ClassesMixin, TabularInputMixin, ClassifierMixin, BaseEsti
         rng = check_random_state(self.random_state)
         seeds = rng.randint(np.iinfo(np.int32).max, size=len(specs))
         cat = self.encoder_.categorical_mask_
+        levels = category_levels(Z, cat)
         protos = {
             name: clone(spec)
             if hasattr(spec, "fit")
             else scale_to_rows(
-                build_member(name, spec, cat, int(s), self.n_jobs), name, spec, len(y)
+                build_member(name, spec, cat, int(s), self.n_jobs, levels), name, spec, len(y)
             )
             for (name, spec), s in zip(specs, seeds)
         }
@@ -358,19 +361,33 @@ class TeacherEnsemble(ClassesMixin, TabularInputMixin, ClassifierMixin, BaseEsti
         that, the mean of their fold models."""
         estimators = {}
         kept = sorted((n for n in folds.members if self.weights_[n] > 0), key=self.weights_.get)
-        for name in progress(kept[::-1], desc="teacher refit"):
+        kept = kept[::-1]
+        if not budget.limited:
+            # independent fits: one after another by default, on a cluster's workers inside
+            # joblib.parallel_config(backend="dask")
+            fits = Parallel(return_as="generator")(
+                delayed(fit_member)(self._refit_member(protos, name), Z, y, w, cat) for name in kept
+            )
+            estimators = dict(zip(kept, progress(fits, total=len(kept), desc="teacher refit")))
+            return {n: estimators[n] for n in folds.members if n in estimators}
+        for name in progress(kept, desc="teacher refit"):
             cost = REFIT_COST * folds.mean_seconds(name)
             if folds.refit and budget.fits(cost):
-                est = clone(protos[name])
-                if name in self.rounds_:
-                    est.set_params(n_estimators=self.rounds_[name])
-                deadline = time.perf_counter() + budget.remaining() if budget.limited else None
+                deadline = time.perf_counter() + budget.remaining()
+                est = self._refit_member(protos, name)
                 estimators[name] = fit_member(est, Z, y, w, cat, deadline=deadline)
             else:
                 if folds.refit:
                     budget.cut(f"teacher member {name!r} not refit: the mean of its fold models")
                 estimators[name] = _fold_average(folds, name, len(self.classes_))
         return {n: estimators[n] for n in folds.members if n in estimators}
+
+    def _refit_member(self, protos, name):
+        """An unfitted member for the refit on all rows, with the rounds its folds kept."""
+        est = clone(protos[name])
+        if name in self.rounds_:
+            est.set_params(n_estimators=self.rounds_[name])
+        return est
 
     def predict_proba(self, X):
         """Class probabilities, shape ``(n_samples, n_classes)``, columns in ``classes_`` order."""

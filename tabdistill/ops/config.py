@@ -31,7 +31,7 @@ CONFIG_SCHEMA = {
     },
     "teacher": {
         "members": (list, ["lightgbm", "xgboost", "random_forest", "logistic"]),
-        "cv": (int, 5),
+        "cv": (int, None),  # None: the teacher's default (5 folds, 3 above 100k rows)
     },
     "student": {
         "kind": (str, "lightgbm"),
@@ -65,6 +65,7 @@ CONFIG_SCHEMA = {
         "seed": (int, 0),
         "n_jobs": (int, 1),
         "time_limit": (float, None),
+        "dask_scheduler": (str, None),  # "local" or a scheduler address: fit through Dask
     },
 }
 _REQUIRED = [("data", "train"), ("data", "target"), ("registry", "path")]
@@ -225,7 +226,10 @@ def build_distiller(config: dict):
     """The validated :class:`~tabdistill.DistilledClassifier` a retraining config describes."""
     return check_distiller(
         {
-            "teacher": {"members": config["teacher"]["members"], "cv": config["teacher"]["cv"]},
+            "teacher": {
+                "members": config["teacher"]["members"],
+                **({} if config["teacher"]["cv"] is None else {"cv": config["teacher"]["cv"]}),
+            },
             "student": config["student"]["kind"],
             "student_params": config["student"]["params"] or None,
             "augmenter": config["augment"]["method"],

@@ -28,6 +28,7 @@ from ..data.target import encode_target
 from ..evaluate.cost import single_row_latency
 from ..exceptions import DataError, TabDistillError
 from .config import build_distiller, load_config, registry_hint, training_files
+from .dask_fit import fits_on
 from .files import sha256
 from .gate import GateResult, quality_gate
 from .registry import Registry, load_runtime
@@ -214,7 +215,8 @@ def _train(config) -> _Trained:
     # fit on the labels themselves (classes_ and decisions read as the data does), with the
     # positive class decided on all rows
     model = build_distiller(config).set_params(positive_label=target.pos_label)
-    model.fit(X_train, y_train)
+    with fits_on(config["run"]["dask_scheduler"]):
+        model.fit(X_train, y_train)
     runtime = model.runtime_
     Z_ho = model.encoder_.encode(X_ho)
     scores = {
