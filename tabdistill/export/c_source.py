@@ -96,13 +96,6 @@ void {p}_proba(const double *row, double *proba)
     for (k = 0; k < {p_upper}_N_CLASSES; k++)
         proba[k] /= sum;
 }}
-
-void {p}_proba_batch(const double *rows, long n_rows, double *out)
-{{
-    long i;
-    for (i = 0; i < n_rows; i++)
-        {p}_proba(rows + i * {p_upper}_N_FEATURES, out + i * {p_upper}_N_CLASSES);
-}}
 """
 _LINEAR_RAW = """
 /* intercept + coef . design(row): a categorical code picks its level's coefficient (NaN,
@@ -160,7 +153,10 @@ void {p}_proba(const double *row, double *proba)
     for (k = 0; k < {p_upper}_N_CLASSES; k++)
         proba[k] /= sum;
 }}
+"""
 
+#: K-class batch scoring, the same for every kind of model.
+_PROBA_BATCH = """
 void {p}_proba_batch(const double *rows, long n_rows, double *out)
 {{
     long i;
@@ -320,7 +316,8 @@ def _tree_code(model: CompiledModel, p: str) -> str:
         transform=transform,
         outputs=", ".join(map(str, a["tree_output"].tolist())),
     )
-    return "\n".join(data) + _WALKER.format(**fill) + (_PROBA if k > 1 else _SCORE).format(**fill)
+    scoring = _PROBA + _PROBA_BATCH if k > 1 else _SCORE
+    return "\n".join(data) + _WALKER.format(**fill) + scoring.format(**fill)
 
 
 def _linear_code(model: CompiledModel, p: str) -> str:
@@ -336,7 +333,7 @@ def _linear_code(model: CompiledModel, p: str) -> str:
         _array("double", f"{p}_coef", coef.ravel().tolist(), _double, per_line=4),
     ]
     fill = dict(p=p, p_upper=p.upper())
-    scoring = _LINEAR_PROBA if model.n_outputs > 1 else _LINEAR_SCORE
+    scoring = _LINEAR_PROBA + _PROBA_BATCH if model.n_outputs > 1 else _LINEAR_SCORE
     return "\n".join(data) + _LINEAR_RAW.format(**fill) + scoring.format(**fill)
 
 
