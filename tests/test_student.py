@@ -135,3 +135,53 @@ def test_max_steps_keeps_the_first_rounds_within_the_budget():
     multi.fit(Z, k3)
     assert multi.booster_.num_trees() == 3 * multi.n_estimators_
     assert 1 <= multi.n_estimators_ < 30 and student_cost(multi) <= 20 + 3 * 6
+
+
+def _split_kinds(booster) -> dict:
+    """Per feature, the decision types of the booster's splits on it."""
+    kinds, stack = {}, [t["tree_structure"] for t in booster.dump_model()["tree_info"]]
+    while stack:
+        node = stack.pop()
+        if "split_index" in node:
+            kinds.setdefault(node["split_feature"], set()).add(node["decision_type"])
+            stack += [node["left_child"], node["right_child"]]
+    return kinds
+
+
+def test_lightgbm_student_splits_many_levels_as_codes_and_compiles():
+    """The teacher's rule: a categorical column of more than PARTITION_LEVELS levels is split
+    as ordered codes, one of few levels by partitions; the runtime scores both, unseen and
+    missing levels included."""
+    import pandas as pd
+
+    from tabdistill.data import TabularEncoder
+    from tabdistill.distill.members import PARTITION_LEVELS
+    from tabdistill.distill.students import LightGBMStudent, compile_student
+
+    rng = np.random.default_rng(0)
+    n = 4_000
+    few = rng.integers(0, 6, n)
+    many = rng.integers(0, PARTITION_LEVELS + 8, n)
+    x = rng.normal(size=n)
+    X = pd.DataFrame({"x": x, "few": [f"f{v}" for v in few], "many": [f"m{v:02d}" for v in many]})
+    q = 1 / (1 + np.exp(-(x + (few % 2) - 1.5 * (many % 3 == 0))))
+    enc = TabularEncoder(categorical_features=["few", "many"])
+    Z = enc.fit_encode(X)
+    cols = {name: enc.features_.index(name) for name in ("few", "many")}
+    student = LightGBMStudent(
+        n_estimators=40, categorical_mask=enc.categorical_mask_, random_state=0
+    ).fit(Z, q)
+    kinds = _split_kinds(student.booster_)
+    assert kinds[cols["few"]] == {"=="} and kinds[cols["many"]] == {"<="}
+    searched = clone(student).set_params(max_partition_levels=None).fit(Z, q)
+    assert _split_kinds(searched.booster_)[cols["many"]] == {"=="}  # LightGBM's default
+    # the runtime agrees with LightGBM, for unseen and missing levels of the coded column too
+    rows = X.head(300).copy()
+    rows.loc[::5, "many"] = "never seen"
+    rows.loc[::7, "many"] = np.nan
+    runtime = compile_student(student, enc.schema_)
+    Zr = enc.encode(rows)
+    np.testing.assert_allclose(runtime.score_encoded(Zr), student.predict(Zr), atol=1e-12)
+    for i in (0, 5, 7, 8):
+        record = {k: v for k, v in rows.iloc[i].items() if not pd.isna(v)}
+        assert runtime.score_record(record) == pytest.approx(student.predict(Zr[i : i + 1])[0])

