@@ -80,7 +80,7 @@ def test_soften_and_training_set():
 def test_student_sizes():
     from tabdistill.distill.students import student_sizes
 
-    assert len(student_sizes("lightgbm")) == 3
+    assert len(student_sizes("lightgbm")) == 4
     assert student_sizes("tree") == [{}]
     assert student_sizes("lightgbm", {"num_leaves": 4}) == [{"num_leaves": 4}]
     assert student_sizes("lightgbm", [{"num_leaves": 4}, {"num_leaves": 6}])[1] == {"num_leaves": 6}

@@ -204,8 +204,9 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
         Parameters of the student (its size: ``n_estimators``, ``num_leaves``,
         ``max_depth``, ...). A list gives candidate sizes to choose from on
         validation, for the student and the baseline alike. None uses
-        :func:`tabdistill.distill.students.student_sizes`: for LightGBM, 100 trees of
-        15 leaves, or 100 full trees of depth 3 (8 leaves, the fastest).
+        :func:`tabdistill.distill.students.student_sizes`: for LightGBM, up to 500
+        trees of 15 or 31 leaves, full trees of depth 3 (8 leaves, the fastest) or
+        depth-8 trees of up to 255 leaves (the most leaves a step of the latency budget).
     augmenter : {"munge", "marginal", "gaussian"} or Augmenter, default="munge"
     augment_factors : sequence of float, default=(0, 1, 2)
         Candidate numbers of synthetic rows, as multiples of the training rows
