@@ -80,7 +80,15 @@ def test_soften_and_training_set():
 def test_student_sizes():
     from tabdistill.distill.students import student_sizes
 
-    assert len(student_sizes("lightgbm")) == 4
+    assert len(student_sizes("lightgbm")) == 3
+    # large data adds depth-8 trees (the most leaves a step of the latency budget)
+    assert len(student_sizes("lightgbm", n_rows=100_000)) == 3
+    assert student_sizes("lightgbm", n_rows=100_001)[-1] == {
+        "num_leaves": 255,
+        "max_depth": 8,
+        "n_estimators": 500,
+    }
+    assert student_sizes("lightgbm", {"num_leaves": 4}, n_rows=10**6) == [{"num_leaves": 4}]
     assert student_sizes("tree") == [{}]
     assert student_sizes("lightgbm", {"num_leaves": 4}) == [{"num_leaves": 4}]
     assert student_sizes("lightgbm", [{"num_leaves": 4}, {"num_leaves": 6}])[1] == {"num_leaves": 6}

@@ -205,8 +205,9 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
         ``max_depth``, ...). A list gives candidate sizes to choose from on
         validation, for the student and the baseline alike. None uses
         :func:`tabdistill.distill.students.student_sizes`: for LightGBM, up to 500
-        trees of 15 or 31 leaves, full trees of depth 3 (8 leaves, the fastest) or
-        depth-8 trees of up to 255 leaves (the most leaves a step of the latency budget).
+        trees of 15 or 31 leaves or full trees of depth 3 (8 leaves, the fastest);
+        above 100,000 training rows also depth-8 trees of up to 255 leaves (the
+        most leaves a step of the latency budget).
     augmenter : {"munge", "marginal", "gaussian"} or Augmenter, default="munge"
     augment_factors : sequence of float, default=(0, 1, 2)
         Candidate numbers of synthetic rows, as multiples of the training rows
@@ -565,7 +566,7 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
         with stages.stage("label", total=len(synthetic), unit="rows") as stage:
             synthetic_proba = label_in_chunks(self.teacher_, synthetic, bar=stage)
 
-        sizes = student_sizes(self.student, self.student_params)
+        sizes = student_sizes(self.student, self.student_params, len(tr))
         validation = (Z[va], y01[va], w_va, self.selection_metric)
         search_rows = _search_rows(len(tr), SEARCH_ROWS, int(seeds[2]))
         searching = search_rows is not None

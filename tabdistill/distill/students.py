@@ -54,7 +54,7 @@ from ..runtime.from_lightgbm import compile_lightgbm
 from ..runtime.from_linear import compile_linear
 from ..runtime.from_sklearn import compile_sklearn_tree
 from .linear import LinearDesign
-from .members import PARTITION_LEVELS, category_levels
+from .members import LARGE_DATA_ROWS, PARTITION_LEVELS, category_levels
 from .objectives import OBJECTIVES
 
 _F32_MAX = float(np.finfo(np.float32).max)
@@ -535,17 +535,24 @@ STUDENTS = {"lightgbm": LightGBMStudent, "tree": TreeStudent, "linear": LinearSt
 #: Candidate sizes tried when the user gives none: accuracy and speed trade places by dataset
 #: (``benchmarks/student_shapes.py``), so all are tried and validation decides; the number of
 #: trees (at most 500) is found by early stopping. The first size is where the other knobs are
-#: chosen. The latency budget counts every tree's full depth, so full trees (``2**depth``
-#: leaves) give the most leaves a step: 31 unbounded leaves grow ~11 levels deep on
-#: flights_nyc (175 trees in 2,000 steps), where full depth-8 trees fit 250 and scored 0.8538
-#: test ROC-AUC against 0.8475 (baseline at full size).
+#: chosen.
 DEFAULT_SIZES = {
     "lightgbm": [
         {"num_leaves": 15, "max_depth": -1, "n_estimators": 500},
         {"num_leaves": 8, "max_depth": 3, "n_estimators": 500},
         {"num_leaves": 31, "max_depth": -1, "n_estimators": 500},
-        {"num_leaves": 255, "max_depth": 8, "n_estimators": 500},
     ],
+}
+
+#: Sizes added above :data:`~tabdistill.distill.members.LARGE_DATA_ROWS` training rows. The
+#: latency budget counts every tree's full depth, so full trees (``2**depth`` leaves) give the
+#: most leaves a step: 31 unbounded leaves grow ~11 levels deep on flights_nyc at full size
+#: (175 trees in 2,000 steps), where depth-8 trees of 255 leaves fit 250 and the baseline
+#: scored 0.8538 test ROC-AUC against 0.8475. On small data such trees stop after a few
+#: rounds, look cheapest, and won validation by chance (development suite: hmda, 2,380 rows,
+#: -0.012 test ROC-AUC against the baseline), hence large data only.
+LARGE_DATA_SIZES = {
+    "lightgbm": [{"num_leaves": 255, "max_depth": 8, "n_estimators": 500}],
 }
 
 
@@ -583,17 +590,20 @@ def student_cost(student) -> float:
     return 0.0
 
 
-def student_sizes(student, params=None) -> list[dict]:
+def student_sizes(student, params=None, n_rows=None) -> list[dict]:
     """Candidate parameter sets for ``student``: ``params`` as given, else the defaults.
 
-    ``params`` may be one dict (one candidate) or a list of dicts.
+    ``params`` may be one dict (one candidate) or a list of dicts. The defaults
+    include :data:`LARGE_DATA_SIZES` when ``n_rows`` (training rows) is above
+    :data:`~tabdistill.distill.members.LARGE_DATA_ROWS`.
     """
     if params is None:
-        return (
-            [dict(p) for p in DEFAULT_SIZES.get(student, [{}])]
-            if isinstance(student, str)
-            else [{}]
-        )
+        if not isinstance(student, str):
+            return [{}]
+        sizes = DEFAULT_SIZES.get(student, [{}])
+        if n_rows is not None and n_rows > LARGE_DATA_ROWS:
+            sizes = sizes + LARGE_DATA_SIZES.get(student, [])
+        return [dict(p) for p in sizes]
     if isinstance(params, dict):
         return [dict(params)]
     if isinstance(params, list | tuple) and params and all(isinstance(p, dict) for p in params):
