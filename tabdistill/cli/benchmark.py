@@ -65,11 +65,11 @@ def run(args) -> int:
     check_distiller(params)  # every setting, before the data is read
     check_output(args.json, "JSON output")
     check_output(args.report, "folder")
-    frame = read_csv(args.path)
+    read_csv(args.path, nrows=1)  # a missing or unreadable file fails before a cluster starts
     name = Path(args.path).name.split(".")[0]
     with fits_on(args.dask_scheduler):
         result = run_benchmark(
-            frame,
+            args.path,  # read there, so the whole table can be freed once it is split
             args.target,
             dataset=name,
             test_size=args.test_size,

@@ -167,7 +167,7 @@ def fit_on_fold(proto, Z, y, w, categorical_mask, stop, split, n_classes, deadli
     present, codes = fold_codes(y[train], n_classes)
     start = time.perf_counter()
     est = fit_member(
-        clone(proto), Z[train], codes, take(w, train), categorical_mask, stop, deadline=deadline
+        clone(proto), Z, codes, take(w, train), categorical_mask, stop, deadline, rows=train
     )
     seconds = time.perf_counter() - start
     return est, seconds, member_scores(est, Z[test], n_classes, present)

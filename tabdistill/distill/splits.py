@@ -100,7 +100,7 @@ def teacher_folds(
         splitter = kind(k, shuffle=True, random_state=random_state)
     else:
         splitter = check_cv(cv, y, classifier=True)
-    splits = [(np.asarray(tr), np.asarray(te)) for tr, te in splitter.split(y, y, groups)]
+    splits = [(_positions(tr), _positions(te)) for tr, te in splitter.split(y, y, groups)]
     if not splits:
         raise DataError(f"the cross-validation splitter {cv!r} produced no folds.")
     for k, (tr, te) in enumerate(splits):
@@ -160,3 +160,9 @@ def validation_split(split, fraction, y, groups=None, random_state=None, classes
                 "Use a split whose training rows hold every class, or more data."
             )
     return tr, va
+
+
+def _positions(rows) -> np.ndarray:
+    """Row positions of a split's side, given as positions or as a boolean mask."""
+    rows = np.asarray(rows)
+    return np.flatnonzero(rows) if rows.dtype == bool else rows

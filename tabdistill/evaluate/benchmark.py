@@ -33,7 +33,7 @@ from sklearn.model_selection import train_test_split
 from .. import metrics
 from .._progress import Stages
 from .._version import __version__
-from ..data.io import split_target
+from ..data.io import read_csv, split_target
 from ..data.target import class_text, encode_target
 from ..distill.distiller import DistilledClassifier
 from ..distill.students import compile_student
@@ -96,7 +96,7 @@ def _single_thread(teacher):
 
 
 def run_benchmark(
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | str | os.PathLike,
     target: str,
     *,
     dataset: str = "data",
@@ -112,8 +112,11 @@ def run_benchmark(
 
     Parameters
     ----------
-    frame : DataFrame
-        Features and the target column.
+    frame : DataFrame or path-like
+        Features and the target column, or a CSV file of them (read with
+        :func:`tabdistill.data.io.read_csv`). A file read here is released once
+        it is split into training and test rows: on large tables the whole table,
+        its training rows and their encoding would otherwise share memory.
     target : str
         Name of the target column (any two or more labels).
     dataset : str, default="data"
@@ -138,12 +141,16 @@ def run_benchmark(
     -------
     BenchmarkResult
     """
+    if not isinstance(frame, pd.DataFrame):
+        frame = read_csv(frame)
     X, y_raw = split_target(frame, target)
     target_info = encode_target(y_raw, positive_label)
     y01 = target_info.y
     X_train, X_test, y_train, y_test = stratified_split(
         X, y01, test_size, seed, target_info.classes
     )
+    n_rows, n_features = X.shape
+    del frame, X, y_raw  # a table read here is no longer referenced (the caller's stays)
     params = {"random_state": seed, **(distiller_params or {})}
     model = DistilledClassifier(**params)
     start = time.perf_counter()
@@ -225,8 +232,8 @@ def run_benchmark(
         "classes": [str(c) for c in target_info.classes],
         "encoding": encoding_summary(model.encoder_.schema_),
         "dataset": dataset,
-        "rows": int(len(frame)),
-        "features": int(X.shape[1]),
+        "rows": int(n_rows),
+        "features": int(n_features),
         **_target_summary(target_info),
         "seed": int(seed),
         "test_rows": int(len(y_test)),

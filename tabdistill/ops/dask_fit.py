@@ -57,8 +57,10 @@ def distributed_fits(scheduler=None):
     Parameters
     ----------
     scheduler : str, default=None
-        ``"local"`` (a ``LocalCluster`` for the duration, one single-threaded
-        worker per core), a scheduler address (``tcp://10.0.0.5:8786``), or
+        ``"local"`` (a ``LocalCluster`` for the duration: one worker process
+        with a thread per core, so concurrent fits share one copy of the
+        training rows -- two single-threaded workers held two, and a 3M-row fit
+        ran out of 24 GiB), a scheduler address (``tcp://10.0.0.5:8786``), or
         None: the active ``distributed`` client if there is one, else nothing
         changes (the fit runs in this process).
 
@@ -66,7 +68,7 @@ def distributed_fits(scheduler=None):
     ------
     distributed.Client or None
     """
-    with dask_client(scheduler) as client:
+    with dask_client(scheduler, shared_memory=True) as client:
         client = client or _active_client()
         if client is None:
             yield None

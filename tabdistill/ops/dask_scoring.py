@@ -114,12 +114,15 @@ def score_dataframe(model, ddf, *, id_column=None, n_threads=1):
 
 
 @contextlib.contextmanager
-def dask_client(scheduler=None):
+def dask_client(scheduler=None, *, shared_memory=False):
     """The ``distributed`` client to compute with: the active one, else ``scheduler``.
 
     ``scheduler`` is None (the active client, else Dask's default threads),
-    ``"local"`` (a ``LocalCluster`` for the duration, one single-threaded
-    worker per core) or a scheduler address.
+    ``"local"`` (a ``LocalCluster`` for the duration) or a scheduler address.
+    The local cluster has one single-threaded worker process per core, or with
+    ``shared_memory`` one worker process with a thread per core: its tasks then
+    share one copy of the data they read (what fitting large tables needs; the
+    fits release the GIL).
     """
     if scheduler is None:
         yield None
@@ -131,10 +134,10 @@ def dask_client(scheduler=None):
             "--dask-scheduler needs the dask extra: pip install 'tabdistill[dask]'."
         ) from None
     if scheduler == "local":
+        cores = os.cpu_count() or 1
+        workers, threads = (1, cores) if shared_memory else (cores, 1)
         with (
-            LocalCluster(
-                n_workers=os.cpu_count() or 1, threads_per_worker=1, processes=True
-            ) as cluster,
+            LocalCluster(n_workers=workers, threads_per_worker=threads, processes=True) as cluster,
             Client(cluster) as client,
         ):
             yield client
