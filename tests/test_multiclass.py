@@ -7,9 +7,11 @@ import pandas as pd
 import pytest
 from conftest import FAST_MEMBERS, job_config
 from sklearn import metrics as skm
+from sklearn.base import clone
 from sklearn.model_selection import PredefinedSplit
 
 from tabdistill import DistilledClassifier, TeacherEnsemble, make_fraud, metrics
+from tabdistill._budget import TimeBudget
 from tabdistill.data import TabularEncoder, split_target
 from tabdistill.data.target import encode_target
 from tabdistill.distill.augment import class_shares, seed_indices
@@ -383,6 +385,44 @@ def test_a_class_missing_from_the_validation_split(fitted):
     fold[::5] = 0
     with pytest.raises(DataError, match="'account_takeover'"):
         small_distiller(validation_split=PredefinedSplit(fold)).fit(X, y)
+
+
+def test_the_final_student_learns_from_a_teacher_refit_on_every_labelled_row(monkeypatch):
+    from tabdistill.distill import distiller
+
+    X, y = fraud_types(1_200)
+    codes = encode_target(y).y
+    params = dict(augment_factors=(0,), alphas=(0.0,))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        refit = small_distiller(**params).fit(X, y)  # "auto": 1,200 labelled rows
+        kept = small_distiller(**params, refit_teacher=False).fit(X, y)
+    assert refit.report_["refit_teacher"] and not kept.report_["refit_teacher"]
+    assert not refit.fallback_
+    # knobs chosen on the same validation rows by the same teacher: only the refit differs
+    assert refit.report_["validation"] == kept.report_["validation"]
+    assert refit.report_["chosen"] == kept.report_["chosen"]
+    rows = np.concatenate([refit.train_index_, refit.validation_index_])
+    assert kept.teacher_.oof_proba_.shape == (len(refit.train_index_), 4)
+    assert refit.teacher_.oof_proba_.shape == (len(X), 4)  # cross-fitted on every row
+    # the refit student is the chosen spec fit on that teacher's out-of-fold distributions
+    Z = refit.encoder_.encode(X.iloc[rows])
+    data = build_training_set(Z, codes[rows], refit.teacher_.oof_proba_)
+    again = clone(refit.student_[-1]).fit(data.Z, data.target, data.weight)
+    np.testing.assert_array_equal(again.predict(Z), refit.student_[-1].predict(Z))
+    assert np.abs(kept.student_[-1].predict(Z) - refit.student_[-1].predict(Z)).max() > 1e-3
+    # the refit baseline is the same either way
+    np.testing.assert_array_equal(kept.baseline_.predict_proba(X), refit.baseline_.predict_proba(X))
+
+    # "auto" refits the teacher only on small data; True at any size
+    no_limit = TimeBudget(None)
+    assert refit._refits_teacher(no_limit, len(X))
+    monkeypatch.setattr(distiller, "REFIT_TEACHER_ROWS", len(X) - 1)
+    assert not refit._refits_teacher(no_limit, len(X))
+    assert refit.set_params(refit_teacher=True)._refits_teacher(no_limit, len(X))
+    # a teacher cv of fixed index pairs cannot extend to the validation rows
+    refit.teacher_.set_params(cv=[(np.arange(100), np.arange(100, 200))])
+    assert not refit._refits_teacher(no_limit, len(X))
 
 
 def test_a_threshold_is_refused_for_k_classes():
