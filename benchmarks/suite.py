@@ -21,6 +21,7 @@ two worker processes with one thread each (``--workers``).
     python benchmarks/suite.py --tag before          # -> results/suite_before.{json,md}
     python benchmarks/suite.py --datasets hmda adult --seeds 0
     python benchmarks/suite.py --no-cache            # refit every teacher
+    python benchmarks/suite.py --tag all --combine part1 part2   # staged runs -> one table
 
 Dataset sources and licences: ``../shared/datasets/README.md`` and ``data/README.md``.
 """
@@ -289,8 +290,30 @@ def main():
         action="store_true",
         help="rebuild the Markdown of --tag from its JSON (no fitting)",
     )
+    parser.add_argument(
+        "--combine",
+        nargs="+",
+        metavar="TAG",
+        help="write --tag's JSON and Markdown from the runs of results/suite_TAG.json files "
+        "(staged runs of one commit; a later file's run of a dataset and seed wins)",
+    )
     args = parser.parse_args()
     stem = f"suite_{args.tag}" if args.tag else "suite"
+    if args.combine:
+        runs, notes = {}, []
+        for tag in args.combine:
+            saved = json.loads((RESULTS / f"suite_{tag}.json").read_text())
+            runs |= {(r["dataset"], r["seed"]): r for r in saved["runs"]}
+            notes.append(saved.get("note", ""))
+        note = "Combined from staged runs: " + " ".join(notes)
+        summary = summarize(list(runs.values()))
+        (RESULTS / f"{stem}.json").write_text(
+            json.dumps({"summary": summary, "runs": list(runs.values()), "note": note}, indent=2)
+        )
+        md = markdown(summary, note)
+        (RESULTS / f"{stem}.md").write_text(md)
+        print(md)
+        return
     if args.summarize:
         saved = json.loads((RESULTS / f"{stem}.json").read_text())
         note = saved.get("note", "")
