@@ -105,17 +105,17 @@ def run_one(name, seed, args) -> dict:
     }
 
 
-def ours() -> dict:
-    """tabdistill's test ROC-AUC per (dataset, seed) from the suite's last run."""
-    path = RESULTS / "suite.json"
+def ours(suite="suite.json") -> dict:
+    """tabdistill's test ROC-AUC per (dataset, seed) from a suite run (``results/<suite>``)."""
+    path = RESULTS / suite
     if not path.exists():
         return {}
     runs = json.loads(path.read_text())["runs"]
     return {(r["dataset"], r["seed"]): r["test_roc_auc"] for r in runs}
 
 
-def markdown(rows, note) -> str:
-    mine = ours()
+def markdown(rows, note, suite="suite.json") -> str:
+    mine = ours(suite)
     out = [
         "| dataset | seed | AutoGluon teacher | tabdistill teacher | Δ teacher | AutoGluon "
         "distilled LightGBM | tabdistill student | Δ student | AG student p50 µs |",
@@ -150,6 +150,12 @@ def main():
         help="rebuild results/peers.md from results/peers.json and the latest "
         "results/suite.json (tabdistill's side) without fitting AutoGluon",
     )
+    parser.add_argument(
+        "--suite-tag",
+        default="",
+        help="with --summarize: tabdistill's side from results/suite_TAG.json, table to "
+        "results/peers_TAG.md",
+    )
     args = parser.parse_args()
     rows = []
     out = RESULTS / "peers.json"
@@ -157,9 +163,11 @@ def main():
         # the note of the AutoGluon run is the last paragraph of the Markdown it wrote
         note = (RESULTS / "peers.md").read_text().strip().split("\n\n")[-1]
         note = note.split(" tabdistill's side:")[0]
-        suite_note = json.loads((RESULTS / "suite.json").read_text()).get("note", "")
-        md = markdown(json.loads(out.read_text()), f"{note} tabdistill's side: {suite_note}")
-        (RESULTS / "peers.md").write_text(md)
+        suite = f"suite_{args.suite_tag}.json" if args.suite_tag else "suite.json"
+        suite_note = json.loads((RESULTS / suite).read_text()).get("note", "")
+        md = markdown(json.loads(out.read_text()), f"{note} tabdistill's side: {suite_note}", suite)
+        stem = f"peers_{args.suite_tag}" if args.suite_tag else "peers"
+        (RESULTS / f"{stem}.md").write_text(md)
         print(md)
         return
     for name in args.datasets:
