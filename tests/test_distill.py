@@ -282,6 +282,17 @@ def test_student_must_beat_the_baseline_reliably():
     rate = strict.report_["student_win_rate"]
     assert rate < 1.0 and strict.fallback_ and f"{rate:.0%}" in strict.fallback_
     np.testing.assert_array_equal(strict.predict_proba(X), strict.baseline_.predict_proba(X))
+    # no student learns from the teacher, yet it still learns from every labelled row: its
+    # members are refit on them, keeping the weights and out-of-fold labels of cross-fitting
+    teacher = strict.teacher_
+    assert strict.report_["refit_teacher"] and teacher.n_refit_rows_ == len(X)
+    assert teacher.oof_proba_.shape[0] == len(strict.train_index_)
+    kept = DistilledClassifier(**FAST, baseline_confidence=1.0, refit_teacher=False)
+    with pytest.warns(DistillationWarning):
+        kept.set_params(random_state=0).fit(X, y)
+    assert kept.teacher_.n_refit_rows_ == len(kept.train_index_)
+    assert kept.teacher_.weights_ == teacher.weights_
+    assert np.abs(kept.teacher_.predict_proba(X) - teacher.predict_proba(X)).max() > 1e-6
 
 
 def test_teacher_is_checked_against_the_baseline_on_cross_validated_rows(fitted):

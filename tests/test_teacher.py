@@ -138,6 +138,25 @@ def test_boosted_members_stop_early_inside_folds_and_refit_with_those_rounds(mix
     assert all(e.get_params()["n_estimators"] == 400 for e in fixed.estimators_.values())
 
 
+def test_refit_encoded_refits_members_on_more_rows_keeping_what_cross_fitting_chose(mixed):
+    X, y = mixed
+    t = TeacherEnsemble(members={"lightgbm": {"n_estimators": 400}}, cv=3, random_state=0)
+    part = np.arange(len(y)) % 4 != 0  # three quarters of the rows
+    t.fit(X[part], y[part])
+    weights, oof, rounds = dict(t.weights_), t.oof_proba_.copy(), dict(t.rounds_)
+    before = t.predict_proba(X)
+    Z = t.encoder_.encode(X)
+    t.refit_encoded(Z, np.asarray(y))
+    assert t.weights_ == weights and np.array_equal(t.oof_proba_, oof)
+    assert t.n_refit_rows_ == len(y)
+    # the rounds the folds kept, scaled by the square root of the ratio of rows
+    expected = max(1, round(rounds["lightgbm"] * (len(y) / part.sum()) ** 0.5))
+    assert t.rounds_["lightgbm"] == expected == t.estimators_["lightgbm"].n_estimators
+    assert np.abs(t.predict_proba(X) - before).max() > 1e-6
+    with pytest.raises(DataError, match="rows but y has"):
+        t.refit_encoded(Z, np.asarray(y)[:-1])
+
+
 def test_defaults_scale_with_rows_but_never_a_users_setting():
     from tabdistill.distill.members import (
         FOREST_ROWS,

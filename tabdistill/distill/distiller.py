@@ -161,7 +161,7 @@ def _search_subsample(training, keep):
 #: Labelled rows (training + validation) up to which ``refit_teacher="auto"`` refits the
 #: teacher for the final student: there the validation rows are labels a student's teacher
 #: would miss most (a steep learning curve) and a second teacher fit takes seconds.
-REFIT_TEACHER_ROWS = 20_000
+REFIT_TEACHER_ROWS = 100_000
 
 #: How the stages of a fit share a time limit (each gets its weight's share of what is left).
 STAGE_WEIGHTS = {"teacher": 50, "augment": 10, "baseline": 8, "student": 24, "refit": 8}
@@ -295,12 +295,16 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
         rows: the refit baseline learns from the validation labels, and a
         student whose teacher never saw them would not. It costs a second
         teacher fit. "auto": when there are at most ``REFIT_TEACHER_ROWS``
-        (20,000) labelled rows, where the extra labels matter most and the
+        (100,000) labelled rows, where the extra labels matter most and the
         second fit is cheap (multiclass ``wvs``, 4,035 labelled rows: the refit
         baseline gained 0.0033 test log loss from them, which the student
-        missed). Not with a teacher ``cv`` given as fixed index pairs, which
-        cannot extend to the validation rows. ``teacher_`` is then the refit
-        teacher and ``report_["refit_teacher"]`` is True.
+        missed). When the baseline is kept as the student, no student learns
+        from the teacher, so only its members are refit on every labelled row
+        (weights and out-of-fold labels stay those of cross-fitting): the
+        teacher reported and shipped has seen every label either way. Not with
+        a teacher ``cv`` given as fixed index pairs, which cannot extend to the
+        validation rows. ``teacher_`` is then the refit teacher and
+        ``report_["refit_teacher"]`` is True.
     selection_metric : {"roc_auc", "average_precision", "log_loss", "brier"}, default="roc_auc"
         What knob selection and the baseline fallback compare on validation
         (K classes: macro one-vs-rest ROC-AUC or PR-AUC, multiclass log loss
@@ -675,12 +679,16 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
         refit = self.refit and self._can_refit(budget, chosen, baseline, len(tr), len(va))
         rows = np.concatenate([tr, va])
         teacher_seconds = [self.teacher_.fit_seconds_]
-        refit_teacher = refit and not self.fallback_ and self._refits_teacher(budget, len(rows))
+        refit_teacher = refit and self._refits_teacher(budget, len(rows))
         if refit_teacher:
             with stages.stage("teacher refit"):
-                labelled = (Z[rows], y01[rows], take(w, rows), take(groups, rows))
-                training = self._refit_teacher(training, labelled, target, int(seeds[0]))
-                teacher_seconds.append(self.teacher_.fit_seconds_)
+                if self.fallback_:  # no student learns from it: its members suffice
+                    self.teacher_.refit_encoded(Z[rows], y01[rows], take(w, rows))
+                    teacher_seconds.append(self.teacher_.refit_seconds_)
+                else:
+                    labelled = (Z[rows], y01[rows], take(w, rows), take(groups, rows))
+                    training = self._refit_teacher(training, labelled, target, int(seeds[0]))
+                    teacher_seconds.append(self.teacher_.fit_seconds_)
         if refit:
             with stages.stage("refit"):
                 baseline_model = self._refit_baseline(baseline, Z[rows], y01[rows], take(w, rows))

@@ -169,6 +169,11 @@ class TeacherEnsemble(ClassesMixin, TabularInputMixin, ClassifierMixin, BaseEsti
     budget_cuts_ : list of str
         What ``time_limit`` cut (empty without one, or when everything fit).
     fit_seconds_ : float
+    refit_seconds_ : float
+        Seconds the refit of the weighted members on all rows took (0 when
+        the budget kept the mean of their fold models instead).
+    n_refit_rows_ : int
+        Rows the members of ``estimators_`` were last fit on (see :meth:`refit_encoded`).
     """
 
     _parameter_constraints: dict = {
@@ -351,7 +356,10 @@ class TeacherEnsemble(ClassesMixin, TabularInputMixin, ClassifierMixin, BaseEsti
             "weight": 1.0,
         }
         logger.info("teacher weights: %s", {n: round(v, 3) for n, v in self.weights_.items()})
+        clock = time.perf_counter()
         self.estimators_ = self._refit(protos, folds, Z, y, w, cat, budget)
+        self.refit_seconds_ = time.perf_counter() - clock
+        self.n_refit_rows_ = len(y)
         self.budget_cuts_ = list(budget.cuts)
         self.fit_seconds_ = time.perf_counter() - start
         return self
@@ -381,6 +389,55 @@ class TeacherEnsemble(ClassesMixin, TabularInputMixin, ClassifierMixin, BaseEsti
                     budget.cut(f"teacher member {name!r} not refit: the mean of its fold models")
                 estimators[name] = _fold_average(folds, name, len(self.classes_))
         return {n: estimators[n] for n in folds.members if n in estimators}
+
+    def refit_encoded(self, Z, y, sample_weight=None):
+        """Refit the weighted members on other rows, keeping everything cross-fitting chose.
+
+        For a caller that held rows out of ``fit`` to select on them (as
+        :class:`tabdistill.DistilledClassifier` does) and, once done, wants the
+        teacher to learn from every row. Weights, out-of-fold probabilities and
+        member scores stay those of ``fit``; boosted members get the rounds
+        their folds kept, scaled by the square root of the ratio of rows (as
+        the refit of ``fit`` is). Members that are the mean of their fold
+        models (a time limit ruled out their refit) are kept as they are.
+
+        Parameters
+        ----------
+        Z : ndarray of shape (n_samples, n_encoded_features)
+            Rows encoded by ``encoder_``, usually ``fit``'s rows plus held-out ones.
+        y : array-like of shape (n_samples,)
+            Their class codes (as in :meth:`fit_encoded`).
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self
+        """
+        check_is_fitted(self, "estimators_")
+        y = np.asarray(y, dtype=np.int8 if len(self.classes_) == 2 else np.int64)
+        if len(y) != Z.shape[0]:
+            raise DataError(f"Z has {Z.shape[0]} rows but y has {len(y)}.")
+        w = None if sample_weight is None else check_sample_weight(sample_weight, len(y))
+        scale = (len(y) / self.n_refit_rows_) ** 0.5
+        cat = self.encoder_.categorical_mask_
+        names = [n for n, est in self.estimators_.items() if not isinstance(est, FoldAverage)]
+        protos = {}
+        for name in names:
+            protos[name] = clone(self.estimators_[name])
+            if name in self.rounds_:
+                protos[name].set_params(n_estimators=max(1, round(self.rounds_[name] * scale)))
+        clock = time.perf_counter()
+        fits = Parallel(return_as="generator")(
+            delayed(fit_member)(protos[name], Z, y, w, cat) for name in names
+        )
+        self.estimators_ = {**self.estimators_, **dict(zip(names, fits))}
+        self.rounds_ = {
+            n: int(self.estimators_[n].get_params()["n_estimators"]) if n in names else r
+            for n, r in self.rounds_.items()
+        }
+        self.refit_seconds_ = time.perf_counter() - clock
+        self.n_refit_rows_ = len(y)
+        return self
 
     def _refit_member(self, protos, name):
         """An unfitted member for the refit on all rows, with the rounds its folds kept."""
