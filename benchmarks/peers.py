@@ -153,12 +153,19 @@ def main():
     parser.add_argument(
         "--suite-tag",
         default="",
-        help="with --summarize: tabdistill's side from results/suite_TAG.json, table to "
-        "results/peers_TAG.md",
+        help="tabdistill's side from results/suite_TAG.json (with --summarize, the table "
+        "goes to results/peers_TAG.md)",
+    )
+    parser.add_argument(
+        "--tag",
+        default="",
+        help="without --summarize: write results/peers_TAG.{json,md} instead of peers.{json,md} "
+        "(e.g. more seeds of one dataset, keeping the main table)",
     )
     args = parser.parse_args()
     rows = []
-    out = RESULTS / "peers.json"
+    stem = f"peers_{args.tag}" if args.tag and not args.summarize else "peers"
+    out = RESULTS / f"{stem}.json"
     if args.summarize:
         # the note of the AutoGluon run is the last paragraph of the Markdown it wrote
         note = (RESULTS / "peers.md").read_text().strip().split("\n\n")[-1]
@@ -191,8 +198,10 @@ def main():
         "Δ = tabdistill − AutoGluon on the same test rows. AutoGluon's latency is its "
         "predict_proba on a one-row DataFrame, 200 calls after warm-up."
     )
-    (RESULTS / "peers.md").write_text(markdown(rows, note))
-    print(markdown(rows, note))
+    suite = f"suite_{args.suite_tag}.json" if args.suite_tag else "suite.json"
+    md = markdown(rows, note, suite)
+    (RESULTS / f"{stem}.md").write_text(md)
+    print(md)
 
 
 if __name__ == "__main__":
