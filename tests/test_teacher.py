@@ -293,3 +293,28 @@ def test_folds_given_as_boolean_masks_equal_folds_given_as_positions(mixed):
         for cv in (masks, positions)
     ]
     np.testing.assert_array_equal(fit[0].oof_proba_, fit[1].oof_proba_)
+
+
+def test_a_high_cardinality_column_adds_a_lightgbm_that_never_splits_on_it(monkeypatch):
+    from tabdistill.distill import members
+
+    monkeypatch.setattr(members, "DEFAULT_MEMBERS", ("lightgbm", "logistic"))
+    X, y = mixed_frame(800, seed=3)
+    rng = np.random.default_rng(0)
+    with_id = X.assign(plane=[f"N{k}" for k in rng.integers(0, 300, len(X))])  # noise, 300 levels
+    t = TeacherEnsemble(cv=3, random_state=0).fit(with_id, y)
+    added = "lightgbm_no_high_card"
+    assert set(t.oof_member_proba_) == set(t.weights_) == {"lightgbm", "logistic", added}
+    # the other members' out-of-fold scores are those of a teacher without it (same folds, seeds)
+    plain = TeacherEnsemble(members=["lightgbm", "logistic"], cv=3, random_state=0)
+    plain.fit(with_id, y)
+    for name in ("lightgbm", "logistic"):
+        np.testing.assert_array_equal(plain.oof_member_proba_[name], t.oof_member_proba_[name])
+    # it never splits on the column's codes nor on its frequency feature
+    alone = TeacherEnsemble(members=[added], cv=3, random_state=0).fit(with_id, y)
+    features = alone.encoder_.schema_.features
+    assert {"plane", "plane.frequency"} <= set(features)
+    gain = dict(zip(features, alone.estimators_[added].booster_.feature_importance("gain")))
+    assert gain["plane"] == gain["plane.frequency"] == 0 and gain["x1"] > 0
+    # no such column: the default members only
+    assert set(TeacherEnsemble(cv=3, random_state=0).fit(X, y).weights_) == {"lightgbm", "logistic"}

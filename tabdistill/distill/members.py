@@ -56,6 +56,14 @@ MEMBER_DEFAULTS = {
     "extra_trees": dict(n_estimators=200, min_samples_leaf=3, max_features="sqrt"),
     "logistic": dict(C=1.0, max_iter=2000),
 }
+#: A LightGBM member that never splits on high-cardinality columns (a categorical column
+#: of more than the encoder's ``max_levels`` levels, and its frequency feature): such a
+#: column can be an identifier whose levels are too rare to learn from (flight_delays'
+#: aircraft registrations, ~3 training rows a level, cost the default teacher 0.003-0.021
+#: test ROC-AUC), or informative (flights_nyc's). The teacher adds it next to the default
+#: members when a table has such a column and lets ensemble selection weigh the two.
+WITHOUT_HIGH_CARDINALITY = "lightgbm_no_high_card"
+MEMBER_DEFAULTS[WITHOUT_HIGH_CARDINALITY] = MEMBER_DEFAULTS["lightgbm"]
 DEFAULT_MEMBERS = ("lightgbm", "xgboost", "random_forest", "extra_trees", "logistic")
 #: Rows above which defaults scale with data size (see :func:`scale_to_rows`).
 LARGE_DATA_ROWS = 100_000
@@ -68,7 +76,12 @@ LARGE_DATA_LEAVES = 63
 FOREST_TREES, FOREST_ROWS = 100, 20_000
 
 
-def build_member(name, params, categorical_mask, seed, n_jobs, n_levels=None):
+def _kind(name) -> str:
+    """The library behind built-in member ``name``."""
+    return "lightgbm" if name == WITHOUT_HIGH_CARDINALITY else name
+
+
+def build_member(name, params, categorical_mask, seed, n_jobs, n_levels=None, ignored=None):
     """An unfitted estimator for built-in member ``name`` working on the encoded matrix.
 
     ``n_levels`` (per encoded column, the levels of a categorical one; see
@@ -80,13 +93,19 @@ def build_member(name, params, categorical_mask, seed, n_jobs, n_levels=None):
     of such a column as ordered numbers; LightGBM, whose choice is per model, splits
     every categorical column one level vs the rest when the table has such a
     column. None: partitions everywhere (the libraries' defaults).
+
+    ``ignored`` (a mask over encoded columns) are the columns member
+    ``"lightgbm_no_high_card"`` never splits on (their gain is scaled by 0).
     """
     many = n_levels is not None and np.max(n_levels, initial=0) > PARTITION_LEVELS
-    if name == "lightgbm" and many and "max_cat_to_onehot" not in (params or {}):
+    kind = _kind(name)
+    if kind == "lightgbm" and many and "max_cat_to_onehot" not in (params or {}):
         # LightGBM counts a column's levels plus a bin for missing values
         params = {**(params or {}), "max_cat_to_onehot": int(np.max(n_levels)) + 1}
+    if name == WITHOUT_HIGH_CARDINALITY and ignored is not None and np.any(ignored):
+        params = {**(params or {}), "feature_contri": list(np.where(ignored, 0.0, 1.0))}
     params = {**MEMBER_DEFAULTS[name], **(params or {})}
-    if name == "lightgbm":
+    if kind == "lightgbm":
         from lightgbm import LGBMClassifier
 
         return LGBMClassifier(
@@ -145,7 +164,7 @@ def check_members(specs) -> None:
         if not isinstance(spec, dict | type(None)):
             continue  # the user's own estimator: validated by its own fit
         params = {**MEMBER_DEFAULTS[name], **(spec or {})}
-        if name in ("lightgbm", "xgboost"):
+        if _kind(name) in ("lightgbm", "xgboost"):
             for key, (low, text) in _BOOSTING_LIMITS.items():
                 value = params.get(key)
                 if value is not None and (
@@ -207,7 +226,7 @@ def scale_to_rows(estimator, name, params, n_rows):
         return estimator
     if is_boosted(estimator) and "learning_rate" not in params:
         estimator.set_params(learning_rate=2 * MEMBER_DEFAULTS[name]["learning_rate"])
-    if name == "lightgbm" and "num_leaves" not in params:
+    if _kind(name) == "lightgbm" and "num_leaves" not in params:
         # more rows carry more interactions: on flights_nyc (337k rows) 63 leaves at the
         # doubled rate fit the member to 0.8511 test ROC-AUC in 13 s, 31 leaves to 0.8485 in 16 s
         estimator.set_params(num_leaves=LARGE_DATA_LEAVES)

@@ -32,12 +32,14 @@ from .._proba import clip_proba
 from .._progress import progress
 from .._validation import check_lengths, check_sample_weight, take
 from ..data.encoder import TabularEncoder, TabularInputMixin
+from ..data.schema import FREQUENCY
 from ..data.target import encode_target
 from ..exceptions import DataError
 from .classes import ClassesMixin
 from .crossfit import REFIT_COST, cross_fit
 from .members import (
     LARGE_DATA_ROWS,
+    WITHOUT_HIGH_CARDINALITY,
     FoldAverage,
     build_member,
     category_levels,
@@ -100,8 +102,14 @@ class TeacherEnsemble(ClassesMixin, TabularInputMixin, ClassifierMixin, BaseEsti
     ----------
     members : list or dict, default=None
         The members. None means ``("lightgbm", "xgboost", "random_forest",
-        "logistic")``. Items are built-in names (``"lightgbm"``, ``"xgboost"``,
-        ``"random_forest"``, ``"extra_trees"``, ``"logistic"``), or
+        "extra_trees", "logistic")``, plus ``"lightgbm_no_high_card"`` when the
+        table has a categorical column of more than the encoder's
+        ``max_levels`` levels: a LightGBM that never splits on such columns
+        (nor their frequency features), so that ensemble selection can weigh
+        a column whose levels are too rare to learn from against one that
+        helps. Items are built-in names (``"lightgbm"``, ``"xgboost"``,
+        ``"random_forest"``, ``"extra_trees"``, ``"logistic"``,
+        ``"lightgbm_no_high_card"``), or
         ``(name, params)`` to override defaults, or ``(name, estimator)`` for
         any scikit-learn classifier (it receives the encoded float matrix).
         A dict ``{name: params}`` works too.
@@ -294,11 +302,19 @@ class TeacherEnsemble(ClassesMixin, TabularInputMixin, ClassifierMixin, BaseEsti
         seeds = rng.randint(np.iinfo(np.int32).max, size=len(specs))
         cat = self.encoder_.categorical_mask_
         levels = category_levels(Z, cat)
+        ignored = _high_cardinality_mask(self.encoder_.schema_)
+        if self.members is None and ignored.any():
+            # seeded from the first member's seed: the other members and the folds keep theirs
+            specs = [*specs, (WITHOUT_HIGH_CARDINALITY, None)]
+            seeds = np.append(seeds, (int(seeds[0]) + 1) % np.iinfo(np.int32).max)
         protos = {
             name: clone(spec)
             if hasattr(spec, "fit")
             else scale_to_rows(
-                build_member(name, spec, cat, int(s), self.n_jobs, levels), name, spec, len(y)
+                build_member(name, spec, cat, int(s), self.n_jobs, levels, ignored),
+                name,
+                spec,
+                len(y),
             )
             for (name, spec), s in zip(specs, seeds)
         }
@@ -467,6 +483,14 @@ class TeacherEnsemble(ClassesMixin, TabularInputMixin, ClassifierMixin, BaseEsti
         (binary), the most probable class (K > 2)."""
         check_is_fitted(self, "estimators_")
         return self.labels_from_scores(self.predict_proba_encoded(self.encoder_.encode(X)))
+
+
+def _high_cardinality_mask(schema) -> np.ndarray:
+    """Encoded columns that stand for a high-cardinality column: its frequency feature and
+    the codes of its most frequent levels (see ``TabularEncoder(max_levels=...)``)."""
+    frequency = {f for f in schema.features if schema.roles[f] == FREQUENCY}
+    sources = {schema.derived[f][0] for f in frequency}
+    return np.array([f in frequency or f in sources for f in schema.features], dtype=bool)
 
 
 def _fold_average(folds, name, n_classes):
