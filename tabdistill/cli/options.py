@@ -88,7 +88,8 @@ def add_model_options(p):
         "--members",
         type=members,
         metavar="M1,M2",
-        help="teacher members (default: lightgbm,xgboost,random_forest,logistic)",
+        help="teacher members (default: lightgbm,xgboost,random_forest,extra_trees,logistic, "
+        "plus lightgbm_no_high_card on a table with a column of more than 100 levels)",
     )
     g.add_argument(
         "--student",
