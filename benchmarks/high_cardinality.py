@@ -14,10 +14,14 @@ on the training rows and scored on the test rows with those columns
   (0 for a level unseen in training);
 
 next to AutoGluon's ensemble on the same split where ``results/peers*.json`` has it.
-Writes ``results/high_cardinality.{json,md}``::
+Writes ``results/high_cardinality[_TAG].{json,md}``. With ``--members`` the teacher gets exactly
+those members: the five default names reproduce the teacher before ``lightgbm_no_high_card``
+(which is added only to the default member list) fit for fit::
 
     python benchmarks/high_cardinality.py                       # both datasets, seeds 0 1 2
     python benchmarks/high_cardinality.py --datasets flight_delays
+    python benchmarks/high_cardinality.py --members lightgbm xgboost random_forest extra_trees \
+        logistic
 """
 
 from __future__ import annotations
@@ -73,7 +77,7 @@ def autogluon_teachers() -> dict:
     return found
 
 
-def run_one(name, seed) -> dict:
+def run_one(name, seed, members=None) -> dict:
     X, y = load(name, seed, 40_000, 50_000)
     y01 = encode_target(y).y
     X_tr, X_te, y_tr, y_te = stratified_split(X, y01, 0.25, seed)
@@ -89,7 +93,7 @@ def run_one(name, seed) -> dict:
         clock = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            teacher = TeacherEnsemble(n_jobs=1, random_state=seed).fit(a, y_tr)
+            teacher = TeacherEnsemble(members=members, n_jobs=1, random_state=seed).fit(a, y_tr)
         result["variants"][v] = {
             "roc_auc": roc_auc(y_te, teacher.predict_proba(b)[:, 1]),
             "fit_seconds": time.perf_counter() - clock,
@@ -128,17 +132,22 @@ def main():
     )
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--members", nargs="+", help="the teacher's members (default: its own)")
+    parser.add_argument("--tag", default="", help="suffix of the results files")
     args = parser.parse_args()
-    runs = [run_one(name, seed) for name in args.datasets for seed in args.seeds]
+    runs = [run_one(name, seed, args.members) for name in args.datasets for seed in args.seeds]
     note = (
         f"`python benchmarks/high_cardinality.py --datasets {' '.join(args.datasets)} --seeds "
-        f"{' '.join(map(str, args.seeds))}`: default TeacherEnsemble (n_jobs=1) on the suite's "
+        f"{' '.join(map(str, args.seeds))}"
+        + (f" --members {' '.join(args.members)}" if args.members else "")
+        + "`: TeacherEnsemble (n_jobs=1) on the suite's "
         "training rows (75%), test ROC-AUC on the other 25%. AutoGluon: its ensemble on the "
         "same split (`peers.py`), where run."
     )
-    (RESULTS / "high_cardinality.json").write_text(json.dumps({"runs": runs, "note": note}))
+    stem = f"high_cardinality_{args.tag}" if args.tag else "high_cardinality"
+    (RESULTS / f"{stem}.json").write_text(json.dumps({"runs": runs, "note": note}))
     md = markdown(runs, note)
-    (RESULTS / "high_cardinality.md").write_text(md)
+    (RESULTS / f"{stem}.md").write_text(md)
     print(md)
 
 
