@@ -437,11 +437,7 @@ class TeacherEnsemble(ClassesMixin, TabularInputMixin, ClassifierMixin, BaseEsti
         scale = (len(y) / self.n_refit_rows_) ** 0.5
         cat = self.encoder_.categorical_mask_
         names = [n for n, est in self.estimators_.items() if not isinstance(est, FoldAverage)]
-        protos = {}
-        for name in names:
-            protos[name] = clone(self.estimators_[name])
-            if name in self.rounds_:
-                protos[name].set_params(n_estimators=max(1, round(self.rounds_[name] * scale)))
+        protos = {name: self._refit_member(self.estimators_, name, scale) for name in names}
         clock = time.perf_counter()
         fits = Parallel(return_as="generator")(
             delayed(fit_member)(protos[name], Z, y, w, cat) for name in names
@@ -455,11 +451,12 @@ class TeacherEnsemble(ClassesMixin, TabularInputMixin, ClassifierMixin, BaseEsti
         self.n_refit_rows_ = len(y)
         return self
 
-    def _refit_member(self, protos, name):
-        """An unfitted member for the refit on all rows, with the rounds its folds kept."""
+    def _refit_member(self, protos, name, scale=1.0):
+        """An unfitted member for the refit on all rows, with the rounds its folds kept
+        (times ``scale``, for a refit on more rows than those)."""
         est = clone(protos[name])
         if name in self.rounds_:
-            est.set_params(n_estimators=self.rounds_[name])
+            est.set_params(n_estimators=max(1, round(self.rounds_[name] * scale)))
         return est
 
     def predict_proba(self, X):
