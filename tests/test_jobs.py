@@ -295,6 +295,21 @@ def test_example_config_in_readme_is_valid():
     assert config["gate"]["max_p99_us"] == 100.0
 
 
+def test_a_job_fits_the_default_teacher_unless_its_config_names_members(tmp_path):
+    """A config that leaves members out gets the library's default teacher (extra trees and the
+    high-cardinality member included), not a list frozen when the config format was written."""
+    from tabdistill.ops.config import build_distiller, load_config
+
+    train = tmp_path / "train.csv"
+    train.write_text("a,y\n1,0\n2,1\n")
+    body = f'[data]\ntrain = "{train}"\ntarget = "y"\n[registry]\npath = "{tmp_path / "r"}"\n'
+    config = tmp_path / "job.toml"
+    config.write_text(body)
+    assert "members" not in build_distiller(load_config(config)).teacher
+    config.write_text(body + '[teacher]\nmembers = ["lightgbm", "logistic"]\n')
+    assert build_distiller(load_config(config)).teacher["members"] == ["lightgbm", "logistic"]
+
+
 def test_dask_scoring_matches_the_runtime(job, two_runs, dask_client):
     import dask.dataframe as dd
 

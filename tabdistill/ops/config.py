@@ -30,7 +30,7 @@ CONFIG_SCHEMA = {
         "positive_label": (_ANY_LABEL, None),
     },
     "teacher": {
-        "members": (list, ["lightgbm", "xgboost", "random_forest", "logistic"]),
+        "members": (list, None),  # None: the teacher's default members, as the library fits
         "cv": (int, None),  # None: the teacher's default (5 folds, 3 above 100k rows)
     },
     "student": {
@@ -227,8 +227,9 @@ def build_distiller(config: dict):
     return check_distiller(
         {
             "teacher": {
-                "members": config["teacher"]["members"],
-                **({} if config["teacher"]["cv"] is None else {"cv": config["teacher"]["cv"]}),
+                key: value
+                for key, value in config["teacher"].items()
+                if value is not None  # unset: the teacher's own default
             },
             "student": config["student"]["kind"],
             "student_params": config["student"]["params"] or None,
