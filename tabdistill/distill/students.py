@@ -157,6 +157,13 @@ class LightGBMStudent(Student):
         data the most accurate (``benchmarks/student_shapes.py``).
     learning_rate : float, default=0.1
     min_child_samples : int, default=20
+    subsample : float, default=1.0
+        Share of rows each tree is grown on (LightGBM's bagging, redrawn every
+        tree; 1: all rows).
+    colsample_bytree : float, default=1.0
+        Share of columns each tree may split on.
+    reg_lambda : float, default=0.0
+        L2 penalty on leaf values.
     loss : {"cross_entropy", "logit"}, default="cross_entropy"
         ``cross_entropy`` fits the probabilities (LightGBM's ``cross_entropy``
         objective); ``logit`` fits the teacher's log-odds by least squares
@@ -203,6 +210,9 @@ class LightGBMStudent(Student):
         "max_depth": [Interval(Integral, -1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "min_child_samples": [Interval(Integral, 0, None, closed="left")],
+        "subsample": [Interval(Real, 0, 1, closed="right")],
+        "colsample_bytree": [Interval(Real, 0, 1, closed="right")],
+        "reg_lambda": [Interval(Real, 0, None, closed="left")],
         "loss": [StrOptions({"cross_entropy", "logit"})],
         "early_stopping_rounds": [None, Interval(Integral, 1, None, closed="left")],
         "max_steps": [None, Interval(Real, 1, None, closed="left")],
@@ -220,6 +230,9 @@ class LightGBMStudent(Student):
         max_depth=-1,
         learning_rate=0.1,
         min_child_samples=20,
+        subsample=1.0,
+        colsample_bytree=1.0,
+        reg_lambda=0.0,
         loss="cross_entropy",
         early_stopping_rounds=None,
         max_steps=None,
@@ -234,6 +247,9 @@ class LightGBMStudent(Student):
         self.max_depth = max_depth
         self.learning_rate = learning_rate
         self.min_child_samples = min_child_samples
+        self.subsample = subsample
+        self.colsample_bytree = colsample_bytree
+        self.reg_lambda = reg_lambda
         self.loss = loss
         self.early_stopping_rounds = early_stopping_rounds
         self.max_steps = max_steps
@@ -285,6 +301,7 @@ class LightGBMStudent(Student):
             "max_depth": self.max_depth,
             "learning_rate": self.learning_rate,
             "min_child_samples": self.min_child_samples,
+            **self._regularization(),
             "random_state": 0 if self.random_state is None else self.random_state,
             "n_jobs": threads_for(self.n_jobs, len(Z)),
             "deterministic": True,
@@ -331,12 +348,22 @@ class LightGBMStudent(Student):
         self.booster_ = booster
         return self
 
+    def _regularization(self) -> dict:
+        """Row and column subsampling and the L2 penalty, by names both LightGBM APIs take."""
+        return {
+            "subsample": self.subsample,
+            "subsample_freq": int(self.subsample < 1),
+            "colsample_bytree": self.colsample_bytree,
+            "reg_lambda": self.reg_lambda,
+        }
+
     def _booster_params(self, n_rows) -> dict:
         return {
             "num_leaves": self.num_leaves,
             "max_depth": self.max_depth,
             "learning_rate": self.learning_rate,
             "min_data_in_leaf": self.min_child_samples,
+            **self._regularization(),
             "seed": 0 if self.random_state is None else self.random_state,
             "num_threads": threads_for(self.n_jobs, n_rows),
             "deterministic": True,
