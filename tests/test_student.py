@@ -193,3 +193,18 @@ def test_lightgbm_student_splits_many_levels_as_codes_and_compiles():
     for i in (0, 5, 7, 8):
         record = {k: v for k, v in rows.iloc[i].items() if not pd.isna(v)}
         assert runtime.score_record(record) == pytest.approx(student.predict(Zr[i : i + 1])[0])
+
+
+def test_lightgbm_student_subsampling_and_l2_are_seeded_and_change_the_fit():
+    from tabdistill.distill.students import LightGBMStudent
+
+    Z, q = _soft_data()
+    plain = LightGBMStudent(n_estimators=30, random_state=0).fit(Z, q).predict(Z)
+    regular = LightGBMStudent(
+        n_estimators=30, subsample=0.7, colsample_bytree=0.7, reg_lambda=5.0, random_state=0
+    )
+    first = clone(regular).fit(Z, q).predict(Z)
+    np.testing.assert_array_equal(first, clone(regular).fit(Z, q).predict(Z))
+    assert np.abs(first - plain).max() > 1e-3
+    with pytest.raises(ValueError, match="subsample"):
+        LightGBMStudent(subsample=1.5).fit(Z, q)
