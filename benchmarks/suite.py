@@ -22,6 +22,11 @@ two worker processes with one thread each (``--workers``).
     python benchmarks/suite.py --datasets hmda adult --seeds 0
     python benchmarks/suite.py --no-cache            # refit every teacher
     python benchmarks/suite.py --tag all --combine part1 part2   # staged runs -> one table
+    python benchmarks/suite.py --tag noise1 --model-seed 1000    # same splits, other model seeds
+
+``--model-seed K`` seeds each model with ``seed + K`` while the data (split,
+subsample, synthetic fraud table) keep ``seed``: how much of a figure is the
+luck of the fit rather than the data.
 
 Dataset sources and licences: ``../shared/datasets/README.md`` and ``data/README.md``.
 """
@@ -151,7 +156,10 @@ def run_one(name, seed, args) -> dict:
     X_tr, X_te, y_tr, y_te = stratified_split(X, y01, 0.25, seed)
     teacher = CachedTeacher(cache_dir=args["cache"], **args["teacher_params"])
     model = DistilledClassifier(
-        teacher=teacher, random_state=seed, n_jobs=1, **args["distiller_params"]
+        teacher=teacher,
+        random_state=seed + args["model_seed"],
+        n_jobs=1,
+        **args["distiller_params"],
     )
     start = time.perf_counter()
     model.fit(X_tr, y_tr)
@@ -166,6 +174,7 @@ def run_one(name, seed, args) -> dict:
     return {
         "dataset": name,
         "seed": seed,
+        "model_seed": seed + args["model_seed"],
         "rows": int(len(X)),
         "positive_rate": float(np.mean(y01)),
         "test_roc_auc": scores,
@@ -277,6 +286,12 @@ def main():
     parser.add_argument("--no-cache", action="store_true")
     parser.add_argument("--tag", default="")
     parser.add_argument(
+        "--model-seed",
+        type=int,
+        default=0,
+        help="offset added to each run's seed for the models only (the split keeps the seed)",
+    )
+    parser.add_argument(
         "--teacher-params", type=json.loads, default={}, help="JSON: TeacherEnsemble parameters"
     )
     parser.add_argument(
@@ -327,6 +342,7 @@ def main():
         "cache": None if args.no_cache else str(args.cache),
         "teacher_params": args.teacher_params,
         "distiller_params": args.distiller_params,
+        "model_seed": args.model_seed,
     }
     # big datasets first so the two workers finish together
     jobs = sorted(
@@ -356,6 +372,8 @@ def main():
         )
         if v
     )
+    if args.model_seed:
+        flags += f" --model-seed {args.model_seed}"
     note = (
         f"`python benchmarks/suite.py{' --tag ' + args.tag if args.tag else ''}{flags}`: seeds "
         f"{' '.join(map(str, args.seeds))}, 25% stratified test, flights_nyc subsampled to "
