@@ -24,9 +24,11 @@ two worker processes with one thread each (``--workers``).
     python benchmarks/suite.py --tag all --combine part1 part2   # staged runs -> one table
     python benchmarks/suite.py --tag noise1 --model-seed 1000    # same splits, other model seeds
 
-``--model-seed K`` seeds each model with ``seed + K`` while the data (split,
-subsample, synthetic fraud table) keep ``seed``: how much of a figure is the
-luck of the fit rather than the data.
+``--model-seed K`` seeds the distiller with ``seed + K`` while the data (the
+test split, flights_nyc's subsample, the synthetic fraud table) keep ``seed``:
+the teacher's folds, the distiller's validation holdout, the synthetic rows and
+every model move, so the spread says how much of a figure is the luck of the
+fit and of the validation split rather than the data and its test rows.
 
 Dataset sources and licences: ``../shared/datasets/README.md`` and ``data/README.md``.
 """
@@ -289,7 +291,7 @@ def main():
         "--model-seed",
         type=int,
         default=0,
-        help="offset added to each run's seed for the models only (the split keeps the seed)",
+        help="offset added to each run's seed for the distiller (the test split and data keep it)",
     )
     parser.add_argument(
         "--teacher-params", type=json.loads, default={}, help="JSON: TeacherEnsemble parameters"
@@ -318,7 +320,8 @@ def main():
         runs, notes = {}, []
         for tag in args.combine:
             saved = json.loads((RESULTS / f"suite_{tag}.json").read_text())
-            runs |= {(r["dataset"], r["seed"]): r for r in saved["runs"]}
+            for r in saved["runs"]:
+                runs[r["dataset"], r["seed"], r.get("model_seed", r["seed"])] = r
             notes.append(saved.get("note", ""))
         note = "Combined from staged runs: " + " ".join(notes)
         summary = summarize(list(runs.values()))

@@ -79,6 +79,7 @@ def test_manifest_records_what_was_done(two_runs):
     assert "y" not in m["schema"]["features"] and "age" in m["schema"]["features"]
     assert set(m["files"]) == {"runtime.npz", "model.skops"}
     assert m["knobs"] and m["config"]["teacher"]["members"] == ["lightgbm", "logistic"]
+    assert set(m["teacher_weights"]) == {"lightgbm", "logistic"}
 
 
 def test_dry_run_writes_nothing(job, two_runs):

@@ -301,6 +301,8 @@ def _manifest(config, trained, production_version, production, gate, start) -> d
             or f"{config['data']['holdout_fraction']:.0%} split",
         },
         "knobs": model.report_["chosen"],
+        # the members fitted and their ensemble weights (the config may leave members unset)
+        "teacher_weights": model.report_["teacher_weights"],
         "fallback": model.report_["fallback"],
         "time_budget": model.report_["time_budget"],
         "compression": model.report_["compression"],
