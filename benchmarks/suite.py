@@ -195,6 +195,9 @@ def run_one(name, seed, args) -> dict:
         "teacher_cached": bool(getattr(model.teacher_, "cached_", False)),
         "chosen": report["chosen"],
         "fallback": report["fallback"] is not None,
+        # share of bootstrap resamples of the validation rows on which the best distilled
+        # candidate beat the baseline: what a baseline_confidence threshold would compare
+        "student_win_rate": report.get("student_win_rate"),
         "cross_validated": report.get("cross_validated"),
         "latency": report.get("latency"),
         "teacher_weights": report["teacher_weights"],
