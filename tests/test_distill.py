@@ -295,6 +295,25 @@ def test_student_must_beat_the_baseline_reliably():
     assert np.abs(kept.teacher_.predict_proba(X) - teacher.predict_proba(X)).max() > 1e-6
 
 
+def test_a_student_that_wins_on_a_minority_of_resamples_keeps_the_baseline(monkeypatch):
+    """By default a validation win must hold on most bootstrap resamples: a win by a hair
+    (hmda seed 1 of the suite at another model seed: 47% of resamples) is no win."""
+    import tabdistill.distill.distiller as distiller_module
+
+    assert DistilledClassifier().baseline_confidence == 0.5
+    X, y = mixed_frame(800, seed=1)
+    monkeypatch.setattr(distiller_module, "win_rate", lambda *a, **k: 0.49)
+    model = DistilledClassifier(**FAST, random_state=0)
+    with pytest.warns(DistillationWarning, match="49% of bootstrap resamples, 50% needed"):
+        model.fit(X, y)
+    assert model.report_["student_win_rate"] == 0.49
+    np.testing.assert_array_equal(model.predict_proba(X), model.baseline_.predict_proba(X))
+    # the same fit with a majority of resamples keeps the distilled student
+    monkeypatch.setattr(distiller_module, "win_rate", lambda *a, **k: 0.51)
+    model = DistilledClassifier(**FAST, random_state=0).fit(X, y)
+    assert model.fallback_ is None
+
+
 def test_teacher_is_checked_against_the_baseline_on_cross_validated_rows(fitted):
     model, _, _ = fitted
     pooled = model.report_["cross_validated"]

@@ -266,15 +266,17 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
         gap recovered 0.77 against 0.72 without, but students lost on
         flight_delays (-0.006 mean ROC-AUC), hmda and flights_nyc (-0.002 each)
         and hmda seed 1 fell 0.0075 below the baseline, so it stays off.
-    baseline_confidence : float, default=0.0
+    baseline_confidence : float, default=0.5
         The distilled student replaces the baseline only if it scores better
-        on validation (a tie keeps the baseline) and, when this is above 0,
-        on at least this share of paired bootstrap resamples of the
-        validation rows. Measured on the development suite, 0.8 kept the
-        baseline in 15 of 27 runs and cut the median gap recovered from 0.64
-        to 0.33 while still missing the one run it was meant to catch, so the
-        default asks only for a plain win; the win rate is always reported
-        (``report_["student_win_rate"]``).
+        on validation (a tie keeps the baseline) and on at least this share of
+        paired bootstrap resamples of the validation rows. The default asks
+        for a majority: a win by a hair can lose on most resamples. Measured
+        on the development suite at two model seeds (54 runs,
+        ``benchmarks/results/suite_wr0.md`` and ``suite_wr1000.md``), 0.5
+        keeps the baseline in one more run, hmda seed 1 (win rate 0.47, 0.0030
+        below the baseline on test), and changes nothing else; 0.6 costs the
+        median gap recovered 0.57 -> 0.47, 0.8 drives it to 0. The win rate is
+        always reported (``report_["student_win_rate"]``).
     selection_folds : int, default=5
         A student that beats the baseline on validation is kept only if the
         teacher it learnt from beats the baseline on every labelled row: the
@@ -453,7 +455,7 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
         latency_budget=10.0,
         size_tolerance=0.001,
         calibrate=False,
-        baseline_confidence=0.0,
+        baseline_confidence=0.5,
         selection_folds=5,
         refit=True,
         refit_teacher="auto",
@@ -627,8 +629,8 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
             stage.detail = f"{len(candidates)} candidates"
 
         self.fallback_ = None
-        # the student must beat the baseline on validation (a tie goes to the baseline) and,
-        # if asked, in at least `baseline_confidence` of paired bootstrap resamples
+        # the student must beat the baseline on validation (a tie goes to the baseline) and
+        # in at least `baseline_confidence` of paired bootstrap resamples
         wins = win_rate(
             self.selection_metric,
             y01[va],
