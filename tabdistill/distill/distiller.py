@@ -275,8 +275,8 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
         ``benchmarks/results/suite_wr0.md`` and ``suite_wr1000.md``), 0.5
         keeps the baseline in one more run, hmda seed 1 (win rate 0.47, 0.0030
         below the baseline on test), and changes nothing else; 0.6 costs the
-        pooled median gap recovered 0.57 -> 0.47, 0.8 drives it to 0. The win rate is
-        always reported (``report_["student_win_rate"]``).
+        pooled median gap recovered 0.57 -> 0.47, 0.8 drives it to 0. The win
+        rate is always reported (``report_["student_win_rate"]``).
     selection_folds : int, default=5
         A student that beats the baseline on validation is kept only if the
         teacher it learnt from beats the baseline on every labelled row: the
