@@ -97,8 +97,10 @@ def label_in_chunks(teacher, Z, chunk=50_000, bar=None):
     the rows done.
 
     Chunks go through ``joblib.Parallel``: one after another by default, spread over a
-    cluster's workers inside ``joblib.parallel_config(backend="dask")`` (the teacher and
-    ``Z`` are then sent to the workers once, each chunk is a slice of them).
+    cluster's workers inside ``joblib.parallel_config(backend="dask")``. There ``Z`` is sent
+    to the workers once (joblib scatters large arrays; each chunk is a slice of it), while
+    the teacher travels with each chunk: a handful of copies, since synthetic rows are
+    capped (see :func:`synthetic_count`).
     """
     if len(Z) == 0:
         return np.empty(0)
