@@ -423,6 +423,13 @@ def test_the_final_student_learns_from_a_teacher_refit_on_every_labelled_row(mon
     # a teacher cv of fixed index pairs cannot extend to the validation rows
     refit.teacher_.set_params(cv=[(np.arange(100), np.arange(100, 200))])
     assert not refit._refits_teacher(no_limit, len(X))
+    # under a time limit, a kept baseline budgets the members' refit, not a second cross-fit
+    refit.teacher_.set_params(cv=None)
+    refit.teacher_.fit_seconds_, refit.teacher_.refit_seconds_ = 1_000.0, 1.0
+    assert refit._refits_teacher(TimeBudget(60.0), len(X), members_only=True)
+    short = TimeBudget(60.0)
+    assert not refit._refits_teacher(short, len(X))
+    assert short.cuts == ["teacher not refit on the validation rows"]
 
 
 def test_a_threshold_is_refused_for_k_classes():

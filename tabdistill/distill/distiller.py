@@ -683,7 +683,9 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
         refit = self.refit and self._can_refit(budget, chosen, baseline, len(tr), len(va))
         rows = np.concatenate([tr, va])
         teacher_seconds = [self.teacher_.fit_seconds_]
-        refit_teacher = refit and self._refits_teacher(budget, len(rows))
+        refit_teacher = refit and self._refits_teacher(
+            budget, len(rows), members_only=bool(self.fallback_)
+        )
         if refit_teacher:
             with stages.stage("teacher refit"):
                 if self.fallback_:  # no student learns from it: its members suffice
@@ -1027,16 +1029,18 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
             targets = tuple(calibrated(q) for q in targets)
         return targets
 
-    def _refits_teacher(self, budget, n_rows) -> bool:
+    def _refits_teacher(self, budget, n_rows, members_only=False) -> bool:
         """Whether the final student learns from a teacher refit on all ``n_rows`` labelled
-        rows (see ``refit_teacher``) and the time limit affords it."""
+        rows (see ``refit_teacher``) and the time limit affords it: a second cross-fit, or
+        with ``members_only`` (the baseline was kept) the members' refit alone."""
         wanted = self.refit_teacher
         if wanted == "auto":
             wanted = n_rows <= REFIT_TEACHER_ROWS
         cv = self.teacher_.cv
         if not wanted or not (cv is None or isinstance(cv, Integral) or hasattr(cv, "split")):
             return False
-        seconds = self.teacher_.fit_seconds_ * n_rows / len(self.train_index_)
+        spent = self.teacher_.refit_seconds_ if members_only else self.teacher_.fit_seconds_
+        seconds = spent * n_rows / len(self.train_index_)
         if budget.limited and not budget.fits(seconds):
             budget.cut("teacher not refit on the validation rows")
             return False
