@@ -86,6 +86,7 @@ def reference_lightgbm(Z_train, y_train, Z_test, y_test, categorical_mask, seed=
     import lightgbm as lgb
     from sklearn.model_selection import train_test_split
 
+    from tabdistill._compat import lightgbm_eval_kwargs
     from tabdistill.metrics import roc_auc
 
     fit_idx, stop_idx = train_test_split(
@@ -106,9 +107,9 @@ def reference_lightgbm(Z_train, y_train, Z_test, y_test, categorical_mask, seed=
     model.fit(
         Z_train[fit_idx],
         y_train[fit_idx],
-        eval_set=[(Z_train[stop_idx], y_train[stop_idx])],
         categorical_feature=[int(i) for i in np.flatnonzero(categorical_mask)],
         callbacks=[lgb.early_stopping(100, verbose=False)],
+        **lightgbm_eval_kwargs(Z_train[stop_idx], y_train[stop_idx]),
     )
     seconds = time.perf_counter() - start
     return {
