@@ -584,7 +584,9 @@ LARGE_DATA_SIZES = {
 
 
 #: Nanoseconds a tree step (one split on a row's path) costs the compiled runtime scoring one
-#: row at p99 (``benchmarks/latency_budget.py``): how a latency budget becomes tree steps.
+#: row at p99: how a latency budget becomes tree steps. Measured on a quiet machine
+#: (``benchmarks/latency_budget.py``): 3.0 over students of 500 steps or more, 4.1 the worst;
+#: 5.0 leaves a margin for a busy one.
 TREE_STEP_NS = 5.0
 
 
