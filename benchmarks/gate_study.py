@@ -92,7 +92,7 @@ def _cv_lead(gate) -> float:
 
 
 def _release_rule(gate) -> bool:
-    """The gate of ``DistilledClassifier.fit`` on recorded signals (the analysis checks that it
+    """The gate of ``DistilledClassifier._gate`` on recorded signals (the analysis checks that it
     reproduces the release's decision on every run)."""
     on_validation = gate["student_va"] > gate["baseline_va"] and gate["win_rate"] >= 0.5
     return on_validation and _cv_lead(gate) > 0

@@ -630,45 +630,15 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
             )
             stage.detail = f"{len(candidates)} candidates"
 
-        self.fallback_ = None
-        # the student must beat the baseline on validation (a tie goes to the baseline) and
-        # in at least `baseline_confidence` of paired bootstrap resamples
-        wins = win_rate(
-            self.selection_metric,
-            y01[va],
-            chosen.validation_proba,
-            baseline.validation_proba,
-            w_va,
-            random_state=int(seeds[2]) % (2**32),
+        self.fallback_, wins, pooled = self._gate(
+            chosen,
+            baseline,
+            training,
+            validation,
+            (take(groups, tr), search_rows),
+            int(seeds[2]),
+            (stages, budget),
         )
-        pooled = None
-        if chosen.value <= baseline.value or wins < self.baseline_confidence:
-            self.fallback_ = (
-                f"the best distilled student ({self.selection_metric} {abs(chosen.value):.4f}) "
-                f"did not beat the baseline trained on hard labels "
-                f"({abs(baseline.value):.4f}) on validation (better in {wins:.0%} of bootstrap "
-                f"resamples, {self.baseline_confidence:.0%} needed); using the baseline as "
-                "the student"
-            )
-        elif self._can_cross_validate(budget, baseline):
-            with stages.stage("cross-check", total=self.selection_folds) as stage:
-                pooled = self._cross_validated(
-                    baseline,
-                    training,
-                    validation,
-                    (take(groups, tr), search_rows),
-                    int(seeds[2]),
-                    stage,
-                )
-            if pooled["teacher"] <= pooled["baseline"]:
-                self.fallback_ = (
-                    f"the teacher does not beat the baseline trained on hard labels on the "
-                    f"training rows ({self.selection_folds}-fold cross-validated) and validation "
-                    f"rows together ({self.selection_metric} {abs(pooled['teacher']):.4f} "
-                    f"against {abs(pooled['baseline']):.4f}): nothing to distil; using the "
-                    "baseline as the student"
-                )
-            pooled = {k: abs(v) for k, v in pooled.items()} | {"folds": self.selection_folds}
         if self.fallback_:
             warnings.warn(self.fallback_, DistillationWarning, stacklevel=2)
             chosen = Candidate(
@@ -926,6 +896,53 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
             synthetic_rows=data.n_synthetic,
             soft_labels=data.target[: data.n_original],
         )
+
+    def _gate(self, chosen, baseline, training, validation, split, seed, progress):
+        """Why the baseline must be shipped instead of ``chosen`` (None: it need not be).
+
+        The safety net: the student must beat the baseline on validation (a tie
+        goes to the baseline) and in at least ``baseline_confidence`` of paired
+        bootstrap resamples; then the teacher must beat the baseline
+        cross-validated over ``selection_folds`` folds (when the time limit
+        affords it), or there was nothing to distil. Returns the reason, the
+        student's bootstrap win rate and the cross-validated scores (None when
+        not run). ``progress`` is ``(stages, budget)``.
+        """
+        stages, budget = progress
+        _, y_va, w_va, _ = validation
+        wins = win_rate(
+            self.selection_metric,
+            y_va,
+            chosen.validation_proba,
+            baseline.validation_proba,
+            w_va,
+            random_state=seed % (2**32),
+        )
+        if chosen.value <= baseline.value or wins < self.baseline_confidence:
+            return (
+                f"the best distilled student ({self.selection_metric} {abs(chosen.value):.4f}) "
+                f"did not beat the baseline trained on hard labels "
+                f"({abs(baseline.value):.4f}) on validation (better in {wins:.0%} of bootstrap "
+                f"resamples, {self.baseline_confidence:.0%} needed); using the baseline as "
+                "the student",
+                wins,
+                None,
+            )
+        if not self._can_cross_validate(budget, baseline):
+            return None, wins, None
+        with stages.stage("cross-check", total=self.selection_folds) as stage:
+            pooled = self._cross_validated(baseline, training, validation, split, seed, stage)
+        reason = None
+        if pooled["teacher"] <= pooled["baseline"]:
+            reason = (
+                f"the teacher does not beat the baseline trained on hard labels on the "
+                f"training rows ({self.selection_folds}-fold cross-validated) and validation "
+                f"rows together ({self.selection_metric} {abs(pooled['teacher']):.4f} "
+                f"against {abs(pooled['baseline']):.4f}): nothing to distil; using the "
+                "baseline as the student"
+            )
+        scores = {k: abs(v) for k, v in pooled.items()} | {"folds": self.selection_folds}
+        return reason, wins, scores
 
     def _can_cross_validate(self, budget, baseline) -> bool:
         """Whether ``selection_folds`` asks for the cross-validated check and the time limit
