@@ -52,7 +52,7 @@ def synthetic_file(rows: int, features: int, fraud_rate: float, seed: int = 0) -
     if not path.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
         frame = make_fraud(rows, fraud_rate=fraud_rate, random_state=seed, n_features=features)
-        tmp = path.with_name(f".partial-{path.name}")
+        tmp = path.with_name(f".partial-{os.getpid()}-{path.name}")  # one per writing process
         frame.to_csv(tmp, index=False)
         tmp.rename(path)
     return path

@@ -159,6 +159,7 @@ def test_refit_encoded_refits_members_on_more_rows_keeping_what_cross_fitting_ch
 
 def test_defaults_scale_with_rows_but_never_a_users_setting():
     from tabdistill.distill.members import (
+        FOREST_FULL_ROWS,
         FOREST_ROWS,
         FOREST_TREES,
         LARGE_DATA_ROWS,
@@ -167,8 +168,17 @@ def test_defaults_scale_with_rows_but_never_a_users_setting():
     )
 
     cat, big = np.zeros(3, bool), 4 * LARGE_DATA_ROWS
-    small = scale_to_rows(build_member("random_forest", None, cat, 0, 1), "x", None, 1_000)
-    assert small.get_params()["max_samples"] is None and small.n_estimators == 200
+    for rows in (1_000, FOREST_FULL_ROWS):
+        small = scale_to_rows(build_member("random_forest", None, cat, 0, 1), "x", None, rows)
+        assert small.get_params()["max_samples"] is None and small.n_estimators == 200
+    # between the two thresholds a forest's trees draw FOREST_ROWS rows, and keep their number
+    mid = FOREST_FULL_ROWS + 1
+    assert mid < LARGE_DATA_ROWS
+    forest = scale_to_rows(build_member("extra_trees", None, cat, 0, 1), "x", None, mid)
+    assert forest.bootstrap and forest.max_samples * mid == pytest.approx(FOREST_ROWS)
+    assert forest.n_estimators == 200
+    booster = scale_to_rows(build_member("lightgbm", None, cat, 0, 1), "lightgbm", None, mid)
+    assert booster.learning_rate == 0.05 and booster.num_leaves == 31
     for name in ("random_forest", "extra_trees"):
         forest = scale_to_rows(build_member(name, None, cat, 0, 1), name, None, big)
         assert forest.bootstrap and forest.max_samples * big == pytest.approx(FOREST_ROWS)
