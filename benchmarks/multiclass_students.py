@@ -46,10 +46,10 @@ from tabdistill.data.target import encode_target  # noqa: E402
 from tabdistill.distill.students import LightGBMStudent  # noqa: E402
 from tabdistill.evaluate.benchmark import stratified_split  # noqa: E402
 from tabdistill.evaluate.cost import batch_throughput, single_row_latency  # noqa: E402
-from tabdistill.runtime.from_lightgbm import _add_node  # noqa: E402
-from tabdistill.runtime.model import CompiledModel  # noqa: E402
-from tabdistill.runtime.rules import OUT_SOFTMAX  # noqa: E402
-from tabdistill.runtime.trees import TreeBuilder  # noqa: E402
+from tabdistill_runtime.from_lightgbm import _add_node  # noqa: E402
+from tabdistill_runtime.model import CompiledModel  # noqa: E402
+from tabdistill_runtime.rules import OUT_SOFTMAX  # noqa: E402
+from tabdistill_runtime.trees import TreeBuilder  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SIZE = {"num_leaves": 15, "n_estimators": 500, "early_stopping_rounds": 30}

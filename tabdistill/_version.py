@@ -1,3 +1,5 @@
-"""The package version, in one place."""
+"""The package version, in one place: the runtime's, which tabdistill pins exactly."""
 
-__version__ = "0.1.0"
+from tabdistill_runtime._version import __version__
+
+__all__ = ["__version__"]

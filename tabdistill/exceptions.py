@@ -3,30 +3,31 @@
 Every error a user can trigger with bad input subclasses :class:`ValueError` or
 :class:`TypeError`, so ``except ValueError`` keeps working in user code, and the
 CLI can tell a user mistake (one clear line, non-zero exit) from a bug.
+
+The base class and the errors scoring can raise live in the runtime
+distribution (:mod:`tabdistill_runtime.exceptions`) and are the same classes
+here, so ``except tabdistill.ArtifactError`` catches what the runtime raises.
 """
 
 from __future__ import annotations
 
+from tabdistill_runtime.exceptions import (
+    ArtifactError,
+    DataError,
+    FeatureTypeError,
+    SchemaError,
+    TabDistillError,
+)
 
-class TabDistillError(Exception):
-    """Base class of every error tabdistill raises on purpose."""
-
-
-class DataError(TabDistillError, ValueError):
-    """The data given cannot be used as it is (file, target, columns, values)."""
-
-
-class SchemaError(DataError):
-    """Rows given at predict time do not match the columns seen at fit time."""
-
-
-class FeatureTypeError(TabDistillError, TypeError):
-    """A value has a type the fitted schema cannot accept (e.g. text in a numeric column)."""
+__all__ = [
+    "ArtifactError",
+    "ConfigError",
+    "DataError",
+    "FeatureTypeError",
+    "SchemaError",
+    "TabDistillError",
+]
 
 
 class ConfigError(TabDistillError, ValueError):
     """A configuration file or option is invalid."""
-
-
-class ArtifactError(TabDistillError, ValueError):
-    """A saved model is missing, tampered with, foreign, or of an unknown version."""

@@ -27,7 +27,8 @@ import numpy as np
 from scipy.stats import spearmanr
 from sklearn import metrics as skm
 
-from ._proba import clip_proba
+from tabdistill_runtime._proba import clip_proba
+
 from .exceptions import DataError
 
 

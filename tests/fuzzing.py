@@ -23,8 +23,8 @@ import json
 
 import numpy as np
 
-from tabdistill.runtime import format as fmt
-from tabdistill.runtime.storage import encode
+from tabdistill_runtime import format as fmt
+from tabdistill_runtime.storage import encode
 
 KINDS = ("flip", "truncate", "body", "arrays", "header", "flip_v2")
 #: kinds that make a well-formed file of other values: they may load with other scores

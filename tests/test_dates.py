@@ -9,9 +9,9 @@ from conftest import FAST_MEMBERS
 
 from tabdistill import DistilledClassifier
 from tabdistill.data import TabularEncoder
-from tabdistill.data.dates import ISO, detect_format, parse_date
-from tabdistill.data.schema import FeatureSchema
 from tabdistill.runtime import CompiledModel
+from tabdistill_runtime.dates import ISO, detect_format, parse_date
+from tabdistill_runtime.schema import FeatureSchema
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,8 @@ import pytest
 from conftest import mixed_frame
 
 from tabdistill import DistilledClassifier, TabularEncoder
-from tabdistill.data.schema import level_key
 from tabdistill.exceptions import DataError, SchemaError
+from tabdistill_runtime.schema import level_key
 
 SMALL = dict(
     teacher={"members": {"lightgbm": {"n_estimators": 20, "num_leaves": 8}}, "cv": 3},

@@ -599,7 +599,7 @@ def test_k_class_export_to_c_and_onnx_matches_the_runtime(class_runtimes, kind, 
 def test_k_class_single_row_walk_groups_trees_by_depth(class_runtimes):
     """score_one walks the K-class trees ordered by depth (the classes' trees interleave and
     differ in depth; lockstep groups walk as deep as their deepest tree) -- same scores."""
-    from tabdistill.runtime.scorers import _by_depth
+    from tabdistill_runtime.scorers import _by_depth
 
     runtimes, Zt = class_runtimes
     model = runtimes["lightgbm"]

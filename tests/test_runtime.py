@@ -6,7 +6,7 @@ from tabdistill.data import TabularEncoder, split_target
 from tabdistill.distill.students import STUDENTS, compile_student, make_student
 from tabdistill.exceptions import ArtifactError, FeatureTypeError, SchemaError
 from tabdistill.runtime import CompiledModel
-from tabdistill.runtime.from_lightgbm import compile_lightgbm
+from tabdistill_runtime.from_lightgbm import compile_lightgbm
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def fraud():
 @pytest.fixture(params=["c", "numba"])
 def backend(request, monkeypatch):
     """Every parity test runs on the compiled C kernels and on the numba fallback."""
-    from tabdistill.runtime import scorers
+    from tabdistill_runtime import scorers
 
     if request.param == "c" and scorers._ckernels is None:
         pytest.skip("the C kernels were not built (no C compiler at install)")

@@ -13,9 +13,9 @@ from tabdistill.data import TabularEncoder, split_target
 from tabdistill.distill.students import compile_student, make_student
 from tabdistill.exceptions import ArtifactError
 from tabdistill.runtime import CompiledModel
-from tabdistill.runtime import format as fmt
-from tabdistill.runtime.storage import encode
-from tabdistill.runtime.trees import preorder_links
+from tabdistill_runtime import format as fmt
+from tabdistill_runtime.storage import encode
+from tabdistill_runtime.trees import preorder_links
 
 
 @pytest.fixture(scope="module")

@@ -110,8 +110,8 @@ def test_platt_scaling_recalibrates_without_reordering():
 
 
 def test_logit_student_fits_log_odds_and_compiles_as_a_probability_model():
-    from tabdistill.data.schema import FeatureSchema
     from tabdistill.distill.students import LightGBMStudent
+    from tabdistill_runtime.schema import FeatureSchema
 
     rng = np.random.default_rng(1)
     Z = rng.normal(size=(3000, 3))

@@ -26,7 +26,7 @@ def add_parser(sub, common):
 
 
 def _load(model):
-    from ..runtime.model import CompiledModel
+    from tabdistill_runtime.model import CompiledModel
 
     path = Path(model)
     if path.is_file():

@@ -17,7 +17,7 @@ and scikit-learn. Never :mod:`tabdistill.distill`: the distiller runs
 compression as a step, not the reverse.
 """
 
-from .._lazy import lazy_exports
+from tabdistill_runtime._lazy import lazy_exports
 
 __getattr__, __dir__ = lazy_exports(
     __name__,

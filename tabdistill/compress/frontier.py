@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from tabdistill_runtime.model import CompiledModel
+from tabdistill_runtime.rules import OUT_SIGMOID
+
 from .. import metrics
-from ..runtime.model import CompiledModel
-from ..runtime.rules import OUT_SIGMOID
 from .prune import refit_trees
 from .quantize import quantize_leaves
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..runtime.model import CompiledModel
-from ..runtime.rules import OUT_SIGMOID
-from ..runtime.trees import TreeBuilder
+from tabdistill_runtime.model import CompiledModel
+from tabdistill_runtime.rules import OUT_SIGMOID
+from tabdistill_runtime.trees import TreeBuilder
 
 
 def tree_outputs(model: CompiledModel, Z) -> np.ndarray:

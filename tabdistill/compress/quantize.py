@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..runtime.model import CompiledModel
-from ..runtime.rules import OUT_SIGMOID, OUT_SOFTMAX
-from ..runtime.storage import LEAF_CODECS, leaf_grid
+from tabdistill_runtime.model import CompiledModel
+from tabdistill_runtime.rules import OUT_SIGMOID, OUT_SOFTMAX
+from tabdistill_runtime.storage import LEAF_CODECS, leaf_grid
 
 
 def quantize_leaves(model: CompiledModel, codec: str) -> tuple[CompiledModel, float]:

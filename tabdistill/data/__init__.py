@@ -1,15 +1,16 @@
 """Stage 1, data: files in, one numeric encoding out.
 
-Owns reading CSV files (:mod:`.io`), the target (:mod:`.target`), the fitted
-feature schema (:mod:`.schema`, NumPy only: the runtime uses it to encode
-records), the pandas encoder that infers it (:mod:`.encoder`) and the bundled
-and synthetic datasets (:mod:`.datasets`).
+Owns reading CSV files (:mod:`.io`), the target (:mod:`.target`), the pandas
+encoder (:mod:`.encoder`) that infers the fitted feature schema and the bundled
+and synthetic datasets (:mod:`.datasets`). The schema itself and the date
+parsing are the runtime's (:mod:`tabdistill_runtime.schema`,
+:mod:`tabdistill_runtime.dates`): scoring encodes records with them.
 
-May import: :mod:`tabdistill.exceptions` and the private helpers. Nothing of
-the later stages.
+May import: :mod:`tabdistill.exceptions`, the private helpers and the runtime's
+schema and dates. Nothing of the later stages.
 """
 
-from .._lazy import lazy_exports
+from tabdistill_runtime._lazy import lazy_exports
 
 __getattr__, __dir__ = lazy_exports(
     __name__,
@@ -19,7 +20,7 @@ __getattr__, __dir__ = lazy_exports(
         "Target": ".target",
         "BinaryTarget": ".target",
         "encode_target": ".target",
-        "FeatureSchema": ".schema",
+        "FeatureSchema": "tabdistill_runtime.schema",
         "TabularEncoder": ".encoder",
         "load_dataset": ".datasets",
         "make_fraud": ".datasets",

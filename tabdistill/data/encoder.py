@@ -29,9 +29,8 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ..exceptions import DataError, FeatureTypeError, SchemaError
-from .dates import ISO, PARTS, detect_format
-from .schema import (
+from tabdistill_runtime.dates import ISO, PARTS, detect_format
+from tabdistill_runtime.schema import (
     CATEGORICAL,
     DATE,
     FREQUENCY,
@@ -40,6 +39,8 @@ from .schema import (
     encode_date_values,
     level_key,
 )
+
+from ..exceptions import DataError, FeatureTypeError, SchemaError
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ May import: :mod:`tabdistill.data`, :mod:`tabdistill.metrics`,
 exceptions and the private helpers. Never evaluation, operations or the CLI.
 """
 
-from .._lazy import lazy_exports
+from tabdistill_runtime._lazy import lazy_exports
 
 __getattr__, __dir__ = lazy_exports(
     __name__,

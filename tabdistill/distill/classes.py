@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._proba import two_columns
+from tabdistill_runtime._proba import two_columns
+
 from ..data.target import positive_index
 
 

@@ -1248,7 +1248,7 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
         """The student compiled for fast scoring (compressed with ``compress``), built on use."""
         check_is_fitted(self, "student_")
         if "_runtime" not in self.__dict__ and getattr(self, "compression_", None):
-            from ..runtime.model import CompiledModel
+            from tabdistill_runtime.model import CompiledModel
 
             chosen = self.compression_["chosen"]
             self._runtime = CompiledModel.load(self.compressed_levels_[chosen])

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tabdistill_runtime._proba import clip_distribution, clip_proba, softmax
+
 from .. import metrics
-from .._proba import clip_distribution, clip_proba, softmax
 
 
 def soften(q, temperature: float = 1.0) -> np.ndarray:

@@ -18,9 +18,10 @@ from sklearn.ensemble._forest import BaseForest
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
+from tabdistill_runtime._proba import clip_distribution, clip_proba
+
 from .._budget import lightgbm_deadline, xgboost_deadline
 from .._compat import lightgbm_eval_kwargs
-from .._proba import clip_distribution, clip_proba
 from .._threads import resolve_n_jobs, threads_for
 from ..exceptions import DataError
 from .linear import LinearDesign

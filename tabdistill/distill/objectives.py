@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._proba import clip_distribution, softmax
+from tabdistill_runtime._proba import clip_distribution, softmax
 
 #: Centred log-probability targets are clipped to +/- this (as the binary logit loss is).
 LOGIT_CLIP = 9.2

@@ -46,13 +46,14 @@ from sklearn.tree import DecisionTreeRegressor
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from tabdistill_runtime._proba import clip_distribution, clip_proba, softmax, two_columns
+from tabdistill_runtime.from_lightgbm import compile_lightgbm
+from tabdistill_runtime.from_linear import compile_linear
+from tabdistill_runtime.from_sklearn import compile_sklearn_tree
+
 from .._budget import lightgbm_deadline
 from .._compat import lightgbm_eval_kwargs
-from .._proba import clip_distribution, clip_proba, softmax, two_columns
 from .._threads import threads_for
-from ..runtime.from_lightgbm import compile_lightgbm
-from ..runtime.from_linear import compile_linear
-from ..runtime.from_sklearn import compile_sklearn_tree
 from .linear import LinearDesign
 from .members import LARGE_DATA_ROWS, PARTITION_LEVELS, category_levels
 from .objectives import OBJECTIVES

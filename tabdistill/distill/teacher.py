@@ -26,13 +26,14 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
+from tabdistill_runtime._proba import clip_proba
+from tabdistill_runtime.schema import FREQUENCY
+
 from .. import metrics
 from .._budget import TimeBudget
-from .._proba import clip_proba
 from .._progress import progress
 from .._validation import check_lengths, check_sample_weight, take
 from ..data.encoder import TabularEncoder, TabularInputMixin
-from ..data.schema import FREQUENCY
 from ..data.target import encode_target
 from ..exceptions import DataError
 from .classes import ClassesMixin

@@ -9,7 +9,7 @@ May import: :mod:`tabdistill.distill`, :mod:`tabdistill.runtime`,
 :mod:`tabdistill.data`, :mod:`tabdistill.metrics`. Never operations or the CLI.
 """
 
-from .._lazy import lazy_exports
+from tabdistill_runtime._lazy import lazy_exports
 
 __getattr__, __dir__ = lazy_exports(
     __name__,

@@ -299,7 +299,7 @@ def _compression_levels(model, Z_test, y_test, rows, latency_calls, batch_rows):
     """Each compression level on the test rows (when the distiller compressed), else None."""
     if not getattr(model, "compression_", None):
         return None
-    from ..runtime.model import CompiledModel
+    from tabdistill_runtime.model import CompiledModel
 
     levels = []
     for summary in model.compression_["levels"]:

@@ -19,7 +19,7 @@ the index of its level in the schema (NaN for missing or unseen), columns in
 May import: :mod:`tabdistill.runtime`. Nothing above it.
 """
 
-from .._lazy import lazy_exports
+from tabdistill_runtime._lazy import lazy_exports
 
 __getattr__, __dir__ = lazy_exports(
     __name__,

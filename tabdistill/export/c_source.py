@@ -17,8 +17,8 @@ import math
 import re
 from pathlib import Path
 
-from ..runtime.model import CompiledModel
-from ..runtime.rules import OUT_SIGMOID, OUT_SOFTMAX, ZERO
+from tabdistill_runtime.model import CompiledModel
+from tabdistill_runtime.rules import OUT_SIGMOID, OUT_SOFTMAX, ZERO
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -290,7 +290,7 @@ extern const char *const {name}_feature_names[{max(schema.n_features, 1)}];
 
 def _tree_code(model: CompiledModel, p: str) -> str:
     """The node table and the walk of a tree runtime."""
-    from .._proba import EPS
+    from tabdistill_runtime._proba import EPS
 
     a, k = model.arrays, model.n_outputs
     if k > 1:

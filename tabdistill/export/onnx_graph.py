@@ -31,10 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .._proba import EPS
-from ..runtime.layout import NAN_LEFT, NAN_RIGHT, node_kinds
-from ..runtime.model import CompiledModel
-from ..runtime.rules import CATEGORICAL, FLOAT32, OUT_SIGMOID, OUT_SOFTMAX, nan_goes_right
+from tabdistill_runtime._proba import EPS
+from tabdistill_runtime.layout import NAN_LEFT, NAN_RIGHT, node_kinds
+from tabdistill_runtime.model import CompiledModel
+from tabdistill_runtime.rules import CATEGORICAL, FLOAT32, OUT_SIGMOID, OUT_SOFTMAX, nan_goes_right
 
 BRANCH_LEQ, BRANCH_MEMBER = 0, 6
 _F32_MAX = float(np.finfo(np.float32).max)

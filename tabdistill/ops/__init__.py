@@ -10,7 +10,7 @@ May import every stage below it (data, metrics, runtime, distill, evaluate).
 Never the CLI.
 """
 
-from .._lazy import lazy_exports
+from tabdistill_runtime._lazy import lazy_exports
 
 __getattr__, __dir__ = lazy_exports(
     __name__,

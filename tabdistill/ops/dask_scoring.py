@@ -27,8 +27,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tabdistill_runtime import CompiledModel
+
 from ..exceptions import DataError
-from ..runtime import CompiledModel
 from .registry import load_runtime
 from .scoring import FrameScorer, _check_header
 

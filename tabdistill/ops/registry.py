@@ -39,8 +39,9 @@ try:
 except ImportError:  # pragma: no cover - not POSIX
     fcntl = None
 
+from tabdistill_runtime.model import CompiledModel
+
 from ..exceptions import ArtifactError
-from ..runtime.model import CompiledModel
 from .files import TMP_PREFIX, fsync, sha256, write_json_atomic
 from .persist import save_model
 

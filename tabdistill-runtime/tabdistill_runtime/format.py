@@ -17,14 +17,14 @@ order of their bytes. The body is compressed when that makes the file smaller
 Versions 1 and 2 were a zip of ``.npy`` arrays with the header as the UTF-8
 bytes of the ``__header__`` array; both are still read (1 is a node table of
 ``ints``/``values`` with leaves as negative children, converted on load; 2 is
-the pre-order table of :mod:`tabdistill.runtime.trees`, like 3).
+the pre-order table of :mod:`tabdistill_runtime.trees`, like 3).
 
 Reading trusts nothing in the file: every size is checked against the bytes
 present before anything is allocated or decompressed (and decompression stops
 at the declared size), only plain numeric dtypes are accepted (no object
 arrays, so nothing is unpickled), sizes are bounded, and any failure is one
-:class:`~tabdistill.exceptions.ArtifactError`. What the arrays *mean* is
-checked by :mod:`tabdistill.runtime.validation`.
+:class:`~tabdistill_runtime.exceptions.ArtifactError`. What the arrays *mean* is
+checked by :mod:`tabdistill_runtime.validation`.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..exceptions import ArtifactError
+from .exceptions import ArtifactError
 
 FORMAT = "tabdistill-runtime"
 FORMAT_VERSION = 3

@@ -16,7 +16,7 @@ The encoding:
 Some encoded features are *derived* from an input column (``derived``:
 ``feature -> (column, part)``):
 
-* ``date`` features are parts of a date column (:mod:`tabdistill.data.dates`),
+* ``date`` features are parts of a date column (:mod:`tabdistill_runtime.dates`),
   parsed with the one format decided at fit (``date_formats``);
 * a ``frequency`` feature is the share of training rows holding a
   high-cardinality column's level (0 for a level unseen at fit, NaN for
@@ -39,8 +39,8 @@ import warnings
 
 import numpy as np
 
-from ..exceptions import FeatureTypeError, SchemaError
 from .dates import PARTS, date_parts, encode_dates, parse_date
+from .exceptions import FeatureTypeError, SchemaError
 
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
@@ -116,7 +116,7 @@ class FeatureSchema:
         ``feature -> (input column, part)`` for features derived from a column:
         a date part (role ``date``) or ``"frequency"`` (role ``frequency``).
     date_formats : dict, default=None
-        ``input column -> format`` of each date column (see :mod:`tabdistill.data.dates`).
+        ``input column -> format`` of each date column (see :mod:`tabdistill_runtime.dates`).
     frequencies : dict, default=None
         ``feature -> {level key: share of training rows}`` for frequency features.
 

@@ -1,9 +1,12 @@
-"""The scorers behind :class:`~tabdistill.runtime.model.CompiledModel`: compiled C, else numba.
+"""The scorers behind :class:`~tabdistill_runtime.model.CompiledModel`: compiled C, else numba.
 
-The C kernels (``_ckernels.c``) are built when the package is installed. If
-they are missing (no C compiler at install time) or ``TABDISTILL_KERNELS=numba``
-is set, the numba kernels of :mod:`tabdistill.runtime.kernels` score instead:
-same decisions, slower first call.
+The C kernels (``_ckernels.c``) are built when tabdistill-runtime is installed,
+and are what scores; importing this module never imports numba. Only if they
+are missing (no C compiler at install time) or ``TABDISTILL_KERNELS=numba`` is
+set do the numba kernels of :mod:`tabdistill_runtime.kernels` score instead
+(same decisions, slower first call), where numba is installed: the full
+tabdistill install has it, the scoring-only install does not, and there a
+model without C kernels is refused with an ``ImportError`` saying how to get them.
 
 A scorer has ``one(row)`` (a 1-D C-contiguous float64 row of the right length,
 else ``TypeError``/``ValueError``), ``batch(Z, n_threads)`` and ``backend``.
@@ -13,11 +16,12 @@ of K outputs (K classes) scores a row as K probabilities and a batch as ``(n, K)
 
 from __future__ import annotations
 
+import importlib.util
 import os
 
 import numpy as np
 
-from .._proba import EPS
+from ._proba import EPS
 from .layout import bit_vectors, pack
 from .rules import OUT_SIGMOID, OUT_SOFTMAX, ZERO
 
@@ -27,16 +31,29 @@ except ImportError:  # built at install time; absent where no C compiler was fou
     _ckernels = None
 
 
+_NO_KERNELS = (
+    "the compiled kernels of tabdistill-runtime are not built (no C compiler was found when it "
+    "was installed)"
+)
+
+
 def _wanted_backend() -> str:
     choice = os.environ.get("TABDISTILL_KERNELS", "auto").lower()
     if choice not in ("auto", "c", "numba"):
         raise ValueError(f"TABDISTILL_KERNELS must be auto, c or numba, got {choice!r}.")
     if choice == "c" and _ckernels is None:
         raise ImportError(
-            "TABDISTILL_KERNELS=c but the compiled kernels are not built; reinstall "
-            "tabdistill where a C compiler is available (pip install -e . builds them)."
+            f"TABDISTILL_KERNELS=c but {_NO_KERNELS}; reinstall tabdistill-runtime where a C "
+            "compiler is available (pip install ./tabdistill-runtime builds them)."
         )
-    return "numba" if choice == "numba" or _ckernels is None else "c"
+    backend = "numba" if choice == "numba" or _ckernels is None else "c"
+    if backend == "numba" and importlib.util.find_spec("numba") is None:
+        why = "TABDISTILL_KERNELS=numba" if _ckernels is not None else _NO_KERNELS
+        raise ImportError(
+            f"{why} and numba is not installed, so nothing can score: reinstall "
+            "tabdistill-runtime where a C compiler is available, or pip install numba."
+        )
+    return backend
 
 
 class CTrees:

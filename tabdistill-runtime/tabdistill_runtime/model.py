@@ -5,7 +5,7 @@ hundreds of microseconds of Python and library overhead. The runtime keeps
 only what scoring needs -- node feature, threshold, children, leaf values,
 missing-value and categorical-split rules, or the linear coefficients -- in a
 few NumPy arrays, and walks them with kernels compiled ahead of time
-(:mod:`tabdistill.runtime.scorers`):
+(:mod:`tabdistill_runtime.scorers`):
 
 * :meth:`CompiledModel.score_one` -- one encoded row (1-D float array);
 * :meth:`CompiledModel.score_record` -- one ``{"column": value}`` record, as a
@@ -24,10 +24,10 @@ import os
 
 import numpy as np
 
-from ..data.schema import FeatureSchema
-from ..exceptions import ArtifactError, SchemaError
 from . import format as fmt
 from . import scorers, validation
+from .exceptions import ArtifactError, SchemaError
+from .schema import FeatureSchema
 
 _PARALLEL_MIN_ROWS = 16_384
 
@@ -51,13 +51,13 @@ class CompiledModel:
     ----------
     kind : {"trees", "linear"}
     arrays : dict of ndarray
-        For trees, the canonical table of :mod:`tabdistill.runtime.trees`.
+        For trees, the canonical table of :mod:`tabdistill_runtime.trees`.
     schema : FeatureSchema
         Encodes tables and records exactly as at training.
     meta : dict
         JSON-able facts: source model type, output transform, base score.
     storage : dict, default=None
-        How the leaf values are stored on disk (see :mod:`tabdistill.runtime.storage`);
+        How the leaf values are stored on disk (see :mod:`tabdistill_runtime.storage`);
         None stores them losslessly as float64.
 
     Attributes
@@ -136,9 +136,9 @@ class CompiledModel:
 
         A missing key, ``None``, NaN or an unseen category is treated as
         missing, exactly as at training; a non-number in a numeric column
-        raises :class:`~tabdistill.exceptions.FeatureTypeError`. A key that is
+        raises :class:`~tabdistill_runtime.exceptions.FeatureTypeError`. A key that is
         no column of the model warns, or raises
-        :class:`~tabdistill.exceptions.SchemaError` when ``strict``
+        :class:`~tabdistill_runtime.exceptions.SchemaError` when ``strict``
         (see :meth:`FeatureSchema.encode_record`).
         """
         return self._one(self.schema.encode_record(record, strict))

@@ -1,6 +1,6 @@
 """Lazy re-exports (PEP 562): a package names its public objects without importing them.
 
-``import tabdistill`` or ``import tabdistill.runtime`` must stay cheap: a scoring
+``import tabdistill`` or ``import tabdistill_runtime`` must stay cheap: a scoring
 service should not pay for pandas, scikit-learn or LightGBM because a package
 ``__init__`` re-exports the training code. :func:`lazy_exports` gives a package
 a module-level ``__getattr__`` that imports a name's module on first access.

@@ -1,11 +1,11 @@
 """How a tree table is stored in a file: lossless packing, and the quantized leaf codecs.
 
 The model in memory always holds the canonical arrays of
-:mod:`tabdistill.runtime.trees`. On disk:
+:mod:`tabdistill_runtime.trees`. On disk:
 
 * integer arrays take the smallest integer type that holds their values;
 * ``right`` and ``roots`` are not stored (since format version 3): the
-  pre-order layout fixes them (:func:`~tabdistill.runtime.trees.preorder_links`);
+  pre-order layout fixes them (:func:`~tabdistill_runtime.trees.preorder_links`);
 * split values (thresholds, category-set indices) are stored as a table of
   distinct values plus one uint8/uint16/int32 code per split (``"split": "table"``);
 * leaf values are stored as ``float64``, as ``float32``, or as ``int16``/``int8``

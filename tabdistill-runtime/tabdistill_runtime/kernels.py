@@ -1,7 +1,7 @@
 """Numba kernels: the fallback scorer where the compiled C kernels could not be built.
 
-They read the canonical node table of :mod:`tabdistill.runtime.trees` and
-follow the decision rules of :mod:`tabdistill.runtime.rules` exactly, like the
+They read the canonical node table of :mod:`tabdistill_runtime.trees` and
+follow the decision rules of :mod:`tabdistill_runtime.rules` exactly, like the
 C kernels (``_ckernels.c``); the runtime's tests check both against the source
 libraries. Importing this module imports numba (~0.2 s) and the first call of
 each kernel compiles it (~1 s, cached on disk where writable): the compiled C
@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .._proba import EPS
+from ._proba import EPS
 from .rules import (
     CATEGORICAL,
     DEFAULT_LEFT,

@@ -13,7 +13,7 @@ Kinds:
 * ``CAT64``: categorical with every category below 64: one 64-bit mask;
 * ``SLOW``: anything else (larger category sets, zero-as-missing with a
   threshold near 0, scikit-learn's float32 comparison): the kernel applies
-  the full rules of :mod:`tabdistill.runtime.rules`.
+  the full rules of :mod:`tabdistill_runtime.rules`.
 """
 
 from __future__ import annotations

@@ -786,7 +786,7 @@ static PyMethodDef Linear_methods[] = {
     {NULL, NULL, 0, NULL}};
 
 static PyTypeObject LinearType = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "tabdistill.runtime._ckernels.Linear",
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "tabdistill_runtime._ckernels.Linear",
     .tp_basicsize = sizeof(Linear),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_doc = "A linear runtime (see tabdistill/runtime/from_linear.py).",
@@ -814,7 +814,7 @@ static PyMethodDef Forest_methods[] = {
     {NULL, NULL, 0, NULL}};
 
 static PyTypeObject ForestType = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "tabdistill.runtime._ckernels.Forest",
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "tabdistill_runtime._ckernels.Forest",
     .tp_basicsize = sizeof(Forest),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_doc = "A packed tree ensemble (see tabdistill/runtime/layout.py).",

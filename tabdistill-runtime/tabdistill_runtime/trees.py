@@ -13,7 +13,7 @@ subtree, then its right subtree):
     a numeric split's threshold, a categorical split's category-set index into
     ``cat_bounds``, or a leaf's value;
 ``flags`` (uint8)
-    the decision rule bits of :mod:`tabdistill.runtime.rules`;
+    the decision rule bits of :mod:`tabdistill_runtime.rules`;
 ``cat_bounds`` (int32), ``cat_bits`` (uint32)
     category set ``k`` is the bitset ``cat_bits[cat_bounds[k]:cat_bounds[k + 1]]``;
 ``roots`` (int32)

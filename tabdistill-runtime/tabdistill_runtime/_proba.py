@@ -1,4 +1,4 @@
-"""Probability helpers shared by every stage, NumPy only (the runtime imports them too)."""
+"""Probability helpers shared by every stage, NumPy only (the runtime scores with them)."""
 
 from __future__ import annotations
 

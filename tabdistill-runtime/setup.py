@@ -1,0 +1,21 @@
+"""Builds the runtime's compiled kernels; everything else is in ``pyproject.toml``.
+
+The extension is optional so that the install never fails for want of a C
+compiler: without it, the runtime scores with its numba kernels where numba is
+installed (the full ``tabdistill`` install has it), and otherwise refuses to
+build a model with an ``ImportError`` that says how to get the kernels
+(:mod:`tabdistill_runtime.scorers`).
+"""
+
+from setuptools import Extension, setup
+
+setup(
+    ext_modules=[
+        Extension(
+            "tabdistill_runtime._ckernels",
+            sources=["tabdistill_runtime/_ckernels.c"],
+            extra_compile_args=["-O3"],
+            optional=True,
+        )
+    ]
+)
