@@ -10,7 +10,7 @@
   one within a ROC-AUC tolerance of the uncompressed student.
 
 Thresholds are always stored losslessly (a table of distinct values plus a
-small code per split, :mod:`tabdistill.runtime.storage`).
+small code per split, :mod:`tabdistill_runtime.storage`).
 
 May import: :mod:`tabdistill.runtime`, :mod:`tabdistill.metrics`, NumPy, SciPy
 and scikit-learn. Never :mod:`tabdistill.distill`: the distiller runs

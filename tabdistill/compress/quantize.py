@@ -21,7 +21,7 @@ def quantize_leaves(model: CompiledModel, codec: str) -> tuple[CompiledModel, fl
     Returns
     -------
     model : CompiledModel
-        Same trees; stored with ``codec`` (see :mod:`tabdistill.runtime.storage`).
+        Same trees; stored with ``codec`` (see :mod:`tabdistill_runtime.storage`).
     bound : float
         No probability it gives differs from ``model``'s by more than this:
         each tree's leaf moves by at most its rounding error, the raw score by

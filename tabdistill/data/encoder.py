@@ -2,7 +2,7 @@
 
 Everything downstream (teacher, augmenters, students, runtime) works on the
 float matrix :class:`TabularEncoder` produces; its fitted
-:class:`~tabdistill.data.schema.FeatureSchema` says how (numeric columns as
+:class:`~tabdistill_runtime.schema.FeatureSchema` says how (numeric columns as
 float64 with NaN for missing, categorical columns as level codes with NaN for
 missing or unseen). Keeping one encoding lets LightGBM and XGBoost use their
 native categorical and missing-value handling, lets MUNGE perturb rows in one
@@ -179,7 +179,7 @@ class TabularEncoder(TabularInputMixin, TransformerMixin, BaseEstimator):
 
     Roles are inferred at ``fit``: numeric dtypes are numeric; ``datetime64``
     columns and text columns whose values parse as dates in one format become
-    date features (:mod:`tabdistill.data.dates`: ``col.timestamp``,
+    date features (:mod:`tabdistill_runtime.dates`: ``col.timestamp``,
     ``col.year``, ... for the parts that vary); other ``object``, string,
     ``category`` and ``bool`` columns are categorical; ID-like columns (a text
     column whose values are almost all distinct, or an integer column named

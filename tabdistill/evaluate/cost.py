@@ -87,7 +87,7 @@ def skops_size(obj) -> int:
 
 
 def runtime_size(runtime) -> int:
-    """Bytes of a :class:`~tabdistill.runtime.model.CompiledModel` saved as its ``.npz`` file."""
+    """Bytes of a :class:`~tabdistill_runtime.model.CompiledModel` saved as its ``.npz`` file."""
     buffer = io.BytesIO()
     runtime.save(buffer)
     return buffer.getbuffer().nbytes

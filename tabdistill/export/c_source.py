@@ -2,7 +2,7 @@
 
 A tree runtime's node table is emitted as ``static const`` arrays (every
 double as an exact hexadecimal literal) and walked by a small function
-implementing the rules of :mod:`tabdistill.runtime.rules`; a linear runtime's
+implementing the rules of :mod:`tabdistill_runtime.rules`; a linear runtime's
 per-feature encoding (one-hot codes, standardisation, the missing-value
 indicator) and coefficients are emitted the same way and applied term by term
 as the runtime's linear kernel does. So the exported scores equal the

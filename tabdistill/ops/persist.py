@@ -4,7 +4,7 @@ Full estimators (a :class:`~tabdistill.DistilledClassifier` with its teacher)
 are stored with skops, which rebuilds objects from a schema instead of
 unpickling them, and loaded only when every type in the file is on
 :data:`TRUSTED_TYPES`. The deployable student is stored as a runtime ``.npz``
-(arrays + JSON, see :mod:`tabdistill.runtime.format`). Pickle/joblib exist only behind
+(arrays + JSON, see :mod:`tabdistill_runtime.format`). Pickle/joblib exist only behind
 :func:`load_pickle_i_trust_this_file`, for files you made yourself.
 """
 
@@ -26,7 +26,8 @@ TRUSTED_TYPES = frozenset(
         "xgboost.core.Booster",
         "xgboost.sklearn.XGBClassifier",
         "tabdistill.data.encoder.TabularEncoder",
-        "tabdistill.data.schema.FeatureSchema",
+        "tabdistill.data.schema.FeatureSchema",  # in models saved before the runtime split off
+        "tabdistill_runtime.schema.FeatureSchema",
         "tabdistill.distill.distiller.DistilledClassifier",
         "tabdistill.distill.linear.LinearDesign",
         "tabdistill.distill.members.FoldAverage",
