@@ -5,7 +5,10 @@ replaced by a function that fails the test), with one clear stderr line and no
 traceback. Retraining failures must also be a line in the registry's run log.
 """
 
+import gzip
 import json
+import shutil
+import zlib
 
 import numpy as np
 import pandas as pd
@@ -26,6 +29,22 @@ GOOD_CONFIG = job_config(
     gate={"max_p99_us": 1e6, "min_roc_auc": 0.0, "max_teacher_gap": 1.0},
     run=None,
 )
+
+
+def _corrupt_gzip(data: bytes) -> bytes:
+    """``data`` gzipped, with the first byte flip after the header line that breaks the
+    deflate stream itself (not only the checksum at its end)."""
+    packed = gzip.compress(data, mtime=0)
+    for at in range(len(packed) // 2, len(packed) - 8):
+        broken = bytearray(packed)
+        broken[at] ^= 0xFF
+        try:
+            gzip.decompress(bytes(broken))
+        except zlib.error:
+            return bytes(broken)
+        except (OSError, EOFError):
+            continue
+    raise AssertionError("no corrupting flip found")
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +71,10 @@ def files(tmp_path_factory):
         root / "text_in_numeric.csv", index=False
     )
     frame.drop(columns="x2").to_csv(root / "missing_column.csv", index=False)
+    (root / "corrupt.csv.gz").write_bytes(_corrupt_gzip((root / "train.csv").read_bytes()))
+    frame.to_csv(root / "train_copy.csv", index=False)  # a holdout of training rows
+    X.assign(label=np.arange(len(X)) % 3).to_csv(root / "three.csv", index=False)
+    (root / "latin1.toml").write_bytes((GOOD_CONFIG + "# Zürich\n").encode("latin-1"))
     (root / "a_file").write_text("not a folder")
     (root / "bad.toml").write_text("[data\ntrain = ")
     config = root / "job.toml"
@@ -96,6 +119,12 @@ BENCHMARK = [
     (["train.csv", "--target", "label", "--latency-calls", "0"], "positive integer"),
     (["train.csv", "--target", "label", "--positive-label", "maybe"], "maybe"),
     (["train.csv", "--target", "label", "--no-such-option"], "unrecognized"),
+    (["corrupt.csv.gz", "--target", "label"], "could not read 'corrupt.csv.gz' as CSV"),
+    (["three.csv", "--target", "label", "--threshold", "fpr=0.01"], "3 classes"),
+    (["train.csv", "--targe", "label"], "required: --target"),
+    (["train.csv", "--target", "label", "--n-estimator", "10"], "unrecognized arguments"),
+    (["train.csv", "--target", "lable"], "Did you mean 'label'?"),
+    (["train.csv", "--target", "label", "--dask-scheduler", "bogus-address"], "with a port"),
 ]
 
 RETRAIN = [
@@ -119,6 +148,14 @@ RETRAIN = [
     ("", ["--train", "inf.csv"], "infinite"),
     ("", ["--target", "nope"], "target column 'nope' not found"),
     ("", ["--set", "oops"], "section.key=value"),
+    ("", "latin1.toml", "is not UTF-8"),
+    ("", ["--set", "run.dask_scheduler='bogus-address'"], "run.dask_scheduler"),
+    ("", ["--train", "corrupt.csv.gz"], "could not read"),
+    ("", ["--train", "three.csv", "--set", "decision.threshold={fpr=0.01}"], "3 classes"),
+    ("", ["--target", "lable"], "Did you mean 'label'?"),
+    ("", ["--holdout", "train.csv"], "also a training file"),
+    ("", ["--holdout", "train_copy.csv"], "300 of 300 rows of the holdout"),
+    ("", ["--targe", "label"], "unrecognized arguments: --targe"),
 ]
 
 PREDICT = [
@@ -133,6 +170,8 @@ PREDICT = [
     (["--input", "train.csv", "--output", "a_file"], "exists"),
     (["--input", "train.csv", "--chunk-size", "0"], "positive"),
     (["--input", "train.csv", "--id-column", "txn"], "id column 'txn'"),
+    (["--input", "train.csv", "--id-column", "colour"], "Did you mean 'color'?"),
+    (["--input", "corrupt.csv.gz"], "could not read 'corrupt.csv.gz' as CSV"),
 ]
 
 
@@ -163,7 +202,8 @@ def test_retrain_bad_inputs_are_logged(files, extra, args, message, capsys, monk
     before = log.read_text().count("\n")
     _one_line_exit_2(["retrain", "--config", str(config), *(args or []), "-q"], capsys, message)
     lines = log.read_text().splitlines()
-    if not own_file and "registry" not in message:  # the run log names every failure
+    usage = "unrecognized" in message  # refused by the parser: no run, no config read
+    if not own_file and "registry" not in message and not usage:  # the log names each failure
         assert len(lines) == before + 1
         last = json.loads(lines[-1])
         assert last["outcome"] == "failed" and message.split("'")[0] in last["error"]
@@ -230,3 +270,17 @@ def test_api_bad_inputs_are_tabdistill_errors():
             call()
         text = str(info.value)
         assert message in text and "\n" not in text, text
+
+
+def test_dask_predict_names_the_file_with_text_in_a_numeric_column(
+    files, dask_client, capsys, monkeypatch
+):
+    monkeypatch.chdir(files)
+    (files / "batch").mkdir(exist_ok=True)
+    shutil.copy(files / "train.csv", files / "batch" / "a.csv")
+    shutil.copy(files / "text_in_numeric.csv", files / "batch" / "b.csv")
+    address = dask_client.scheduler.address
+    argv = ["predict", "--model", "registry", "--input", "batch/*.csv", "--output", "scored"]
+    message = "input 'batch/b.csv': column 'x2' was numeric at fit but holds text"
+    _one_line_exit_2([*argv, "--dask-scheduler", address, "-q"], capsys, message)
+    assert not (files / "scored").exists()

@@ -12,6 +12,7 @@ from .options import (
     distiller_params,
     fraction,
     positive_int,
+    scheduler,
 )
 
 
@@ -28,7 +29,12 @@ def add_parser(sub, common):
         help="label of the positive class of a binary target (default: inferred)",
     )
     p.add_argument("--test-size", type=fraction, default=0.25, help="held-out share (default 0.25)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seeds the train/test split and every model (default 0)",
+    )
     p.add_argument("--json", metavar="OUT", help="write the results as JSON")
     p.add_argument("--report", metavar="DIR", help="write an HTML report with plots")
     p.add_argument(
@@ -46,6 +52,7 @@ def add_parser(sub, common):
     )
     p.add_argument(
         "--dask-scheduler",
+        type=scheduler,
         metavar="ADDRESS",
         help="fit the teacher's members and label synthetic rows on a Dask cluster (needs "
         "tabdistill[dask]): 'local' for a local cluster on this machine, or a scheduler "

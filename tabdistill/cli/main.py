@@ -32,7 +32,15 @@ COMMANDS = {
 
 
 class _Parser(argparse.ArgumentParser):
-    """Usage errors as one stderr line and exit 2, like every other user error."""
+    """Usage errors as one stderr line and exit 2, like every other user error.
+
+    Options are never abbreviated: ``--targe`` is an error, not ``--target``
+    (commands and their subcommands are built with this class too).
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
 
     def error(self, message):
         self.exit(EXIT_USAGE, f"tabdistill: error: {message} (see '{self.prog} --help')\n")
@@ -42,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="tabdistill",
         description="Distil a tabular ensemble into a compact model that scores in microseconds.",
+        epilog="Paths given on the command line are relative to the working directory; paths "
+        "inside a retraining config file are relative to the config file's folder.",
     )
     parser.add_argument("--version", action="version", version=f"tabdistill {__version__}")
     common = _Parser(add_help=False)
@@ -55,7 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _configure_logging(args):
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
-    logging.basicConfig(level=level, format="tabdistill: %(message)s", stream=sys.stderr)
+    # other libraries' progress (Dask's scheduler and workers start, stop, ...) only with -v
+    others = max(level, logging.INFO if args.verbose else logging.WARNING)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(
+        lambda r: r.levelno >= (level if r.name.partition(".")[0] == "tabdistill" else others)
+    )
+    logging.basicConfig(level=level, format="tabdistill: %(message)s", handlers=[handler])
     for noisy in ("numba", "matplotlib", "PIL", "distributed"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     warnings.simplefilter("default" if args.verbose else "ignore", DeprecationWarning)

@@ -13,8 +13,15 @@ def add_parser(sub, common):
         "make-fraud", help="write a synthetic fraud dataset as CSV", parents=[common]
     )
     p.add_argument("output", help="CSV path (.csv or .csv.gz)")
-    p.add_argument("--rows", type=positive_int, default=100_000)
-    p.add_argument("--fraud-rate", type=fraction, default=0.01)
+    p.add_argument(
+        "--rows", type=positive_int, default=100_000, help="rows to write (default 100,000)"
+    )
+    p.add_argument(
+        "--fraud-rate",
+        type=fraction,
+        default=0.01,
+        help="share of fraudulent rows, in (0, 1) (default 0.01)",
+    )
     p.add_argument(
         "--features",
         type=positive_int,
@@ -22,14 +29,16 @@ def add_parser(sub, common):
         help="feature columns (default 11; more adds engineered-looking, categorical, noise "
         "and block-missing columns, e.g. 120 for a card-fraud-shaped table)",
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--seed", type=int, default=0, help="the same seed writes the same rows (default 0)"
+    )
     p.add_argument(
         "--fraud-type",
         action="store_true",
         help="a multiclass target fraud_type (none, account_takeover, card_not_present, "
         "friendly_fraud) instead of is_fraud",
     )
-    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.set_defaults(func=run)
 
 

@@ -68,6 +68,16 @@ def threshold(text):
     return spec
 
 
+def scheduler(text):
+    """``"local"`` or a Dask scheduler address with a port, checked before any work."""
+    from ..ops.config import check_scheduler_address
+
+    try:
+        return check_scheduler_address(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def members(text):
     """``"lightgbm,xgboost"`` -> a list of built-in teacher member names."""
     from ..distill.members import MEMBER_DEFAULTS
@@ -100,7 +110,12 @@ def add_model_options(p):
     g.add_argument("--n-estimators", type=int, help="student trees (lightgbm)")
     g.add_argument("--num-leaves", type=int, help="leaves per student tree (lightgbm)")
     g.add_argument("--max-depth", type=int, help="depth of the tree student")
-    g.add_argument("--augmenter", default="munge", choices=["munge", "marginal", "gaussian"])
+    g.add_argument(
+        "--augmenter",
+        default="munge",
+        choices=["munge", "marginal", "gaussian"],
+        help="how synthetic rows are made for the teacher to label (default: munge)",
+    )
     g.add_argument(
         "--augment-factors",
         type=factors,

@@ -3,7 +3,7 @@ a glob of CSV / Parquet files through Dask (``--dask-scheduler``)."""
 
 from __future__ import annotations
 
-from .options import EXIT_OK
+from .options import EXIT_OK, scheduler
 
 
 def add_parser(sub, common):
@@ -27,6 +27,7 @@ def add_parser(sub, common):
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.add_argument(
         "--dask-scheduler",
+        type=scheduler,
         metavar="ADDRESS",
         help="score through Dask (needs tabdistill[dask]): 'local' for a local cluster on "
         "this machine, or a scheduler address such as tcp://host:8786",

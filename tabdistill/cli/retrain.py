@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from .options import seconds
 
 #: CLI flags that override one config key each.
@@ -22,10 +24,16 @@ def add_parser(sub, common):
         help="retrain from a config file; promote only if the quality gate passes",
         parents=[common],
     )
-    p.add_argument("--config", required=True, help="TOML job config")
+    p.add_argument(
+        "--config",
+        required=True,
+        help="TOML job config; relative paths inside it are relative to the config file's "
+        "folder, paths given on the command line (here, --train, --holdout, --registry, "
+        "--set) to the working directory",
+    )
     p.add_argument("--train", help="override data.train (path or glob)")
     p.add_argument("--target", help="override data.target")
-    p.add_argument("--holdout", help="override data.holdout")
+    p.add_argument("--holdout", help="override data.holdout (a labelled file)")
     p.add_argument("--registry", help="override registry.path")
     p.add_argument("--seed", type=int, help="override run.seed")
     p.add_argument("--n-jobs", type=int, help="override run.n_jobs")
@@ -42,6 +50,19 @@ def add_parser(sub, common):
     p.set_defaults(func=run)
 
 
+def _from_here(overrides):
+    """Paths typed on the command line are relative to the working directory, not to the
+    config file's folder (which relative paths inside the config are relative to)."""
+    from ..ops.config import PATH_KEYS
+
+    return [
+        (section, key, os.path.abspath(value))
+        if (section, key) in PATH_KEYS and isinstance(value, str) and value
+        else (section, key, value)
+        for section, key, value in overrides
+    ]
+
+
 def run(args) -> int:
     from ..exceptions import ConfigError
     from ..ops.config import parse_override
@@ -55,8 +76,9 @@ def run(args) -> int:
     try:
         overrides += [parse_override(o) for o in args.set or ()]
     except ConfigError as exc:
-        log_config_failure(args.config, overrides, exc)
+        log_config_failure(args.config, _from_here(overrides), exc)
         raise
+    overrides = _from_here(overrides)
     outcome = run_job(args.config, overrides, dry_run=args.dry_run)
     student = outcome.manifest["metrics"]["student"]
     p99 = outcome.manifest["latency"]["single_row_p99_us"]

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import lzma
+import zipfile
+import zlib
 from pathlib import Path
 
 import pandas as pd
 
+from .._suggest import did_you_mean
 from ..exceptions import DataError
 
 
@@ -36,6 +40,20 @@ def read_csv(path, **kwargs) -> pd.DataFrame:
     return frame
 
 
+#: What reading a damaged, truncated or foreign file may raise (a corrupt gzip stream raises
+#: ``zlib.error`` mid-file; ``OSError`` covers a bad gzip header, ``EOFError`` a truncated one).
+READ_ERRORS = (
+    pd.errors.ParserError,
+    UnicodeDecodeError,
+    OSError,
+    EOFError,
+    ValueError,
+    zlib.error,
+    lzma.LZMAError,
+    zipfile.BadZipFile,
+)
+
+
 def _parse(path, **kwargs) -> pd.DataFrame:
     """``pandas.read_csv`` with every parsing failure as one clear ``DataError``."""
     try:
@@ -44,7 +62,7 @@ def _parse(path, **kwargs) -> pd.DataFrame:
         raise DataError(
             f"data file '{path}' is empty: expected a header row and data rows."
         ) from None
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError, ValueError) as exc:
+    except READ_ERRORS as exc:
         raise csv_error(path, exc) from None
 
 
@@ -95,8 +113,7 @@ def split_target(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, pd.Ser
         If ``target`` is not a column; the message lists the columns there are.
     """
     if target not in frame.columns:
-        close = [c for c in frame.columns if str(c).lower() == str(target).lower()]
-        hint = f" Did you mean '{close[0]}'?" if close else ""
+        hint = did_you_mean(target, frame.columns)
         cols = ", ".join(map(str, frame.columns[:30]))
         raise DataError(f"target column '{target}' not found.{hint} Columns are: {cols}.")
     X = frame.drop(columns=[target])

@@ -37,7 +37,7 @@ from ..data.io import read_csv, split_target
 from ..data.target import class_text, encode_target
 from ..distill.distiller import DistilledClassifier
 from ..distill.students import compile_student
-from ..exceptions import DataError
+from ..exceptions import ConfigError, DataError
 from .cost import batch_throughput, peak_rss_mb, runtime_size, single_row_latency, skops_size
 from .table import COST_COLUMNS, metric_columns, text_table
 
@@ -86,6 +86,23 @@ def stratified_split(X, y01, test_size, seed, classes=None):
             "split and 10 for training. Use more data or another test size."
         )
     return train_test_split(X, y01, test_size=test_size, stratify=y01, random_state=seed)
+
+
+def check_threshold_fits(threshold, target, setting: str = "threshold (--threshold)") -> None:
+    """Refuse, before any fit, a decision threshold for a target of more than two classes.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``setting``, when ``threshold`` is not the default 0.5 and
+        ``target`` (a :class:`~tabdistill.data.target.Target`) has K > 2 classes.
+    """
+    if target.n_classes > 2 and threshold != 0.5:
+        raise ConfigError(
+            f"{setting} {threshold!r} sets the decision of a binary target, but the target has "
+            f"{target.n_classes} classes, whose decision is the most probable class: leave the "
+            "threshold unset."
+        )
 
 
 def _single_thread(teacher):
@@ -145,6 +162,7 @@ def run_benchmark(
         frame = read_csv(frame)
     X, y_raw = split_target(frame, target)
     target_info = encode_target(y_raw, positive_label)
+    check_threshold_fits((distiller_params or {}).get("threshold", 0.5), target_info)
     y01 = target_info.y
     X_train, X_test, y_train, y_test = stratified_split(
         X, y01, test_size, seed, target_info.classes

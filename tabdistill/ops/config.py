@@ -17,6 +17,7 @@ import re
 from pathlib import Path
 
 from .._compat import tomllib
+from .._suggest import did_you_mean
 from ..exceptions import ConfigError
 
 _ANY_LABEL = (str, int, bool)
@@ -69,6 +70,8 @@ CONFIG_SCHEMA = {
     },
 }
 _REQUIRED = [("data", "train"), ("data", "target"), ("registry", "path")]
+#: Keys holding paths: relative ones are relative to the config file's folder.
+PATH_KEYS = (("data", "train"), ("data", "holdout"), ("registry", "path"))
 _TYPE_NAMES = {
     str: "a string",
     int: "an integer",
@@ -124,7 +127,12 @@ def load_config(path, overrides=()) -> dict:
     if not path.is_file():
         raise ConfigError(f"config file not found: '{path}'.")
     try:
-        raw = tomllib.loads(path.read_text())
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"config file '{path}' is not UTF-8 text ({exc.reason} at byte {exc.start}): "
+            "TOML files are UTF-8; save it as UTF-8."
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"'{path}' is not valid TOML: {exc}") from None
     for section, key, value in overrides:
@@ -159,16 +167,11 @@ def load_config(path, overrides=()) -> dict:
         if config[section][key] in (None, ""):
             raise ConfigError(f"config key '{section}.{key}' is required.")
     base = path.resolve().parent
-    for section, key in (("data", "train"), ("data", "holdout"), ("registry", "path")):
+    for section, key in PATH_KEYS:
         value = config[section][key]
         if value and not Path(value).is_absolute():
             config[section][key] = str(base / value)
-    if not training_files(config["data"]["train"]):
-        raise ConfigError(f"config key 'data.train': no file matches '{config['data']['train']}'.")
-    if config["data"]["holdout"] and not Path(config["data"]["holdout"]).is_file():
-        raise ConfigError(
-            f"config key 'data.holdout': file not found: '{config['data']['holdout']}'."
-        )
+    _check_data(config["data"])
     if not 0 < config["data"]["holdout_fraction"] < 1:
         raise ConfigError("config key 'data.holdout_fraction' must be in (0, 1).")
     for key, value in config["gate"].items():
@@ -177,8 +180,71 @@ def load_config(path, overrides=()) -> dict:
         if not value >= 0 or (key == "min_roc_auc" and value > 1):
             raise ConfigError(f"config key 'gate.{key}' must be a number >= 0, got {value!r}.")
     check_registry_path(config["registry"]["path"])
+    if config["run"]["dask_scheduler"] is not None:
+        try:
+            check_scheduler_address(config["run"]["dask_scheduler"])
+        except ValueError as exc:
+            raise ConfigError(f"config key 'run.dask_scheduler': {exc}") from None
     build_distiller(config)
     return config
+
+
+def _check_data(data: dict) -> None:
+    """The training files exist and name the target; the holdout is another file."""
+    from ..data.io import header_names
+
+    files = training_files(data["train"])
+    if not files:
+        raise ConfigError(f"config key 'data.train': no file matches '{data['train']}'.")
+    columns = header_names(files[0])
+    if data["target"] not in columns:
+        raise ConfigError(
+            f"config key 'data.target': target column '{data['target']}' not found in "
+            f"'{files[0]}'.{did_you_mean(data['target'], columns)} Columns are: "
+            f"{', '.join(columns[:30])}."
+        )
+    holdout = data["holdout"]
+    if not holdout:
+        return
+    if not Path(holdout).is_file():
+        raise ConfigError(f"config key 'data.holdout': file not found: '{holdout}'.")
+    same = [f for f in files if os.path.samefile(f, holdout)]
+    if same:
+        raise ConfigError(
+            f"config key 'data.holdout': '{holdout}' is also a training file (data.train "
+            f"= '{data['train']}' matches it): the holdout must be rows the model is not "
+            "trained on. Give a separate labelled file, or leave data.holdout unset to hold "
+            "out a stratified share of the training rows (data.holdout_fraction)."
+        )
+
+
+def check_scheduler_address(address: str) -> str:
+    """``"local"`` or a Dask scheduler address with a port (``tcp://host:8786``, ``host:8786``,
+    another protocol's ``proto://...``), checked without connecting.
+
+    Raises
+    ------
+    ValueError
+        Saying what was expected.
+    """
+    text = address.strip() if isinstance(address, str) else ""
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        scheme, rest = "tcp", text
+    ok = text == "local" or (
+        re.fullmatch(r"[a-z][a-z0-9+.-]*", scheme or "")
+        and rest
+        and (
+            scheme not in ("tcp", "tls")
+            or re.fullmatch(r"(\[[0-9a-fA-F:]+\]|[^\s:/\[\]]+):\d+", rest)
+        )
+    )
+    if not ok:
+        raise ValueError(
+            f"expected 'local' (a cluster on this machine) or a scheduler address with a "
+            f"port such as tcp://host:8786, got {address!r}."
+        )
+    return text
 
 
 #: Which config key an estimator's error is about: the first pattern found in its message.

@@ -29,8 +29,10 @@ import pandas as pd
 
 from tabdistill_runtime import CompiledModel
 
-from ..exceptions import DataError
+from ..exceptions import ConfigError, DataError, TabDistillError
+from .config import check_scheduler_address
 from .registry import load_runtime
+from .scoring import CHUNK_READ_ERRORS as READ_ERRORS
 from .scoring import FrameScorer, _check_header
 
 logger = logging.getLogger(__name__)
@@ -134,17 +136,38 @@ def dask_client(scheduler=None, *, shared_memory=False):
         raise ImportError(
             "--dask-scheduler needs the dask extra: pip install 'tabdistill[dask]'."
         ) from None
-    if scheduler == "local":
+    try:
+        address = check_scheduler_address(scheduler)
+    except ValueError as exc:
+        raise ConfigError(f"Dask scheduler: {exc}") from None
+    # the workers' own logs (a failed task, every start and stop) would repeat on stderr what
+    # the error raised here says once; --verbose shows them
+    quiet = not logger.isEnabledFor(logging.DEBUG)
+    if address == "local":
         cores = os.cpu_count() or 1
         workers, threads = (1, cores) if shared_memory else (cores, 1)
         with (
-            LocalCluster(n_workers=workers, threads_per_worker=threads, processes=True) as cluster,
+            LocalCluster(
+                n_workers=workers,
+                threads_per_worker=threads,
+                processes=True,
+                dashboard_address=":0",  # any free port: never 'port 8787 is already in use'
+                silence_logs=logging.CRITICAL if quiet else logging.WARNING,
+            ) as cluster,
             Client(cluster) as client,
         ):
+            logger.info("Dask dashboard: %s", client.dashboard_link)
             yield client
-    else:
-        with Client(scheduler) as client:
-            yield client
+        return
+    try:
+        client = Client(address)
+    except (OSError, ValueError, TimeoutError) as exc:
+        raise ConfigError(
+            f"cannot connect to the Dask scheduler '{address}': {' '.join(str(exc).split())}. "
+            "Start it first, check the address, or use 'local'."
+        ) from None
+    with client:
+        yield client
 
 
 def input_format(pattern) -> str:
@@ -166,6 +189,34 @@ def _rows_written(folder: Path, fmt: str) -> int:
 
         return sum(pq.ParquetFile(p).metadata.num_rows for p in folder.glob("*.parquet"))
     return sum(len(pd.read_csv(p, usecols=[0])) for p in folder.glob("*.csv"))
+
+
+def _chunks(file, fmt, scorer, rows=100_000):
+    """The rows of one input file, a chunk at a time, read as one process reads them."""
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        for batch in pq.ParquetFile(file).iter_batches(batch_size=rows):
+            yield batch.to_pandas()
+    else:
+        yield from pd.read_csv(file, chunksize=rows, dtype=scorer.text_columns)
+
+
+def _diagnose(files, fmt, scorer) -> None:
+    """After Dask failed to score ``files``: score them one by one, as a single process does,
+    and raise that process's error with the file it is about (a column of numbers holding text
+    in one file fails Dask's dtype check with a message about Dask, not about the data).
+    Returns if every file scores (the failure was Dask's own)."""
+    from ..data.io import csv_error
+
+    for file in files:
+        try:
+            for chunk in _chunks(file, fmt, scorer):
+                scorer(chunk)
+        except TabDistillError as exc:
+            raise type(exc)(f"input '{file}': {exc}") from None
+        except READ_ERRORS as exc:
+            raise csv_error(file, exc) from None
 
 
 def score_files(
@@ -235,6 +286,13 @@ def score_files(
         if output_dir.exists():
             shutil.rmtree(output_dir)
         os.replace(tmp, output_dir)
+    except TabDistillError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    except Exception:
+        shutil.rmtree(tmp, ignore_errors=True)
+        _diagnose(files, fmt, scorer)  # the error one process gives, naming the file
+        raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

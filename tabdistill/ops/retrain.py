@@ -25,6 +25,7 @@ from .. import metrics
 from .._version import __version__
 from ..data.io import read_csv, split_target
 from ..data.target import encode_target
+from ..evaluate.benchmark import check_threshold_fits
 from ..evaluate.cost import single_row_latency
 from ..exceptions import DataError, TabDistillError
 from .config import build_distiller, load_config, registry_hint, training_files
@@ -72,6 +73,51 @@ def _split_holdout(config, X, y_raw, codes):
         random_state=config["run"]["seed"],
     )
     return X.iloc[tr], y_raw.iloc[tr], (X.iloc[ho], codes[ho])
+
+
+def _row_hashes(frame, columns) -> np.ndarray:
+    """One hash per row of ``frame[columns]``; numbers compare as numbers (``1`` == ``1.0``)."""
+    parts = {}
+    for c in columns:
+        col = frame[c]
+        numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
+        parts[c] = col.astype("float64") if numeric else col.astype(str)
+    return pd.util.hash_pandas_object(pd.DataFrame(parts), index=False).to_numpy()
+
+
+def check_holdout_overlap(train, holdout, holdout_path, slack: float = 0.01) -> None:
+    """Refuse a holdout whose rows are training rows (a copy of a training file, say).
+
+    Rows are compared on every column the two share, target included. Some
+    repeats are natural (small tables of few columns repeat rows): the
+    holdout may repeat training rows up to twice as often as the training
+    rows repeat each other, plus ``slack``.
+
+    Raises
+    ------
+    DataError
+        Naming the holdout file, how many of its rows are training rows, and
+        the first few of their line numbers.
+    """
+    columns = [c for c in train.columns if c in holdout.columns]
+    seen = _row_hashes(train, columns)
+    found = np.flatnonzero(np.isin(_row_hashes(holdout, columns), seen))
+    if not len(found):
+        return
+    share = len(found) / len(holdout)
+    natural = float(pd.Series(seen).duplicated(keep=False).mean())
+    if share <= 2 * natural + slack:
+        logger.info(
+            "%d holdout rows repeat training rows (as often as training rows repeat)", len(found)
+        )
+        return
+    lines = ", ".join(str(i + 2) for i in found[:5])  # line 1 is the header
+    raise DataError(
+        f"{len(found):,} of {len(holdout):,} rows of the holdout '{holdout_path}' "
+        f"({share:.0%}) are also training rows (data.train), e.g. its lines {lines}: scores on "
+        "them would overstate the model. Give a holdout of other rows, or leave data.holdout "
+        "unset to hold out a share of the training rows."
+    )
 
 
 @dataclass
@@ -201,9 +247,11 @@ def _train(config) -> _Trained:
     files, frame = _read_training(config)
     X, y_raw = split_target(frame, config["data"]["target"])
     target = encode_target(y_raw, config["data"]["positive_label"])
+    check_threshold_fits(config["decision"]["threshold"], target, "config key 'decision.threshold'")
     X_train, y_train, holdout = _split_holdout(config, X, y_raw, target.y)
     if holdout is None:
         hframe = read_csv(config["data"]["holdout"])
+        check_holdout_overlap(frame, hframe, config["data"]["holdout"])
         X_ho, y_ho_raw = split_target(hframe, config["data"]["target"])
         if target.n_classes == 2:
             y_ho = encode_target(y_ho_raw, positive_label=target.pos_label).y

@@ -9,6 +9,7 @@ unless asked to.
 
 from __future__ import annotations
 
+import gzip
 import logging
 import os
 from pathlib import Path
@@ -17,23 +18,36 @@ import numpy as np
 import pandas as pd
 
 from .._progress import progress
+from .._suggest import did_you_mean
 from ..data.encoder import TabularEncoder
-from ..data.io import csv_error, header_names
+from ..data.io import READ_ERRORS, csv_error, header_names
 from ..exceptions import DataError, SchemaError
 from .registry import load_runtime
 
 logger = logging.getLogger(__name__)
 
+#: Reading errors of the input while it is scored. Not ValueError: a value error there comes
+#: from the encoder or the model, and says so itself. Not a plain OSError either: the output
+#: may fail to be written (a full disk), which is not the input's fault.
+CHUNK_READ_ERRORS = tuple(e for e in READ_ERRORS if e not in (ValueError, OSError)) + (
+    gzip.BadGzipFile,
+)
+
 
 def _check_header(input_path, runtime, id_column):
-    columns = set(header_names(input_path))
+    columns = header_names(input_path)
     missing = [c for c in runtime.schema.input_columns if c not in columns]
     if missing:
+        hint = did_you_mean(missing[0], set(columns) - set(runtime.schema.input_columns))
         raise SchemaError(
             f"input '{input_path}' lacks {len(missing)} column(s) the model needs: {missing}."
+            + hint
         )
     if id_column and id_column not in columns:
-        raise SchemaError(f"id column '{id_column}' is not in input '{input_path}'.")
+        raise SchemaError(
+            f"id column '{id_column}' is not in input '{input_path}'."
+            + did_you_mean(id_column, columns)
+        )
 
 
 def _columns(manifest, runtime):
@@ -168,7 +182,7 @@ def score_csv(
         if rows == 0:
             raise DataError(f"input file '{input_path}' has no data rows.")
         os.replace(tmp, output_path)
-    except (pd.errors.ParserError, UnicodeDecodeError, EOFError) as exc:
+    except CHUNK_READ_ERRORS as exc:
         tmp.unlink(missing_ok=True)
         raise csv_error(input_path, exc) from None
     except BaseException:
