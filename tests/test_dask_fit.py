@@ -114,6 +114,7 @@ def test_a_local_cluster_for_fits_shares_one_worker_process(monkeypatch):
     """Fits on a local cluster run as threads of one worker process, so concurrent fits
     share one copy of the training rows; scoring keeps a single-threaded process per core."""
     import contextlib
+    import types
 
     import distributed
 
@@ -128,13 +129,15 @@ def test_a_local_cluster_for_fits_shares_one_worker_process(monkeypatch):
 
     class Client(contextlib.nullcontext):
         def __init__(self, cluster):
-            super().__init__("client")
+            super().__init__(types.SimpleNamespace(name="client", dashboard_link="http://x"))
 
     monkeypatch.setattr(distributed, "LocalCluster", Cluster)
     monkeypatch.setattr(distributed, "Client", Client)
     monkeypatch.setattr(dask_scoring.os, "cpu_count", lambda: 4)
     for shared in (True, False):
         with dask_scoring.dask_client("local", shared_memory=shared) as client:
-            assert client == "client"
-    assert made[0] == {"n_workers": 1, "threads_per_worker": 4, "processes": True}
-    assert made[1] == {"n_workers": 4, "threads_per_worker": 1, "processes": True}
+            assert client.name == "client"
+    shape = [{k: m[k] for k in ("n_workers", "threads_per_worker", "processes")} for m in made]
+    assert shape[0] == {"n_workers": 1, "threads_per_worker": 4, "processes": True}
+    assert shape[1] == {"n_workers": 4, "threads_per_worker": 1, "processes": True}
+    assert made[0]["dashboard_address"] == ":0"  # never the busy default port
