@@ -46,8 +46,9 @@ def registry(tmp_path_factory):
     """Three versions: passed, passed, rejected (an impossible ROC-AUC floor)."""
     root = tmp_path_factory.mktemp("ops")
     config = _job(root)
-    for extra in ([], [], ["--set", "gate.min_roc_auc=1.0"]):
-        code = main(["retrain", "--config", str(config), "--seed", "1", *extra, "-q"])
+    # seeds differ: a retrain of unchanged data and settings is skipped
+    for seed, extra in (("1", []), ("2", []), ("2", ["--set", "gate.min_roc_auc=1.0"])):
+        code = main(["retrain", "--config", str(config), "--seed", seed, *extra, "-q"])
         assert code in (0, 3)
     reg = Registry(root / "registry")
     assert len(reg.versions()) == 3
@@ -116,11 +117,90 @@ def test_prune_keeps_newest_and_never_production(registry, tmp_path, capsys):
     shutil.copytree(registry.root, root)
     reg = Registry(root)
     first, second, rejected = reg.versions()
+    reg.promote(second)
     reg.promote(first)
-    assert main(["registry", "prune", str(root), "--keep", "1", "-q"]) == 0
-    assert reg.versions() == [first, rejected]  # the newest, and production
+    assert main(["registry", "prune", str(root), "--keep", "1"]) == 0
+    # the newest, production, and the version rollback returns to
+    assert reg.versions() == [first, second, rejected]
+    assert f"kept {second} as well: rollback returns to it" in capsys.readouterr().out
     assert reg.production() == first
     assert main(["registry", "prune", str(root), "--keep", "0"]) == 2
+
+
+def _copy_version(reg, source) -> str:
+    """A new version of ``reg`` holding ``source``'s model (no training)."""
+    manifest, runtime = load_runtime(reg.root / source)
+    for key in ("format", "format_version", "version", "files"):
+        manifest.pop(key)
+    time.sleep(0.001)  # versions are named by the time
+    return reg.write_version(manifest, runtime)
+
+
+def test_rollback_after_prune(registry, tmp_path, capsys):
+    import shutil
+
+    root = tmp_path / "reg"
+    shutil.copytree(registry.root, root)
+    reg = Registry(root)
+    a, b, c, d = (_copy_version(reg, registry.production()) for _ in range(4))
+    for version in (a, b, c):
+        reg.promote(version)
+    assert main(["registry", "prune", str(root), "--keep", "1", "-q"]) == 0
+    assert reg.versions() == [b, c, d]  # a and the fixture's three are gone
+    assert main(["registry", "rollback", str(root), "-q"]) == 0
+    assert reg.production() == b
+    assert main(["registry", "rollback", str(root)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no earlier production version" in err[0]
+    assert f"the earlier production version(s) {a}" in err[0] and "deleted" in err[0]
+    assert f"production stays {b}" in err[0]
+
+
+def test_versions_and_pointers_outside_the_registry_are_refused(registry, tmp_path, capsys):
+    import shutil
+
+    root = tmp_path / "reg"
+    shutil.copytree(registry.root, root)
+    reg = Registry(root)
+    outside = tmp_path / "elsewhere"
+    shutil.copytree(root / reg.production(), outside)
+    (root / "20000101T000000000000Z").symlink_to(outside, target_is_directory=True)
+    linked = reg.versions()[0]
+    assert linked == "20000101T000000000000Z"  # listed, but never used
+    assert main(["registry", "promote", str(root), linked]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"resolves to '{outside}', outside that folder" in err[0]
+    rows = {r["version"]: r for r in reg.describe()}
+    assert rows[linked]["gate"] == "unreadable" and "outside" in rows[linked]["error"]
+    pointer = json.loads((root / "production.json").read_text())
+    (root / "production.json").write_text(json.dumps({**pointer, "version": linked}))
+    with pytest.raises(ArtifactError, match="outside that folder"):
+        load_runtime(root)
+    data = str(registry.root.parent / "train.csv")
+    out = str(tmp_path / "scores.csv")
+    assert main(["predict", "--model", str(root), "--input", data, "--output", out]) == 2
+    assert "outside that folder" in capsys.readouterr().err
+    (root / "production.json").write_text(json.dumps(pointer))
+    assert reg.production() == pointer["version"]
+    # the pointer file itself, and a file of a version, may not be links out either
+    (tmp_path / "pointer.json").write_text(json.dumps({**pointer, "history": []}))
+    (root / "production.json").unlink()
+    (root / "production.json").symlink_to(tmp_path / "pointer.json")
+    with pytest.raises(ArtifactError, match="production pointer"):
+        reg.production()
+    (root / "production.json").unlink()
+    (root / "production.json").write_text(json.dumps(pointer))
+    version = root / pointer["version"]
+    shutil.copy(version / "runtime.npz", tmp_path / "runtime.npz")
+    (version / "runtime.npz").unlink()
+    (version / "runtime.npz").symlink_to(tmp_path / "runtime.npz")
+    with pytest.raises(ArtifactError, match="'runtime.npz' in .* outside that folder"):
+        load_runtime(root)
+    # prune removes the link, never what it points at
+    (version / "runtime.npz").unlink()
+    shutil.copy(tmp_path / "runtime.npz", version / "runtime.npz")
+    assert linked in reg.prune(1)
+    assert not (root / linked).exists() and (outside / "manifest.json").is_file()
 
 
 def test_stale_temp_files_are_cleaned_by_the_next_run(tmp_path):

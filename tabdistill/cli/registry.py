@@ -25,7 +25,11 @@ def add_parser(sub, common):
         "rollback", help="production back to the version before it", parents=[common]
     )
     back.add_argument("registry", help="registry folder")
-    prune = ops.add_parser("prune", help="delete old versions (never production)", parents=[common])
+    prune = ops.add_parser(
+        "prune",
+        help="delete old versions (never production, nor the version rollback returns to)",
+        parents=[common],
+    )
     prune.add_argument("registry", help="registry folder")
     prune.add_argument("--keep", type=positive_int, required=True, help="newest versions to keep")
     p.set_defaults(func=run)
@@ -54,6 +58,9 @@ def run(args) -> int:
         else:
             removed = registry.prune(args.keep)
             print(f"removed {len(removed)} version(s): {', '.join(removed) or 'none'}")
+            target = registry.rollback_target()
+            if target and target not in registry.versions()[-args.keep :]:
+                print(f"kept {target} as well: rollback returns to it")
     return EXIT_OK
 
 

@@ -107,14 +107,29 @@ class Registry:
         if not pointer.is_file():
             return None
         version = self._pointer()["version"]
-        if not (self.root / version / MANIFEST).is_file():
+        if not (self.version_dir(version, f"'{pointer}'") / MANIFEST).is_file():
             raise ArtifactError(f"'{pointer}' points at version '{version}', which does not exist.")
         return version
+
+    def version_dir(self, version, where="the request") -> Path:
+        """The folder of ``version``, refused unless it is a folder of this registry.
+
+        Raises
+        ------
+        ArtifactError
+            For a name that is not a plain folder name, or a version folder that
+            resolves (a symbolic link, say) to a place outside the registry.
+        """
+        check_version_name(version, where)
+        path = self.root / version
+        _check_inside(path, self.root, f"version '{version}'")
+        return path
 
     def _pointer(self) -> dict:
         pointer = self.root / POINTER
         if not pointer.is_file():
             return {"version": None, "history": []}
+        _check_inside(pointer, self.root, f"the production pointer '{POINTER}'")
         try:
             data = json.loads(pointer.read_text())
             check_version_name(data["version"], f"'{pointer}'")
@@ -127,8 +142,7 @@ class Registry:
 
     def manifest(self, version: str) -> dict:
         """The hash-checked manifest of ``version``."""
-        check_version_name(version, "the request")
-        return read_manifest(self.root / version)
+        return read_manifest(self.version_dir(version))
 
     def describe(self) -> list[dict]:
         """One line per version, oldest first: gate outcome, holdout scores, production flag."""
@@ -141,7 +155,7 @@ class Registry:
                 row = {
                     "version": version,
                     "created_at": m.get("created_at"),
-                    "gate": "passed" if m.get("gate", {}).get("passed") else "rejected",
+                    "gate": gate_text(m),
                     "roc_auc": student.get("roc_auc"),
                     "average_precision": student.get("average_precision"),
                 }
@@ -239,11 +253,11 @@ class Registry:
         is kept in the pointer's ``history`` for :meth:`rollback`. Call it
         inside ``with registry.lock():`` when other runs may be writing.
         """
-        check_version_name(version, "the request")
+        self.version_dir(version)
         if version not in self.versions():
             raise ArtifactError(f"cannot promote '{version}': no such complete version.")
         manifest = self.manifest(version)
-        if not manifest.get("gate", {}).get("passed") and not force:
+        if gate_text(manifest) == "rejected" and not force:
             reasons = "; ".join(manifest.get("gate", {}).get("reasons", [])) or "unknown"
             raise ArtifactError(
                 f"version '{version}' was rejected by the quality gate ({reasons}); pass "
@@ -254,12 +268,34 @@ class Registry:
         self._point(version, [v for v in history if v != version])
 
     def rollback(self) -> str:
-        """Point production back at the version that was production before; returns it."""
-        history = self._pointer()["history"]
-        while history and history[-1] not in self.versions():
-            history.pop()  # pruned by hand: skip it
+        """Point production back at the version that was production before; returns it.
+
+        Earlier production versions that no longer exist (deleted by hand) are
+        skipped; :meth:`prune` never deletes the one this returns to.
+
+        Raises
+        ------
+        ArtifactError
+            When no earlier production version is left, naming those deleted.
+        """
+        pointer = self._pointer()
+        history, versions = pointer["history"], set(self.versions())
+        gone = []
+        while history and history[-1] not in versions:
+            gone.append(history.pop())
         if not history:
-            raise ArtifactError(f"'{self.root}' has no earlier production version to roll back to.")
+            detail = (
+                f" (the earlier production version(s) {', '.join(gone)} are listed in "
+                f"'{POINTER}' but their folders were deleted: pruned before prune kept the "
+                "version rollback returns to, or by hand)"
+                if gone
+                else ""
+            )
+            raise ArtifactError(
+                f"'{self.root}' has no earlier production version to roll back to{detail}; "
+                f"production stays {pointer['version']}. Promote a version by name with "
+                "tabdistill registry promote."
+            )
         previous = history.pop()
         self.manifest(previous)  # intact, or refused
         self._point(previous, history)
@@ -276,18 +312,28 @@ class Registry:
             },
         )
 
+    def rollback_target(self) -> str | None:
+        """The version :meth:`rollback` would make production, or None."""
+        versions = set(self.versions())
+        return next((v for v in reversed(self._pointer()["history"]) if v in versions), None)
+
     def prune(self, keep: int) -> list[str]:
-        """Delete all but the ``keep`` newest versions; production is never deleted.
+        """Delete all but the ``keep`` newest versions; production and the version a
+        :meth:`rollback` returns to are never deleted.
+
+        A version folder that is a link to a place outside the registry loses
+        its link only; nothing outside the registry is deleted.
 
         Returns the versions removed.
         """
         if keep < 1:
             raise ArtifactError(f"prune keeps at least 1 version, got {keep}.")
-        production = self.production()
+        kept = {self.production(), self.rollback_target()}
         versions = self.versions()
-        doomed = [v for v in versions[: max(len(versions) - keep, 0)] if v != production]
+        doomed = [v for v in versions[: max(len(versions) - keep, 0)] if v not in kept]
         for version in doomed:
-            shutil.rmtree(self.root / version)
+            path = self.root / version
+            path.unlink() if path.is_symlink() else shutil.rmtree(path)
         if doomed:
             fsync(self.root)
         return doomed
@@ -313,16 +359,35 @@ class Registry:
         return removed
 
 
+def _check_inside(path: Path, folder: Path, what: str) -> None:
+    """Refuse ``path`` unless it resolves to an entry of ``folder`` (links included)."""
+    real = path.resolve()
+    if real.parent != folder.resolve():
+        raise ArtifactError(
+            f"{what} in '{folder}' resolves to '{real}', outside that folder: refusing to "
+            "follow it. Keep every version and file inside the registry (no links elsewhere)."
+        )
+
+
+def gate_text(manifest: dict) -> str:
+    """``"passed"``, ``"rejected"``, or ``"not run"`` (a version saved by ``benchmark --save``)."""
+    gate = manifest.get("gate") or {}
+    if "passed" in gate and gate["passed"] is None:
+        return "not run"
+    return "passed" if gate.get("passed") else "rejected"
+
+
 def resolve(path) -> Path:
     """The version directory for ``path``: a version directory, or a registry (its production)."""
     path = Path(path)
     if (path / MANIFEST).is_file():
         return path
     if path.is_dir():
-        version = Registry(path).production()
+        registry = Registry(path)
+        version = registry.production()
         if version is None:
             raise ArtifactError(f"'{path}' is a registry with no production model yet.")
-        return path / version
+        return registry.version_dir(version)
     raise ArtifactError(f"'{path}' is neither a model version directory nor a registry.")
 
 
@@ -366,6 +431,7 @@ def read_manifest(version_dir) -> dict:
             raise ArtifactError(
                 f"the manifest in '{version_dir}' lists '{name}', which is missing."
             )
+        _check_inside(path, version_dir, f"'{name}'")
         if sha256(path) != digest:
             raise ArtifactError(
                 f"'{path}' does not match the hash in its manifest: the file was changed or "
