@@ -113,7 +113,8 @@ def test_run_killed_mid_write_leaves_registry_consistent(job, two_runs, monkeypa
 
     monkeypatch.setattr("tabdistill.ops.registry.os.rename", killed)
     monkeypatch.setattr("tabdistill.ops.registry.shutil.rmtree", lambda *a, **k: None)  # no cleanup
-    assert main(["retrain", "--config", str(job["config"]), "-q"]) == 130  # interrupted
+    argv = ["retrain", "--config", str(job["config"]), "--even-if-unchanged", "-q"]
+    assert main(argv) == 130  # interrupted
     monkeypatch.undo()
     leftovers = [p for p in registry.root.iterdir() if p.name.startswith(".tmp-")]
     assert leftovers  # a half-written version exists on disk...

@@ -47,7 +47,7 @@ def registry(tmp_path_factory):
     root = tmp_path_factory.mktemp("ops")
     config = _job(root)
     # seeds differ: a retrain of unchanged data and settings is skipped
-    for seed, extra in (("1", []), ("2", []), ("2", ["--set", "gate.min_roc_auc=1.0"])):
+    for seed, extra in (("1", []), ("2", []), ("3", ["--set", "gate.min_roc_auc=1.0"])):
         code = main(["retrain", "--config", str(config), "--seed", seed, *extra, "-q"])
         assert code in (0, 3)
     reg = Registry(root / "registry")
@@ -231,7 +231,11 @@ def test_concurrent_runs_cannot_both_pass_against_the_same_production(tmp_path):
     config = _job(tmp_path)
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     cmd = [sys.executable, "-m", "tabdistill", "retrain", "--config", str(config), "-q"]
-    runs = [subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE) for _ in range(2)]
+    # two seeds: two models (two identical runs: the second finds production unchanged)
+    runs = [
+        subprocess.Popen([*cmd, "--seed", str(seed)], env=env, stderr=subprocess.PIPE)
+        for seed in (1, 2)
+    ]
     assert [r.wait(timeout=300) for r in runs] == [0, 0]
     reg = Registry(tmp_path / "registry")
     first, second = reg.versions()

@@ -47,6 +47,12 @@ def add_parser(sub, common):
     p.add_argument(
         "--dry-run", action="store_true", help="evaluate the gate; write and promote nothing"
     )
+    p.add_argument(
+        "--even-if-unchanged",
+        action="store_true",
+        help="train even when the data, holdout and settings are those of the production "
+        "version (by default such a run trains nothing and says so; --dry-run always trains)",
+    )
     p.set_defaults(func=run)
 
 
@@ -79,7 +85,12 @@ def run(args) -> int:
         log_config_failure(args.config, _from_here(overrides), exc)
         raise
     overrides = _from_here(overrides)
-    outcome = run_job(args.config, overrides, dry_run=args.dry_run)
+    outcome = run_job(
+        args.config, overrides, dry_run=args.dry_run, even_if_unchanged=args.even_if_unchanged
+    )
+    if outcome.outcome == "unchanged":
+        print(f"unchanged: {outcome.gate.reasons[0]}; production stays {outcome.version}")
+        return outcome.exit_code
     student = outcome.manifest["metrics"]["student"]
     p99 = outcome.manifest["latency"]["single_row_p99_us"]
     print(

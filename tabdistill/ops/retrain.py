@@ -12,6 +12,8 @@ run log.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import platform
 import time
@@ -32,7 +34,7 @@ from .config import build_distiller, load_config, registry_hint, training_files
 from .dask_fit import fits_on
 from .files import sha256
 from .gate import GateResult, quality_gate
-from .registry import Registry, load_runtime
+from .registry import RUNTIME, Registry, load_runtime
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +126,9 @@ def check_holdout_overlap(train, holdout, holdout_path, slack: float = 0.01) -> 
 class RunOutcome:
     """What a retraining run did."""
 
-    outcome: str  # "promoted", "rejected", "dry_run_passed", "dry_run_rejected"
+    #: "promoted", "rejected", "dry_run_passed", "dry_run_rejected", or "unchanged" (nothing
+    #: trained or written: production already is this model; ``manifest`` is production's)
+    outcome: str
     version: str | None
     gate: GateResult
     manifest: dict
@@ -134,7 +138,9 @@ class RunOutcome:
         return 0 if self.gate.passed else 3
 
 
-def run_job(config_path, overrides=(), *, dry_run: bool = False) -> RunOutcome:
+def run_job(
+    config_path, overrides=(), *, dry_run: bool = False, even_if_unchanged: bool = False
+) -> RunOutcome:
     """Load and validate a config, then :func:`retrain`; a run that fails is logged too.
 
     A config error is written to the run log of the registry the config names
@@ -146,7 +152,12 @@ def run_job(config_path, overrides=(), *, dry_run: bool = False) -> RunOutcome:
     except TabDistillError as exc:
         log_config_failure(config_path, overrides, exc, start)
         raise
-    return retrain(config, dry_run=dry_run, config_path=str(config_path))
+    return retrain(
+        config,
+        dry_run=dry_run,
+        config_path=str(config_path),
+        even_if_unchanged=even_if_unchanged,
+    )
 
 
 def log_config_failure(config_path, overrides, exc, start=None) -> None:
@@ -173,18 +184,32 @@ def _log_failure(registry, exc, config_path, start, stage) -> None:
         logger.warning("could not write the run log in '%s': %s", registry.root, log_error)
 
 
-def retrain(config: dict, *, dry_run: bool = False, config_path: str | None = None) -> RunOutcome:
+def retrain(
+    config: dict,
+    *,
+    dry_run: bool = False,
+    config_path: str | None = None,
+    even_if_unchanged: bool = False,
+) -> RunOutcome:
     """Run one retraining job; see the module docstring.
+
+    A run whose training data, holdout and settings are those of the
+    production version (:func:`fingerprint`) trains nothing; a run whose new
+    model is identical to production writes nothing. Both are outcome
+    ``"unchanged"`` and leave production as it is, unless ``even_if_unchanged``
+    (a dry run always trains and evaluates).
 
     Returns
     -------
     RunOutcome
-        ``exit_code`` is 0 when the candidate passed the gate, 3 when it was rejected.
+        ``exit_code`` is 0 when the candidate passed the gate (or nothing
+        changed), 3 when it was rejected.
     """
     registry = Registry(config["registry"]["path"])
     start = time.perf_counter()
     try:
-        outcome = _retrain(config, registry, dry_run, start)
+        fp = None if even_if_unchanged or dry_run else fingerprint(config)
+        outcome = _retrain(config, registry, dry_run, start, fp)
     except Exception as exc:  # every failure is a line in the run log, then propagates
         _log_failure(registry, exc, config_path, start, stage="run")
         raise
@@ -217,9 +242,73 @@ class _Trained:
     latency: dict
 
 
-def _retrain(config, registry, dry_run, start):
+def fingerprint(config: dict) -> str:
+    """SHA-256 of what a run's model and its gate depend on: the bytes and names of the
+    training and holdout files, every setting but where the run computes (``run.n_jobs``,
+    ``run.dask_scheduler``) and stores (``[registry]``), and the tabdistill version."""
+    settings = {
+        section: {k: v for k, v in keys.items() if (section, k) not in _WHERE_IT_RUNS}
+        for section, keys in config.items()
+        if section != "registry"
+    }
+    holdout = config["data"]["holdout"]
+    text = json.dumps(
+        {
+            "train": sha256(training_files(config["data"]["train"]), with_names=True),
+            "holdout": sha256(holdout, with_names=True) if holdout else None,
+            "settings": settings,
+            "tabdistill": __version__,
+        },
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+#: Settings that change where and how fast a run computes, not what it trains; data paths are
+#: hashed by the files' content and names instead.
+_WHERE_IT_RUNS = {
+    ("run", "n_jobs"),
+    ("run", "dask_scheduler"),
+    ("data", "train"),
+    ("data", "holdout"),
+}
+
+
+def _unchanged(registry, fp, runtime=None) -> RunOutcome | None:
+    """The "unchanged" outcome when production was trained from the same fingerprint, or
+    (given the new ``runtime``) holds the same model; else None."""
+    version = registry.production() if fp else None
+    if version is None:
+        return None
+    manifest = registry.manifest(version)
+    if manifest.get("fingerprint") == fp:
+        why = (
+            f"the training data, holdout and settings are those of production version "
+            f"{version}: nothing was trained"
+        )
+    elif runtime is not None and manifest["files"].get(RUNTIME) == _digest(runtime.to_bytes()):
+        why = f"the new model is identical to production version {version}: nothing was written"
+    else:
+        return None
+    logger.info("unchanged: %s", why)
+    return RunOutcome("unchanged", version, GateResult(True, [why]), manifest)
+
+
+def _digest(blob: bytes) -> str:
+    return hashlib.sha256(blob).hexdigest()
+
+
+def _retrain(config, registry, dry_run, start, fp):
+    same = _unchanged(registry, fp)
+    if same is not None:
+        return same
     trained = _train(config)
     with registry.lock():  # compare with production, write and promote as one step
+        # again under the lock: a run started together with this one may have promoted
+        same = _unchanged(registry, fp, trained.model.runtime_)
+        if same is not None:
+            return same
         production_version, production = _production_scores(registry, trained)
         gate = quality_gate(
             trained.results["student"],
@@ -229,6 +318,7 @@ def _retrain(config, registry, dry_run, start):
             config["gate"],
         )
         manifest = _manifest(config, trained, production_version, production, gate, start)
+        manifest["fingerprint"] = fp
         if dry_run:
             outcome = "dry_run_passed" if gate.passed else "dry_run_rejected"
             return RunOutcome(outcome, None, gate, manifest)
