@@ -3,11 +3,10 @@
 A boosting round on a few thousand rows is microseconds of work per thread
 between two barriers. Threads that wait at those barriers spin (libgomp's
 default), so on a machine whose cores are busy with other work, a thread
-descheduled mid-round stalls the others: measured on 2 cores under a load of
-~9, LightGBM on 1,650 rows took 0.2 s on one thread and 30 s on two
-(``benchmarks/threads.py``). Extra threads only pay once each has enough rows
-to work on, so a fit gets one thread per :data:`ROWS_PER_THREAD` rows, at most
-``n_jobs``.
+descheduled mid-round stalls the others. Extra threads only pay once each has
+enough rows to work on, so a fit gets one thread per :data:`ROWS_PER_THREAD`
+rows, at most ``n_jobs``. The measurement behind this is in ``docs/results.md``
+(section "Threads").
 """
 
 from __future__ import annotations

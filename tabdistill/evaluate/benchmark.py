@@ -1,10 +1,12 @@
 """Teacher vs student vs baseline on one dataset: accuracy, fidelity, latency, size.
 
-:func:`run_benchmark` is what ``tabdistill benchmark`` and the scripts in
-``benchmarks/`` run: a stratified train/test split, one
-:class:`~tabdistill.DistilledClassifier` fit (which trains all three models),
-every metric of :mod:`tabdistill.metrics` on the test rows, and the cost of
-each model measured side by side in the same process.
+:func:`run_benchmark` is what ``tabdistill benchmark`` runs: a stratified
+train/test split, one :class:`~tabdistill.DistilledClassifier` fit (which
+trains all three models), every metric of :mod:`tabdistill.metrics` on the
+test rows, and the cost of each model measured side by side in the same
+process. The JSON summary's layout is documented in ``docs/benchmark-json.md``;
+results of the development suite, which runs it on every dataset, are in
+``docs/results.md``.
 
 Each model is timed through the path a production caller would use for it:
 the teacher scores an encoded row with ``predict_proba`` of each member
