@@ -1,9 +1,9 @@
 """The compression frontier on the development suite: size, latency, throughput, ROC-AUC per level.
 
-For every binary dataset of the development suite (``suite.py``: the eight
+For every binary dataset of the development suite (``benchmarks.suite``: the eight
 binary CSVs of the shared folder, flights_nyc subsampled to 40,000 rows, and the
 synthetic fraud set) and seeds 0, 1, 2, fits the default DistilledClassifier
-with ``compress=True`` on 75% of the rows (stratified, as ``run_all.py``), and
+with ``compress=True`` on 75% of the rows (stratified, as ``benchmarks.run_all``), and
 measures every compression level on the 25% test rows: runtime file size,
 single-row p50/p99 (``score_one``), batch rows/s (``score_encoded``) and ROC-AUC.
 "Today's default student" is the exact student saved in runtime format 1 (the
@@ -14,9 +14,9 @@ seed 0 of every dataset first); ``compression.json`` and ``compression.md``
 summarise the runs present. The HTML report reads the JSON to plot the
 frontier. Run from the repository root:
 
-    python benchmarks/compression_frontier.py
-    python benchmarks/compression_frontier.py --datasets fraud_synthetic --seeds 0
-    python benchmarks/compression_frontier.py --summarize-only
+    python -m benchmarks.compression_frontier
+    python -m benchmarks.compression_frontier --datasets fraud_synthetic --seeds 0
+    python -m benchmarks.compression_frontier --summarize-only
 
 With ``--keep-files DIR`` every level's runtime file is kept; ``--resave DIR``
 later re-saves those files in the current runtime format, updates each level's
@@ -26,10 +26,8 @@ only the file format changed), without refitting.
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -38,20 +36,19 @@ from types import SimpleNamespace
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from suite import ALL  # noqa: E402
-from suite import load as load_suite_dataset  # noqa: E402
+from tabdistill import DistilledClassifier, metrics
+from tabdistill.compress.frontier import choose
+from tabdistill.data.target import encode_target
+from tabdistill.evaluate.cost import batch_throughput, single_row_latency
+from tabdistill.runtime import CompiledModel
 
-from tabdistill import DistilledClassifier, metrics  # noqa: E402
-from tabdistill.compress.frontier import choose  # noqa: E402
-from tabdistill.data.target import encode_target  # noqa: E402
-from tabdistill.evaluate.cost import batch_throughput, single_row_latency  # noqa: E402
-from tabdistill.runtime import CompiledModel  # noqa: E402
+from .common.cli import argument_parser
+from .common.datasets import SUITE_NAMES, load_suite
+from .common.results import RESULTS, write_results
 
-RESULTS = Path(__file__).resolve().parent / "results"
 #: The suite's datasets, the quickest to fit first.
 QUICK_FIRST = ["hmda", "flight_delays", "universal_bank", "bank_marketing", "islr_default"]
-DATASETS = QUICK_FIRST + [d for d in ALL if d not in QUICK_FIRST]
+DATASETS = QUICK_FIRST + [d for d in SUITE_NAMES if d not in QUICK_FIRST]
 
 
 def version1_size(runtime) -> int:
@@ -87,7 +84,7 @@ def version1_size(runtime) -> int:
 
 
 def run_one(name, seed, fraud_rows, n_jobs, calls, keep=None):
-    X, y_raw = load_suite_dataset(name, seed, 40_000, fraud_rows)
+    X, y_raw = load_suite(name, seed, 40_000, fraud_rows)
     y = encode_target(y_raw).y
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, stratify=y, random_state=seed)
     start = time.perf_counter()
@@ -248,9 +245,7 @@ def markdown(summary) -> str:
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argument_parser(__spec__.name, __doc__)
     parser.add_argument("--datasets", nargs="+", default=DATASETS)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--fraud-rows", type=int, default=100_000)
@@ -283,12 +278,7 @@ def main():
     runs = [json.loads(p.read_text()) for p in sorted(folder.glob("*_seed*.json"))]
     runs.sort(key=lambda r: (DATASETS.index(r["dataset"]), r["seed"]))
     summary = summarize(runs)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "compression.json").write_text(
-        json.dumps({"runs": runs, "summary": summary}, indent=2)
-    )
-    (args.out / "compression.md").write_text(markdown(summary))
-    print(markdown(summary))
+    write_results("compression", {"runs": runs, "summary": summary}, markdown(summary), args.out)
 
 
 if __name__ == "__main__":

@@ -14,14 +14,12 @@ Both outputs are compared row for row (max abs difference of the probabilities).
 Writes ``results/dask_scoring.{json,md}``. Wall times include reading and
 writing; the machine's load is recorded (other jobs share the cores)::
 
-    python benchmarks/dask_scoring.py                 # 3M rows
-    python benchmarks/dask_scoring.py --rows 300000   # quick look
+    python -m benchmarks.dask_scoring                 # 3M rows
+    python -m benchmarks.dask_scoring --rows 300000   # quick look
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import re
 import tempfile
@@ -36,7 +34,10 @@ from tabdistill.ops.dask_scoring import dask_client, score_files
 from tabdistill.ops.registry import Registry, load_runtime
 from tabdistill.ops.scoring import FrameScorer
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from .common.cli import argument_parser
+from .common.measure import machine_load
+from .common.results import write_results
+
 FIT = {
     "teacher": {"members": ["lightgbm", "logistic"], "cv": 3},
     "augment_factors": (0, 1),
@@ -85,9 +86,7 @@ def read_parts(folder: Path) -> pd.DataFrame:
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argument_parser(__spec__.name, __doc__)
     parser.add_argument("--rows", type=int, default=3_000_000)
     parser.add_argument("--part-rows", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=0)
@@ -96,7 +95,7 @@ def main():
         tmp = Path(tmp)
         version = registered_student(tmp, args.seed)
         n_parts = write_parts(tmp / "parts", args.rows, args.part_rows, args.seed)
-        load = os.getloadavg()[0]
+        load = machine_load()
         single = single_process(version, tmp / "parts", tmp / "single")
         start = time.perf_counter()
         with dask_client("local"):
@@ -125,13 +124,11 @@ def main():
             "ratio": round(single / dask_seconds, 3),
             "ratio_warm": round(single / passes[1], 3),
             "max_abs_difference": float(np.abs(one - distributed).max()),
-            "load_before": round(load, 1),
-            "load_after": round(os.getloadavg()[0], 1),
-            "command": "python benchmarks/dask_scoring.py"
+            "load_before": load,
+            "load_after": machine_load(),
+            "command": "python -m benchmarks.dask_scoring"
             + (f" --rows {args.rows}" if args.rows != 3_000_000 else ""),
         }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "dask_scoring.json").write_text(json.dumps(result, indent=2))
     md = (
         "| rows | single process rows/s | Dask rows/s (cluster start included) | ratio | "
         "Dask rows/s (warm workers) | ratio | max abs diff | load |\n"
@@ -144,8 +141,7 @@ def main():
         "write, a LocalCluster of one single-threaded worker process per core; the machine is "
         "shared (load: other jobs).\n"
     )
-    (RESULTS / "dask_scoring.md").write_text(md)
-    print(md)
+    write_results("dask_scoring", result, md)
 
 
 if __name__ == "__main__":

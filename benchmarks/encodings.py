@@ -10,27 +10,24 @@ encoding and reports its test ROC-AUC and fit seconds:
 * ``dates, top 100 + frequency`` -- the default;
 * ``dates, top 10 + frequency`` -- aggressive grouping.
 
-    python benchmarks/encodings.py                 # seeds 0 1 2 -> results/encodings.{json,md}
-    python benchmarks/encodings.py --seeds 0 --datasets flight_delays
+    python -m benchmarks.encodings                 # seeds 0 1 2 -> results/encodings.{json,md}
+    python -m benchmarks.encodings --seeds 0 --datasets flight_delays
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 import time
 import warnings
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from suite import RESULTS, load  # noqa: E402
+from tabdistill import TeacherEnsemble
+from tabdistill.data import TabularEncoder
+from tabdistill.data.target import encode_target
+from tabdistill.evaluate.benchmark import stratified_split
+from tabdistill.metrics import roc_auc
 
-from tabdistill import TeacherEnsemble  # noqa: E402
-from tabdistill.data import TabularEncoder  # noqa: E402
-from tabdistill.data.target import encode_target  # noqa: E402
-from tabdistill.evaluate.benchmark import stratified_split  # noqa: E402
-from tabdistill.metrics import roc_auc  # noqa: E402
+from .common.cli import argument_parser
+from .common.datasets import load_suite
+from .common.results import write_results
 
 ENCODINGS = {
     "dates as text, all levels": {"parse_dates": False, "max_levels": 10**9},
@@ -41,7 +38,7 @@ ENCODINGS = {
 
 
 def run_one(name, seed, params, nyc_rows):
-    X, y_raw = load(name, seed, nyc_rows, 0)
+    X, y_raw = load_suite(name, seed, nyc_rows, 0)
     target = encode_target(y_raw)
     X_tr, X_te, y_tr, y_te = stratified_split(X, target.y, 0.25, seed)
     encoder = TabularEncoder(**params)
@@ -55,9 +52,7 @@ def run_one(name, seed, params, nyc_rows):
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argument_parser(__spec__.name, __doc__)
     parser.add_argument("--datasets", nargs="+", default=["flight_delays", "flights_nyc"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--nyc-rows", type=int, default=40_000)
@@ -90,13 +85,11 @@ def main():
             for r in rows
         ),
         "",
-        f"`python benchmarks/encodings.py --seeds {' '.join(map(str, args.seeds))}`: default "
+        f"`python -m benchmarks.encodings --seeds {' '.join(map(str, args.seeds))}`: default "
         "TeacherEnsemble (n_jobs=2) on the suite's 75% training split (flights_nyc subsampled "
         f"to {args.nyc_rows:,} rows), mean over seeds.",
     ]
-    (RESULTS / "encodings.json").write_text(json.dumps(rows, indent=2))
-    (RESULTS / "encodings.md").write_text("\n".join(md) + "\n")
-    print("\n".join(md))
+    write_results("encodings", rows, "\n".join(md) + "\n")
 
 
 if __name__ == "__main__":

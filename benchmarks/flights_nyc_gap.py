@@ -3,7 +3,7 @@
 On the development suite's flights_nyc subsample the teacher leads the baseline
 on test, yet no distilled candidate beats the baseline on validation, so the
 baseline is shipped on every seed. This script fits the default distiller with
-the suite's split and cached teachers (``benchmarks/suite.py``), with
+the suite's split and cached teachers (``benchmarks.suite``), with
 ``refit=False`` (every model below is the one selection compared, fit on the
 training rows only, so validation and test speak of the same models), and
 records on validation and test rows:
@@ -21,8 +21,8 @@ records on validation and test rows:
   with ``max_partition_levels=None`` (every categorical column split by
   LightGBM's partition search, as before issue 14e's ordered-codes rule).
 
-    python benchmarks/flights_nyc_gap.py                 # seeds 0 1 2
-    python benchmarks/flights_nyc_gap.py --seeds 0 --tag s0
+    python -m benchmarks.flights_nyc_gap                 # seeds 0 1 2
+    python -m benchmarks.flights_nyc_gap --seeds 0 --tag s0
 
 Writes ``results/flights_nyc_gap.{json,md}``. Dataset source: ``../shared/datasets/README.md``.
 """
@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import sys
 import time
 import warnings
 from itertools import product
@@ -50,8 +49,8 @@ from tabdistill.distill.students import TREE_STEP_NS, student_cost
 from tabdistill.evaluate.benchmark import stratified_split
 from tabdistill.metrics import roc_auc
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from suite import CACHE, CachedTeacher, load  # noqa: E402
+from .common.datasets import load_suite as load
+from .suite import CACHE, CachedTeacher
 
 RESULTS = Path(__file__).resolve().parent / "results"
 NAME = "flights_nyc"
@@ -446,7 +445,7 @@ def main():
         print(json.dumps(runs[-1]), flush=True)
         (RESULTS / f"{stem}.json").write_text(json.dumps({"runs": runs}, indent=2))
     note = (
-        f"`python benchmarks/flights_nyc_gap.py{' --tag ' + args.tag if args.tag else ''}`: "
+        f"`python -m benchmarks.flights_nyc_gap{' --tag ' + args.tag if args.tag else ''}`: "
         f"flights_nyc 40,000-row subsample, seeds {' '.join(map(str, args.seeds))}, the "
         f"suite's 25% stratified test, refit=False, n_jobs=1, wall "
         f"{time.perf_counter() - start:.0f} s. ROC-AUC."

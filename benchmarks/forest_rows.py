@@ -10,19 +10,17 @@ machine's load. Each fit gets the rows a distiller's teacher would see (80% of
 a 75% training split: 60,000) and is scored on the 25% test split.
 
 Tables: ``make_fraud`` at 100k rows (1% positives, default columns) and at
-100k x 100 columns (3.5% positives, the ``scaling.py`` generator), and 100k
+100k x 100 columns (3.5% positives, the ``benchmarks.scaling`` generator), and 100k
 rows of ``flights_nyc`` (see ``../shared/datasets/README.md`` for its source).
 
-    python benchmarks/forest_rows.py          # -> results/forest_rows.{json,md}
+    python -m benchmarks.forest_rows          # -> results/forest_rows.{json,md}
 """
 
 from __future__ import annotations
 
 import json
-import os
 import time
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
 import numpy as np
 
@@ -34,8 +32,11 @@ from tabdistill.distill import members
 from tabdistill.evaluate.benchmark import stratified_split
 from tabdistill.metrics import roc_auc
 
-RESULTS = Path(__file__).resolve().parent / "results"
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+from .common.cli import argument_parser
+from .common.datasets import SHARED, synthetic_file
+from .common.measure import machine_load
+from .common.results import write_results
+
 ROWS = 100_000
 TABLES = ("fraud_100k", "fraud_100k_x100", "flights_nyc_100k")
 SAMPLED_ABOVE = members.FOREST_FULL_ROWS
@@ -46,8 +47,6 @@ def load(name):
     if name == "fraud_100k":
         return split_target(make_fraud(ROWS, fraud_rate=0.01, random_state=0), "is_fraud")
     if name == "fraud_100k_x100":
-        from large_data import synthetic_file
-
         return split_target(read_csv(synthetic_file(ROWS, 100, 0.035)), "is_fraud")
     frame = read_csv(SHARED / "flights_nyc.csv.gz").sample(n=ROWS, random_state=0)
     return split_target(frame, "late")
@@ -75,8 +74,7 @@ def fit_one(name, forests):
 
 
 def main():
-    from large_data import synthetic_file
-
+    argument_parser(__spec__.name, __doc__).parse_args()
     synthetic_file(ROWS, 100, 0.035)  # written once, here: not by two workers at a time
     runs = []
     for name in TABLES:
@@ -84,11 +82,7 @@ def main():
             pair = [pool.submit(fit_one, name, f) for f in ("every row", "sampled")]
             runs += [p.result() for p in pair]
         print(json.dumps(runs[-2:]), flush=True)
-    load_avg = os.getloadavg()[0]
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "forest_rows.json").write_text(
-        json.dumps({"runs": runs, "load": load_avg}, indent=2)
-    )
+    load_avg = machine_load()
     md = [
         "| table | teacher rows | forests | teacher s | test ROC-AUC | forest weights |",
         "|---|---|---|---|---|---|",
@@ -108,11 +102,10 @@ def main():
             f"- {before['table']}: time sampled / every row {ratio:.2f}, ROC-AUC {change:+.4f}"
         )
     md.append(
-        f"\n`python benchmarks/forest_rows.py`: default teacher, one thread, the two fits of a "
+        f"\n`python -m benchmarks.forest_rows`: default teacher, one thread, the two fits of a "
         f"table side by side in two processes; load average {load_avg:.1f} at the end (2 CPUs)."
     )
-    (RESULTS / "forest_rows.md").write_text("\n".join(md) + "\n")
-    print("\n".join(md))
+    write_results("forest_rows", {"runs": runs, "load": load_avg}, "\n".join(md) + "\n")
 
 
 if __name__ == "__main__":

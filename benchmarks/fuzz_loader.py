@@ -13,7 +13,7 @@ either way a new worker resumes at the next file. Outcomes: refused (an
 which only a well-formed change of values may give.
 
 Writes ``benchmarks/results/fuzz.json`` and ``fuzz.md``. Run from the
-repository root: ``python benchmarks/fuzz_loader.py --files 10000``.
+repository root: ``python -m benchmarks.fuzz_loader --files 10000``.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
-sys.path.insert(0, str(ROOT.parent / "tests"))
 
 
 def build_models(folder: Path) -> list[Path]:
@@ -57,10 +56,9 @@ def build_models(folder: Path) -> list[Path]:
 
 def worker(folder: Path, start: int, stop: int, seed: int):
     """Load and score files ``start .. stop-1``, one line on stdout before and after each."""
-    from fuzzing import Mutator
-
     from tabdistill.exceptions import ArtifactError
     from tabdistill.runtime import CompiledModel
+    from tests.fuzzing import Mutator
 
     rows = np.load(folder / "rows.npy")
     models = [CompiledModel.load(folder / name) for name in ("lightgbm.npz", "linear.npz")]
@@ -93,7 +91,9 @@ def run(n_files, timeout, seed, folder):
     while nxt < n_files:
         stderr = tempfile.TemporaryFile()  # a file, not a pipe: a full pipe would block
         proc = subprocess.Popen(
-            [sys.executable, __file__, "--worker", str(folder), str(nxt), str(n_files), str(seed)],
+            [sys.executable, "-m", __spec__.name, "--worker"]
+            + [str(folder), str(nxt), str(n_files), str(seed)],
+            cwd=ROOT.parent,  # the repository root: the worker imports tests.fuzzing
             stdout=subprocess.PIPE,
             stderr=stderr,
             text=True,

@@ -4,7 +4,7 @@
 beats the baseline on validation, on at least ``baseline_confidence`` of bootstrap
 resamples of those rows, and if the teacher beats the baseline cross-validated on every
 labelled row; otherwise it keeps the baseline. This diagnostic reruns the development
-suite (``benchmarks/suite.py``: same data, splits, cached teachers) with that gate
+suite (``benchmarks.suite``: same data, splits, cached teachers) with that gate
 forced open -- every run ships its best distilled candidate, refit as it would be --
 and records what the gate saw: the validation ROC-AUC of candidate and baseline, the
 bootstrap win rate and the cross-validated teacher and baseline scores. Any gate rule
@@ -14,12 +14,12 @@ passes and the release run's baseline where it does not.
 The gate is forced open through the distiller's private methods (a diagnostic, not an
 API): rerun it after changing the gate.
 
-    python benchmarks/gate_study.py --model-seeds 0 1000             # fit, then analyse
-    python benchmarks/gate_study.py --model-seeds 0 1000 --analyse   # analyse saved runs
+    python -m benchmarks.gate_study --model-seeds 0 1000             # fit, then analyse
+    python -m benchmarks.gate_study --model-seeds 0 1000 --analyse   # analyse saved runs
 
 Fits go to ``results/suite_gateopen_K.json`` (one per model seed K). The analysis
 compares them with the release's runs at the same model seeds
-(``results/suite_msK.json``, from ``python benchmarks/suite.py --tag msK --model-seed
+(``results/suite_msK.json``, from ``python -m benchmarks.suite --tag msK --model-seed
 K``) and writes ``results/gate_study.{json,md}``.
 """
 
@@ -28,15 +28,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import suite  # noqa: E402
+from tabdistill.distill import distiller
+from tabdistill.metrics import roc_auc
 
-from tabdistill.distill import distiller  # noqa: E402
-from tabdistill.metrics import roc_auc  # noqa: E402
+from . import suite
 
 RESULTS = suite.RESULTS
 #: What the gate saw in the current fit (one fit at a time per worker process).
@@ -173,7 +171,7 @@ def markdown(result) -> str:
     seeds = " ".join(str(k) for k in result["model_seeds"])
     out += [
         "",
-        f"`python benchmarks/gate_study.py --model-seeds {seeds}`: the development suite "
+        f"`python -m benchmarks.gate_study --model-seeds {seeds}`: the development suite "
         "(seeds 0 1 2 at each model seed offset) with the gate forced open, against the "
         "release's runs at the same model seeds (`suite_msK.json`). The release rule "
         "reproduces the release's decision on every run"

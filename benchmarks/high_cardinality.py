@@ -4,7 +4,7 @@ The encoder keeps a categorical column of more than ``max_levels`` (100) levels 
 its 100 most frequent levels plus a ``col.frequency`` feature. On the development
 suite two datasets have such columns: ``flight_delays`` (``TAIL_NUM``, an aircraft
 registration, ~490 levels on 1,650 training rows) and ``flights_nyc`` (``tailnum``
-and ``dest``). For each, with the suite's split (``benchmarks/suite.py``: 25%
+and ``dest``). For each, with the suite's split (``benchmarks.suite``: 25%
 stratified test, flights_nyc subsampled to 40,000 rows), the default teacher is fit
 on the training rows and scored on the test rows with those columns
 
@@ -18,20 +18,17 @@ Writes ``results/high_cardinality[_TAG].{json,md}``. With ``--members`` the teac
 those members: the five default names reproduce the teacher before ``lightgbm_no_high_card``
 (which is added only to the default member list) fit for fit::
 
-    python benchmarks/high_cardinality.py                       # both datasets, seeds 0 1 2
-    python benchmarks/high_cardinality.py --datasets flight_delays
-    python benchmarks/high_cardinality.py --members lightgbm xgboost random_forest extra_trees \
+    python -m benchmarks.high_cardinality                       # both datasets, seeds 0 1 2
+    python -m benchmarks.high_cardinality --datasets flight_delays
+    python -m benchmarks.high_cardinality --members lightgbm xgboost random_forest extra_trees \
         logistic
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 
@@ -41,10 +38,10 @@ from tabdistill.data.target import encode_target
 from tabdistill.evaluate.benchmark import stratified_split
 from tabdistill.metrics import roc_auc
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from suite import load  # noqa: E402
+from .common.cli import argument_parser
+from .common.datasets import load_suite
+from .common.results import RESULTS, stem, write_results
 
-RESULTS = Path(__file__).resolve().parent / "results"
 DATASETS = ("flight_delays", "flights_nyc")
 VARIANTS = ("default", "drop", "frequency")
 
@@ -78,7 +75,7 @@ def autogluon_teachers() -> dict:
 
 
 def run_one(name, seed, members=None) -> dict:
-    X, y = load(name, seed, 40_000, 50_000)
+    X, y = load_suite(name, seed, 40_000, 50_000)
     y01 = encode_target(y).y
     X_tr, X_te, y_tr, y_te = stratified_split(X, y01, 0.25, seed)
     columns = high_cardinality_columns(X_tr)
@@ -127,9 +124,7 @@ def markdown(runs, note) -> str:
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argument_parser(__spec__.name, __doc__)
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--members", nargs="+", help="the teacher's members (default: its own)")
@@ -137,18 +132,15 @@ def main():
     args = parser.parse_args()
     runs = [run_one(name, seed, args.members) for name in args.datasets for seed in args.seeds]
     note = (
-        f"`python benchmarks/high_cardinality.py --datasets {' '.join(args.datasets)} --seeds "
+        f"`python -m benchmarks.high_cardinality --datasets {' '.join(args.datasets)} --seeds "
         f"{' '.join(map(str, args.seeds))}"
         + (f" --members {' '.join(args.members)}" if args.members else "")
         + "`: TeacherEnsemble (n_jobs=1) on the suite's "
         "training rows (75%), test ROC-AUC on the other 25%. AutoGluon: its ensemble on the "
-        "same split (`peers.py`), where run."
+        "same split (`benchmarks.peers`), where run."
     )
-    stem = f"high_cardinality_{args.tag}" if args.tag else "high_cardinality"
-    (RESULTS / f"{stem}.json").write_text(json.dumps({"runs": runs, "note": note}))
-    md = markdown(runs, note)
-    (RESULTS / f"{stem}.md").write_text(md)
-    print(md)
+    name = stem("high_cardinality", args.tag)
+    write_results(name, {"runs": runs, "note": note}, markdown(runs, note), indent=None)
 
 
 if __name__ == "__main__":

@@ -1,71 +1,113 @@
 """Large tables end to end: default `tabdistill benchmark` vs the plain LightGBM users pick.
 
-For each table of ``large_data.TABLES`` (590k x 120 card-fraud-shaped, 299k x 40
-census-sized, flights_nyc at 337k rows):
+For each table of ``benchmarks.common.datasets.LARGE_TABLES`` (590k x 120
+card-fraud-shaped, 299k x 40 census-sized, flights_nyc at 337k rows):
 
 1. ``tabdistill benchmark FILE --target T --json OUT`` with default settings, in a
    fresh process under ``/usr/bin/time -v``: wall time (CSV read, fit of teacher,
    student and baseline, evaluation), peak RSS, the fit's time per stage, and
    teacher / student / baseline test ROC-AUC;
-2. the reference: one plain early-stopped LightGBM (``large_data.reference_lightgbm``)
-   on the same split and encoding -- the teacher must reach its ROC-AUC - 0.002.
+2. the reference: what a user would pick instead of distillation, one plain LightGBM
+   (:func:`reference_lightgbm`: 63 leaves, learning rate 0.05, up to 2,000 rounds, row and
+   column subsampling 0.8, early stopping with patience 100 on 20% of the training rows,
+   2 threads) on the same split and encoding -- the teacher must reach its ROC-AUC - 0.002.
 
 Writes ``results/large_tables[_TAG].json`` and ``.md``; entries of earlier runs of
 other tables are kept. Runs one table at a time (2 cores)::
 
-    python benchmarks/large_tables.py                          # all tables
-    python benchmarks/large_tables.py --tables fraud_590k --tag before \\
+    python -m benchmarks.large_tables                          # all tables
+    python -m benchmarks.large_tables --tables fraud_590k --tag before \\
         --tabdistill /path/to/other/checkout/.venv/bin/tabdistill
-    python benchmarks/large_tables.py --reference-only         # just the plain LightGBM
+    python -m benchmarks.large_tables --reference-only         # just the plain LightGBM
+
+Synthetic tables are written once to ``$TABDISTILL_LARGE_DATA`` (see
+``benchmarks.common.datasets``).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tempfile
+import time
 from pathlib import Path
 
-from large_data import TABLES, machine_load, reference_lightgbm, split_and_encode, table_file, timed
+import numpy as np
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from .common.cli import argument_parser
+from .common.datasets import LARGE_TABLES, large_table_file
+from .common.measure import machine_load, run_cli_benchmark
+from .common.results import RESULTS, stem, write_results
+
 STAGES = ("prepare", "teacher", "augment", "label", "baseline", "student", "refit")
 
 
 def run_benchmark(name, tabdistill, extra, workdir: Path) -> dict:
-    path, target = table_file(name)
+    path, target = large_table_file(name)
     out = workdir / f"{name}.json"
     cmd = [*tabdistill, "benchmark", str(path), "--target", target, "--json", str(out), *extra]
     print(f"{name}: {' '.join(cmd)}", flush=True)
-    load = machine_load()
-    run = timed(cmd, workdir / f"{name}.log")
-    if run["exit_code"] != 0:
-        tail = (workdir / f"{name}.log").read_text()[-2000:]
-        raise SystemExit(f"{name}: benchmark failed ({run['exit_code']}):\n{tail}")
-    summary = json.loads(out.read_text())
+    run = run_cli_benchmark(cmd, out, workdir / f"{name}.log")
+    summary = run.pop("summary")
     distillation = summary["distillation"]
     return {
         **run,
-        "load_before": load,
-        "load_after": machine_load(),
         "command": " ".join(["tabdistill", *cmd[len(tabdistill) :]]),
-        "rows": summary["rows"],
-        "features": summary["features"],
         "positive_rate": summary["positive_rate"],
-        "fit_seconds": distillation["timings"],
-        "roc_auc": {m: summary["models"][m]["roc_auc"] for m in ("teacher", "student", "baseline")},
         "student_p99_us": summary["models"]["student"]["latency"]["single_row_p99_us"],
         "teacher_weights": distillation["teacher_weights"],
         "chosen": distillation["chosen"],
-        "fallback": distillation["fallback"],
         "cuts": (distillation.get("time_budget") or {}).get("cuts", []),
         "rows_used": distillation["rows"],
     }
 
 
+def split_and_encode(path: Path, target: str, seed: int = 0, test_size: float = 0.25):
+    """The benchmark's split of a CSV (stratified, same seed) and its encoding on the train part."""
+    from tabdistill.data.encoder import TabularEncoder
+    from tabdistill.data.io import read_csv, split_target
+    from tabdistill.data.target import encode_target
+    from tabdistill.evaluate.benchmark import stratified_split
+
+    X, y_raw = split_target(read_csv(path), target)
+    y = encode_target(y_raw).y
+    X_train, X_test, y_train, y_test = stratified_split(X, y, test_size, seed)
+    encoder = TabularEncoder()
+    Z_train = encoder.fit_encode(X_train)
+    return Z_train, np.asarray(y_train), encoder.encode(X_test), np.asarray(y_test), encoder
+
+
+def reference_lightgbm(Z_train, y_train, Z_test, y_test, categorical_mask, seed=0, n_jobs=2):
+    """The plain early-stopped LightGBM on encoded rows: test ROC-AUC, rounds, fit seconds."""
+    import lightgbm as lgb
+
+    from tabdistill.distill.members import fit_member
+    from tabdistill.metrics import roc_auc
+
+    model = lgb.LGBMClassifier(
+        n_estimators=2_000,
+        learning_rate=0.05,
+        num_leaves=63,
+        subsample=0.8,
+        subsample_freq=1,
+        colsample_bytree=0.8,
+        n_jobs=n_jobs,
+        random_state=seed,
+        verbose=-1,
+    )
+    start = time.perf_counter()
+    # early stopping with patience 100 on a stratified 20% of the training rows
+    fit_member(model, Z_train, y_train, None, categorical_mask, early_stopping=(100, 0.2, seed))
+    seconds = time.perf_counter() - start
+    return {
+        "roc_auc": roc_auc(y_test, model.predict_proba(Z_test)[:, 1]),
+        "rounds": int(model.best_iteration_ or model.n_estimators),
+        "fit_seconds": round(seconds, 1),
+    }
+
+
 def run_reference(name, n_jobs=2) -> dict:
-    path, target = table_file(name)
+    path, target = large_table_file(name)
     Z_train, y_train, Z_test, y_test, encoder = split_and_encode(path, target)
     result = reference_lightgbm(
         Z_train, y_train, Z_test, y_test, encoder.categorical_mask_, n_jobs=n_jobs
@@ -110,10 +152,10 @@ def markdown(results: dict) -> str:
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    parser = argument_parser(__spec__.name, __doc__)
+    parser.add_argument(
+        "--tables", nargs="+", default=list(LARGE_TABLES), choices=list(LARGE_TABLES)
     )
-    parser.add_argument("--tables", nargs="+", default=list(TABLES), choices=list(TABLES))
     parser.add_argument("--tag", default="", help="suffix of the results files")
     parser.add_argument(
         "--tabdistill",
@@ -130,20 +172,19 @@ def main():
     parser.add_argument("extra", nargs="*", help="more benchmark options, after --")
     args = parser.parse_args()
     tabdistill = [args.tabdistill] if args.tabdistill else [sys.executable, "-m", "tabdistill"]
-    stem = f"large_tables_{args.tag}" if args.tag else "large_tables"
-    out = RESULTS / f"{stem}.json"
+    name = stem("large_tables", args.tag)
+    out = RESULTS / f"{name}.json"
     results = json.loads(out.read_text()) if out.exists() else {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name in args.tables:
-            entry = results.setdefault(name, {})
+        for table in args.tables:
+            entry = results.setdefault(table, {})
             if not args.reference_only:
                 extra = [*args.extra, *(["--n-jobs", str(args.n_jobs)] if args.n_jobs else [])]
-                entry["benchmark"] = run_benchmark(name, tabdistill, extra, Path(tmp))
+                entry["benchmark"] = run_benchmark(table, tabdistill, extra, Path(tmp))
             if not args.no_reference:
-                entry["reference"] = run_reference(name, args.n_jobs or 2)
-            out.write_text(json.dumps(results, indent=2))
-            (RESULTS / f"{stem}.md").write_text(markdown(results))
-            print(markdown({name: entry}), flush=True)
+                entry["reference"] = run_reference(table, args.n_jobs or 2)
+            write_results(name, results, markdown(results), echo=False)
+            print(markdown({table: entry}), flush=True)
 
 
 if __name__ == "__main__":

@@ -10,17 +10,11 @@ students with at least 500 steps, where the fixed per-call cost is small).
 A student's steps are its trees' depths summed: the runtime walks every tree
 to its full depth.
 
-    python benchmarks/latency_budget.py          # -> results/latency_budget.{json,md}
-    python benchmarks/latency_budget.py --calls 5000
+    python -m benchmarks.latency_budget          # -> results/latency_budget.{json,md}
+    python -m benchmarks.latency_budget --calls 5000
 """
 
 from __future__ import annotations
-
-import argparse
-import json
-import os
-import time
-from pathlib import Path
 
 import numpy as np
 
@@ -28,8 +22,12 @@ from tabdistill.data.datasets import make_fraud
 from tabdistill.data.encoder import TabularEncoder
 from tabdistill.data.io import split_target
 from tabdistill.distill.students import TREE_STEP_NS, LightGBMStudent, round_steps
+from tabdistill.evaluate.cost import single_row_latency
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from .common.cli import argument_parser
+from .common.measure import machine_load
+from .common.results import write_results
+
 SHAPES = [
     (trees, leaves, depth)
     for trees in (50, 150, 300, 500)
@@ -37,22 +35,8 @@ SHAPES = [
 ]
 
 
-def time_single_rows(runtime, rows, calls) -> np.ndarray:
-    """Seconds of each of ``calls`` single-row calls, after as many untimed ones."""
-    rows = np.ascontiguousarray(rows, dtype=np.float64)
-    for i in range(calls):
-        runtime.score_one(rows[i % len(rows)])
-    out = np.empty(calls)
-    for i in range(calls):
-        row = rows[i % len(rows)]
-        start = time.perf_counter()
-        runtime.score_one(row)
-        out[i] = time.perf_counter() - start
-    return out
-
-
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argument_parser(__spec__.name, __doc__)
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--calls", type=int, default=3_000)
     args = parser.parse_args()
@@ -61,6 +45,7 @@ def main():
     Z = encoder.fit_encode(X)
     y = y.to_numpy().astype(float)
     half = len(Z) // 2
+    rows = list(np.ascontiguousarray(Z[half:], dtype=np.float64))
     runs = []
     for trees, leaves, depth in SHAPES:
         student = LightGBMStudent(
@@ -72,7 +57,9 @@ def main():
             random_state=0,
             n_jobs=1,
         ).fit(Z[:half], y[:half])
-        seconds = time_single_rows(student.compile(encoder.schema_), Z[half:], args.calls)
+        runtime = student.compile(encoder.schema_)
+        # as many untimed calls as timed ones first
+        lat = single_row_latency(runtime.score_one, rows, n_calls=args.calls, warmup=args.calls)
         steps = round_steps(student.booster_, trees).sum()
         runs.append(
             {
@@ -80,8 +67,8 @@ def main():
                 "leaves": leaves,
                 "max_depth": depth,
                 "tree_steps": float(steps),
-                "p50_us": float(np.percentile(seconds, 50) * 1e6),
-                "p99_us": float(np.percentile(seconds, 99) * 1e6),
+                "p50_us": lat["p50_us"],
+                "p99_us": lat["p99_us"],
             }
         )
         print(runs[-1], flush=True)
@@ -90,11 +77,7 @@ def main():
     per_step = {
         q: {"median": float(np.median(v)), "max": float(np.max(v))} for q, v in per_step.items()
     }
-    load = os.getloadavg()[0]
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "latency_budget.json").write_text(
-        json.dumps({"runs": runs, "ns_per_step": per_step, "load": load}, indent=2)
-    )
+    load = machine_load()
     lines = [
         "| trees | leaves | max depth | tree steps | single-row p50 µs | p99 µs |",
         "|---|---|---|---|---|---|",
@@ -108,11 +91,11 @@ def main():
         f"{per_step['p50']['median']:.1f}, {per_step['p50']['max']:.1f}; at p99 "
         f"{per_step['p99']['median']:.1f}, {per_step['p99']['max']:.1f}; "
         f"the distiller assumes {TREE_STEP_NS} ns. "
-        f"`python benchmarks/latency_budget.py --rows {args.rows} --calls {args.calls}`, "
+        f"`python -m benchmarks.latency_budget --rows {args.rows} --calls {args.calls}`, "
         f"compiled C kernels, load average {load:.1f} at the end (2 CPUs).",
     ]
-    (RESULTS / "latency_budget.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    result = {"runs": runs, "ns_per_step": per_step, "load": load}
+    write_results("latency_budget", result, "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -9,12 +9,12 @@ summary (mean ± sd over seeds, and the issue's bars per seed: student test log
 loss <= baseline's, student macro ROC-AUC >= baseline's - 0.002) to
 ``results/multiclass.{json,md}``.
 
-Fitted teachers are cached on disk as in ``suite.py`` (``--cache``; a cached
+Fitted teachers are cached on disk as in ``benchmarks.suite`` (``--cache``; a cached
 teacher's fit time is that of its original fit); ``--no-cache`` refits.
 
-    python benchmarks/multiclass.py
-    python benchmarks/multiclass.py --datasets wvs --seeds 0
-    python benchmarks/multiclass.py --summarize-only
+    python -m benchmarks.multiclass
+    python -m benchmarks.multiclass --datasets wvs --seeds 0
+    python -m benchmarks.multiclass --summarize-only
 
 Data: ``diamonds`` from the R package ggplot2 (MIT) and ``WVS`` from carData
 (GPL-2/3); ``fraud_types`` is ``make_fraud(50_000, fraud_rate=0.05,
@@ -23,32 +23,23 @@ fraud_type=True)``. See ``../shared/datasets/README.md``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
-import sys
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run_all import _ms, read_runs  # noqa: E402
-from suite import CACHE, SHARED, CachedTeacher  # noqa: E402
+from tabdistill.evaluate.benchmark import run_benchmark
 
-from tabdistill.data.datasets import make_fraud  # noqa: E402
-from tabdistill.data.io import read_csv, split_target  # noqa: E402
-from tabdistill.evaluate.benchmark import run_benchmark  # noqa: E402
+from .common.cli import argument_parser
+from .common.datasets import MULTICLASS, load_multiclass
+from .common.results import RESULTS, mean_sd, size_text, write_results
+from .run_all import read_runs
+from .suite import CACHE, CachedTeacher
 
-RESULTS = Path(__file__).resolve().parent / "results"
-#: name -> (file in the shared datasets folder, target column); None: synthetic.
-DATASETS = {
-    "diamonds": ("diamonds.csv.gz", "cut"),
-    "wvs": ("wvs.csv.gz", "poverty"),
-    "fraud_types": (None, "fraud_type"),
-}
 #: The issue's bar: the student's macro ROC-AUC may trail the baseline's by this much.
 AUC_SLACK = 0.002
 COLUMNS = [
@@ -58,32 +49,20 @@ COLUMNS = [
     ("balanced_accuracy", "balanced acc.", 4),
 ]
 
-__all__ = ["CACHE", "DATASETS", "load"]
-
-
-def load(name, seed=0):
-    """``(X, y)`` of a multiclass dataset (``fraud_types`` is regenerated per seed)."""
-    file, target = DATASETS[name]
-    if file is None:
-        frame = make_fraud(50_000, fraud_rate=0.05, random_state=seed, fraud_type=True)
-    else:
-        frame = read_csv(SHARED / file)
-    return split_target(frame, target)
-
 
 def run(datasets, seeds, n_jobs, cache, out):
     out.mkdir(parents=True, exist_ok=True)
     for name in datasets:
         for seed in seeds:
-            X, y = load(name, seed)
-            frame = X.assign(**{DATASETS[name][1]: y})
+            X, y = load_multiclass(name, seed)
+            frame = X.assign(**{MULTICLASS[name][1]: y})
             teacher = CachedTeacher(cache_dir=None if cache is None else str(cache))
             start = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 result = run_benchmark(
                     frame,
-                    DATASETS[name][1],
+                    MULTICLASS[name][1],
                     dataset=name,
                     seed=seed,
                     distiller_params={"n_jobs": n_jobs, "teacher": teacher},
@@ -125,8 +104,8 @@ def summarize(out):
         }
         table[name] = {
             model: {
-                **{key: _ms(col(model, key), d) for key, _, d in COLUMNS},
-                "p50_us": _ms(lat(model, "single_row_p50_us"), 1),
+                **{key: mean_sd(col(model, key), d) for key, _, d in COLUMNS},
+                "p50_us": mean_sd(lat(model, "single_row_p50_us"), 1),
                 "rows_per_second": float(np.median(lat(model, "batch_rows_per_second"))),
                 "size_bytes": float(np.median(col(model, "size_bytes"))),
             }
@@ -134,16 +113,7 @@ def summarize(out):
         }
         table[name]["_rows"] = items[0]["rows"]
         table[name]["_classes"] = len(items[0]["classes"])
-    (out.parent / "multiclass.json").write_text(
-        json.dumps({"table": table, "bars": bars}, indent=2)
-    )
-    md = markdown(table, bars)
-    (out.parent / "multiclass.md").write_text(md)
-    print(md)
-
-
-def _size(n):
-    return f"{n / 1024:,.0f} KB" if n < 1024**2 else f"{n / 1024**2:,.1f} MB"
+    write_results("multiclass", {"table": table, "bars": bars}, markdown(table, bars), out.parent)
 
 
 def markdown(table, bars):
@@ -159,7 +129,7 @@ def markdown(table, bars):
             cells = " | ".join(m[key] for key, _, _ in COLUMNS)
             lines.append(
                 f"| {label if model == 'teacher' else ''} | {model} | {cells} | {m['p50_us']} | "
-                f"{m['rows_per_second']:,.0f} | {_size(m['size_bytes'])} |"
+                f"{m['rows_per_second']:,.0f} | {size_text(m['size_bytes'])} |"
             )
     lines += [
         "",
@@ -180,10 +150,8 @@ def markdown(table, bars):
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--datasets", nargs="+", default=["diamonds", "wvs"], choices=DATASETS)
+    parser = argument_parser(__spec__.name, __doc__)
+    parser.add_argument("--datasets", nargs="+", default=["diamonds", "wvs"], choices=MULTICLASS)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--cache", type=Path, default=CACHE)

@@ -10,8 +10,8 @@ compiled to the runtime, and ``score_one`` is timed in this one process,
 interleaved, ``--repeats`` times over the same 1,000 encoded test rows; the
 ratio of the p50s is taken per repeat and its median reported.
 
-    python benchmarks/multiclass_latency.py
-    python benchmarks/multiclass_latency.py --sizes 15:100 31:300 --repeats 3
+    python -m benchmarks.multiclass_latency
+    python -m benchmarks.multiclass_latency --sizes 15:100 31:300 --repeats 3
 
 Writes ``results/multiclass_latency.{json,md}``. Data: ``diamonds`` from the
 R package ggplot2 (MIT), see ``../shared/datasets/README.md``.
@@ -19,22 +19,17 @@ R package ggplot2 (MIT), see ``../shared/datasets/README.md``.
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
-from pathlib import Path
-
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from multiclass import load  # noqa: E402
+from tabdistill.data.encoder import TabularEncoder
+from tabdistill.data.target import encode_target
+from tabdistill.distill.students import LightGBMStudent
+from tabdistill.evaluate.cost import single_row_latency
 
-from tabdistill.data.encoder import TabularEncoder  # noqa: E402
-from tabdistill.data.target import encode_target  # noqa: E402
-from tabdistill.distill.students import LightGBMStudent  # noqa: E402
-from tabdistill.evaluate.cost import single_row_latency  # noqa: E402
+from .common.cli import argument_parser, command
+from .common.datasets import load_multiclass
+from .common.results import write_results
 
-RESULTS = Path(__file__).resolve().parent / "results"
 #: The issue's bar on p50(K-class) / p50(binary) at the same trees per class and leaves.
 BAR = 5.0
 
@@ -67,7 +62,7 @@ def time_pair(runtimes, rows, repeats, n_calls):
 
 
 def run(sizes, repeats, n_calls, seed):
-    X, y = load("diamonds")
+    X, y = load_multiclass("diamonds")
     target = encode_target(y)
     encoder = TabularEncoder()
     Z = encoder.fit_encode(X)
@@ -128,9 +123,7 @@ def _size(text):
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argument_parser(__spec__.name, __doc__)
     parser.add_argument(
         "--sizes",
         nargs="+",
@@ -143,13 +136,8 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     result = run(args.sizes, args.repeats, args.n_calls, args.seed)
-    command = "python benchmarks/multiclass_latency.py " + " ".join(sys.argv[1:])
-    result["command"] = command.strip()
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "multiclass_latency.json").write_text(json.dumps(result, indent=2))
-    md = markdown(result, command.strip())
-    (RESULTS / "multiclass_latency.md").write_text(md)
-    print(md)
+    result["command"] = command(__spec__.name)
+    write_results("multiclass_latency", result, markdown(result, result["command"]))
 
 
 if __name__ == "__main__":

@@ -12,14 +12,14 @@ on the teacher's class distributions (never their argmax):
 Same rows, same soft labels (the teacher's out-of-fold distributions; no
 synthetic rows, alpha 0), same tree shape (15 leaves, learning rate 0.1, up to
 500 rounds, early stopping on the teacher's distributions of the validation
-rows), same teacher (cached, as in ``suite.py``). Reported on the 25% test
+rows), same teacher (cached, as in ``benchmarks.suite``). Reported on the 25% test
 rows: log loss, macro ROC-AUC, accuracy; trees; single-row p50 and batch
 rows/s through the compiled runtime (the one-vs-rest trees are compiled into
 one K-output table, timed with a softmax output: the same tree walk, and K
 exponentials either way).
 
-    python benchmarks/multiclass_students.py              # diamonds and wvs, seeds 0 1 2
-    python benchmarks/multiclass_students.py --datasets wvs --seeds 0
+    python -m benchmarks.multiclass_students              # diamonds and wvs, seeds 0 1 2
+    python -m benchmarks.multiclass_students --datasets wvs --seeds 0
 
 Data: ``diamonds`` (ggplot2, MIT) and ``WVS`` (carData, GPL-2/3), see
 ``../shared/datasets/README.md``.
@@ -27,31 +27,27 @@ Data: ``diamonds`` (ggplot2, MIT) and ``WVS`` (carData, GPL-2/3), see
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
-import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from multiclass import CACHE, DATASETS, load  # noqa: E402
-from suite import CachedTeacher  # noqa: E402
+from tabdistill import DistilledClassifier, metrics
+from tabdistill.data.target import encode_target
+from tabdistill.distill.students import LightGBMStudent
+from tabdistill.evaluate.benchmark import stratified_split
+from tabdistill.evaluate.cost import batch_throughput, single_row_latency
+from tabdistill_runtime.from_lightgbm import _add_node
+from tabdistill_runtime.model import CompiledModel
+from tabdistill_runtime.rules import OUT_SOFTMAX
+from tabdistill_runtime.trees import TreeBuilder
 
-from tabdistill import DistilledClassifier, metrics  # noqa: E402
-from tabdistill.data.target import encode_target  # noqa: E402
-from tabdistill.distill.students import LightGBMStudent  # noqa: E402
-from tabdistill.evaluate.benchmark import stratified_split  # noqa: E402
-from tabdistill.evaluate.cost import batch_throughput, single_row_latency  # noqa: E402
-from tabdistill_runtime.from_lightgbm import _add_node  # noqa: E402
-from tabdistill_runtime.model import CompiledModel  # noqa: E402
-from tabdistill_runtime.rules import OUT_SOFTMAX  # noqa: E402
-from tabdistill_runtime.trees import TreeBuilder  # noqa: E402
+from .common.cli import argument_parser, command
+from .common.datasets import MULTICLASS, load_multiclass
+from .common.results import write_results
+from .suite import CACHE, CachedTeacher
 
-RESULTS = Path(__file__).resolve().parent / "results"
 SIZE = {"num_leaves": 15, "n_estimators": 500, "early_stopping_rounds": 30}
 
 
@@ -66,7 +62,7 @@ def _ovr_runtime(students, schema):
 
 
 def run_one(name, seed, n_jobs):
-    X, y = load(name, seed)
+    X, y = load_multiclass(name, seed)
     target = encode_target(y)
     X_tr, X_te, y_tr, y_te = stratified_split(X, target.y, 0.25, seed, target.classes)
     teacher = CachedTeacher(cache_dir=str(CACHE))
@@ -162,10 +158,8 @@ def markdown(runs, command):
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--datasets", nargs="+", default=["diamonds", "wvs"], choices=DATASETS)
+    parser = argument_parser(__spec__.name, __doc__)
+    parser.add_argument("--datasets", nargs="+", default=["diamonds", "wvs"], choices=MULTICLASS)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--n-jobs", type=int, default=2)
     args = parser.parse_args()
@@ -181,12 +175,7 @@ def main():
                 f"{o['single_row_p50_us']:.1f} us",
                 flush=True,
             )
-    command = "python benchmarks/multiclass_students.py " + " ".join(sys.argv[1:])
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "multiclass_students.json").write_text(json.dumps(runs, indent=2))
-    md = markdown(runs, command.strip())
-    (RESULTS / "multiclass_students.md").write_text(md)
-    print(md)
+    write_results("multiclass_students", runs, markdown(runs, command(__spec__.name)))
 
 
 if __name__ == "__main__":

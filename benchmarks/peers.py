@@ -5,7 +5,7 @@ of a separate virtual environment that has AutoGluon and tabdistill installed::
 
     python3 -m venv /work/venvs/autogluon
     /work/venvs/autogluon/bin/pip install "autogluon.tabular[lightgbm,xgboost]" -e .
-    /work/venvs/autogluon/bin/python benchmarks/peers.py --seeds 0
+    /work/venvs/autogluon/bin/python -m benchmarks.peers --seeds 0
 
 For each dataset and seed of :mod:`benchmarks.suite` (same files, same
 flights_nyc subsample, same 25% stratified test split) it fits a
@@ -20,21 +20,19 @@ runs. Each AutoGluon fit gets a time limit (``--time-limit``).
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import tempfile
 import time
-from pathlib import Path
 
-import numpy as np
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from suite import ALL, RESULTS, load  # noqa: E402
+from tabdistill.data.target import encode_target
+from tabdistill.evaluate.cost import single_row_latency
 
-from tabdistill.data.target import encode_target  # noqa: E402
+from .common.cli import argument_parser
+from .common.datasets import SUITE_NAMES, load_suite
+from .common.results import RESULTS, stem
 
 LABEL = "__target__"
 #: The teacher's member families, in AutoGluon's names.
@@ -42,21 +40,21 @@ FAMILIES = {"GBM": {}, "XGB": {}, "RF": {}, "XT": {}, "LR": {}}
 
 
 def _latency_us(predictor, model, rows, calls=200):
-    for i in range(10):  # warm-up
-        predictor.predict_proba(rows.iloc[[i % len(rows)]], model=model)
-    times = []
-    for i in range(calls):
-        row = rows.iloc[[i % len(rows)]]
-        start = time.perf_counter()
-        predictor.predict_proba(row, model=model)
-        times.append((time.perf_counter() - start) * 1e6)
-    return float(np.median(times)), float(np.percentile(times, 99))
+    """p50 and p99 microseconds of ``predict_proba`` on a one-row DataFrame, after warm-up."""
+    one_row_frames = [rows.iloc[[i]] for i in range(min(calls, len(rows)))]
+    lat = single_row_latency(
+        lambda row: predictor.predict_proba(row, model=model),
+        one_row_frames,
+        n_calls=calls,
+        warmup=10,
+    )
+    return lat["p50_us"], lat["p99_us"]
 
 
 def run_one(name, seed, args) -> dict:
     from autogluon.tabular import TabularPredictor
 
-    X, y_raw = load(name, seed, args.nyc_rows, args.fraud_rows)
+    X, y_raw = load_suite(name, seed, args.nyc_rows, args.fraud_rows)
     y01 = encode_target(y_raw).y
     # the same call as tabdistill.evaluate.benchmark.stratified_split
     X_tr, X_te, y_tr, y_te = train_test_split(
@@ -135,10 +133,8 @@ def markdown(rows, note, suite="suite.json") -> str:
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--datasets", nargs="+", default=ALL, choices=ALL)
+    parser = argument_parser(__spec__.name, __doc__)
+    parser.add_argument("--datasets", nargs="+", default=SUITE_NAMES, choices=SUITE_NAMES)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--nyc-rows", type=int, default=40_000)
     parser.add_argument("--fraud-rows", type=int, default=50_000)
@@ -164,8 +160,8 @@ def main():
     )
     args = parser.parse_args()
     rows = []
-    stem = f"peers_{args.tag}" if args.tag and not args.summarize else "peers"
-    out = RESULTS / f"{stem}.json"
+    name = "peers" if args.summarize else stem("peers", args.tag)
+    out = RESULTS / f"{name}.json"
     if args.summarize:
         # the note of the AutoGluon run is the last paragraph of the Markdown it wrote
         note = (RESULTS / "peers.md").read_text().strip().split("\n\n")[-1]
@@ -173,16 +169,15 @@ def main():
         suite = f"suite_{args.suite_tag}.json" if args.suite_tag else "suite.json"
         suite_note = json.loads((RESULTS / suite).read_text()).get("note", "")
         md = markdown(json.loads(out.read_text()), f"{note} tabdistill's side: {suite_note}", suite)
-        stem = f"peers_{args.suite_tag}" if args.suite_tag else "peers"
-        (RESULTS / f"{stem}.md").write_text(md)
+        (RESULTS / f"{stem('peers', args.suite_tag)}.md").write_text(md)
         print(md)
         return
-    for name in args.datasets:
+    for dataset in args.datasets:
         for seed in args.seeds:
-            r = run_one(name, seed, args)
+            r = run_one(dataset, seed, args)
             rows.append(r)
             print(
-                f"{name} seed {seed}: AutoGluon teacher {r['teacher_roc_auc']:.4f} "
+                f"{dataset} seed {seed}: AutoGluon teacher {r['teacher_roc_auc']:.4f} "
                 f"({r['teacher_model']}), distilled {r['student_roc_auc']:.4f} "
                 f"({r['student_model']}), fit {r['fit_seconds']:.0f} s",
                 flush=True,
@@ -191,7 +186,7 @@ def main():
     import autogluon.tabular
 
     note = (
-        f"`benchmarks/peers.py --seeds {' '.join(map(str, args.seeds))}` with AutoGluon "
+        f"`python -m benchmarks.peers --seeds {' '.join(map(str, args.seeds))}` with AutoGluon "
         f"{autogluon.tabular.__version__}: members GBM, XGB, RF, XT, LR, 5-fold bagging, "
         f"weighted ensemble, time limit {args.time_limit:.0f} s; distill() into LightGBM "
         f"(soft labels, spunge augmentation), time limit {args.distill_time_limit:.0f} s. "
@@ -200,7 +195,7 @@ def main():
     )
     suite = f"suite_{args.suite_tag}.json" if args.suite_tag else "suite.json"
     md = markdown(rows, note, suite)
-    (RESULTS / f"{stem}.md").write_text(md)
+    (RESULTS / f"{name}.md").write_text(md)
     print(md)
 
 

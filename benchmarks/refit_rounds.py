@@ -6,7 +6,7 @@ validation rows and refits the chosen student (on that teacher's out-of-fold
 labels and relabelled synthetic rows) and the baseline (on hard labels) there,
 with the boosting rounds early stopping chose on the training rows. This
 script fits the default distiller with the development suite's split
-(``benchmarks/suite.py``: 25% stratified test, cached teachers) and scores on
+(``benchmarks.suite``: 25% stratified test, cached teachers) and scores on
 the test rows:
 
 - ``pre``: the student and baseline fit on the training rows only (before the refit);
@@ -29,8 +29,8 @@ and every distilled candidate of the knob grid before the refit (which knobs
 would have won on test), and every candidate refit the shipped way (which knobs would
 have won after the refit), to tell a bad knob choice from a bad refit.
 
-    python benchmarks/refit_rounds.py                      # five small sets x seeds 0 1 2
-    python benchmarks/refit_rounds.py --datasets flight_delays --seeds 1
+    python -m benchmarks.refit_rounds                      # five small sets x seeds 0 1 2
+    python -m benchmarks.refit_rounds --datasets flight_delays --seeds 1
 
 Writes ``results/refit_rounds.{json,md}``. Dataset sources: ``../shared/datasets/README.md``.
 """
@@ -40,7 +40,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -56,8 +55,8 @@ from tabdistill.distill.labels import TrainingSet
 from tabdistill.evaluate.benchmark import stratified_split
 from tabdistill.metrics import roc_auc
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from suite import CACHE, CachedTeacher, load  # noqa: E402
+from .common.datasets import load_suite as load
+from .suite import CACHE, CachedTeacher
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SMALL = ["flight_delays", "hmda", "bank_marketing", "universal_bank", "islr_default"]
@@ -349,7 +348,7 @@ def main():
             (RESULTS / f"{stem}.json").write_text(json.dumps({"runs": runs}, indent=2))
     summary = summarize(runs)
     note = (
-        f"`python benchmarks/refit_rounds.py{' --tag ' + args.tag if args.tag else ''}`: "
+        f"`python -m benchmarks.refit_rounds{' --tag ' + args.tag if args.tag else ''}`: "
         f"{' '.join(args.datasets)}, seeds {' '.join(map(str, args.seeds))}, 25% stratified "
         f"test (the suite's split), n_jobs=1, wall {time.perf_counter() - start:.0f} s. Test "
         "ROC-AUC; 'below': student < baseline - 0.002; gap recovered against the refit "

@@ -4,14 +4,13 @@ Writes one JSON per dataset and seed to ``benchmarks/results/`` plus
 ``summary.json`` and ``summary.md`` (mean ± sd over seeds, and whether each
 dataset meets the distillation bars). Run from the repository root:
 
-    python benchmarks/run_all.py                    # all datasets, seeds 0 1 2
-    python benchmarks/run_all.py --datasets bank_marketing --seeds 0
-    python benchmarks/run_all.py --summarize-only   # rebuild the summary from the JSON files
+    python -m benchmarks.run_all                    # all datasets, seeds 0 1 2
+    python -m benchmarks.run_all --datasets bank_marketing --seeds 0
+    python -m benchmarks.run_all --summarize-only   # rebuild the summary from the JSON files
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import time
@@ -22,8 +21,10 @@ import numpy as np
 from tabdistill.data.datasets import BUNDLED, load_dataset, make_fraud
 from tabdistill.evaluate.benchmark import run_benchmark
 
-RESULTS = Path(__file__).resolve().parent / "results"
-FRAUD = "fraud_synthetic"
+from .common.cli import argument_parser
+from .common.datasets import FRAUD
+from .common.results import RESULTS, mean_sd, size_text, write_results
+
 METRICS = [
     ("roc_auc", "ROC-AUC", 4),
     ("average_precision", "PR-AUC", 4),
@@ -56,12 +57,6 @@ def run(datasets, seeds, fraud_rows, n_jobs, out):
                 f"({time.perf_counter() - start:.0f} s) -> {path}",
                 flush=True,
             )
-
-
-def _ms(values, digits):
-    values = np.asarray(values, dtype=float)
-    sd = values.std(ddof=1) if len(values) > 1 else 0.0
-    return f"{values.mean():.{digits}f} ± {sd:.{digits}f}"
 
 
 def read_runs(out) -> dict:
@@ -104,8 +99,8 @@ def summarize(out):
         }
         table[name] = {
             model: {
-                **{key: _ms(col(model, key), d) for key, _, d in METRICS},
-                "p99_us": _ms(lat(model, "single_row_p99_us"), 1),
+                **{key: mean_sd(col(model, key), d) for key, _, d in METRICS},
+                "p99_us": mean_sd(lat(model, "single_row_p99_us"), 1),
                 "rows_per_second": float(np.median(lat(model, "batch_rows_per_second"))),
                 "size_bytes": float(np.median(col(model, "size_bytes"))),
             }
@@ -113,13 +108,7 @@ def summarize(out):
         }
         table[name]["_rows"] = items[0]["rows"]
         table[name]["_positive_rate"] = items[0]["positive_rate"]
-    (out / "summary.json").write_text(json.dumps({"table": table, "bars": bars}, indent=2))
-    (out / "summary.md").write_text(markdown(table, bars))
-    print(markdown(table, bars))
-
-
-def _size(n):
-    return f"{n / 1024:,.0f} KB" if n < 1024**2 else f"{n / 1024**2:,.1f} MB"
+    write_results("summary", {"table": table, "bars": bars}, markdown(table, bars), out)
 
 
 def markdown(table, bars):
@@ -134,7 +123,7 @@ def markdown(table, bars):
             lines.append(
                 f"| {label if model == 'teacher' else ''} | {model} | {m['roc_auc']} | "
                 f"{m['average_precision']} | {m['recall_at_1pct_fpr']} | {m['p99_us']} | "
-                f"{m['rows_per_second']:,.0f} | {_size(m['size_bytes'])} |"
+                f"{m['rows_per_second']:,.0f} | {size_text(m['size_bytes'])} |"
             )
     lines += [
         "",
@@ -156,9 +145,7 @@ def markdown(table, bars):
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argument_parser(__spec__.name, __doc__)
     parser.add_argument("--datasets", nargs="+", default=[*BUNDLED, FRAUD])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--fraud-rows", type=int, default=100_000)

@@ -16,14 +16,12 @@ Every contender's probabilities are checked against LightGBM's first. Cold
 start is measured in fresh processes (after one untimed run, so the disk is
 warm): ``import`` + ``CompiledModel.load`` + the first ``score_one``.
 Writes ``benchmarks/results/runtime.json`` and ``runtime.md``. Run from the
-repository root: ``python benchmarks/runtime_bench.py``.
+repository root: ``python -m benchmarks.runtime_bench`` (``--rows 30000`` for a shorter run).
 """
 
 from __future__ import annotations
 
-import argparse
 import ctypes
-import json
 import os
 import shutil
 import statistics
@@ -38,13 +36,21 @@ from sklearn.model_selection import train_test_split
 
 from tabdistill import DistilledClassifier, make_fraud
 from tabdistill.data import split_target
-from tabdistill.evaluate.benchmark import _single_thread
+from tabdistill.distill.students import round_steps
 from tabdistill.evaluate.cost import batch_throughput, single_row_latency
 from tabdistill.export.c_source import write_c
 from tabdistill.export.onnx_graph import to_onnx
 from tabdistill.runtime import CompiledModel
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from .common.cli import argument_parser
+from .common.results import RESULTS, write_results
+
+
+def single_thread(teacher):
+    """Members predict one row fastest on one thread (thread pools cost more than the work)."""
+    for est in teacher.estimators_.values():
+        if "n_jobs" in est.get_params():
+            est.set_params(n_jobs=1)
 
 
 def onnx_contender(runtime):
@@ -165,9 +171,7 @@ def lleaves_contender(booster):
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argument_parser(__spec__.name, __doc__)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--calls", type=int, default=5_000)
     parser.add_argument("--batch-rows", type=int, default=1_000_000)
@@ -190,7 +194,7 @@ def main():
     rows = list(Z[:2_000])
     records = [{k: v for k, v in r.items() if v == v} for r in X_te.head(2_000).to_dict("records")]
     reference = booster.predict(Z)
-    _single_thread(teacher)
+    single_thread(teacher)
 
     contenders = {
         "teacher": (
@@ -232,7 +236,8 @@ def main():
             "n_trees": runtime.n_trees,
             "runtime_bytes": runtime.nbytes,
             "file_bytes": runtime_path.stat().st_size,
-            "depths": np.bincount(runtime._depth).tolist(),
+            # trees per depth: the runtime walks each tree to its full depth
+            "depths": np.bincount(round_steps(booster, None).astype(int)).tolist(),
         },
         "cpus": os.cpu_count(),
         "load_average": os.getloadavg(),
@@ -280,10 +285,7 @@ def main():
         results["ratios"]["runtime_vs_treelite_batch"] = (
             rt["batch_rows_per_second"] / tl["batch_rows_per_second"]
         )
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "runtime.json").write_text(json.dumps(results, indent=2))
-    (args.out / "runtime.md").write_text(markdown(results))
-    print(markdown(results))
+    write_results("runtime", results, markdown(results), args.out)
 
 
 def markdown(r):

@@ -20,25 +20,25 @@ Writes ``results/scaling[_TAG].json``, ``.md`` and ``.png`` (fit seconds and pea
 RSS against training rows, log-log). Entries of earlier runs are kept, so sizes can
 be run one at a time on a shared machine::
 
-    python benchmarks/scaling.py --tables fraud_100k fraud_300k flights_nyc --n-jobs 1
-    python benchmarks/scaling.py --tables fraud_1m fraud_3m --modes local   # the big ones
+    python -m benchmarks.scaling --tables fraud_100k fraud_300k flights_nyc --n-jobs 1
+    python -m benchmarks.scaling --tables fraud_1m fraud_3m --modes local   # the big ones
 
-Synthetic tables are written once to ``$TABDISTILL_LARGE_DATA`` (see ``large_data``).
+Synthetic tables are written once to ``$TABDISTILL_LARGE_DATA`` (see
+``benchmarks.common.datasets``); the peak memory needs psutil (``pip install psutil``).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from large_data import SHARED, machine_load, synthetic_file
+from .common.cli import argument_parser
+from .common.datasets import SHARED, synthetic_file
+from .common.measure import run_cli_benchmark
+from .common.results import RESULTS, stem, write_results
 
-RESULTS = Path(__file__).resolve().parent / "results"
 STAGES = ("prepare", "teacher", "augment", "label", "baseline", "student", "refit")
 WIDTH, FRAUD_RATE = 100, 0.035
 #: name -> rows of a synthetic table, or (file, target) of a real one.
@@ -59,58 +59,18 @@ def table_file(name: str) -> tuple[Path, str]:
     return synthetic_file(spec, WIDTH, FRAUD_RATE), "is_fraud"
 
 
-def run_tree(cmd: list[str], log: Path, interval: float = 0.5) -> dict:
-    """Run ``cmd``; wall seconds and the peak RSS summed over it and its descendants."""
-    import psutil
-
-    start = time.perf_counter()
-    peak = 0
-    with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
-        root = psutil.Process(proc.pid)
-        while proc.poll() is None:
-            rss = 0
-            try:
-                for p in [root, *root.children(recursive=True)]:
-                    try:
-                        rss += p.memory_info().rss
-                    except psutil.Error:  # a worker that just exited
-                        pass
-            except psutil.Error:
-                pass
-            peak = max(peak, rss)
-            time.sleep(interval)
-    return {
-        "wall_seconds": round(time.perf_counter() - start, 1),
-        "peak_rss_gib": round(peak / 2**30, 2),
-        "exit_code": proc.returncode,
-    }
-
-
 def run_one(name, mode, extra, workdir: Path) -> dict:
     path, target = table_file(name)
     out = workdir / f"{name}-{mode}.json"
     cmd = [sys.executable, "-m", "tabdistill", "benchmark", str(path), "--target", target]
     cmd += ["--json", str(out), "--bootstrap", "0", *MODES[mode], *extra]
     print(f"{name} / {mode}: {' '.join(cmd[2:])}", flush=True)
-    load = machine_load()
-    log = workdir / f"{name}-{mode}.log"
-    run = run_tree(cmd, log)
-    if run["exit_code"] != 0:
-        raise SystemExit(f"{name} / {mode} failed ({run['exit_code']}):\n{log.read_text()[-3000:]}")
-    summary = json.loads(out.read_text())
-    distillation = summary["distillation"]
+    run = run_cli_benchmark(cmd, out, workdir / f"{name}-{mode}.log", tree=True)
+    rows = run.pop("summary")["distillation"]["rows"]
     return {
         **run,
-        "load_before": load,
-        "load_after": machine_load(),
         "command": " ".join(["tabdistill", *cmd[3:]]),
-        "rows": summary["rows"],
-        "train_rows": distillation["rows"]["train"] + distillation["rows"]["validation"],
-        "features": summary["features"],
-        "fit_seconds": distillation["timings"],
-        "roc_auc": {m: summary["models"][m]["roc_auc"] for m in ("teacher", "student", "baseline")},
-        "fallback": distillation["fallback"],
+        "train_rows": rows["train"] + rows["validation"],
     }
 
 
@@ -184,9 +144,7 @@ def plot(results: dict, path: Path) -> None:
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argument_parser(__spec__.name, __doc__)
     parser.add_argument("--tables", nargs="+", default=list(TABLES), choices=list(TABLES))
     parser.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))
     parser.add_argument("--tag", default="", help="suffix of the results files")
@@ -196,23 +154,22 @@ def main():
     parser.add_argument("--report-only", action="store_true", help="redo .md and .png only")
     parser.add_argument("extra", nargs="*", help="more benchmark options, after --")
     args = parser.parse_args()
-    stem = f"scaling_{args.tag}" if args.tag else "scaling"
-    out = RESULTS / f"{stem}.json"
+    name = stem("scaling", args.tag)
+    out = RESULTS / f"{name}.json"
     results = json.loads(out.read_text()) if out.exists() else {}
     if args.report_only:
-        (RESULTS / f"{stem}.md").write_text(markdown(results))
-        plot(results, RESULTS / f"{stem}.png")
+        (RESULTS / f"{name}.md").write_text(markdown(results))
+        plot(results, RESULTS / f"{name}.png")
         return
     extra = [*args.extra, *(["--n-jobs", str(args.n_jobs)] if args.n_jobs else [])]
     with tempfile.TemporaryDirectory() as tmp:
-        for name in args.tables:
+        for table in args.tables:
             for mode in args.modes:
-                entry = run_one(name, mode, extra, Path(tmp))
-                results.setdefault(name, {})[mode] = entry
-                out.write_text(json.dumps(results, indent=2))
-                (RESULTS / f"{stem}.md").write_text(markdown(results))
-                plot(results, RESULTS / f"{stem}.png")
-                print(markdown({name: results[name]}), flush=True)
+                entry = run_one(table, mode, extra, Path(tmp))
+                results.setdefault(table, {})[mode] = entry
+                write_results(name, results, markdown(results), echo=False)
+                plot(results, RESULTS / f"{name}.png")
+                print(markdown({table: results[table]}), flush=True)
 
 
 if __name__ == "__main__":

@@ -5,13 +5,11 @@ labels + 2x MUNGE rows labelled by the teacher, alpha=0), then fits students
 of several shapes on exactly that data and reports held-out ROC-AUC, PR-AUC
 and batch throughput through the compiled runtime. Writes
 ``benchmarks/results/student_shapes.json`` and ``.md``. Run from the
-repository root: ``python benchmarks/student_shapes.py``.
+repository root: ``python -m benchmarks.student_shapes``.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import warnings
 from pathlib import Path
 
@@ -25,7 +23,9 @@ from tabdistill.distill.labels import build_training_set
 from tabdistill.distill.students import LightGBMStudent, compile_student
 from tabdistill.evaluate.cost import batch_throughput
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from .common.cli import argument_parser
+from .common.results import RESULTS, write_results
+
 #: (trees, leaves, max depth, learning rate)
 SHAPES = [
     (100, 15, -1, 0.1),
@@ -42,9 +42,7 @@ SHAPES = [
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argument_parser(__spec__.name, __doc__)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -104,10 +102,6 @@ def main():
         )
         print(rows[-1], flush=True)
     teacher_auc = metrics.roc_auc(y_te, teacher.predict_proba_encoded(Z_te))
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "student_shapes.json").write_text(
-        json.dumps({"teacher_roc_auc": teacher_auc, "shapes": rows}, indent=2)
-    )
     lines = [
         f"Teacher ROC-AUC {teacher_auc:.4f}; the same training data for every student; "
         f"seed {args.seed}.",
@@ -121,8 +115,8 @@ def main():
             f"{r['roc_auc']:.4f} | {r['average_precision']:.4f} | "
             f"{r['batch_rows_per_second']:,.0f} |"
         )
-    (args.out / "student_shapes.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    result = {"teacher_roc_auc": teacher_auc, "shapes": rows}
+    write_results("student_shapes", result, "\n".join(lines) + "\n", args.out)
 
 
 if __name__ == "__main__":

@@ -17,12 +17,12 @@ teacher's parameters and the source of the teacher's modules: a change to the
 encoder or the teacher refits, a change to the student does not. Runs go to
 two worker processes with one thread each (``--workers``).
 
-    python benchmarks/suite.py                       # everything -> results/suite.{json,md}
-    python benchmarks/suite.py --tag before          # -> results/suite_before.{json,md}
-    python benchmarks/suite.py --datasets hmda adult --seeds 0
-    python benchmarks/suite.py --no-cache            # refit every teacher
-    python benchmarks/suite.py --tag all --combine part1 part2   # staged runs -> one table
-    python benchmarks/suite.py --tag noise1 --model-seed 1000    # same splits, other model seeds
+    python -m benchmarks.suite                       # everything -> results/suite.{json,md}
+    python -m benchmarks.suite --tag before          # -> results/suite_before.{json,md}
+    python -m benchmarks.suite --datasets hmda adult --seeds 0
+    python -m benchmarks.suite --no-cache            # refit every teacher
+    python -m benchmarks.suite --tag all --combine part1 part2   # staged runs -> one table
+    python -m benchmarks.suite --tag noise1 --model-seed 1000    # same splits, other model seeds
 
 ``--model-seed K`` seeds the distiller with ``seed + K`` while the data (the
 test split, flights_nyc's subsample, the synthetic fraud table) keep ``seed``:
@@ -35,7 +35,6 @@ Dataset sources and licences: ``../shared/datasets/README.md`` and ``data/README
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import inspect
 import json
@@ -50,48 +49,22 @@ import joblib
 import numpy as np
 
 from tabdistill import DistilledClassifier, TeacherEnsemble
-from tabdistill.data.datasets import make_fraud
-from tabdistill.data.io import read_csv, split_target
 from tabdistill.data.target import encode_target
 from tabdistill.distill import members as members_module
 from tabdistill.distill import teacher as teacher_module
 from tabdistill.evaluate.benchmark import stratified_split
 from tabdistill.metrics import roc_auc
 
-ROOT = Path(__file__).resolve().parent
-RESULTS = ROOT / "results"
-SHARED = Path(os.environ.get("TABDISTILL_SUITE_DATA", ROOT.parents[1] / "shared" / "datasets"))
+from .common.cli import argument_parser
+from .common.datasets import FRAUD, SUITE_NAMES, load_suite
+from .common.results import RESULTS, stem, write_results
+
 CACHE = Path(os.environ.get("TABDISTILL_SUITE_CACHE", Path.home() / ".cache" / "tabdistill-suite"))
 
-#: name -> (file, target column); every binary CSV of the shared folder.
-DATASETS = {
-    "credit_default": ("credit_default.csv.gz", "default"),
-    "adult": ("adult.csv.gz", "income"),
-    "bank_marketing": ("bank_marketing.csv.gz", "y"),
-    "islr_default": ("islr_default.csv.gz", "default"),
-    "universal_bank": ("universal_bank.csv.gz", "Personal Loan"),
-    "flight_delays": ("flight_delays.csv.gz", "Flight Status"),
-    "hmda": ("hmda.csv.gz", "deny"),
-    "flights_nyc": ("flights_nyc.csv.gz", "late"),
-}
-FRAUD = "fraud_synthetic"
-ALL = [*DATASETS, FRAUD]
 #: Teacher beats the baseline by more than this -> the run counts for the gap recovered.
 LEAD = 0.002
 #: Student below the baseline by more than this -> a regression.
 SLACK = 0.002
-
-
-def load(name, seed, nyc_rows, fraud_rows):
-    """``(X, y)`` of one suite dataset; flights_nyc is a fixed random subsample."""
-    if name == FRAUD:
-        frame, target = make_fraud(fraud_rows, fraud_rate=0.01, random_state=seed), "is_fraud"
-    else:
-        file, target = DATASETS[name]
-        frame = read_csv(SHARED / file)
-        if name == "flights_nyc" and nyc_rows and len(frame) > nyc_rows:
-            frame = frame.sample(nyc_rows, random_state=0).reset_index(drop=True)
-    return split_target(frame, target)
 
 
 def _source_hash(*objects) -> str:
@@ -153,7 +126,7 @@ def run_one(name, seed, args) -> dict:
     """Fit the default distiller on one (dataset, seed) and score the three models on test."""
     logging.basicConfig(level=logging.WARNING)
     warnings.simplefilter("ignore")
-    X, y_raw = load(name, seed, args["nyc_rows"], args["fraud_rows"])
+    X, y_raw = load_suite(name, seed, args["nyc_rows"], args["fraud_rows"])
     y01 = encode_target(y_raw).y
     X_tr, X_te, y_tr, y_te = stratified_split(X, y01, 0.25, seed)
     teacher = CachedTeacher(cache_dir=args["cache"], **args["teacher_params"])
@@ -216,7 +189,7 @@ def summarize(runs: list[dict]) -> dict:
     for r in runs:
         by_name.setdefault(r["dataset"], []).append(r)
     lines = {}
-    for name in [n for n in ALL if n in by_name]:
+    for name in [n for n in SUITE_NAMES if n in by_name]:
         items = sorted(by_name[name], key=lambda r: r["seed"])
         auc = {m: [r["test_roc_auc"][m] for r in items] for m in ("teacher", "student", "baseline")}
         lines[name] = {
@@ -278,11 +251,9 @@ def markdown(summary: dict, note: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def main():
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--datasets", nargs="+", default=ALL, choices=ALL)
+def parse_args(argv=None):
+    parser = argument_parser(__spec__.name, __doc__)
+    parser.add_argument("--datasets", nargs="+", default=SUITE_NAMES, choices=SUITE_NAMES)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--nyc-rows", type=int, default=40_000)
     parser.add_argument("--fraud-rows", type=int, default=50_000)
@@ -317,31 +288,22 @@ def main():
         help="write --tag's JSON and Markdown from the runs of results/suite_TAG.json files "
         "(staged runs of one commit; a later file's run of a dataset and seed wins)",
     )
-    args = parser.parse_args()
-    stem = f"suite_{args.tag}" if args.tag else "suite"
-    if args.combine:
-        runs, notes = {}, []
-        for tag in args.combine:
-            saved = json.loads((RESULTS / f"suite_{tag}.json").read_text())
-            for r in saved["runs"]:
-                runs[r["dataset"], r["seed"], r.get("model_seed", r["seed"])] = r
-            notes.append(saved.get("note", ""))
-        note = "Combined from staged runs: " + " ".join(notes)
-        summary = summarize(list(runs.values()))
-        (RESULTS / f"{stem}.json").write_text(
-            json.dumps({"summary": summary, "runs": list(runs.values()), "note": note}, indent=2)
-        )
-        md = markdown(summary, note)
-        (RESULTS / f"{stem}.md").write_text(md)
-        print(md)
-        return
-    if args.summarize:
-        saved = json.loads((RESULTS / f"{stem}.json").read_text())
-        note = saved.get("note", "")
-        md = markdown(summarize(saved["runs"]), note)
-        (RESULTS / f"{stem}.md").write_text(md)
-        print(md)
-        return
+    return parser.parse_args(argv)
+
+
+def combine(tags) -> tuple[list[dict], str]:
+    """The runs of ``results/suite_TAG.json`` for each tag (a later file's run wins) and a note."""
+    runs, notes = {}, []
+    for tag in tags:
+        saved = json.loads((RESULTS / f"suite_{tag}.json").read_text())
+        for r in saved["runs"]:
+            runs[r["dataset"], r["seed"], r.get("model_seed", r["seed"])] = r
+        notes.append(saved.get("note", ""))
+    return list(runs.values()), "Combined from staged runs: " + " ".join(notes)
+
+
+def fit_all(args) -> list[dict]:
+    """Every (dataset, seed) of ``args`` on ``args.workers`` processes, printed as it ends."""
     opts = {
         "nyc_rows": args.nyc_rows,
         "fraud_rows": args.fraud_rows,
@@ -353,9 +315,10 @@ def main():
     # big datasets first so the two workers finish together
     jobs = sorted(
         ((n, s) for n in args.datasets for s in args.seeds),
-        key=lambda job: ALL.index(job[0]) if job[0] in ("flights_nyc", FRAUD, "adult") else 99,
+        key=lambda job: (
+            SUITE_NAMES.index(job[0]) if job[0] in ("flights_nyc", FRAUD, "adult") else 99
+        ),
     )
-    start = time.perf_counter()
     runs = []
     with ProcessPoolExecutor(args.workers) as pool:
         futures = {pool.submit(run_one, n, s, opts): (n, s) for n, s in jobs}
@@ -369,7 +332,11 @@ def main():
                 f"{' (cached teacher)' if r['teacher_cached'] else ''}",
                 flush=True,
             )
-    summary = summarize(runs)
+    return runs
+
+
+def command(args) -> str:
+    """The command line that reproduces ``args``'s fits."""
     flags = "".join(
         f" --{k.replace('_', '-')} '{json.dumps(v)}'"
         for k, v in (
@@ -380,20 +347,32 @@ def main():
     )
     if args.model_seed:
         flags += f" --model-seed {args.model_seed}"
-    note = (
-        f"`python benchmarks/suite.py{' --tag ' + args.tag if args.tag else ''}{flags}`: seeds "
-        f"{' '.join(map(str, args.seeds))}, 25% stratified test, flights_nyc subsampled to "
-        f"{args.nyc_rows:,} rows, make_fraud({args.fraud_rows:,}, fraud_rate=0.01), "
-        f"{args.workers} worker processes with n_jobs=1, wall {time.perf_counter() - start:.0f} s "
-        "(fit seconds include teacher fits read from the cache, if any)."
-    )
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{stem}.json").write_text(
-        json.dumps({"summary": summary, "runs": runs, "note": note}, indent=2)
-    )
-    md = markdown(summary, note)
-    (RESULTS / f"{stem}.md").write_text(md)
-    print(md)
+    return f"python -m benchmarks.suite{' --tag ' + args.tag if args.tag else ''}{flags}"
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    name = stem("suite", args.tag)
+    if args.combine:
+        runs, note = combine(args.combine)
+    elif args.summarize:
+        saved = json.loads((RESULTS / f"{name}.json").read_text())
+        md = markdown(summarize(saved["runs"]), saved.get("note", ""))
+        (RESULTS / f"{name}.md").write_text(md)
+        print(md)
+        return
+    else:
+        start = time.perf_counter()
+        runs = fit_all(args)
+        note = (
+            f"`{command(args)}`: seeds {' '.join(map(str, args.seeds))}, 25% stratified test, "
+            f"flights_nyc subsampled to {args.nyc_rows:,} rows, make_fraud("
+            f"{args.fraud_rows:,}, fraud_rate=0.01), {args.workers} worker processes with "
+            f"n_jobs=1, wall {time.perf_counter() - start:.0f} s (fit seconds include teacher "
+            "fits read from the cache, if any)."
+        )
+    summary = summarize(runs)
+    write_results(name, {"summary": summary, "runs": runs, "note": note}, markdown(summary, note))
 
 
 if __name__ == "__main__":

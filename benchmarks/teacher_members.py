@@ -4,26 +4,23 @@ Fits ``TeacherEnsemble()`` with default members on the whole of each dataset
 (5-fold cross-fitting) and reports each member's out-of-fold ROC-AUC, PR-AUC
 and log loss, the learned weights, the ensemble's scores, and the fit time.
 Writes ``benchmarks/results/teacher_members.json`` and ``.md``. Run from the
-repository root: ``python benchmarks/teacher_members.py``.
+repository root: ``python -m benchmarks.teacher_members``.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import warnings
 from pathlib import Path
 
 from tabdistill import TeacherEnsemble, load_dataset
 from tabdistill.data.datasets import BUNDLED
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from .common.cli import argument_parser
+from .common.results import RESULTS, write_results
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argument_parser(__spec__.name, __doc__)
     parser.add_argument("--datasets", nargs="+", default=list(BUNDLED))
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -39,8 +36,6 @@ def main():
             "members": teacher.member_scores_,
         }
         print(name, f"{teacher.fit_seconds_:.1f} s", teacher.member_scores_["ensemble"], flush=True)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "teacher_members.json").write_text(json.dumps(results, indent=2))
     lines = [
         "| dataset | model | OOF ROC-AUC | OOF PR-AUC | OOF log loss | weight | fit s |",
         "|---|---|---|---|---|---|---|",
@@ -54,8 +49,7 @@ def main():
                 f"| {label} | {member} | {s['roc_auc']:.4f} | {s['average_precision']:.4f} | "
                 f"{s['log_loss']:.4f} | {weight} | {fit} |"
             )
-    (args.out / "teacher_members.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_results("teacher_members", results, "\n".join(lines) + "\n", args.out)
 
 
 if __name__ == "__main__":

@@ -7,25 +7,24 @@ loads) under libgomp's default wait policy (spin, then sleep) and under
 ``PASSIVE`` (sleep at once). The load average at the start of each run is
 recorded: the effect shows when other processes hold the cores.
 
-    python benchmarks/threads.py                  # -> results/threads.{json,md}
-    python benchmarks/threads.py --rows 2000 50000 --repeats 3
+    python -m benchmarks.threads                  # -> results/threads.{json,md}
+    python -m benchmarks.threads --rows 2000 50000 --repeats 3
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent
-RESULTS = ROOT / "results"
-SHARED = Path(os.environ.get("TABDISTILL_SUITE_DATA", ROOT.parents[1] / "shared" / "datasets"))
+from .common.cli import argument_parser
+from .common.datasets import SHARED
+from .common.measure import machine_load
+from .common.results import write_results
 
 CHILD = """
 import sys, time, json
@@ -50,7 +49,7 @@ def run(rows, member, threads, policy) -> dict:
     env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
     if policy != "default":
         env["OMP_WAIT_POLICY"] = policy
-    load = os.getloadavg()[0]
+    load = machine_load()
     out = subprocess.run(
         [
             sys.executable,
@@ -70,7 +69,7 @@ def run(rows, member, threads, policy) -> dict:
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argument_parser(__spec__.name, __doc__)
     parser.add_argument("--rows", nargs="+", type=int, default=[2_000, 20_000, 100_000, 336_776])
     parser.add_argument("--repeats", type=int, default=1)
     args = parser.parse_args()
@@ -90,8 +89,6 @@ def main():
                     }
                     lines.append(line)
                     print(line, flush=True)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "threads.json").write_text(json.dumps(lines, indent=2))
     out = [
         "| rows | member | wait policy | 1 thread s | 2 threads s | 2 / 1 | load avg |",
         "|---|---|---|---|---|---|---|",
@@ -104,13 +101,12 @@ def main():
         )
     out += [
         "",
-        f"`python benchmarks/threads.py --rows {' '.join(map(str, args.rows))} --repeats "
+        f"`python -m benchmarks.threads --rows {' '.join(map(str, args.rows))} --repeats "
         f"{args.repeats}` on {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}: 100 fixed "
         "rounds of the teacher's default member on the first rows of flights_nyc, each fit in "
         "a fresh process; load average (1 min) when the runs started.",
     ]
-    (RESULTS / "threads.md").write_text("\n".join(out) + "\n")
-    print("\n".join(out))
+    write_results("threads", lines, "\n".join(out) + "\n")
 
 
 if __name__ == "__main__":
