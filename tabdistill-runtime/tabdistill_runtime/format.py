@@ -19,12 +19,20 @@ bytes of the ``__header__`` array; both are still read (1 is a node table of
 ``ints``/``values`` with leaves as negative children, converted on load; 2 is
 the pre-order table of :mod:`tabdistill_runtime.trees`, like 3).
 
-Reading trusts nothing in the file: every size is checked against the bytes
-present before anything is allocated or decompressed (and decompression stops
-at the declared size), only plain numeric dtypes are accepted (no object
-arrays, so nothing is unpickled), sizes are bounded, and any failure is one
-:class:`~tabdistill_runtime.exceptions.ArtifactError`. What the arrays *mean* is
-checked by :mod:`tabdistill_runtime.validation`.
+Reading trusts nothing in the file and never reads more than it has checked:
+the file's size is compared with a cap (:data:`MAX_BYTES`, or ``max_bytes``)
+before anything is read; then the magic bytes, the version and the declared
+body size (no larger than the cap, nor than :data:`MAX_RATIO` times the
+compressed payload: a few megabytes of zeros cannot declare gigabytes) before
+the payload is read, in bounded chunks, into a buffer of exactly the declared
+size; decompression stops there. The JSON header is bounded too (size and
+number of lists and mappings, so a header cannot expand into gigabytes of
+Python objects; a loaded tree model is bounded by its node count, see
+:data:`~tabdistill_runtime.validation.BYTES_PER_NODE`). Only plain numeric
+dtypes are accepted (no object arrays, so nothing is unpickled), and any
+failure is one :class:`~tabdistill_runtime.exceptions.ArtifactError` saying
+what was expected.
+What the arrays *mean* is checked by :mod:`tabdistill_runtime.validation`.
 """
 
 from __future__ import annotations
@@ -50,7 +58,18 @@ _STORED, _ZLIB = 0, 1
 _PREFIX = len(_MAGIC) + 10  # magic, version, codec, body size, body CRC-32
 #: dtypes a runtime file may hold; anything else (objects, strings, records) is refused
 _DTYPES = {np.dtype(t) for t in ("u1", "i1", "u2", "i2", "u4", "i4", "i8", "u8", "f4", "f8")}
-_MAX_BYTES = 1 << 31  # a student is kilobytes; refuse to allocate gigabytes for a bad header
+#: Largest runtime file, and largest body it may declare, read by default. A default student is
+#: tens of kilobytes and the largest of the benchmarks a few megabytes; ``load(max_bytes=)``
+#: raises the cap for a file you trust.
+MAX_BYTES = 64 << 20
+#: Largest body a compressed payload may declare, as a multiple of the payload's size (the
+#: runtime's files compress 2-6x; zlib's own limit is about 1000x). Bodies up to
+#: :data:`_RATIO_FLOOR` are always allowed.
+MAX_RATIO = 50
+_RATIO_FLOOR = 1 << 20
+#: Lists and mappings a header may hold (a schema has a few per column).
+MAX_CONTAINERS = 200_000
+_CHUNK = 1 << 20
 _MAX_MEMBERS = 64
 
 
@@ -129,38 +148,42 @@ def container(data: bytes, version: int = FORMAT_VERSION, compress: bool = True)
     return _MAGIC + prefix + zlib.crc32(data).to_bytes(4, "little") + payload
 
 
-def read(source) -> tuple[dict, dict]:
+def read(source, max_bytes: int = MAX_BYTES) -> tuple[dict, dict]:
     """``(header, arrays)`` of a runtime file.
 
     Parameters
     ----------
     source : str, path, bytes or binary file object
+    max_bytes : int, default=:data:`MAX_BYTES`
+        Largest file, and largest uncompressed body, accepted.
 
     Raises
     ------
     ArtifactError
-        If the file is missing, not a runtime file, damaged, or of a format
-        version this tabdistill cannot read.
+        If the file is missing, larger than ``max_bytes``, not a runtime file,
+        damaged, or of a format version this runtime cannot read.
     """
     name = describe(source)
-    data = _open(source, name)
-    if data.read(len(_MAGIC)) == _MAGIC:
-        return _read_packed(data.read(_MAX_BYTES + _PREFIX), name)
-    data.seek(0)
+    data, size = _open(source, name, max_bytes)
     try:
-        with zipfile.ZipFile(data) as zf:
-            members = zf.infolist()
-            if len(members) > _MAX_MEMBERS:
-                raise ValueError(f"{len(members)} members")
-            if sum(m.file_size for m in members) > _MAX_BYTES:
-                raise ValueError("declared sizes are too large")
-            arrays = {}
-            for member in members:
-                key = member.filename[:-4] if member.filename.endswith(".npy") else None
-                if not key or key in arrays:
-                    raise ValueError(f"unexpected member {member.filename!r}")
-                with zf.open(member) as fh:
-                    arrays[key] = _read_array(fh, member.file_size)
+        return _read(data, size, name, max_bytes)
+    finally:
+        if data is not source:
+            data.close()
+
+
+def _read(data, size: int, name, max_bytes: int) -> tuple[dict, dict]:
+    magic = data.read(len(_MAGIC))
+    if magic == _MAGIC:
+        return _read_packed(data, size, name, max_bytes)
+    if magic[:2] != b"PK":  # neither container: say so without parsing anything
+        raise ArtifactError(
+            f"{name} is not a tabdistill runtime file (it starts with {magic!r}, a runtime file "
+            f"with {_MAGIC!r} or, format versions 1 and 2, with a zip archive's b'PK')."
+        )
+    data.seek(-len(magic), os.SEEK_CUR)
+    try:
+        arrays = _read_zip(data, max_bytes)
     except ArtifactError:
         raise
     except Exception as exc:  # zip, zlib, npy header, sizes: all mean "damaged or foreign"
@@ -171,12 +194,54 @@ def read(source) -> tuple[dict, dict]:
     return header, arrays
 
 
-def _read_packed(rest: bytes, name) -> tuple[dict, dict]:
+def _read_zip(data, max_bytes: int) -> dict:
+    """The ``.npy`` arrays of a version-1 or 2 file, each checked before it is read."""
+    with zipfile.ZipFile(data) as zf:
+        members = zf.infolist()
+        if len(members) > _MAX_MEMBERS:
+            raise ValueError(f"{len(members)} members")
+        if sum(m.file_size for m in members) > max_bytes:
+            raise ValueError(f"declared sizes are larger than the cap of {max_bytes} bytes")
+        for m in members:
+            if m.file_size > max(MAX_RATIO * m.compress_size, _RATIO_FLOOR):
+                raise ValueError(
+                    f"member {m.filename!r} declares {m.file_size} bytes from {m.compress_size} "
+                    f"(more than {MAX_RATIO}x)"
+                )
+        arrays = {}
+        for member in members:
+            key = member.filename[:-4] if member.filename.endswith(".npy") else None
+            if not key or key in arrays:
+                raise ValueError(f"unexpected member {member.filename!r}")
+            with zf.open(member) as fh:
+                arrays[key] = _read_array(fh, member.file_size)
+    return arrays
+
+
+class _Oversized(ValueError):
+    """Part of a file is larger than the loader's cap allows."""
+
+
+def _too_large(name, what: str, max_bytes: int) -> ArtifactError:
+    return ArtifactError(
+        f"{name}: {what}, more than the {max_bytes:,} a runtime file may hold (a student is "
+        "kilobytes to a few megabytes), so it was not read. If you made this file and trust "
+        "it, load it with a larger max_bytes."
+    )
+
+
+def _read_packed(data, size: int, name, max_bytes: int) -> tuple[dict, dict]:
     """``(header, arrays)`` of a version-3 file, after its magic bytes."""
-    if rest[:1] and rest[0] != 3:
-        raise _unreadable(rest[0], name)
+    prefix = data.read(_PREFIX - len(_MAGIC))
+    if prefix[:1] and prefix[0] != 3:
+        raise _unreadable(prefix[0], name)
     try:
-        header, arrays = _unpack(rest)
+        body = _read_body(data, prefix, size - _PREFIX, name, max_bytes)
+        header, arrays = _unpack(body, max_bytes // 4)
+    except ArtifactError:
+        raise
+    except _Oversized as exc:
+        raise _too_large(name, f"the file holds {exc}", max_bytes) from None
     except Exception as exc:  # sizes, zlib, JSON, listing: all mean "damaged or foreign"
         raise ArtifactError(
             f"{name} is not a tabdistill runtime file, or is damaged ({type(exc).__name__}: {exc})."
@@ -190,30 +255,73 @@ def _read_packed(rest: bytes, name) -> tuple[dict, dict]:
     return header, arrays
 
 
-def _unpack(rest: bytes) -> tuple[dict, dict]:
-    if len(rest) < _PREFIX - len(_MAGIC):
+def _read_body(data, prefix: bytes, payload_size: int, name, max_bytes: int) -> memoryview:
+    """The body of a version-3 file, its sizes and CRC checked, read in bounded chunks."""
+    if len(prefix) < _PREFIX - len(_MAGIC):
         raise ValueError("the file ends inside its prefix")
-    codec, size = rest[1], int.from_bytes(rest[2:6], "little")
-    if size > _MAX_BYTES:
-        raise ValueError("declared size is too large")
-    crc, payload = int.from_bytes(rest[6:10], "little"), rest[10:]
-    if codec == _ZLIB:
-        inflate = zlib.decompressobj()
-        data = inflate.decompress(payload, size + 1)  # never more than declared (+1 to see it)
-        if not inflate.eof or inflate.unused_data or inflate.unconsumed_tail:
-            raise ValueError("the compressed body does not end where it should")
-    elif codec == _STORED:
-        data = payload
+    codec, size = prefix[1], int.from_bytes(prefix[2:6], "little")
+    crc = int.from_bytes(prefix[6:10], "little")
+    if size > max_bytes:
+        raise _too_large(name, f"the file declares a body of {size:,} bytes", max_bytes)
+    if codec == _STORED:
+        if payload_size != size:
+            raise ValueError(f"a stored body of {payload_size} bytes, its prefix declares {size}")
+        body = bytearray(size)
+        if data.readinto(body) != size:
+            raise ValueError("the file is shorter than it was")
+    elif codec == _ZLIB:
+        if size > max(MAX_RATIO * payload_size, _RATIO_FLOOR):
+            raise ValueError(
+                f"{payload_size} compressed bytes declare a body of {size} (more than "
+                f"{MAX_RATIO}x; the runtime's files compress far less)"
+            )
+        body = _inflate(data, payload_size, size)
     else:
         raise ValueError(f"unknown codec {codec}")
-    if len(data) != size:
-        raise ValueError(f"body of {len(data)} bytes, its prefix declares {size}")
-    if zlib.crc32(data) != crc:
+    if zlib.crc32(body) != crc:
         raise ValueError("the body's CRC-32 does not match")
+    return memoryview(body).toreadonly()
+
+
+def _inflate(data, payload_size: int, size: int) -> bytearray:
+    """Decompress ``payload_size`` bytes of ``data`` into exactly ``size`` bytes, chunk by chunk."""
+    body, at, left, pending = bytearray(size), 0, payload_size, b""
+    inflate = zlib.decompressobj()
+    while not inflate.eof:
+        if not pending and left:
+            pending = data.read(min(_CHUNK, left))
+            if not pending:
+                raise ValueError("the file is shorter than it was")
+            left -= len(pending)
+        out = inflate.decompress(pending, min(_CHUNK, size - at + 1))
+        pending = inflate.unconsumed_tail
+        if at + len(out) > size:
+            raise ValueError(f"the compressed body inflates past the declared {size} bytes")
+        if not out and not pending and not left:
+            break  # nothing left to read and nothing came out: the stream is cut short
+        body[at : at + len(out)] = out
+        at += len(out)
+    if not inflate.eof or inflate.unused_data or pending or left:
+        raise ValueError("the compressed body does not end where it should")
+    if at != size:
+        raise ValueError(f"body of {at} bytes, its prefix declares {size}")
+    return body
+
+
+def _unpack(data: memoryview, max_header: int) -> tuple[dict, dict]:
     text_size = int.from_bytes(data[:4], "little")
     if len(data) < 4 + text_size:
         raise ValueError("the header runs past the end of the file")
-    header = json.loads(data[4 : 4 + text_size].decode())
+    if text_size > max_header:
+        raise _Oversized(f"a header of {text_size:,} bytes (a quarter of the cap at most)")
+    text = bytes(data[4 : 4 + text_size])
+    containers = text.count(b"[") + text.count(b"{")
+    if containers > MAX_CONTAINERS:
+        raise _Oversized(
+            f"a header of {containers:,} lists and mappings ({MAX_CONTAINERS:,} at most)"
+        )
+    header = json.loads(text.decode())
+    del text
     if not isinstance(header, dict):
         raise ValueError("the header is not a mapping")
     arrays, at = {}, 4 + text_size
@@ -245,7 +353,7 @@ def _listed(item) -> tuple[str, np.dtype, tuple]:
     if (
         not isinstance(shape, list)
         or len(shape) > 2
-        or not all(type(d) is int and 0 <= d <= _MAX_BYTES for d in shape)
+        or not all(type(d) is int and 0 <= d <= 1 << 40 for d in shape)
     ):
         raise ValueError(f"array {key!r} has shape {shape!r}")
     return key, np.dtype(dtype), tuple(shape)
@@ -257,17 +365,40 @@ def describe(source) -> str:
     return f"the {type(source).__name__} given"
 
 
-def _open(source, name):
+def _open(source, name, max_bytes: int):
+    """``(seekable binary file, its size)``; refuses a file larger than ``max_bytes`` unread."""
+    limit = max_bytes + _PREFIX
     if isinstance(source, bytes | bytearray | memoryview):
-        return io.BytesIO(bytes(source))
-    if hasattr(source, "read"):
-        if hasattr(source, "seekable") and source.seekable():
-            return source
-        return io.BytesIO(source.read())
-    path = Path(source)
-    if not path.is_file():
-        raise ArtifactError(f"runtime file not found: {name}.")
-    return io.BytesIO(path.read_bytes())
+        data, size = io.BytesIO(source), memoryview(source).nbytes
+    elif hasattr(source, "read"):
+        data = source if getattr(source, "seekable", lambda: False)() else _bounded(source, limit)
+        start = data.tell()
+        size = data.seek(0, os.SEEK_END) - start
+        data.seek(start)
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise ArtifactError(f"runtime file not found: {name}.")
+        data = path.open("rb")
+        size = os.fstat(data.fileno()).st_size
+    if size > limit:
+        if data is not source:
+            data.close()
+        more = " or more" if size == limit + 1 and isinstance(data, io.BytesIO) else ""
+        raise _too_large(name, f"a file of {size:,} bytes{more}", max_bytes)
+    return data, size
+
+
+def _bounded(stream, limit: int) -> io.BytesIO:
+    """A stream's bytes, read in chunks, up to ``limit + 1`` (enough to tell it is too large)."""
+    out = io.BytesIO()
+    while out.tell() <= limit:
+        chunk = stream.read(min(_CHUNK, limit + 1 - out.tell()))
+        if not chunk:
+            break
+        out.write(chunk)
+    out.seek(0)
+    return out
 
 
 def _read_array(fh, member_size: int) -> np.ndarray:

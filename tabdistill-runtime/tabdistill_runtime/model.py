@@ -246,25 +246,33 @@ class CompiledModel:
         return buffer.getvalue()
 
     @classmethod
-    def load(cls, source) -> CompiledModel:
+    def load(cls, source, max_bytes: int = fmt.MAX_BYTES) -> CompiledModel:
         """Load a runtime saved by :meth:`save`. Never unpickles anything.
+
+        Every size the file declares is checked before it is read, so no file
+        makes loading use much more memory than ``max_bytes`` (a few hundred
+        megabytes at the default, whatever the file holds).
 
         Parameters
         ----------
         source : str, path, bytes or binary file object
+        max_bytes : int, default=64 MiB
+            Largest file, and largest uncompressed content, read. Raise it to
+            load a larger model you trust.
 
         Raises
         ------
         ArtifactError
-            If the file is missing, not a runtime file, damaged, inconsistent
-            (any array, index or tree structure out of order: the message
-            names it), or of a format version this tabdistill cannot read.
+            If the file is missing, larger than ``max_bytes``, not a runtime
+            file, damaged, inconsistent (any array, index or tree structure out
+            of order: the message names it), or of a format version this
+            runtime cannot read.
         """
-        header, stored = fmt.read(source)
+        header, stored = fmt.read(source, max_bytes)
         where = fmt.describe(source)
         try:
             schema = FeatureSchema.from_dict(header["schema"])
-            meta, storage, arrays = validation.decode(header, stored)
+            meta, storage, arrays = validation.decode(header, stored, max_bytes)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ArtifactError(f"{where} holds an invalid runtime ({exc}).") from None
         try:

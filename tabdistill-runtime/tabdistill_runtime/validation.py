@@ -219,11 +219,28 @@ def check_linear(arrays: dict, n_features: int, n_design, n_outputs: int = 1) ->
         raise ValueError("a linear feature has scale 0")
 
 
-def decode(header: dict, stored: dict) -> tuple[dict, dict, dict]:
+#: Bytes of ``max_bytes`` per tree node the loader allows: building a model takes about 120
+#: bytes of memory a node, so at the default cap no file makes it build more than 1.4 M nodes
+#: (~170 MB; a real student has at most a few 100,000, and its file 4-10 bytes a node). Format 1
+#: is decoded node by node in Python (about 4x the memory), so it gets a quarter of the nodes.
+BYTES_PER_NODE = 48
+
+
+def _check_nodes(n: int, max_bytes: int, version: int) -> None:
+    limit = max_bytes // (BYTES_PER_NODE * (4 if version == 1 else 1))
+    if n > limit:
+        raise ValueError(
+            f"{n:,} tree nodes, more than the {limit:,} a file of at most {max_bytes:,} bytes "
+            "may hold; if you trust the file, load it with a larger max_bytes"
+        )
+
+
+def decode(header: dict, stored: dict, max_bytes: int | None = None) -> tuple[dict, dict, dict]:
     """``(meta, storage, canonical arrays)`` of a file's header and arrays.
 
-    Checks what decoding needs (keys, dtypes, lengths, codes in range); the
-    structure of the result is checked when the model is built
+    Checks what decoding needs (keys, dtypes, lengths, codes in range, and no
+    more tree nodes than ``max_bytes`` allows, see :data:`BYTES_PER_NODE`);
+    the structure of the result is checked when the model is built
     (:func:`check_trees`, :func:`check_linear`).
 
     Raises
@@ -234,6 +251,9 @@ def decode(header: dict, stored: dict) -> tuple[dict, dict, dict]:
     kind = header.get("kind")
     meta = check_meta(kind, header.get("meta"))
     if kind == "trees":
+        if max_bytes is not None:
+            key = "ints" if header["version"] == 1 else "feature"
+            _check_nodes(len(stored.get(key, ())), max_bytes, header["version"])
         if header["version"] == 1:
             return meta, dict(storage.DEFAULT_STORAGE), upgrade_v1(stored)
         spec = check_storage(header.get("storage"))
