@@ -1,7 +1,8 @@
 """Stage 5, operations: models that outlive the process that trained them.
 
 Owns safe files (:mod:`.files`: hashes, atomic writes), model persistence
-(:mod:`.persist`: skops with a trusted-type list), the versioned registry
+(:mod:`.persist`: skops with a trusted-type list and a digest, LightGBM model
+strings checked by :mod:`.lightgbm_text` before LightGBM parses them), the versioned registry
 (:mod:`.registry`), the retraining job's config (:mod:`.config`), the quality
 gate (:mod:`.gate`), the job itself (:mod:`.retrain`) and batch scoring of
 files (:mod:`.scoring`).
