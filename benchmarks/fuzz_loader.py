@@ -235,7 +235,9 @@ def run(n_files, timeout, seed, folder):
         proc, stderr = _spawn(folder, nxt, n_files, seed)
         current = None
         while True:
-            ready, _, _ = select.select([proc.stdout], [], [], timeout)
+            # a worker starting (imports, models) or making the next file gets 10x the time
+            wait = timeout if current is not None else 10 * timeout
+            ready, _, _ = select.select([proc.stdout], [], [], wait)
             if not ready:  # no line for `timeout` seconds: the current file hangs
                 proc.kill()
                 proc.wait()

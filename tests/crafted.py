@@ -12,15 +12,16 @@ Runtime files (:class:`CraftedRuntime`), each reproducible from its index:
 * ``bombs``: headers of hundreds of thousands of lists or millions of numbers,
   and well-formed tree models of 0.5-2.5 M nodes (files of 3-30 MB).
 
-Saved full models (:class:`CraftedSkops`): a LightGBM and a scikit-learn model
-saved with :func:`~tabdistill.ops.persist.save_model`, with or without their
-digest, a digit edited in a LightGBM model string (``tree_sizes``,
-``num_leaves``, children, features, thresholds, leaf values, anywhere), a byte
-flipped in any member, or the file cut short.
+Saved full models (:class:`CraftedSkops`): a LightGBM and a scikit-learn model saved
+with :func:`~tabdistill.ops.persist.save_model`, with their digest, without it, or
+with one recomputed for the edit (a forger's), a digit edited in a LightGBM model
+string (``tree_sizes``, ``num_leaves``, children, features, thresholds, leaf values,
+anywhere), a byte flipped in any member, or the file cut short.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
@@ -197,21 +198,24 @@ class CraftedSkops:
 
         rng = np.random.default_rng([self.seed, 99, i])
         name = sorted(self.templates)[i % len(self.templates)]
-        keep_digest = bool(rng.integers(2))
+        digest = ("digest", "nodigest", "forged")[int(rng.integers(3))]
         path = folder / f"tampered-{i}.skops"
         with zipfile.ZipFile(self.templates[name]) as zin:
             members = {m.filename: zin.read(m) for m in zin.infolist()}
-        if not keep_digest:
-            members.pop(DIGEST)
+        members.pop(DIGEST)
         what = "text" if name.startswith("lightgbm") and rng.integers(3) else "bytes"
         if what == "text":
             key = self.EDITS[int(rng.integers(len(self.EDITS) + 1)) - 1] if rng.integers(4) else ""
             members["schema.json"], what = _edit_lightgbm(members["schema.json"], key, rng)
         elif rng.integers(4):
-            member = sorted(set(members) - {DIGEST})[int(rng.integers(len(members) - 1))]
+            member = sorted(members)[int(rng.integers(len(members)))]
             data = bytearray(members[member])
             data[int(rng.integers(len(data)))] ^= 1 << int(rng.integers(8))
             members[member], what = bytes(data), f"flip-{member.split('.')[-1]}"
+        if digest != "nodigest":  # the digest saved with the model, or one made for the edit
+            source = members if digest == "forged" else self._originals(name)
+            sums = {k: hashlib.sha256(v).hexdigest() for k, v in source.items()}
+            members[DIGEST] = json.dumps({"sha256": sums}).encode()
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w") as zout:
             for member, data in members.items():
@@ -220,7 +224,13 @@ class CraftedSkops:
         if what == "bytes":  # the file cut short
             blob, what = blob[: int(rng.integers(len(blob)))], "truncated"
         path.write_bytes(blob)
-        return f"{name}-{'digest' if keep_digest else 'nodigest'}-{what}", path
+        return f"{name}-{digest}-{what}", path
+
+    def _originals(self, name) -> dict:
+        from tabdistill.ops.persist import DIGEST
+
+        with zipfile.ZipFile(self.templates[name]) as zin:
+            return {m.filename: zin.read(m) for m in zin.infolist() if m.filename != DIGEST}
 
 
 def _edit_lightgbm(schema: bytes, key: str, rng) -> tuple[bytes, str]:

@@ -18,9 +18,10 @@ anything is rebuilt: any change to a saved file is refused with an
 :class:`~tabdistill.exceptions.ArtifactError`. A digest detects damage and
 edits, not a forger, who can recompute it; so every LightGBM model string is
 also checked against the rules of LightGBM's parser and tree walk before
-LightGBM sees it (:mod:`.lightgbm_text`): a file that passes cannot make it
-abort, read out of bounds or loop, digest or not. Files saved before digests
-existed still load, with that check and a warning.
+LightGBM sees it (:mod:`.lightgbm_text`), and every scikit-learn tree is
+checked before it can predict (:mod:`.sklearn_trees`): a file that passes
+cannot make either abort, read out of bounds or loop, digest or not. Files
+saved before digests existed still load, with these checks and a warning.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from pathlib import Path
 from ..exceptions import ArtifactError
 from .files import TMP_PREFIX
 from .lightgbm_text import check_model_text, is_model_text
+from .sklearn_trees import check_trees
 
 #: The archive member holding the digest: ``{"sha256": {member: hex digest}}``.
 DIGEST = "tabdistill-digest.json"
@@ -126,9 +128,17 @@ def load_model(path, extra_trusted=()):
             "If you made this file yourself, pass them as extra_trusted."
         )
     try:
-        return sio.load(path, trusted=list(untrusted))
+        model = sio.load(path, trusted=list(untrusted))
     except Exception as exc:
         raise ArtifactError(f"could not load '{path}': {exc}") from None
+    try:
+        check_trees(model)
+    except ValueError as exc:
+        raise ArtifactError(
+            f"'{path}' holds a damaged scikit-learn tree ({exc}); it cannot predict safely. "
+            "Restore the file, or save the model again."
+        ) from None
+    return model
 
 
 def _sha256(zf: zipfile.ZipFile, member: zipfile.ZipInfo) -> str:

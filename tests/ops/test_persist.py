@@ -163,3 +163,22 @@ def test_check_model_text_names_what_lightgbm_could_not_load(booster_model, edit
     check_model_text(text)
     with pytest.raises(ValueError, match=message):
         check_model_text(edit(text))
+
+
+@pytest.mark.parametrize("damage", ["child", "cycle", "feature"])
+def test_a_forged_scikit_learn_tree_is_refused_before_it_can_predict(data, tmp_path, damage):
+    """The digest is recomputed (a forger can): the tree check must catch what would crash."""
+    X, y = data
+    model = DecisionTreeClassifier(max_depth=3, random_state=0).fit(X, y)
+    state = model.tree_.__getstate__()
+    nodes = state["nodes"].copy()
+    if damage == "child":
+        nodes["left_child"][0] = 10_000  # predict would read far outside the node array
+    elif damage == "cycle":
+        nodes["left_child"][1] = 0  # back to the root: predict would never end
+    else:
+        nodes["feature"][0] = 99
+    model.tree_.__setstate__({**state, "nodes": nodes})
+    path = save_model(model, tmp_path / "forged.skops")
+    with pytest.raises(ArtifactError, match="damaged scikit-learn tree"):
+        load_model(path)
