@@ -26,7 +26,7 @@ either way a new worker resumes at the next file. Outcomes: refused (an
 which only a well-formed change of values may give.
 
 Writes ``benchmarks/results/fuzz.json`` and ``fuzz.md``. Run from the
-repository root: ``python benchmarks/fuzz_loader.py --files 10000``.
+repository root: ``python -m benchmarks.fuzz_loader --files 10000``.
 """
 
 from __future__ import annotations
@@ -47,7 +47,6 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
-sys.path.insert(0, str(ROOT.parent / "tests"))
 
 CLASSES = (
     ("mutations", 0.6),
@@ -78,7 +77,6 @@ def plan(n_files: int) -> list[tuple[str, int, int]]:
 def build_models(folder: Path) -> None:
     """The fuzzed models: runtime files, saved full models, large tree models, rows."""
     import lightgbm as lgb
-    from crafted import tiled_trees
     from sklearn.tree import DecisionTreeClassifier
 
     from tabdistill import make_fraud
@@ -86,6 +84,7 @@ def build_models(folder: Path) -> None:
     from tabdistill.distill.students import compile_student, make_student
     from tabdistill.ops.persist import save_model
     from tabdistill_runtime import CompiledModel
+    from tests.crafted import tiled_trees
 
     X, y = split_target(make_fraud(3_000, fraud_rate=0.05, random_state=1), "is_fraud")
     enc = TabularEncoder().fit(X)
@@ -124,10 +123,9 @@ class Scorer:
     """Loads one crafted or mutated file and scores it; knows the good scores."""
 
     def __init__(self, folder: Path, seed: int):
-        from crafted import CraftedRuntime
-        from fuzzing import Mutator
-
         from tabdistill_runtime import CompiledModel
+        from tests.crafted import CraftedRuntime
+        from tests.fuzzing import Mutator
 
         self.folder, self.seed = folder, seed
         self.rows = np.load(folder / "rows.npy")
@@ -136,7 +134,7 @@ class Scorer:
         self.mutators = [Mutator(m, seed) for m in models]
         big = sorted(folder.glob("big_*.npz"))
         self.crafted = CraftedRuntime(models[0], big=big, seed=seed)
-        self._skops = None
+        self.skops = None
 
     def make(self, case: str, i: int):
         """``(kind, file path or bytes, which good model it was made from)``."""
@@ -145,26 +143,26 @@ class Scorer:
             kind, blob = self.mutators[which](i)
             return kind, blob, which
         if case == "skops":
-            return (*self._skops_maker()(i, self.folder), None)
+            return (*self.skops_maker()(i, self.folder), None)
         kind, source = self.crafted(case, i, self.folder)
         return kind, source, 0
 
-    def _skops_maker(self):
-        if self._skops is None:
-            from crafted import CraftedSkops
+    def skops_maker(self):
+        if self.skops is None:
+            from tests.crafted import CraftedSkops
 
             names = ("lightgbm", "sklearn_tree")
-            self._skops = CraftedSkops({n: self.folder / f"{n}.skops" for n in names}, self.seed)
+            self.skops = CraftedSkops({n: self.folder / f"{n}.skops" for n in names}, self.seed)
             self.skops_rows = np.nan_to_num(self.rows)
             self.skops_expected = {}
-        return self._skops
+        return self.skops
 
     def outcome(self, source, which) -> str:
         from tabdistill.exceptions import ArtifactError
 
         try:
             if which is None:
-                return self._skops_outcome(source)
+                return self.skops_outcome(source)
             from tabdistill_runtime import CompiledModel
 
             model = CompiledModel.load(source)
@@ -181,7 +179,7 @@ class Scorer:
             return "identical"
         return "loaded, other scores"
 
-    def _skops_outcome(self, path) -> str:
+    def skops_outcome(self, path) -> str:
         from tabdistill.ops.persist import load_model
 
         with warnings.catch_warnings():
@@ -219,7 +217,9 @@ def worker(folder: Path, start: int, stop: int, seed: int, n_files: int):
 def _spawn(folder, nxt, n_files, seed):
     stderr = tempfile.TemporaryFile()  # a file, not a pipe: a full pipe would block
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--worker", str(folder), str(nxt), str(n_files), str(seed)],
+        [sys.executable, "-m", __spec__.name, "--worker"]
+        + [str(folder), str(nxt), str(n_files), str(seed)],
+        cwd=ROOT.parent,  # the repository root: the worker imports tests.fuzzing
         stdout=subprocess.PIPE,
         stderr=stderr,
         text=True,
@@ -292,7 +292,7 @@ def markdown(r) -> str:
         f"{r['seconds']:.0f} s in all (load average {r['uptime'][0]:.1f}): "
         f"**{len(r['crashes'])} crashes (aborts included), {len(r['hangs'])} hangs, "
         f"{len(r['uncaught_errors'])} errors other than ArtifactError** "
-        f"(`python benchmarks/fuzz_loader.py --files {r['files']} --seed {r['seed']}`).",
+        f"(`python -m benchmarks.fuzz_loader --files {r['files']} --seed {r['seed']}`).",
         "",
         "Peak resident memory of the worker while it loads and scores one file (its own "
         "baseline included: ~40 MB, and LightGBM's and scikit-learn's for skops), the largest "
