@@ -38,6 +38,13 @@ def add_parser(sub, common):
     p.add_argument("--json", metavar="OUT", help="write the results as JSON")
     p.add_argument("--report", metavar="DIR", help="write an HTML report with plots")
     p.add_argument(
+        "--save",
+        metavar="REGISTRY",
+        help="keep the fitted model as a new version of this registry folder (created if "
+        "needed): the runtime file and the full model, for predict, inspect, export and "
+        "registry; production of a registry without one",
+    )
+    p.add_argument(
         "--latency-calls", type=positive_int, default=2_000, help="timed single-row calls"
     )
     p.add_argument(
@@ -72,6 +79,11 @@ def run(args) -> int:
     check_distiller(params)  # every setting, before the data is read
     check_output(args.json, "JSON output")
     check_output(args.report, "folder")
+    if args.save:
+        from ..ops.saved import check_save_folder
+
+        check_save_folder(args.save)
+        check_output(args.save, "folder")
     read_csv(args.path, nrows=1)  # a missing or unreadable file fails before a cluster starts
     name = Path(args.path).name.split(".")[0]
     with fits_on(args.dask_scheduler):
@@ -96,4 +108,21 @@ def run(args) -> int:
 
         page = write_report(result, args.report)
         print(f"report written to {page}")
+    if args.save:
+        _save(result, args)
     return EXIT_OK
+
+
+def _save(result, args):
+    from ..ops.saved import save_benchmark
+
+    settings = {k: v for k, v in vars(args).items() if k != "func"}
+    saved = save_benchmark(result, args.save, args.path, settings)
+    print(f"model saved as version {saved.version} in {saved.registry}")
+    if saved.promoted:
+        print(f"  the registry's production model: tabdistill predict --model {args.save} ...")
+    else:
+        print(
+            f"  score with it: tabdistill predict --model {saved.path} ...; make it production: "
+            f"tabdistill registry promote {args.save} {saved.version}"
+        )

@@ -35,9 +35,13 @@ def _decision_line(decision) -> str:
     )
 
 
+_GATE = {"passed": "passed", "rejected": "REJECTED", "not run": "not run"}
+
+
 def format_manifest(m: dict) -> str:
     """A manifest as readable text."""
     from ..evaluate.table import CLASS_METRIC_COLUMNS, METRIC_COLUMNS, text_table
+    from ..ops.registry import gate_text
 
     gate = m.get("gate", {})
     data = m.get("data", {})
@@ -49,7 +53,7 @@ def format_manifest(m: dict) -> str:
         rates = f"{data.get('positive_rate', 0):.2%} positive"
     lines = [
         f"version      {m['version']}  (created {m.get('created_at', '?')})",
-        f"gate         {'passed' if gate.get('passed') else 'REJECTED'}"
+        f"gate         {_GATE[gate_text(m)]}"
         + "".join(f"\n               - {r}" for r in gate.get("reasons", [])),
         f"data         {data.get('rows', '?'):,} rows ({data.get('train_rows', '?'):,} train, "
         f"{data.get('holdout_rows', '?'):,} holdout: {data.get('holdout', '?')}), {rates}",

@@ -53,11 +53,13 @@ SCHEMA_VERSION = 4
 
 @dataclass
 class BenchmarkResult:
-    """The JSON-able summary plus what plots need (test labels and scores)."""
+    """The JSON-able summary plus what plots need (test labels and scores), and the fitted
+    :class:`~tabdistill.DistilledClassifier` (to save it)."""
 
     summary: dict
     y_test: np.ndarray
     scores: dict = field(default_factory=dict)
+    model: object = None
 
 
 def stratified_split(X, y01, test_size, seed, classes=None):
@@ -166,15 +168,21 @@ def run_benchmark(
     target_info = encode_target(y_raw, positive_label)
     check_threshold_fits((distiller_params or {}).get("threshold", 0.5), target_info)
     y01 = target_info.y
+    X = X.reset_index(drop=True)  # positions, to find each training row's label
     X_train, X_test, y_train, y_test = stratified_split(
         X, y01, test_size, seed, target_info.classes
     )
+    # the model learns the labels themselves (its classes_ and predict read as the data does;
+    # a saved model predicts 'fraud', not 1), with the positive class decided on all rows
+    labels_train = y_raw.iloc[X_train.index.to_numpy()]
     n_rows, n_features = X.shape
     del frame, X, y_raw  # a table read here is no longer referenced (the caller's stays)
     params = {"random_state": seed, **(distiller_params or {})}
+    if target_info.n_classes == 2:
+        params["positive_label"] = target_info.pos_label
     model = DistilledClassifier(**params)
     start = time.perf_counter()
-    model.fit(X_train, y_train)
+    model.fit(X_train, labels_train)
     fit_seconds = time.perf_counter() - start
 
     stages = Stages(logger)
@@ -290,7 +298,7 @@ def run_benchmark(
             "peak_rss_mb": peak_rss_mb(),
         },
     }
-    return BenchmarkResult(summary=summary, y_test=np.asarray(y_test), scores=scores)
+    return BenchmarkResult(summary=summary, y_test=np.asarray(y_test), scores=scores, model=model)
 
 
 def _target_summary(target) -> dict:

@@ -400,13 +400,14 @@ def _production_scores(registry, trained):
         ) from None
 
 
-def _decision(config, model) -> dict:
-    """How the version turns probabilities into a label (``tabdistill predict``'s ``decision``)."""
+def decision_of(model) -> dict:
+    """How a fitted model turns probabilities into a label (``tabdistill predict``'s
+    ``decision``), as a manifest records it."""
     if model.decision_threshold_ is None:
         return {"threshold": None, "rule": "most probable class"}
     return {
         "threshold": model.decision_threshold_,
-        "rule": config["decision"]["threshold"],
+        "rule": model.threshold,
         "positive_label": str(model.pos_label_),
         "negative_label": str(model.classes_[1 - model.positive_index_]),
     }
@@ -427,7 +428,7 @@ def _manifest(config, trained, production_version, production, gate, start) -> d
         "packages": package_versions(),
         "schema": model.encoder_.schema_.to_dict(),
         "classes": [str(c) for c in model.classes_],
-        "decision": _decision(config, model),
+        "decision": decision_of(model),
         "data": {
             "files": [str(f) for f in trained.files],
             "sha256": sha256(trained.files, with_names=True),

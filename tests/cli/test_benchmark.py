@@ -1,0 +1,71 @@
+"""``tabdistill benchmark --save``: the fitted model outlives the run."""
+
+import json
+
+import numpy as np
+import pandas as pd
+from conftest import mixed_frame
+
+from tabdistill.cli import main
+from tabdistill.ops.persist import load_model
+from tabdistill.ops.registry import Registry, load_runtime
+
+FAST = [
+    *("--members", "lightgbm", "--n-estimators", "10", "--augment-factors", "0"),
+    *("--latency-calls", "200", "--batch-rows", "2000", "--bootstrap", "0", "--n-jobs", "1"),
+]
+
+
+def test_saved_benchmark_model_round_trips_through_predict_and_the_registry(tmp_path, capsys):
+    X, y = mixed_frame(400, seed=3)
+    data = tmp_path / "data.csv"
+    X.assign(label=np.where(y == 1, "fraud", "ok")).to_csv(data, index=False)
+    reg = tmp_path / "models"
+    assert main(["benchmark", str(data), "--target", "label", "--save", str(reg), *FAST]) == 0
+    out = capsys.readouterr().out
+    registry = Registry(reg)
+    (version,) = registry.versions()
+    assert f"model saved as version {version} in {reg}" in out
+    assert registry.production() == version  # the first model of a new registry
+    assert sorted(p.name for p in (reg / version).iterdir()) == [
+        "manifest.json",
+        "manifest.sha256",
+        "model.skops",
+        "runtime.npz",
+    ]
+    manifest, runtime = load_runtime(reg)
+    assert manifest["gate"]["passed"] is None and manifest["source"] == "tabdistill benchmark"
+    assert manifest["classes"] == ["fraud", "ok"] and manifest["data"]["rows"] == 400
+
+    scores = tmp_path / "scores.csv"
+    predict = ["predict", "--model", str(reg), "--input", str(data), "--output", str(scores)]
+    assert main(predict) == 0
+    got = pd.read_csv(scores)
+    model = load_model(reg / version / "model.skops")  # the full model, teacher included
+    expected = model.predict_proba(X)[:, model.positive_index_]
+    np.testing.assert_allclose(got["probability"], expected, rtol=0, atol=1e-12)
+    assert (got["decision"] == model.predict(X)).all() and (got["model_version"] == version).all()
+    assert model.teacher_.predict_proba(X).shape == (400, 2)
+
+    capsys.readouterr()
+    assert main(["registry", "list", str(reg), "--json"]) == 0
+    (row,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert row["gate"] == "not run" and row["production"]
+    assert main(["inspect", str(reg)]) == 0 and "gate         not run" in capsys.readouterr().out
+    # a second saved model is a new version, not production until promoted (no gate needed)
+    assert main(["benchmark", str(data), "--target", "label", "--save", str(reg), *FAST]) == 0
+    assert "tabdistill registry promote" in capsys.readouterr().out
+    first, second = registry.versions()
+    assert registry.production() == first
+    assert main(["registry", "promote", str(reg), second, "-q"]) == 0
+    assert main(["registry", "rollback", str(reg), "-q"]) == 0 and registry.production() == first
+
+
+def test_save_refuses_a_version_folder_before_any_work(tmp_path, capsys):
+    (tmp_path / "v").mkdir()
+    (tmp_path / "v" / "manifest.json").write_text("{}")
+    (tmp_path / "d.csv").write_text("a,y\n1,0\n")
+    argv = ["benchmark", str(tmp_path / "d.csv"), "--target", "y", "--save", str(tmp_path / "v")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is a model version folder" in err[0]
