@@ -94,7 +94,7 @@ def test_benchmark_writes_json_and_report(csv, tmp_path, capsys):
     assert "data:image/png;base64," in (rep / "index.html").read_text()
     # issue 11: decisions a fraud team can act on
     assert (rep / "scores.png").stat().st_size > 1_000
-    assert result["schema_version"] == 4 and result["positive_label"] == "fraud"
+    assert result["schema_version"] == 5 and result["positive_label"] == "fraud"
     budget = result["distillation"]["time_budget"]  # issue 14: a time limit and its cuts
     assert budget["limit_seconds"] == 600 and budget["cuts"] == [] and budget["used_seconds"] > 0
     assert "time limit 600 s" in printed and "fit seconds: prepare" in printed

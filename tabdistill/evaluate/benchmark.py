@@ -41,6 +41,8 @@ from ..distill.distiller import DistilledClassifier
 from ..distill.students import compile_student
 from ..exceptions import ConfigError, DataError
 from .cost import batch_throughput, peak_rss_mb, runtime_size, single_row_latency, skops_size
+from .leaderboard import knobs_text
+from .machine import LoadWatch, busy_note
 from .table import COST_COLUMNS, metric_columns, text_table
 
 logger = logging.getLogger(__name__)
@@ -48,7 +50,7 @@ logger = logging.getLogger(__name__)
 MODELS = ("teacher", "student", "baseline")
 
 #: Version of the JSON summary's layout (``docs/benchmark-json.md``); bumped on any change.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 @dataclass
@@ -226,7 +228,10 @@ def run_benchmark(
         {k: v for k, v in rec.items() if not (isinstance(v, float) and np.isnan(v))}
         for rec in X_test.head(1_000).to_dict(orient="records")
     ]
-    with stages.stage("latency", total=len(MODELS) + 1, unit="model") as stage:
+    with (
+        LoadWatch() as load,
+        stages.stage("latency", total=len(MODELS) + 1, unit="model") as stage,
+    ):
         measured = {}
         for name in MODELS:
             calls = latency_calls if name != "teacher" else max(200, latency_calls // 10)
@@ -296,6 +301,7 @@ def run_benchmark(
             "machine": platform.machine(),
             "cpus": os.cpu_count(),
             "peak_rss_mb": peak_rss_mb(),
+            "load": load.summary,  # while latency was measured
         },
     }
     return BenchmarkResult(summary=summary, y_test=np.asarray(y_test), scores=scores, model=model)
@@ -442,13 +448,16 @@ def format_table(summary: dict) -> str:
         f"student vs teacher: {sp['single_row_p50']:,.0f}x faster per row (p50), "
         f"{sp['batch']:,.0f}x batch throughput, {sp['size']:,.0f}x smaller",
         *_fit_lines(summary["distillation"]),
-        f"knobs: {summary['distillation']['chosen']}"
+        f"chosen: {knobs_text(summary['distillation'])}"
         + (
             f"; FALLBACK: {summary['distillation']['fallback']}"
             if summary["distillation"]["fallback"]
             else ""
         ),
     ]
+    note = busy_note(summary.get("environment", {}).get("load"))
+    if note:
+        tail.append(f"NOTE: {note}")
     details = _class_lines(summary) if "per_class" in summary else _decision_lines(summary)
     return "\n".join([head, "", *lines, "", *tail, *details])
 
