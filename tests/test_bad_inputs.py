@@ -132,6 +132,8 @@ RETRAIN = [
     ("", "bad.toml", "not valid TOML"),
     ("[nonsense]\nx = 1", None, "unknown config section"),
     ("[run]\nspeed = 1", None, "unknown config key 'run.speed'"),
+    ("[run]\nsed = 1", None, "unknown config key 'run.sed'. Did you mean 'seed'?"),
+    ("[gates]\nmin_roc_auc = 0.5", None, "[gates]. Did you mean 'gate'?"),
     ("", ["--set", "teacher.cv='five'"], "'teacher.cv' must be an integer"),
     ("", ["--set", "teacher.cv=1"], "teacher.cv"),
     ("", ["--set", "augment.alphas=[2]"], "augment.alphas"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import glob
+import importlib.util
 import os
 import re
 from pathlib import Path
@@ -144,14 +145,16 @@ def load_config(path, overrides=()) -> dict:
     for section, body in raw.items():
         if section not in CONFIG_SCHEMA:
             raise ConfigError(
-                f"unknown config section [{section}]; known sections are {sorted(CONFIG_SCHEMA)}."
+                f"unknown config section [{section}].{did_you_mean(section, CONFIG_SCHEMA)} "
+                f"Known sections are {sorted(CONFIG_SCHEMA)}."
             )
         if not isinstance(body, dict):
             raise ConfigError(f"[{section}] must be a table of keys.")
         for key, value in body.items():
             if key not in CONFIG_SCHEMA[section]:
                 raise ConfigError(
-                    f"unknown config key '{section}.{key}'; keys of [{section}] are "
+                    f"unknown config key '{section}.{key}'."
+                    f"{did_you_mean(key, CONFIG_SCHEMA[section])} Keys of [{section}] are "
                     f"{sorted(CONFIG_SCHEMA[section])}."
                 )
             types = CONFIG_SCHEMA[section][key][0]
@@ -220,7 +223,8 @@ def _check_data(data: dict) -> None:
 
 def check_scheduler_address(address: str) -> str:
     """``"local"`` or a Dask scheduler address with a port (``tcp://host:8786``, ``host:8786``,
-    another protocol's ``proto://...``), checked without connecting.
+    another protocol's ``proto://...``), checked without connecting (and the dask extra
+    installed).
 
     Raises
     ------
@@ -231,6 +235,11 @@ def check_scheduler_address(address: str) -> str:
     scheme, sep, rest = text.partition("://")
     if not sep:
         scheme, rest = "tcp", text
+    if importlib.util.find_spec("distributed") is None:
+        raise ValueError(
+            "a Dask scheduler needs the dask extra, which is not installed: "
+            "pip install 'tabdistill[dask]'."
+        )
     ok = text == "local" or (
         re.fullmatch(r"[a-z][a-z0-9+.-]*", scheme or "")
         and rest

@@ -64,3 +64,16 @@ def test_help_says_how_paths_resolve(capsys):
         build_parser().parse_args(["retrain", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "relative to the config file's folder" in text and "working directory" in text
+
+
+def test_dask_scheduler_without_the_dask_extra_is_a_usage_error(monkeypatch, capsys):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "distributed" else real(name)
+    )
+    argv = ["benchmark", "d.csv", "--target", "y", "--dask-scheduler", "local"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "pip install 'tabdistill[dask]'" in err[0]
