@@ -1,4 +1,4 @@
-"""Datasets to try tabdistill on: the bundled real CSVs and a synthetic fraud generator."""
+"""Datasets to try tabdistill on: the bundled real CSVs, synthetic fraud and loan generators."""
 
 from __future__ import annotations
 
@@ -291,3 +291,121 @@ def _intercept_for_rate(score: np.ndarray, rate: float) -> float:
         else:
             lo = mid
     return (lo + hi) / 2
+
+
+_GRADES = list("ABCDEFG")
+_PURPOSES = ["debt_consolidation", "credit_card", "home_improvement", "car", "medical", "other"]
+
+
+def make_loans(n_rows: int = 5_000, random_state: int = 0, messy: bool = True) -> pd.DataFrame:
+    """Generate loan applications, deterministically, written the way exported files write them.
+
+    The target ``default`` depends on the interest rate, the loan-to-income
+    ratio, the grade, the net cash flow, the vintage (issue year) and the
+    age of the credit history, so a model that loses the amounts or the dates
+    loses accuracy. With ``messy`` (the default) the values are text as a
+    downloaded loan file has them; without, the same values in their natural
+    dtypes (the clean twin to compare against):
+
+    ============  ==========================================  ======================
+    column        messy                                       clean
+    ============  ==========================================  ======================
+    loan_amnt     ``"$60,000.00"``                            float
+    annual_inc    ``" $85,000 "`` (surrounding spaces)        float
+    int_rate      ``"13.56%"``                                float (percent points)
+    net_cashflow  ``"(1,234.50)"`` for negatives              float
+    issue_d       ``"28-Feb-97"``                             datetime64
+    earliest_cr   ``"Feb 28 1997"``                           datetime64
+    last_pymnt    ``"2013-02-28T10:15:00-05:00"`` / ``...Z``  datetime64 (UTC)
+    created_at    Unix seconds (integers)                     datetime64 (UTC)
+    emp_since     ``"1976"``, a few ``"1976A"``               float (NaN for those)
+    grade         ``"A"`` .. ``"G"``                          the same
+    purpose       six purposes                                the same
+    ============  ==========================================  ======================
+
+    About 2% of the amounts, rates and dates are missing (empty).
+
+    Returns
+    -------
+    DataFrame
+        The columns above and ``default`` (0/1, about 15% ones).
+    """
+    rng = np.random.default_rng(random_state)
+    n = int(n_rows)
+    grade = rng.integers(0, len(_GRADES), n)
+    rate = np.round(5.5 + 3.2 * grade + rng.normal(0, 1.5, n), 2).clip(5.0, 30.99)
+    income = np.round(np.exp(rng.normal(11.0, 0.5, n)), -2)
+    amount = np.round(rng.uniform(1_000, 40_000, n) / 25) * 25
+    cashflow = np.round(rng.normal(200, 1_500, n), 2)
+    issued = pd.Timestamp("1995-01-01") + pd.to_timedelta(rng.integers(0, 21 * 365, n), "D")
+    history = issued - pd.to_timedelta(rng.integers(365, 30 * 365, n), "D")
+    paid = issued + pd.to_timedelta(rng.integers(30 * 24 * 60, 900 * 24 * 60, n), "min")
+    created = issued + pd.to_timedelta(rng.integers(0, 24 * 3600, n), "s")
+    year = issued.year.to_numpy()
+    emp_since = (year - rng.integers(0, 30, n)).astype(np.float64)
+    score = (
+        0.18 * (rate - 15)
+        + 3.0 * (amount / income - 0.2)
+        + 0.35 * (grade - 3)
+        - 0.0004 * cashflow
+        + 0.08 * (year - 2005)
+        - 0.05 * ((issued - history).days.to_numpy() / 365 - 15)
+        + rng.normal(0, 0.8, n)
+    )
+    default = (score > np.quantile(score, 0.85)).astype(np.int64)
+    odd = rng.random(n) < 0.003  # years written with a stray letter
+    emp_since[odd] = np.nan
+    frame = pd.DataFrame(
+        {
+            "loan_amnt": amount,
+            "annual_inc": income,
+            "int_rate": rate,
+            "net_cashflow": cashflow,
+            "issue_d": issued,
+            "earliest_cr": history,
+            "last_pymnt": paid.tz_localize("UTC"),
+            "created_at": created.tz_localize("UTC"),
+            "emp_since": emp_since,
+            "grade": np.array(_GRADES)[grade],
+            "purpose": rng.choice(_PURPOSES, n),
+        }
+    )
+    for col in ("loan_amnt", "int_rate", "issue_d", "last_pymnt"):
+        frame.loc[rng.random(n) < 0.02, col] = None
+    if messy:
+        frame = _messy_loans(frame, odd, rng)
+    return frame.assign(default=default)
+
+
+def _money(value: float, decimals: int = 2) -> str:
+    return "" if pd.isna(value) else f"${value:,.{decimals}f}"
+
+
+def _messy_loans(frame: pd.DataFrame, odd: np.ndarray, rng) -> pd.DataFrame:
+    """:func:`make_loans`' clean columns written as text, as a loan file export has them."""
+    paid = frame["last_pymnt"]
+    offsets = rng.choice(["Z", "-05:00", "+01:00"], len(frame))
+    shifted = [
+        ""
+        if pd.isna(t)
+        else (t + pd.Timedelta(hours={"Z": 0, "-05:00": -5, "+01:00": 1}[o])).strftime(
+            "%Y-%m-%dT%H:%M:%S"
+        )
+        + o
+        for t, o in zip(paid, offsets)
+    ]
+    years = frame["emp_since"].to_numpy()
+    return frame.assign(
+        loan_amnt=[_money(v) for v in frame["loan_amnt"]],
+        annual_inc=[f" {_money(v, 0)} " for v in frame["annual_inc"]],
+        int_rate=["" if pd.isna(v) else f"{v:.2f}%" for v in frame["int_rate"]],
+        net_cashflow=[f"({-v:,.2f})" if v < 0 else f"{v:,.2f}" for v in frame["net_cashflow"]],
+        issue_d=[t.strftime("%d-%b-%y") if pd.notna(t) else "" for t in frame["issue_d"]],
+        earliest_cr=frame["earliest_cr"].dt.strftime("%b %d %Y"),
+        last_pymnt=shifted,
+        created_at=(frame["created_at"] - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1),
+        emp_since=[
+            f"{int(y)}A" if o else f"{int(y)}"
+            for y, o in zip(np.where(odd, 1970 + np.arange(len(odd)) % 40, years), odd)
+        ],
+    )

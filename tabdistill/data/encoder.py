@@ -92,10 +92,41 @@ def _as_frame(X, names=None) -> pd.DataFrame:
     return X
 
 
-def _level_counts(series: pd.Series) -> dict:
+_CONTAINERS = (list, tuple, dict, set, frozenset, np.ndarray, pd.Series)
+
+
+def _one_value_each(name: str, values) -> None:
+    """Refuse a column whose cells hold several values (lists, dicts, arrays)."""
+    for value in values:
+        if isinstance(value, _CONTAINERS):
+            text = repr(value)
+            raise DataError(
+                f"column '{name}' holds {type(value).__name__} values (e.g. "
+                f"{text if len(text) <= 40 else text[:37] + '...'}): each cell must be one "
+                "number, text, date or category. Expand it into one column per element, or "
+                "drop it."
+            )
+
+
+def _unhashable(name: str, series: pd.Series) -> DataError:
+    """The error for a column pandas could not count or factorize (a TypeError)."""
+    try:
+        _one_value_each(name, series.to_numpy(dtype=object))
+    except DataError as exc:
+        return exc
+    return DataError(f"column '{name}' holds values that cannot be compared: {series.dtype}.")
+
+
+def _level_counts(name: str, series: pd.Series) -> dict:
     """``level key -> rows`` of a categorical column's non-missing values."""
+    try:
+        table = series.value_counts(dropna=True)
+    except TypeError:  # unhashable cells
+        raise _unhashable(name, series) from None
+    if table.index.dtype == object:
+        _one_value_each(name, table.index)
     counts: dict = {}
-    for value, n in series.value_counts(dropna=True).items():
+    for value, n in table.items():
         if n > 0:
             key = level_key(value)
             counts[key] = counts.get(key, 0) + int(n)
@@ -109,9 +140,16 @@ def _frequent_levels(counts: dict, max_levels: int) -> list:
 
 
 def _factorized(series: pd.Series):
+    """``codes, uniques`` of a column; DataError for cells holding several values."""
     if isinstance(series.dtype, pd.CategoricalDtype):
         return series.cat.codes.to_numpy(), series.cat.categories
-    return pd.factorize(series)
+    try:
+        codes, uniques = pd.factorize(series)
+    except TypeError:  # unhashable: lists, dicts, arrays
+        raise _unhashable(str(series.name), series) from None
+    if uniques.dtype == object:
+        _one_value_each(str(series.name), uniques)
+    return codes, uniques
 
 
 def date_features(series: pd.Series, fmt: str) -> tuple[list[str], np.ndarray]:
@@ -322,7 +360,10 @@ class TabularEncoder(TabularInputMixin, TransformerMixin, BaseEstimator):
         for col in frame.columns:
             name = str(col)
             series = frame[col]
-            role, info = self._infer_role(name, series, forced, dropped_by_user)
+            try:
+                role, info = self._infer_role(name, series, forced, dropped_by_user)
+            except TypeError:  # pandas cannot count unhashable cells
+                raise _unhashable(name, series) from None
             if role is None:
                 dropped[name] = info
                 if info != "dropped by user":
@@ -335,7 +376,7 @@ class TabularEncoder(TabularInputMixin, TransformerMixin, BaseEstimator):
                     roles[feature] = DATE
                     derived["derived"][feature] = (name, part)
             elif role == CATEGORICAL:
-                counts = _level_counts(series)
+                counts = _level_counts(name, series)
                 levels = list(counts)
                 if len(counts) > self.max_levels:
                     levels = _frequent_levels(counts, self.max_levels)

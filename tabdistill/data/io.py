@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import lzma
 import zipfile
+import warnings
 import zlib
 from pathlib import Path
 
@@ -55,9 +56,16 @@ READ_ERRORS = (
 
 
 def _parse(path, **kwargs) -> pd.DataFrame:
-    """``pandas.read_csv`` with every parsing failure as one clear ``DataError``."""
+    """``pandas.read_csv`` with every parsing failure as one clear ``DataError``.
+
+    pandas' "mixed types" warning is silenced: a column of numbers with a few
+    text values is the encoder's to judge, and it says what it found in words
+    (see :mod:`tabdistill.data.detect`).
+    """
     try:
-        return pd.read_csv(path, **kwargs)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+            return pd.read_csv(path, **kwargs)
     except pd.errors.EmptyDataError:
         raise DataError(
             f"data file '{path}' is empty: expected a header row and data rows."
