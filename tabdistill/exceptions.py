@@ -14,6 +14,7 @@ from __future__ import annotations
 from tabdistill_runtime.exceptions import (
     ArtifactError,
     DataError,
+    DataWarning,
     FeatureTypeError,
     SchemaError,
     TabDistillError,
@@ -23,6 +24,7 @@ __all__ = [
     "ArtifactError",
     "ConfigError",
     "DataError",
+    "DataWarning",
     "FeatureTypeError",
     "SchemaError",
     "TabDistillError",

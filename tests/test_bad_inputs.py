@@ -18,7 +18,7 @@ from conftest import job_config, mixed_frame
 from tabdistill import DistilledClassifier, TabularEncoder, TeacherEnsemble
 from tabdistill.cli import main
 from tabdistill.distill import teacher as teacher_module
-from tabdistill.exceptions import TabDistillError
+from tabdistill.exceptions import DataWarning, TabDistillError
 
 GOOD_CONFIG = job_config(
     data={"train": "train.csv", "target": "label"},
@@ -167,7 +167,6 @@ PREDICT = [
     (["--input", "latin1.csv"], "not UTF-8"),
     (["--input", "dup.csv"], "more than once"),
     (["--input", "missing_column.csv"], "x2"),
-    (["--input", "text_in_numeric.csv"], "'x2' was numeric at fit but holds text"),
     (["--input", "train.csv", "--output", "no_such_dir/out.csv"], "does not exist"),
     (["--input", "train.csv", "--output", "a_file"], "exists"),
     (["--input", "train.csv", "--chunk-size", "0"], "positive"),
@@ -175,6 +174,14 @@ PREDICT = [
     (["--input", "train.csv", "--id-column", "colour"], "Did you mean 'color'?"),
     (["--input", "corrupt.csv.gz"], "could not read 'corrupt.csv.gz' as CSV"),
 ]
+
+
+def test_predict_reads_a_stray_text_value_as_missing_and_says_so(files, capsys, monkeypatch):
+    monkeypatch.chdir(files)
+    argv = ["predict", "--model", "registry", "--input", "text_in_numeric.csv"]
+    with pytest.warns(DataWarning, match=r"column 'x2': 1 of .* not a number \(e.g. 'abc'\)"):
+        assert main([*argv, "--output", "stray.csv", "-q"]) == 0
+    assert pd.read_csv(files / "stray.csv")["probability"].notna().all()
 
 
 def _one_line_exit_2(argv, capsys, message):
@@ -240,6 +247,7 @@ def _with_tiny_class(y):
 
 def _api_cases(X, y):
     inf = X.assign(x1=np.inf)
+    record = {k: None if pd.isna(v) else v for k, v in X.iloc[0].items()}
     return [
         (lambda: DistilledClassifier().fit(X, y.iloc[:-3]), "rows but y has"),
         (lambda: DistilledClassifier().fit(X, None), "requires y"),
@@ -256,10 +264,17 @@ def _api_cases(X, y):
         (lambda: TeacherEnsemble(cv=500).fit(X, y), "500-fold"),
         (lambda: TabularEncoder(categorical_features=["nope"]).fit(X), "nope"),
         (lambda: TabularEncoder().fit(X).transform(X.drop(columns="x1")), "missing"),
-        (lambda: TabularEncoder().fit(X).transform(X.assign(x2="a")), "text"),
+        (lambda: TabularEncoder().fit(X).transform(X.assign(x2="a"), strict=True), "unusable"),
         (lambda: TabularEncoder().fit(X).transform(np.zeros((2, 3))), "X has 3 features"),
-        (lambda: TabularEncoder().fit(X).encode_record({"x1": "12"}), "expects a number"),
+        (lambda: TabularEncoder().fit(X).encode_record({**record, "x1": [1]}), "expects a number"),
+        (lambda: TabularEncoder().fit(X).encode_record({**record, "x1": 10**400}), "float64"),
+        (lambda: TabularEncoder().fit(X).encode_record({**record, "city": [1]}), "category"),
+        (lambda: TabularEncoder().fit(X).encode_record({"x1": 1.0}), "lacks 5 column(s)"),
         (lambda: TabularEncoder().fit(X).schema_.encode_record({"x": 1}, strict=True), "'x'"),
+        (lambda: TabularEncoder().fit(X.assign(tags=[[1, 2]] * len(X))), "holds list values"),
+        (lambda: TabularEncoder().fit(X.assign(meta=[{"a": 1}] * len(X))), "holds dict values"),
+        (lambda: TabularEncoder().fit(X).transform(X.assign(city=[[1]] * len(X))), "list"),
+        (lambda: TabularEncoder().fit(X).transform(X.assign(x1=[10**400] * len(X))), "float64"),
     ]
 
 

@@ -1,4 +1,5 @@
 import gzip
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -7,7 +8,7 @@ from conftest import mixed_frame
 
 from tabdistill import make_fraud
 from tabdistill.data import TabularEncoder, encode_target, read_csv, split_target
-from tabdistill.exceptions import DataError, FeatureTypeError, SchemaError
+from tabdistill.exceptions import DataError, DataWarning, FeatureTypeError, SchemaError
 
 
 def test_roles_inferred_from_dtypes(mixed):
@@ -73,15 +74,19 @@ def test_unseen_categories_and_nan_become_nan(mixed):
     assert Z[1, color] == 2
 
 
-def test_numbers_read_as_strings_is_a_clear_error(mixed):
+def test_numbers_read_as_strings_are_read_and_text_is_loud(mixed):
     X, _ = mixed
     enc = TabularEncoder().fit(X)
     drift = X.assign(x1=X["x1"].astype(str))
-    with pytest.raises(FeatureTypeError, match="'x1' was numeric at fit"):
-        enc.transform(drift)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(enc.transform(drift), enc.transform(X))
     text = X.assign(x1="abc")
-    with pytest.raises(FeatureTypeError, match="holds text"):
-        enc.transform(text)
+    with pytest.warns(DataWarning, match="column 'x1' is unusable: none reads as a number"):
+        Z = enc.transform(text)
+    assert np.isnan(Z[:, enc.features_.index("x1")]).all()
+    with pytest.raises(DataError, match="column 'x1' is unusable"):
+        enc.transform(text, strict=True)
 
 
 def test_inverse_transform_round_trips(mixed):
@@ -99,8 +104,9 @@ def test_encode_record_matches_transform(mixed):
     for i in range(5):
         record = {k: (None if pd.isna(v) else v) for k, v in X.iloc[i].items()}
         np.testing.assert_array_equal(enc.encode_record(record), enc.transform(X.iloc[[i]])[0])
+    assert enc.encode_record({**record, "x1": "12"})[0] == 12.0
     with pytest.raises(FeatureTypeError, match="'x1' expects a number"):
-        enc.encode_record({"x1": "12"})
+        enc.encode_record({**record, "x1": [12]})
 
 
 def test_numpy_input_is_all_numeric():

@@ -146,10 +146,12 @@ def test_unknown_record_keys_warn_or_fail_when_strict(coded):
     rt = models["lightgbm"].runtime_
     record = X.iloc[0].to_dict()
     typo = {**{k: v for k, v in record.items() if k != "city"}, "cty": record["city"]}
-    with pytest.warns(UserWarning, match=r"\['cty'\] are not features"):
+    with pytest.raises(SchemaError, match=r"lacks 1 column\(s\).*\['city'\].*\['cty'\]"):
         rt.score_record(typo)
+    with pytest.warns(UserWarning, match=r"\['cty'\] are not features"):
+        rt.score_record(typo, allow_missing=True)
     with pytest.raises(SchemaError, match="cty"):
-        rt.score_record(typo, strict=True)
+        rt.score_record(typo, strict=True, allow_missing=True)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         rt.score_record(record)  # known keys only: silent

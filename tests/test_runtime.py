@@ -144,18 +144,26 @@ def test_record_path_matches_batch_and_handles_missing(fraud):
     )
     batch = runtime.score_batch(Xt.head(300))
     for i in range(300):
-        record = {k: v for k, v in Xt.iloc[i].items() if not (isinstance(v, float) and np.isnan(v))}
+        record = {
+            k: None if (isinstance(v, float) and np.isnan(v)) else v for k, v in Xt.iloc[i].items()
+        }
         assert runtime.score_record(record) == pytest.approx(batch[i], abs=1e-12)
     full = Xt.iloc[0].to_dict()
     missing_key = {k: v for k, v in full.items() if k != "device"}
+    with pytest.raises(SchemaError, match=r"lacks 1 column\(s\).*\['device'\].*allow_missing"):
+        runtime.score_record(missing_key)
     as_none, as_nan = {**full, "device": None}, {**full, "device": float("nan")}
     unseen = {**full, "device": "toaster"}
-    scores = {runtime.score_record(r) for r in (missing_key, as_none, as_nan, unseen)}
+    scores = {runtime.score_record(r) for r in (as_none, as_nan, unseen)}
+    scores.add(runtime.score_record(missing_key, allow_missing=True))
     assert len(scores) == 1  # all four are "missing" for the model
     frame = Xt.head(1).assign(device=np.nan)
     assert runtime.score_batch(frame)[0] == pytest.approx(scores.pop(), abs=1e-12)
+    assert runtime.score_record({**full, "amount": "12.50"}) == runtime.score_record(
+        {**full, "amount": 12.5}
+    )
     with pytest.raises(FeatureTypeError, match="'amount' expects a number"):
-        runtime.score_record({**full, "amount": "12.50"})
+        runtime.score_record({**full, "amount": [12.5]})
     with pytest.raises(SchemaError, match="expected a row of"):
         runtime.score_one(np.zeros(3))
 
@@ -171,7 +179,8 @@ def test_save_and_load_round_trip_without_pickle(fraud, tmp_path):
     np.testing.assert_array_equal(
         loaded.score_batch(Xt.head(500)), runtime.score_batch(Xt.head(500))
     )
-    assert loaded.score_record({"amount": 10.0}) == runtime.score_record({"amount": 10.0})
+    one = {k: None for k in Xt.columns} | {"amount": 10.0}
+    assert loaded.score_record(one) == runtime.score_record(one)
 
 
 def test_load_refuses_foreign_files(tmp_path):

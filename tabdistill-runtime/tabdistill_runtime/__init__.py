@@ -6,7 +6,10 @@ microseconds, without pandas, scikit-learn, LightGBM, XGBoost or numba. The full
 package ``tabdistill`` depends on it and writes the files it reads.
 
 Owns the compiled model (:mod:`.model`), the feature schema that encodes
-records and tables exactly as at training (:mod:`.schema`, :mod:`.dates`), the
+records and tables exactly as at training (:mod:`.schema`; :mod:`.dates` and
+:mod:`.number_formats` read values written as text, :mod:`.columns` and
+:mod:`.records` encode a batch's columns and one record, :mod:`.value_issues`
+reports what could not be read, :mod:`.levels` compares category levels), the
 node table (:mod:`.trees`) and its decision rules (:mod:`.rules`), the kernels
 (``_ckernels.c``, compiled at install; the numba kernels of :mod:`.kernels` only
 where the C ones could not be built and numba is installed, see
@@ -27,6 +30,7 @@ from ._version import __version__
 from .exceptions import (
     ArtifactError,
     DataError,
+    DataWarning,
     FeatureTypeError,
     SchemaError,
     TabDistillError,
@@ -46,6 +50,7 @@ __all__ = [
     "__version__",
     "ArtifactError",
     "DataError",
+    "DataWarning",
     "FeatureTypeError",
     "SchemaError",
     "TabDistillError",

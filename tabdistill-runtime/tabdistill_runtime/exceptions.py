@@ -30,3 +30,12 @@ class FeatureTypeError(TabDistillError, TypeError):
 
 class ArtifactError(TabDistillError, ValueError):
     """A saved model is missing, tampered with, foreign, or of an unknown version."""
+
+
+class DataWarning(UserWarning):
+    """Values were read with a loss the user should know of: text in a numeric column read as
+    missing, a column with no usable value, times converted between time zones.
+
+    Raised as :class:`DataError` instead where the caller asks for ``strict=True``; turn
+    every one into an error with ``warnings.simplefilter("error", DataWarning)``.
+    """

@@ -130,20 +130,34 @@ class CompiledModel:
         except ValueError as exc:
             raise SchemaError(str(exc)) from None
 
-    def score_record(self, record: dict, strict: bool = False):
+    def score_record(self, record: dict, strict: bool = False, allow_missing: bool = False):
         """Positive-class probability (or K class probabilities) of one record
         ``{"column": value, ...}``.
 
-        A missing key, ``None``, NaN or an unseen category is treated as
-        missing, exactly as at training; a non-number in a numeric column
-        raises :class:`~tabdistill_runtime.exceptions.FeatureTypeError`. A key that is
-        no column of the model warns, or raises
-        :class:`~tabdistill_runtime.exceptions.SchemaError` when ``strict``
-        (see :meth:`FeatureSchema.encode_record`).
-        """
-        return self._one(self.schema.encode_record(record, strict))
+        Read exactly as a row of :meth:`score_batch`: ``None``, NaN or an
+        unseen category is missing; text in a numeric or date column is read
+        with the column's format, and a value that does not read is missing
+        with a :class:`~tabdistill_runtime.exceptions.DataWarning`; a list or a
+        dict raises :class:`~tabdistill_runtime.exceptions.FeatureTypeError`. A
+        column absent from the record is a
+        :class:`~tabdistill_runtime.exceptions.SchemaError`, as in a batch,
+        unless ``allow_missing``.
 
-    def score_batch(self, X) -> np.ndarray:
+        Parameters
+        ----------
+        record : dict
+        strict : bool, default=False
+            Raise instead of warning: for a key that is no column of the model
+            (``SchemaError``), a value that does not read or a time-zone
+            mismatch (``DataError``).
+        allow_missing : bool, default=False
+            Read absent columns as missing values.
+
+        See :meth:`FeatureSchema.encode_record`.
+        """
+        return self._one(self.schema.encode_record(record, strict, allow_missing))
+
+    def score_batch(self, X, strict: bool = False) -> np.ndarray:
         """Positive-class probabilities ``(n,)``, or class probabilities ``(n, K)``, of many rows.
 
         Parameters
@@ -154,10 +168,14 @@ class CompiledModel:
             are the fitted columns in order (``schema.feature_names_in``),
             as for the estimators. Rows already encoded go to
             :meth:`score_encoded`.
+        strict : bool, default=False
+            Raise :class:`~tabdistill_runtime.exceptions.DataError` where values
+            would otherwise be read as missing with a warning (strays, a column
+            with no usable value, a time-zone mismatch).
         """
-        if hasattr(X, "columns") or isinstance(X, dict):
-            return self.score_encoded(self.schema.encode_columns(X))
-        return self.score_encoded(self.schema.encode_columns(self._raw_columns(X)))
+        if not (hasattr(X, "columns") or isinstance(X, dict)):
+            X = self._raw_columns(X)
+        return self.score_encoded(self.schema.encode_columns(X, strict))
 
     def score_encoded(self, Z) -> np.ndarray:
         """Scores of rows already encoded by the schema (the fastest path).

@@ -30,67 +30,56 @@ Infinite values are refused at fit; at predict ``+inf`` and ``-inf`` in a
 numeric column become the largest and smallest value seen at fit. Every
 student then scores them as defined, finite inputs (a tree sends them where
 the extreme value goes; the linear student does not overflow).
+
+How values are read: ``formats``
+--------------------------------
+Every numeric and date input column has a *format*, decided at fit from its
+values and stored as plain JSON (``formats``: ``column -> format``); every
+implementation of scoring reads a value with it, and nothing else. There are
+two named formats:
+
+``{"format": "number", "currency": "$", "thousands": ",", "decimal": ".", "percent": false,
+"parens": true}``
+    A number arrives as a number (taken as it is; ``true``/``false`` are 1/0)
+    or as text, read by the rule of :mod:`tabdistill_runtime.number_formats`:
+    ``"$60,000.00"``, ``"(1,234.50)"`` (-1234.5), ``"13.5%"`` (13.5). A column
+    that held numbers at fit has ``currency ""``, ``thousands ","``,
+    ``decimal "."``, no percent, no parentheses.
+``{"format": "date", "layout": "%d-%b-%y", "tz": "naive"}``
+    ``layout`` is ``"iso8601"``, a ``strptime`` pattern of
+    :data:`tabdistill_runtime.dates.FORMATS`, ``"unix_s"`` or ``"unix_ms"``; ``tz``
+    says whether the training values carried a time zone (see
+    :mod:`tabdistill_runtime.dates`). The column's features are the parts
+    (``derived``) of the value as a naive UTC time.
+
+A value that does not read in its column's format is a *stray*: it is
+missing for the model and reported (:mod:`tabdistill_runtime.value_issues`):
+a warning naming the column, the count and examples, or an error with
+``strict=True``; so is a column none of whose values is usable, and a time
+zone that disagrees with fit. ``recognised`` (``column -> text``) says in words
+what fit recognised in a column's values, for reports.
 """
 
 from __future__ import annotations
 
-import re
-import warnings
-
 import numpy as np
 
-from .dates import PARTS, date_parts, encode_dates, parse_date
-from .exceptions import FeatureTypeError, SchemaError
+from . import columns as col
+from .columns import is_missing
+from .dates import DATE as DATE_FORMAT
+from .dates import PARTS, check_date_format, date_format, encode_dates
+from .exceptions import SchemaError
+from .levels import level_key, number_of_key
+from .number_formats import NUMBER as NUMBER_FORMAT
+from .number_formats import PLAIN, check_number_format
+from .records import encode_record
+from .value_issues import ValueIssues
 
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
 DATE = "date"
 FREQUENCY = "frequency"
 ROLES = (NUMERIC, CATEGORICAL, DATE, FREQUENCY)
-
-_NUMBER = (int, float, np.integer, np.floating)  # bool is an int: True -> 1.0
-
-
-#: Text that reads as a number: no exponent, no leading zeros (``"007"`` stays a code).
-_NUMBER_TEXT = re.compile(r"[+-]?(0|[1-9][0-9]{0,14})(\.[0-9]+)?")
-_BOOL_TEXT = {"True": "1", "False": "0", "true": "1", "false": "0"}
-_ABSENT = object()
-_NAN = float("nan")
-
-
-def _number_key(x: float) -> str:
-    if x.is_integer() and abs(x) < 2**53:
-        return str(int(x))
-    return repr(x)
-
-
-def level_key(value) -> str:
-    """The text a categorical value is compared by: levels are stored under this key.
-
-    Values compare by what they mean, not by their Python type: whole numbers
-    are their integer text (``4``, ``4.0``, ``np.int64(4)`` and ``"4.0"`` are
-    ``"4"``), other numbers their shortest ``repr``, booleans (and the texts
-    ``"True"``/``"False"``) are ``"1"``/``"0"``; any other text is itself. A
-    numeric text with leading zeros (``"007"``) or of 16 digits or more stays
-    as written: it is a code, not a number.
-    """
-    if type(value) is str or isinstance(value, str):
-        value = str(value)
-        if _NUMBER_TEXT.fullmatch(value):
-            return _number_key(float(value))
-        return _BOOL_TEXT.get(value, value)
-    if isinstance(value, bool | np.bool_):
-        return "1" if value else "0"
-    if isinstance(value, int | np.integer):
-        return str(int(value))
-    if isinstance(value, float | np.floating):
-        return _number_key(float(value))
-    return str(value)
-
-
-def is_missing(value) -> bool:
-    """``None`` or a NaN of any float type."""
-    return value is None or (isinstance(value, float | np.floating) and value != value)
 
 
 class FeatureSchema:
@@ -116,9 +105,15 @@ class FeatureSchema:
         ``feature -> (input column, part)`` for features derived from a column:
         a date part (role ``date``) or ``"frequency"`` (role ``frequency``).
     date_formats : dict, default=None
-        ``input column -> format`` of each date column (see :mod:`tabdistill_runtime.dates`).
+        ``input column -> layout`` of each date column: how schemas saved before
+        ``formats`` name them (their time zone is then ``"any"``).
     frequencies : dict, default=None
         ``feature -> {level key: share of training rows}`` for frequency features.
+    formats : dict, default=None
+        ``input column -> format`` (see "How values are read" above); a numeric
+        column without one reads text as plain numbers.
+    recognised : dict, default=None
+        ``input column -> text``: what fit recognised in the column's values.
 
     Raises
     ------
@@ -139,6 +134,8 @@ class FeatureSchema:
         derived=None,
         date_formats=None,
         frequencies=None,
+        formats=None,
+        recognised=None,
     ):
         self.features = [str(c) for c in features]
         self.roles = {c: roles[c] for c in self.features}
@@ -150,10 +147,16 @@ class FeatureSchema:
         self.lower = np.zeros(d) if lower is None else np.asarray(lower, np.float64)
         self.upper = np.zeros(d) if upper is None else np.asarray(upper, np.float64)
         self.derived = {str(f): (str(c), str(p)) for f, (c, p) in (derived or {}).items()}
-        self.date_formats = {str(c): str(f) for c, f in (date_formats or {}).items()}
         self.frequencies = {
             str(f): {str(k): float(v) for k, v in t.items()} for f, t in (frequencies or {}).items()
         }
+        self.formats = {str(c): dict(f) for c, f in (formats or {}).items()}
+        for column, layout in (date_formats or {}).items():
+            self.formats.setdefault(str(column), date_format(str(layout)))
+        for name in self.features:
+            if self.roles[name] == NUMERIC:
+                self.formats.setdefault(name, dict(PLAIN))
+        self.recognised = {str(c): str(t) for c, t in (recognised or {}).items()}
         self._check()
 
     def _check(self):
@@ -172,11 +175,27 @@ class FeatureSchema:
             raise SchemaError("roles and derived disagree on which features are derived")
         for feature, (column, part) in self.derived.items():
             if self.roles[feature] == DATE and (
-                part not in PARTS or column not in self.date_formats
+                part not in PARTS or self.formats.get(column, {}).get("format") != DATE_FORMAT
             ):
-                raise SchemaError(f"date feature '{feature}' has no part or format")
+                raise SchemaError(f"date feature '{feature}' has no part or date format")
             if self.roles[feature] == FREQUENCY and feature not in self.frequencies:
                 raise SchemaError(f"frequency feature '{feature}' has no table")
+        for column, spec in self.formats.items():
+            kind = spec.get("format")
+            if kind == NUMBER_FORMAT:
+                check_number_format(spec)
+            elif kind == DATE_FORMAT:
+                check_date_format(spec)
+            else:
+                raise SchemaError(f"column '{column}' has an unknown format {spec!r}")
+        for name in self.features:
+            if self.roles[name] == NUMERIC and self.formats[name]["format"] != NUMBER_FORMAT:
+                raise SchemaError(f"numeric column '{name}' has no number format")
+
+    @property
+    def date_formats(self) -> dict:
+        """``column -> layout`` of each date column (the layouts of ``formats``)."""
+        return {c: f["layout"] for c, f in self.formats.items() if f["format"] == DATE_FORMAT}
 
     def source(self, feature: str) -> str:
         """The input column an encoded feature is read from."""
@@ -209,7 +228,7 @@ class FeatureSchema:
         return np.array([self.roles[c] == CATEGORICAL for c in self.features], dtype=bool)
 
     # -- encoding
-    def _lookup(self, name) -> dict:
+    def lookup(self, name) -> dict:
         """``value -> code`` of a categorical feature (``value -> share`` of a frequency
         feature), built on first use (not persisted).
 
@@ -228,13 +247,13 @@ class FeatureSchema:
             for lev, value in levels:
                 key = level_key(lev)
                 table.setdefault(key, value)
-                number = _as_number(key)
+                number = number_of_key(key)
                 if number is not None:
                     table.setdefault(number, value)
             cache[name] = table
         return cache[name]
 
-    def _unseen(self, name) -> float:
+    def unseen(self, name) -> float:
         """What a level unseen at fit encodes to: NaN, or a share of 0 for frequencies."""
         return 0.0 if self.roles[name] == FREQUENCY else np.nan
 
@@ -245,11 +264,26 @@ class FeatureSchema:
         (0 when unseen). Called on the distinct values of a column (the encoder
         factorizes first), or on every value of a small batch.
         """
-        table, unseen = self._lookup(name), self._unseen(name)
+        table, unseen = self.lookup(name), self.unseen(name)
         return np.array(
             [np.nan if is_missing(v) else table.get(level_key(v), unseen) for v in values],
             dtype=np.float64,
         )
+
+    def known_levels(self, column: str, values) -> np.ndarray:
+        """Which ``values`` of a categorical input column are levels seen at fit (its
+        frequency table when it has one: it knows the rare levels too)."""
+        features = [f for f in self.features if self.source(f) == column]
+        name = next((f for f in features if self.roles[f] == FREQUENCY), features[0])
+        table = self.lookup(name)
+        return np.array([level_key(v) in table for v in values], dtype=bool)
+
+    def levels_of(self, column: str) -> list:
+        """A few levels of a categorical input column seen at fit (for messages)."""
+        if column in self.categories and len(self.categories[column]):
+            return list(self.categories[column][:4])
+        frequency = next(f for f in self.frequencies if self.source(f) == column)
+        return sorted(self.frequencies[frequency], key=self.frequencies[frequency].get)[-4:]
 
     def clip_infinite(self, j: int, values: np.ndarray) -> np.ndarray:
         """Encoded numeric column ``j`` with ``+inf``/``-inf`` as its fitted maximum/minimum."""
@@ -258,94 +292,55 @@ class FeatureSchema:
             values = np.where(infinite, np.where(values > 0, self.upper[j], self.lower[j]), values)
         return values
 
-    def encode_record(self, record: dict, strict: bool = False) -> np.ndarray:
+    def encode_record(
+        self, record: dict, strict: bool = False, allow_missing: bool = False
+    ) -> np.ndarray:
         """Encode one record ``{"column": value}`` exactly as the encoder encodes a row.
 
-        A missing key, ``None`` and NaN are missing; an unseen level is NaN;
-        ``+inf``/``-inf`` in a numeric column are its fitted maximum/minimum; a
-        non-number in a numeric column raises ``FeatureTypeError``. A key that
-        is not a column seen at fit (a misspelling, say) warns, or raises
-        ``SchemaError`` when ``strict``. Built for the single-row path: plain
+        ``None`` and NaN are missing; an unseen level is NaN; ``+inf``/``-inf``
+        in a numeric column are its fitted maximum/minimum; text in a numeric
+        or date column is read with the column's format (a stray reads as
+        missing, with a :class:`~tabdistill.exceptions.DataWarning`); a list,
+        a dict or another non-scalar raises ``FeatureTypeError``, an integer
+        beyond float64 ``DataError``. Built for the single-row path: plain
         dict lookups.
+
+        Parameters
+        ----------
+        record : dict
+            ``column -> value``.
+        strict : bool, default=False
+            Raise instead of warning: ``SchemaError`` for a key that is not a
+            column seen at fit (a misspelling, say), ``DataError`` for a stray
+            or a time-zone mismatch.
+        allow_missing : bool, default=False
+            Read a column absent from the record as missing. By default an
+            absent column is a ``SchemaError``, as in a batch.
         """
-        plan = self.__dict__.get("_plan") or self._record_plan()
-        nan, absent, number = _NAN, _ABSENT, _NUMBER  # locals: this loop is the hot path
-        row = np.empty(self.n_features, dtype=np.float64)
-        found = 0
-        for j, name, levels, unseen, first in plan[0]:
-            value = record.get(name, absent)
-            if value is absent:
-                row[j] = nan
-                continue
-            found += first
-            if value is None:
-                row[j] = nan
-            elif levels is None:
-                if type(value) is not float and not isinstance(value, number):
-                    raise FeatureTypeError(
-                        f"feature '{name}' expects a number, got {type(value).__name__} {value!r}."
-                    )
-                if value - value == 0:  # finite
-                    row[j] = value
-                else:  # NaN stays NaN; +/-inf is the fitted extreme
-                    row[j] = value if value != value else self._infinite[value > 0][j]
-            else:
-                try:
-                    code = levels.get(value)
-                except TypeError:  # unhashable: a list, a dict
-                    raise FeatureTypeError(
-                        f"feature '{name}' expects a category, got {type(value).__name__}."
-                    ) from None
-                if code is None:
-                    code = nan if is_missing(value) else levels.get(level_key(value), unseen)
-                row[j] = code
-        for name, fmt, js, cols in plan[1]:
-            value = record.get(name, absent)
-            found += value is not absent
-            value = None if value is absent else value
-            row[js] = np.asarray(date_parts(parse_date(value, fmt)))[cols]
-        if found < len(record):
-            self._check_keys(record, strict)
-        return row
+        return encode_record(self, record, strict, allow_missing)
 
-    def _check_keys(self, record, strict):
-        known = self.__dict__.get("_known") or self.__dict__.setdefault(
-            "_known", frozenset(self.feature_names_in)
-        )
-        unknown = [k for k in record if k not in known]
-        if not unknown:
-            return  # only columns dropped at fit (an id, say)
-        message = (
-            f"record key(s) {unknown[:10]} are not features of this model "
-            f"(misspelt? features: {self.features[:20]})"
-        )
-        if strict:
-            raise SchemaError(message + ".")
-        warnings.warn(message + "; they are ignored.", UserWarning, stacklevel=3)
+    def column_plan(self) -> list:
+        """How each input column is read: a :class:`~tabdistill_runtime.columns.Column` each."""
+        if "_columns" not in self.__dict__:
+            kinds = {NUMERIC: col.NUMBER, CATEGORICAL: col.CATEGORY, FREQUENCY: col.CATEGORY}
+            plan: dict = {}
+            for j, name in enumerate(self.features):
+                column = self.source(name)
+                kind = kinds.get(self.roles[name], col.DATE)
+                entry = plan.setdefault(column, col.Column(column, kind, [], [], []))
+                entry.positions.append(j)
+                entry.features.append(name)
+                if kind == col.DATE:
+                    entry.parts.append(self.derived[name][1])
+            self._columns = list(plan.values())
+        return self._columns
 
-    def _record_plan(self):
-        self._infinite = (self.lower, self.upper)  # what -inf and +inf become
-        seen = set()
-        simple = []
-        for j, name in enumerate(self.features):
-            if self.roles[name] == DATE:
-                continue
-            column = self.source(name)
-            levels = None if self.roles[name] == NUMERIC else self._lookup(name)
-            simple.append((j, column, levels, self._unseen(name), column not in seen))
-            seen.add(column)
-        dates = [
-            (name, fmt, np.array(js), np.array([PARTS.index(p) for p in parts]))
-            for name, fmt, js, parts in self.date_groups()
-        ]
-        self._plan = (simple, dates)
-        return self._plan
-
-    def encode_columns(self, table) -> np.ndarray:
+    def encode_columns(self, table, strict: bool = False) -> np.ndarray:
         """Encode a table given as ``table[column] -> values`` (a DataFrame, a dict of arrays).
 
         The NumPy-only path: the pandas encoder is faster on large DataFrames
-        and gives the same result.
+        and gives the same result, warnings included (strays, unusable
+        columns, time zones; errors with ``strict``, see :meth:`encode_record`).
         """
         missing = [c for c in self.input_columns if not _has_column(table, c)]
         if missing:
@@ -359,16 +354,18 @@ class FeatureSchema:
         for name, values in columns.items():
             if len(values) != n:
                 raise SchemaError(f"column '{name}' has {len(values)} values, expected {n}.")
-        for j, name in enumerate(self.features):
-            role, values = self.roles[name], columns[self.source(name)]
-            if role in (CATEGORICAL, FREQUENCY):
-                codes, uniques = _factorize(_as_object(values))
-                out[:, j] = self.level_codes(name, uniques)[codes] if len(uniques) else np.nan
-            elif role == NUMERIC:
-                out[:, j] = self.clip_infinite(j, _as_float(name, values))
-        for name, fmt, js, parts in self.date_groups():
-            codes, uniques = _factorize(_as_object(columns[name]))
-            out[:, js] = encode_date_values(uniques, codes, fmt, parts)
+        issues = ValueIssues()
+        for column in self.column_plan():
+            values = columns[column.name]
+            if column.kind == col.NUMBER and _numeric_array(values):
+                j = column.positions[0]
+                out[:, j] = self.clip_infinite(j, np.asarray(values, dtype=np.float64))
+                continue
+            codes, uniques = _factorize(_as_object(values))
+            distinct = col.read_distinct(self, column, uniques)
+            out[:, column.positions] = col.gather(distinct, codes)
+            col.check(issues, self, column, uniques, distinct, codes)
+        issues.emit(strict)
         return out
 
     # -- persistence
@@ -384,8 +381,10 @@ class FeatureSchema:
             "lower": self.lower.tolist(),
             "upper": self.upper.tolist(),
             "derived": {f: list(cp) for f, cp in self.derived.items()},
-            "date_formats": dict(self.date_formats),
+            "date_formats": dict(self.date_formats),  # for readers older than formats
             "frequencies": {f: dict(t) for f, t in self.frequencies.items()},
+            "formats": {c: dict(f) for c, f in self.formats.items()},
+            "recognised": dict(self.recognised),
         }
 
     @classmethod
@@ -410,6 +409,8 @@ class FeatureSchema:
                 derived=data.get("derived"),
                 date_formats=data.get("date_formats"),
                 frequencies=data.get("frequencies"),
+                formats=data.get("formats"),
+                recognised=data.get("recognised"),
             )
         except SchemaError as exc:
             raise SchemaError(f"invalid feature schema: {exc}") from None
@@ -425,20 +426,20 @@ class FeatureSchema:
         # lookup caches are derived from the levels: persist only the plain state
         return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
 
+    def __setstate__(self, state):
+        state = dict(state)
+        layouts = state.pop("date_formats", None) or {}  # a schema pickled before formats
+        self.__dict__.update(state)
+        if "formats" not in state:
+            self.formats = {c: date_format(layout) for c, layout in layouts.items()}
+            for name in self.features:
+                if self.roles[name] == NUMERIC:
+                    self.formats[name] = dict(PLAIN)
+            self.recognised = {}
+
     def __repr__(self):
         n_cat = int(self.categorical_mask.sum())
         return f"FeatureSchema({self.n_features} features, {n_cat} categorical)"
-
-
-def _as_number(key: str):
-    """The number a canonical level key stands for, or None for text."""
-    if _NUMBER_TEXT.fullmatch(key):
-        return float(key)
-    try:
-        number = float(key)
-    except ValueError:
-        return None
-    return number if np.isfinite(number) and repr(number) == key else None
 
 
 def _has_column(table, name) -> bool:
@@ -454,16 +455,10 @@ def _as_object(values) -> np.ndarray:
     return np.asarray(values, dtype=object)
 
 
-def _as_float(name, values) -> np.ndarray:
-    try:
-        if hasattr(values, "to_numpy"):
-            return values.to_numpy(dtype=np.float64, na_value=np.nan)
-        return np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise FeatureTypeError(
-            f"column '{name}' was numeric at fit but holds text now. "
-            "Fix the upstream data or the parsing of that column."
-        ) from None
+def _numeric_array(values) -> bool:
+    """Whether a column's values are a NumPy (or pandas) array of numbers or booleans."""
+    kind = getattr(getattr(values, "dtype", None), "kind", None)
+    return kind in ("f", "i", "u", "b") and not hasattr(values, "cat")
 
 
 def encode_date_values(uniques, codes, fmt, parts) -> np.ndarray:

@@ -4,7 +4,7 @@ The encoder asks this module, column by column, whether text is really
 numbers (``"$60,000.00"``, ``" 13.5% "``, ``"(1,234.50)"``, ``"1976"`` next to
 a few ``"1976A"``) and whether whole numbers are really times (Unix seconds
 in a column named like a time). The answer is a format for the feature schema
-(:mod:`tabdistill.data.number_formats`, :mod:`tabdistill.data.dates`), what
+(:mod:`tabdistill_runtime.number_formats`, :mod:`tabdistill_runtime.dates`), what
 was recognised (for the fit report), and the strays: values that do not fit
 the format and will read as missing, counted and shown to the user.
 """
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .number_formats import MISSING_TEXT, SPACE, number_format, parse_numbers
+from tabdistill_runtime.number_formats import MISSING_TEXT, SPACE, number_format, parse_numbers
 
 #: Share of a column's non-missing rows that must read as numbers for it to be numeric.
 MIN_NUMBERS = 0.95
@@ -39,8 +39,8 @@ _DIGIT = re.compile(r"[0-9]")
 _UNIX_NAME = re.compile(
     r"(time|date|timestamp|epoch|created|updated|modified|(^|_)ts$|_at$)", re.IGNORECASE
 )
-#: Unix times between 2000-01-01 and 2100-01-01, in seconds and in milliseconds.
-UNIX_RANGES = {"unix_s": (946_684_800, 4_102_444_800), "unix_ms": (946_684_800e3, 4_102_444_800e3)}
+#: Unix times between 1980-01-01 and 2100-01-01, in seconds and in milliseconds.
+UNIX_RANGES = {"unix_s": (315_532_800, 4_102_444_800), "unix_ms": (315_532_800e3, 4_102_444_800e3)}
 
 
 @dataclass
@@ -50,7 +50,7 @@ class Reading:
     Attributes
     ----------
     spec : dict
-        The column's number format (see :mod:`tabdistill.data.number_formats`).
+        The column's number format (see :mod:`tabdistill_runtime.number_formats`).
     recognised : list of str
         What the text held besides plain digits, for the fit report
         (``["currency '$'", "thousands separator ','"]``); empty for plain numbers.
@@ -60,6 +60,8 @@ class Reading:
         Rows whose value does not read as a number (they become missing).
     strays : list
         Up to five of those values, most frequent first.
+    numbers, counts : ndarray
+        The column's distinct values as numbers (NaN for strays) and their rows.
     """
 
     spec: dict
@@ -67,6 +69,8 @@ class Reading:
     rows: int = 0
     stray_rows: int = 0
     strays: list = field(default_factory=list)
+    numbers: np.ndarray = field(default_factory=lambda: np.empty(0))
+    counts: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
 
 
 def distinct_counts(series: pd.Series) -> tuple[list, np.ndarray]:
@@ -140,7 +144,7 @@ def read_numbers(series: pd.Series) -> Reading | None:
 
     The column is numeric when at least :data:`MIN_NUMBERS` of its non-missing
     rows read as numbers in one format; the others are strays. Texts in
-    :data:`~tabdistill.data.number_formats.MISSING_TEXT` are missing, not
+    :data:`~tabdistill_runtime.number_formats.MISSING_TEXT` are missing, not
     strays. Values with a leading zero (``"007"``) or of 16 digits or more
     are codes, not numbers.
     """
@@ -166,6 +170,8 @@ def read_numbers(series: pd.Series) -> Reading | None:
         rows=rows,
         stray_rows=stray_rows,
         strays=[values[i] for i in np.flatnonzero(stray)[:_EXAMPLES]],
+        numbers=numbers,
+        counts=counts,
     )
 
 
@@ -173,7 +179,7 @@ def unix_layout(name: str, values: np.ndarray) -> str | None:
     """``"unix_s"`` or ``"unix_ms"`` when a numeric column holds Unix times, else None.
 
     Decided from the name (it reads like a time: ``created_at``, ``event_time``,
-    ``ts``, ...) and the values: whole numbers, all between 2000 and 2100 in
+    ``ts``, ...) and the values: whole numbers, all between 1980 and 2100 in
     that unit, and more than one distinct value.
     """
     if not _UNIX_NAME.search(name):

@@ -12,39 +12,23 @@ JSON record.
 
 from __future__ import annotations
 
-import logging
-import re
 import warnings
 from numbers import Integral
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import (
-    is_bool_dtype,
-    is_datetime64_any_dtype,
-    is_numeric_dtype,
-    is_timedelta64_dtype,
-)
+from pandas.api.types import is_bool_dtype, is_numeric_dtype
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from tabdistill_runtime.dates import ISO, PARTS, detect_format
-from tabdistill_runtime.schema import (
-    CATEGORICAL,
-    DATE,
-    FREQUENCY,
-    NUMERIC,
-    FeatureSchema,
-    encode_date_values,
-    level_key,
-)
+from tabdistill_runtime import columns as col
+from tabdistill_runtime.columns import one_value_each
+from tabdistill_runtime.schema import CATEGORICAL, FeatureSchema
+from tabdistill_runtime.value_issues import ValueIssues
 
 from ..exceptions import DataError, FeatureTypeError, SchemaError
-
-logger = logging.getLogger(__name__)
-
-_ID_NAME = re.compile(r"(^id$|_id$|^id_|uuid|guid)", re.IGNORECASE)
+from .roles import SchemaPlan, factorized, infer_role
 
 
 def _as_frame(X, names=None) -> pd.DataFrame:
@@ -92,113 +76,24 @@ def _as_frame(X, names=None) -> pd.DataFrame:
     return X
 
 
-_CONTAINERS = (list, tuple, dict, set, frozenset, np.ndarray, pd.Series)
-
-
-def _one_value_each(name: str, values) -> None:
-    """Refuse a column whose cells hold several values (lists, dicts, arrays)."""
-    for value in values:
-        if isinstance(value, _CONTAINERS):
-            text = repr(value)
-            raise DataError(
-                f"column '{name}' holds {type(value).__name__} values (e.g. "
-                f"{text if len(text) <= 40 else text[:37] + '...'}): each cell must be one "
-                "number, text, date or category. Expand it into one column per element, or "
-                "drop it."
-            )
-
-
 def _unhashable(name: str, series: pd.Series) -> DataError:
     """The error for a column pandas could not count or factorize (a TypeError)."""
     try:
-        _one_value_each(name, series.to_numpy(dtype=object))
+        one_value_each(name, series.to_numpy(dtype=object))
     except DataError as exc:
         return exc
     return DataError(f"column '{name}' holds values that cannot be compared: {series.dtype}.")
 
 
-def _level_counts(name: str, series: pd.Series) -> dict:
-    """``level key -> rows`` of a categorical column's non-missing values."""
-    try:
-        table = series.value_counts(dropna=True)
-    except TypeError:  # unhashable cells
-        raise _unhashable(name, series) from None
-    if table.index.dtype == object:
-        _one_value_each(name, table.index)
-    counts: dict = {}
-    for value, n in table.items():
-        if n > 0:
-            key = level_key(value)
-            counts[key] = counts.get(key, 0) + int(n)
-    return counts
-
-
-def _frequent_levels(counts: dict, max_levels: int) -> list:
-    """The ``max_levels`` most frequent levels seen at least twice (ties: by key)."""
-    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    return [k for k, n in ranked[:max_levels] if n >= 2]
-
-
 def _factorized(series: pd.Series):
     """``codes, uniques`` of a column; DataError for cells holding several values."""
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        return series.cat.codes.to_numpy(), series.cat.categories
     try:
-        codes, uniques = pd.factorize(series)
+        codes, uniques = factorized(series)
     except TypeError:  # unhashable: lists, dicts, arrays
         raise _unhashable(str(series.name), series) from None
     if uniques.dtype == object:
-        _one_value_each(str(series.name), uniques)
+        one_value_each(str(series.name), uniques)
     return codes, uniques
-
-
-def date_features(series: pd.Series, fmt: str) -> tuple[list[str], np.ndarray]:
-    """The date parts of ``series`` that vary (the timestamp always), and their values."""
-    codes, uniques = _factorized(series)
-    values = encode_date_values(list(uniques), codes, fmt, PARTS)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN parts
-        spread = np.nanmax(values, axis=0) - np.nanmin(values, axis=0)
-    keep = [j for j, p in enumerate(PARTS) if p == "timestamp" or spread[j] > 0]
-    return [PARTS[j] for j in keep], values[:, keep]
-
-
-def _new_name(wanted: str, taken: set) -> str:
-    name = wanted
-    while name in taken:
-        name += "_"
-    taken.add(name)
-    return name
-
-
-def category_codes(series: pd.Series, schema: FeatureSchema, name: str) -> np.ndarray:
-    """Codes of ``series`` among the levels of ``name``; missing and unseen values are NaN.
-
-    pandas factorizes the column; the schema maps each distinct value, so this
-    path and the schema's record path agree by construction.
-    """
-    codes, uniques = _factorized(series)
-    if len(uniques) == 0:
-        return np.full(len(series), np.nan)
-    lookup = schema.level_codes(name, uniques)
-    return np.where(codes >= 0, lookup[np.maximum(codes, 0)], np.nan)
-
-
-def _numeric_values(name: str, series: pd.Series) -> np.ndarray:
-    if is_numeric_dtype(series.dtype) or is_bool_dtype(series.dtype) or series.isna().all():
-        return series.to_numpy(dtype=np.float64, na_value=np.nan)
-    converted = pd.to_numeric(series, errors="coerce")
-    bad = series[converted.isna() & series.notna()]
-    if len(bad):
-        example = bad.iloc[0]
-        raise FeatureTypeError(
-            f"column '{name}' was numeric at fit but holds text now (e.g. {example!r}). "
-            "Fix the upstream data or the CSV parsing for that column."
-        )
-    raise FeatureTypeError(
-        f"column '{name}' was numeric at fit but arrives as {series.dtype} (numbers stored as "
-        f"text, e.g. {series.dropna().iloc[0]!r}). Convert it with pandas.to_numeric first."
-    )
 
 
 class TabularInputMixin:
@@ -215,14 +110,28 @@ class TabularInputMixin:
 class TabularEncoder(TabularInputMixin, TransformerMixin, BaseEstimator):
     """Infer column roles from a DataFrame and encode it as a float matrix.
 
-    Roles are inferred at ``fit``: numeric dtypes are numeric; ``datetime64``
-    columns and text columns whose values parse as dates in one format become
-    date features (:mod:`tabdistill_runtime.dates`: ``col.timestamp``,
-    ``col.year``, ... for the parts that vary); other ``object``, string,
-    ``category`` and ``bool`` columns are categorical; ID-like columns (a text
-    column whose values are almost all distinct, or an integer column named
-    like an id whose values are all distinct) and timedelta columns are
-    dropped with a warning. A categorical column with more than ``max_levels``
+    Roles are inferred at ``fit``, per column, from its dtype and values:
+
+    * numeric dtypes are numeric, and so is text that reads as numbers in one
+      format for at least 95% of its rows: ``"$60,000.00"``, ``" 13.5% "``,
+      ``"(1,234.50)"``, ``"1.234,50 €"`` (:mod:`tabdistill_runtime.number_formats`).
+      The few other values (``"1976A"`` among years, one ``"abc"``) are
+      *strays*: missing, with a :class:`~tabdistill.exceptions.DataWarning`
+      naming the column, the count and examples;
+    * ``datetime64`` columns, text whose values parse as dates in one layout
+      (``2013-01-01T10:00:00Z``, ``1/1/13 22:33``, ``28-Feb-97``,
+      ``Feb 28 1997``, ...), and whole numbers in a column named like a time
+      that are Unix seconds or milliseconds of 1980-2100 become date features
+      (:mod:`tabdistill_runtime.dates`: ``col.timestamp``, ``col.year``, ... for
+      the parts that vary);
+    * other ``object``, string, ``category`` and ``bool`` columns are
+      categorical;
+    * ID-like columns (text whose values are almost all distinct, or whole
+      numbers in a column named like an id, all distinct) and timedelta
+      columns are dropped with a warning.
+
+    What was recognised in a column's values is in ``schema_.recognised`` and
+    logged. A categorical column with more than ``max_levels``
     levels keeps its ``max_levels`` most frequent ones (seen at least twice;
     the others read as missing) and gains a ``col.frequency`` feature: the
     share of training rows holding the row's level, 0 for a level unseen at fit.
@@ -230,8 +139,9 @@ class TabularEncoder(TabularInputMixin, TransformerMixin, BaseEstimator):
     At ``transform``, columns are matched by name: order may differ, extra
     columns are ignored with a warning, missing columns raise
     :class:`~tabdistill.exceptions.SchemaError`. Unseen levels and missing
-    values become NaN. Text in a numeric column raises
-    :class:`~tabdistill.exceptions.FeatureTypeError`.
+    values become NaN; values that cannot be read are missing and reported
+    (see :meth:`transform`; ``strict=True`` raises instead). A cell holding a
+    list or a dict is a :class:`~tabdistill.exceptions.DataError`.
 
     Parameters
     ----------
@@ -346,129 +256,92 @@ class TabularEncoder(TabularInputMixin, TransformerMixin, BaseEstimator):
         if frame.shape[0] == 0:
             raise DataError("cannot fit on an empty table (0 rows).")
         forced = set(map(str, self.categorical_features or ()))
-        dropped_by_user = set(map(str, self.drop_features or ()))
-        unknown = (forced | dropped_by_user) - set(frame.columns)
+        dropped = set(map(str, self.drop_features or ()))
+        unknown = (forced | dropped) - set(frame.columns)
         if unknown:
             raise DataError(
                 "columns named in categorical_features/drop_features are not in the data: "
                 f"{sorted(unknown)}"
             )
-        names_in = [str(c) for c in frame.columns]
-        features, roles, categories, dropped = [], {}, {}, {}
-        derived = {"derived": {}, "date_formats": {}, "frequencies": {}}
-        taken = set(names_in)
-        for col in frame.columns:
-            name = str(col)
-            series = frame[col]
+        plan = SchemaPlan(str(c) for c in frame.columns)
+        for column in frame.columns:
+            name, series = str(column), frame[column]
             try:
-                role, info = self._infer_role(name, series, forced, dropped_by_user)
+                self._plan_column(plan, name, series, forced, dropped)
             except TypeError:  # pandas cannot count unhashable cells
                 raise _unhashable(name, series) from None
-            if role is None:
-                dropped[name] = info
-                if info != "dropped by user":
-                    warnings.warn(f"dropping column '{name}': {info}", UserWarning, stacklevel=3)
-            elif role == DATE:
-                derived["date_formats"][name] = info
-                for part in date_features(series, info)[0]:
-                    feature = _new_name(f"{name}.{part}", taken)
-                    features.append(feature)
-                    roles[feature] = DATE
-                    derived["derived"][feature] = (name, part)
-            elif role == CATEGORICAL:
-                counts = _level_counts(name, series)
-                levels = list(counts)
-                if len(counts) > self.max_levels:
-                    levels = _frequent_levels(counts, self.max_levels)
-                    feature = _new_name(f"{name}.frequency", taken)
-                    total = sum(counts.values())
-                    derived["derived"][feature] = (name, "frequency")
-                    derived["frequencies"][feature] = {k: n / total for k, n in counts.items()}
-                    logger.info(
-                        "column '%s': %d levels, keeping %d and a frequency feature",
-                        name,
-                        len(counts),
-                        len(levels),
-                    )
-                if levels:
-                    features.append(name)
-                    roles[name] = CATEGORICAL
-                    categories[name] = np.array(sorted(levels), dtype=object)
-                if len(counts) > self.max_levels:
-                    features.append(feature)
-                    roles[feature] = FREQUENCY
-            else:
-                features.append(name)
-                roles[name] = role
-        if not features:
+        if not plan.features:
             raise DataError(
                 f"0 feature(s) (shape={frame.shape}) while a minimum of 1 is required: no usable "
                 "feature columns (after dropping ID-like/datetime columns)."
             )
-        self.schema_ = FeatureSchema(features, roles, categories, names_in, dropped, **derived)
-        self.feature_names_in_ = np.array(names_in, dtype=object)
+        self.schema_ = plan.schema()
+        self.feature_names_in_ = np.array(plan.names_in, dtype=object)
         self.n_features_in_ = frame.shape[1]
-        Z = self._encode(frame, clip=False)
-        _check_finite(Z, features)
-        self.schema_ = FeatureSchema(
-            features,
-            roles,
-            categories,
-            names_in,
-            dropped,
-            **_ranges(Z, self.categorical_mask_),
-            **derived,
-        )
+        issues = ValueIssues("fit")
+        Z = self._encode(frame, issues, clip=False)
+        _check_finite(Z, plan.features)
+        plan.note(issues)
+        plan.log()
+        self.schema_ = plan.schema(**_ranges(Z, self.categorical_mask_))
+        issues.emit(stacklevel=4)
         return Z
 
-    def _infer_role(self, name, series, forced, dropped_by_user):
-        if name in dropped_by_user:
-            return None, "dropped by user"
-        if name in forced:
-            return CATEGORICAL, None
-        dtype = series.dtype
-        if is_datetime64_any_dtype(dtype) and self.parse_dates:
-            return DATE, ISO
-        if is_datetime64_any_dtype(dtype) or is_timedelta64_dtype(dtype):
-            return None, "datetime columns are not supported; derive numeric features from it"
-        n = series.notna().sum()
-        if is_bool_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
-            return CATEGORICAL, None
-        if self.parse_dates and not is_numeric_dtype(dtype):
-            fmt = detect_format(series.dropna().unique())
-            if fmt is not None:
-                return DATE, fmt
-        if is_numeric_dtype(dtype):
-            if (
-                self.drop_id_like
-                and _ID_NAME.search(name)
-                and n >= 20
-                and series.nunique() == n
-                and np.all(np.mod(series.dropna().to_numpy(dtype=float), 1) == 0)
-            ):
-                return None, "ID-like (an integer column named like an id, every value distinct)"
-            return NUMERIC, None
-        if self.drop_id_like and n >= 20 and series.nunique() > 0.9 * n:
-            return None, "ID-like (more than 90% of its values are distinct)"
-        return CATEGORICAL, None
+    def _plan_column(self, plan, name, series, forced, dropped):
+        role, info = infer_role(
+            name,
+            series,
+            forced=forced,
+            dropped=dropped,
+            parse_dates=self.parse_dates,
+            drop_id_like=self.drop_id_like,
+        )
+        if role is None:
+            plan.drop(name, info)
+        elif role == "date":
+            plan.date(name, series, info)
+        elif role == CATEGORICAL:
+            plan.categorical(name, series, self.max_levels)
+        else:
+            plan.numeric(name, info)
 
     # -- transform
-    def transform(self, X):
+    def transform(self, X, strict=False):
         """Encode ``X`` as a float64 matrix of shape ``(n_samples, len(features_))``.
+
+        Values are read as at fit: numbers written as text with the column's
+        format, dates with its layout. What cannot be read is missing and
+        reported with a :class:`~tabdistill.exceptions.DataWarning` naming the
+        column: a few strays (``"abc"`` among numbers: the count and examples),
+        a column with no usable value (categories sent as integer codes, a
+        boolean sent as ``"yes"``/``"no"``, dates in another layout, text in
+        a numeric column), zoned times sent to a column fitted on plain ones
+        (converted to UTC) or the reverse (taken as UTC).
+
+        Parameters
+        ----------
+        X : DataFrame or 2-D array
+            Raw feature values; columns matched by name.
+        strict : bool, default=False
+            Raise :class:`~tabdistill.exceptions.DataError` instead of warning.
 
         Raises
         ------
         SchemaError
             If columns the model needs are missing.
-        FeatureTypeError
-            If a numeric column holds text.
+        DataError
+            With ``strict``, for what would otherwise warn; always, for cells
+            holding lists or dicts and for integers beyond float64.
         """
-        return self.encode(X)
+        return self.encode(X, strict=strict)
 
-    def encode(self, X) -> np.ndarray:
+    def encode(self, X, strict=False) -> np.ndarray:
         """:meth:`transform` as a NumPy array, whatever ``set_output`` says."""
         check_is_fitted(self, "schema_")
-        return self._encode(self._check_frame(X))
+        issues = ValueIssues()
+        Z = self._encode(self._check_frame(X), issues)
+        issues.emit(strict, stacklevel=4)
+        return Z
 
     def _check_frame(self, X) -> pd.DataFrame:
         X = _as_frame(X, names=list(self.feature_names_in_))
@@ -484,23 +357,26 @@ class TabularEncoder(TabularInputMixin, TransformerMixin, BaseEstimator):
             warnings.warn(
                 f"ignoring {len(extra)} column(s) not seen at fit: {sorted(extra)[:10]}",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
         return X
 
-    def _encode(self, frame: pd.DataFrame, clip: bool = True) -> np.ndarray:
+    def _encode(self, frame: pd.DataFrame, issues: ValueIssues, clip: bool = True) -> np.ndarray:
+        """The encoded matrix; what could not be read goes to ``issues``."""
         schema = self.schema_
         out = np.empty((frame.shape[0], schema.n_features), dtype=np.float64)
-        for j, name in enumerate(schema.features):
-            role, series = schema.roles[name], frame[schema.source(name)]
-            if role in (CATEGORICAL, FREQUENCY):
-                out[:, j] = category_codes(series, schema, name)
-            elif role == NUMERIC:
-                values = _numeric_values(name, series)
+        for column in schema.column_plan():
+            series = frame[column.name]
+            if column.kind == col.NUMBER and _numbers_already(series):
+                j = column.positions[0]
+                values = series.to_numpy(dtype=np.float64, na_value=np.nan)
                 out[:, j] = schema.clip_infinite(j, values) if clip else values
-        for name, fmt, js, parts in schema.date_groups():
-            codes, uniques = _factorized(frame[name])
-            out[:, js] = encode_date_values(list(uniques), codes, fmt, parts)
+                continue
+            codes, uniques = _factorized(series)
+            uniques = np.asarray(uniques, dtype=object)
+            distinct = col.read_distinct(schema, column, uniques, clip)
+            out[:, column.positions] = col.gather(distinct, codes)
+            col.check(issues, schema, column, uniques, distinct, codes)
         return out
 
     def inverse_transform(self, Z) -> pd.DataFrame:
@@ -520,13 +396,14 @@ class TabularEncoder(TabularInputMixin, TransformerMixin, BaseEstimator):
                 cols[name] = Z[:, j]
         return pd.DataFrame(cols)
 
-    def encode_record(self, record: dict) -> np.ndarray:
+    def encode_record(self, record: dict, strict=False, allow_missing=False) -> np.ndarray:
         """Encode one record (``{"column": value}``) exactly as ``transform`` encodes a row.
 
-        See :meth:`FeatureSchema.encode_record`.
+        A column absent from the record is an error unless ``allow_missing``;
+        see :meth:`FeatureSchema.encode_record`.
         """
         check_is_fitted(self, "schema_")
-        return self.schema_.encode_record(record)
+        return self.schema_.encode_record(record, strict, allow_missing)
 
     @classmethod
     def from_schema(cls, schema) -> TabularEncoder:
@@ -538,6 +415,41 @@ class TabularEncoder(TabularInputMixin, TransformerMixin, BaseEstimator):
         enc.feature_names_in_ = np.array(schema.feature_names_in, dtype=object)
         enc.n_features_in_ = len(schema.feature_names_in)
         return enc
+
+
+def encoding_summary(schema: FeatureSchema) -> dict:
+    """What the encoder made of the columns, as JSON-able data (the benchmark's ``encoding``).
+
+    ``date_features`` and ``frequency_features`` (encoded features by role),
+    ``date_formats`` (column -> layout), ``number_formats`` (column -> format
+    of the numeric columns written as text), ``recognised`` (column -> what
+    fit recognised in its values, strays included), ``dropped`` (column ->
+    why) and ``encoded_features`` (the encoded width).
+    """
+    by_role: dict = {}
+    for feature in schema.features:
+        by_role.setdefault(schema.roles[feature], []).append(feature)
+    return {
+        "date_features": by_role.get("date", []),
+        "date_formats": dict(schema.date_formats),
+        "number_formats": {
+            c: dict(f)
+            for c, f in schema.formats.items()
+            if f["format"] == "number" and c in schema.recognised
+        },
+        "recognised": dict(schema.recognised),
+        "frequency_features": by_role.get("frequency", []),
+        "dropped": dict(schema.dropped),
+        "encoded_features": schema.n_features,
+    }
+
+
+def _numbers_already(series: pd.Series) -> bool:
+    """A column of numbers or booleans (not a categorical dtype): read with no parsing."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return False
+    return is_numeric_dtype(dtype) or is_bool_dtype(dtype)
 
 
 def _check_finite(Z, features) -> None:

@@ -35,6 +35,7 @@ from sklearn.model_selection import train_test_split
 from .. import metrics
 from .._progress import Stages
 from .._version import __version__
+from ..data.encoder import encoding_summary as data_encoding_summary
 from ..data.io import read_csv, split_target
 from ..data.target import class_text, encode_target
 from ..distill.distiller import DistilledClassifier
@@ -225,7 +226,7 @@ def run_benchmark(
     }
     models = {}
     records = [
-        {k: v for k, v in rec.items() if not (isinstance(v, float) and np.isnan(v))}
+        {k: None if (isinstance(v, float) and np.isnan(v)) else v for k, v in rec.items()}
         for rec in X_test.head(1_000).to_dict(orient="records")
     ]
     with (
@@ -369,17 +370,8 @@ def _intervals(y_test, scores, n_bootstrap, seed, stages):
 
 
 def encoding_summary(schema) -> dict:
-    """What the encoder made of the columns: date and frequency features, dropped columns."""
-    by_role = {}
-    for feature in schema.features:
-        by_role.setdefault(schema.roles[feature], []).append(feature)
-    return {
-        "date_features": by_role.get("date", []),
-        "date_formats": dict(schema.date_formats),
-        "frequency_features": by_role.get("frequency", []),
-        "dropped": dict(schema.dropped),
-        "encoded_features": schema.n_features,
-    }
+    """What the encoder made of the columns: :func:`tabdistill.data.encoder.encoding_summary`."""
+    return data_encoding_summary(schema)
 
 
 def encoding_lines(encoding: dict) -> list[str]:
@@ -392,6 +384,10 @@ def encoding_lines(encoding: dict) -> list[str]:
         lines.append(
             "high-cardinality columns, frequent levels + level frequency: "
             + ", ".join(encoding["frequency_features"])
+        )
+    if encoding.get("recognised"):
+        lines.append(
+            "recognised: " + "; ".join(f"{c}: {t}" for c, t in encoding["recognised"].items())
         )
     if encoding.get("dropped"):
         lines.append(

@@ -69,7 +69,7 @@ def test_text_that_is_not_numbers_is_left_alone(values):
         ("amount", [1.6e9, 1.7e9], None),  # not named like a time
         ("created_at", [1.6e9, 1.6e9], None),  # one value
         ("created_at", [1.6e9, 1.5e9 + 0.5], None),  # not whole
-        ("created_at", [12.0, 1.7e9], None),  # not all in 2000-2100
+        ("created_at", [12.0, 1.7e9], None),  # not all in 1980-2100
     ],
 )
 def test_unix_times_need_a_time_name_and_time_values(name, values, layout):

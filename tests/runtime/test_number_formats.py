@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from tabdistill.data.number_formats import (
+from tabdistill_runtime.exceptions import SchemaError
+from tabdistill_runtime.number_formats import (
     PLAIN,
     check_number_format,
     number_format,
@@ -11,7 +12,6 @@ from tabdistill.data.number_formats import (
     parse_numbers,
     to_number,
 )
-from tabdistill.exceptions import SchemaError
 
 MONEY = number_format(currency="$", parens=True)
 PERCENT = number_format(percent=True)

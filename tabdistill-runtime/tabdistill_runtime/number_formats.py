@@ -43,7 +43,7 @@ import re
 
 import numpy as np
 
-from ..exceptions import SchemaError
+from .exceptions import SchemaError
 
 NUMBER = "number"
 
