@@ -51,13 +51,14 @@ class ValueIssues:
 
     def __init__(self, stage: str = "predict"):
         self.stage = stage
-        self.messages: dict[str, list[str]] = {}
+        #: column -> [(what was found, what was done about it, how to fix it)]
+        self.found: dict[str, list[tuple[str, str, str]]] = {}
 
     def __bool__(self):
-        return bool(self.messages)
+        return bool(self.found)
 
-    def add(self, column: str, message: str) -> None:
-        self.messages.setdefault(column, []).append(message)
+    def add(self, column: str, what: str, done: str, fix: str = "") -> None:
+        self.found.setdefault(column, []).append((what, done, fix))
 
     def strays(self, column: str, kind: str, bad: int, rows: int, examples) -> None:
         """``bad`` of ``rows`` present values of a ``kind`` column ("number", "date") are strays."""
@@ -65,22 +66,24 @@ class ValueIssues:
             self.unusable(column, rows, examples, f"none reads as a {kind} in the format of fit")
             return
         verb = "is" if bad == 1 else "are"
-        message = (
-            f"column '{column}': {_of(bad, rows)} {verb} not a {kind} (e.g. "
-            f"{_examples(examples)}); read as missing"
-        )
+        fix = ""
         if self.stage == "fit" and kind == "number":
-            message += (
-                f". To keep the column as categories instead, pass "
-                f"categorical_features=['{column}']"
+            fix = (
+                f"To keep the column as categories instead, pass categorical_features=['{column}']"
             )
-        self.add(column, message)
+        self.add(
+            column,
+            f"column '{column}': {_of(bad, rows)} {verb} not a {kind} (e.g. {_examples(examples)})",
+            "read as missing",
+            fix,
+        )
 
     def stray_value(self, column: str, kind: str, value) -> None:
         """One record's value of ``column`` is a stray."""
         self.add(
             column,
-            f"column '{column}': {value!r} is not a {kind} in the format of fit; read as missing",
+            f"column '{column}': {value!r} is not a {kind} in the format of fit",
+            "read as missing",
         )
 
     def unusable(self, column: str, rows: int, examples, why: str) -> None:
@@ -88,7 +91,8 @@ class ValueIssues:
         self.add(
             column,
             f"column '{column}' is unusable: {why} (e.g. {_examples(examples)}; "
-            f"{rows:,} value{'s' if rows != 1 else ''}); the whole column reads as missing. "
+            f"{rows:,} value{'s' if rows != 1 else ''})",
+            "the whole column reads as missing",
             "Send the values as they were at fit",
         )
 
@@ -105,30 +109,42 @@ class ValueIssues:
 
     def time_zone(self, column: str, n: int, rows: int, example, fitted: str) -> None:
         """``n`` values of a date column disagree with the zone of fit ``fitted``."""
+        what = f"column '{column}': {_of(n, rows)} (e.g. {example!r})"
         if fitted == "naive":
-            what = (
-                "carry a time zone, but the column was fitted on times without one: they were "
-                "converted to UTC. If the training times were local times, convert to that "
-                "zone and drop it first (pandas: s.dt.tz_convert(zone).dt.tz_localize(None))"
+            self.add(
+                column,
+                f"{what} carry a time zone, but the column was fitted on times without one",
+                "they were converted to UTC",
+                "If the training times were local times, convert to that zone and drop it "
+                "first (pandas: s.dt.tz_convert(zone).dt.tz_localize(None))",
             )
         else:
-            what = (
-                "carry no time zone, but the column was fitted on zoned times (read in UTC): "
-                "they were taken as UTC. Give them their zone (pandas: s.dt.tz_localize(zone))"
+            self.add(
+                column,
+                f"{what} carry no time zone, but the column was fitted on zoned times",
+                "they were taken as UTC",
+                "Give them their zone (pandas: s.dt.tz_localize(zone))",
             )
-        self.add(column, f"column '{column}': {_of(n, rows)} (e.g. {example!r}) {what}")
+
+    def lines(self, strict: bool = False) -> dict[str, str]:
+        """``column -> one line`` saying what was found (and done, unless ``strict``)."""
+        out = {}
+        for column, found in self.found.items():
+            parts = []
+            for what, done, fix in found:
+                text = what if strict else f"{what}; {done}"
+                parts.append(f"{text}. {fix}" if fix else text)
+            out[column] = "; ".join(parts)
+        return out
 
     def emit(self, strict: bool = False, stacklevel: int = 3) -> None:
         """Warn once per column, or raise one :class:`DataError` when ``strict``."""
-        if not self.messages:
+        if not self.found:
             return
-        lines = ["; ".join(m) for m in self.messages.values()]
+        lines = self.lines(strict)
         if strict:
-            raise DataError(
-                " | ".join(lines) + ". (strict=True: pass strict=False to read them as missing"
-                " with a warning)"
-            )
-        for line in lines:
+            raise DataError(" | ".join(lines.values()) + " (refused: strict=True).")
+        for line in lines.values():
             warnings.warn(line + ".", DataWarning, stacklevel=stacklevel)
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import lzma
-import zipfile
 import warnings
+import zipfile
 import zlib
 from pathlib import Path
 

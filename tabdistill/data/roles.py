@@ -207,10 +207,9 @@ class SchemaPlan:
 
     def note(self, issues: ValueIssues) -> None:
         """Add what could not be read at fit to what was recognised."""
-        for column, messages in issues.messages.items():
+        for column, line in issues.lines().items():
             said = [self.recognised[column]] if column in self.recognised else []
-            text = "; ".join(said + [m.split(": ", 1)[-1] for m in messages])
-            self.recognised[column] = text
+            self.recognised[column] = "; ".join([*said, line.split(": ", 1)[-1]])
 
     def log(self) -> None:
         """A line per column whose values were recognised, and per dropped column."""

@@ -204,17 +204,22 @@ def _chunks(file, fmt, scorer, rows=100_000):
 
 def _diagnose(files, fmt, scorer) -> None:
     """After Dask failed to score ``files``: score them one by one, as a single process does,
-    and raise that process's error with the file it is about (a column of numbers holding text
-    in one file fails Dask's dtype check with a message about Dask, not about the data).
-    Returns if every file scores (the failure was Dask's own)."""
+    strays included (``strict``), and raise that process's error with the file it is about (a
+    column of numbers holding text in one file fails Dask's dtype check with a message about
+    Dask, not about the data). Returns if every file scores (the failure was Dask's own)."""
     from ..data.io import csv_error
 
     for file in files:
         try:
             for chunk in _chunks(file, fmt, scorer):
-                scorer(chunk)
+                scorer(chunk, strict=True)
         except TabDistillError as exc:
-            raise type(exc)(f"input '{file}': {exc}") from None
+            hint = (
+                " Dask needs numbers in the numeric columns of every file: fix the file, or "
+                "score it in one process (without --dask-scheduler), which reads such values "
+                "as missing with a warning."
+            )
+            raise type(exc)(f"input '{file}': {exc}{hint}") from None
         except READ_ERRORS as exc:
             raise csv_error(file, exc) from None
 

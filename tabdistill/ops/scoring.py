@@ -108,8 +108,8 @@ class FrameScorer:
         if id_column:
             self.text_columns[id_column] = str
 
-    def __call__(self, frame) -> pd.DataFrame:
-        Z = self.encoder.encode(frame[self.runtime.schema.input_columns])
+    def __call__(self, frame, strict=False) -> pd.DataFrame:
+        Z = self.encoder.encode(frame[self.runtime.schema.input_columns], strict=strict)
         out = pd.DataFrame(
             {
                 **self.columns(self.runtime.score_encoded(Z)),
