@@ -17,7 +17,7 @@ Some encoded features are *derived* from an input column (``derived``:
 ``feature -> (column, part)``):
 
 * ``date`` features are parts of a date column (:mod:`tabdistill_runtime.dates`),
-  parsed with the one format decided at fit (``date_formats``);
+  parsed with the one format decided at fit (its ``formats`` entry, below);
 * a ``frequency`` feature is the share of training rows holding a
   high-cardinality column's level (0 for a level unseen at fit, NaN for
   missing); the column's categorical feature keeps only its frequent levels.
@@ -51,6 +51,11 @@ two named formats:
     says whether the training values carried a time zone (see
     :mod:`tabdistill_runtime.dates`). The column's features are the parts
     (``derived``) of the value as a naive UTC time.
+
+Text means missing when, stripped of :data:`~tabdistill_runtime.number_formats.SPACE`,
+it is one of :data:`~tabdistill_runtime.number_formats.MISSING_TEXT` (numbers and dates alike).
+Schemas saved before ``formats`` existed load with a plain number format for every numeric
+column and ``tz: "any"`` for their ``date_formats`` layouts.
 
 A value that does not read in its column's format is a *stray*: it is
 missing for the model and reported (:mod:`tabdistill_runtime.value_issues`):
