@@ -116,10 +116,14 @@ def gather(distinct: Distinct, codes: np.ndarray) -> np.ndarray:
 
 def check(issues: ValueIssues, schema, column: Column, uniques, distinct, codes) -> None:
     """Report what of ``column`` could not be read into ``issues``."""
+    unread = distinct.present & ~distinct.usable
+    zoned = distinct.zone is not None and distinct.zone.any()
+    if not zoned and (not unread.any() or (column.kind == CATEGORY and distinct.usable.any())):
+        return  # the common case: nothing to count
     counts = np.bincount(codes[codes >= 0], minlength=len(distinct.present))
     rows, bad = count_bad(counts, distinct.present, distinct.usable)
     if bad:
-        idx = np.flatnonzero(distinct.present & ~distinct.usable)
+        idx = np.flatnonzero(unread)
         idx = idx[np.argsort(-counts[idx], kind="stable")]
         strays = [uniques[int(i)] for i in idx[:5]]
         if column.kind == CATEGORY:
@@ -127,7 +131,7 @@ def check(issues: ValueIssues, schema, column: Column, uniques, distinct, codes)
                 issues.unseen(column.name, rows, strays, len(idx), schema.levels_of(column.name))
         else:
             issues.strays(column.name, column.kind, bad, rows, strays)
-    if distinct.zone is not None and distinct.zone.any():
+    if zoned:
         n = int(counts[distinct.zone].sum())
         example = uniques[int(np.flatnonzero(distinct.zone)[0])]  # the first, not the most seen
         issues.time_zone(column.name, n, rows, example, schema.formats[column.name]["tz"])
