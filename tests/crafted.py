@@ -208,7 +208,9 @@ class CraftedSkops:
             key = self.EDITS[int(rng.integers(len(self.EDITS) + 1)) - 1] if rng.integers(4) else ""
             members["schema.json"], what = _edit_lightgbm(members["schema.json"], key, rng)
         elif rng.integers(4):
-            member = sorted(members)[int(rng.integers(len(members)))]
+            # by content, not name: skops names arrays by object ids, which differ between saves
+            order = sorted(members, key=lambda k: (k != "schema.json", len(members[k]), members[k]))
+            member = order[int(rng.integers(len(order)))]
             data = bytearray(members[member])
             data[int(rng.integers(len(data)))] ^= 1 << int(rng.integers(8))
             members[member], what = bytes(data), f"flip-{member.split('.')[-1]}"

@@ -33,6 +33,8 @@ import warnings
 import zipfile
 from pathlib import Path
 
+import numpy as np
+
 from ..exceptions import ArtifactError
 from .files import TMP_PREFIX
 from .lightgbm_text import check_model_text, is_model_text
@@ -138,7 +140,36 @@ def load_model(path, extra_trusted=()):
             f"'{path}' holds a damaged scikit-learn tree ({exc}); it cannot predict safely. "
             "Restore the file, or save the model again."
         ) from None
+    _check_predicts(model, path)
     return model
+
+
+def _check_predicts(model, path) -> None:
+    """One row of zeros through the loaded model: an altered file fails here, not in use.
+
+    A file without a digest (or a forged one) can rebuild an estimator that lacks
+    an attribute or holds one of the wrong kind; it would fail deep inside its
+    library at the first prediction. Models without ``n_features_in_`` (an
+    encoder alone) are not tried.
+    """
+    predict = getattr(model, "predict_proba", None) or getattr(model, "predict", None)
+    n_features = getattr(model, "n_features_in_", None)
+    if predict is None or n_features is None:
+        return
+    try:
+        names = getattr(model, "feature_names_in_", None)
+        if names is not None:
+            import pandas as pd
+
+            row = pd.DataFrame({name: [0.0] for name in names})
+        else:
+            row = np.zeros((1, int(n_features)))
+        predict(row)
+    except Exception as exc:
+        raise ArtifactError(
+            f"'{path}' loads but cannot predict ({type(exc).__name__}: {exc}); it is not what "
+            "was saved. Restore the file, or save the model again."
+        ) from None
 
 
 def _sha256(zf: zipfile.ZipFile, member: zipfile.ZipInfo) -> str:

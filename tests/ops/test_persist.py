@@ -182,3 +182,16 @@ def test_a_forged_scikit_learn_tree_is_refused_before_it_can_predict(data, tmp_p
     path = save_model(model, tmp_path / "forged.skops")
     with pytest.raises(ArtifactError, match="damaged scikit-learn tree"):
         load_model(path)
+
+
+def test_a_model_that_loads_but_cannot_predict_is_refused(data, tmp_path):
+    X, y = data
+    path = save_model(DecisionTreeClassifier(max_depth=3).fit(X, y), tmp_path / "tree.skops")
+    rename = (
+        lambda name: name == "schema.json",
+        lambda b: b.replace(b'"n_outputs_"', b'"n_outpXts_"'),
+    )
+    bad = _rewrite(path, tmp_path / "bad.skops", edit_member=rename, keep_digest=False)
+    with pytest.warns(UserWarning, match="no digest"):
+        with pytest.raises(ArtifactError, match="loads but cannot predict .AttributeError"):
+            load_model(bad)
