@@ -6,8 +6,9 @@ Four cases, each fitted with the same small distiller and seed on both sides:
   export writes it (``"$60,000.00"``, ``"13.56%"``, ``"(1,234.50)"``,
   ``28-Feb-97``, ``Feb 28 1997``, ISO times with offsets, Unix seconds, a year
   column with a few ``"1976A"``), through a CSV file, against the clean twin;
-* ``stray``: 1,200 clean loans, then the same with one ``"abc"`` in ``int_rate``
-  (the strongest column) -- the column must stay numeric;
+* ``stray``: 1,200 clean loans, then the same with one ``"abc"`` in ``net_cashflow``
+  (continuous, every value distinct: the column an "ID-like" rule would drop) -- it must
+  stay numeric;
 * ``fraud_stray``: the synthetic fraud table with one ``"abc"`` in ``amount``;
 * ``rows_as_text``: the clean loans passed as ``np.array(X.values.tolist())``
   (every value text).
@@ -96,7 +97,7 @@ def cases(seed, rows):
     text = pd.DataFrame(np.array(small.values.tolist()).astype(str), columns=small.columns)
     return {
         "loans": (clean.drop(columns="default"), messy.drop(columns="default"), clean["default"]),
-        "stray": (small, _with_stray(small, "int_rate"), y_small),
+        "stray": (small, _with_stray(small, "net_cashflow"), y_small),
         "fraud_stray": (fraud, _with_stray(fraud, "amount"), y_fraud),
         "rows_as_text": (small, text, y_small),
     }
