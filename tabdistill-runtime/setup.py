@@ -16,6 +16,13 @@ setup(
             sources=["tabdistill_runtime/_ckernels.c"],
             extra_compile_args=["-O3"],
             optional=True,
-        )
+        ),
+        Extension(
+            "tabdistill_runtime._explain",
+            sources=["tabdistill_runtime/_explain.c"],
+            depends=["tabdistill_runtime/_treeshap.h"],
+            extra_compile_args=["-O3"],
+            optional=True,
+        ),
     ]
 )

@@ -29,8 +29,8 @@ _MISSING = {"None": MISSING_NONE, "Zero": MISSING_ZERO, "NaN": MISSING_NAN}
 
 
 def _add_node(builder, node):
-    if "leaf_value" in node:
-        return builder.node(-1, 0, float(node["leaf_value"]))
+    if "leaf_value" in node:  # a one-leaf tree has no count: any cover will do
+        return builder.node(-1, 0, float(node["leaf_value"]), node.get("leaf_count", 1))
     flags = (_MISSING[node["missing_type"]] << MISSING_SHIFT) | (
         DEFAULT_LEFT if node["default_left"] else 0
     )

@@ -16,7 +16,8 @@ def compile_sklearn_tree(tree_model, schema) -> CompiledModel:
     """Compile a fitted ``DecisionTreeRegressor`` whose leaves hold probabilities.
 
     scikit-learn compares ``float32(x) <= threshold`` and sends NaN where
-    ``missing_go_to_left`` says; the compiled nodes do the same. A tree of K
+    ``missing_go_to_left`` says; the compiled nodes do the same. A node's cover
+    is its weighted training sample count. A tree of K
     outputs (class distributions) becomes K copies of its structure, copy k
     holding output k in its leaves: the kernels walk them side by side.
     """
@@ -30,7 +31,7 @@ def compile_sklearn_tree(tree_model, schema) -> CompiledModel:
         offset = k * t.node_count
         for i in range(t.node_count):
             if leaf[i]:
-                builder.node(-1, 0, float(t.value[i, k, 0]))
+                builder.node(-1, 0, float(t.value[i, k, 0]), t.weighted_n_node_samples[i])
             else:
                 f = flags | (DEFAULT_LEFT if go_left[i] else 0)
                 builder.node(int(t.feature[i]), f, float(t.threshold[i]))

@@ -13,6 +13,10 @@ few NumPy arrays, and walks them with kernels compiled ahead of time
 * :meth:`CompiledModel.score_batch` -- a table or a 2-D array of raw values, in parallel;
   :meth:`CompiledModel.score_encoded` -- rows already encoded (the fastest path).
 
+Each takes ``reasons=k`` to return the ``k`` input columns that pushed each score
+up most, with their contributions (:mod:`tabdistill_runtime.explain`);
+:meth:`CompiledModel.contributions` gives every column's.
+
 A binary model scores a row as the positive class's probability (a float); a
 model of K classes (``n_outputs == K``) as its K class probabilities, in the
 order of the estimator's ``classes_``: K raw scores, then a softmax.
@@ -30,6 +34,13 @@ from .exceptions import ArtifactError, SchemaError
 from .schema import FeatureSchema
 
 _PARALLEL_MIN_ROWS = 16_384
+
+
+def _count(reasons) -> int:
+    """``reasons=k``, checked: a positive whole number."""
+    if isinstance(reasons, bool) or not isinstance(reasons, int | np.integer) or reasons < 0:
+        raise ValueError(f"reasons must be a whole number >= 0 (how many), got {reasons!r}.")
+    return int(reasons)
 
 
 def _available_cpus() -> int:
@@ -105,6 +116,7 @@ class CompiledModel:
         self._scorer = scorer
         self._one = scorer.one
         self.backend = scorer.backend
+        self._explainer = None
 
     @property
     def n_outputs(self) -> int:
@@ -130,7 +142,9 @@ class CompiledModel:
         except ValueError as exc:
             raise SchemaError(str(exc)) from None
 
-    def score_record(self, record: dict, strict: bool = False, allow_missing: bool = False):
+    def score_record(
+        self, record: dict, strict: bool = False, allow_missing: bool = False, reasons: int = 0
+    ):
         """Positive-class probability (or K class probabilities) of one record
         ``{"column": value, ...}``.
 
@@ -152,12 +166,23 @@ class CompiledModel:
             mismatch (``DataError``).
         allow_missing : bool, default=False
             Read absent columns as missing values.
+        reasons : int, default=0
+            With ``k > 0``, return ``(score, [(column, contribution), ...])``: the
+            ``k`` input columns with the largest contributions to the raw score
+            (log-odds for LightGBM and linear students), largest first; for K
+            classes, those of the most probable class (see
+            :mod:`tabdistill_runtime.explain`).
 
         See :meth:`FeatureSchema.encode_record`.
         """
-        return self._one(self.schema.encode_record(record, strict, allow_missing))
+        row = self.schema.encode_record(record, strict, allow_missing)
+        if not reasons:
+            return self._one(row)
+        score = self._one(row)
+        output = 0 if self.n_outputs == 1 else int(np.argmax(score))
+        return score, self.explainer.reasons(row, _count(reasons), output)
 
-    def score_batch(self, X, strict: bool = False) -> np.ndarray:
+    def score_batch(self, X, strict: bool = False, reasons: int = 0):
         """Positive-class probabilities ``(n,)``, or class probabilities ``(n, K)``, of many rows.
 
         Parameters
@@ -172,12 +197,19 @@ class CompiledModel:
             Raise :class:`~tabdistill_runtime.exceptions.DataError` where values
             would otherwise be read as missing with a warning (strays, a column
             with no usable value, a time-zone mismatch).
+        reasons : int, default=0
+            With ``k > 0``, returns ``(scores, names, values)``: each row's ``k``
+            input columns with the largest contributions, largest first, as two
+            ``(n, k)`` arrays (column names, contributions); see :meth:`score_record`.
         """
+        return self.score_encoded(self._encode(X, strict), reasons)
+
+    def _encode(self, X, strict: bool = False) -> np.ndarray:
         if not (hasattr(X, "columns") or isinstance(X, dict)):
             X = self._raw_columns(X)
-        return self.score_encoded(self.schema.encode_columns(X, strict))
+        return self.schema.encode_columns(X, strict)
 
-    def score_encoded(self, Z) -> np.ndarray:
+    def score_encoded(self, Z, reasons: int = 0):
         """Scores of rows already encoded by the schema (the fastest path).
 
         Parameters
@@ -185,15 +217,86 @@ class CompiledModel:
         Z : 2-D array of shape (n, n_features)
             Encoded rows (``schema.encode_columns(X)``, or the estimator's
             ``encoder_.encode(X)``): category codes, date parts, frequencies.
+        reasons : int, default=0
+            As for :meth:`score_batch`.
         """
+        Z = self._check_encoded(Z)
+        threads = self.n_threads if Z.shape[0] >= _PARALLEL_MIN_ROWS else 1
+        scores = self._scorer.batch(Z, threads)
+        if not reasons:
+            return scores
+        outputs = None if self.n_outputs == 1 else np.argmax(scores, axis=1)
+        return (scores, *self.explainer.reasons_batch(Z, _count(reasons), outputs))
+
+    def _check_encoded(self, Z) -> np.ndarray:
         Z = np.ascontiguousarray(Z, dtype=np.float64)
         if Z.ndim != 2 or Z.shape[1] != self.n_features:
             raise SchemaError(
                 f"expected encoded rows of shape (n, {self.n_features}), got {Z.shape}; "
                 "raw feature values go to score_batch."
             )
-        threads = self.n_threads if Z.shape[0] >= _PARALLEL_MIN_ROWS else 1
-        return self._scorer.batch(Z, threads)
+        return Z
+
+    # -- reasons
+    @property
+    def explainer(self):
+        """The :class:`~tabdistill_runtime.explain.Explainer` of this model (built on first use)."""
+        if self._explainer is None:
+            from .explain import Explainer
+
+            self._explainer = Explainer(self, getattr(self, "_depth", None))
+        return self._explainer
+
+    @property
+    def reason_names(self) -> tuple:
+        """The input columns contributions are reported by, in the order of
+        :meth:`contributions` (``schema.input_columns``)."""
+        return tuple(self.schema.input_columns)
+
+    def contributions(self, X) -> np.ndarray:
+        """Each input column's contribution to each row's raw score, then the expected value.
+
+        Parameters
+        ----------
+        X : DataFrame, dict of columns, or 2-D array
+            Raw feature values, as for :meth:`score_batch`.
+
+        Returns
+        -------
+        ndarray of shape (n, n_columns + 1), or (n, K, n_columns + 1) for K classes
+            Columns in :attr:`reason_names` order, the expected value (baseline)
+            last; each row sums to its raw score (log-odds for LightGBM and
+            linear students: ``sigmoid(sum)`` is the probability). Trees give
+            exact TreeSHAP values; see :mod:`tabdistill_runtime.explain`.
+        """
+        c = self.contributions_encoded(self._encode(X))
+        return self.explainer.groups.sum(c)
+
+    def contributions_encoded(self, Z) -> np.ndarray:
+        """Contributions of each encoded feature (``schema.features``), then the expected value.
+
+        Shaped ``(n, n_features + 1)``, or ``(n, K, n_features + 1)`` for K
+        classes; for a LightGBM student, what LightGBM's ``pred_contrib`` gives.
+        """
+        c = self.explainer.encoded(self._check_encoded(Z))
+        return c[:, 0] if self.n_outputs == 1 else c
+
+    def with_covers(self, Z) -> CompiledModel:
+        """This tree model with node covers counted on encoded rows ``Z`` (its training rows).
+
+        Contributions need covers; runtimes compiled by this tabdistill carry
+        their training library's. Use this for a runtime saved without them.
+        """
+        if self.kind != "trees":
+            raise TypeError("only tree runtimes have node covers.")
+        from .trees import node_covers
+
+        leaves = self.apply(Z)
+        counts = np.bincount(leaves.ravel(), minlength=len(self.arrays["feature"]))
+        leaf = self.arrays["feature"] < 0
+        arrays = dict(self.arrays)
+        arrays["cover"] = node_covers(arrays["feature"], arrays["right"], counts[leaf])
+        return CompiledModel(self.kind, arrays, self.schema, self.meta, self.storage)
 
     def _raw_columns(self, X) -> dict:
         """A 2-D array of raw values as ``{fitted column: values}``."""
@@ -211,12 +314,7 @@ class CompiledModel:
         """The leaf (node index) each encoded row reaches in each tree, shape ``(n, n_trees)``."""
         if self.kind != "trees":
             raise TypeError("apply() needs a tree runtime.")
-        Z = np.ascontiguousarray(Z, dtype=np.float64)
-        if Z.ndim != 2 or Z.shape[1] != self.n_features:
-            raise SchemaError(
-                f"expected encoded rows of shape (n, {self.n_features}), got {Z.shape}."
-            )
-        return self._scorer.apply(Z)
+        return self._scorer.apply(self._check_encoded(Z))
 
     def predict_proba(self, X) -> np.ndarray:
         """Two columns ``1 - p`` and ``p``, like scikit-learn (K columns for K classes)."""

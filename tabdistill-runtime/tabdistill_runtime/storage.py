@@ -9,7 +9,10 @@ The model in memory always holds the canonical arrays of
 * split values (thresholds, category-set indices) are stored as a table of
   distinct values plus one uint8/uint16/int32 code per split (``"split": "table"``);
 * leaf values are stored as ``float64``, as ``float32``, or as ``int16``/``int8``
-  codes times a scale (``"leaf"`` and ``"leaf_scale"``).
+  codes times a scale (``"leaf"`` and ``"leaf_scale"``);
+* node covers, where the table has them, are stored for the leaves only
+  (``leaf_cover``: the smallest integer type when they are whole numbers, as
+  LightGBM's counts are, else float64); a split's cover is its children's sum.
 
 Every codec is exact *for the model it stores*: a quantized model's leaf values
 are already on the codec's grid (:mod:`tabdistill.compress` puts them there),
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .trees import preorder_links
+from .trees import node_covers, preorder_links
 
 LEAF_CODECS = ("float64", "float32", "int16", "int8")
 DEFAULT_STORAGE = {"leaf": "float64", "leaf_scale": 1.0}
@@ -88,7 +91,16 @@ def encode(arrays: dict, storage: dict, links: bool = False) -> dict:
         out["leaf_code"] = codes.astype(kind)
     if not np.array_equal(decode_leaves(out, storage), leaves):
         raise ValueError(f"leaf values are not on the {codec!r} grid; quantize them first.")
+    if "cover" in arrays:
+        out["leaf_cover"] = _leaf_covers(arrays["cover"][leaf])
     return out
+
+
+def _leaf_covers(cover) -> np.ndarray:
+    """Leaf covers in the smallest integer type if they are whole numbers, else float64."""
+    if cover.size and np.all(cover == np.round(cover)) and cover.max() <= np.iinfo(np.int32).max:
+        return smallest_int(cover.astype(np.int64))
+    return cover.astype(np.float64)
 
 
 def decode_leaves(stored: dict, storage: dict) -> np.ndarray:
@@ -105,6 +117,8 @@ STORED_KEYS = {
     "int8": ("leaf_code",),
 }
 PACKED_KEYS = ("feature", "flags", "cat_bounds", "cat_bits", "tree_output")
+#: stored when the table has node covers
+COVER_KEYS = ("leaf_cover",)
 #: stored by format version 2 only
 LINK_KEYS = ("right", "roots")
 
@@ -125,4 +139,7 @@ def decode(stored: dict, storage: dict) -> dict:
         out[k] = (out[k] if k in out else stored[k]).astype(np.int32)
     out["flags"] = stored["flags"].astype(np.uint8)
     out["cat_bits"] = stored["cat_bits"].astype(np.uint32)
+    if "leaf_cover" in stored and len(out["right"]) == len(feature):  # else refused later
+        leaf_cover = stored["leaf_cover"].astype(np.float64)
+        out["cover"] = node_covers(feature, out["right"], leaf_cover)
     return out

@@ -19,7 +19,11 @@ subtree, then its right subtree):
 ``roots`` (int32)
     the first node of each tree;
 ``tree_output`` (int32)
-    which output each tree adds to (all 0 for a binary model; one per class later).
+    which output each tree adds to (all 0 for a binary model; one per class later);
+``cover`` (float64, optional)
+    the training rows (or their weight) that reached each node, a split's being its
+    children's sum: what per-row contributions weigh the paths not taken by
+    (:mod:`tabdistill_runtime.explain`).
 
 Pre-order makes the table compact and its check simple: :func:`walk_structure`
 visits every node once, so a table that passes it has no cycle, no shared node
@@ -43,6 +47,8 @@ TREE_ARRAYS = {
     "roots": np.int32,
     "tree_output": np.int32,
 }
+#: Arrays a tree runtime may hold besides :data:`TREE_ARRAYS`.
+OPTIONAL_TREE_ARRAYS = {"cover": np.float64}
 
 
 class TreeBuilder:
@@ -50,18 +56,23 @@ class TreeBuilder:
 
     Compilers add nodes with :meth:`node`, connect them with :meth:`link` and
     mark each tree's first node with :meth:`root`; :meth:`arrays` renumbers
-    the nodes in pre-order.
+    the nodes in pre-order. Leaves given a ``cover`` give the table a ``cover``
+    array (splits: the sum of their children's), if every leaf has one.
     """
 
     def __init__(self):
         self._nodes = []  # [feature, flags, value, left, right]
+        self._covers = {}  # leaf id -> cover
         self._roots = []
         self._outputs = []
         self._cat_bounds, self._cat_bits = [0], []
 
-    def node(self, feature, flags, value) -> int:
-        """Append a node (``feature < 0``: a leaf holding ``value``); returns its id."""
+    def node(self, feature, flags, value, cover=None) -> int:
+        """Append a node (``feature < 0``: a leaf holding ``value``, reached by ``cover``
+        training rows); returns its id."""
         self._nodes.append([int(feature), int(flags), float(value), -1, -1])
+        if cover is not None and feature < 0:
+            self._covers[len(self._nodes) - 1] = float(cover)
         return len(self._nodes) - 1
 
     def link(self, node, left, right):
@@ -94,7 +105,7 @@ class TreeBuilder:
 
     def arrays(self) -> dict:
         """The canonical node table (see the module docstring)."""
-        feature, right, value, flags, roots = [], [], [], [], []
+        feature, right, value, flags, roots, ids = [], [], [], [], [], []
         for root in self._roots:
             roots.append(len(feature))
             stack = [(root, None)]  # (node id, index of the parent whose right child it is)
@@ -106,6 +117,7 @@ class TreeBuilder:
                     right[parent] = len(feature)
                 f, fl, v, left, r = self._nodes[nid]
                 here = len(feature)
+                ids.append(nid)
                 feature.append(f)
                 flags.append(fl if f >= 0 else 0)
                 value.append(v)
@@ -113,7 +125,7 @@ class TreeBuilder:
                 if f >= 0:
                     stack.append((r, here))  # visited after the whole left subtree
                     stack.append((left, None))
-        return {
+        out = {
             "feature": np.array(feature, dtype=np.int32),
             "right": np.array(right, dtype=np.int32),
             "value": np.array(value, dtype=np.float64),
@@ -123,6 +135,10 @@ class TreeBuilder:
             "roots": np.array(roots, dtype=np.int32),
             "tree_output": np.array(self._outputs, dtype=np.int32),
         }
+        leaves = [nid for nid, f in zip(ids, feature) if f < 0]
+        if leaves and all(nid in self._covers for nid in leaves):
+            out["cover"] = node_covers(out["feature"], out["right"], [self._covers[n] for n in leaves])
+        return out
 
 
 def walk_structure(feature, right, roots) -> np.ndarray:
@@ -197,3 +213,24 @@ def preorder_links(feature, n_trees: int) -> tuple[np.ndarray, np.ndarray]:
     if level[n] != -n_trees or len(starts) != n_trees + 1:
         raise ValueError(f"the {n} nodes' leaves and splits do not make {n_trees} trees")
     return right, starts[:-1].astype(np.int32)
+
+
+def node_covers(feature, right, leaf_cover) -> np.ndarray:
+    """Every node's cover in a pre-order table, from its leaves' in order (a split's cover
+    is its children's sum).
+
+    Raises
+    ------
+    ValueError
+        If a split's children do not come after it (the table is not in pre-order).
+    """
+    feature = np.asarray(feature)
+    cover = np.zeros(len(feature))
+    cover[feature < 0] = leaf_cover
+    f, r, c = feature.tolist(), np.asarray(right).tolist(), cover.tolist()
+    for i in range(len(f) - 1, -1, -1):  # children come after their parent
+        if f[i] >= 0:
+            if not i + 1 < len(f) or not i + 1 < r[i] < len(f):
+                raise ValueError(f"split {i} has children out of pre-order")
+            c[i] = c[i + 1] + c[r[i]]
+    return np.array(c, dtype=np.float64)

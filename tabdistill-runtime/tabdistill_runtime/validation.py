@@ -25,7 +25,7 @@ from .rules import (
     SINGLE_OUTPUTS,
     missing_type,
 )
-from .trees import TREE_ARRAYS, TreeBuilder, walk_structure
+from .trees import OPTIONAL_TREE_ARRAYS, TREE_ARRAYS, TreeBuilder, walk_structure
 
 _INT32 = (np.iinfo(np.int32).min, np.iinfo(np.int32).max)
 
@@ -103,7 +103,14 @@ def decode_trees(stored: dict, spec: dict, version: int = 3) -> dict:
     links = storage.LINK_KEYS if version == 2 else ()
     _no_extra(
         stored,
-        (*links, *storage.PACKED_KEYS, "split_table", "split_code", *storage.STORED_KEYS[codec]),
+        (
+            *links,
+            *storage.PACKED_KEYS,
+            "split_table",
+            "split_code",
+            *storage.STORED_KEYS[codec],
+            *storage.COVER_KEYS,
+        ),
     )
     feature = _ints(stored, "feature", -1, _INT32[1])
     n_split = int((feature >= 0).sum())
@@ -119,6 +126,10 @@ def decode_trees(stored: dict, spec: dict, version: int = 3) -> dict:
     leaves = _array(stored, leaf_key, "i" if leaf_key == "leaf_code" else "f")
     if len(leaves) != len(feature) - n_split:
         raise ValueError(f"{len(leaves)} leaf values for {len(feature) - n_split} leaves")
+    if "leaf_cover" in stored:
+        cover = _array(stored, "leaf_cover", "iuf")
+        if len(cover) != len(leaves):
+            raise ValueError(f"{len(cover)} leaf covers for {len(leaves)} leaves")
     return storage.decode(stored, spec)
 
 
@@ -152,7 +163,7 @@ def upgrade_v1(stored: dict) -> dict:
 
 def check_trees(arrays: dict, n_features: int, n_outputs: int) -> np.ndarray:
     """Check a canonical tree table; returns each tree's depth."""
-    _no_extra(arrays, TREE_ARRAYS)
+    _no_extra(arrays, {**TREE_ARRAYS, **OPTIONAL_TREE_ARRAYS})
     for key, dtype in TREE_ARRAYS.items():
         if key not in arrays or arrays[key].dtype != dtype or arrays[key].ndim != 1:
             raise ValueError(f"array {key!r} is missing or not 1-D {np.dtype(dtype)}")
@@ -162,6 +173,12 @@ def check_trees(arrays: dict, n_features: int, n_outputs: int) -> np.ndarray:
     n = len(feature)
     if not len(right) == len(value) == len(flags) == n:
         raise ValueError("feature, right, value and flags differ in length")
+    if "cover" in arrays:
+        cover = arrays["cover"]
+        if cover.dtype != OPTIONAL_TREE_ARRAYS["cover"] or cover.shape != (n,):
+            raise ValueError("array 'cover' must be 1-D float64 with one value a node")
+        if not (np.isfinite(cover).all() and (cover >= 0).all()):
+            raise ValueError("a node cover is negative or not finite")
     if len(arrays["tree_output"]) != len(roots):
         raise ValueError("tree_output and roots differ in length")
     out = arrays["tree_output"]

@@ -99,30 +99,32 @@ def reweight(model: CompiledModel, tree_weights, base) -> CompiledModel:
 
 
 def rebuild(model: CompiledModel, values, base, keep) -> CompiledModel:
-    """``model``'s trees ``keep`` with node ``values``; sibling leaves of equal value merged."""
+    """``model``'s trees ``keep`` with node ``values``; sibling leaves of equal value merged
+    (a merged leaf's cover is its parent's: the contributions stay exact)."""
     a = model.arrays
     feature, right, flags = a["feature"], a["right"], a["flags"]
+    cover = a.get("cover")
     builder = TreeBuilder()
     builder.use_categories(a["cat_bounds"], a["cat_bits"])
 
-    def add(i):  # returns the new node id, or ("leaf", value) for a leaf not yet added
+    def add(i):  # returns the new node id, or ("leaf", value, cover) for a leaf not yet added
         if feature[i] < 0:
-            return ("leaf", float(values[i]))
+            return ("leaf", float(values[i]), None if cover is None else float(cover[i]))
         left, right_ = add(i + 1), add(int(right[i]))
         if left[0] == "leaf" and right_[0] == "leaf" and left[1] == right_[1]:
-            return left
+            return ("leaf", left[1], None if cover is None else float(cover[i]))
         node = builder.node(int(feature[i]), int(flags[i]), float(values[i]))
         builder.link(node, _placed(left), _placed(right_))
         return ("node", node)
 
     def _placed(item):
-        return builder.node(-1, 0, item[1]) if item[0] == "leaf" else item[1]
+        return builder.node(-1, 0, item[1], item[2]) if item[0] == "leaf" else item[1]
 
     for t, root in enumerate(a["roots"].tolist()):
         if keep[t]:
             builder.root(_placed(add(root)), int(a["tree_output"][t]))
     if builder.n_trees == 0:  # a constant model still needs its one leaf
-        builder.root(builder.node(-1, 0, 0.0))
+        builder.root(builder.node(-1, 0, 0.0, None if cover is None else 1.0))
     arrays = builder.arrays()
     meta = {**model.meta, "base": base}
     return CompiledModel("trees", arrays, model.schema, meta)

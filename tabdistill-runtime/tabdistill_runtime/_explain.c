@@ -1,0 +1,784 @@
+/* Python glue of the contribution kernels (_treeshap.h): per-row feature contributions and
+ * top-k reason codes of a tree or linear runtime, compiled ahead of time with the package.
+ *
+ * Trees decide splits by the rules of tabdistill_runtime/rules.py, on the canonical arrays
+ * (flags, value, cat_bounds, cat_bits), exactly as the scoring kernels do.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* rules.py */
+#define DEFAULT_LEFT 1
+#define MISSING_ZERO 1
+#define MISSING_NAN 2
+#define CATEGORICAL 8
+#define FLOAT32 16
+
+/* layout.py node kinds */
+#define KIND_NAN_LEFT 0
+#define KIND_NAN_RIGHT 1
+#define KIND_CAT64 2
+
+typedef struct {
+    const uint8_t *flags;
+    const double *value;
+    const int32_t *cat_bounds;
+    const uint32_t *cat_bits;
+    const int32_t *kind; /* layout.py: how each split decides, resolved once */
+    const double *u;     /* its threshold, or (KIND_CAT64) its category mask's bits */
+    double zero;
+} rules_t;
+
+/* The rules in full, for splits of no fast kind. */
+static int slow_left(const rules_t *r, int node, double v)
+{
+    uint8_t fl = r->flags[node];
+    int miss;
+    if (fl & CATEGORICAL) {
+        int64_t iv, k;
+        int32_t start, n_words;
+        if (!(v > -1.0 && v < 2147483648.0)) /* NaN, negative, huge: right */
+            return 0;
+        iv = (int64_t)v;
+        k = (int64_t)r->value[node];
+        start = r->cat_bounds[k];
+        n_words = r->cat_bounds[k + 1] - start;
+        if ((iv >> 5) >= n_words)
+            return 0;
+        return (int)((r->cat_bits[start + (iv >> 5)] >> (iv & 31)) & 1u);
+    }
+    if (fl & FLOAT32)
+        v = (double)(float)v;
+    miss = (fl >> 1) & 3;
+    if (isnan(v) && miss != MISSING_NAN)
+        v = 0.0;
+    if ((miss == MISSING_ZERO && v >= -r->zero && v <= r->zero) || (miss == MISSING_NAN && isnan(v)))
+        return fl & DEFAULT_LEFT;
+    return v <= r->value[node];
+}
+
+static inline int rule_left(const void *rules, int node, double v)
+{
+    const rules_t *r = (const rules_t *)rules;
+    int kind = r->kind[node];
+    if (kind <= KIND_NAN_RIGHT)
+        return !((v > r->u[node]) | ((v != v) & kind));
+    if (kind == KIND_CAT64) {
+        uint64_t mask;
+        int in = (v > -1.0) & (v < 64.0);
+        memcpy(&mask, &r->u[node], 8);
+        return in && ((mask >> (int)(in ? v : 0.0)) & 1u);
+    }
+    return slow_left(r, node, v);
+}
+
+#define TD_LEFT(rules, node, v) rule_left(rules, node, v)
+#include "_treeshap.h"
+
+/* ------------------------------------------------------------------ shared glue */
+
+#define MAX_BUFS 20
+#define STACK_DOUBLES 2048
+/* A tree of at most TABLE_SPLITS splits gets its contributions tabulated for every pattern of
+ * the row's decisions at them, while the tables hold at most TABLE_DOUBLES values in all: a
+ * row then costs a lookup a tree (the shallow trees of fast students). */
+#define TABLE_SPLITS 8
+#define TABLE_DOUBLES (1L << 20)
+
+typedef struct {
+    PyObject_HEAD
+    Py_buffer bufs[MAX_BUFS];
+    int n_bufs;
+    PyObject *names;  /* tuple: the name of each group (input column) */
+    const int32_t *group; /* per encoded feature: its group */
+    int n_groups, n_features, n_outputs;
+    int kind; /* 0: trees, 1: linear */
+    td_trees trees;
+    rules_t rules;
+    td_linear linear;
+    double *expected; /* n_outputs values */
+    /* tabulated trees: per tree the offset of its table (-1: none) and of its features in
+     * tab_feat, and how many features; a table holds 2^splits rows of n_feat values */
+    long *tab_off;
+    int *tab_feat_off, *tab_n_feat, *tab_feat;
+    double *tab;
+} Explainer;
+
+static int take(Explainer *self, PyObject *obj, const char *fmts, Py_ssize_t itemsize,
+                const void **ptr, Py_ssize_t *count, const char *name)
+{
+    Py_buffer *view = &self->bufs[self->n_bufs];
+    const char *f;
+    if (self->n_bufs >= MAX_BUFS) {
+        PyErr_SetString(PyExc_RuntimeError, "Explainer: too many arrays");
+        return -1;
+    }
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        return -1;
+    f = view->format;
+    if (f[0] == '<' || f[0] == '=' || f[0] == '@')
+        f++;
+    if (view->itemsize != itemsize || f[0] == '\0' || strchr(fmts, f[0]) == NULL || f[1] != '\0') {
+        PyErr_Format(PyExc_TypeError, "%s: expected items of type '%s', got '%s'", name, fmts,
+                     view->format);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    self->n_bufs++;
+    *ptr = view->buf;
+    *count = view->len / itemsize;
+    return 0;
+}
+
+static void Explainer_dealloc(Explainer *self)
+{
+    for (int k = 0; k < self->n_bufs; k++)
+        PyBuffer_Release(&self->bufs[k]);
+    Py_XDECREF(self->names);
+    free(self->expected);
+    free(self->tab_off);
+    free(self->tab_feat_off);
+    free(self->tab_n_feat);
+    free(self->tab_feat);
+    free(self->tab);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* groups: int32 array of n_features entries in [0, len(names)) */
+static int take_groups(Explainer *self, PyObject *groups, PyObject *names)
+{
+    const void *ptr;
+    Py_ssize_t n;
+    if (!PyTuple_Check(names)) {
+        PyErr_SetString(PyExc_TypeError, "names must be a tuple");
+        return -1;
+    }
+    if (take(self, groups, "i", 4, &ptr, &n, "groups") < 0)
+        return -1;
+    if (n != self->n_features) {
+        PyErr_SetString(PyExc_ValueError, "groups must hold one entry a feature");
+        return -1;
+    }
+    self->group = ptr;
+    self->n_groups = (int)PyTuple_GET_SIZE(names);
+    for (Py_ssize_t j = 0; j < n; j++)
+        if (self->group[j] < 0 || self->group[j] >= self->n_groups) {
+            PyErr_SetString(PyExc_ValueError, "a feature's group is out of range");
+            return -1;
+        }
+    Py_INCREF(names);
+    self->names = names;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ construction */
+
+/* The splits of tree t (node indices, pre-order) into out; returns how many, at most max. */
+static int tree_splits(const td_trees *m, long t, int *out, int max)
+{
+    int root = m->roots[t], end = t + 1 < m->n_trees ? m->roots[t + 1] : (int)m->n_nodes, k = 0;
+    for (int n = root; n < end; n++)
+        if (m->feature[n] >= 0) {
+            if (k == max)
+                return max + 1;
+            out[k++] = n;
+        }
+    return k;
+}
+
+/* Tabulate the trees of at most TABLE_SPLITS splits (within TABLE_DOUBLES values): row
+ * `pattern` of a tree's table holds its contributions to its features when the row goes
+ * left at its b-th split iff bit b of pattern is set. 0, or -1 with MemoryError set. */
+static int build_tables(Explainer *self)
+{
+    const td_trees *m = &self->trees;
+    long n_trees = m->n_trees, used = 0, n_feat_total = 0;
+    int splits[TABLE_SPLITS + 1], feats[TABLE_SPLITS];
+    double *work = NULL, *phi = NULL;
+    int *ints = NULL;
+    self->tab_off = malloc(sizeof(long) * (size_t)(n_trees + 1));
+    self->tab_feat_off = malloc(sizeof(int) * (size_t)(n_trees + 1));
+    self->tab_n_feat = malloc(sizeof(int) * (size_t)(n_trees + 1));
+    self->tab_feat = malloc(sizeof(int) * (size_t)(n_trees * TABLE_SPLITS + 1));
+    if (!self->tab_off || !self->tab_feat_off || !self->tab_n_feat || !self->tab_feat)
+        goto nomem;
+    for (long t = 0; t < n_trees; t++) { /* which trees, and their features */
+        int k = tree_splits(m, t, splits, TABLE_SPLITS), u = 0;
+        self->tab_off[t] = -1;
+        if (k < 1 || k > TABLE_SPLITS)
+            continue;
+        for (int b = 0; b < k; b++) {
+            int f = m->feature[splits[b]], seen = 0;
+            for (int j = 0; j < u; j++)
+                seen |= feats[j] == f;
+            if (!seen)
+                feats[u++] = f;
+        }
+        if (used + (1L << k) * u > TABLE_DOUBLES)
+            continue;
+        self->tab_off[t] = used;
+        self->tab_feat_off[t] = (int)n_feat_total;
+        self->tab_n_feat[t] = u;
+        memcpy(self->tab_feat + n_feat_total, feats, sizeof(int) * (size_t)u);
+        n_feat_total += u;
+        used += (1L << k) * u;
+    }
+    self->tab = malloc(sizeof(double) * (size_t)(used + 1));
+    work = malloc(sizeof(double) * (size_t)td_work_doubles(m));
+    ints = malloc(sizeof(int) * (size_t)td_work_ints(m));
+    phi = calloc((size_t)m->n_features + 1, sizeof(double));
+    if (!self->tab || !work || !ints || !phi)
+        goto nomem;
+    {
+        td_scratch s = td_scratch_at(m, work, ints);
+        for (long t = 0; t < n_trees; t++) {
+            int k, u = self->tab_n_feat[t];
+            const int *f = self->tab_feat + self->tab_feat_off[t];
+            if (self->tab_off[t] < 0)
+                continue;
+            k = tree_splits(m, t, splits, TABLE_SPLITS);
+            for (long pattern = 0; pattern < (1L << k); pattern++) {
+                double *row = self->tab + self->tab_off[t] + pattern * u;
+                for (int b = 0; b < k; b++)
+                    s.left[splits[b] - m->roots[t]] = (int)((pattern >> b) & 1);
+                for (int j = 0; j < u; j++)
+                    phi[f[j]] = 0.0;
+                td_tree_decided(m, t, phi, &s);
+                for (int j = 0; j < u; j++)
+                    row[j] = phi[f[j]];
+            }
+        }
+    }
+    free(work);
+    free(ints);
+    free(phi);
+    return 0;
+nomem:
+    free(work);
+    free(ints);
+    free(phi);
+    PyErr_NoMemory();
+    return -1;
+}
+
+/* Add tree t's contributions for row x to phi: from its table, or walked. */
+static inline void tree_contrib(const Explainer *self, long t, const double *x, double *phi,
+                                td_scratch *s)
+{
+    const td_trees *m = &self->trees;
+    long off = self->tab_off[t];
+    if (off >= 0) {
+        int root = m->roots[t], end = t + 1 < m->n_trees ? m->roots[t + 1] : (int)m->n_nodes;
+        int u = self->tab_n_feat[t], b = 0;
+        long pattern = 0;
+        const int *f = self->tab_feat + self->tab_feat_off[t];
+        const double *row;
+        for (int n = root; n < end; n++)
+            if (m->feature[n] >= 0)
+                pattern |= (long)rule_left(m->rules, n, x[m->feature[n]]) << b++;
+        row = self->tab + off + pattern * u;
+        for (int j = 0; j < u; j++)
+            phi[f[j]] += row[j];
+        return;
+    }
+    td_tree_contrib(m, t, x, phi, s);
+}
+
+/* Trees(arrays, n_features, n_outputs, max_nodes, base, zero, groups, names); arrays in the
+ * order: feature, right, value, share, repeat, prev_edge, roots, tree_output, flags,
+ * cat_bounds, cat_bits, points, weights, kind, u (see tabdistill_runtime/explain.py). */
+#define N_TREE_ARRAYS 15
+static PyObject *Trees_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    static const char *fmts[N_TREE_ARRAYS] = {"i", "i", "d", "d", "B", "i", "i", "i",
+                                              "B", "i", "I", "d", "d", "i", "d"};
+    static const Py_ssize_t sizes[N_TREE_ARRAYS] = {4, 4, 8, 8, 1, 4, 4, 4, 1, 4, 4, 8, 8, 4, 8};
+    static const char *names[N_TREE_ARRAYS] = {
+        "feature", "right", "value", "share", "repeat", "prev_edge", "roots", "tree_output",
+        "flags", "cat_bounds", "cat_bits", "points", "weights", "kind", "u"};
+    PyObject *arrays, *groups, *group_names;
+    int n_features, n_outputs, max_nodes;
+    double base, zero;
+    const void *ptr[N_TREE_ARRAYS];
+    Py_ssize_t len[N_TREE_ARRAYS], n_nodes;
+    Explainer *self;
+    td_trees *m;
+    (void)kwds;
+    if (!PyArg_ParseTuple(args, "O!iiiddOO:Trees", &PyTuple_Type, &arrays, &n_features,
+                          &n_outputs, &max_nodes, &base, &zero, &groups, &group_names))
+        return NULL;
+    if (PyTuple_GET_SIZE(arrays) != N_TREE_ARRAYS) {
+        PyErr_SetString(PyExc_ValueError, "Trees: expected 15 arrays");
+        return NULL;
+    }
+    if (n_features < 0 || n_outputs < 1 || max_nodes < 1) {
+        PyErr_SetString(PyExc_ValueError, "Trees: bad sizes");
+        return NULL;
+    }
+    self = (Explainer *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    self->n_features = n_features;
+    self->n_outputs = n_outputs;
+    for (int k = 0; k < N_TREE_ARRAYS; k++)
+        if (take(self, PyTuple_GET_ITEM(arrays, k), fmts[k], sizes[k], &ptr[k], &len[k],
+                 names[k]) < 0)
+            goto fail;
+    if (take_groups(self, groups, group_names) < 0)
+        goto fail;
+    n_nodes = len[0];
+    /* the arrays come from a validated table (tabdistill_runtime/validation.py); sizes and
+     * indices are checked again here, so that no call can read outside them */
+    for (int k = 1; k < 6; k++)
+        if (len[k] != n_nodes)
+            goto bad_size;
+    if (len[8] != n_nodes || len[13] != n_nodes || len[14] != n_nodes || len[7] != len[6] ||
+        len[11] != len[12] || len[11] < 1 || len[9] < 1)
+        goto bad_size;
+    self->rules = (rules_t){ptr[8], ptr[2], ptr[9], ptr[10], ptr[13], ptr[14], zero};
+    m = &self->trees;
+    *m = (td_trees){ptr[0], ptr[1], ptr[2], ptr[3], ptr[4], ptr[5], ptr[6], ptr[7], ptr[11],
+                    ptr[12], &self->rules, (long)len[6], (long)n_nodes, n_features, n_outputs,
+                    (int)len[11], max_nodes};
+    for (Py_ssize_t t = 0; t < m->n_trees; t++) {
+        Py_ssize_t root = m->roots[t], end = t + 1 < m->n_trees ? m->roots[t + 1] : n_nodes;
+        if (root < 0 || end > n_nodes || end <= root || end - root > max_nodes ||
+            m->tree_output[t] < 0 || m->tree_output[t] >= n_outputs)
+            goto bad_tree;
+        for (Py_ssize_t n = root; n < end; n++) {
+            /* children after their split and inside its tree, previous edges before it */
+            if (m->feature[n] >= n_features ||
+                (m->feature[n] >= 0 &&
+                 (n + 1 >= end || m->right[n] <= n + 1 || m->right[n] >= end ||
+                  ((m->repeat[n] & TD_ABOVE) && (m->prev_edge[n] <= root || m->prev_edge[n] > n)))))
+                goto bad_tree;
+        }
+    }
+    self->expected = calloc((size_t)n_outputs, sizeof(double));
+    {
+        double *work = malloc(sizeof(double) * (size_t)max_nodes);
+        if (self->expected == NULL || work == NULL) {
+            free(work);
+            PyErr_NoMemory();
+            goto fail;
+        }
+        td_expected(m, self->expected, work);
+        free(work);
+    }
+    for (int k = 0; k < n_outputs; k++)
+        self->expected[k] += base;
+    if (build_tables(self) < 0)
+        goto fail;
+    return (PyObject *)self;
+bad_size:
+    PyErr_SetString(PyExc_ValueError, "Trees: arrays of inconsistent sizes");
+    goto fail;
+bad_tree:
+    PyErr_SetString(PyExc_ValueError, "Trees: a node or tree index is out of range");
+fail:
+    Py_DECREF(self);
+    return NULL;
+}
+
+/* Linear(ints, values, coef, n_outputs, groups, names): the arrays of a linear runtime, with
+ * ints split into offset (int64), n_levels (int64), has_missing (uint8) columns. */
+static PyObject *Linear_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    PyObject *o[7], *groups, *group_names;
+    static const char *fmts[7] = {"lq", "lq", "B", "d", "d", "d", "d"};
+    static const Py_ssize_t sizes[7] = {8, 8, 1, 8, 8, 8, 8};
+    static const char *names[7] = {"offset", "n_levels", "has_missing", "median", "mean",
+                                   "scale", "coef"};
+    const void *ptr[7];
+    Py_ssize_t len[7];
+    int n_outputs;
+    Explainer *self;
+    (void)kwds;
+    if (!PyArg_ParseTuple(args, "OOOOOOOiOO:Linear", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5],
+                          &o[6], &n_outputs, &groups, &group_names))
+        return NULL;
+    if (sizeof(long) != 8) {
+        PyErr_SetString(PyExc_TypeError, "Linear: needs a 64-bit C long");
+        return NULL;
+    }
+    self = (Explainer *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    self->kind = 1;
+    for (int k = 0; k < 7; k++)
+        if (take(self, o[k], fmts[k], sizes[k], &ptr[k], &len[k], names[k]) < 0)
+            goto fail;
+    self->n_features = (int)len[0];
+    self->n_outputs = n_outputs;
+    if (take_groups(self, groups, group_names) < 0)
+        goto fail;
+    if (n_outputs < 1 || len[1] != len[0] || len[2] != len[0] || len[3] != len[0] ||
+        len[4] != len[0] || len[5] != len[0] || len[6] % n_outputs || len[6] / n_outputs < 1) {
+        PyErr_SetString(PyExc_ValueError, "Linear: arrays of inconsistent sizes");
+        goto fail;
+    }
+    self->linear = (td_linear){ptr[0], ptr[1], ptr[2], ptr[3], ptr[4], ptr[5], ptr[6],
+                               (int)len[0], n_outputs, (long)(len[6] / n_outputs - 1)};
+    for (Py_ssize_t j = 0; j < len[0]; j++) {
+        long at = self->linear.offset[j], n_levels = self->linear.n_levels[j];
+        long width = n_levels > 0 ? n_levels : 1 + (self->linear.has_missing[j] != 0);
+        if (at < 0 || n_levels < 0 || at + width > self->linear.n_design) {
+            PyErr_SetString(PyExc_ValueError, "Linear: a feature points outside the coefficients");
+            goto fail;
+        }
+    }
+    return (PyObject *)self;
+fail:
+    Py_DECREF(self);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ scoring */
+
+/* Contributions of one row (one output, or every output when only < 0) into phi: output k's
+ * n_features contributions then its expected value at phi + k * (n_features + 1). work: scratch
+ * (td_work_doubles / td_work_ints for trees). */
+static void row_contrib(const Explainer *self, const double *x, int only, double *phi,
+                        double *work, int *ints)
+{
+    const long stride = self->n_features + 1;
+    for (int k = 0; k < self->n_outputs; k++) {
+        if (only >= 0 && k != only)
+            continue;
+        if (self->kind == 1) {
+            td_linear_terms(&self->linear, x, k, phi + k * stride);
+        } else {
+            memset(phi + k * stride, 0, sizeof(double) * (size_t)self->n_features);
+            phi[k * stride + self->n_features] = self->expected[k];
+        }
+    }
+    if (self->kind == 0) {
+        td_scratch s = td_scratch_at(&self->trees, work, ints);
+        for (long t = 0; t < self->trees.n_trees; t++) {
+            int out = self->trees.tree_output[t];
+            if (only < 0 || out == only)
+                tree_contrib(self, t, x, phi + out * stride, &s);
+        }
+    }
+}
+
+typedef struct {
+    double *phi, *work, *sums;
+    int *ints;
+    void *heap;
+    double stack[STACK_DOUBLES];
+} scratch_t;
+
+/* Scratch of one row's contributions (every output) and reasons; 0 or -1 (MemoryError set). */
+static int scratch_init(const Explainer *self, scratch_t *s)
+{
+    long n_phi = (long)self->n_outputs * (self->n_features + 1);
+    long n_work = self->kind == 0 ? td_work_doubles(&self->trees) : 0;
+    long n_ints = self->kind == 0 ? td_work_ints(&self->trees) : 0;
+    long total = n_phi + n_work + self->n_groups + (n_ints + 1) / 2 + 1;
+    double *base = s->stack;
+    s->heap = NULL;
+    if (total > STACK_DOUBLES) {
+        s->heap = malloc(sizeof(double) * (size_t)total);
+        if (s->heap == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        base = s->heap;
+    }
+    s->phi = base;
+    s->work = s->phi + n_phi;
+    s->sums = s->work + n_work;
+    s->ints = (int *)(s->sums + self->n_groups);
+    return 0;
+}
+
+static int row_view(PyObject *obj, Py_buffer *view, int ndim, Py_ssize_t n_features)
+{
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        return -1;
+    if (view->ndim != ndim || view->itemsize != 8 || strcmp(view->format, "d") != 0 ||
+        view->shape[ndim - 1] != n_features) {
+        PyBuffer_Release(view);
+        PyErr_Format(PyExc_ValueError, "expected C-contiguous float64 rows of %zd encoded features",
+                     n_features);
+        return -1;
+    }
+    return 0;
+}
+
+static int out_view(PyObject *obj, Py_buffer *view, Py_ssize_t nbytes)
+{
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0)
+        return -1;
+    if (view->len != nbytes) {
+        PyBuffer_Release(view);
+        PyErr_SetString(PyExc_ValueError, "an output array has the wrong size");
+        return -1;
+    }
+    return 0;
+}
+
+/* contrib(X, out): out (n, n_outputs, n_features + 1) float64 */
+static PyObject *Explainer_contrib(Explainer *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_buffer xv, ov;
+    scratch_t *s;
+    Py_ssize_t n, stride = (Py_ssize_t)self->n_outputs * (self->n_features + 1);
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "contrib(X, out)");
+        return NULL;
+    }
+    if (row_view(args[0], &xv, 2, self->n_features) < 0)
+        return NULL;
+    n = xv.shape[0];
+    if (out_view(args[1], &ov, n * stride * 8) < 0) {
+        PyBuffer_Release(&xv);
+        return NULL;
+    }
+    s = malloc(sizeof(scratch_t));
+    if (s == NULL || scratch_init(self, s) < 0) {
+        free(s);
+        PyBuffer_Release(&xv);
+        PyBuffer_Release(&ov);
+        return s == NULL ? PyErr_NoMemory() : NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++)
+        row_contrib(self, (const double *)xv.buf + i * self->n_features, -1,
+                    (double *)ov.buf + i * stride, s->work, s->ints);
+    Py_END_ALLOW_THREADS
+    free(s->heap);
+    free(s);
+    PyBuffer_Release(&xv);
+    PyBuffer_Release(&ov);
+    Py_RETURN_NONE;
+}
+
+static int parse_k(PyObject *obj, int *k)
+{
+    long v = PyLong_AsLong(obj);
+    if (v == -1 && PyErr_Occurred())
+        return -1;
+    if (v < 0) {
+        PyErr_SetString(PyExc_ValueError, "reasons: k must be >= 0");
+        return -1;
+    }
+    *k = v > INT32_MAX ? INT32_MAX : (int)v;
+    return 0;
+}
+
+/* reasons(row, k, output): [(name, contribution), ...], the k largest by input column */
+static PyObject *Explainer_reasons(Explainer *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_buffer xv;
+    scratch_t s;
+    int k, output, got, idx[64];
+    double val[64];
+    int *pidx = idx;
+    double *pval = val;
+    PyObject *result = NULL;
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "reasons(row, k, output)");
+        return NULL;
+    }
+    if (parse_k(args[1], &k) < 0)
+        return NULL;
+    output = (int)PyLong_AsLong(args[2]);
+    if (output == -1 && PyErr_Occurred())
+        return NULL;
+    if (output < 0 || output >= self->n_outputs) {
+        PyErr_SetString(PyExc_ValueError, "reasons: output out of range");
+        return NULL;
+    }
+    if (k > self->n_groups)
+        k = self->n_groups;
+    if (row_view(args[0], &xv, 1, self->n_features) < 0)
+        return NULL;
+    if (scratch_init(self, &s) < 0) {
+        PyBuffer_Release(&xv);
+        return NULL;
+    }
+    if (k > 64) {
+        pidx = malloc(sizeof(int) * (size_t)k);
+        pval = malloc(sizeof(double) * (size_t)k);
+        if (pidx == NULL || pval == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
+    }
+    row_contrib(self, (const double *)xv.buf, output, s.phi, s.work, s.ints);
+    got = td_top_reasons(s.phi + (long)output * (self->n_features + 1), self->n_features,
+                         self->group, self->n_groups, k, s.sums, pidx, pval);
+    result = PyList_New(got);
+    for (int r = 0; result != NULL && r < got; r++) {
+        PyObject *pair = Py_BuildValue("(Od)", PyTuple_GET_ITEM(self->names, pidx[r]), pval[r]);
+        if (pair == NULL)
+            Py_CLEAR(result);
+        else
+            PyList_SET_ITEM(result, r, pair);
+    }
+done:
+    if (pidx != idx) {
+        free(pidx);
+        free(pval);
+    }
+    free(s.heap);
+    PyBuffer_Release(&xv);
+    return result;
+}
+
+/* reasons_batch(X, k, outputs, idx, val): outputs int32 (n,) (the output each row explains),
+ * idx int32 (n, k), val float64 (n, k); returns how many reasons a row got (min(k, groups)). */
+static PyObject *Explainer_reasons_batch(Explainer *self, PyObject *const *args,
+                                         Py_ssize_t nargs)
+{
+    Py_buffer xv, outv, iv, vv;
+    scratch_t *s;
+    int k, got = 0;
+    Py_ssize_t n;
+    const int32_t *outputs;
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError, "reasons_batch(X, k, outputs, idx, val)");
+        return NULL;
+    }
+    if (parse_k(args[1], &k) < 0)
+        return NULL;
+    if (row_view(args[0], &xv, 2, self->n_features) < 0)
+        return NULL;
+    n = xv.shape[0];
+    if (k > self->n_groups)
+        k = self->n_groups;
+    if (out_view(args[2], &outv, n * 4) < 0) {
+        PyBuffer_Release(&xv);
+        return NULL;
+    }
+    if (out_view(args[3], &iv, n * k * 4) < 0) {
+        PyBuffer_Release(&xv);
+        PyBuffer_Release(&outv);
+        return NULL;
+    }
+    if (out_view(args[4], &vv, n * k * 8) < 0) {
+        PyBuffer_Release(&xv);
+        PyBuffer_Release(&outv);
+        PyBuffer_Release(&iv);
+        return NULL;
+    }
+    outputs = (const int32_t *)outv.buf;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (outputs[i] < 0 || outputs[i] >= self->n_outputs) {
+            PyErr_SetString(PyExc_ValueError, "reasons_batch: an output is out of range");
+            goto release;
+        }
+    s = malloc(sizeof(scratch_t));
+    if (s == NULL || scratch_init(self, s) < 0) {
+        if (s == NULL)
+            PyErr_NoMemory();
+        free(s);
+        goto release;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) {
+        row_contrib(self, (const double *)xv.buf + i * self->n_features, outputs[i], s->phi,
+                    s->work, s->ints);
+        got = td_top_reasons(s->phi + (long)outputs[i] * (self->n_features + 1),
+                             self->n_features, self->group, self->n_groups, k, s->sums,
+                             (int *)iv.buf + i * k, (double *)vv.buf + i * k);
+    }
+    Py_END_ALLOW_THREADS
+    free(s->heap);
+    free(s);
+release:
+    PyBuffer_Release(&xv);
+    PyBuffer_Release(&outv);
+    PyBuffer_Release(&iv);
+    PyBuffer_Release(&vv);
+    if (PyErr_Occurred())
+        return NULL;
+    return PyLong_FromLong(got);
+}
+
+static PyObject *Explainer_expected(Explainer *self, PyObject *unused)
+{
+    PyObject *out = PyTuple_New(self->n_outputs);
+    (void)unused;
+    for (int k = 0; out != NULL && k < self->n_outputs; k++) {
+        double e = self->kind == 0 ? self->expected[k]
+                                   : self->linear.coef[(long)k * (self->linear.n_design + 1) +
+                                                       self->linear.n_design];
+        PyTuple_SET_ITEM(out, k, PyFloat_FromDouble(e));
+    }
+    return out;
+}
+
+static PyObject *Explainer_points(Explainer *self, PyObject *unused)
+{
+    (void)unused;
+    return PyLong_FromLong(self->kind == 0 ? self->trees.n_points : 0);
+}
+
+static PyMethodDef Explainer_methods[] = {
+    {"contrib", (PyCFunction)(void (*)(void))Explainer_contrib, METH_FASTCALL,
+     "contrib(X, out): contributions and expected value of every output, (n, K, F + 1)."},
+    {"reasons", (PyCFunction)(void (*)(void))Explainer_reasons, METH_FASTCALL,
+     "reasons(row, k, output): the k largest contributions by input column, as (name, value)."},
+    {"reasons_batch", (PyCFunction)(void (*)(void))Explainer_reasons_batch, METH_FASTCALL,
+     "reasons_batch(X, k, outputs, idx, val): the k largest contributions of each row."},
+    {"expected", (PyCFunction)Explainer_expected, METH_NOARGS,
+     "The expected value (baseline) of each output."},
+    {"n_points", (PyCFunction)Explainer_points, METH_NOARGS, "Quadrature points (trees)."},
+    {NULL, NULL, 0, NULL}};
+
+static PyTypeObject TreesType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "tabdistill_runtime._explain.Trees",
+    .tp_basicsize = sizeof(Explainer),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Contributions of a tree runtime (see tabdistill_runtime/explain.py).",
+    .tp_new = Trees_new,
+    .tp_dealloc = (destructor)Explainer_dealloc,
+    .tp_methods = Explainer_methods,
+};
+
+static PyTypeObject LinearType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "tabdistill_runtime._explain.Linear",
+    .tp_basicsize = sizeof(Explainer),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Contributions of a linear runtime (see tabdistill_runtime/explain.py).",
+    .tp_new = Linear_new,
+    .tp_dealloc = (destructor)Explainer_dealloc,
+    .tp_methods = Explainer_methods,
+};
+
+static struct PyModuleDef moduledef = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "_explain",
+    .m_doc = "Per-row feature contributions (TreeSHAP, linear terms) and reason codes.",
+    .m_size = -1,
+};
+
+PyMODINIT_FUNC PyInit__explain(void)
+{
+    PyObject *m;
+    if (PyType_Ready(&TreesType) < 0 || PyType_Ready(&LinearType) < 0)
+        return NULL;
+    m = PyModule_Create(&moduledef);
+    if (m == NULL)
+        return NULL;
+    Py_INCREF(&TreesType);
+    if (PyModule_AddObject(m, "Trees", (PyObject *)&TreesType) < 0) {
+        Py_DECREF(&TreesType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&LinearType);
+    if (PyModule_AddObject(m, "Linear", (PyObject *)&LinearType) < 0) {
+        Py_DECREF(&LinearType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -1,0 +1,236 @@
+"""Per-row feature contributions and reason codes of a compiled model.
+
+Every score comes with the reasons behind it: how much each input column moved the row's
+raw score (log-odds for a LightGBM or linear student, the leaf probability before clipping
+for a scikit-learn tree) away from a baseline. The contributions and the baseline (the
+*expected value*) sum exactly to the raw score.
+
+* Tree runtimes: exact path-dependent TreeSHAP (Lundberg et al. 2018), as LightGBM's
+  ``pred_contrib`` computes it, evaluated in C (``_treeshap.h``). It needs each node's
+  *cover*, the training rows that reached it, which compiled students carry (LightGBM's
+  counts, scikit-learn's weighted sample counts); the baseline is the model's mean raw score
+  over those rows, as the trees see them.
+* Linear runtimes: each feature's term of the linear score. The baseline is the intercept:
+  the score of a row whose numeric features sit at their training means (not missing) and
+  whose categorical features are missing, so a numeric term is
+  ``coefficient * (value - mean) / scale`` (plus the missing indicator's coefficient when
+  missing) and a categorical term its level's coefficient.
+
+Contributions of the encoded columns read from one input column (a date's parts, a
+frequent-level code and its frequency) are summed, so reasons name input columns
+(:attr:`FeatureGroups.names`). Reason codes are the ``k`` largest contributions, largest
+first: the columns that pushed the score up most (for a K-class model, the score of the
+most probable class).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .exceptions import ArtifactError
+
+try:
+    from . import _explain
+except ImportError:  # built at install time; absent where no C compiler was found
+    _explain = None
+
+
+class FeatureGroups:
+    """Which input column each encoded feature is read from.
+
+    Attributes
+    ----------
+    names : tuple of str
+        The input columns, in first-use order (``schema.input_columns``).
+    index : ndarray of int32
+        Per encoded feature, the index of its input column in ``names``.
+    """
+
+    def __init__(self, schema):
+        self.names = tuple(schema.input_columns)
+        where = {name: i for i, name in enumerate(self.names)}
+        self.index = np.array([where[schema.source(f)] for f in schema.features], dtype=np.int32)
+
+    def sum(self, contributions) -> np.ndarray:
+        """Contributions ``(..., n_features + 1)`` summed by input column: ``(..., n + 1)``,
+        the expected value kept last."""
+        c = np.asarray(contributions)
+        out = np.zeros((*c.shape[:-1], len(self.names) + 1))
+        for j, g in enumerate(self.index.tolist()):
+            out[..., g] += c[..., j]
+        out[..., -1] = c[..., -1]
+        return out
+
+
+def shares(arrays) -> np.ndarray:
+    """Each node's cover over its parent's (1 at a root): the share of the parent's training
+    rows that reached it. A parent of cover 0 splits its share in halves."""
+    feature, right, cover = arrays["feature"], arrays["right"], arrays["cover"]
+    out = np.ones(len(feature))
+    split = np.flatnonzero(feature >= 0)
+    for child in (split + 1, right[split]):
+        parent = cover[split]
+        out[child] = np.where(parent > 0, cover[child] / np.where(parent > 0, parent, 1.0), 0.5)
+    return out
+
+
+#: repeat flags of a split (``_treeshap.h``): an ancestor / a descendant splits on its feature
+ABOVE, AGAIN = 1, 2
+
+
+def tree_links(arrays) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(parent, repeat, prev_edge)`` of a pre-order table, per node.
+
+    ``repeat`` flags a split whose feature an ancestor (:data:`ABOVE`) or a
+    descendant (:data:`AGAIN`) splits on too; ``prev_edge`` of an :data:`ABOVE`
+    split is the child of the nearest such ancestor on the path to it (else -1).
+    """
+    feature, right = arrays["feature"].tolist(), arrays["right"].tolist()
+    n = len(feature)
+    parent, flags, prev_edge = [-1] * n, [0] * n, [-1] * n
+    for root in arrays["roots"].tolist():
+        path = {}  # feature -> [(split, child taken)] on the path to the current node
+        stack = [("enter", root)]
+        while stack:
+            op, item = stack.pop()
+            if op == "pop":
+                path[item].pop()
+            elif op == "push":
+                path.setdefault(feature[item[0]], []).append(item)
+            elif feature[item] >= 0:
+                here, f = item, feature[item]
+                for split, child in path.get(f, ()):
+                    flags[split] |= AGAIN
+                    flags[here] |= ABOVE
+                    prev_edge[here] = child
+                for child in (right[here], here + 1):  # the left subtree first
+                    parent[child] = here
+                    stack += [("pop", f), ("enter", child), ("push", (here, child))]
+    as_int = np.asarray
+    return as_int(parent, np.int32), as_int(flags, np.uint8), as_int(prev_edge, np.int32)
+
+
+def gauss_points(depth: int, n_features: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre points and weights on [0, 1] integrating polynomials of degree
+    below ``min(depth, n_features)`` exactly (a leaf's path has no more distinct features)."""
+    n = max(1, math.ceil(min(depth, n_features) / 2))
+    x, w = np.polynomial.legendre.leggauss(n)
+    return (x + 1.0) / 2.0, w / 2.0
+
+
+def _fast_rules(arrays) -> tuple[np.ndarray, np.ndarray]:
+    """``(kind, u)`` per node: how the scoring kernels decide each split, resolved once
+    (:mod:`tabdistill_runtime.layout`), and its threshold or category mask."""
+    from .layout import pack
+
+    nodes = pack(arrays)
+    return np.ascontiguousarray(nodes["kind"]), np.ascontiguousarray(nodes["u"])
+
+
+def _kernels():
+    if _explain is None:
+        raise ImportError(
+            "contributions need the compiled kernels, which were not built; reinstall "
+            "tabdistill where a C compiler is available (pip install -e . builds them)."
+        )
+    return _explain
+
+
+def tree_explainer(model, groups: FeatureGroups, depth):
+    """The C explainer of a tree runtime (needs its node covers)."""
+    a = model.arrays
+    if "cover" not in a:
+        raise ArtifactError(
+            "this tree runtime has no node covers, which contributions need: it was saved "
+            "by a tabdistill older than reasons. Compile the student again, or attach the "
+            "covers of its training rows with model.with_covers(Z)."
+        )
+    max_depth = int(np.max(depth, initial=0))
+    t, w = gauss_points(max_depth, model.n_features)
+    _, repeat, prev_edge = tree_links(a)
+    arrays = (
+        a["feature"],
+        a["right"],
+        a["value"],
+        shares(a),
+        repeat,
+        prev_edge,
+        a["roots"],
+        a["tree_output"],
+        a["flags"],
+        a["cat_bounds"],
+        a["cat_bits"],
+        t,
+        w,
+        *_fast_rules(a),
+    )
+    from .rules import ZERO
+
+    sizes = np.diff(np.append(a["roots"], len(a["feature"])))
+    settings = (model.n_features, model.n_outputs, int(sizes.max(initial=1)))
+    settings += (float(model.meta["base"]), ZERO)
+    return _kernels().Trees(arrays, *settings, groups.index, groups.names), arrays
+
+
+def linear_explainer(model, groups: FeatureGroups):
+    """The C explainer of a linear runtime."""
+    ints, values = model.arrays["ints"], model.arrays["values"]
+    columns = (
+        np.ascontiguousarray(ints[:, 0], dtype=np.int64),
+        np.ascontiguousarray(ints[:, 1], dtype=np.int64),
+        np.ascontiguousarray(ints[:, 2], dtype=np.uint8),
+        np.ascontiguousarray(values[:, 0]),
+        np.ascontiguousarray(values[:, 1]),
+        np.ascontiguousarray(values[:, 2]),
+        np.ascontiguousarray(model.arrays["coef"]),
+    )
+    k = model.n_outputs
+    return _kernels().Linear(*columns, k, groups.index, groups.names), columns
+
+
+class Explainer:
+    """Contributions and reason codes of one compiled model (built on first use).
+
+    Parameters
+    ----------
+    model : CompiledModel
+    depth : ndarray, default=None
+        Each tree's depth (tree runtimes).
+    """
+
+    def __init__(self, model, depth=None):
+        self.groups = FeatureGroups(model.schema)
+        self.n_features, self.n_outputs = model.n_features, model.n_outputs
+        if model.kind == "trees":
+            self._c, self._keep = tree_explainer(model, self.groups, depth)
+        else:
+            self._c, self._keep = linear_explainer(model, self.groups)
+        self.expected = np.array(self._c.expected())
+
+    def encoded(self, Z) -> np.ndarray:
+        """``(n, n_outputs, n_features + 1)`` contributions of encoded rows, expected value last."""
+        out = np.empty((Z.shape[0], self.n_outputs, self.n_features + 1))
+        self._c.contrib(Z, out)
+        return out
+
+    def reasons(self, row, k: int, output: int = 0) -> list:
+        """The ``k`` largest contributions of one encoded row by input column, as
+        ``[(column, contribution), ...]``, largest first."""
+        return self._c.reasons(row, k, output)
+
+    def reasons_batch(self, Z, k: int, outputs=None) -> tuple[np.ndarray, np.ndarray]:
+        """``(names, values)``, each ``(n, min(k, n_columns))``: the reason codes of each row."""
+        n = Z.shape[0]
+        k = min(int(k), len(self.groups.names))
+        outputs = (
+            np.zeros(n, dtype=np.int32)
+            if outputs is None
+            else np.ascontiguousarray(outputs, dtype=np.int32)
+        )
+        idx = np.empty((n, k), dtype=np.int32)
+        val = np.empty((n, k))
+        self._c.reasons_batch(Z, k, outputs, idx, val)
+        names = np.asarray(self.groups.names, dtype=object)
+        return (names[idx] if len(names) else idx.astype(object)), val
