@@ -83,9 +83,10 @@ static inline int rule_left(const void *rules, int node, double v)
 
 #define MAX_BUFS 20
 #define STACK_DOUBLES 2048
-/* A tree of at most TABLE_SPLITS splits gets its contributions tabulated for every pattern of
- * the row's decisions at them, while the tables hold at most TABLE_DOUBLES values in all: a
- * row then costs a lookup a tree (the shallow trees of fast students). */
+/* A tree of at most `table_splits` splits (at most TABLE_SPLITS) gets its contributions
+ * tabulated for every pattern of the row's decisions at them, while the tables hold at most
+ * TABLE_DOUBLES values in all: a row then costs a lookup a tree (the shallow trees of fast
+ * students). */
 #define TABLE_SPLITS 8
 #define TABLE_DOUBLES (1L << 20)
 
@@ -193,7 +194,7 @@ static int tree_splits(const td_trees *m, long t, int *out, int max)
 /* Tabulate the trees of at most TABLE_SPLITS splits (within TABLE_DOUBLES values): row
  * `pattern` of a tree's table holds its contributions to its features when the row goes
  * left at its b-th split iff bit b of pattern is set. 0, or -1 with MemoryError set. */
-static int build_tables(Explainer *self)
+static int build_tables(Explainer *self, int table_splits)
 {
     const td_trees *m = &self->trees;
     long n_trees = m->n_trees, used = 0, n_feat_total = 0;
@@ -209,7 +210,7 @@ static int build_tables(Explainer *self)
     for (long t = 0; t < n_trees; t++) { /* which trees, and their features */
         int k = tree_splits(m, t, splits, TABLE_SPLITS), u = 0;
         self->tab_off[t] = -1;
-        if (k < 1 || k > TABLE_SPLITS)
+        if (k < 1 || k > table_splits || k > TABLE_SPLITS)
             continue;
         for (int b = 0; b < k; b++) {
             int f = m->feature[splits[b]], seen = 0;
@@ -288,7 +289,8 @@ static inline void tree_contrib(const Explainer *self, long t, const double *x, 
     td_tree_contrib(m, t, x, phi, s);
 }
 
-/* Trees(arrays, n_features, n_outputs, max_nodes, base, zero, groups, names); arrays in the
+/* Trees(arrays, n_features, n_outputs, max_nodes, base, zero, groups, names, table_splits):
+ * trees of at most table_splits splits are tabulated (0: none); arrays in the
  * order: feature, right, value, share, repeat, prev_edge, roots, tree_output, flags,
  * cat_bounds, cat_bits, points, weights, kind, u (see tabdistill_runtime/explain.py). */
 #define N_TREE_ARRAYS 15
@@ -301,15 +303,16 @@ static PyObject *Trees_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
         "feature", "right", "value", "share", "repeat", "prev_edge", "roots", "tree_output",
         "flags", "cat_bounds", "cat_bits", "points", "weights", "kind", "u"};
     PyObject *arrays, *groups, *group_names;
-    int n_features, n_outputs, max_nodes;
+    int n_features, n_outputs, max_nodes, table_splits;
     double base, zero;
     const void *ptr[N_TREE_ARRAYS];
     Py_ssize_t len[N_TREE_ARRAYS], n_nodes;
     Explainer *self;
     td_trees *m;
     (void)kwds;
-    if (!PyArg_ParseTuple(args, "O!iiiddOO:Trees", &PyTuple_Type, &arrays, &n_features,
-                          &n_outputs, &max_nodes, &base, &zero, &groups, &group_names))
+    if (!PyArg_ParseTuple(args, "O!iiiddOOi:Trees", &PyTuple_Type, &arrays, &n_features,
+                          &n_outputs, &max_nodes, &base, &zero, &groups, &group_names,
+                          &table_splits))
         return NULL;
     if (PyTuple_GET_SIZE(arrays) != N_TREE_ARRAYS) {
         PyErr_SetString(PyExc_ValueError, "Trees: expected 15 arrays");
@@ -371,7 +374,7 @@ static PyObject *Trees_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     }
     for (int k = 0; k < n_outputs; k++)
         self->expected[k] += base;
-    if (build_tables(self) < 0)
+    if (build_tables(self, table_splits) < 0)
         goto fail;
     return (PyObject *)self;
 bad_size:

@@ -138,7 +138,12 @@ def _kernels():
     return _explain
 
 
-def tree_explainer(model, groups: FeatureGroups, depth):
+#: Trees of at most this many splits get their contributions tabulated for every pattern of a
+#: row's decisions (``_explain.c``): a lookup a tree instead of a walk.
+TABLE_SPLITS = 8
+
+
+def tree_explainer(model, groups: FeatureGroups, depth, tables: bool = True):
     """The C explainer of a tree runtime (needs its node covers)."""
     a = model.arrays
     if "cover" not in a:
@@ -171,7 +176,8 @@ def tree_explainer(model, groups: FeatureGroups, depth):
     sizes = np.diff(np.append(a["roots"], len(a["feature"])))
     settings = (model.n_features, model.n_outputs, int(sizes.max(initial=1)))
     settings += (float(model.meta["base"]), ZERO)
-    return _kernels().Trees(arrays, *settings, groups.index, groups.names), arrays
+    splits = TABLE_SPLITS if tables else 0
+    return _kernels().Trees(arrays, *settings, groups.index, groups.names, splits), arrays
 
 
 def linear_explainer(model, groups: FeatureGroups):
@@ -198,13 +204,15 @@ class Explainer:
     model : CompiledModel
     depth : ndarray, default=None
         Each tree's depth (tree runtimes).
+    tables : bool, default=True
+        Tabulate small trees' contributions (faster; the same values up to rounding).
     """
 
-    def __init__(self, model, depth=None):
+    def __init__(self, model, depth=None, tables=True):
         self.groups = FeatureGroups(model.schema)
         self.n_features, self.n_outputs = model.n_features, model.n_outputs
         if model.kind == "trees":
-            self._c, self._keep = tree_explainer(model, self.groups, depth)
+            self._c, self._keep = tree_explainer(model, self.groups, depth, tables)
         else:
             self._c, self._keep = linear_explainer(model, self.groups)
         self.expected = np.array(self._c.expected())

@@ -137,7 +137,9 @@ class TreeBuilder:
         }
         leaves = [nid for nid, f in zip(ids, feature) if f < 0]
         if leaves and all(nid in self._covers for nid in leaves):
-            out["cover"] = node_covers(out["feature"], out["right"], [self._covers[n] for n in leaves])
+            out["cover"] = node_covers(
+                out["feature"], out["right"], [self._covers[n] for n in leaves]
+            )
         return out
 
 
