@@ -177,6 +177,37 @@ def test_predict_matches_distilled_classifier(job, two_runs, tmp_path):
     assert out.read_bytes() == first
 
 
+def test_predict_adds_reason_codes(job, two_runs, tmp_path, capsys):
+    _, _, _, registry = two_runs
+    out = tmp_path / "reasons.csv"
+    args = ["predict", "--model", str(registry.root), "--input", str(job["holdout"]), "-q"]
+    assert main([*args, "--output", str(out), "--reasons", "3", "--chunk-size", "500"]) == 0
+    scores = pd.read_csv(out)
+    reasons = ["reason_1", "reason_1_value", "reason_2", "reason_2_value", "reason_3"]
+    assert list(scores.columns) == [
+        "probability",
+        "decision",
+        "model_version",
+        *reasons,
+        "reason_3_value",
+    ]
+    _, runtime = load_runtime(registry.root)
+    holdout = pd.read_csv(job["holdout"])
+    p, names, values = runtime.score_batch(holdout[runtime.schema.input_columns], reasons=3)
+    np.testing.assert_allclose(scores["probability"], p, rtol=0, atol=1e-12)
+    assert (scores[["reason_1", "reason_2", "reason_3"]].to_numpy() == names).all()
+    np.testing.assert_allclose(
+        scores[["reason_1_value", "reason_2_value", "reason_3_value"]], values
+    )
+    assert set(names.ravel()) <= set(runtime.schema.input_columns)
+    code = main(
+        [*args, "--output", str(tmp_path / "x.csv"), "--reasons", "2", "--dask-scheduler", "local"]
+    )
+    assert (
+        code == 2 and "--reasons is not available with --dask-scheduler" in capsys.readouterr().err
+    )
+
+
 def test_predict_validates_schema(job, two_runs, tmp_path, capsys):
     _, _, _, registry = two_runs
     bad = tmp_path / "bad.csv"

@@ -76,6 +76,8 @@ static inline int rule_left(const void *rules, int node, double v)
     return slow_left(r, node, v);
 }
 
+#define TD_WITH_TREES
+#define TD_WITH_LINEAR
 #define TD_LEFT(rules, node, v) rule_left(rules, node, v)
 #include "_treeshap.h"
 
@@ -724,6 +726,15 @@ static PyObject *Explainer_points(Explainer *self, PyObject *unused)
     return PyLong_FromLong(self->kind == 0 ? self->trees.n_points : 0);
 }
 
+static PyObject *Explainer_tabulated(Explainer *self, PyObject *unused)
+{
+    long n = 0;
+    (void)unused;
+    for (long t = 0; self->kind == 0 && t < self->trees.n_trees; t++)
+        n += self->tab_off[t] >= 0;
+    return PyLong_FromLong(n);
+}
+
 static PyMethodDef Explainer_methods[] = {
     {"contrib", (PyCFunction)(void (*)(void))Explainer_contrib, METH_FASTCALL,
      "contrib(X, out): contributions and expected value of every output, (n, K, F + 1)."},
@@ -734,6 +745,7 @@ static PyMethodDef Explainer_methods[] = {
     {"expected", (PyCFunction)Explainer_expected, METH_NOARGS,
      "The expected value (baseline) of each output."},
     {"n_points", (PyCFunction)Explainer_points, METH_NOARGS, "Quadrature points (trees)."},
+    {"n_tabulated", (PyCFunction)Explainer_tabulated, METH_NOARGS, "Trees looked up in tables."},
     {NULL, NULL, 0, NULL}};
 
 static PyTypeObject TreesType = {

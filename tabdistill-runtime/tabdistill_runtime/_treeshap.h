@@ -31,7 +31,9 @@
  * not take) is worth nothing to every feature: it is skipped, which is exact. A node of cover 0
  * splits its (weightless) share in halves.
  *
- * The includer defines TD_LEFT(rules, node, v): 1 if value v goes left at split `node`.
+ * The includer defines TD_WITH_TREES (then TD_LEFT(rules, node, v): 1 if value v goes left at
+ * split `node`) and/or TD_WITH_LINEAR for the parts it uses; the reason codes are always in.
+ * Functions are static inline: a file that uses some of them compiles warning-free.
  */
 #ifndef TD_TREESHAP_H
 #define TD_TREESHAP_H
@@ -47,6 +49,9 @@
 #else
 #define TD_INLINE static inline
 #endif
+#define TD_FUNC static inline
+
+#ifdef TD_WITH_TREES
 
 /* repeat flags of a split: its feature is split on by an ancestor / by a descendant */
 #define TD_ABOVE 1
@@ -69,12 +74,12 @@ typedef struct {
 } td_trees;
 
 /* Doubles and ints of scratch one call of td_contrib needs. */
-static long td_work_doubles(const td_trees *m)
+TD_FUNC long td_work_doubles(const td_trees *m)
 {
     return (long)m->max_nodes * (3 + 5L * m->n_points) + m->n_points;
 }
 
-static long td_work_ints(const td_trees *m)
+TD_FUNC long td_work_ints(const td_trees *m)
 {
     return 2L * m->max_nodes;
 }
@@ -90,7 +95,7 @@ typedef struct {
     int *dead, *left;
 } td_scratch;
 
-static td_scratch td_scratch_at(const td_trees *m, double *work, int *ints)
+TD_FUNC td_scratch td_scratch_at(const td_trees *m, double *work, int *ints)
 {
     td_scratch s;
     long n = m->max_nodes, q = m->n_points;
@@ -248,7 +253,7 @@ TD_INLINE void td_tree_walk(const td_trees *m, int root, int end, double *phi, t
 
 /* Add tree `tree`'s contributions to phi (a slot a feature) for the row going left at the
  * splits s->left says (per node of the tree, from its root). */
-static void td_tree_decided(const td_trees *m, long tree, double *phi, td_scratch *s)
+TD_FUNC void td_tree_decided(const td_trees *m, long tree, double *phi, td_scratch *s)
 {
     const int root = m->roots[tree];
     const int end = tree + 1 < m->n_trees ? m->roots[tree + 1] : (int)m->n_nodes;
@@ -271,7 +276,7 @@ static void td_tree_decided(const td_trees *m, long tree, double *phi, td_scratc
 }
 
 /* Add tree `tree`'s contributions for row x to phi (a slot a feature). */
-static void td_tree_contrib(const td_trees *m, long tree, const double *x, double *phi,
+TD_FUNC void td_tree_contrib(const td_trees *m, long tree, const double *x, double *phi,
                             td_scratch *s)
 {
     const int root = m->roots[tree];
@@ -286,7 +291,7 @@ static void td_tree_contrib(const td_trees *m, long tree, const double *x, doubl
 /* Contributions of row x to output `only` (-1: every output), added to phi: output k's
  * n_features slots start at phi + k * stride. work and ints: td_work_doubles(m) and
  * td_work_ints(m) items. */
-static void td_contrib(const td_trees *m, const double *x, int only, double *phi, long stride,
+TD_FUNC void td_contrib(const td_trees *m, const double *x, int only, double *phi, long stride,
                        double *work, int *ints)
 {
     td_scratch s = td_scratch_at(m, work, ints);
@@ -300,7 +305,7 @@ static void td_contrib(const td_trees *m, const double *x, int only, double *phi
 
 /* Expected value of each output (no base score): over the leaves, value times the product of
  * the shares along the path. Added to out (n_outputs slots). work: max_nodes doubles. */
-static void td_expected(const td_trees *m, double *out, double *work)
+TD_FUNC void td_expected(const td_trees *m, double *out, double *work)
 {
     long tree;
     for (tree = 0; tree < m->n_trees; tree++) {
@@ -320,7 +325,10 @@ static void td_expected(const td_trees *m, double *out, double *work)
     }
 }
 
+#endif /* TD_WITH_TREES */
+
 /* ------------------------------------------------------------------ linear models */
+#ifdef TD_WITH_LINEAR
 
 typedef struct {
     const long *offset, *n_levels;    /* per feature: first design column, levels (0: numeric) */
@@ -334,7 +342,7 @@ typedef struct {
 /* Each feature's term of output k's linear score for row x, into phi[0 .. n_features - 1],
  * and the intercept into phi[n_features]: they sum to the score. A term is 0 for a numeric
  * value at its training mean and for a missing or unseen category. */
-static void td_linear_terms(const td_linear *m, const double *x, int k, double *phi)
+TD_FUNC void td_linear_terms(const td_linear *m, const double *x, int k, double *phi)
 {
     const double *coef = m->coef + (long)k * (m->n_design + 1);
     int j;
@@ -356,11 +364,13 @@ static void td_linear_terms(const td_linear *m, const double *x, int k, double *
     phi[m->n_features] = coef[m->n_design];
 }
 
+#endif /* TD_WITH_LINEAR */
+
 /* ------------------------------------------------------------------ reason codes */
 
 /* Whether group a (sum va) ranks before group b (sum vb): larger sum first, ties to the lower
  * index; NaN ranks last. */
-static int td_ranks_before(double va, int a, double vb, int b)
+TD_FUNC int td_ranks_before(double va, int a, double vb, int b)
 {
     if (va != va)
         return vb != vb && a < b;
@@ -371,7 +381,7 @@ static int td_ranks_before(double va, int a, double vb, int b)
  * the input column feature j is read from): their group indices into idx and sums into val,
  * largest first, ties to the lower index. sums: n_groups doubles of scratch. Returns how many
  * were written, min(k, n_groups). */
-static int td_top_reasons(const double *phi, int n_features, const int *group, int n_groups,
+TD_FUNC int td_top_reasons(const double *phi, int n_features, const int *group, int n_groups,
                           int k, double *sums, int *idx, double *val)
 {
     int j, r;

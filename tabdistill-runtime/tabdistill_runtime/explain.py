@@ -80,16 +80,15 @@ def shares(arrays) -> np.ndarray:
 ABOVE, AGAIN = 1, 2
 
 
-def tree_links(arrays) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(parent, repeat, prev_edge)`` of a pre-order table, per node.
+def tree_links(arrays) -> tuple[np.ndarray, np.ndarray]:
+    """``(repeat, prev_edge)`` of a pre-order table, per node.
 
     ``repeat`` flags a split whose feature an ancestor (:data:`ABOVE`) or a
     descendant (:data:`AGAIN`) splits on too; ``prev_edge`` of an :data:`ABOVE`
     split is the child of the nearest such ancestor on the path to it (else -1).
     """
     feature, right = arrays["feature"].tolist(), arrays["right"].tolist()
-    n = len(feature)
-    parent, flags, prev_edge = [-1] * n, [0] * n, [-1] * n
+    flags, prev_edge = [0] * len(feature), [-1] * len(feature)
     for root in arrays["roots"].tolist():
         path = {}  # feature -> [(split, child taken)] on the path to the current node
         stack = [("enter", root)]
@@ -106,10 +105,8 @@ def tree_links(arrays) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
                     flags[here] |= ABOVE
                     prev_edge[here] = child
                 for child in (right[here], here + 1):  # the left subtree first
-                    parent[child] = here
                     stack += [("pop", f), ("enter", child), ("push", (here, child))]
-    as_int = np.asarray
-    return as_int(parent, np.int32), as_int(flags, np.uint8), as_int(prev_edge, np.int32)
+    return np.asarray(flags, np.uint8), np.asarray(prev_edge, np.int32)
 
 
 def gauss_points(depth: int, n_features: int) -> tuple[np.ndarray, np.ndarray]:
@@ -143,8 +140,10 @@ def _kernels():
 TABLE_SPLITS = 8
 
 
-def tree_explainer(model, groups: FeatureGroups, depth, tables: bool = True):
-    """The C explainer of a tree runtime (needs its node covers)."""
+def walk_tables(model, depth) -> dict:
+    """What the walk of ``_treeshap.h`` reads besides the node table: per node ``share``,
+    ``repeat`` and ``prev_edge``, the quadrature ``points`` and ``weights``, and ``max_nodes``
+    (the largest tree's)."""
     a = model.arrays
     if "cover" not in a:
         raise ArtifactError(
@@ -152,32 +151,36 @@ def tree_explainer(model, groups: FeatureGroups, depth, tables: bool = True):
             "by a tabdistill older than reasons. Compile the student again, or attach the "
             "covers of its training rows with model.with_covers(Z)."
         )
-    max_depth = int(np.max(depth, initial=0))
-    t, w = gauss_points(max_depth, model.n_features)
-    _, repeat, prev_edge = tree_links(a)
-    arrays = (
-        a["feature"],
-        a["right"],
-        a["value"],
-        shares(a),
-        repeat,
-        prev_edge,
-        a["roots"],
-        a["tree_output"],
-        a["flags"],
-        a["cat_bounds"],
-        a["cat_bits"],
-        t,
-        w,
-        *_fast_rules(a),
-    )
+    t, w = gauss_points(int(np.max(depth, initial=0)), model.n_features)
+    repeat, prev_edge = tree_links(a)
+    sizes = np.diff(np.append(a["roots"], len(a["feature"])))
+    return {
+        "share": shares(a),
+        "repeat": repeat,
+        "prev_edge": prev_edge,
+        "points": t,
+        "weights": w,
+        "max_nodes": int(sizes.max(initial=1)),
+    }
+
+
+def tree_explainer(model, groups: FeatureGroups, walk: dict, tables: bool = True):
+    """The C explainer of a tree runtime, walking with ``walk`` (:func:`walk_tables`)."""
     from .rules import ZERO
 
-    sizes = np.diff(np.append(a["roots"], len(a["feature"])))
-    settings = (model.n_features, model.n_outputs, int(sizes.max(initial=1)))
-    settings += (float(model.meta["base"]), ZERO)
+    a = model.arrays
+    arrays = (
+        *(a[k] for k in ("feature", "right", "value")),
+        *(walk[k] for k in ("share", "repeat", "prev_edge")),
+        *(a[k] for k in ("roots", "tree_output", "flags", "cat_bounds", "cat_bits")),
+        walk["points"],
+        walk["weights"],
+        *_fast_rules(a),
+    )
+    settings = (model.n_features, model.n_outputs, walk["max_nodes"], float(model.meta["base"]))
     splits = TABLE_SPLITS if tables else 0
-    return _kernels().Trees(arrays, *settings, groups.index, groups.names, splits), arrays
+    explainer = _kernels().Trees(arrays, *settings, ZERO, groups.index, groups.names, splits)
+    return explainer, arrays
 
 
 def linear_explainer(model, groups: FeatureGroups):
@@ -206,16 +209,31 @@ class Explainer:
         Each tree's depth (tree runtimes).
     tables : bool, default=True
         Tabulate small trees' contributions (faster; the same values up to rounding).
+
+    Attributes
+    ----------
+    groups : FeatureGroups
+    expected : ndarray of shape (n_outputs,)
+        The expected value (baseline) of each output's raw score.
+    walk : dict or None
+        A tree runtime's :func:`walk_tables` (the C export emits them).
     """
 
     def __init__(self, model, depth=None, tables=True):
         self.groups = FeatureGroups(model.schema)
         self.n_features, self.n_outputs = model.n_features, model.n_outputs
+        self.walk = None
         if model.kind == "trees":
-            self._c, self._keep = tree_explainer(model, self.groups, depth, tables)
+            self.walk = walk_tables(model, depth)
+            self._c, self._keep = tree_explainer(model, self.groups, self.walk, tables)
         else:
             self._c, self._keep = linear_explainer(model, self.groups)
         self.expected = np.array(self._c.expected())
+
+    @property
+    def n_tabulated(self) -> int:
+        """Trees whose contributions are looked up in a table rather than walked."""
+        return self._c.n_tabulated()
 
     def encoded(self, Z) -> np.ndarray:
         """``(n, n_outputs, n_features + 1)`` contributions of encoded rows, expected value last."""

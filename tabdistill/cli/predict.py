@@ -3,7 +3,8 @@ a glob of CSV / Parquet files through Dask (``--dask-scheduler``)."""
 
 from __future__ import annotations
 
-from .options import EXIT_OK, scheduler
+from ..exceptions import ConfigError
+from .options import EXIT_OK, positive_int, scheduler
 
 
 def add_parser(sub, common):
@@ -26,6 +27,14 @@ def add_parser(sub, common):
     p.add_argument("--chunk-size", type=int, default=100_000, help="rows per chunk (bounds memory)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.add_argument(
+        "--reasons",
+        type=positive_int,
+        default=0,
+        metavar="K",
+        help="add each row's K reason codes: the input columns that raised its score most "
+        "(reason_1, reason_1_value = its contribution to the log-odds, ...)",
+    )
+    p.add_argument(
         "--dask-scheduler",
         type=scheduler,
         metavar="ADDRESS",
@@ -36,6 +45,11 @@ def add_parser(sub, common):
 
 
 def run(args) -> int:
+    if args.reasons and args.dask_scheduler:
+        raise ConfigError(
+            "--reasons is not available with --dask-scheduler: score the files without Dask "
+            "to get reason codes."
+        )
     if args.dask_scheduler:
         from ..ops.dask_scoring import score_files
 
@@ -58,6 +72,7 @@ def run(args) -> int:
         id_column=args.id_column,
         chunk_size=args.chunk_size,
         overwrite=args.overwrite,
+        reasons=args.reasons,
     )
     print(f"{n:,} rows scored -> {args.output}")
     return EXIT_OK

@@ -222,7 +222,9 @@ def to_c(model: CompiledModel, name: str = "tabdistill_model") -> tuple[str, str
         f'#include <math.h>\n#include "{name}.h"\n\n'
         f"const char *const {name}_feature_names[{n_names}] = {{{names}}};\n\n" + body
     )
-    return source, _header(model, name, defines)
+    from .c_reasons import with_reasons
+
+    return with_reasons(model, name, source, _header(model, name, defines))
 
 
 def _header(model: CompiledModel, name: str, defines: str) -> str:

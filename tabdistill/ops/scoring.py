@@ -94,10 +94,15 @@ class FrameScorer:
     runtime : CompiledModel
     id_column : str, default=None
         Input column copied to the output.
+    reasons : int, default=0
+        Add each row's ``reasons`` reason codes: ``reason_1``, ``reason_1_value``, ...
+        (the input columns that raised its score most and their contributions, see
+        :mod:`tabdistill_runtime.explain`).
     """
 
-    def __init__(self, manifest, runtime, id_column=None):
+    def __init__(self, manifest, runtime, id_column=None, reasons=0):
         self.manifest, self.runtime, self.id_column = manifest, runtime, id_column
+        self.reasons = reasons
         self.columns = _columns(manifest, runtime)
         schema = runtime.schema
         self.encoder = TabularEncoder.from_schema(schema)  # pandas' fast path for large chunks
@@ -110,10 +115,17 @@ class FrameScorer:
 
     def __call__(self, frame, strict=False) -> pd.DataFrame:
         Z = self.encoder.encode(frame[self.runtime.schema.input_columns], strict=strict)
+        scores, reasons = self.runtime.score_encoded(Z, reasons=self.reasons), {}
+        if self.reasons:
+            scores, names, values = scores
+            for r in range(names.shape[1]):
+                reasons[f"reason_{r + 1}"] = names[:, r]
+                reasons[f"reason_{r + 1}_value"] = values[:, r]
         out = pd.DataFrame(
             {
-                **self.columns(self.runtime.score_encoded(Z)),
+                **self.columns(scores),
                 "model_version": self.manifest["version"],
+                **reasons,
             },
             index=frame.index,
         )
@@ -123,7 +135,14 @@ class FrameScorer:
 
 
 def score_csv(
-    model, input_path, output_path, *, id_column=None, chunk_size=100_000, overwrite=False
+    model,
+    input_path,
+    output_path,
+    *,
+    id_column=None,
+    chunk_size=100_000,
+    overwrite=False,
+    reasons=0,
 ) -> int:
     """Score ``input_path``; write ``[id_column,] probability, decision, model_version`` rows.
 
@@ -146,6 +165,10 @@ def score_csv(
         chunk, not the file.
     overwrite : bool, default=False
         Replace ``output_path`` if it exists.
+    reasons : int, default=0
+        Add the ``reasons`` input columns that raised each row's score most, with their
+        contributions to the raw score (log-odds for LightGBM and linear students; for K
+        classes, of the most probable class): ``reason_1``, ``reason_1_value``, ...
 
     Returns
     -------
@@ -167,7 +190,7 @@ def score_csv(
         raise DataError(f"chunk size must be positive, got {chunk_size}.")
     manifest, runtime = load_runtime(model)
     _check_header(input_path, runtime, id_column)
-    scorer = FrameScorer(manifest, runtime, id_column)
+    scorer = FrameScorer(manifest, runtime, id_column, reasons)
     # same folder (atomic rename), same extension (same compression) as the output
     tmp = output_path.with_name(f".partial-{os.getpid()}-{output_path.name}")
     rows = 0
