@@ -10,7 +10,8 @@ JSON and the same rows encoded (``encoded.npy``).
 ``score DIR OUT`` (any install) loads each runtime file with
 :mod:`tabdistill_runtime` and scores the rows every way the runtime offers --
 ``score_encoded``, ``score_one`` row by row, ``score_record`` record by record,
-``score_batch`` on the raw columns -- and writes each file's scores to
+``score_batch`` on the raw columns -- and the reasons behind them (every encoded
+feature's contribution, and three reason codes a record), and writes each file's scores to
 ``OUT/NAME.npy``; it then lists the modules the process imported
 (``OUT/modules.txt``) and fails if any of pandas, scikit-learn, SciPy,
 LightGBM, XGBoost, numba or tabdistill itself is among them. Run in both
@@ -97,7 +98,12 @@ def _scores(model, Z, records):
         np.array([model.score_one(row) for row in Z]),
         np.array([model.score_record(r) for r in records]),
         model.score_batch(columns),
+        model.contributions_encoded(Z),
     ]
+    for r in records:
+        _, reasons = model.score_record(r, reasons=3)
+        parts.append([model.reason_names.index(name) for name, _ in reasons])
+        parts.append([value for _, value in reasons])
     return np.concatenate([np.asarray(p, dtype=np.float64).ravel() for p in parts])
 
 
