@@ -13,22 +13,19 @@ labels: the shape sets the cost, not the accuracy) and, for each, in one process
 * for every student, how far contributions plus expected value are from the raw score.
 
 ``--distilled`` adds the default DistilledClassifier's own student (slower: fits a teacher).
-Writes ``benchmarks/results/reasons.json`` and ``reasons.md`` with the load average before and
-after (the machine is shared: rerun on a quiet one). Run from the repository root::
+Writes ``results/reasons.json`` and ``reasons.md`` with the load average before and after
+(the machine is shared: rerun on a quiet one). Run from the repository root::
 
-    python benchmarks/reasons.py
-    python benchmarks/reasons.py --distilled --rounds 7 --calls 3000
+    python -m benchmarks.reasons
+    python -m benchmarks.reasons --distilled --rounds 7 --calls 3000
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import platform
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -38,7 +35,9 @@ from tabdistill.data.io import split_target
 from tabdistill.distill.students import compile_student, make_student
 from tabdistill.evaluate.cost import single_row_latency
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from .common.cli import argument_parser, command
+from .common.results import stem, write_results
+
 K = 3
 STUDENTS = {
     "lightgbm 49 trees depth 3": (
@@ -58,6 +57,7 @@ STUDENTS = {
 
 
 def load_average() -> list[float]:
+    """The 1, 5 and 15-minute load averages."""
     return [round(x, 2) for x in os.getloadavg()]
 
 
@@ -210,7 +210,7 @@ def markdown(report) -> str:
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argument_parser(__spec__.name, __doc__)
     parser.add_argument("--rows", type=int, default=30_000, help="training rows")
     parser.add_argument("--batch", type=int, default=10_000, help="rows of the batch timings")
     parser.add_argument("--calls", type=int, default=2_000, help="single-row calls a round")
@@ -219,12 +219,7 @@ def main():
     parser.add_argument("--tag", default="", help="suffix of the result files")
     args = parser.parse_args()
     report = {
-        "command": "python benchmarks/reasons.py"
-        + "".join(
-            f" --{k} {v}"
-            for k, v in (("rows", args.rows), ("calls", args.calls), ("rounds", args.rounds))
-        )
-        + (" --distilled" if args.distilled else ""),
+        "command": command(__spec__.name),
         "load_before": load_average(),
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
@@ -238,11 +233,7 @@ def main():
         report["students"].append(result)
         print(f"{name}: record p50 ratio {result['record']['ratio_p50']:.2f}", flush=True)
     report["load_after"] = load_average()
-    RESULTS.mkdir(exist_ok=True)
-    stem = f"reasons{'_' + args.tag if args.tag else ''}"
-    (RESULTS / f"{stem}.json").write_text(json.dumps(report, indent=1) + "\n")
-    (RESULTS / f"{stem}.md").write_text(markdown(report))
-    print(markdown(report))
+    write_results(stem("reasons", args.tag), report, markdown(report))
 
 
 if __name__ == "__main__":

@@ -83,7 +83,7 @@ static inline int rule_left(const void *rules, int node, double v)
 
 /* ------------------------------------------------------------------ shared glue */
 
-#define MAX_BUFS 20
+#define MAX_BUFS 32
 #define STACK_DOUBLES 2048
 /* A tree of at most `table_splits` splits (at most TABLE_SPLITS) gets its contributions
  * tabulated for every pattern of the row's decisions at them, while the tables hold at most
@@ -91,6 +91,11 @@ static inline int rule_left(const void *rules, int node, double v)
  * students). */
 #define TABLE_SPLITS 8
 #define TABLE_DOUBLES (1L << 20)
+/* Likewise a leaf with at most LEAF_TABLE_FEATURES distinct features on its path gets its
+ * contributions tabulated for every pattern of the row's agreement with them, within
+ * LEAF_TABLE_DOUBLES values in all. */
+#define LEAF_TABLE_FEATURES 6
+#define LEAF_TABLE_DOUBLES (1L << 20)
 
 typedef struct {
     PyObject_HEAD
@@ -101,6 +106,7 @@ typedef struct {
     int n_groups, n_features, n_outputs;
     int kind; /* 0: trees, 1: linear */
     td_trees trees;
+    td_leaves leaves; /* trees of at most 64 splits, leaf by leaf (leaves.first[t] >= 0) */
     rules_t rules;
     td_linear linear;
     double *expected; /* n_outputs values */
@@ -109,6 +115,8 @@ typedef struct {
     long *tab_off;
     int *tab_feat_off, *tab_n_feat, *tab_feat;
     double *tab;
+    long *leaf_tab_off; /* per listed leaf: where its table starts in leaf_tab (-1: none) */
+    double *leaf_tab;
 } Explainer;
 
 static int take(Explainer *self, PyObject *obj, const char *fmts, Py_ssize_t itemsize,
@@ -148,6 +156,8 @@ static void Explainer_dealloc(Explainer *self)
     free(self->tab_n_feat);
     free(self->tab_feat);
     free(self->tab);
+    free(self->leaf_tab_off);
+    free(self->leaf_tab);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -179,6 +189,84 @@ static int take_groups(Explainer *self, PyObject *groups, PyObject *names)
 }
 
 /* ------------------------------------------------------------------ construction */
+
+/* The td_leaves arrays of `paths` (see Trees), checked: every index within its array. */
+static int take_paths(Explainer *self, PyObject *paths, Py_ssize_t n_trees, int n_features)
+{
+    static const char *fmts[10] = {"i", "i", "d", "i", "i", "d", "LQ", "LQ", "d", "d"};
+    static const Py_ssize_t sizes[10] = {4, 4, 8, 4, 4, 8, 8, 8, 8, 8};
+    static const char *names[10] = {"first", "stop", "value", "entry", "feature",
+                                    "z", "mask", "want", "rule_t", "rule_w"};
+    const void *ptr[10];
+    Py_ssize_t len[10];
+    td_leaves *L = &self->leaves;
+    if (PyTuple_GET_SIZE(paths) != 10) {
+        PyErr_SetString(PyExc_ValueError, "Trees: expected 10 leaf-path arrays");
+        return -1;
+    }
+    for (int k = 0; k < 10; k++)
+        if (take(self, PyTuple_GET_ITEM(paths, k), fmts[k], sizes[k], &ptr[k], &len[k],
+                 names[k]) < 0)
+            return -1;
+    *L = (td_leaves){ptr[0], ptr[1], ptr[2], ptr[3], ptr[4], ptr[5], ptr[6], ptr[7], ptr[8],
+                     ptr[9]};
+    if (len[0] != n_trees || len[1] != n_trees || len[3] != len[2] + 1 || len[5] != len[4] ||
+        len[6] != len[4] || len[7] != len[4] || len[8] != len[9] || len[3] < 1)
+        goto bad;
+    for (Py_ssize_t t = 0; t < n_trees; t++)
+        if (L->first[t] >= 0 && (L->stop[t] < L->first[t] || L->stop[t] > len[2]))
+            goto bad;
+    for (Py_ssize_t l = 0; l < len[2]; l++) {
+        int d = L->entry[l + 1] - L->entry[l], n = (d + 1) / 2;
+        if (L->entry[l] < 0 || d < 0 || d > 64 || L->entry[l + 1] > len[4] ||
+            (Py_ssize_t)n * (n + 1) / 2 > len[8])
+            goto bad;
+    }
+    for (Py_ssize_t e = 0; e < len[4]; e++)
+        if (L->feature[e] < 0 || L->feature[e] >= n_features)
+            goto bad;
+    return 0;
+bad:
+    PyErr_SetString(PyExc_ValueError, "Trees: leaf-path arrays of inconsistent sizes");
+    return -1;
+}
+
+/* Tabulate the listed leaves of at most LEAF_TABLE_FEATURES path features (within
+ * LEAF_TABLE_DOUBLES values): row `pattern` of a leaf's table holds td_leaf_direct's out.
+ * 0, or -1 with MemoryError set. */
+static int build_leaf_tables(Explainer *self, int enabled)
+{
+    const td_leaves *L = &self->leaves;
+    long n_leaves = 0, used = 0;
+    for (long t = 0; t < self->trees.n_trees; t++)
+        if (L->first[t] >= 0 && L->stop[t] > n_leaves)
+            n_leaves = L->stop[t];
+    self->leaf_tab_off = malloc(sizeof(long) * (size_t)(n_leaves + 1));
+    if (self->leaf_tab_off == NULL)
+        goto nomem;
+    for (long l = 0; l < n_leaves; l++) {
+        long d = L->entry[l + 1] - L->entry[l], size = d * (1L << d);
+        self->leaf_tab_off[l] = -1;
+        if (enabled && d >= 1 && d <= LEAF_TABLE_FEATURES && used + size <= LEAF_TABLE_DOUBLES) {
+            self->leaf_tab_off[l] = used;
+            used += size;
+        }
+    }
+    self->leaf_tab = malloc(sizeof(double) * (size_t)(used + 1));
+    if (self->leaf_tab == NULL)
+        goto nomem;
+    for (long l = 0; l < n_leaves; l++) {
+        long d = L->entry[l + 1] - L->entry[l];
+        if (self->leaf_tab_off[l] < 0)
+            continue;
+        for (uint64_t pattern = 0; pattern < ((uint64_t)1 << d); pattern++)
+            td_leaf_direct(L, l, pattern, self->leaf_tab + self->leaf_tab_off[l] + pattern * d);
+    }
+    return 0;
+nomem:
+    PyErr_NoMemory();
+    return -1;
+}
 
 /* The splits of tree t (node indices, pre-order) into out; returns how many, at most max. */
 static int tree_splits(const td_trees *m, long t, int *out, int max)
@@ -268,31 +356,53 @@ nomem:
     return -1;
 }
 
-/* Add tree t's contributions for row x to phi: from its table, or walked. */
+/* Bit b set iff row x goes left at the b-th split of tree t (its first 64 splits). */
+static inline uint64_t left_bits(const td_trees *m, long t, const double *x)
+{
+    int root = m->roots[t], end = t + 1 < m->n_trees ? m->roots[t + 1] : (int)m->n_nodes, b = 0;
+    uint64_t bits = 0;
+    for (int n = root; n < end && b < 64; n++)
+        if (m->feature[n] >= 0)
+            bits |= (uint64_t)rule_left(m->rules, n, x[m->feature[n]]) << b++;
+    return bits;
+}
+
+/* Add tree t's contributions for row x to phi: from its table, leaf by leaf, or walked. */
 static inline void tree_contrib(const Explainer *self, long t, const double *x, double *phi,
                                 td_scratch *s)
 {
     const td_trees *m = &self->trees;
     long off = self->tab_off[t];
     if (off >= 0) {
-        int root = m->roots[t], end = t + 1 < m->n_trees ? m->roots[t + 1] : (int)m->n_nodes;
-        int u = self->tab_n_feat[t], b = 0;
-        long pattern = 0;
+        int u = self->tab_n_feat[t];
         const int *f = self->tab_feat + self->tab_feat_off[t];
-        const double *row;
-        for (int n = root; n < end; n++)
-            if (m->feature[n] >= 0)
-                pattern |= (long)rule_left(m->rules, n, x[m->feature[n]]) << b++;
-        row = self->tab + off + pattern * u;
+        const double *row = self->tab + off + (long)left_bits(m, t, x) * u;
         for (int j = 0; j < u; j++)
             phi[f[j]] += row[j];
-        return;
+    } else if (self->leaves.first[t] >= 0) {
+        const td_leaves *L = &self->leaves;
+        uint64_t left = left_bits(m, t, x);
+        double direct[64];
+        for (long l = L->first[t]; l < L->stop[t]; l++) {
+            const int e0 = L->entry[l], d = L->entry[l + 1] - e0;
+            const uint64_t pattern = td_leaf_pattern(L, l, left);
+            const double *row = direct;
+            if (self->leaf_tab_off[l] >= 0)
+                row = self->leaf_tab + self->leaf_tab_off[l] + (long)pattern * d;
+            else
+                td_leaf_direct(L, l, pattern, direct);
+            for (int b = 0; b < d; b++)
+                phi[L->feature[e0 + b]] += row[b];
+        }
+    } else {
+        td_tree_contrib(m, t, x, phi, s);
     }
-    td_tree_contrib(m, t, x, phi, s);
 }
 
-/* Trees(arrays, n_features, n_outputs, max_nodes, base, zero, groups, names, table_splits):
- * trees of at most table_splits splits are tabulated (0: none); arrays in the
+/* Trees(arrays, paths, n_features, n_outputs, max_nodes, base, zero, groups, names,
+ * table_splits): trees of at most table_splits splits are tabulated (0: none); paths: the
+ * td_leaves arrays first, stop, value, entry, feature, z, mask, want, rule_t, rule_w (see
+ * explain.py: leaf_paths); arrays in the
  * order: feature, right, value, share, repeat, prev_edge, roots, tree_output, flags,
  * cat_bounds, cat_bits, points, weights, kind, u (see tabdistill_runtime/explain.py). */
 #define N_TREE_ARRAYS 15
@@ -304,7 +414,7 @@ static PyObject *Trees_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     static const char *names[N_TREE_ARRAYS] = {
         "feature", "right", "value", "share", "repeat", "prev_edge", "roots", "tree_output",
         "flags", "cat_bounds", "cat_bits", "points", "weights", "kind", "u"};
-    PyObject *arrays, *groups, *group_names;
+    PyObject *arrays, *paths, *groups, *group_names;
     int n_features, n_outputs, max_nodes, table_splits;
     double base, zero;
     const void *ptr[N_TREE_ARRAYS];
@@ -312,9 +422,9 @@ static PyObject *Trees_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     Explainer *self;
     td_trees *m;
     (void)kwds;
-    if (!PyArg_ParseTuple(args, "O!iiiddOOi:Trees", &PyTuple_Type, &arrays, &n_features,
-                          &n_outputs, &max_nodes, &base, &zero, &groups, &group_names,
-                          &table_splits))
+    if (!PyArg_ParseTuple(args, "O!O!iiiddOOi:Trees", &PyTuple_Type, &arrays, &PyTuple_Type,
+                          &paths, &n_features, &n_outputs, &max_nodes, &base, &zero, &groups,
+                          &group_names, &table_splits))
         return NULL;
     if (PyTuple_GET_SIZE(arrays) != N_TREE_ARRAYS) {
         PyErr_SetString(PyExc_ValueError, "Trees: expected 15 arrays");
@@ -336,6 +446,8 @@ static PyObject *Trees_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     if (take_groups(self, groups, group_names) < 0)
         goto fail;
     n_nodes = len[0];
+    if (take_paths(self, paths, len[6], n_features) < 0)
+        goto fail;
     /* the arrays come from a validated table (tabdistill_runtime/validation.py); sizes and
      * indices are checked again here, so that no call can read outside them */
     for (int k = 1; k < 6; k++)
@@ -376,7 +488,7 @@ static PyObject *Trees_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     }
     for (int k = 0; k < n_outputs; k++)
         self->expected[k] += base;
-    if (build_tables(self, table_splits) < 0)
+    if (build_tables(self, table_splits) < 0 || build_leaf_tables(self, table_splits > 0) < 0)
         goto fail;
     return (PyObject *)self;
 bad_size:

@@ -38,6 +38,7 @@
 #ifndef TD_TREESHAP_H
 #define TD_TREESHAP_H
 
+#include <stdint.h>
 #include <string.h>
 
 /* The walk is compiled once for each small number of quadrature points (loops of known length
@@ -300,6 +301,98 @@ TD_FUNC void td_contrib(const td_trees *m, const double *x, int only, double *ph
         int out = m->tree_output ? m->tree_output[tree] : 0;
         if (only < 0 || out == only)
             td_tree_contrib(m, tree, x, phi + out * stride, &s);
+    }
+}
+
+/* ---- the same contributions leaf by leaf, for trees of at most 64 splits
+ *
+ * With A the distinct features of a leaf's path the row agrees with (o = 1) and B the others,
+ * G(t) = prod_{A} (t + z (1 - t)) and ZB = prod_{B} z, the leaf adds
+ *     to each b in B:  -v ZB * integral of G(t) (1 - t)^(|B| - 1)
+ *     to each a in A:   v (1 - z_a) ZB * integral of G(t) / (t + z_a (1 - t)) * (1 - t)^|B|
+ * (the integrand of the walk with o and z put in), each integrated by the Gauss-Legendre rule
+ * of ceil(d / 2) points for the d features of its own path. Which splits the row goes left
+ * at is one bit each (the tree's splits in pre-order), so a leaf costs a few operations per
+ * feature of its path and point: the leaves of a tree can cost less than its walk. */
+
+typedef struct {
+    const int *first, *stop; /* per tree: its leaves [first, stop) (first < 0: not listed) */
+    const double *value;     /* per leaf: its value */
+    const int *entry;        /* per leaf: its path's distinct features at [entry[l], entry[l+1]) */
+    const int *feature;      /* per entry: the feature */
+    const double *z;         /* per entry: the product of the shares of the path's children
+                              * split on it */
+    const uint64_t *mask;    /* per entry: the tree's splits on it along the path (bit b: the
+                              * b-th split of the tree) */
+    const uint64_t *want;    /* per entry: those of them the path goes left at */
+    const double *rule_t, *rule_w; /* the Gauss-Legendre rules of 1, 2, ... points on [0, 1],
+                                    * one after another (n points start at n (n - 1) / 2) */
+} td_leaves;
+
+/* Which distinct features of leaf l's path the row agrees with (follows the path at every
+ * split on it): bit b for the leaf's b-th, for a row going left at the splits `left` sets. */
+TD_FUNC uint64_t td_leaf_pattern(const td_leaves *L, long l, uint64_t left)
+{
+    const int e0 = L->entry[l], d = L->entry[l + 1] - e0;
+    uint64_t pattern = 0;
+    int b;
+    for (b = 0; b < d; b++)
+        pattern |= (uint64_t)(((left ^ L->want[e0 + b]) & L->mask[e0 + b]) == 0) << b;
+    return pattern;
+}
+
+/* The contributions of leaf l to its path's distinct features (out[b] for the b-th) when the
+ * row agrees with those `pattern` sets. */
+TD_FUNC void td_leaf_direct(const td_leaves *L, long l, uint64_t pattern, double *out)
+{
+    const int e0 = L->entry[l], d = L->entry[l + 1] - e0, n = (d + 1) / 2;
+    const double v = L->value[l], *t = L->rule_t + n * (n - 1) / 2;
+    const double *w = L->rule_w + n * (n - 1) / 2, *z = L->z + e0;
+    double zb = 1.0, g[32], sum_b = 0.0;
+    int beta = 0, b, k;
+    for (b = 0; b < d; b++) {
+        out[b] = 0.0;
+        if (!((pattern >> b) & 1)) {
+            zb *= z[b];
+            beta++;
+        }
+    }
+    if (zb == 0.0 || d > 64) /* no coalition reaches the leaf from here */
+        return;
+    for (k = 0; k < n; k++) {
+        double gk = v * zb, omt = 1.0 - t[k];
+        for (b = 0; b < d; b++)
+            gk *= (pattern >> b) & 1 ? t[k] + z[b] * omt : 1.0;
+        for (b = 1; b < beta; b++)
+            gk *= omt;
+        sum_b += w[k] * gk;                    /* v ZB G (1 - t)^(beta - 1) */
+        g[k] = w[k] * gk * (beta ? omt : 1.0); /* v ZB G (1 - t)^beta, weighted */
+    }
+    for (b = 0; b < d; b++) {
+        if ((pattern >> b) & 1) {
+            double sum_a = 0.0;
+            for (k = 0; k < n; k++)
+                sum_a += g[k] / (t[k] + z[b] * (1.0 - t[k]));
+            out[b] = (1.0 - z[b]) * sum_a;
+        } else {
+            out[b] = -sum_b;
+        }
+    }
+}
+
+/* Add the contributions of leaves [first, stop) to phi, for a row going left at the splits
+ * whose bits `left` sets. */
+TD_FUNC void td_leaves_contrib(const td_leaves *L, long first, long stop, uint64_t left,
+                               double *phi)
+{
+    double out[64];
+    long l;
+    int b;
+    for (l = first; l < stop; l++) {
+        const int e0 = L->entry[l], d = L->entry[l + 1] - e0;
+        td_leaf_direct(L, l, td_leaf_pattern(L, l, left), out);
+        for (b = 0; b < d; b++)
+            phi[L->feature[e0 + b]] += out[b];
     }
 }
 

@@ -109,12 +109,71 @@ def tree_links(arrays) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(flags, np.uint8), np.asarray(prev_edge, np.int32)
 
 
-def gauss_points(depth: int, n_features: int) -> tuple[np.ndarray, np.ndarray]:
-    """Gauss-Legendre points and weights on [0, 1] integrating polynomials of degree
-    below ``min(depth, n_features)`` exactly (a leaf's path has no more distinct features)."""
-    n = max(1, math.ceil(min(depth, n_features) / 2))
+def gauss_rule(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``n`` Gauss-Legendre points and weights on [0, 1]: exact for polynomials of
+    degree below ``2 n``."""
     x, w = np.polynomial.legendre.leggauss(n)
     return (x + 1.0) / 2.0, w / 2.0
+
+
+def gauss_points(depth: int, n_features: int) -> tuple[np.ndarray, np.ndarray]:
+    """The Gauss-Legendre rule integrating polynomials of degree below ``min(depth,
+    n_features)`` exactly (a leaf's path has no more distinct features)."""
+    return gauss_rule(max(1, math.ceil(min(depth, n_features) / 2)))
+
+
+def leaf_paths(arrays, share, max_splits: int = 64) -> tuple:
+    """The leaf-by-leaf form of the trees of at most ``max_splits`` (<= 64) splits (``td_leaves`` of
+    ``_treeshap.h``): per tree its leaves ``first``, ``stop`` (-1: walked instead), per leaf
+    its ``value`` and ``entry`` range, per entry (a distinct feature of the leaf's path) the
+    ``feature``, ``z`` (the product of the path's shares at its splits on it), ``mask`` (those
+    splits, bit b for the tree's b-th split) and ``want`` (those the path goes left at), then
+    the Gauss-Legendre rules of 1 .. max points one after another."""
+    feature, right = arrays["feature"].tolist(), arrays["right"].tolist()
+    share = share.tolist()
+    roots = arrays["roots"].tolist()
+    ends = roots[1:] + [len(feature)]
+    first, stop, value, entry = [], [], [], [0]
+    entries = {"feature": [], "z": [], "mask": [], "want": []}
+    for root, end in zip(roots, ends):
+        splits = [n for n in range(root, end) if feature[n] >= 0]
+        if not 1 <= len(splits) <= min(max_splits, 64):
+            first.append(-1)
+            stop.append(-1)
+            continue
+        bit = {n: b for b, n in enumerate(splits)}
+        first.append(len(value))
+        stack = [(root, {})]  # (node, feature -> [z, mask, want] along the path to it)
+        while stack:
+            n, path = stack.pop()
+            if feature[n] < 0:
+                value.append(arrays["value"][n])
+                for f, (z, mask, want) in path.items():
+                    for key, item in zip(entries, (f, z, mask, want)):
+                        entries[key].append(item)
+                entry.append(len(entries["feature"]))
+                continue
+            f, b = feature[n], 1 << bit[n]
+            for child, left in ((right[n], 0), (n + 1, b)):  # the left child first
+                z, mask, want = path.get(f, (1.0, 0, 0))
+                stack.append((child, {**path, f: (z * share[child], mask | b, want | left)}))
+        stop.append(len(value))
+    widths = np.diff(entry)
+    most = math.ceil(int(widths.max(initial=1)) / 2)
+    rules = [gauss_rule(n) for n in range(1, max(most, 1) + 1)]
+    as_array = np.asarray
+    return (
+        as_array(first, np.int32),
+        as_array(stop, np.int32),
+        as_array(value, np.float64),
+        as_array(entry, np.int32),
+        as_array(entries["feature"], np.int32),
+        as_array(entries["z"], np.float64),
+        as_array(entries["mask"], np.uint64),
+        as_array(entries["want"], np.uint64),
+        np.concatenate([t for t, _ in rules]),
+        np.concatenate([w for _, w in rules]),
+    )
 
 
 def _fast_rules(arrays) -> tuple[np.ndarray, np.ndarray]:
@@ -164,8 +223,10 @@ def walk_tables(model, depth) -> dict:
     }
 
 
-def tree_explainer(model, groups: FeatureGroups, walk: dict, tables: bool = True):
-    """The C explainer of a tree runtime, walking with ``walk`` (:func:`walk_tables`)."""
+def tree_explainer(model, groups: FeatureGroups, walk: dict, tables=True, leaves=True):
+    """The C explainer of a tree runtime: trees of at most :data:`TABLE_SPLITS` splits
+    tabulated (``tables``), the others of at most 64 leaf by leaf (``leaves``), the rest
+    walked with ``walk`` (:func:`walk_tables`)."""
     from .rules import ZERO
 
     a = model.arrays
@@ -177,10 +238,11 @@ def tree_explainer(model, groups: FeatureGroups, walk: dict, tables: bool = True
         walk["weights"],
         *_fast_rules(a),
     )
+    paths = leaf_paths(a, walk["share"], 64 if leaves else 0)
     settings = (model.n_features, model.n_outputs, walk["max_nodes"], float(model.meta["base"]))
     splits = TABLE_SPLITS if tables else 0
-    explainer = _kernels().Trees(arrays, *settings, ZERO, groups.index, groups.names, splits)
-    return explainer, arrays
+    explainer = _kernels().Trees(arrays, paths, *settings, ZERO, groups.index, groups.names, splits)
+    return explainer, (arrays, paths)
 
 
 def linear_explainer(model, groups: FeatureGroups):
@@ -207,8 +269,10 @@ class Explainer:
     model : CompiledModel
     depth : ndarray, default=None
         Each tree's depth (tree runtimes).
-    tables : bool, default=True
-        Tabulate small trees' contributions (faster; the same values up to rounding).
+    tables, leaves : bool, default=True
+        Tabulate small trees' contributions, and compute those of trees of at most 64
+        splits leaf by leaf rather than by walking them (faster; the same values up to
+        rounding).
 
     Attributes
     ----------
@@ -219,13 +283,13 @@ class Explainer:
         A tree runtime's :func:`walk_tables` (the C export emits them).
     """
 
-    def __init__(self, model, depth=None, tables=True):
+    def __init__(self, model, depth=None, tables=True, leaves=True):
         self.groups = FeatureGroups(model.schema)
         self.n_features, self.n_outputs = model.n_features, model.n_outputs
         self.walk = None
         if model.kind == "trees":
             self.walk = walk_tables(model, depth)
-            self._c, self._keep = tree_explainer(model, self.groups, self.walk, tables)
+            self._c, self._keep = tree_explainer(model, self.groups, self.walk, tables, leaves)
         else:
             self._c, self._keep = linear_explainer(model, self.groups)
         self.expected = np.array(self._c.expected())

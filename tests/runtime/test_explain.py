@@ -73,9 +73,10 @@ def test_tree_contributions_match_lightgbm_pred_contrib(rule_data, shape):
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
     raw = booster.predict(probe, raw_score=True)
     np.testing.assert_allclose(got.sum(axis=1), raw, rtol=0, atol=1e-9)
-    # the walk and the tables agree wherever the tables are used
-    walked = Explainer(runtime, runtime._depth, tables=False).encoded(probe)[:, 0]
-    np.testing.assert_allclose(walked, got, rtol=0, atol=1e-12)
+    # tables, leaf by leaf, the walk: the same values by three routes
+    for tables, leaves in ((False, True), (False, False)):
+        other = Explainer(runtime, runtime._depth, tables=tables, leaves=leaves)
+        np.testing.assert_allclose(other.encoded(probe)[:, 0], got, rtol=0, atol=1e-12)
 
 
 def test_deep_trees_over_many_features_match_lightgbm():
