@@ -9,7 +9,7 @@ Runtime files (:class:`CraftedRuntime`), each reproducible from its index:
 * ``declared``: a good file whose declared sizes lie (the prefix's body size, the
   header's size, an array's shape, a zip member's or a ``.npy`` array's size),
   the CRC recomputed so that only the size check can catch it;
-* ``bombs``: headers of hundreds of thousands of lists or millions of numbers,
+* ``bombs``: headers of hundreds of thousands of lists, millions of strings or numbers,
   and well-formed tree models of 0.5-2.5 M nodes (files of 3-30 MB).
 
 Saved full models (:class:`CraftedSkops`): a LightGBM and a scikit-learn model saved
@@ -154,8 +154,13 @@ class CraftedRuntime:
             return f"bombs-{big.stem} (a well-formed model)", big
         start = b'{"format":"tabdistill-runtime","x":'
         n = int(rng.integers(1e5, 3e6) * self.scale)
-        if what < 2:  # lists: tiny text, many objects
+        if what == 0:  # lists: tiny text, many objects
             kind, text = "lists", start + b"[" + b"[]," * n
+        elif what == 1:  # short distinct strings: ~12 bytes of memory a byte of text
+            pairs = rng.integers(0, 26, size=(2 * n, 2)) + ord("a")
+            items = np.full((2 * n, 5), ord('"'), np.uint8)
+            items[:, 1:3], items[:, 4] = pairs, ord(",")
+            kind, text = "strings", start + b"[" + items.tobytes()
         elif what < 5:  # numbers
             kind, text = "numbers", start + b"[" + b"1.5," * (2 * n)
         else:

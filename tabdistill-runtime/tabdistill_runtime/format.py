@@ -26,8 +26,8 @@ body size (no larger than the cap, nor than :data:`MAX_RATIO` times the
 compressed payload: a few megabytes of zeros cannot declare gigabytes) before
 the payload is read, in bounded chunks, into a buffer of exactly the declared
 size; decompression stops there. The JSON header is bounded too (size and
-number of lists and mappings, so a header cannot expand into gigabytes of
-Python objects; a loaded tree model is bounded by its node count, see
+number of lists, mappings and strings, so a header cannot expand into gigabytes
+of Python objects; a loaded tree model is bounded by its node count, see
 :data:`~tabdistill_runtime.validation.BYTES_PER_NODE`). Only plain numeric
 dtypes are accepted (no object arrays, so nothing is unpickled), and any
 failure is one :class:`~tabdistill_runtime.exceptions.ArtifactError` saying
@@ -67,8 +67,11 @@ MAX_BYTES = 64 << 20
 #: :data:`_RATIO_FLOOR` are always allowed.
 MAX_RATIO = 50
 _RATIO_FLOOR = 1 << 20
-#: Lists and mappings a header may hold (a schema has a few per column).
+#: Lists and mappings a header may hold (a schema has a few per column), and strings (a
+#: schema's are its columns, levels and frequency tables). Numbers need no cap: the header's
+#: size bounds them (a float of JSON takes >= 4 bytes of text for 32 of memory).
 MAX_CONTAINERS = 200_000
+MAX_STRINGS = 1_000_000
 _CHUNK = 1 << 20
 _MAX_MEMBERS = 64
 
@@ -224,9 +227,9 @@ class _Oversized(ValueError):
 
 def _too_large(name, what: str, max_bytes: int) -> ArtifactError:
     return ArtifactError(
-        f"{name}: {what}, more than the {max_bytes:,} a runtime file may hold (a student is "
-        "kilobytes to a few megabytes), so it was not read. If you made this file and trust "
-        "it, load it with a larger max_bytes."
+        f"{name}: {what}, more than a runtime file may hold with max_bytes={max_bytes:,} (a "
+        "student is kilobytes to a few megabytes), so it was not read. If you made this file "
+        "and trust it, load it with a larger max_bytes."
     )
 
 
@@ -313,8 +316,11 @@ def _unpack(data: memoryview, max_header: int) -> tuple[dict, dict]:
     if len(data) < 4 + text_size:
         raise ValueError("the header runs past the end of the file")
     if text_size > max_header:
-        raise _Oversized(f"a header of {text_size:,} bytes (a quarter of the cap at most)")
+        raise _Oversized(f"a header of {text_size:,} bytes (max_bytes / 4 at most)")
     text = bytes(data[4 : 4 + text_size])
+    strings = text.count(b'"') // 2  # escaped quotes count too: an overestimate
+    if strings > MAX_STRINGS:
+        raise _Oversized(f"a header of {strings:,} strings ({MAX_STRINGS:,} at most)")
     containers = text.count(b"[") + text.count(b"{")
     if containers > MAX_CONTAINERS:
         raise _Oversized(
