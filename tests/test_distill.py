@@ -177,14 +177,14 @@ def test_size_candidates_are_searched_for_student_and_baseline():
 def test_large_data_compares_candidates_on_a_subsample_and_fits_the_chosen_on_all_rows(
     monkeypatch,
 ):
-    from tabdistill.distill import distiller
+    from tabdistill.distill import search
 
     X, y = mixed_frame(600, seed=9)
     sizes = [{"n_estimators": 20, "num_leaves": 4}, {"n_estimators": 20, "num_leaves": 8}]
     params = {**FAST, "student_params": sizes}
     full = DistilledClassifier(**params, random_state=0).fit(X, y)
     assert len(full.report_["candidates"]) == 2 * 2 + 1
-    monkeypatch.setattr(distiller, "SEARCH_ROWS", 150)  # "large": more training rows than this
+    monkeypatch.setattr(search, "SEARCH_ROWS", 150)  # "large": more training rows than this
     searched = DistilledClassifier(**params, random_state=0).fit(X, y)
     n_train = searched.report_["rows"]["train"]
     candidates = searched.report_["candidates"]
@@ -203,31 +203,32 @@ def test_large_data_compares_candidates_on_a_subsample_and_fits_the_chosen_on_al
 
 
 def test_search_subsample_keeps_each_factor_s_share_of_synthetic_rows():
-    from tabdistill.distill.distiller import _search_rows, _search_subsample
+    from tabdistill.distill.search import search_rows
+    from tabdistill.distill.soft_targets import DistillData
 
     rng = np.random.default_rng(0)
     n, n_syn = 1_000, 2_000
-    training = {
-        "Z": rng.normal(size=(n, 3)),
-        "y": rng.integers(0, 2, n),
-        "oof_proba": rng.random(n),
-        "sample_weight": None,
-        "synthetic": rng.normal(size=(n_syn, 3)),
-        "synthetic_proba": rng.random(n_syn),
-        "synthetic_seeds": rng.integers(0, n, n_syn),
-        "n_train": n,
-    }
-    assert _search_rows(n, n, 0) is None
-    sub = _search_subsample(training, _search_rows(n, 250, 0))
-    assert len(sub["y"]) == 250 and len(sub["synthetic"]) == len(sub["synthetic_kept"])
+    data = DistillData(
+        Z=rng.normal(size=(n, 3)),
+        y=rng.integers(0, 2, n),
+        oof_proba=rng.random(n),
+        weight=None,
+        synthetic=rng.normal(size=(n_syn, 3)),
+        synthetic_proba=rng.random(n_syn),
+        synthetic_seeds=rng.integers(0, n, n_syn),
+        validation_proba=None,
+        n_train=n,
+    )
+    assert search_rows(n, 0, n_rows=n) is None
+    sub = data.subsample(search_rows(n, 0, n_rows=250))
+    assert len(sub.y) == 250 and len(sub.synthetic) == len(sub.synthetic_kept)
     # each kept synthetic row's seed points at the same original row inside the subsample
     np.testing.assert_array_equal(
-        sub["Z"][sub["synthetic_seeds"]],
-        training["Z"][training["synthetic_seeds"][sub["synthetic_kept"]]],
+        sub.Z[sub.synthetic_seeds], data.Z[data.synthetic_seeds[sub.synthetic_kept]]
     )
     # factor 1 (the first 1,000 synthetic rows) keeps about a quarter of them
-    first = np.searchsorted(sub["synthetic_kept"], 1_000)
-    assert 180 < first < 320 and (sub["synthetic_kept"][:first] < 1_000).all()
+    first = np.searchsorted(sub.synthetic_kept, 1_000)
+    assert 180 < first < 320 and (sub.synthetic_kept[:first] < 1_000).all()
 
 
 def test_chosen_student_and_baseline_are_refit_on_training_and_validation_rows():
@@ -298,18 +299,18 @@ def test_student_must_beat_the_baseline_reliably():
 def test_a_student_that_wins_on_a_minority_of_resamples_keeps_the_baseline(monkeypatch):
     """By default a validation win must hold on most bootstrap resamples: a win by a hair
     (hmda seed 1 of the suite at another model seed: 47% of resamples) is no win."""
-    import tabdistill.distill.distiller as distiller_module
+    import tabdistill.distill.gate as gate_module
 
     assert DistilledClassifier().baseline_confidence == 0.5
     X, y = mixed_frame(800, seed=1)
-    monkeypatch.setattr(distiller_module, "win_rate", lambda *a, **k: 0.49)
+    monkeypatch.setattr(gate_module, "win_rate", lambda *a, **k: 0.49)
     model = DistilledClassifier(**FAST, random_state=0)
     with pytest.warns(DistillationWarning, match="49% of bootstrap resamples, 50% needed"):
         model.fit(X, y)
     assert model.report_["student_win_rate"] == 0.49
     np.testing.assert_array_equal(model.predict_proba(X), model.baseline_.predict_proba(X))
     # the same fit with a majority of resamples keeps the distilled student
-    monkeypatch.setattr(distiller_module, "win_rate", lambda *a, **k: 0.51)
+    monkeypatch.setattr(gate_module, "win_rate", lambda *a, **k: 0.51)
     model = DistilledClassifier(**FAST, random_state=0).fit(X, y)
     assert model.fallback_ is None
 
@@ -325,11 +326,11 @@ def test_teacher_is_checked_against_the_baseline_on_cross_validated_rows(fitted)
 
 
 def test_a_teacher_no_better_than_the_baseline_keeps_the_baseline(monkeypatch):
+    from tabdistill.distill import gate
+
     X, y = mixed_frame(800, seed=1)
     monkeypatch.setattr(
-        DistilledClassifier,
-        "_cross_validated",
-        lambda self, *args: {"teacher": 0.70, "baseline": 0.71},
+        gate, "cross_validated", lambda *args: {"teacher": 0.70, "baseline": 0.71}
     )
     model = DistilledClassifier(**FAST, random_state=0)
     with pytest.warns(DistillationWarning, match="5-fold cross-validated.*nothing to distil"):
@@ -341,7 +342,7 @@ def test_a_teacher_no_better_than_the_baseline_keeps_the_baseline(monkeypatch):
 
 
 def test_latency_budget_caps_student_and_baseline():
-    from tabdistill.distill.students import TREE_STEP_NS, student_cost
+    from tabdistill.distill.sizes import TREE_STEP_NS, student_cost
 
     X, y = mixed_frame(800, seed=1)
     params = {**FAST, "student_params": {"n_estimators": 200, "num_leaves": 15}}

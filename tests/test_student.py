@@ -78,7 +78,7 @@ def test_soften_and_training_set():
 
 
 def test_student_sizes():
-    from tabdistill.distill.students import student_sizes
+    from tabdistill.distill.sizes import student_sizes
 
     assert len(student_sizes("lightgbm")) == 3
     # large data adds depth-8 trees (the most leaves a step of the latency budget)
@@ -125,7 +125,8 @@ def test_logit_student_fits_log_odds_and_compiles_as_a_probability_model():
 
 
 def test_max_steps_keeps_the_first_rounds_within_the_budget():
-    from tabdistill.distill.students import LightGBMStudent, round_steps, student_cost
+    from tabdistill.distill.sizes import round_steps, student_cost
+    from tabdistill.distill.students import LightGBMStudent
 
     Z, t = _soft_data()
     full = LightGBMStudent(n_estimators=60, num_leaves=15, random_state=0).fit(Z, t)

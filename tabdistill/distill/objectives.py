@@ -103,3 +103,62 @@ class CenteredLogitSquares:
 
 #: Student ``loss`` name -> the K-class objective it means.
 OBJECTIVES = {"cross_entropy": SoftmaxCrossEntropy, "logit": CenteredLogitSquares}
+
+
+def _raw_matrix(raw, n_classes):
+    """LightGBM's raw scores of K classes as ``(n, K)`` (older versions pass them flat)."""
+    raw = np.asarray(raw, dtype=np.float64)
+    return raw if raw.ndim == 2 else raw.reshape(n_classes, -1).T
+
+
+def train_soft_classes(
+    params,
+    Z,
+    target,
+    w,
+    *,
+    loss,
+    n_rounds,
+    categorical,
+    feature_names,
+    eval_set=None,
+    early_stopping_rounds=None,
+):
+    """Boost K LightGBM trees a round on class distributions ``target`` with ``loss``.
+
+    ``params`` are the booster's parameters (without the objective); with
+    ``eval_set`` ``(Z, target, weight)`` and ``early_stopping_rounds``, rounds stop
+    once the loss there has not improved for that many. Returns the booster, the
+    constant raw scores every row starts from, and the rounds kept.
+    """
+    import lightgbm as lgb
+
+    objective = OBJECTIVES[loss](target, w)
+    k = target.shape[1]
+    init = objective.init_score()
+
+    def data(rows, **kw):
+        start = np.tile(init, (len(rows), 1))
+        return lgb.Dataset(
+            rows, label=np.zeros(len(rows)), init_score=start, categorical_feature=categorical, **kw
+        )
+
+    train = data(Z, feature_name=feature_names)
+    params = {
+        **params,
+        "objective": lambda raw, _: objective.gradient_hessian(_raw_matrix(raw, k)),
+        "num_class": k,
+        "metric": "None",
+    }
+    kwargs, stopping = {}, early_stopping_rounds and eval_set is not None
+    if stopping:
+        Z_ev, t_ev, w_ev = eval_set
+        watched = OBJECTIVES[loss](np.asarray(t_ev, dtype=np.float64), w_ev)
+        kwargs = {
+            "valid_sets": [data(np.asarray(Z_ev, dtype=np.float64), reference=train)],
+            "feval": lambda raw, _: (watched.name, watched.loss(_raw_matrix(raw, k)), False),
+            "callbacks": [lgb.early_stopping(early_stopping_rounds, verbose=False)],
+        }
+    booster = lgb.train(params, train, num_boost_round=n_rounds, **kwargs)
+    rounds = booster.best_iteration if stopping and booster.best_iteration else None
+    return booster, init, rounds or booster.current_iteration()

@@ -9,7 +9,7 @@ between two candidates scored by one function.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -19,14 +19,49 @@ from .. import metrics
 REPORTED = ("roc_auc", "average_precision", "log_loss", "brier")
 
 
+@dataclass(frozen=True)
+class Validation:
+    """The held-out rows knobs are chosen on: encoded rows, labels, weights (or None), and
+    the metric that compares models there."""
+
+    Z: np.ndarray
+    y: np.ndarray
+    weight: np.ndarray | None
+    metric: str
+
+
+@dataclass(frozen=True)
+class Knobs:
+    """What makes one candidate student: its parameters (size, loss, early stopping...),
+    the augmentation factor and ``alpha`` (None for the baseline, fit on hard labels), and
+    the loss it was chosen with (None: the student's default)."""
+
+    student_params: dict
+    augment_factor: float | None = None
+    alpha: float | None = None
+    loss: str | None = None
+
+    def as_dict(self) -> dict:
+        """The knobs set, as JSON-able ``name -> value`` (the report's form)."""
+        out = {"student_params": self.student_params}
+        for name in ("augment_factor", "alpha", "loss"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
+        return out
+
+    def with_params(self, student_params: dict) -> Knobs:
+        """These knobs with other student parameters."""
+        return replace(self, student_params=student_params)
+
+
 @dataclass
 class Candidate:
     """A fitted student and how it did on the validation rows.
 
     Attributes
     ----------
-    knobs : dict
-        What made it: ``student_params``, ``augment_factor``, ``alpha``.
+    knobs : Knobs
+        What made it.
     model : Student
         The fitted student.
     validation_proba : ndarray
@@ -41,7 +76,7 @@ class Candidate:
         What fitting it took.
     """
 
-    knobs: dict
+    knobs: Knobs
     model: object
     validation_proba: np.ndarray
     value: float
@@ -51,10 +86,14 @@ class Candidate:
 
     def summary(self, metric: str) -> dict:
         """The JSON-able line of this candidate in ``report_["candidates"]``."""
-        return {**self.knobs, "synthetic_rows": self.synthetic_rows, metric: abs(self.value)}
+        return {
+            **self.knobs.as_dict(),
+            "synthetic_rows": self.synthetic_rows,
+            metric: abs(self.value),
+        }
 
 
-def knob_grid(sizes, augment_factors, alphas, losses=(None,)) -> list[dict]:
+def knob_grid(sizes, augment_factors, alphas, losses=(None,)) -> list[Knobs]:
     """Every (size, augmentation factor, alpha, loss) combination, in a stable order.
 
     A loss other than the first (logit matching) is tried with ``alpha=0`` only:
@@ -67,15 +106,15 @@ def knob_grid(sizes, augment_factors, alphas, losses=(None,)) -> list[dict]:
                 for i, loss in enumerate(losses):
                     if i and alpha != 0:
                         continue
-                    knobs = {"student_params": size, "augment_factor": factor, "alpha": alpha}
-                    grid.append(knobs if loss is None else {**knobs, "loss": loss})
+                    grid.append(Knobs(size, factor, alpha, loss))
     return grid
 
 
-def evaluate(model, knobs, Z_va, y_va, w_va, metric, **extra) -> Candidate:
-    """Score a fitted student on validation rows and wrap it as a :class:`Candidate`."""
-    p_va = model.predict(Z_va)
-    return Candidate(knobs, model, p_va, metrics.score(metric, y_va, p_va, w_va), **extra)
+def evaluate(model, knobs: Knobs, validation: Validation, **extra) -> Candidate:
+    """Score a fitted student on the validation rows and wrap it as a :class:`Candidate`."""
+    p_va = model.predict(validation.Z)
+    value = metrics.score(validation.metric, validation.y, p_va, validation.weight)
+    return Candidate(knobs, model, p_va, value, **extra)
 
 
 def best(candidates: list[Candidate]) -> Candidate:

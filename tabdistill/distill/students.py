@@ -1,37 +1,20 @@
 """Compact students, all fit by sample-weighted soft-label regression.
 
-A student learns ``q(x)``, the teacher's probability, from targets in [0, 1]
--- for a binary target one probability a row, for K > 2 classes a class
-distribution of shape ``(n, K)`` (see "K classes" below):
+A student learns ``q(x)``, the teacher's probability, from targets in [0, 1]:
+one probability a row for a binary target, a class distribution ``(n, K)``
+for K > 2 classes (never its argmax). :class:`LightGBMStudent` is a small
+gradient-boosted model (LightGBM's ``cross_entropy`` objective accepts
+probabilities as labels; K classes boost K trees a round on the soft-label
+softmax cross-entropy of :mod:`~tabdistill.distill.objectives`);
+:class:`TreeStudent` is one shallow regression tree, whose leaves hold the
+weighted mean target (which minimises squared error and soft cross-entropy
+alike); :class:`LinearStudent` is logistic regression on the
+:class:`~tabdistill.distill.linear.LinearDesign` matrix with the exact soft
+cross-entropy (each row enters once per class, weighted by its target).
 
-* :class:`LightGBMStudent` -- a small gradient-boosted model with LightGBM's
-  ``cross_entropy`` objective, which accepts probabilities as labels;
-* :class:`TreeStudent` -- one shallow regression tree; a leaf's value, the
-  weighted mean of its targets, minimises both squared error and soft
-  cross-entropy within the leaf;
-* :class:`LinearStudent` -- logistic regression on the
-  :class:`~tabdistill.distill.linear.LinearDesign` matrix with the exact soft
-  cross-entropy: each row enters twice, as a positive with weight ``w*q`` and
-  as a negative with weight ``w*(1-q)``.
-
-Students work on the encoded matrix. Each has ``predict(Z)`` (the positive-class
-probability) and ``predict_proba(Z)`` (two columns). With 0/1 targets, the same
-spec is the "baseline" trained directly on hard labels.
-
-K classes: the targets are distributions, never their argmax, and
-``predict(Z)`` returns ``(n, K)`` probabilities:
-
-* LightGBM boosts K trees a round (one per class) on the soft-label softmax
-  cross-entropy (:class:`~tabdistill.distill.objectives.SoftmaxCrossEntropy`,
-  a custom objective), or with ``loss="logit"`` on the teacher's centred
-  log-probabilities; the output is ``softmax(init + sum of each class's
-  trees)``;
-* the tree is one multi-output regression tree, whose leaves hold the mean
-  distribution of their rows;
-* the linear student is a multinomial logistic regression: each row enters K
-  times, as class k with weight ``w*q_k``.
-
-The baseline is the same spec on one-hot labels.
+Students work on the encoded matrix: ``predict(Z)`` gives the positive-class
+probability, or ``(n, K)`` probabilities. With hard 0/1 (one-hot) targets the
+same spec is the baseline.
 """
 
 from __future__ import annotations
@@ -43,7 +26,6 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeRegressor
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from tabdistill_runtime._proba import clip_distribution, clip_proba, softmax, two_columns
@@ -53,10 +35,12 @@ from tabdistill_runtime.from_sklearn import compile_sklearn_tree
 
 from .._budget import lightgbm_deadline
 from .._compat import lightgbm_eval_kwargs
+from .._params import Interval, Options, validate_params
 from .._threads import threads_for
 from .linear import LinearDesign
-from .members import LARGE_DATA_ROWS, PARTITION_LEVELS, category_levels
-from .objectives import OBJECTIVES
+from .members import PARTITION_LEVELS, category_levels
+from .objectives import train_soft_classes
+from .sizes import round_steps
 
 _F32_MAX = float(np.finfo(np.float32).max)
 
@@ -127,6 +111,11 @@ class Student(RegressorMixin, BaseEstimator):
     def _raw_importances(self):
         raise TypeError(f"{type(self).__name__} does not report feature importances.")
 
+    def tree_steps(self) -> float:
+        """Tree steps one row takes through the fitted student (0: no trees); what its
+        single-row latency grows with."""
+        return 0.0
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
@@ -154,8 +143,7 @@ class LightGBMStudent(Student):
     num_leaves : int, default=15
     max_depth : int, default=-1
         Depth limit of each tree (-1: none). Full depth-3 trees (8 leaves)
-        give every row three steps per tree: the fastest shape, and on some
-        data the most accurate (``benchmarks/student_shapes.py``).
+        give every row three steps per tree: the fastest shape.
     learning_rate : float, default=0.1
     min_child_samples : int, default=20
     subsample : float, default=1.0
@@ -189,12 +177,8 @@ class LightGBMStudent(Student):
         split as ordered codes, not by LightGBM's search of partitions of its
         levels: the rule of the teacher's members
         (:data:`~tabdistill.distill.members.PARTITION_LEVELS`), whose search over
-        ~100 levels finds chance groupings. On flights_nyc at full size (tail number
-        and destination at 100 levels), baselines in the latency budget scored
-        0.8475 test ROC-AUC with codes against 0.8432 with the partition search
-        (31 leaves), 0.8531 against 0.8519 one level vs the rest (127 leaves, depth
-        7). None: every
-        categorical column by partitions (LightGBM's default).
+        ~100 levels finds chance groupings (measured: ``docs/trials.md``). None:
+        every categorical column by partitions (LightGBM's default).
     feature_names : list of str, default=None
         Names of the encoded columns, kept in the booster (its feature
         importance and dumps read with real names; LightGBM's forbidden
@@ -214,7 +198,7 @@ class LightGBMStudent(Student):
         "subsample": [Interval(Real, 0, 1, closed="right")],
         "colsample_bytree": [Interval(Real, 0, 1, closed="right")],
         "reg_lambda": [Interval(Real, 0, None, closed="left")],
-        "loss": [StrOptions({"cross_entropy", "logit"})],
+        "loss": [Options({"cross_entropy", "logit"})],
         "early_stopping_rounds": [None, Interval(Integral, 1, None, closed="left")],
         "max_steps": [None, Interval(Real, 1, None, closed="left")],
         "categorical_mask": [None, "array-like"],
@@ -286,7 +270,7 @@ class LightGBMStudent(Student):
         """
         import lightgbm as lgb
 
-        self._validate_params()
+        validate_params(self)
         target, w = _check_targets(target, sample_weight)
         Z = np.asarray(Z, dtype=np.float64)
         cat = self._partition_columns(Z)
@@ -376,37 +360,20 @@ class LightGBMStudent(Student):
         """K trees a round on soft class distributions, with a custom objective."""
         import lightgbm as lgb
 
-        objective = OBJECTIVES[self.loss](target, w)
-        k = target.shape[1]
-        self.init_ = objective.init_score()
         names = "auto" if self.feature_names is None else lightgbm_names(self.feature_names)
-
-        def data(rows, **kw):
-            init = np.tile(self.init_, (len(rows), 1))
-            return lgb.Dataset(
-                rows, label=np.zeros(len(rows)), init_score=init, categorical_feature=cat, **kw
-            )
-
-        train = data(Z, feature_name=names)
-        params = {
-            **self._booster_params(len(Z)),
-            "objective": lambda raw, _: objective.gradient_hessian(_raw_matrix(raw, k)),
-            "num_class": k,
-            "metric": "None",
-        }
-        kwargs, stopping = {}, self.early_stopping_rounds and eval_set is not None
-        if stopping:
-            Z_ev, t_ev, w_ev = eval_set
-            watched = OBJECTIVES[self.loss](np.asarray(t_ev, dtype=np.float64), w_ev)
-            kwargs = {
-                "valid_sets": [data(np.asarray(Z_ev, dtype=np.float64), reference=train)],
-                "feval": lambda raw, _: (watched.name, watched.loss(_raw_matrix(raw, k)), False),
-                "callbacks": [lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
-            }
-        booster = lgb.train(params, train, num_boost_round=self.n_estimators, **kwargs)
-        rounds = booster.best_iteration if stopping and booster.best_iteration else None
-        self.n_estimators_ = rounds or booster.current_iteration()
-        self.n_estimators_ = self._rounds_within_budget(booster, k)
+        booster, self.init_, self.n_estimators_ = train_soft_classes(
+            self._booster_params(len(Z)),
+            Z,
+            target,
+            w,
+            loss=self.loss,
+            n_rounds=self.n_estimators,
+            categorical=cat,
+            feature_names=names,
+            eval_set=eval_set,
+            early_stopping_rounds=self.early_stopping_rounds,
+        )
+        self.n_estimators_ = self._rounds_within_budget(booster, target.shape[1])
         # from text: keeps the trees kept by early stopping, drops the objective (a closure)
         self.booster_ = lgb.Booster(
             model_str=booster.model_to_string(num_iteration=self.n_estimators_)
@@ -435,6 +402,11 @@ class LightGBMStudent(Student):
     def _raw_importances(self):
         check_is_fitted(self, "booster_")
         return self.booster_.feature_importance(importance_type="gain")
+
+    def tree_steps(self) -> float:
+        """Tree steps one row takes: the trees' depths summed (see :func:`round_steps`)."""
+        check_is_fitted(self, "booster_")
+        return float(round_steps(self.booster_, None).sum())
 
 
 class TreeStudent(Student):
@@ -480,6 +452,11 @@ class TreeStudent(Student):
     def _raw_importances(self):
         check_is_fitted(self, "tree_model_")
         return self.tree_model_.feature_importances_
+
+    def tree_steps(self) -> float:
+        """Tree steps one row takes: the tree's depth."""
+        check_is_fitted(self, "tree_model_")
+        return float(self.tree_model_.get_depth())
 
 
 class LinearStudent(Student):
@@ -551,94 +528,7 @@ class LinearStudent(Student):
         return [coef[a:b].sum() for a, b in zip(self.design_.offsets_, ends)]
 
 
-def _raw_matrix(raw, n_classes):
-    """LightGBM's raw scores of K classes as ``(n, K)`` (older versions pass them flat)."""
-    raw = np.asarray(raw, dtype=np.float64)
-    return raw if raw.ndim == 2 else raw.reshape(n_classes, -1).T
-
-
 STUDENTS = {"lightgbm": LightGBMStudent, "tree": TreeStudent, "linear": LinearStudent}
-
-
-#: Candidate sizes tried when the user gives none: accuracy and speed trade places by dataset
-#: (``benchmarks/student_shapes.py``), so all are tried and validation decides; the number of
-#: trees (at most 500) is found by early stopping. The first size is where the other knobs are
-#: chosen.
-DEFAULT_SIZES = {
-    "lightgbm": [
-        {"num_leaves": 15, "max_depth": -1, "n_estimators": 500},
-        {"num_leaves": 8, "max_depth": 3, "n_estimators": 500},
-        {"num_leaves": 31, "max_depth": -1, "n_estimators": 500},
-    ],
-}
-
-#: Sizes added above :data:`~tabdistill.distill.members.LARGE_DATA_ROWS` training rows. The
-#: latency budget counts every tree's full depth, so full trees (``2**depth`` leaves) give the
-#: most leaves a step: 31 unbounded leaves grow ~11 levels deep on flights_nyc at full size
-#: (175 trees in 2,000 steps), where depth-8 trees of 255 leaves fit 250 and the baseline
-#: scored 0.8538 test ROC-AUC against 0.8475. On small data such trees stop after a few
-#: rounds, look cheapest, and won validation by chance (development suite: hmda, 2,380 rows,
-#: -0.012 test ROC-AUC against the baseline), hence large data only.
-LARGE_DATA_SIZES = {
-    "lightgbm": [{"num_leaves": 255, "max_depth": 8, "n_estimators": 500}],
-}
-
-
-#: Nanoseconds a tree step (one split on a row's path) costs the compiled runtime scoring one
-#: row at p99: how a latency budget becomes tree steps. Measured on a quiet machine
-#: (``benchmarks/latency_budget.py``): 3.0 over students of 500 steps or more, 4.1 the worst;
-#: 5.0 leaves a margin for a busy one.
-TREE_STEP_NS = 5.0
-
-
-def round_steps(booster, rounds, trees_per_round=1) -> np.ndarray:
-    """Tree steps one row takes through each of the first ``rounds`` boosting rounds: the
-    runtime walks every tree to its full depth, so a round costs its trees' depths."""
-    depths = []
-    for tree in booster.dump_model(num_iteration=rounds)["tree_info"]:
-        deepest, stack = 0, [(tree["tree_structure"], 0)]
-        while stack:
-            node, d = stack.pop()
-            deepest = max(deepest, d)
-            if "split_index" in node:
-                stack += [(node["left_child"], d + 1), (node["right_child"], d + 1)]
-        depths.append(deepest)
-    return np.asarray(depths, dtype=float).reshape(-1, trees_per_round).sum(axis=1)
-
-
-def student_cost(student) -> float:
-    """Tree steps one row takes through a fitted student: what single-row latency grows with.
-
-    Its trees' depths summed for LightGBM (the runtime walks each tree to its
-    full depth, see :func:`round_steps`), the depth for one tree, 0 for a
-    linear student.
-    """
-    if isinstance(student, LightGBMStudent):
-        return float(round_steps(student.booster_, None).sum())
-    if isinstance(student, TreeStudent):
-        return float(student.tree_model_.get_depth())
-    return 0.0
-
-
-def student_sizes(student, params=None, n_rows=None) -> list[dict]:
-    """Candidate parameter sets for ``student``: ``params`` as given, else the defaults.
-
-    ``params`` may be one dict (one candidate) or a list of dicts. The defaults
-    include :data:`LARGE_DATA_SIZES` when ``n_rows`` (training rows) is above
-    :data:`~tabdistill.distill.members.LARGE_DATA_ROWS`.
-    """
-    if params is None:
-        if not isinstance(student, str):
-            return [{}]
-        sizes = DEFAULT_SIZES.get(student, [{}])
-        if n_rows is not None and n_rows > LARGE_DATA_ROWS:
-            sizes = sizes + LARGE_DATA_SIZES.get(student, [])
-        return [dict(p) for p in sizes]
-    if isinstance(params, dict):
-        return [dict(params)]
-    if isinstance(params, list | tuple) and params and all(isinstance(p, dict) for p in params):
-        return [dict(p) for p in params]
-    raise ValueError(f"student_params must be a dict or a non-empty list of dicts, got {params!r}.")
 
 
 def make_student(

@@ -1,0 +1,143 @@
+"""The candidate search: distilled students over the knob grid, then over the sizes.
+
+The data knobs (augmentation factor, ``alpha``, loss) are compared at the first
+student size; the best of them is then fit at every other size, and the
+cheapest size within ``size_tolerance`` of the best on validation is chosen.
+Above :data:`SEARCH_ROWS` training rows the comparison runs on a random
+subsample of that many rows (and the synthetic rows drawn from them), and only
+the chosen candidate is fit on all rows.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .context import FitContext
+from .labels import soften
+from .selection import Candidate, Knobs, best, cheapest_within, evaluate, knob_grid
+from .sizes import student_cost
+from .soft_targets import DistillData, TargetRecipe
+
+#: Original training rows above which the student's data knobs and sizes are compared on a
+#: random subsample of this many rows (and the synthetic rows seeded from them); only the
+#: chosen student and baseline are fit on all rows. Ranking candidates needs far fewer rows
+#: than fitting the final model does.
+SEARCH_ROWS = 100_000
+
+
+def search_rows(n_train, seed, n_rows=None):
+    """``n_rows`` (default :data:`SEARCH_ROWS`) random positions among ``n_train`` training
+    rows, sorted; None when there are not more rows than that."""
+    n_rows = SEARCH_ROWS if n_rows is None else n_rows
+    if n_train <= n_rows:
+        return None
+    return np.sort(np.random.default_rng(seed).choice(n_train, n_rows, replace=False))
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """The candidates to try: student sizes (the first is where the data knobs are
+    compared), augmentation factors, ``alpha`` values and losses, and how close to the best
+    a cheaper size must score to be preferred."""
+
+    sizes: list
+    augment_factors: tuple
+    alphas: tuple
+    losses: tuple
+    size_tolerance: float
+
+    def grid(self) -> list[Knobs]:
+        """The data knobs' candidates, at the first size."""
+        return knob_grid(self.sizes[:1], self.augment_factors, self.alphas, self.losses)
+
+
+@dataclass
+class SearchResult:
+    """Every candidate fit (in order, for the report) and the chosen one."""
+
+    candidates: list
+    chosen: Candidate
+
+
+def search_candidates(
+    ctx: FitContext, space: SearchSpace, data: DistillData, recipe: TargetRecipe, rows=None
+) -> SearchResult:
+    """Fit the distilled candidates of ``space`` on ``data`` and choose one.
+
+    ``rows`` (large data): the training rows to compare candidates on, see
+    :func:`search_rows`. With a time limit, candidates are fit while the stage's
+    share lasts (at least one).
+    """
+    grid = space.grid()
+    compared = data if rows is None else data.subsample(rows)
+    total = len(grid) + len(space.sizes) - 1 + (rows is not None)
+    with ctx.stages.stage("student", total=total) as stage:
+        fit = _CandidateFitter(ctx, data, recipe, stage)
+        first = fit.each(grid, compared, required=1)
+        top = best(first)
+        others = [top.knobs.with_params(size) for size in space.sizes[1:]]
+        sized = [top, *fit.each(others, compared)]
+        tried, wanted = len(first) + len(sized) - 1, len(grid) + len(others)
+        if tried < wanted:
+            fit.budget.cut(f"student: {tried} of {wanted} candidates fit")
+        chosen = cheapest_within(sized, space.size_tolerance, student_cost)
+        candidates = first + sized[1:]
+        if rows is not None:
+            final = fit.each([chosen.knobs], data, required=1)
+            candidates, chosen = candidates + final, final[0]
+        stage.detail = f"{len(candidates)} candidates"
+    return SearchResult(candidates, chosen)
+
+
+class _CandidateFitter:
+    """Fits candidates one after another within the student stage's share of the time."""
+
+    def __init__(self, ctx: FitContext, data: DistillData, recipe: TargetRecipe, stage):
+        self.ctx, self.recipe, self.stage = ctx, recipe, stage
+        self.budget = ctx.budget.stage("student")
+        self.validation_proba = data.validation_proba
+        self.spent = []
+
+    def each(self, grid, data: DistillData, required=0) -> list:
+        """Fit the candidates of ``grid`` in order while the budget affords another (the
+        first ``required`` ones whatever the budget)."""
+        fitted = []
+        for knobs in grid:
+            mandatory = len(fitted) < required
+            if not mandatory and not self.budget.fits(np.mean(self.spent) if self.spent else 0.0):
+                break
+            clock = time.perf_counter()
+            deadline = self.ctx.budget.fit_deadline(self.budget, required=mandatory)
+            fitted.append(fit_candidate(self.ctx, knobs, data, self.recipe, deadline))
+            fitted[-1].seconds = time.perf_counter() - clock
+            self.spent.append(fitted[-1].seconds)
+            self.stage.update()
+        return fitted
+
+
+def fit_candidate(
+    ctx: FitContext, knobs: Knobs, data: DistillData, recipe: TargetRecipe, deadline=None
+) -> Candidate:
+    """Fit one distilled student and score it on validation.
+
+    It stops early against the validation rows' targets made the way its
+    training targets are: the teacher's probabilities there, mixed with the
+    labels by ``alpha``.
+    """
+    students, validation = ctx.students, ctx.validation
+    training = data.training_set(knobs, recipe)
+    q_va = soften(data.validation_proba, recipe.temperature)
+    eval_target = (1 - knobs.alpha) * q_va + knobs.alpha * students.hard_targets(validation.y)
+    params = students.params(knobs.student_params, knobs.loss)
+    eval_set = (validation.Z, eval_target, validation.weight)
+    model = students.fit(ctx.seeds.student, params, training, eval_set, deadline)
+    return evaluate(
+        model,
+        knobs.with_params(params),
+        validation,
+        synthetic_rows=training.n_synthetic,
+        soft_labels=training.target[: training.n_original],
+    )

@@ -1,0 +1,91 @@
+"""Student sizes: the candidates tried when the user gives none, and what each costs a row.
+
+A size is a dict of student parameters (``num_leaves``, ``max_depth``,
+``n_estimators``...). The distiller tries every candidate size and keeps the
+cheapest one that does about as well on validation; cost is counted in tree
+steps (one split on a row's path), which single-row latency grows with
+(:data:`TREE_STEP_NS` each, measured as described in ``docs/how-it-works.md``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .members import LARGE_DATA_ROWS
+
+#: Candidate sizes tried when the user gives none: accuracy and speed trade places by dataset
+#: (``benchmarks/student_shapes.py``), so all are tried and validation decides; the number of
+#: trees (at most 500) is found by early stopping. The first size is where the other knobs are
+#: chosen.
+DEFAULT_SIZES = {
+    "lightgbm": [
+        {"num_leaves": 15, "max_depth": -1, "n_estimators": 500},
+        {"num_leaves": 8, "max_depth": 3, "n_estimators": 500},
+        {"num_leaves": 31, "max_depth": -1, "n_estimators": 500},
+    ],
+}
+
+#: Sizes added above :data:`~tabdistill.distill.members.LARGE_DATA_ROWS` training rows. The
+#: latency budget counts every tree's full depth, so full trees (``2**depth`` leaves) give the
+#: most leaves a step: 31 unbounded leaves grow ~11 levels deep on flights_nyc at full size
+#: (175 trees in 2,000 steps), where depth-8 trees of 255 leaves fit 250 and the baseline
+#: scored 0.8538 test ROC-AUC against 0.8475. On small data such trees stop after a few
+#: rounds, look cheapest, and won validation by chance (development suite: hmda, 2,380 rows,
+#: -0.012 test ROC-AUC against the baseline), hence large data only.
+LARGE_DATA_SIZES = {
+    "lightgbm": [{"num_leaves": 255, "max_depth": 8, "n_estimators": 500}],
+}
+
+
+#: Nanoseconds a tree step (one split on a row's path) costs the compiled runtime scoring one
+#: row at p99: how a latency budget becomes tree steps. Measured on a quiet machine
+#: (``benchmarks/latency_budget.py``): 3.0 over students of 500 steps or more, 4.1 the worst;
+#: 5.0 leaves a margin for a busy one.
+TREE_STEP_NS = 5.0
+
+
+def round_steps(booster, rounds, trees_per_round=1) -> np.ndarray:
+    """Tree steps one row takes through each of the first ``rounds`` boosting rounds: the
+    runtime walks every tree to its full depth, so a round costs its trees' depths."""
+    depths = []
+    for tree in booster.dump_model(num_iteration=rounds)["tree_info"]:
+        deepest, stack = 0, [(tree["tree_structure"], 0)]
+        while stack:
+            node, d = stack.pop()
+            deepest = max(deepest, d)
+            if "split_index" in node:
+                stack += [(node["left_child"], d + 1), (node["right_child"], d + 1)]
+        depths.append(deepest)
+    return np.asarray(depths, dtype=float).reshape(-1, trees_per_round).sum(axis=1)
+
+
+def student_cost(student) -> float:
+    """Tree steps one row takes through a fitted student: what single-row latency grows with.
+
+    Its trees' depths summed for LightGBM (the runtime walks each tree to its
+    full depth, see :func:`round_steps`), the depth for one tree, 0 for a
+    linear student or a model without trees.
+    """
+    steps = getattr(student, "tree_steps", None)
+    return float(steps()) if steps is not None else 0.0
+
+
+def student_sizes(student, params=None, n_rows=None) -> list[dict]:
+    """Candidate parameter sets for ``student``: ``params`` as given, else the defaults.
+
+    ``params`` may be one dict (one candidate) or a list of dicts. The defaults
+    include :data:`LARGE_DATA_SIZES` when ``n_rows`` (training rows) is above
+    :data:`~tabdistill.distill.members.LARGE_DATA_ROWS`.
+    """
+    if params is None:
+        if not isinstance(student, str):
+            return [{}]
+        sizes = DEFAULT_SIZES.get(student, [{}])
+        if n_rows is not None and n_rows > LARGE_DATA_ROWS:
+            sizes = sizes + LARGE_DATA_SIZES.get(student, [])
+        return [dict(p) for p in sizes]
+    if isinstance(params, dict):
+        return [dict(params)]
+    if isinstance(params, list | tuple) and params and all(isinstance(p, dict) for p in params):
+        return [dict(p) for p in params]
+    raise ValueError(f"student_params must be a dict or a non-empty list of dicts, got {params!r}.")
