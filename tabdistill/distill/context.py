@@ -117,6 +117,36 @@ class TeacherFactory:
         return teacher
 
 
+class NestedTeacherParams:
+    """``teacher__<name>`` parameters for an estimator whose ``teacher`` may be None or a
+    dict: setting one turns the teacher into (or updates) a dict of its parameters, so
+    ``set_params(teacher__cv=3)`` and grid searches over the teacher work whatever form it
+    was given in; a :class:`TeacherEnsemble` teacher is updated as scikit-learn does."""
+
+    def get_params(self, deep=True):
+        params = super().get_params(deep=deep)
+        if deep and not isinstance(self.teacher, TeacherEnsemble):
+            view = TeacherFactory(self.teacher).make(0).get_params(deep=False)
+            given = self.teacher or {}
+            params.update({f"teacher__{k}": given.get(k, v) for k, v in view.items()})
+        return params
+
+    def set_params(self, **params):
+        prefix = "teacher__"
+        nested = {k[len(prefix) :]: v for k, v in params.items() if k.startswith(prefix)}
+        if nested and not isinstance(params.get("teacher", self.teacher), TeacherEnsemble):
+            unknown = set(nested) - set(TeacherEnsemble().get_params(deep=False))
+            if unknown:
+                raise ValueError(
+                    f"unknown teacher parameter(s) {sorted(unknown)}; valid ones are "
+                    f"{sorted(TeacherEnsemble().get_params(deep=False))}."
+                )
+            teacher = params.pop("teacher", self.teacher)
+            params = {k: v for k, v in params.items() if not k.startswith(prefix)}
+            params["teacher"] = {**(teacher or {}), **nested}
+        return super().set_params(**params)
+
+
 @dataclass(frozen=True)
 class StudentFactory:
     """Makes and fits students of one spec for one encoded table.

@@ -21,10 +21,8 @@ import logging
 import warnings
 from numbers import Integral, Real
 
-import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.pipeline import Pipeline
-from sklearn.utils.validation import check_is_fitted
 
 from .. import metrics
 from .._params import Interval, Options, validate_params
@@ -34,17 +32,18 @@ from ..data.encoder import TabularInputMixin
 from .augment import AUGMENTERS, Augmenter
 from .baseline import fit_baseline
 from .classes import ClassesMixin
+from .compiled import CompiledStudentMixin
 from .compression import compress_student
-from .context import FitBudget, FitContext, TeacherFactory, prepare
+from .context import FitBudget, FitContext, NestedTeacherParams, TeacherFactory, prepare
 from .fit_report import FitSummary, fit_report
 from .gate import GateDecision, GateRule, check_gate
 from .labelling import fit_teacher, make_synthetic
 from .refit import FinalModels, RefitRule, refit_final
-from .search import SearchSpace, search_candidates, search_rows
+from .search import SearchSpace, check_knobs, search_candidates, search_rows
 from .selection import Candidate
 from .sizes import student_sizes
 from .soft_targets import TargetRecipe, soft_targets
-from .students import STUDENTS, Student, compile_student, make_student
+from .students import STUDENTS, Student, make_student
 from .teacher import TeacherEnsemble
 
 logger = logging.getLogger(__name__)
@@ -54,7 +53,14 @@ class DistillationWarning(UserWarning):
     """Distillation did not beat the baseline; the baseline is used as the student."""
 
 
-class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, BaseEstimator):
+class DistilledClassifier(
+    NestedTeacherParams,
+    CompiledStudentMixin,
+    ClassesMixin,
+    TabularInputMixin,
+    ClassifierMixin,
+    BaseEstimator,
+):
     """A compact student distilled from a heterogeneous teacher ensemble.
 
     ``predict_proba`` is the student's. The teacher and the baseline stay
@@ -545,19 +551,7 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
             Naming the parameter, for the first invalid value.
         """
         validate_params(self)
-        for name in ("augment_factors", "alphas"):
-            values = np.asarray(getattr(self, name))
-            if values.ndim != 1 or not len(values) or values.dtype.kind not in "iuf":
-                raise ValueError(f"{name} must be a non-empty list of numbers, got {values!r}.")
-            if not np.all(np.isfinite(values)) or values.min() < 0:
-                raise ValueError(f"{name} must be non-negative numbers, got {values.tolist()}.")
-        if max(self.alphas) > 1:
-            raise ValueError(f"alphas must be numbers in [0, 1], got {list(self.alphas)}.")
-        if not self.losses or set(self.losses) - {"cross_entropy", "logit"}:
-            raise ValueError(
-                f"losses must be a non-empty list of 'cross_entropy' and/or 'logit', "
-                f"got {list(self.losses)}."
-            )
+        check_knobs(self.augment_factors, self.alphas, self.losses)
         if self.n_jobs == 0:
             raise ValueError("n_jobs must be a positive number of threads or -1 (all), not 0.")
         metrics.check_threshold_spec(self.threshold)
@@ -565,70 +559,3 @@ class DistilledClassifier(ClassesMixin, TabularInputMixin, ClassifierMixin, Base
         for size in student_sizes(self.student, self.student_params):
             validate_params(make_student(self.student, size))
         return self
-
-    @property
-    def feature_importances_(self) -> np.ndarray:
-        """The student's importance of each input column, summing to 1 (see the class
-        docstring)."""
-        check_is_fitted(self, "student_")
-        encoded = self.student_[-1].feature_importances()
-        schema = self.encoder_.schema_
-        sources = [schema.derived.get(f, (f, None))[0] for f in schema.features]
-        names = list(self.feature_names_in_)
-        out = np.zeros(len(names))
-        for source, value in zip(sources, encoded):
-            out[names.index(source)] += value
-        total = out.sum()
-        return out / total if total > 0 else out
-
-    @property
-    def runtime_(self):
-        """The student compiled for fast scoring (compressed with ``compress``), built on use."""
-        check_is_fitted(self, "student_")
-        if "_runtime" not in self.__dict__ and getattr(self, "compression_", None):
-            from tabdistill_runtime.model import CompiledModel
-
-            chosen = self.compression_["chosen"]
-            self._runtime = CompiledModel.load(self.compressed_levels_[chosen])
-        if "_runtime" not in self.__dict__:
-            try:
-                self._runtime = compile_student(self.student_[-1], self.encoder_.schema_)
-            except TypeError as exc:  # a custom student: predict through it instead
-                logger.info("student not compiled, predicting through it: %s", exc)
-                self._runtime = None
-        return self._runtime
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        state.pop("_runtime", None)  # compiled kernels are not data; rebuilt on first use
-        return state
-
-    # ------------------------------------------------------------------ predict
-    def predict_proba(self, X):
-        """Class probabilities from the student, ``(n_samples, n_classes)``, in ``classes_`` order.
-
-        ``X`` is a DataFrame or an array of raw feature values in the fitted
-        column order (``feature_names_in_``); for rows already encoded by
-        ``encoder_`` use :meth:`predict_proba_encoded`. Scored by the compiled
-        runtime (``runtime_``) when the student compiles, which gives the same
-        probabilities as the student to within 1e-12.
-        """
-        check_is_fitted(self, "student_")
-        return self.proba_from_scores(self.predict_proba_encoded(self.encoder_.encode(X)))
-
-    def predict_proba_encoded(self, Z) -> np.ndarray:
-        """Scores of rows already encoded by ``encoder_``: the positive-class probability
-        (binary), or the ``(n, K)`` class probabilities."""
-        check_is_fitted(self, "student_")
-        Z = np.asarray(Z, dtype=np.float64)
-        if self.runtime_ is not None:
-            return self.runtime_.score_encoded(Z)
-        return self.student_[-1].predict(Z)
-
-    def predict(self, X):
-        """Predicted labels: the positive class where its probability is at least
-        ``decision_threshold_`` (see ``threshold``), the other class elsewhere;
-        with K classes, the most probable class."""
-        check_is_fitted(self, "student_")
-        p = self.predict_proba_encoded(self.encoder_.encode(X))
-        return self.labels_from_scores(p, self.decision_threshold_)

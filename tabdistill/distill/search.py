@@ -37,6 +37,24 @@ def search_rows(n_train, seed, n_rows=None):
     return np.sort(np.random.default_rng(seed).choice(n_train, n_rows, replace=False))
 
 
+def check_knobs(augment_factors, alphas, losses) -> None:
+    """Check the candidate knob lists of a distiller; raises ``ValueError`` naming the
+    first that is not a non-empty list of allowed values."""
+    for name, values in (("augment_factors", augment_factors), ("alphas", alphas)):
+        values = np.asarray(values)
+        if values.ndim != 1 or not len(values) or values.dtype.kind not in "iuf":
+            raise ValueError(f"{name} must be a non-empty list of numbers, got {values!r}.")
+        if not np.all(np.isfinite(values)) or values.min() < 0:
+            raise ValueError(f"{name} must be non-negative numbers, got {values.tolist()}.")
+    if max(alphas) > 1:
+        raise ValueError(f"alphas must be numbers in [0, 1], got {list(alphas)}.")
+    if not losses or set(losses) - {"cross_entropy", "logit"}:
+        raise ValueError(
+            f"losses must be a non-empty list of 'cross_entropy' and/or 'logit', "
+            f"got {list(losses)}."
+        )
+
+
 @dataclass(frozen=True)
 class SearchSpace:
     """The candidates to try: student sizes (the first is where the data knobs are

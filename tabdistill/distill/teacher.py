@@ -15,15 +15,15 @@ XGBoost softmax, forests, multinomial logistic regression); probabilities are
 from __future__ import annotations
 
 import logging
+import os
 import time
 from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
 from joblib import Parallel, delayed
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from tabdistill_runtime._proba import clip_proba
@@ -31,6 +31,7 @@ from tabdistill_runtime.schema import FREQUENCY
 
 from .. import metrics
 from .._budget import TimeBudget
+from .._params import Interval, validate_params
 from .._progress import progress
 from .._validation import check_lengths, check_sample_weight, take
 from ..data.encoder import TabularEncoder, TabularInputMixin
@@ -51,6 +52,7 @@ from .members import (
     scale_to_rows,
 )
 from .splits import DEFAULT_FOLDS, teacher_folds
+from .teacher_cache import TeacherCache
 
 logger = logging.getLogger(__name__)
 
@@ -150,6 +152,12 @@ class TeacherEnsemble(ClassesMixin, TabularInputMixin, ClassifierMixin, BaseEsti
         Seeds the folds and every member.
     n_jobs : int, default=None
         Threads each member may use.
+    memory : str, path-like or None, default=None
+        A folder where fitted teachers are kept: fitting the same teacher on the
+        same encoded rows, labels, weights and groups again (with the same
+        tabdistill code) reads the earlier fit instead
+        (:mod:`~tabdistill.distill.teacher_cache`). Not used with a
+        ``time_limit``. The entries are pickles: a folder you trust only.
 
     Attributes
     ----------
@@ -183,6 +191,8 @@ class TeacherEnsemble(ClassesMixin, TabularInputMixin, ClassifierMixin, BaseEsti
         the budget kept the mean of their fold models instead).
     n_refit_rows_ : int
         Rows the members of ``estimators_`` were last fit on (see :meth:`refit_encoded`).
+    from_cache_ : bool
+        Whether the fit was read from ``memory``.
     """
 
     _parameter_constraints: dict = {
@@ -196,6 +206,7 @@ class TeacherEnsemble(ClassesMixin, TabularInputMixin, ClassifierMixin, BaseEsti
         "positive_label": "no_validation",
         "random_state": ["random_state"],
         "n_jobs": [None, Integral],
+        "memory": [None, str, os.PathLike],
     }
 
     def __init__(
@@ -210,6 +221,7 @@ class TeacherEnsemble(ClassesMixin, TabularInputMixin, ClassifierMixin, BaseEsti
         positive_label=None,
         random_state=None,
         n_jobs=None,
+        memory=None,
     ):
         self.members = members
         self.cv = cv
@@ -221,8 +233,8 @@ class TeacherEnsemble(ClassesMixin, TabularInputMixin, ClassifierMixin, BaseEsti
         self.positive_label = positive_label
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.memory = memory
 
-    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, groups=None):
         """Cross-fit the members, learn their weights, and refit the useful ones.
 
@@ -260,7 +272,7 @@ class TeacherEnsemble(ClassesMixin, TabularInputMixin, ClassifierMixin, BaseEsti
         ValueError or TypeError
             Naming the parameter, for the first invalid value.
         """
-        self._validate_params()
+        validate_params(self)
         check_members(normalize_members(self.members))
         return self
 
@@ -289,17 +301,43 @@ class TeacherEnsemble(ClassesMixin, TabularInputMixin, ClassifierMixin, BaseEsti
         self
         """
         start = time.perf_counter()
+        y, w = self._accept(Z, y, sample_weight, encoder, target)
+        cache = TeacherCache.of(self, Z, y, w, groups)
+        if cache is not None and cache.load(self):
+            return self
+        rng = check_random_state(self.random_state)
+        protos = self._prototypes(Z, len(y), rng)
+        folds, splits, budget = self._cross_fit(protos, Z, y, w, groups, rng)
+        self._weigh(protos, folds, splits, y, w)
+        clock = time.perf_counter()
+        self.estimators_ = self._refit(
+            protos, folds, Z, y, w, self.encoder_.categorical_mask_, budget
+        )
+        self.refit_seconds_ = time.perf_counter() - clock
+        self.n_refit_rows_ = len(y)
+        self.budget_cuts_ = list(budget.cuts)
+        self.fit_seconds_ = time.perf_counter() - start
+        self.from_cache_ = False
+        if cache is not None:
+            cache.save(self)
+        return self
+
+    def _accept(self, Z, y, sample_weight, encoder, target):
+        """Keep the encoder and classes; return the labels as codes and checked weights."""
         self.encoder_ = encoder
         self.classes_, self.pos_label_ = target.classes, target.pos_label
-        n_classes = len(target.classes)
-        y = np.asarray(y, dtype=np.int8 if n_classes == 2 else np.int64)
+        y = np.asarray(y, dtype=np.int8 if len(target.classes) == 2 else np.int64)
         if len(y) != Z.shape[0]:
             raise DataError(f"X has {Z.shape[0]} rows but y has {len(y)}.")
         w = None if sample_weight is None else check_sample_weight(sample_weight, len(y))
         self.feature_names_in_ = self.encoder_.feature_names_in_
         self.n_features_in_ = self.encoder_.n_features_in_
+        return y, w
+
+    def _prototypes(self, Z, n_rows, rng) -> dict:
+        """An unfitted estimator per member (``name -> estimator``), each seeded from ``rng``,
+        with the high-cardinality-blind LightGBM added by default when the table needs it."""
         specs = normalize_members(self.members)
-        rng = check_random_state(self.random_state)
         seeds = rng.randint(np.iinfo(np.int32).max, size=len(specs))
         cat = self.encoder_.categorical_mask_
         levels = category_levels(Z, cat)
@@ -308,21 +346,25 @@ class TeacherEnsemble(ClassesMixin, TabularInputMixin, ClassifierMixin, BaseEsti
             # seeded from the first member's seed: the other members and the folds keep theirs
             specs = [*specs, (WITHOUT_HIGH_CARDINALITY, None)]
             seeds = np.append(seeds, (int(seeds[0]) + 1) % np.iinfo(np.int32).max)
-        protos = {
+        return {
             name: clone(spec)
             if hasattr(spec, "fit")
             else scale_to_rows(
                 build_member(name, spec, cat, int(s), self.n_jobs, levels, ignored),
                 name,
                 spec,
-                len(y),
+                n_rows,
             )
             for (name, spec), s in zip(specs, seeds)
         }
+
+    def _cross_fit(self, protos, Z, y, w, groups, rng):
+        """Every member fit on each fold's training rows and scored on its held-out rows
+        (within ``time_limit``); returns the folds' results, the splits and the budget."""
         cv = self.cv
         if cv is None:
             cv = LARGE_DATA_FOLDS if len(y) > LARGE_DATA_ROWS else DEFAULT_FOLDS
-        splits = teacher_folds(cv, y, groups, int(rng.randint(2**31 - 1)), classes=target.classes)
+        splits = teacher_folds(cv, y, groups, int(rng.randint(2**31 - 1)), classes=self.classes_)
         stop = None
         if self.early_stopping_rounds:
             stop = (self.early_stopping_rounds, self.inner_fraction, int(rng.randint(2**31 - 1)))
@@ -334,15 +376,20 @@ class TeacherEnsemble(ClassesMixin, TabularInputMixin, ClassifierMixin, BaseEsti
             Z,
             y,
             w,
-            cat,
+            self.encoder_.categorical_mask_,
             stop,
             budget,
             partial(_priority, y=y, w=w),
             bar,
-            n_classes=n_classes,
+            n_classes=len(self.classes_),
             unweighted=partial(_unweighted, y=y, w=w) if len(y) > LARGE_DATA_ROWS else None,
         )
         bar.close()
+        return folds, splits, budget
+
+    def _weigh(self, protos, folds, splits, y, w) -> None:
+        """Members' weights by ensemble selection on the out-of-fold probabilities, the
+        ensemble's out-of-fold probabilities, the scores, and the rounds to refit with."""
         covered = ~np.isnan(folds.oof[folds.members[0]])
         if covered.ndim == 2:
             covered = covered[:, 0]
@@ -373,13 +420,6 @@ class TeacherEnsemble(ClassesMixin, TabularInputMixin, ClassifierMixin, BaseEsti
             "weight": 1.0,
         }
         logger.info("teacher weights: %s", {n: round(v, 3) for n, v in self.weights_.items()})
-        clock = time.perf_counter()
-        self.estimators_ = self._refit(protos, folds, Z, y, w, cat, budget)
-        self.refit_seconds_ = time.perf_counter() - clock
-        self.n_refit_rows_ = len(y)
-        self.budget_cuts_ = list(budget.cuts)
-        self.fit_seconds_ = time.perf_counter() - start
-        return self
 
     def _refit(self, protos, folds, Z, y, w, cat, budget) -> dict:
         """Members with weight, refit on all rows -- or, when the budget cannot afford

@@ -1,0 +1,89 @@
+"""How a fitted distiller scores: through its student compiled for the runtime.
+
+:class:`CompiledStudentMixin` gives an estimator with a fitted ``student_``
+pipeline (encoder + student) and ``encoder_`` its prediction methods, its
+``runtime_`` (the student compiled to flat arrays, built on first use and never
+pickled) and the student's ``feature_importances_`` by input column.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from .students import compile_student
+
+logger = logging.getLogger(__name__)
+
+
+class CompiledStudentMixin:
+    """Prediction through the compiled student (see the module docstring)."""
+
+    @property
+    def feature_importances_(self) -> np.ndarray:
+        """The student's importance of each input column, summing to 1 (see the class
+        docstring)."""
+        check_is_fitted(self, "student_")
+        encoded = self.student_[-1].feature_importances()
+        schema = self.encoder_.schema_
+        sources = [schema.derived.get(f, (f, None))[0] for f in schema.features]
+        names = list(self.feature_names_in_)
+        out = np.zeros(len(names))
+        for source, value in zip(sources, encoded):
+            out[names.index(source)] += value
+        total = out.sum()
+        return out / total if total > 0 else out
+
+    @property
+    def runtime_(self):
+        """The student compiled for fast scoring (compressed with ``compress``), built on use."""
+        check_is_fitted(self, "student_")
+        if "_runtime" not in self.__dict__ and getattr(self, "compression_", None):
+            from tabdistill_runtime.model import CompiledModel
+
+            chosen = self.compression_["chosen"]
+            self._runtime = CompiledModel.load(self.compressed_levels_[chosen])
+        if "_runtime" not in self.__dict__:
+            try:
+                self._runtime = compile_student(self.student_[-1], self.encoder_.schema_)
+            except TypeError as exc:  # a custom student: predict through it instead
+                logger.info("student not compiled, predicting through it: %s", exc)
+                self._runtime = None
+        return self._runtime
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_runtime", None)  # compiled kernels are not data; rebuilt on first use
+        return state
+
+    # ------------------------------------------------------------------ predict
+    def predict_proba(self, X):
+        """Class probabilities from the student, ``(n_samples, n_classes)``, in ``classes_`` order.
+
+        ``X`` is a DataFrame or an array of raw feature values in the fitted
+        column order (``feature_names_in_``); for rows already encoded by
+        ``encoder_`` use :meth:`predict_proba_encoded`. Scored by the compiled
+        runtime (``runtime_``) when the student compiles, which gives the same
+        probabilities as the student to within 1e-12.
+        """
+        check_is_fitted(self, "student_")
+        return self.proba_from_scores(self.predict_proba_encoded(self.encoder_.encode(X)))
+
+    def predict_proba_encoded(self, Z) -> np.ndarray:
+        """Scores of rows already encoded by ``encoder_``: the positive-class probability
+        (binary), or the ``(n, K)`` class probabilities."""
+        check_is_fitted(self, "student_")
+        Z = np.asarray(Z, dtype=np.float64)
+        if self.runtime_ is not None:
+            return self.runtime_.score_encoded(Z)
+        return self.student_[-1].predict(Z)
+
+    def predict(self, X):
+        """Predicted labels: the positive class where its probability is at least
+        ``decision_threshold_`` (see ``threshold``), the other class elsewhere;
+        with K classes, the most probable class."""
+        check_is_fitted(self, "student_")
+        p = self.predict_proba_encoded(self.encoder_.encode(X))
+        return self.labels_from_scores(p, self.decision_threshold_)
