@@ -170,15 +170,14 @@ def run_benchmark(
     X, y_raw = split_target(frame, target)
     target_info = encode_target(y_raw, positive_label)
     check_threshold_fits((distiller_params or {}).get("threshold", 0.5), target_info)
-    y01 = target_info.y
     X = X.reset_index(drop=True)  # positions, to find each training row's label
     X_train, X_test, y_train, y_test = stratified_split(
-        X, y01, test_size, seed, target_info.classes
+        X, target_info.y, test_size, seed, target_info.classes
     )
     # the model learns the labels themselves (its classes_ and predict read as the data does;
     # a saved model predicts 'fraud', not 1), with the positive class decided on all rows
     labels_train = y_raw.iloc[X_train.index.to_numpy()]
-    n_rows, n_features = X.shape
+    shape = X.shape
     del frame, X, y_raw  # a table read here is no longer referenced (the caller's stays)
     params = {"random_state": seed, **(distiller_params or {})}
     if target_info.n_classes == 2:
@@ -189,20 +188,82 @@ def run_benchmark(
     fit_seconds = time.perf_counter() - start
 
     stages = Stages(logger)
+    scored = _score_test_rows(model, X_test, stages)
+    models, load = _measure_models(
+        model, scored, fit_seconds, y_test, stages, latency_calls, batch_rows
+    )
+    compression = _compression_levels(
+        model, scored.Z, y_test, scored.rows, latency_calls, batch_rows
+    )
+    summary = {
+        "schema_version": SCHEMA_VERSION,
+        "task": "binary" if target_info.n_classes == 2 else "multiclass",
+        "classes": [str(c) for c in target_info.classes],
+        "encoding": encoding_summary(model.encoder_.schema_),
+        "dataset": dataset,
+        "rows": int(shape[0]),
+        "features": int(shape[1]),
+        **_target_summary(target_info),
+        "seed": int(seed),
+        "test_rows": int(len(y_test)),
+        "train_rows": int(len(y_train)),
+        "models": models,
+        "fidelity": metrics.fidelity(y_test, scored.scores["teacher"], scored.scores["student"]),
+        "compression": compression,
+        **_decisions(model, y_test, scored.scores),
+        "intervals": _intervals(y_test, scored.scores, n_bootstrap, seed, stages),
+        "feature_importance": _importances(model),
+        "speedup": _speedup(models["teacher"], models["student"]),
+        "distillation": _distillation(model),
+        "environment": {
+            "tabdistill": __version__,
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+            "cpus": os.cpu_count(),
+            "peak_rss_mb": peak_rss_mb(),
+            "load": load.summary,  # while latency was measured
+        },
+    }
+    return BenchmarkResult(
+        summary=summary, y_test=np.asarray(y_test), scores=scored.scores, model=model
+    )
+
+
+@dataclass
+class _Scored:
+    """The test rows encoded, up to 1,000 of them as single rows and as records, the
+    compiled student and baseline, and each model's test scores."""
+
+    Z: np.ndarray
+    rows: list
+    records: list
+    runtimes: dict
+    scores: dict
+
+
+def _score_test_rows(model, X_test, stages) -> _Scored:
     with stages.stage("test scores") as stage:
         Z_test = model.encoder_.encode(X_test)
-        teacher = model.teacher_
-        student_rt = model.runtime_
-        baseline_rt = compile_student(model.baseline_[-1], model.encoder_.schema_)
+        runtimes = {
+            "student": model.runtime_,
+            "baseline": compile_student(model.baseline_[-1], model.encoder_.schema_),
+        }
         scores = {
-            "teacher": teacher.predict_proba_encoded(Z_test),
-            "student": student_rt.score_encoded(Z_test),
-            "baseline": baseline_rt.score_encoded(Z_test),
+            "teacher": model.teacher_.predict_proba_encoded(Z_test),
+            **{name: rt.score_encoded(Z_test) for name, rt in runtimes.items()},
         }
         stage.detail = f"{len(Z_test):,} rows"
-    _single_thread(teacher)
+    records = [
+        {k: None if (isinstance(v, float) and np.isnan(v)) else v for k, v in rec.items()}
+        for rec in X_test.head(1_000).to_dict(orient="records")
+    ]
     rows = list(Z_test[: min(len(Z_test), 1_000)])
-    timings = model.report_["timings"]
+    return _Scored(Z_test, rows, records, runtimes, scores)
+
+
+def _costs(model, scored: _Scored, fit_seconds) -> dict:
+    """Per model: what fitting it took, its size, and how it scores one row and a batch."""
+    teacher, timings = model.teacher_, model.report_["timings"]
     cost = {
         "teacher": {
             # with refit_teacher, the teacher scored here is the second fit, on all labelled rows
@@ -210,25 +271,25 @@ def run_benchmark(
             "size_bytes": skops_size(teacher),
             "one": lambda z: teacher.predict_proba_encoded(z[None, :]),
             "batch": teacher.predict_proba_encoded,
-        },
-        "student": {
-            "fit_seconds": fit_seconds,  # the student needs the whole pipeline, teacher included
-            "size_bytes": runtime_size(student_rt),
-            "one": student_rt.score_one,
-            "batch": student_rt.score_encoded,
-        },
-        "baseline": {
-            "fit_seconds": timings["baseline"],
-            "size_bytes": runtime_size(baseline_rt),
-            "one": baseline_rt.score_one,
-            "batch": baseline_rt.score_encoded,
-        },
+        }
     }
-    models = {}
-    records = [
-        {k: None if (isinstance(v, float) and np.isnan(v)) else v for k, v in rec.items()}
-        for rec in X_test.head(1_000).to_dict(orient="records")
-    ]
+    # the student needs the whole pipeline, teacher included
+    for name, seconds in (("student", fit_seconds), ("baseline", timings["baseline"])):
+        rt = scored.runtimes[name]
+        cost[name] = {
+            "fit_seconds": seconds,
+            "size_bytes": runtime_size(rt),
+            "one": rt.score_one,
+            "batch": rt.score_encoded,
+        }
+    return cost
+
+
+def _measure_models(model, scored, fit_seconds, y_test, stages, latency_calls, batch_rows):
+    """Test metrics, size, fit time and latency of the three models, timed side by side;
+    returns them and the machine's load while they were timed."""
+    _single_thread(model.teacher_)
+    cost = _costs(model, scored, fit_seconds)
     with (
         LoadWatch() as load,
         stages.stage("latency", total=len(MODELS) + 1, unit="model") as stage,
@@ -236,15 +297,17 @@ def run_benchmark(
         measured = {}
         for name in MODELS:
             calls = latency_calls if name != "teacher" else max(200, latency_calls // 10)
-            one = single_row_latency(cost[name]["one"], rows, n_calls=calls)
-            batch = batch_throughput(cost[name]["batch"], Z_test, min_rows=batch_rows)
+            one = single_row_latency(cost[name]["one"], scored.rows, n_calls=calls)
+            batch = batch_throughput(cost[name]["batch"], scored.Z, min_rows=batch_rows)
             measured[name] = one, batch
             stage.update()
-        record = single_row_latency(student_rt.score_record, records, n_calls=latency_calls)
+        student = scored.runtimes["student"]
+        record = single_row_latency(student.score_record, scored.records, n_calls=latency_calls)
+    models = {}
     for name in MODELS:
         one, batch = measured[name]
         models[name] = {
-            **metrics.classification_metrics(y_test, scores[name]),
+            **metrics.classification_metrics(y_test, scored.scores[name]),
             "fit_seconds": round(cost[name]["fit_seconds"], 3),
             "size_bytes": cost[name]["size_bytes"],
             "latency": {
@@ -257,55 +320,32 @@ def run_benchmark(
         }
     models["student"]["latency"]["record_p50_us"] = record["p50_us"]
     models["student"]["latency"]["record_p99_us"] = record["p99_us"]
+    return models, load
 
-    compression = _compression_levels(model, Z_test, y_test, rows, latency_calls, batch_rows)
-    t, s = models["teacher"], models["student"]
-    summary = {
-        "schema_version": SCHEMA_VERSION,
-        "task": "binary" if target_info.n_classes == 2 else "multiclass",
-        "classes": [str(c) for c in target_info.classes],
-        "encoding": encoding_summary(model.encoder_.schema_),
-        "dataset": dataset,
-        "rows": int(n_rows),
-        "features": int(n_features),
-        **_target_summary(target_info),
-        "seed": int(seed),
-        "test_rows": int(len(y_test)),
-        "train_rows": int(len(y_train)),
-        "models": models,
-        "fidelity": metrics.fidelity(y_test, scores["teacher"], scores["student"]),
-        "compression": compression,
-        **_decisions(model, y_test, scores),
-        "intervals": _intervals(y_test, scores, n_bootstrap, seed, stages),
-        "feature_importance": _importances(model),
-        "speedup": {
-            "single_row_p50": t["latency"]["single_row_p50_us"] / s["latency"]["single_row_p50_us"],
-            "single_row_p99": t["latency"]["single_row_p99_us"] / s["latency"]["single_row_p99_us"],
-            "batch": s["latency"]["batch_rows_per_second"] / t["latency"]["batch_rows_per_second"],
-            "size": t["size_bytes"] / s["size_bytes"],
-        },
-        "distillation": {
-            "chosen": model.report_["chosen"],
-            "fallback": model.report_["fallback"],
-            "candidates": model.report_["candidates"],
-            "timings": timings,
-            "rows": model.report_["rows"],
-            "teacher_weights": model.report_["teacher_weights"],
-            "time_budget": model.report_["time_budget"],
-            "student": model.student
-            if isinstance(model.student, str)
-            else type(model.student).__name__,
-        },
-        "environment": {
-            "tabdistill": __version__,
-            "python": platform.python_version(),
-            "machine": platform.machine(),
-            "cpus": os.cpu_count(),
-            "peak_rss_mb": peak_rss_mb(),
-            "load": load.summary,  # while latency was measured
-        },
+
+def _speedup(t: dict, s: dict) -> dict:
+    return {
+        "single_row_p50": t["latency"]["single_row_p50_us"] / s["latency"]["single_row_p50_us"],
+        "single_row_p99": t["latency"]["single_row_p99_us"] / s["latency"]["single_row_p99_us"],
+        "batch": s["latency"]["batch_rows_per_second"] / t["latency"]["batch_rows_per_second"],
+        "size": t["size_bytes"] / s["size_bytes"],
     }
-    return BenchmarkResult(summary=summary, y_test=np.asarray(y_test), scores=scores, model=model)
+
+
+def _distillation(model) -> dict:
+    report = model.report_
+    return {
+        "chosen": report["chosen"],
+        "fallback": report["fallback"],
+        "candidates": report["candidates"],
+        "timings": report["timings"],
+        "rows": report["rows"],
+        "teacher_weights": report["teacher_weights"],
+        "time_budget": report["time_budget"],
+        "student": model.student
+        if isinstance(model.student, str)
+        else type(model.student).__name__,
+    }
 
 
 def _target_summary(target) -> dict:
