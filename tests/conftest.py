@@ -14,6 +14,14 @@ FAST_MEMBERS = {
     "logistic": {},
 }
 
+#: A distiller small enough for tests: the fast members, one size, two factors, one alpha.
+FAST_DISTILLER = {
+    "teacher": {"members": FAST_MEMBERS, "cv": 3},
+    "student_params": {"n_estimators": 30, "num_leaves": 7},
+    "augment_factors": (0, 1),
+    "alphas": (0.0,),
+}
+
 
 #: A retraining job small enough for tests; `job_config` writes it with a test's changes.
 FAST_JOB = {
@@ -97,3 +105,12 @@ def dask_client():
         distributed.Client(cluster) as client,
     ):
         yield client
+
+
+@pytest.fixture(scope="session")
+def fitted():
+    """A small distiller fit once for the whole session, with its rows: ``(model, X, y)``."""
+    from tabdistill import DistilledClassifier
+
+    X, y = mixed_frame(800, seed=1)
+    return DistilledClassifier(**FAST_DISTILLER, random_state=0).fit(X, y), X, y

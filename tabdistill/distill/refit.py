@@ -70,8 +70,13 @@ def refit_final(
     n_labelled = len(ctx.train) + len(ctx.validation_rows)
     refit = rule.refit and _can_refit(ctx, chosen, baseline, n_labelled)
     teacher_seconds = [teacher.fit_seconds_]
-    refit_teacher = refit and _refits_teacher(
-        ctx, teacher, rule.refit_teacher, n_labelled, members_only=keeps_baseline
+    refit_teacher = refit and refits_teacher(
+        teacher,
+        rule.refit_teacher,
+        n_labelled,
+        len(ctx.train),
+        ctx.budget,
+        members_only=keeps_baseline,
     )
     rows = ctx.labelled
     Z, y, w = ctx.Z[rows], ctx.y[rows], take(ctx.weight, rows)
@@ -113,19 +118,19 @@ def _can_refit(ctx: FitContext, chosen, baseline, n_labelled) -> bool:
     return True
 
 
-def _refits_teacher(ctx: FitContext, teacher, wanted, n_rows, members_only) -> bool:
-    """Whether the final student learns from a teacher refit on all ``n_rows`` labelled
-    rows (see ``refit_teacher``) and the time limit affords it: a second cross-fit, or
-    with ``members_only`` (the baseline was kept) the members' refit alone."""
+def refits_teacher(teacher, wanted, n_rows, n_train, budget, members_only=False) -> bool:
+    """Whether the final student learns from ``teacher`` refit on all ``n_rows`` labelled
+    rows (``wanted`` is the estimator's ``refit_teacher``) and the time ``budget`` affords
+    it: a second cross-fit (it took ``teacher.fit_seconds_`` on ``n_train`` rows), or with
+    ``members_only`` (the baseline was kept) the members' refit alone."""
     if wanted == "auto":
         wanted = n_rows <= REFIT_TEACHER_ROWS
     cv = teacher.cv
     if not wanted or not (cv is None or isinstance(cv, Integral) or hasattr(cv, "split")):
         return False
     spent = teacher.refit_seconds_ if members_only else teacher.fit_seconds_
-    seconds = spent * n_rows / len(ctx.train)
-    if ctx.budget.limited and not ctx.budget.fits(seconds):
-        ctx.budget.cut("teacher not refit on the validation rows")
+    if budget.limited and not budget.fits(spent * n_rows / n_train):
+        budget.cut("teacher not refit on the validation rows")
         return False
     return True
 

@@ -388,7 +388,6 @@ def test_a_class_missing_from_the_validation_split(fitted):
 
 
 def test_the_final_student_learns_from_a_teacher_refit_on_every_labelled_row(monkeypatch):
-    from tabdistill.distill import distiller
 
     X, y = fraud_types(1_200)
     codes = encode_target(y).y
@@ -415,20 +414,29 @@ def test_the_final_student_learns_from_a_teacher_refit_on_every_labelled_row(mon
     np.testing.assert_array_equal(kept.baseline_.predict_proba(X), refit.baseline_.predict_proba(X))
 
     # "auto" refits the teacher only on small data; True at any size
+    from tabdistill.distill import refit as refit_module
+
+    teacher, n_train = refit.teacher_, len(refit.train_index_)
+
+    def refits(wanted, budget, members_only=False):
+        return refit_module.refits_teacher(
+            teacher, wanted, len(X), n_train, budget, members_only=members_only
+        )
+
     no_limit = TimeBudget(None)
-    assert refit._refits_teacher(no_limit, len(X))
-    monkeypatch.setattr(distiller, "REFIT_TEACHER_ROWS", len(X) - 1)
-    assert not refit._refits_teacher(no_limit, len(X))
-    assert refit.set_params(refit_teacher=True)._refits_teacher(no_limit, len(X))
+    assert refits("auto", no_limit)
+    monkeypatch.setattr(refit_module, "REFIT_TEACHER_ROWS", len(X) - 1)
+    assert not refits("auto", no_limit)
+    assert refits(True, no_limit)
     # a teacher cv of fixed index pairs cannot extend to the validation rows
-    refit.teacher_.set_params(cv=[(np.arange(100), np.arange(100, 200))])
-    assert not refit._refits_teacher(no_limit, len(X))
+    teacher.set_params(cv=[(np.arange(100), np.arange(100, 200))])
+    assert not refits(True, no_limit)
     # under a time limit, a kept baseline budgets the members' refit, not a second cross-fit
-    refit.teacher_.set_params(cv=None)
-    refit.teacher_.fit_seconds_, refit.teacher_.refit_seconds_ = 1_000.0, 1.0
-    assert refit._refits_teacher(TimeBudget(60.0), len(X), members_only=True)
+    teacher.set_params(cv=None)
+    teacher.fit_seconds_, teacher.refit_seconds_ = 1_000.0, 1.0
+    assert refits(True, TimeBudget(60.0), members_only=True)
     short = TimeBudget(60.0)
-    assert not refit._refits_teacher(short, len(X))
+    assert not refits(True, short)
     assert short.cuts == ["teacher not refit on the validation rows"]
 
 

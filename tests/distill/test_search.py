@@ -1,0 +1,86 @@
+"""The candidate search over knobs and sizes, on a subsample of large data."""
+
+import numpy as np
+from conftest import FAST_DISTILLER as FAST
+from conftest import mixed_frame
+
+from tabdistill import DistilledClassifier
+
+
+def test_size_candidates_are_searched_for_student_and_baseline():
+    X, y = mixed_frame(600, seed=9)
+    sizes = [
+        {"n_estimators": 20, "num_leaves": 4},
+        {"n_estimators": 20, "num_leaves": 8, "max_depth": 3},
+    ]
+    params = {**FAST, "student_params": sizes}
+    model = DistilledClassifier(**params, random_state=0).fit(X, y)
+    report = model.report_
+    # data knobs at the first size (2 augment factors x 2 losses), then the other size
+    assert len(report["candidates"]) == 2 * 2 + 1
+
+    def size(params):
+        return {k: params[k] for k in ("n_estimators", "num_leaves") if k in params}
+
+    seen = {tuple(sorted(size(c["student_params"]).items())) for c in report["candidates"]}
+    assert seen == {tuple(sorted(size(s).items())) for s in sizes}
+    assert size(report["chosen"]["student_params"]) in [size(s) for s in sizes]
+    assert size(report["baseline_params"]) in [size(s) for s in sizes]
+    assert model.baseline_[-1].num_leaves == report["baseline_params"]["num_leaves"]
+
+
+def test_large_data_compares_candidates_on_a_subsample_and_fits_the_chosen_on_all_rows(
+    monkeypatch,
+):
+    from tabdistill.distill import search
+
+    X, y = mixed_frame(600, seed=9)
+    sizes = [{"n_estimators": 20, "num_leaves": 4}, {"n_estimators": 20, "num_leaves": 8}]
+    params = {**FAST, "student_params": sizes}
+    full = DistilledClassifier(**params, random_state=0).fit(X, y)
+    assert len(full.report_["candidates"]) == 2 * 2 + 1
+    monkeypatch.setattr(search, "SEARCH_ROWS", 150)  # "large": more training rows than this
+    searched = DistilledClassifier(**params, random_state=0).fit(X, y)
+    n_train = searched.report_["rows"]["train"]
+    candidates = searched.report_["candidates"]
+    # 2 augment factors x 2 losses, then the other size, on the subsample; the chosen on all rows
+    assert len(candidates) == 2 * 2 + 1 + 1
+    compared, final = candidates[:-1], candidates[-1]
+    # the subsample keeps the synthetic rows seeded from its own rows: a share of them
+    assert all(c["synthetic_rows"] == 0 for c in compared if c["augment_factor"] == 0)
+    assert all(0 < c["synthetic_rows"] < n_train for c in compared if c["augment_factor"] == 1)
+    assert final["synthetic_rows"] == final["augment_factor"] * n_train
+    chosen = searched.report_["chosen"]
+    assert {k: chosen[k] for k in ("augment_factor", "alpha")} == {
+        k: final[k] for k in ("augment_factor", "alpha")
+    }
+    assert searched.report_["rows"]["refit"] == len(X)
+
+
+def test_search_subsample_keeps_each_factor_s_share_of_synthetic_rows():
+    from tabdistill.distill.search import search_rows
+    from tabdistill.distill.soft_targets import DistillData
+
+    rng = np.random.default_rng(0)
+    n, n_syn = 1_000, 2_000
+    data = DistillData(
+        Z=rng.normal(size=(n, 3)),
+        y=rng.integers(0, 2, n),
+        oof_proba=rng.random(n),
+        weight=None,
+        synthetic=rng.normal(size=(n_syn, 3)),
+        synthetic_proba=rng.random(n_syn),
+        synthetic_seeds=rng.integers(0, n, n_syn),
+        validation_proba=None,
+        n_train=n,
+    )
+    assert search_rows(n, 0, n_rows=n) is None
+    sub = data.subsample(search_rows(n, 0, n_rows=250))
+    assert len(sub.y) == 250 and len(sub.synthetic) == len(sub.synthetic_kept)
+    # each kept synthetic row's seed points at the same original row inside the subsample
+    np.testing.assert_array_equal(
+        sub.Z[sub.synthetic_seeds], data.Z[data.synthetic_seeds[sub.synthetic_kept]]
+    )
+    # factor 1 (the first 1,000 synthetic rows) keeps about a quarter of them
+    first = np.searchsorted(sub.synthetic_kept, 1_000)
+    assert 180 < first < 320 and (sub.synthetic_kept[:first] < 1_000).all()
