@@ -125,8 +125,8 @@ class DistilledClassifier(
         tree students keep only the boosting rounds whose trees' depths sum to
         at most ``latency_budget / TREE_STEP_NS`` steps (the runtime walks every
         tree to its full depth; ``TREE_STEP_NS`` in
-        :mod:`tabdistill.distill.sizes`, measured as ``docs/how-it-works.md``
-        describes). The baseline gets the same budget. None: no budget.
+        :mod:`tabdistill.distill.sizes`; ``docs/results.md#latency-budget``).
+        The baseline gets the same budget. None: no budget.
     size_tolerance : float, default=0.001
         Among student sizes, the cheapest (fewest tree steps per row) whose
         validation score is within this of the best is kept: a larger model
@@ -135,13 +135,13 @@ class DistilledClassifier(
         Recalibrate the teacher's probabilities by Platt scaling fit on its
         out-of-fold probabilities before they become targets. Off by default:
         on the development suite it cost students more than it gained
-        (``docs/trials.md``).
+        (``docs/trials.md#the-gates-settings``).
     baseline_confidence : float, default=0.5
         The distilled student replaces the baseline only if it scores better
         on validation (a tie keeps the baseline) and on at least this share of
         paired bootstrap resamples of the validation rows. The default asks
-        for a majority: a win by a hair can lose on most resamples (higher
-        shares were measured in ``docs/trials.md``). The win rate is always
+        for a majority: a win by a hair can lose on most resamples (other
+        shares: ``docs/trials.md#the-gates-settings``). The win rate is always
         reported (``report_["student_win_rate"]``).
     fallback_to_baseline : bool, default=True
         Ship the baseline when the gate (the checks of ``baseline_confidence``
@@ -165,19 +165,18 @@ class DistilledClassifier(
         The validation rows' soft labels are the teacher's predictions for rows
         it was not fit on, so they are as honest as the out-of-fold ones.
     refit_teacher : "auto" or bool, default="auto"
-        With ``refit``, a distilled student is refit on the soft labels of a
-        teacher refit (cross-fitted again) on the training **and** validation
-        rows: the refit baseline learns from the validation labels, and a
-        student whose teacher never saw them would not. It costs a second
-        teacher fit. "auto": when there are at most ``REFIT_TEACHER_ROWS``
-        (100,000) labelled rows, where the extra labels matter most and the
-        second fit is cheap. When the baseline is kept as the student, no student learns
-        from the teacher, so only its members are refit on every labelled row
-        (weights and out-of-fold labels stay those of cross-fitting): the
-        teacher reported and shipped has seen every label either way. Not with
-        a teacher ``cv`` given as fixed index pairs, which cannot extend to the
-        validation rows. ``teacher_`` is then the refit teacher and
-        ``report_["refit_teacher"]`` is True.
+        With ``refit``, a distilled student is refit on the soft labels of a teacher refit
+        (cross-fitted again) on the training **and** validation rows: the refit baseline
+        learns from the validation labels, and a student whose teacher never saw them would
+        not. It costs a second teacher fit. "auto": when there are at most
+        ``REFIT_TEACHER_ROWS`` (100,000) labelled rows, where the extra labels matter most
+        and the second fit is cheap (``docs/trials.md#the-final-refit``). When the baseline
+        is kept as the student, no student learns from the teacher, so only its members are
+        refit on every labelled row (weights and out-of-fold labels stay those of cross-
+        fitting): the teacher reported and shipped has seen every label either way. Not with
+        a teacher ``cv`` given as fixed index pairs, which cannot extend to the validation
+        rows. ``teacher_`` is then the refit teacher and ``report_["refit_teacher"]`` is
+        True.
     selection_metric : {"roc_auc", "average_precision", "log_loss", "brier"}, default="roc_auc"
         What knob selection and the baseline fallback compare on validation
         (K classes: macro one-vs-rest ROC-AUC or PR-AUC, multiclass log loss

@@ -59,10 +59,9 @@ MEMBER_DEFAULTS = {
 }
 #: A LightGBM member that never splits on high-cardinality columns (a categorical column
 #: of more than the encoder's ``max_levels`` levels, and its frequency feature): such a
-#: column can be an identifier whose levels are too rare to learn from (flight_delays'
-#: aircraft registrations, ~3 training rows a level, cost the default teacher 0.003-0.021
-#: test ROC-AUC), or informative (flights_nyc's). The teacher adds it next to the default
-#: members when a table has such a column and lets ensemble selection weigh the two.
+#: column can be an identifier whose levels are too rare to learn from, or informative. The
+#: teacher adds it next to the default members when a table has such a column and lets
+#: ensemble selection weigh the two (measured: docs/results.md#the-high-cardinality-member).
 WITHOUT_HIGH_CARDINALITY = "lightgbm_no_high_card"
 MEMBER_DEFAULTS[WITHOUT_HIGH_CARDINALITY] = MEMBER_DEFAULTS["lightgbm"]
 DEFAULT_MEMBERS = ("lightgbm", "xgboost", "random_forest", "extra_trees", "logistic")
@@ -71,15 +70,12 @@ LARGE_DATA_ROWS = 100_000
 #: Leaves of the LightGBM member above that many rows.
 LARGE_DATA_LEAVES = 63
 #: On large data, the trees of a forest member and the rows each draws (with replacement):
-#: a forest costs the most of the members there while it earns the least weight (on a
-#: 150k-row fraud table, 1 thread: 220 s a fold for 0.77 ROC-AUC with 200 trees of 40k
-#: rows, where LightGBM took 37 s for 0.89).
+#: a forest costs the most of the members there while it earns the least weight
+#: (docs/results.md#large-data).
 FOREST_TREES, FOREST_ROWS = 100, 20_000
 #: Rows above which a forest member's trees each draw about :data:`FOREST_ROWS` rows (with
 #: replacement), below :data:`LARGE_DATA_ROWS` too: with forests on every row, a teacher of
-#: 60k rows (100 columns, fraud) took longer than one of 180k rows (one fold, 1 thread: the
-#: random forest 67 s of the members' 97 s, for 0.796 fold ROC-AUC where LightGBM scored
-#: 0.888 in 5 s). Above the development suite's largest teacher (37.5k rows).
+#: 60k rows took longer than one of 180k rows (docs/results.md#large-data).
 FOREST_FULL_ROWS = 50_000
 
 
@@ -94,9 +90,8 @@ def build_member(name, params, categorical_mask, seed, n_jobs, n_levels=None, ig
     ``n_levels`` (per encoded column, the levels of a categorical one; see
     :func:`category_levels`) keeps the boosted members from searching partitions
     of more than :data:`PARTITION_LEVELS` levels, a search that finds chance
-    groupings (flights_nyc, tail number and destination at 100 levels, one model's
-    test ROC-AUC: XGBoost 0.7840 -> 0.8026, LightGBM 0.7847 -> 0.8006), while on
-    few levels it does best (bank_marketing, make_fraud). XGBoost reads the codes
+    groupings, while on few levels it does best (``docs/results.md#categorical-splits``).
+    XGBoost reads the codes
     of such a column as ordered numbers; LightGBM, whose choice is per model, splits
     every categorical column one level vs the rest when the table has such a
     column. None: partitions everywhere (the libraries' defaults).
@@ -238,8 +233,7 @@ def scale_to_rows(estimator, name, params, n_rows):
     if is_boosted(estimator) and "learning_rate" not in params:
         estimator.set_params(learning_rate=2 * MEMBER_DEFAULTS[name]["learning_rate"])
     if _kind(name) == "lightgbm" and "num_leaves" not in params:
-        # more rows carry more interactions: on flights_nyc (337k rows) 63 leaves at the
-        # doubled rate fit the member to 0.8511 test ROC-AUC in 13 s, 31 leaves to 0.8485 in 16 s
+        # more rows carry more interactions (docs/results.md#large-data)
         estimator.set_params(num_leaves=LARGE_DATA_LEAVES)
     if forest and "n_estimators" not in params:
         estimator.set_params(n_estimators=FOREST_TREES)

@@ -4,7 +4,7 @@ A size is a dict of student parameters (``num_leaves``, ``max_depth``,
 ``n_estimators``...). The distiller tries every candidate size and keeps the
 cheapest one that does about as well on validation; cost is counted in tree
 steps (one split on a row's path), which single-row latency grows with
-(:data:`TREE_STEP_NS` each, measured as described in ``docs/how-it-works.md``).
+(:data:`TREE_STEP_NS` each; ``docs/results.md#latency-budget``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import numpy as np
 from .members import LARGE_DATA_ROWS
 
 #: Candidate sizes tried when the user gives none: accuracy and speed trade places by dataset
-#: (``benchmarks/student_shapes.py``), so all are tried and validation decides; the number of
+#: (docs/trials.md#student-shapes-teacher-members-encodings), so all are tried and validation
+#: decides; the number of
 #: trees (at most 500) is found by early stopping. The first size is where the other knobs are
 #: chosen.
 DEFAULT_SIZES = {
@@ -27,20 +28,17 @@ DEFAULT_SIZES = {
 
 #: Sizes added above :data:`~tabdistill.distill.members.LARGE_DATA_ROWS` training rows. The
 #: latency budget counts every tree's full depth, so full trees (``2**depth`` leaves) give the
-#: most leaves a step: 31 unbounded leaves grow ~11 levels deep on flights_nyc at full size
-#: (175 trees in 2,000 steps), where depth-8 trees of 255 leaves fit 250 and the baseline
-#: scored 0.8538 test ROC-AUC against 0.8475. On small data such trees stop after a few
-#: rounds, look cheapest, and won validation by chance (development suite: hmda, 2,380 rows,
-#: -0.012 test ROC-AUC against the baseline), hence large data only.
+#: most leaves a step (docs/results.md#large-data). On small data such trees stop after a few
+#: rounds, look cheapest, and win validation by chance
+#: (docs/trials.md#depth-8-students-on-small-data), hence large data only.
 LARGE_DATA_SIZES = {
     "lightgbm": [{"num_leaves": 255, "max_depth": 8, "n_estimators": 500}],
 }
 
 
 #: Nanoseconds a tree step (one split on a row's path) costs the compiled runtime scoring one
-#: row at p99: how a latency budget becomes tree steps. Measured on a quiet machine
-#: (``benchmarks/latency_budget.py``): 3.0 over students of 500 steps or more, 4.1 the worst;
-#: 5.0 leaves a margin for a busy one.
+#: row at p99: how a latency budget becomes tree steps, with a margin over the quiet machine's
+#: measure (docs/results.md#latency-budget).
 TREE_STEP_NS = 5.0
 
 

@@ -177,7 +177,7 @@ class LightGBMStudent(Student):
         split as ordered codes, not by LightGBM's search of partitions of its
         levels: the rule of the teacher's members
         (:data:`~tabdistill.distill.members.PARTITION_LEVELS`), whose search over
-        ~100 levels finds chance groupings (measured: ``docs/trials.md``). None:
+        ~100 levels finds chance groupings (``docs/results.md#categorical-splits``). None:
         every categorical column by partitions (LightGBM's default).
     feature_names : list of str, default=None
         Names of the encoded columns, kept in the booster (its feature
