@@ -11,8 +11,10 @@ bootstrap win rate and the cross-validated teacher and baseline scores. Any gate
 can then be scored on test rows: a rule ships the gate-open run's student where it
 passes and the release run's baseline where it does not.
 
-The gate is forced open through the distiller's private methods (a diagnostic, not an
-API): rerun it after changing the gate.
+The gate is opened with the distiller's ``fallback_to_baseline=False``, which ships the
+best distilled candidate whatever the gate says and still runs and reports every check
+(``report_["gate"]``, ``student_win_rate``, ``cross_validated``); rerun it after changing
+the gate.
 
     python -m benchmarks.gate_study --model-seeds 0 1000             # fit, then analyse
     python -m benchmarks.gate_study --model-seeds 0 1000 --analyse   # analyse saved runs
@@ -27,62 +29,34 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 import numpy as np
-
-from tabdistill.distill import distiller
-from tabdistill.metrics import roc_auc
 
 from . import suite
 
 RESULTS = suite.RESULTS
-#: What the gate saw in the current fit (one fit at a time per worker process).
-SEEN: dict = {}
 
 
-def _open_gate():
-    """Patch the distiller so that every run ships its best distilled candidate and
-    record the gate's inputs in :data:`SEEN`."""
-    fit_baseline = distiller.DistilledClassifier._fit_baseline
-    cross_validated = distiller.DistilledClassifier._cross_validated
-    win_rate = distiller.win_rate
-
-    def baseline_never_wins(self, *args, **kwargs):
-        baseline = fit_baseline(self, *args, **kwargs)
-        baseline.value = -np.inf  # the candidate always beats it on validation
-        return baseline
-
-    def recorded_win_rate(metric, y, p_a, p_b, sample_weight=None, **kwargs):
-        wins = win_rate(metric, y, p_a, p_b, sample_weight, **kwargs)
-        SEEN.update(
-            win_rate=float(wins),
-            student_va=float(roc_auc(y, p_a, sample_weight)),
-            baseline_va=float(roc_auc(y, p_b, sample_weight)),
-        )
-        return wins
-
-    def teacher_always_leads(self, *args, **kwargs):
-        pooled = cross_validated(self, *args, **kwargs)
-        SEEN.update(cv_teacher=float(pooled["teacher"]), cv_baseline=float(pooled["baseline"]))
-        return {"teacher": 1.0, "baseline": 0.0}
-
-    distiller.DistilledClassifier._fit_baseline = baseline_never_wins
-    distiller.DistilledClassifier._cross_validated = teacher_always_leads
-    distiller.win_rate = recorded_win_rate
-    run_one = suite.run_one
-
-    def run_recording(name, seed, args):
-        SEEN.clear()
-        run = run_one(name, seed, args)
-        return {**run, "gate": dict(SEEN)}
-
-    suite.run_one = run_recording
+def gate_signals(run) -> dict:
+    """What the gate saw in a suite run: the validation ROC-AUC of the distilled candidate
+    and of the baseline, the bootstrap win rate, and the cross-validated teacher and
+    baseline (the open gate runs every check)."""
+    validation, pooled = run["validation_roc_auc"], run["cross_validated"]
+    return {
+        "win_rate": run["student_win_rate"],
+        "student_va": validation["student"],
+        "baseline_va": validation["baseline"],
+        "cv_teacher": pooled["teacher"],
+        "cv_baseline": pooled["baseline"],
+    }
 
 
 def _runs(tag) -> dict:
     runs = json.loads((RESULTS / f"suite_{tag}.json").read_text())["runs"]
-    return {(r["dataset"], r["seed"], r["model_seed"]): r for r in runs}
+    return {
+        (r["dataset"], r["seed"], r["model_seed"]): {**r, "gate": r.get("gate") or gate_signals(r)}
+        for r in runs
+    }
 
 
 def _cv_lead(gate) -> float:
@@ -90,8 +64,8 @@ def _cv_lead(gate) -> float:
 
 
 def _release_rule(gate) -> bool:
-    """The gate of ``DistilledClassifier._gate`` on recorded signals (the analysis checks that it
-    reproduces the release's decision on every run)."""
+    """The gate of :func:`tabdistill.distill.gate.check_gate` on recorded signals (the
+    analysis checks that it reproduces the release's decision on every run)."""
     on_validation = gate["student_va"] > gate["baseline_va"] and gate["win_rate"] >= 0.5
     return on_validation and _cv_lead(gate) > 0
 
@@ -191,20 +165,19 @@ def main():
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     if not args.analyse:
-        _open_gate()
         for k in args.model_seeds:
-            sys.argv = [
-                "suite.py",
-                "--tag",
-                f"gateopen_{k}",
-                "--model-seed",
-                str(k),
-                "--workers",
-                str(args.workers),
-                "--distiller-params",
-                json.dumps({"baseline_confidence": 0.0}),
-            ]
-            suite.main()
+            suite.main(
+                [
+                    "--tag",
+                    f"gateopen_{k}",
+                    "--model-seed",
+                    str(k),
+                    "--workers",
+                    str(args.workers),
+                    "--distiller-params",
+                    json.dumps({"fallback_to_baseline": False}),
+                ]
+            )
     result = analyse(args.model_seeds)
     (RESULTS / "gate_study.json").write_text(json.dumps(result, indent=2))
     md = markdown(result)

@@ -11,10 +11,10 @@ seeds) and fit seconds; the last line is the median *gap recovered*,
 whose teacher beats the baseline by more than 0.002, and the count of runs
 where the student is below the baseline by more than 0.002.
 
-To make student-side experiments cheap, fitted teachers are cached on disk
-(``--cache``, outside git) under a key made of the encoded training rows, the
-teacher's parameters and the source of the teacher's modules: a change to the
-encoder or the teacher refits, a change to the student does not. Runs go to
+To make student-side experiments cheap, fitted teachers are kept on disk
+(``--cache``, outside git; the teacher's ``memory`` folder, keyed by the encoded
+training rows, the teacher's parameters and the source of the teacher's modules):
+a change to the encoder or the teacher refits, a change to the student does not. Runs go to
 two worker processes with one thread each (``--workers``).
 
     python -m benchmarks.suite                       # everything -> results/suite.{json,md}
@@ -35,8 +35,6 @@ Dataset sources and licences: ``../shared/datasets/README.md`` and ``data/README
 
 from __future__ import annotations
 
-import hashlib
-import inspect
 import json
 import logging
 import os
@@ -45,13 +43,10 @@ import warnings
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import joblib
 import numpy as np
 
-from tabdistill import DistilledClassifier, TeacherEnsemble
+from tabdistill import DistilledClassifier
 from tabdistill.data.target import encode_target
-from tabdistill.distill import members as members_module
-from tabdistill.distill import teacher as teacher_module
 from tabdistill.evaluate.benchmark import stratified_split
 from tabdistill.metrics import roc_auc
 
@@ -67,61 +62,6 @@ LEAD = 0.002
 SLACK = 0.002
 
 
-def _source_hash(*objects) -> str:
-    h = hashlib.sha256()
-    for obj in objects:
-        h.update(inspect.getsource(obj).encode())
-    return h.hexdigest()[:16]
-
-
-class CachedTeacher(TeacherEnsemble):
-    """A :class:`TeacherEnsemble` whose fits are stored on disk and reused.
-
-    The key covers the encoded rows and labels, the parameters and the source
-    of the teacher and members modules (read once, when this script starts:
-    editing them during a run cannot mislabel a fit), so a changed teacher or
-    encoding never reuses a stale fit.
-    """
-
-    _source = _source_hash(teacher_module, members_module)
-
-    def __init__(self, cache_dir=None, **params):
-        super().__init__(**params)
-        self.cache_dir = cache_dir
-
-    @classmethod
-    def _get_param_names(cls):
-        return sorted({"cache_dir", *TeacherEnsemble._get_param_names()})
-
-    def fit_encoded(self, Z, y, sample_weight=None, *, encoder, target, groups=None):
-        if self.cache_dir is None or groups is not None:
-            return super().fit_encoded(
-                Z, y, sample_weight, encoder=encoder, target=target, groups=groups
-            )
-        h = hashlib.sha256()
-        for part in (Z, np.asarray(y), sample_weight):
-            if part is not None:
-                h.update(np.ascontiguousarray(part).tobytes())
-        params = {k: v for k, v in self.get_params().items() if k not in ("cache_dir", "n_jobs")}
-        h.update(repr(sorted(params.items())).encode())
-        h.update(self._source.encode())
-        path = Path(self.cache_dir) / f"{h.hexdigest()[:24]}.joblib"
-        if path.exists():
-            fitted = joblib.load(path)
-            self.__dict__.update(fitted)
-            self.encoder_ = encoder
-            self.cached_ = True
-            return self
-        super().fit_encoded(Z, y, sample_weight, encoder=encoder, target=target)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        state = {k: v for k, v in self.__dict__.items() if k.endswith("_") and k != "encoder_"}
-        tmp = path.with_suffix(".tmp")
-        joblib.dump(state, tmp)
-        tmp.replace(path)
-        self.cached_ = False
-        return self
-
-
 def run_one(name, seed, args) -> dict:
     """Fit the default distiller on one (dataset, seed) and score the three models on test."""
     logging.basicConfig(level=logging.WARNING)
@@ -129,9 +69,8 @@ def run_one(name, seed, args) -> dict:
     X, y_raw = load_suite(name, seed, args["nyc_rows"], args["fraud_rows"])
     y01 = encode_target(y_raw).y
     X_tr, X_te, y_tr, y_te = stratified_split(X, y01, 0.25, seed)
-    teacher = CachedTeacher(cache_dir=args["cache"], **args["teacher_params"])
     model = DistilledClassifier(
-        teacher=teacher,
+        teacher={**args["teacher_params"], "memory": args["cache"]},
         random_state=seed + args["model_seed"],
         n_jobs=1,
         **args["distiller_params"],
@@ -165,7 +104,7 @@ def run_one(name, seed, args) -> dict:
             2,
         ),
         "refit_teacher": report["refit_teacher"],
-        "teacher_cached": bool(getattr(model.teacher_, "cached_", False)),
+        "teacher_cached": bool(getattr(model.teacher_, "from_cache_", False)),
         "chosen": report["chosen"],
         "fallback": report["fallback"] is not None,
         # share of bootstrap resamples of the validation rows on which the best distilled

@@ -18,11 +18,6 @@ SCRIPTS = sorted(benchmarks.scripts())
 #: Scripts that still use private names of tabdistill or patch its modules, and why. Remove a
 #: script from here once it goes through public parameters or stage objects only.
 PRIVATE_STILL = {
-    "suite": "CachedTeacher (to become a public teacher cache)",
-    "gate_study": "forces the gate open by patching private distiller methods",
-    "refit_rounds": "calls and overrides private distiller stages",
-    "flights_nyc_gap": "calls and overrides private distiller stages",
-    "forest_rows": "patches members.FOREST_FULL_ROWS (forests on every row, the rule before)",
     "multiclass_students": "builds a K-output runtime from K boosters with _add_node",
 }
 

@@ -18,8 +18,7 @@ from numbers import Integral
 import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from tabdistill_runtime import columns as col
@@ -27,6 +26,7 @@ from tabdistill_runtime.columns import one_value_each
 from tabdistill_runtime.schema import CATEGORICAL, FeatureSchema
 from tabdistill_runtime.value_issues import ValueIssues
 
+from .._params import Interval, validate_params
 from ..exceptions import DataError, FeatureTypeError, SchemaError
 from .roles import SchemaPlan, factorized, infer_role
 
@@ -215,7 +215,6 @@ class TabularEncoder(TabularInputMixin, TransformerMixin, BaseEstimator):
     upper_ = property(lambda self: self.schema_.upper)
 
     # -- fit
-    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Learn column roles, category levels and numeric ranges from ``X``.
 
@@ -231,12 +230,10 @@ class TabularEncoder(TabularInputMixin, TransformerMixin, BaseEstimator):
         self._fit(X)
         return self
 
-    @_fit_context(prefer_skip_nested_validation=True)
     def fit_transform(self, X, y=None):
         """Fit and return the encoded ``X`` (encoded once: fitting already encodes it)."""
         return self._fit(X)
 
-    @_fit_context(prefer_skip_nested_validation=True)
     def fit_encode(self, X) -> np.ndarray:
         """:meth:`fit_transform` as a NumPy array, whatever ``set_output`` says.
 
@@ -252,6 +249,7 @@ class TabularEncoder(TabularInputMixin, TransformerMixin, BaseEstimator):
         return np.asarray(self.features_, dtype=object)
 
     def _fit(self, X) -> np.ndarray:
+        validate_params(self)
         frame = _as_frame(X)
         if frame.shape[0] == 0:
             raise DataError("cannot fit on an empty table (0 rows).")

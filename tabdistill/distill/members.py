@@ -14,7 +14,6 @@ import time
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
-from sklearn.ensemble._forest import BaseForest
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
@@ -33,6 +32,8 @@ PARTITION_LEVELS = 32
 #: Default parameters of each built-in member, sized for 1k-1M rows. The boosted members'
 #: ``n_estimators`` is a cap: the teacher stops them early inside each fold (see
 #: :func:`fit_member`) and refits them with the rounds the folds needed.
+#: The forest classifiers whose rows per tree scale with the data (see :func:`scale_to_rows`).
+FORESTS = (RandomForestClassifier, ExtraTreesClassifier)
 MEMBER_DEFAULTS = {
     "lightgbm": dict(
         n_estimators=1000,
@@ -225,7 +226,7 @@ def scale_to_rows(estimator, name, params, n_rows):
     params = params or {}
     if is_boosted(estimator) and "n_jobs" not in params:
         estimator.set_params(n_jobs=threads_for(estimator.get_params()["n_jobs"], n_rows))
-    forest = isinstance(estimator, BaseForest) and not {"bootstrap", "max_samples"} & set(params)
+    forest = isinstance(estimator, FORESTS) and not {"bootstrap", "max_samples"} & set(params)
     if forest and n_rows > FOREST_FULL_ROWS:
         estimator.set_params(bootstrap=True, max_samples=FOREST_ROWS / n_rows)
     if n_rows <= LARGE_DATA_ROWS:
@@ -272,7 +273,7 @@ def fit_member(
             estimator, Z, y, sample_weight, categorical_mask, early_stopping, deadline, rows
         )
     Z = Z if rows is None else Z[rows]
-    if deadline is not None and isinstance(estimator, BaseForest):
+    if deadline is not None and isinstance(estimator, FORESTS):
         return _grow_forest(estimator, Z, y, sample_weight, deadline)
     kwargs = {}
     if type(estimator).__name__ == "LGBMClassifier":
