@@ -12,6 +12,7 @@ shares a time limit between the stages.
 from __future__ import annotations
 
 import inspect
+import logging
 import time
 from dataclasses import dataclass, field
 
@@ -325,13 +326,17 @@ def check_decision(threshold, target: Target) -> None:
         )
 
 
-def prepare(estimator, X, y, sample_weight, groups, budget: FitBudget, stages: Stages):
+def prepare(estimator, X, y, sample_weight=None, groups=None, budget=None, stages=None):
     """Encode ``X``, code ``y``, hold out the validation rows and draw the seeds.
 
     ``estimator`` is the :class:`~tabdistill.distill.distiller.DistilledClassifier`
-    whose parameters say how; ``budget`` starts before this stage, as the fit does.
-    Returns the :class:`FitContext`.
+    whose parameters say how. ``budget`` (a :class:`FitBudget`) starts before this stage
+    when the caller's fit does (default: the estimator's ``time_limit`` from now);
+    ``stages`` times and logs the stages (default: a new one). Returns the
+    :class:`FitContext` every later stage takes.
     """
+    budget = FitBudget(estimator.time_limit) if budget is None else budget
+    stages = Stages(logging.getLogger("tabdistill.distill")) if stages is None else stages
     with stages.stage("prepare") as stage:
         encoder = TabularEncoder(categorical_features=estimator.categorical_features)
         Z = encoder.fit_encode(X)
