@@ -1,7 +1,7 @@
 """Single-row latency of LightGBM students against their tree steps (trees x depth).
 
 The distiller's ``latency_budget`` turns microseconds into a cap on tree
-steps with :data:`tabdistill.distill.students.TREE_STEP_NS`; this script
+steps with :data:`tabdistill.distill.sizes.TREE_STEP_NS`; this script
 measures that cost. It fits LightGBM students of several shapes (fixed rounds,
 no early stopping) on the synthetic fraud set, compiles each for the runtime
 and times ``score_one`` on held-out rows, one call at a time after a warm-up:
@@ -21,7 +21,8 @@ import numpy as np
 from tabdistill.data.datasets import make_fraud
 from tabdistill.data.encoder import TabularEncoder
 from tabdistill.data.io import split_target
-from tabdistill.distill.students import TREE_STEP_NS, LightGBMStudent, round_steps
+from tabdistill.distill.sizes import TREE_STEP_NS, round_steps
+from tabdistill.distill.students import LightGBMStudent
 from tabdistill.evaluate.cost import single_row_latency
 
 from .common.cli import argument_parser

@@ -38,7 +38,7 @@ from .common.cli import argument_parser
 from .common.datasets import MULTICLASS, load_multiclass
 from .common.results import RESULTS, mean_sd, size_text, write_results
 from .run_all import read_runs
-from .suite import CACHE, CachedTeacher
+from .suite import CACHE
 
 #: The issue's bar: the student's macro ROC-AUC may trail the baseline's by this much.
 AUC_SLACK = 0.002
@@ -56,7 +56,7 @@ def run(datasets, seeds, n_jobs, cache, out):
         for seed in seeds:
             X, y = load_multiclass(name, seed)
             frame = X.assign(**{MULTICLASS[name][1]: y})
-            teacher = CachedTeacher(cache_dir=None if cache is None else str(cache))
+            teacher = {"memory": None if cache is None else str(cache)}
             start = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")

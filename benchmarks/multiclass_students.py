@@ -46,7 +46,7 @@ from tabdistill_runtime.trees import TreeBuilder
 from .common.cli import argument_parser, command
 from .common.datasets import MULTICLASS, load_multiclass
 from .common.results import write_results
-from .suite import CACHE, CachedTeacher
+from .suite import CACHE
 
 SIZE = {"num_leaves": 15, "n_estimators": 500, "early_stopping_rounds": 30}
 
@@ -65,9 +65,8 @@ def run_one(name, seed, n_jobs):
     X, y = load_multiclass(name, seed)
     target = encode_target(y)
     X_tr, X_te, y_tr, y_te = stratified_split(X, target.y, 0.25, seed, target.classes)
-    teacher = CachedTeacher(cache_dir=str(CACHE))
     model = DistilledClassifier(
-        teacher=teacher,
+        teacher={"memory": str(CACHE)},
         augment_factors=(0,),
         alphas=(0.0,),
         losses=("cross_entropy",),

@@ -36,7 +36,7 @@ from sklearn.model_selection import train_test_split
 
 from tabdistill import DistilledClassifier, make_fraud
 from tabdistill.data import split_target
-from tabdistill.distill.students import round_steps
+from tabdistill.distill.sizes import round_steps
 from tabdistill.evaluate.cost import batch_throughput, single_row_latency
 from tabdistill.export.c_source import write_c
 from tabdistill.export.onnx_graph import to_onnx
