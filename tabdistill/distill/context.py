@@ -126,7 +126,7 @@ class NestedTeacherParams:
 
     def get_params(self, deep=True):
         params = super().get_params(deep=deep)
-        if deep and not isinstance(self.teacher, TeacherEnsemble):
+        if deep and (self.teacher is None or isinstance(self.teacher, dict)):
             view = TeacherFactory(self.teacher).make(0).get_params(deep=False)
             given = self.teacher or {}
             params.update({f"teacher__{k}": given.get(k, v) for k, v in view.items()})

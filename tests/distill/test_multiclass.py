@@ -503,7 +503,7 @@ def test_cli_benchmark_on_a_multiclass_csv(fraud_csv, tmp_path, capsys):
         assert (rep / file).stat().st_size > 1_000
     page = (rep / "index.html").read_text()
     assert "Per class" in page and "most probable class" in page
-    documented = (Path(__file__).parents[1] / "docs" / "benchmark-json.md").read_text()
+    documented = (Path(__file__).parents[2] / "docs" / "benchmark-json.md").read_text()
     for key in [*result, *student, *result["per_class"]["student"], *result["fidelity"]]:
         assert f"`{key}`" in documented, key
 
