@@ -133,7 +133,7 @@ def measure(name, runtime, student, X_test, Z_test, args) -> dict:
     result = {"student": name, "kind": runtime.kind, "n_trees": runtime.n_trees}
     if runtime.kind == "trees":
         result["n_leaves"] = int((runtime.arrays["feature"] < 0).sum())
-        result["tabulated_trees"] = explainer.n_tabulated
+        result["tabulated_blocks"] = explainer.n_tabulated
     result["record"] = paired_latency(
         runtime.score_record,
         lambda r: runtime.score_record(r, reasons=K),

@@ -83,19 +83,28 @@ static inline int rule_left(const void *rules, int node, double v)
 
 /* ------------------------------------------------------------------ shared glue */
 
-#define MAX_BUFS 32
+#define MAX_BUFS 48
 #define STACK_DOUBLES 2048
-/* A tree of at most `table_splits` splits (at most TABLE_SPLITS) gets its contributions
- * tabulated for every pattern of the row's decisions at them, while the tables hold at most
- * TABLE_DOUBLES values in all: a row then costs a lookup a tree (the shallow trees of fast
- * students). */
-#define TABLE_SPLITS 8
-#define TABLE_DOUBLES (1L << 20)
-/* Likewise a leaf with at most LEAF_TABLE_FEATURES distinct features on its path gets its
+/* A block of a tree (explain.py: tree_blocks) gets its contributions tabulated for every
+ * pattern of the row's decisions at its key's splits, while the tables hold at most the
+ * `tables` values Trees was given: a row then costs a lookup a block. */
+/* A leaf with at most LEAF_TABLE_FEATURES distinct features on its path gets its
  * contributions tabulated for every pattern of the row's agreement with them, within
  * LEAF_TABLE_DOUBLES values in all. */
 #define LEAF_TABLE_FEATURES 6
 #define LEAF_TABLE_DOUBLES (1L << 20)
+
+/* Blocks of trees (explain.py: tree_blocks): per tree its blocks and leaves in none, per block
+ * the split numbers its key reads, the features it adds to and its leaves. */
+typedef struct {
+    const int *block_first, *block_stop, *rest_first, *rest_stop; /* per tree */
+    /* per block: the splits above it (key_start into keys), its own (inside_first ..
+     * inside_first + inside_count - 1), the features its table holds, its leaves */
+    const int *key_start, *keys, *inside_first, *inside_count, *feat_start, *feats;
+    const int *leaf_first, *leaf_stop;
+    const int *rest;
+    long n_blocks;
+} blocks_t;
 
 typedef struct {
     PyObject_HEAD
@@ -107,14 +116,14 @@ typedef struct {
     int kind; /* 0: trees, 1: linear */
     td_trees trees;
     td_leaves leaves; /* trees of at most 64 splits, leaf by leaf (leaves.first[t] >= 0) */
+    Py_ssize_t leaves_count;
     rules_t rules;
     td_linear linear;
     double *expected; /* n_outputs values */
-    /* tabulated trees: per tree the offset of its table (-1: none) and of its features in
-     * tab_feat, and how many features; a table holds 2^splits rows of n_feat values */
-    long *tab_off;
-    int *tab_feat_off, *tab_n_feat, *tab_feat;
-    double *tab;
+    blocks_t blocks;
+    int *split_start, *splits; /* per tree: its splits (node indices, pre-order) */
+    long *block_off; /* per block: where its table starts in block_tab (-1: none) */
+    double *block_tab;
     long *leaf_tab_off; /* per listed leaf: where its table starts in leaf_tab (-1: none) */
     double *leaf_tab;
 } Explainer;
@@ -151,11 +160,10 @@ static void Explainer_dealloc(Explainer *self)
         PyBuffer_Release(&self->bufs[k]);
     Py_XDECREF(self->names);
     free(self->expected);
-    free(self->tab_off);
-    free(self->tab_feat_off);
-    free(self->tab_n_feat);
-    free(self->tab_feat);
-    free(self->tab);
+    free(self->block_off);
+    free(self->block_tab);
+    free(self->split_start);
+    free(self->splits);
     free(self->leaf_tab_off);
     free(self->leaf_tab);
     Py_TYPE(self)->tp_free((PyObject *)self);
@@ -210,6 +218,7 @@ static int take_paths(Explainer *self, PyObject *paths, Py_ssize_t n_trees, int 
             return -1;
     *L = (td_leaves){ptr[0], ptr[1], ptr[2], ptr[3], ptr[4], ptr[5], ptr[6], ptr[7], ptr[8],
                      ptr[9]};
+    self->leaves_count = len[2];
     if (len[0] != n_trees || len[1] != n_trees || len[3] != len[2] + 1 || len[5] != len[4] ||
         len[6] != len[4] || len[7] != len[4] || len[8] != len[9] || len[3] < 1)
         goto bad;
@@ -268,141 +277,215 @@ nomem:
     return -1;
 }
 
-/* The splits of tree t (node indices, pre-order) into out; returns how many, at most max. */
-static int tree_splits(const td_trees *m, long t, int *out, int max)
+/* The tree_blocks arrays of `blocks` (see Trees), checked: every index within its array. */
+static int take_blocks(Explainer *self, PyObject *blocks, Py_ssize_t n_trees, int n_features)
 {
-    int root = m->roots[t], end = t + 1 < m->n_trees ? m->roots[t + 1] : (int)m->n_nodes, k = 0;
-    for (int n = root; n < end; n++)
-        if (m->feature[n] >= 0) {
-            if (k == max)
-                return max + 1;
-            out[k++] = n;
-        }
-    return k;
+    static const char *names[13] = {
+        "block_first", "block_stop", "rest_first", "rest_stop", "key_start", "keys",
+        "inside_first", "inside_count", "feat_start", "feats", "leaf_first", "leaf_stop", "rest"};
+    const void *ptr[13];
+    Py_ssize_t len[13], n_leaves = self->leaves_count;
+    blocks_t *B = &self->blocks;
+    if (PyTuple_GET_SIZE(blocks) != 13) {
+        PyErr_SetString(PyExc_ValueError, "Trees: expected 13 block arrays");
+        return -1;
+    }
+    for (int k = 0; k < 13; k++)
+        if (take(self, PyTuple_GET_ITEM(blocks, k), "i", 4, &ptr[k], &len[k], names[k]) < 0)
+            return -1;
+    *B = (blocks_t){ptr[0], ptr[1], ptr[2],  ptr[3],  ptr[4],  ptr[5],      ptr[6],
+                    ptr[7], ptr[8], ptr[9], ptr[10], ptr[11], ptr[12], (long)len[10]};
+    if (len[0] != n_trees || len[1] != n_trees || len[2] != n_trees || len[3] != n_trees ||
+        len[4] != B->n_blocks + 1 || len[6] != B->n_blocks || len[7] != B->n_blocks ||
+        len[8] != B->n_blocks + 1 || len[11] != B->n_blocks)
+        goto bad;
+    for (Py_ssize_t t = 0; t < n_trees; t++)
+        if (B->block_first[t] < 0 || B->block_stop[t] < B->block_first[t] ||
+            B->block_stop[t] > B->n_blocks || B->rest_first[t] < 0 ||
+            B->rest_stop[t] < B->rest_first[t] || B->rest_stop[t] > len[12] ||
+            ((B->block_stop[t] > B->block_first[t] || B->rest_stop[t] > B->rest_first[t]) &&
+             self->leaves.first[t] < 0))
+            goto bad;
+    for (long k = 0; k < B->n_blocks; k++) {
+        int na = B->key_start[k + 1] - B->key_start[k], u = B->feat_start[k + 1] - B->feat_start[k];
+        int nk = na + B->inside_count[k];
+        if (na < 0 || nk > 20 || B->key_start[k] < 0 || B->key_start[k + 1] > len[5] || u < 0 ||
+            B->inside_count[k] < 0 || B->inside_first[k] < 0 ||
+            B->inside_first[k] + B->inside_count[k] > 64 ||
+            u > 64 || B->feat_start[k] < 0 || B->feat_start[k + 1] > len[9] ||
+            B->leaf_first[k] < 0 || B->leaf_stop[k] < B->leaf_first[k] ||
+            B->leaf_stop[k] > n_leaves)
+            goto bad;
+    }
+    for (Py_ssize_t j = 0; j < len[5]; j++)
+        if (B->keys[j] < 0 || B->keys[j] >= 64)
+            goto bad;
+    for (Py_ssize_t j = 0; j < len[9]; j++)
+        if (B->feats[j] < 0 || B->feats[j] >= n_features)
+            goto bad;
+    for (Py_ssize_t j = 0; j < len[12]; j++)
+        if (B->rest[j] < 0 || B->rest[j] >= n_leaves)
+            goto bad;
+    return 0;
+bad:
+    PyErr_SetString(PyExc_ValueError, "Trees: block arrays of inconsistent sizes");
+    return -1;
 }
 
-/* Tabulate the trees of at most TABLE_SPLITS splits (within TABLE_DOUBLES values): row
- * `pattern` of a tree's table holds its contributions to its features when the row goes
- * left at its b-th split iff bit b of pattern is set. 0, or -1 with MemoryError set. */
-static int build_tables(Explainer *self, int table_splits)
+/* Block k's key for a row going left at the splits `left` sets: the decisions at the splits
+ * above it, then at its own (numbered consecutively). */
+static inline uint64_t block_key(const blocks_t *B, long k, uint64_t left)
 {
+    const int first = B->key_start[k], na = B->key_start[k + 1] - first, count = B->inside_count[k];
+    uint64_t key = ((left >> B->inside_first[k]) & (((uint64_t)1 << count) - 1)) << na;
+    for (int j = 0; j < na; j++)
+        key |= ((left >> B->keys[first + j]) & 1) << j;
+    return key;
+}
+
+/* The key's splits as a `left` word: bit j of key at the split it stands for. */
+static inline uint64_t key_left(const blocks_t *B, long k, uint64_t key)
+{
+    const int first = B->key_start[k], na = B->key_start[k + 1] - first;
+    uint64_t left = (key >> na) << B->inside_first[k];
+    for (int j = 0; j < na; j++)
+        left |= ((key >> j) & 1) << B->keys[first + j];
+    return left;
+}
+
+/* The contributions of listed leaf l to its path's features, for a row going left at the
+ * splits `left` sets: from its table, or computed into `direct`. */
+static inline const double *leaf_row(const Explainer *self, long l, uint64_t left,
+                                     double *direct)
+{
+    const td_leaves *L = &self->leaves;
+    const int d = L->entry[l + 1] - L->entry[l];
+    const uint64_t pattern = td_leaf_pattern(L, l, left);
+    if (self->leaf_tab_off[l] >= 0)
+        return self->leaf_tab + self->leaf_tab_off[l] + (long)pattern * d;
+    td_leaf_direct(L, l, pattern, direct);
+    return direct;
+}
+
+/* Tabulate the blocks (within BLOCK_DOUBLES values): row `key` of a block's table holds its
+ * leaves' contributions, summed, to its features when the row goes left at the key's j-th
+ * split iff bit j of key is set. 0, or -1 with MemoryError set. */
+static int build_block_tables(Explainer *self, long budget)
+{
+    const blocks_t *B = &self->blocks;
+    const td_leaves *L = &self->leaves;
     const td_trees *m = &self->trees;
-    long n_trees = m->n_trees, used = 0, n_feat_total = 0;
-    int splits[TABLE_SPLITS + 1], feats[TABLE_SPLITS];
-    double *work = NULL, *phi = NULL;
-    int *ints = NULL;
-    self->tab_off = malloc(sizeof(long) * (size_t)(n_trees + 1));
-    self->tab_feat_off = malloc(sizeof(int) * (size_t)(n_trees + 1));
-    self->tab_n_feat = malloc(sizeof(int) * (size_t)(n_trees + 1));
-    self->tab_feat = malloc(sizeof(int) * (size_t)(n_trees * TABLE_SPLITS + 1));
-    if (!self->tab_off || !self->tab_feat_off || !self->tab_n_feat || !self->tab_feat)
+    long used = 0, n_splits = 0;
+    double direct[64];
+    self->block_off = malloc(sizeof(long) * (size_t)(B->n_blocks + 1));
+    self->split_start = malloc(sizeof(int) * (size_t)(m->n_trees + 1));
+    self->splits = malloc(sizeof(int) * (size_t)(m->n_nodes + 1));
+    if (self->block_off == NULL || self->split_start == NULL || self->splits == NULL)
         goto nomem;
-    for (long t = 0; t < n_trees; t++) { /* which trees, and their features */
-        int k = tree_splits(m, t, splits, TABLE_SPLITS), u = 0;
-        self->tab_off[t] = -1;
-        if (k < 1 || k > table_splits || k > TABLE_SPLITS)
-            continue;
-        for (int b = 0; b < k; b++) {
-            int f = m->feature[splits[b]], seen = 0;
-            for (int j = 0; j < u; j++)
-                seen |= feats[j] == f;
-            if (!seen)
-                feats[u++] = f;
-        }
-        if (used + (1L << k) * u > TABLE_DOUBLES)
-            continue;
-        self->tab_off[t] = used;
-        self->tab_feat_off[t] = (int)n_feat_total;
-        self->tab_n_feat[t] = u;
-        memcpy(self->tab_feat + n_feat_total, feats, sizeof(int) * (size_t)u);
-        n_feat_total += u;
-        used += (1L << k) * u;
+    for (long t = 0; t < m->n_trees; t++) {
+        int end = t + 1 < m->n_trees ? m->roots[t + 1] : (int)m->n_nodes;
+        self->split_start[t] = (int)n_splits;
+        for (int n = m->roots[t]; n < end; n++)
+            if (m->feature[n] >= 0)
+                self->splits[n_splits++] = n;
     }
-    self->tab = malloc(sizeof(double) * (size_t)(used + 1));
-    work = malloc(sizeof(double) * (size_t)td_work_doubles(m));
-    ints = malloc(sizeof(int) * (size_t)td_work_ints(m));
-    phi = calloc((size_t)m->n_features + 1, sizeof(double));
-    if (!self->tab || !work || !ints || !phi)
+    self->split_start[m->n_trees] = (int)n_splits;
+    for (long k = 0; k < B->n_blocks; k++) {
+        long nk = B->key_start[k + 1] - B->key_start[k] + B->inside_count[k];
+        long u = B->feat_start[k + 1] - B->feat_start[k];
+        self->block_off[k] = -1;
+        if ((u << nk) + used <= budget) {
+            self->block_off[k] = used;
+            used += u << nk;
+        }
+    }
+    self->block_tab = calloc((size_t)(used + 1), sizeof(double));
+    if (self->block_tab == NULL)
         goto nomem;
-    {
-        td_scratch s = td_scratch_at(m, work, ints);
-        for (long t = 0; t < n_trees; t++) {
-            int k, u = self->tab_n_feat[t];
-            const int *f = self->tab_feat + self->tab_feat_off[t];
-            if (self->tab_off[t] < 0)
-                continue;
-            k = tree_splits(m, t, splits, TABLE_SPLITS);
-            for (long pattern = 0; pattern < (1L << k); pattern++) {
-                double *row = self->tab + self->tab_off[t] + pattern * u;
-                for (int b = 0; b < k; b++)
-                    s.left[splits[b] - m->roots[t]] = (int)((pattern >> b) & 1);
-                for (int j = 0; j < u; j++)
-                    phi[f[j]] = 0.0;
-                td_tree_decided(m, t, phi, &s);
-                for (int j = 0; j < u; j++)
-                    row[j] = phi[f[j]];
+    for (long k = 0; k < B->n_blocks; k++) {
+        const int nk = B->key_start[k + 1] - B->key_start[k] + B->inside_count[k];
+        const int u = B->feat_start[k + 1] - B->feat_start[k];
+        const int *feats = B->feats + B->feat_start[k];
+        if (self->block_off[k] < 0)
+            continue;
+        for (uint64_t key = 0; key < ((uint64_t)1 << nk); key++) {
+            double *row = self->block_tab + self->block_off[k] + (long)key * u;
+            const uint64_t left = key_left(B, k, key);
+            for (long l = B->leaf_first[k]; l < B->leaf_stop[k]; l++) {
+                const int e0 = L->entry[l], d = L->entry[l + 1] - e0;
+                const double *out = leaf_row(self, l, left, direct);
+                for (int b = 0; b < d; b++)
+                    for (int j = 0; j < u; j++)
+                        if (feats[j] == L->feature[e0 + b])
+                            row[j] += out[b];
             }
         }
     }
-    free(work);
-    free(ints);
-    free(phi);
     return 0;
 nomem:
-    free(work);
-    free(ints);
-    free(phi);
     PyErr_NoMemory();
     return -1;
 }
 
 /* Bit b set iff row x goes left at the b-th split of tree t (its first 64 splits). */
-static inline uint64_t left_bits(const td_trees *m, long t, const double *x)
+static inline uint64_t left_bits(const Explainer *self, long t, const double *x)
 {
-    int root = m->roots[t], end = t + 1 < m->n_trees ? m->roots[t + 1] : (int)m->n_nodes, b = 0;
+    const int *split = self->splits + self->split_start[t];
+    const int n = self->split_start[t + 1] - self->split_start[t];
+    const int *feature = self->trees.feature;
     uint64_t bits = 0;
-    for (int n = root; n < end && b < 64; n++)
-        if (m->feature[n] >= 0)
-            bits |= (uint64_t)rule_left(m->rules, n, x[m->feature[n]]) << b++;
+    for (int b = 0; b < n && b < 64; b++)
+        bits |= (uint64_t)rule_left(&self->rules, split[b], x[feature[split[b]]]) << b;
     return bits;
 }
 
-/* Add tree t's contributions for row x to phi: from its table, leaf by leaf, or walked. */
-static inline void tree_contrib(const Explainer *self, long t, const double *x, double *phi,
-                                td_scratch *s)
+/* Add leaves [first, stop) of `list` (NULL: the listed leaves first .. stop - 1) to phi. */
+static inline void add_leaves(const Explainer *self, const int *list, long first, long stop,
+                              uint64_t left, double *phi)
 {
-    const td_trees *m = &self->trees;
-    long off = self->tab_off[t];
-    if (off >= 0) {
-        int u = self->tab_n_feat[t];
-        const int *f = self->tab_feat + self->tab_feat_off[t];
-        const double *row = self->tab + off + (long)left_bits(m, t, x) * u;
-        for (int j = 0; j < u; j++)
-            phi[f[j]] += row[j];
-    } else if (self->leaves.first[t] >= 0) {
-        const td_leaves *L = &self->leaves;
-        uint64_t left = left_bits(m, t, x);
-        double direct[64];
-        for (long l = L->first[t]; l < L->stop[t]; l++) {
-            const int e0 = L->entry[l], d = L->entry[l + 1] - e0;
-            const uint64_t pattern = td_leaf_pattern(L, l, left);
-            const double *row = direct;
-            if (self->leaf_tab_off[l] >= 0)
-                row = self->leaf_tab + self->leaf_tab_off[l] + (long)pattern * d;
-            else
-                td_leaf_direct(L, l, pattern, direct);
-            for (int b = 0; b < d; b++)
-                phi[L->feature[e0 + b]] += row[b];
-        }
-    } else {
-        td_tree_contrib(m, t, x, phi, s);
+    const td_leaves *L = &self->leaves;
+    double direct[64];
+    for (long i = first; i < stop; i++) {
+        const long l = list ? list[i] : i;
+        const int e0 = L->entry[l], d = L->entry[l + 1] - e0;
+        const double *row = leaf_row(self, l, left, direct);
+        for (int b = 0; b < d; b++)
+            phi[L->feature[e0 + b]] += row[b];
     }
 }
 
-/* Trees(arrays, paths, n_features, n_outputs, max_nodes, base, zero, groups, names,
- * table_splits): trees of at most table_splits splits are tabulated (0: none); paths: the
- * td_leaves arrays first, stop, value, entry, feature, z, mask, want, rule_t, rule_w (see
- * explain.py: leaf_paths); arrays in the
+/* Add tree t's contributions for row x to phi: a lookup a block of it (the rest leaf by
+ * leaf) for a tree of at most 64 splits, else walked. */
+static inline void tree_contrib(const Explainer *self, long t, const double *x, double *phi,
+                                td_scratch *s)
+{
+    const blocks_t *B = &self->blocks;
+    uint64_t left;
+    if (self->leaves.first[t] < 0) {
+        td_tree_contrib(&self->trees, t, x, phi, s);
+        return;
+    }
+    left = left_bits(self, t, x);
+    for (long k = B->block_first[t]; k < B->block_stop[t]; k++) {
+        const int u = B->feat_start[k + 1] - B->feat_start[k];
+        const int *feats = B->feats + B->feat_start[k];
+        const double *row;
+        if (self->block_off[k] < 0) {
+            add_leaves(self, NULL, B->leaf_first[k], B->leaf_stop[k], left, phi);
+            continue;
+        }
+        row = self->block_tab + self->block_off[k] + (long)block_key(B, k, left) * u;
+        for (int j = 0; j < u; j++)
+            phi[feats[j]] += row[j];
+    }
+    add_leaves(self, B->rest, B->rest_first[t], B->rest_stop[t], left, phi);
+}
+
+/* Trees(arrays, paths, blocks, n_features, n_outputs, max_nodes, base, zero, groups, names,
+ * tables): paths: the td_leaves arrays first, stop, value, entry, feature, z, mask, want,
+ * rule_t, rule_w (explain.py: leaf_paths); blocks: those of explain.py's tree_blocks;
+ * tables: the most values the blocks' tables may hold (0: no tables, nor for leaves);
+ * arrays in the
  * order: feature, right, value, share, repeat, prev_edge, roots, tree_output, flags,
  * cat_bounds, cat_bits, points, weights, kind, u (see tabdistill_runtime/explain.py). */
 #define N_TREE_ARRAYS 15
@@ -414,17 +497,18 @@ static PyObject *Trees_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     static const char *names[N_TREE_ARRAYS] = {
         "feature", "right", "value", "share", "repeat", "prev_edge", "roots", "tree_output",
         "flags", "cat_bounds", "cat_bits", "points", "weights", "kind", "u"};
-    PyObject *arrays, *paths, *groups, *group_names;
-    int n_features, n_outputs, max_nodes, table_splits;
+    PyObject *arrays, *paths, *blocks, *groups, *group_names;
+    int n_features, n_outputs, max_nodes;
+    long tables;
     double base, zero;
     const void *ptr[N_TREE_ARRAYS];
     Py_ssize_t len[N_TREE_ARRAYS], n_nodes;
     Explainer *self;
     td_trees *m;
     (void)kwds;
-    if (!PyArg_ParseTuple(args, "O!O!iiiddOOi:Trees", &PyTuple_Type, &arrays, &PyTuple_Type,
-                          &paths, &n_features, &n_outputs, &max_nodes, &base, &zero, &groups,
-                          &group_names, &table_splits))
+    if (!PyArg_ParseTuple(args, "O!O!O!iiiddOOl:Trees", &PyTuple_Type, &arrays, &PyTuple_Type,
+                          &paths, &PyTuple_Type, &blocks, &n_features, &n_outputs, &max_nodes,
+                          &base, &zero, &groups, &group_names, &tables))
         return NULL;
     if (PyTuple_GET_SIZE(arrays) != N_TREE_ARRAYS) {
         PyErr_SetString(PyExc_ValueError, "Trees: expected 15 arrays");
@@ -446,7 +530,8 @@ static PyObject *Trees_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     if (take_groups(self, groups, group_names) < 0)
         goto fail;
     n_nodes = len[0];
-    if (take_paths(self, paths, len[6], n_features) < 0)
+    if (take_paths(self, paths, len[6], n_features) < 0 ||
+        take_blocks(self, blocks, len[6], n_features) < 0)
         goto fail;
     /* the arrays come from a validated table (tabdistill_runtime/validation.py); sizes and
      * indices are checked again here, so that no call can read outside them */
@@ -488,7 +573,7 @@ static PyObject *Trees_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     }
     for (int k = 0; k < n_outputs; k++)
         self->expected[k] += base;
-    if (build_tables(self, table_splits) < 0 || build_leaf_tables(self, table_splits > 0) < 0)
+    if (build_leaf_tables(self, tables > 0) < 0 || build_block_tables(self, tables) < 0)
         goto fail;
     return (PyObject *)self;
 bad_size:
@@ -842,8 +927,8 @@ static PyObject *Explainer_tabulated(Explainer *self, PyObject *unused)
 {
     long n = 0;
     (void)unused;
-    for (long t = 0; self->kind == 0 && t < self->trees.n_trees; t++)
-        n += self->tab_off[t] >= 0;
+    for (long k = 0; self->kind == 0 && k < self->blocks.n_blocks; k++)
+        n += self->block_off[k] >= 0;
     return PyLong_FromLong(n);
 }
 
@@ -857,7 +942,7 @@ static PyMethodDef Explainer_methods[] = {
     {"expected", (PyCFunction)Explainer_expected, METH_NOARGS,
      "The expected value (baseline) of each output."},
     {"n_points", (PyCFunction)Explainer_points, METH_NOARGS, "Quadrature points (trees)."},
-    {"n_tabulated", (PyCFunction)Explainer_tabulated, METH_NOARGS, "Trees looked up in tables."},
+    {"n_tabulated", (PyCFunction)Explainer_tabulated, METH_NOARGS, "Blocks of trees looked up in tables."},
     {NULL, NULL, 0, NULL}};
 
 static PyTypeObject TreesType = {

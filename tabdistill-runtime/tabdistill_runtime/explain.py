@@ -194,9 +194,97 @@ def _kernels():
     return _explain
 
 
-#: Trees of at most this many splits get their contributions tabulated for every pattern of a
-#: row's decisions (``_explain.c``): a lookup a tree instead of a walk.
-TABLE_SPLITS = 8
+#: A block of a tree -- a subtree with the splits on the path to it -- whose key (the row's
+#: decisions at those splits) has at most this many bits gets its contributions tabulated.
+BLOCK_BITS = 10
+#: Bytes the blocks' tables may take, the first blocks first: beyond a few megabytes a
+#: lookup misses the CPU's caches and costs more than computing the leaves.
+TABLE_BYTES = 4 << 20
+
+
+def tree_blocks(arrays, paths, max_bits: int = BLOCK_BITS) -> tuple:
+    """The blocks of the trees listed leaf by leaf (:func:`leaf_paths`), for ``_explain.c``.
+
+    The leaves of a subtree depend on the row's decisions at its splits and at those on the
+    path to it only: when they number at most ``max_bits``, the subtree is a block, its
+    leaves' contributions tabulated by those decisions. A tree of at most ``max_bits``
+    splits is one block; a larger one is cut into the largest such subtrees; a leaf deeper
+    than ``max_bits`` splits is in none (``rest``: computed on its own).
+
+    Returns per tree ``block_first``, ``block_stop``, ``rest_first``, ``rest_stop``; per
+    block ``key_start`` (into ``keys``: the split numbers of the splits above it, the key's
+    low bits), ``inside_first`` and ``inside_count`` (its own splits, numbered consecutively
+    in pre-order: the key's next bits), ``feat_start`` (into ``feats``: the features its
+    leaves contribute to), ``leaf_first``, ``leaf_stop``; and ``rest`` (listed leaves).
+    """
+    feature, right = arrays["feature"].tolist(), arrays["right"].tolist()
+    first, entry, entry_feature = paths[0].tolist(), paths[3].tolist(), paths[4].tolist()
+    ends = arrays["roots"].tolist()[1:] + [len(feature)]
+    per_tree = {k: [] for k in ("block_first", "block_stop", "rest_first", "rest_stop")}
+    blocks = {k: [] for k in ("keys", "feats", "leaf_first", "leaf_stop", "inside", "count")}
+    key_start, feat_start, rest = [0], [0], []
+    for root, end, leaf0 in zip(arrays["roots"].tolist(), ends, first):
+        per_tree["block_first"].append(len(blocks["leaf_first"]))
+        per_tree["rest_first"].append(len(rest))
+        if leaf0 >= 0:
+            found, rest_here = _cut(feature, right, root, end, max_bits)
+            for above, (inside, count), lo, hi in found:
+                lo, hi = leaf0 + lo, leaf0 + hi
+                blocks["keys"] += above
+                blocks["inside"].append(inside)
+                blocks["count"].append(count)
+                blocks["feats"] += sorted(set(entry_feature[entry[lo] : entry[hi]]))
+                blocks["leaf_first"].append(lo)
+                blocks["leaf_stop"].append(hi)
+                key_start.append(len(blocks["keys"]))
+                feat_start.append(len(blocks["feats"]))
+            rest += [leaf0 + i for i in rest_here]
+        per_tree["block_stop"].append(len(blocks["leaf_first"]))
+        per_tree["rest_stop"].append(len(rest))
+    i32 = np.int32
+    return tuple(
+        np.asarray(a, dtype=i32)
+        for a in (
+            *per_tree.values(),
+            key_start,
+            blocks["keys"],
+            blocks["inside"],
+            blocks["count"],
+            feat_start,
+            blocks["feats"],
+            blocks["leaf_first"],
+            blocks["leaf_stop"],
+            rest,
+        )
+    )
+
+
+def _cut(feature, right, root, end, max_bits):
+    """``([(splits above, (first split, splits) inside, first leaf, stop leaf)], [rest leaf])``
+    of the tree of nodes [root, end), leaves and splits numbered in pre-order from 0."""
+    splits_before, leaves_before = [0], [0]
+    for n in range(root, end):
+        splits_before.append(splits_before[-1] + (feature[n] >= 0))
+        leaves_before.append(leaves_before[-1] + (feature[n] < 0))
+    stop = {}  # a node's subtree is [node, stop[node])
+    for n in range(end - 1, root - 1, -1):
+        stop[n] = n + 1 if feature[n] < 0 else stop[right[n]]
+    found, rest = [], []
+
+    def place(n, above):
+        lo, hi = n - root, stop[n] - root
+        inside = splits_before[hi] - splits_before[lo]
+        if len(above) + inside <= max_bits:
+            found.append((above, (splits_before[lo], inside), leaves_before[lo], leaves_before[hi]))
+        elif feature[n] < 0:
+            rest.append(leaves_before[lo])
+        else:
+            here = above + [splits_before[lo]]
+            place(n + 1, here)
+            place(right[n], here)
+
+    place(root, [])
+    return found, rest
 
 
 def walk_tables(model, depth) -> dict:
@@ -224,9 +312,9 @@ def walk_tables(model, depth) -> dict:
 
 
 def tree_explainer(model, groups: FeatureGroups, walk: dict, tables=True, leaves=True):
-    """The C explainer of a tree runtime: trees of at most :data:`TABLE_SPLITS` splits
-    tabulated (``tables``), the others of at most 64 leaf by leaf (``leaves``), the rest
-    walked with ``walk`` (:func:`walk_tables`)."""
+    """The C explainer of a tree runtime: trees of at most 64 splits leaf by leaf
+    (``leaves``), their blocks and small leaves tabulated (``tables``, :func:`tree_blocks`),
+    the others walked with ``walk`` (:func:`walk_tables`)."""
     from .rules import ZERO
 
     a = model.arrays
@@ -239,10 +327,11 @@ def tree_explainer(model, groups: FeatureGroups, walk: dict, tables=True, leaves
         *_fast_rules(a),
     )
     paths = leaf_paths(a, walk["share"], 64 if leaves else 0)
+    blocks = tree_blocks(a, paths, BLOCK_BITS if tables else 0)
     settings = (model.n_features, model.n_outputs, walk["max_nodes"], float(model.meta["base"]))
-    splits = TABLE_SPLITS if tables else 0
-    explainer = _kernels().Trees(arrays, paths, *settings, ZERO, groups.index, groups.names, splits)
-    return explainer, (arrays, paths)
+    budget = (TABLE_BYTES if tables is True else int(tables)) // 8
+    c = _kernels().Trees(arrays, paths, blocks, *settings, ZERO, groups.index, groups.names, budget)
+    return c, (arrays, paths, blocks)
 
 
 def linear_explainer(model, groups: FeatureGroups):
@@ -269,10 +358,12 @@ class Explainer:
     model : CompiledModel
     depth : ndarray, default=None
         Each tree's depth (tree runtimes).
-    tables, leaves : bool, default=True
-        Tabulate small trees' contributions, and compute those of trees of at most 64
-        splits leaf by leaf rather than by walking them (faster; the same values up to
-        rounding).
+    tables : bool or int, default=True
+        Tabulate blocks of trees and small leaves (within :data:`TABLE_BYTES`, or this
+        many bytes of block tables).
+    leaves : bool, default=True
+        Compute the contributions of trees of at most 64 splits leaf by leaf rather than
+        by walking them. Either way the values are the same up to rounding.
 
     Attributes
     ----------
@@ -296,7 +387,7 @@ class Explainer:
 
     @property
     def n_tabulated(self) -> int:
-        """Trees whose contributions are looked up in a table rather than walked."""
+        """Blocks of trees whose contributions are looked up in a table."""
         return self._c.n_tabulated()
 
     def encoded(self, Z) -> np.ndarray:

@@ -73,8 +73,8 @@ def test_tree_contributions_match_lightgbm_pred_contrib(rule_data, shape):
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
     raw = booster.predict(probe, raw_score=True)
     np.testing.assert_allclose(got.sum(axis=1), raw, rtol=0, atol=1e-9)
-    # tables, leaf by leaf, the walk: the same values by three routes
-    for tables, leaves in ((False, True), (False, False)):
+    # tables of blocks (all, or as many as 2 kB hold), leaf by leaf, the walk: the same values
+    for tables, leaves in ((2_048, True), (False, True), (False, False)):
         other = Explainer(runtime, runtime._depth, tables=tables, leaves=leaves)
         np.testing.assert_allclose(other.encoded(probe)[:, 0], got, rtol=0, atol=1e-12)
 
