@@ -92,7 +92,7 @@ static inline int rule_left(const void *rules, int node, double v)
  * contributions tabulated for every pattern of the row's agreement with them, within
  * LEAF_TABLE_DOUBLES values in all. */
 #define LEAF_TABLE_FEATURES 6
-#define LEAF_TABLE_DOUBLES (1L << 20)
+#define LEAF_TABLE_DOUBLES (1L << 19)
 
 /* Blocks of trees (explain.py: tree_blocks): per tree its blocks and leaves in none, per block
  * the split numbers its key reads, the features it adds to and its leaves. */
@@ -240,31 +240,38 @@ bad:
     return -1;
 }
 
-/* Tabulate the listed leaves of at most LEAF_TABLE_FEATURES path features (within
- * LEAF_TABLE_DOUBLES values): row `pattern` of a leaf's table holds td_leaf_direct's out.
- * 0, or -1 with MemoryError set. */
+/* Tabulate the listed leaves of at most LEAF_TABLE_FEATURES path features that no block
+ * table covers (within LEAF_TABLE_DOUBLES values): row `pattern` of a leaf's table holds
+ * td_leaf_direct's out. Called after build_block_tables (which computes its tables with
+ * leaf_tab_off all -1). 0, or -1 with MemoryError set. */
 static int build_leaf_tables(Explainer *self, int enabled)
 {
     const td_leaves *L = &self->leaves;
-    long n_leaves = 0, used = 0;
-    for (long t = 0; t < self->trees.n_trees; t++)
-        if (L->first[t] >= 0 && L->stop[t] > n_leaves)
-            n_leaves = L->stop[t];
-    self->leaf_tab_off = malloc(sizeof(long) * (size_t)(n_leaves + 1));
-    if (self->leaf_tab_off == NULL)
+    const blocks_t *B = &self->blocks;
+    long used = 0;
+    char *needed = calloc((size_t)self->leaves_count + 1, 1);
+    if (needed == NULL)
         goto nomem;
-    for (long l = 0; l < n_leaves; l++) {
+    for (long t = 0; t < self->trees.n_trees; t++)
+        for (long j = B->rest_first[t]; j < B->rest_stop[t]; j++)
+            needed[B->rest[j]] = 1;
+    for (long k = 0; k < B->n_blocks; k++)
+        if (self->block_off[k] < 0)
+            for (long l = B->leaf_first[k]; l < B->leaf_stop[k]; l++)
+                needed[l] = 1;
+    for (long l = 0; l < self->leaves_count; l++) {
         long d = L->entry[l + 1] - L->entry[l], size = d * (1L << d);
-        self->leaf_tab_off[l] = -1;
-        if (enabled && d >= 1 && d <= LEAF_TABLE_FEATURES && used + size <= LEAF_TABLE_DOUBLES) {
+        if (enabled && needed[l] && d >= 1 && d <= LEAF_TABLE_FEATURES &&
+            used + size <= LEAF_TABLE_DOUBLES) {
             self->leaf_tab_off[l] = used;
             used += size;
         }
     }
+    free(needed);
     self->leaf_tab = malloc(sizeof(double) * (size_t)(used + 1));
     if (self->leaf_tab == NULL)
         goto nomem;
-    for (long l = 0; l < n_leaves; l++) {
+    for (long l = 0; l < self->leaves_count; l++) {
         long d = L->entry[l + 1] - L->entry[l];
         if (self->leaf_tab_off[l] < 0)
             continue;
@@ -573,7 +580,14 @@ static PyObject *Trees_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     }
     for (int k = 0; k < n_outputs; k++)
         self->expected[k] += base;
-    if (build_leaf_tables(self, tables > 0) < 0 || build_block_tables(self, tables) < 0)
+    self->leaf_tab_off = malloc(sizeof(long) * (size_t)(self->leaves_count + 1));
+    if (self->leaf_tab_off == NULL) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    for (Py_ssize_t l = 0; l < self->leaves_count; l++)
+        self->leaf_tab_off[l] = -1;
+    if (build_block_tables(self, tables) < 0 || build_leaf_tables(self, tables > 0) < 0)
         goto fail;
     return (PyObject *)self;
 bad_size:
