@@ -138,7 +138,8 @@ def test_version_3_prefix_is_checked_before_anything_is_decompressed(model_and_r
         return blob[:at] + value + blob[at + len(value) :]
 
     cases = {
-        "format version 4": with_prefix(good, 4, b"\x04"),
+        "format version 5": with_prefix(good, 4, b"\x05"),
+        "version-4 container holds a header of version 3": with_prefix(good, 4, b"\x04"),
         "unknown codec 7": with_prefix(good, 5, b"\x07"),
         "declares 10": with_prefix(stored, 6, (10).to_bytes(4, "little")),
         "declares a body of 4,294,967,295 bytes, more than": with_prefix(

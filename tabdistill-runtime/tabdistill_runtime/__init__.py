@@ -16,9 +16,12 @@ where the C ones could not be built and numba is installed, see
 :mod:`.scorers`), the file format (:mod:`.format`, :mod:`.storage`) and the
 loader's checks (:mod:`.validation`), the exceptions (:mod:`.exceptions`), and
 one compiler per source model kind (``compile_lightgbm`` in :mod:`.from_lightgbm`,
-``compile_sklearn_tree`` in :mod:`.from_sklearn`, ``compile_linear`` in
+``compile_xgboost`` in :mod:`.from_xgboost`, ``compile_sklearn_tree`` and
+``compile_sklearn_forest`` in :mod:`.from_sklearn`, ``compile_linear`` in
 :mod:`.from_linear`), which read the fitted objects' arrays without importing
-their libraries.
+their libraries, and ``compile_blend`` (:mod:`.from_members`), which scores
+compiled models as one, as tabdistill's teacher blends its members
+(:mod:`.blend`).
 
 May import: NumPy and the standard library; numba in :mod:`.kernels` only.
 Never :mod:`tabdistill` (the runtime is below it), pandas, scikit-learn,
@@ -40,8 +43,11 @@ _EXPORTS = {
     "CompiledModel": ".model",
     "FeatureSchema": ".schema",
     "compile_lightgbm": ".from_lightgbm",
+    "compile_xgboost": ".from_xgboost",
     "compile_sklearn_tree": ".from_sklearn",
+    "compile_sklearn_forest": ".from_sklearn",
     "compile_linear": ".from_linear",
+    "compile_blend": ".from_members",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -40,6 +40,8 @@
 
 #define TREE_GROUP 8
 
+static PyTypeObject ForestType, LinearType, BlendType;
+
 typedef struct {
     union {
         double t;      /* threshold, or the leaf value */
@@ -51,10 +53,11 @@ typedef struct {
 } node_t;
 
 #define N_ARRAYS 16
+#define N_OPTIONAL 3 /* acc32, widths, vectors */
 
 typedef struct {
     PyObject_HEAD
-    Py_buffer bufs[N_ARRAYS];
+    Py_buffer bufs[N_ARRAYS + N_OPTIONAL];
     int n_bufs;
     const node_t *nodes;
     const int32_t *roots, *depth, *tree_output;
@@ -68,9 +71,18 @@ typedef struct {
     const double *value;
     const int32_t *cat_bounds;
     const uint32_t *cat_bits;
-    Py_ssize_t n_trees, n_features, n_outputs;
+    Py_ssize_t n_trees, n_features, n_outputs, n_nodes, n_leaves;
     double base, eps, zero;
     int transform;
+    /* Optional (a teacher blend, XGBoost): per output, whether its sum is rounded to float32
+     * after every tree, as XGBoost accumulates; per tree, how many consecutive outputs its
+     * leaves add to (a leaf of a tree of width > 1 holds the offset of its values in
+     * vectors). plain: neither, the sums of every student. */
+    const uint8_t *acc32;
+    const int32_t *width;
+    const double *vectors;
+    Py_ssize_t n_vectors;
+    int plain;
 } Forest;
 
 static int slow_left(const Forest *m, int32_t n, double v)
@@ -140,6 +152,28 @@ static void finish_classes(const Forest *m, const double *raw, double *out)
         out[k] /= sum;
 }
 
+/* acc[o] += v, rounded to float32 where the output's sum is (XGBoost adds each tree's leaf to
+ * a float32 sum; the sum of two float32 values rounded once to double, then to float32, is
+ * their float32 sum). */
+static inline void add_one(const Forest *m, double *acc, Py_ssize_t o, double v)
+{
+    double s = acc[o] + v;
+    acc[o] = (m->acc32 != NULL && m->acc32[o]) ? (double)(float)s : s;
+}
+
+/* Add the leaf value v that tree t reached to the row's sums acc (not plain models). */
+static inline void add_leaf(const Forest *m, Py_ssize_t t, double v, double *acc)
+{
+    const Py_ssize_t o = m->tree_output[t];
+    if (m->width != NULL && m->width[t] > 1) {
+        const double *vec = m->vectors + (Py_ssize_t)v;
+        for (int32_t k = 0; k < m->width[t]; k++)
+            add_one(m, acc, o + k, vec[k]);
+        return;
+    }
+    add_one(m, acc, o, v);
+}
+
 /* Raw scores of one row, trees walked TREE_GROUP at a time. acc has n_outputs slots. */
 static void score_row(const Forest *m, const double *x, double *acc)
 {
@@ -161,8 +195,13 @@ static void score_row(const Forest *m, const double *x, double *acc)
                 at[j] = nd->c[go_right(m, nd, at[j], x[nd->f])];
             }
         }
-        for (int j = 0; j < g; j++)
-            acc[m->tree_output[t0 + j]] += nodes[at[j]].u.t;
+        if (m->plain) {
+            for (int j = 0; j < g; j++)
+                acc[m->tree_output[t0 + j]] += nodes[at[j]].u.t;
+        } else {
+            for (int j = 0; j < g; j++)
+                add_leaf(m, t0 + j, nodes[at[j]].u.t, acc);
+        }
     }
 }
 
@@ -242,7 +281,10 @@ TD_CLONES static void qs_block(const Forest *m, const double *xs, double *xc, do
                     const node_t *nd = m->nodes + at;
                     at = nd->c[go_right(m, nd, at, xs[r * nf + nd->f])];
                 }
-                out[r * K] += m->nodes[at].u.t;
+                if (m->plain)
+                    out[r * K] += m->nodes[at].u.t;
+                else
+                    add_leaf(m, t, m->nodes[at].u.t, acc + r * K);
             }
             continue;
         }
@@ -251,17 +293,53 @@ TD_CLONES static void qs_block(const Forest *m, const double *xs, double *xc, do
             ls[r] = ~(uint64_t)0;
         for (int32_t j = m->qs_start[t]; j < m->qs_start[t + 1]; j++)
             qs_split(m, j, xc + (Py_ssize_t)m->qs_f[j] * QS_BLOCK, ls);
-        for (int r = 0; r < QS_BLOCK; r++)
-            out[r * K] += leaves[lowest_bit(ls[r])];
+        if (m->plain) {
+            for (int r = 0; r < QS_BLOCK; r++)
+                out[r * K] += leaves[lowest_bit(ls[r])];
+        } else {
+            for (int r = 0; r < QS_BLOCK; r++)
+                add_leaf(m, t, leaves[lowest_bit(ls[r])], acc + r * K);
+        }
     }
 }
 
-/* Rows [begin, end) of X into out (n_outputs values a row): QS_BLOCK rows at a time, the rest one by one. */
-static void score_rows(const Forest *m, const double *X, double *out, Py_ssize_t begin,
+/* How the rows' tree sums become their outputs: finish(ctx, x, acc, out, scratch) turns the
+ * n_outputs sums acc of row x into the width values out of the row, with scratch doubles of
+ * work space. A model's own finisher is forest_finish; a teacher blend's is blend_finish. */
+typedef void (*finish_fn)(const void *ctx, const double *x, double *acc, double *out,
+                          double *scratch);
+
+typedef struct {
+    const Forest *m;
+    finish_fn finish;
+    const void *ctx;
+    Py_ssize_t width, scratch;
+} rows_t;
+
+static void forest_finish(const void *ctx, const double *x, double *acc, double *out,
+                          double *scratch)
+{
+    const Forest *m = (const Forest *)ctx;
+    (void)x;
+    (void)scratch;
+    if (m->n_outputs == 1)
+        out[0] = finish(m, acc[0]);
+    else
+        finish_classes(m, acc, out);
+}
+
+/* Rows [begin, end) of X into out (s->width values a row): QS_BLOCK rows at a time, the rest
+ * one by one. */
+static void score_rows(const rows_t *s, const double *X, double *out, Py_ssize_t begin,
                        Py_ssize_t end)
 {
-    const Py_ssize_t nf = m->n_features, K = m->n_outputs;
+    const Forest *m = s->m;
+    const Py_ssize_t nf = m->n_features, K = m->n_outputs, W = s->width;
+    double *scratch = s->scratch ? (double *)malloc(sizeof(double) * s->scratch) : NULL;
+    const Py_ssize_t last = end;
     Py_ssize_t i = begin;
+    if (s->scratch && scratch == NULL)
+        end = begin; /* out of memory: rows not scored are NaN */
     if (end - begin >= QS_BLOCK) {
         double *xc = (double *)malloc(sizeof(double) * (nf > 0 ? nf : 1) * QS_BLOCK);
         double *acc = (double *)malloc(sizeof(double) * K * QS_BLOCK);
@@ -269,12 +347,8 @@ static void score_rows(const Forest *m, const double *X, double *out, Py_ssize_t
             for (; i + QS_BLOCK <= end; i += QS_BLOCK) {
                 memset(acc, 0, sizeof(double) * K * QS_BLOCK);
                 qs_block(m, X + i * nf, xc, acc);
-                for (int r = 0; r < QS_BLOCK; r++) {
-                    if (K == 1)
-                        out[i + r] = finish(m, acc[r]);
-                    else
-                        finish_classes(m, acc + r * K, out + (i + r) * K);
-                }
+                for (int r = 0; r < QS_BLOCK; r++)
+                    s->finish(s->ctx, X + (i + r) * nf, acc + r * K, out + (i + r) * W, scratch);
             }
         }
         free(xc);
@@ -283,19 +357,22 @@ static void score_rows(const Forest *m, const double *X, double *out, Py_ssize_t
     double acc[64];
     double *heap = K > 64 ? (double *)malloc(sizeof(double) * K) : NULL;
     double *a = heap ? heap : acc;
+    if (K > 64 && heap == NULL)
+        end = i;
     for (; i < end; i++) {
         score_row(m, X + i * nf, a);
-        if (K == 1)
-            out[i] = finish(m, a[0]);
-        else
-            finish_classes(m, a, out + i * K);
+        s->finish(s->ctx, X + i * nf, a, out + i * W, scratch);
     }
+    for (; i < last; i++)
+        for (Py_ssize_t w = 0; w < W; w++)
+            out[i * W + w] = NAN;
     free(heap);
+    free(scratch);
 }
 
 #ifdef TD_THREADS
 typedef struct {
-    const Forest *m;
+    const rows_t *s;
     const double *X;
     double *out;
     Py_ssize_t begin, end;
@@ -304,12 +381,12 @@ typedef struct {
 static void *run_job(void *arg)
 {
     job_t *j = (job_t *)arg;
-    score_rows(j->m, j->X, j->out, j->begin, j->end);
+    score_rows(j->s, j->X, j->out, j->begin, j->end);
     return NULL;
 }
 #endif
 
-static void score_parallel(const Forest *m, const double *X, double *out, Py_ssize_t n,
+static void score_parallel(const rows_t *s, const double *X, double *out, Py_ssize_t n,
                            int n_threads)
 {
 #ifdef TD_THREADS
@@ -324,7 +401,7 @@ static void score_parallel(const Forest *m, const double *X, double *out, Py_ssi
         chunk = (chunk + QS_BLOCK - 1) / QS_BLOCK * QS_BLOCK;
         for (int k = 0; k < n_threads; k++) {
             Py_ssize_t b = k * chunk, e = b + chunk < n ? b + chunk : n;
-            jobs[k] = (job_t){m, X, out, b < n ? b : n, e > b ? e : b};
+            jobs[k] = (job_t){s, X, out, b < n ? b : n, e > b ? e : b};
             started[k] = k > 0 && pthread_create(&th[k], NULL, run_job, &jobs[k]) == 0;
         }
         run_job(&jobs[0]);
@@ -338,7 +415,7 @@ static void score_parallel(const Forest *m, const double *X, double *out, Py_ssi
     }
 #endif
     (void)n_threads;
-    score_rows(m, X, out, 0, n);
+    score_rows(s, X, out, 0, n);
 }
 
 /* ------------------------------------------------------------------ Python glue */
@@ -371,10 +448,90 @@ static void Forest_dealloc(Forest *self)
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
+/* The optional arrays of Forest(): acc32 (uint8, one an output), widths (int32, one a tree:
+ * the outputs its leaves add to, tree_output[t] .. + width - 1) and vectors (float64: the
+ * values of the leaves of trees of width > 1, whose leaf value is their offset here). */
+static int forest_options(Forest *self, PyObject *acc32, PyObject *widths, PyObject *vectors)
+{
+    const void *ptr;
+    Py_ssize_t len;
+    self->plain = 1;
+    if (acc32 != Py_None) {
+        if (get_buffer(self, acc32, "B", 1, &ptr, &len, "acc32") < 0)
+            return -1;
+        if (len != self->n_outputs) {
+            PyErr_SetString(PyExc_ValueError, "Forest: acc32 needs one entry an output");
+            return -1;
+        }
+        self->acc32 = (const uint8_t *)ptr;
+        self->plain = 0;
+    }
+    if ((widths == Py_None) != (vectors == Py_None)) {
+        PyErr_SetString(PyExc_ValueError, "Forest: widths and vectors go together");
+        return -1;
+    }
+    if (widths == Py_None)
+        return 0;
+    if (get_buffer(self, widths, "i", 4, &ptr, &len, "widths") < 0)
+        return -1;
+    self->width = (const int32_t *)ptr;
+    if (len != self->n_trees) {
+        PyErr_SetString(PyExc_ValueError, "Forest: widths needs one entry a tree");
+        return -1;
+    }
+    if (get_buffer(self, vectors, "d", 8, &ptr, &self->n_vectors, "vectors") < 0)
+        return -1;
+    self->vectors = (const double *)ptr;
+    self->plain = 0;
+    for (Py_ssize_t t = 0; t < self->n_trees; t++) {
+        const int32_t w = self->width[t];
+        if (w < 1 || self->tree_output[t] < 0 || self->tree_output[t] > self->n_outputs - w) {
+            PyErr_SetString(PyExc_ValueError, "Forest: a tree adds to outputs out of range");
+            return -1;
+        }
+        if (w == 1)
+            continue;
+        /* every leaf of the tree: in the block kernel's leaf values, and in the nodes */
+        const int32_t lo = self->leaf_start[t], hi = self->leaf_start[t + 1];
+        if (lo < 0 || hi < lo || hi > self->n_leaves) {
+            PyErr_SetString(PyExc_ValueError, "Forest: inconsistent leaf ranges");
+            return -1;
+        }
+        for (int32_t j = lo; j < hi; j++) {
+            double off = self->leaf_val[j];
+            if (!(off >= 0.0 && off <= (double)(self->n_vectors - w)) || off != floor(off)) {
+                PyErr_SetString(PyExc_ValueError, "Forest: a leaf vector is out of range");
+                return -1;
+            }
+        }
+        /* the tree's nodes: a pre-order range from its root, which ends where the leaves
+         * outnumber the splits */
+        Py_ssize_t open = 1;
+        for (Py_ssize_t i = self->roots[t]; open > 0; i++) {
+            if (i < 0 || i >= self->n_nodes) {
+                PyErr_SetString(PyExc_ValueError, "Forest: a tree runs out of its table");
+                return -1;
+            }
+            const node_t *nd = self->nodes + i;
+            if (nd->c[0] != i || nd->c[1] != i) {
+                open++;
+                continue;
+            }
+            open--;
+            double off = nd->u.t;
+            if (!(off >= 0.0 && off <= (double)(self->n_vectors - w)) || off != floor(off)) {
+                PyErr_SetString(PyExc_ValueError, "Forest: a leaf vector is out of range");
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
 static int Forest_init(Forest *self, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"arrays", "n_features", "n_outputs", "base", "transform", "eps",
-                             "zero", NULL};
+                             "zero", "acc32", "widths", "vectors", NULL};
     /* arrays, in this order (layout.py): */
     static const char *names[N_ARRAYS] = {"nodes", "roots", "depth", "tree_output", "flags",
                                           "value", "cat_bounds", "cat_bits", "qs_start",
@@ -383,16 +540,17 @@ static int Forest_init(Forest *self, PyObject *args, PyObject *kwds)
     static const char *fmts[N_ARRAYS] = {"B", "i", "i", "i", "B", "d", "i", "I",
                                          "i", "i", "i", "i", "d", "LQ", "i", "d"};
     static const Py_ssize_t sizes[N_ARRAYS] = {1, 4, 4, 4, 1, 8, 4, 4, 4, 4, 4, 4, 8, 8, 4, 8};
-    PyObject *arrays;
+    PyObject *arrays, *acc32 = Py_None, *widths = Py_None, *vectors = Py_None;
     const void *ptr[N_ARRAYS];
     Py_ssize_t len[N_ARRAYS];
     if (self->n_bufs) {
         PyErr_SetString(PyExc_RuntimeError, "Forest is already initialised");
         return -1;
     }
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!nndidd:Forest", kwlist, &PyTuple_Type,
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!nndidd|OOO:Forest", kwlist, &PyTuple_Type,
                                      &arrays, &self->n_features, &self->n_outputs, &self->base,
-                                     &self->transform, &self->eps, &self->zero))
+                                     &self->transform, &self->eps, &self->zero, &acc32, &widths,
+                                     &vectors))
         return -1;
     if (PyTuple_GET_SIZE(arrays) != N_ARRAYS) {
         PyErr_Format(PyExc_ValueError, "Forest: expected %d arrays", N_ARRAYS);
@@ -430,7 +588,9 @@ static int Forest_init(Forest *self, PyObject *args, PyObject *kwds)
         return -1;
     }
     self->n_trees = n_trees;
-    return 0;
+    self->n_nodes = n_nodes;
+    self->n_leaves = len[15];
+    return forest_options(self, acc32, widths, vectors);
 }
 
 static int row_view(PyObject *obj, Py_buffer *view, int ndim)
@@ -564,7 +724,8 @@ static PyObject *Forest_batch(Forest *self, PyObject *const *args, Py_ssize_t na
     Py_ssize_t n = batch_views(args[0], args[1], self->n_features, self->n_outputs, 8, &xv, &ov);
     if (n < 0)
         return NULL;
-    Py_BEGIN_ALLOW_THREADS score_parallel(self, (const double *)xv.buf, (double *)ov.buf, n,
+    const rows_t rows = {self, forest_finish, self, self->n_outputs, 0};
+    Py_BEGIN_ALLOW_THREADS score_parallel(&rows, (const double *)xv.buf, (double *)ov.buf, n,
                                           n_threads < 1 ? 1 : n_threads);
     Py_END_ALLOW_THREADS PyBuffer_Release(&xv);
     PyBuffer_Release(&ov);
@@ -796,6 +957,316 @@ static PyTypeObject LinearType = {
     .tp_methods = Linear_methods,
 };
 
+/* ------------------------------------------------------------------ teacher blends */
+/* A blend (tabdistill_runtime/blend.py) scores a row as tabdistill's teacher ensemble does:
+ * the weighted sum of its members' class probabilities, each member the mean of its parts'
+ * (one part, or one a fold model), clipped. A part's probabilities come from raw scores: a
+ * range of the Forest's outputs (tree sums), or a Linear model's scores of the row. */
+
+#define PART_TREES 0
+#define PART_LINEAR 1
+#define TF_SIGMOID 0  /* one score -> p */
+#define TF_SIGMOID2 1 /* one score -> 1 - p, p (a two-class model in a K-class blend) */
+#define TF_SOFTMAX 2
+#define TF_IDENTITY 3 /* the scores are probabilities (forests) */
+#define TF_IDENTITY2 4 /* one probability p -> 1 - p, p */
+#define PART_FIELDS 5 /* kind, source (first output, or linear model), scores, transform,
+                         classes (offset in the class map, or -1: columns in order) */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *forest;  /* a Forest: its outputs are the parts' raw scores */
+    PyObject *linears; /* a tuple of Linear */
+    Py_buffer bufs[4];
+    int n_bufs;
+    const int32_t *parts, *classes, *members;
+    const double *weights;
+    Py_ssize_t n_parts, n_members, n_outputs, widest;
+    double eps;
+} Blend;
+
+
+/* The probabilities of one part from its n_in raw scores; returns how many. */
+static int part_proba(int transform, const double *in, int32_t n_in, double *pr)
+{
+    if (transform == TF_SIGMOID || transform == TF_SIGMOID2) {
+        double p = 1.0 / (1.0 + exp(-in[0]));
+        if (transform == TF_SIGMOID) {
+            pr[0] = p;
+            return 1;
+        }
+        pr[0] = 1.0 - p;
+        pr[1] = p;
+        return 2;
+    }
+    if (transform == TF_IDENTITY2) {
+        pr[0] = 1.0 - in[0];
+        pr[1] = in[0];
+        return 2;
+    }
+    if (transform == TF_IDENTITY) {
+        for (int32_t k = 0; k < n_in; k++)
+            pr[k] = in[k];
+        return n_in;
+    }
+    double top = in[0], sum = 0.0;
+    for (int32_t k = 1; k < n_in; k++)
+        top = in[k] > top ? in[k] : top;
+    for (int32_t k = 0; k < n_in; k++) {
+        pr[k] = exp(in[k] - top);
+        sum += pr[k];
+    }
+    for (int32_t k = 0; k < n_in; k++)
+        pr[k] /= sum;
+    return n_in;
+}
+
+/* finish_fn of a blend: scratch holds n_outputs + 2 * widest doubles */
+static void blend_finish(const void *ctx, const double *x, double *acc, double *out,
+                         double *scratch)
+{
+    const Blend *b = (const Blend *)ctx;
+    const Py_ssize_t W = b->n_outputs;
+    double *q = scratch, *pr = scratch + W, *z = pr + b->widest;
+    for (Py_ssize_t c = 0; c < W; c++)
+        out[c] = 0.0;
+    for (Py_ssize_t m = 0; m < b->n_members; m++) {
+        const int32_t first = b->members[m], stop = b->members[m + 1];
+        for (Py_ssize_t c = 0; c < W; c++)
+            q[c] = 0.0;
+        for (int32_t p = first; p < stop; p++) {
+            const int32_t *d = b->parts + PART_FIELDS * p;
+            const double *in = acc + d[1];
+            if (d[0] == PART_LINEAR) {
+                const Linear *lin = (const Linear *)PyTuple_GET_ITEM(b->linears, d[1]);
+                for (int32_t k = 0; k < d[2]; k++)
+                    z[k] = linear_raw(lin, x, k);
+                in = z;
+            }
+            int w = part_proba(d[3], in, d[2], pr);
+            for (int j = 0; j < w; j++)
+                q[d[4] < 0 ? j : b->classes[d[4] + j]] += pr[j];
+        }
+        double sum = 0.0, n = (double)(stop - first);
+        for (Py_ssize_t c = 0; c < W; c++) {
+            double v = q[c] / n; /* a member of fold models: their mean */
+            if (W == 1)
+                q[c] = v < b->eps ? b->eps : (v > 1.0 - b->eps ? 1.0 - b->eps : v);
+            else
+                q[c] = v < b->eps ? b->eps : (v > 1.0 ? 1.0 : v);
+            sum += q[c];
+        }
+        for (Py_ssize_t c = 0; c < W; c++)
+            out[c] += b->weights[m] * (W == 1 ? q[c] : q[c] / sum);
+    }
+}
+
+static void Blend_dealloc(Blend *self)
+{
+    for (int k = 0; k < self->n_bufs; k++)
+        PyBuffer_Release(&self->bufs[k]);
+    Py_XDECREF(self->forest);
+    Py_XDECREF(self->linears);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int blend_buffer(Blend *self, PyObject *obj, char fmt, const void **ptr, Py_ssize_t *count)
+{
+    Py_buffer *view = &self->bufs[self->n_bufs];
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        return -1;
+    const char *f = view->format;
+    if (f[0] == '<' || f[0] == '=' || f[0] == '@')
+        f++;
+    if (view->itemsize != (fmt == 'd' ? 8 : 4) || f[0] != fmt || f[1] != '\0') {
+        PyErr_SetString(PyExc_TypeError, "Blend: wrong array type");
+        PyBuffer_Release(view);
+        return -1;
+    }
+    self->n_bufs++;
+    *ptr = view->buf;
+    *count = view->len / view->itemsize;
+    return 0;
+}
+
+/* Every index a row's scoring follows, checked (blend.py checks them first, with messages). */
+static int blend_check(Blend *self, Py_ssize_t n_classes_map)
+{
+    const Forest *f = (const Forest *)self->forest;
+    const Py_ssize_t W = self->n_outputs, n_lin = PyTuple_GET_SIZE(self->linears);
+    if (W < 1 || self->n_parts < 1 || self->n_members < 1 || self->members[0] != 0 ||
+        self->members[self->n_members] != self->n_parts)
+        return -1;
+    for (Py_ssize_t m = 0; m < self->n_members; m++)
+        if (self->members[m + 1] <= self->members[m] || !isfinite(self->weights[m]))
+            return -1;
+    self->widest = W;
+    for (Py_ssize_t p = 0; p < self->n_parts; p++) {
+        const int32_t *d = self->parts + PART_FIELDS * p;
+        const int32_t kind = d[0], src = d[1], n_in = d[2], tf = d[3], at = d[4];
+        const int two = tf == TF_SIGMOID2 || tf == TF_IDENTITY2;
+        if (n_in < 1 || tf < TF_SIGMOID || tf > TF_IDENTITY2 ||
+            ((tf == TF_SIGMOID || two) && n_in != 1))
+            return -1;
+        if (kind == PART_TREES) {
+            if (src < 0 || src > f->n_outputs - n_in)
+                return -1;
+        } else if (kind == PART_LINEAR) {
+            if (src < 0 || src >= n_lin)
+                return -1;
+            const Linear *lin = (const Linear *)PyTuple_GET_ITEM(self->linears, src);
+            if (lin->n_outputs != n_in || lin->n_features != f->n_features)
+                return -1;
+        } else {
+            return -1;
+        }
+        const int32_t w = two ? 2 : n_in;
+        if (at < 0 && w != W)
+            return -1;
+        if (at >= 0) {
+            if (at > n_classes_map - w)
+                return -1;
+            for (int32_t j = 0; j < w; j++)
+                if (self->classes[at + j] < 0 || self->classes[at + j] >= W)
+                    return -1;
+        }
+        self->widest = n_in > self->widest ? n_in : self->widest;
+        self->widest = w > self->widest ? w : self->widest;
+    }
+    return 0;
+}
+
+static int Blend_init(Blend *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"forest", "linears", "parts", "classes", "members", "weights",
+                             "n_outputs", "eps", NULL};
+    PyObject *forest, *linears, *o[4];
+    const void *ptr[4];
+    Py_ssize_t len[4];
+    static const char fmts[4] = {'i', 'i', 'i', 'd'};
+    if (self->n_bufs || self->forest) {
+        PyErr_SetString(PyExc_RuntimeError, "Blend is already initialised");
+        return -1;
+    }
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!O!OOOOnd:Blend", kwlist, &ForestType,
+                                     &forest, &PyTuple_Type, &linears, &o[0], &o[1], &o[2],
+                                     &o[3], &self->n_outputs, &self->eps))
+        return -1;
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(linears); k++) {
+        if (!PyObject_TypeCheck(PyTuple_GET_ITEM(linears, k), &LinearType)) {
+            PyErr_SetString(PyExc_TypeError, "Blend: linears must hold Linear models");
+            return -1;
+        }
+    }
+    Py_INCREF(forest);
+    Py_INCREF(linears);
+    self->forest = forest;
+    self->linears = linears;
+    for (int k = 0; k < 4; k++)
+        if (blend_buffer(self, o[k], fmts[k], &ptr[k], &len[k]) < 0)
+            return -1;
+    self->parts = ptr[0];
+    self->classes = ptr[1];
+    self->members = ptr[2];
+    self->weights = ptr[3];
+    self->n_parts = len[0] / PART_FIELDS;
+    self->n_members = len[3];
+    if (len[0] % PART_FIELDS || len[2] != len[3] + 1 || blend_check(self, len[1]) < 0) {
+        PyErr_SetString(PyExc_ValueError, "Blend: inconsistent parts, classes or members");
+        return -1;
+    }
+    return 0;
+}
+
+/* Score one row into out (n_outputs values). Returns 0, or -1 with MemoryError set. */
+static int blend_row(const Blend *self, const double *x, double *out)
+{
+    const Forest *f = (const Forest *)self->forest;
+    double stack[256];
+    const Py_ssize_t need = f->n_outputs + self->n_outputs + 2 * self->widest;
+    double *work = need > 256 ? (double *)malloc(sizeof(double) * need) : stack;
+    if (work == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    score_row(f, x, work);
+    blend_finish(self, x, work, out, work + f->n_outputs);
+    if (work != stack)
+        free(work);
+    return 0;
+}
+
+static PyObject *Blend_one(Blend *self, PyObject *row)
+{
+    Py_buffer view;
+    double result;
+    if (self->n_outputs != 1) {
+        PyErr_SetString(PyExc_ValueError, "one(): a binary blend only; use proba()");
+        return NULL;
+    }
+    if (one_view(row, ((Forest *)self->forest)->n_features, &view) < 0)
+        return NULL;
+    int status = blend_row(self, (const double *)view.buf, &result);
+    PyBuffer_Release(&view);
+    return status < 0 ? NULL : PyFloat_FromDouble(result);
+}
+
+static PyObject *Blend_proba(Blend *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_buffer view, ov;
+    const Forest *f = (const Forest *)self->forest;
+    if (proba_views(args, nargs, f->n_features, self->n_outputs, &view, &ov) < 0)
+        return NULL;
+    int status = blend_row(self, (const double *)view.buf, (double *)ov.buf);
+    PyBuffer_Release(&view);
+    PyBuffer_Release(&ov);
+    if (status < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *Blend_batch(Blend *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "batch(X, out, n_threads)");
+        return NULL;
+    }
+    int n_threads = (int)PyLong_AsLong(args[2]);
+    if (n_threads == -1 && PyErr_Occurred())
+        return NULL;
+    const Forest *f = (const Forest *)self->forest;
+    Py_buffer xv, ov;
+    Py_ssize_t n = batch_views(args[0], args[1], f->n_features, self->n_outputs, 8, &xv, &ov);
+    if (n < 0)
+        return NULL;
+    const rows_t rows = {f, blend_finish, self, self->n_outputs,
+                         self->n_outputs + 2 * self->widest};
+    Py_BEGIN_ALLOW_THREADS score_parallel(&rows, (const double *)xv.buf, (double *)ov.buf, n,
+                                          n_threads < 1 ? 1 : n_threads);
+    Py_END_ALLOW_THREADS PyBuffer_Release(&xv);
+    PyBuffer_Release(&ov);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef Blend_methods[] = {
+    {"one", (PyCFunction)Blend_one, METH_O, "Probability of one encoded row (binary blend)."},
+    {"proba", (PyCFunction)(void (*)(void))Blend_proba, METH_FASTCALL,
+     "proba(row, out): the K class probabilities of one encoded row written into out."},
+    {"batch", (PyCFunction)(void (*)(void))Blend_batch, METH_FASTCALL,
+     "batch(X, out, n_threads): probabilities of the rows of X written into out."},
+    {NULL, NULL, 0, NULL}};
+
+static PyTypeObject BlendType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "tabdistill_runtime._ckernels.Blend",
+    .tp_basicsize = sizeof(Blend),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A blend of tree and linear models (see tabdistill_runtime/blend.py).",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Blend_init,
+    .tp_dealloc = (destructor)Blend_dealloc,
+    .tp_methods = Blend_methods,
+};
+
 static PyObject *node_size(PyObject *mod, PyObject *unused)
 {
     (void)mod;
@@ -838,7 +1309,8 @@ static struct PyModuleDef moduledef = {
 
 PyMODINIT_FUNC PyInit__ckernels(void)
 {
-    if (PyType_Ready(&ForestType) < 0 || PyType_Ready(&LinearType) < 0)
+    if (PyType_Ready(&ForestType) < 0 || PyType_Ready(&LinearType) < 0 ||
+        PyType_Ready(&BlendType) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&moduledef);
     if (m == NULL)
@@ -852,6 +1324,12 @@ PyMODINIT_FUNC PyInit__ckernels(void)
     Py_INCREF(&LinearType);
     if (PyModule_AddObject(m, "Linear", (PyObject *)&LinearType) < 0) {
         Py_DECREF(&LinearType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&BlendType);
+    if (PyModule_AddObject(m, "Blend", (PyObject *)&BlendType) < 0) {
+        Py_DECREF(&BlendType);
         Py_DECREF(m);
         return NULL;
     }

@@ -14,6 +14,9 @@ The header's ``"arrays"`` lists ``[name, dtype, shape]`` of each array, in the
 order of their bytes. The body is compressed when that makes the file smaller
 (almost always: the schema's JSON and the small-integer node arrays compress well).
 
+Version 4 is version 3's container, written for the ``"blend"`` kind only
+(:mod:`tabdistill_runtime.blend`); other kinds are still written as version 3.
+
 Versions 1 and 2 were a zip of ``.npy`` arrays with the header as the UTF-8
 bytes of the ``__header__`` array; both are still read (1 is a node table of
 ``ints``/``values`` with leaves as negative children, converted on load; 2 is
@@ -51,7 +54,10 @@ from .exceptions import ArtifactError
 
 FORMAT = "tabdistill-runtime"
 FORMAT_VERSION = 3
-READABLE_VERSIONS = (1, 2, 3)
+#: The version of a blend's file (:mod:`tabdistill_runtime.blend`): version 3's container, so
+#: that a reader of versions 1-3 says to upgrade rather than that the kind is unknown.
+BLEND_VERSION = 4
+READABLE_VERSIONS = (1, 2, 3, 4)
 _HEADER = "__header__"
 _MAGIC = b"\x93TDR"
 _STORED, _ZLIB = 0, 1
@@ -236,7 +242,7 @@ def _too_large(name, what: str, max_bytes: int) -> ArtifactError:
 def _read_packed(data, size: int, name, max_bytes: int) -> tuple[dict, dict]:
     """``(header, arrays)`` of a version-3 file, after its magic bytes."""
     prefix = data.read(_PREFIX - len(_MAGIC))
-    if prefix[:1] and prefix[0] != 3:
+    if prefix[:1] and prefix[0] not in (3, BLEND_VERSION):
         raise _unreadable(prefix[0], name)
     try:
         body = _read_body(data, prefix, size - _PREFIX, name, max_bytes)
@@ -250,9 +256,9 @@ def _read_packed(data, size: int, name, max_bytes: int) -> tuple[dict, dict]:
             f"{name} is not a tabdistill runtime file, or is damaged ({type(exc).__name__}: {exc})."
         ) from None
     header = _check_header(header, name)
-    if header["version"] != 3:
+    if header["version"] != prefix[0]:
         raise ArtifactError(
-            f"{name} is damaged: a version-3 container holds a header of version "
+            f"{name} is damaged: a version-{prefix[0]} container holds a header of version "
             f"{header['version']}."
         )
     return header, arrays
@@ -437,8 +443,10 @@ def _header(blob, name) -> dict:
     except (ValueError, UnicodeDecodeError):
         raise ArtifactError(f"{name} is not a tabdistill runtime file (no valid header).") from None
     header = _check_header(header, name)
-    if header["version"] == 3:
-        raise ArtifactError(f"{name} is damaged: a zip runtime file holds a version-3 header.")
+    if header["version"] >= 3:
+        raise ArtifactError(
+            f"{name} is damaged: a zip runtime file holds a version-{header['version']} header."
+        )
     return header
 
 

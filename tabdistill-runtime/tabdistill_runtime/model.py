@@ -28,8 +28,8 @@ import os
 
 import numpy as np
 
+from . import blend, scorers, validation
 from . import format as fmt
-from . import scorers, validation
 from .exceptions import ArtifactError, SchemaError
 from .schema import FeatureSchema
 
@@ -60,9 +60,11 @@ class CompiledModel:
 
     Parameters
     ----------
-    kind : {"trees", "linear"}
+    kind : {"trees", "linear", "blend"}
     arrays : dict of ndarray
-        For trees, the canonical table of :mod:`tabdistill_runtime.trees`.
+        For trees, the canonical table of :mod:`tabdistill_runtime.trees`; a
+        blend (several models scored as one) is described in
+        :mod:`tabdistill_runtime.blend`.
     schema : FeatureSchema
         Encodes tables and records exactly as at training.
     meta : dict
@@ -91,7 +93,10 @@ class CompiledModel:
         self.n_features = schema.n_features
         self.n_threads = _available_cpus()
         try:
-            self.meta = validation.check_meta(kind, meta)
+            if kind == blend.BLEND:
+                self.meta = blend.check_meta(meta)
+            else:
+                self.meta = validation.check_meta(kind, meta)
             self.storage = validation.check_storage(storage)
             if kind == "trees":
                 self.arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
@@ -99,6 +104,9 @@ class CompiledModel:
                     self.arrays, self.n_features, self.meta["n_outputs"]
                 )
                 scorer = scorers.tree_scorer(self.arrays, self.meta, self._depth, self.n_features)
+            elif kind == blend.BLEND:
+                self.arrays, self._depth = blend.check_arrays(arrays, self.meta, self.n_features)
+                scorer = blend.scorer(self.arrays, self.meta, self._depth, self.n_features)
             elif kind == "linear":
                 validation.check_linear(
                     arrays, self.n_features, self.meta.get("n_design"), self.n_outputs
@@ -126,7 +134,7 @@ class CompiledModel:
     @property
     def n_trees(self) -> int:
         """Trees in the ensemble (0 for a linear runtime)."""
-        return len(self.arrays["roots"]) if self.kind == "trees" else 0
+        return len(self.arrays["roots"]) if "roots" in self.arrays else 0
 
     def score_one(self, row):
         """Positive-class probability (a float) of one encoded row (1-D float64 array),
@@ -332,13 +340,15 @@ class CompiledModel:
             from .storage import encode
 
             return encode(self.arrays, self.storage)
+        if self.kind == blend.BLEND:
+            return blend.file_arrays(self.arrays, self.storage)
         return self.arrays
 
     def header(self) -> dict:
         """The JSON header of the runtime file: format, version, kind, meta, storage, schema."""
         return {
             "format": fmt.FORMAT,
-            "version": fmt.FORMAT_VERSION,
+            "version": fmt.BLEND_VERSION if self.kind == blend.BLEND else fmt.FORMAT_VERSION,
             "kind": self.kind,
             "meta": self.meta,
             "storage": self.storage,
@@ -388,7 +398,8 @@ class CompiledModel:
         where = fmt.describe(source)
         try:
             schema = FeatureSchema.from_dict(header["schema"])
-            meta, storage, arrays = validation.decode(header, stored, max_bytes)
+            decode = blend.decode if header.get("kind") == blend.BLEND else validation.decode
+            meta, storage, arrays = decode(header, stored, max_bytes)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ArtifactError(f"{where} holds an invalid runtime ({exc}).") from None
         try:

@@ -38,6 +38,9 @@ OUT_SIGMOID, OUT_CLIP, OUT_SOFTMAX = 0, 1, 2
 OUTPUTS = {OUT_SIGMOID: "sigmoid", OUT_CLIP: "clip", OUT_SOFTMAX: "softmax"}
 #: The transforms a model of one output, and of several, may declare.
 SINGLE_OUTPUTS, MULTI_OUTPUTS = (OUT_SIGMOID, OUT_CLIP), (OUT_SOFTMAX, OUT_CLIP)
+#: How a tree model adds its leaves up (``meta["sum"]``): in float64, or rounding each output's
+#: sum to float32 after every tree, as XGBoost does (its base margin in the first tree's leaves).
+SUMS = ("float64", "float32")
 
 
 def missing_type(flags):

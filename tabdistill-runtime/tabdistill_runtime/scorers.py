@@ -37,6 +37,13 @@ _NO_KERNELS = (
 )
 
 
+_C_ONLY = (
+    "{what} scores with the compiled C kernels only (the numba kernels do not reproduce it): "
+    "unset TABDISTILL_KERNELS=numba, or reinstall tabdistill-runtime where a C compiler is "
+    "available (pip install ./tabdistill-runtime builds them)."
+)
+
+
 def _wanted_backend() -> str:
     choice = os.environ.get("TABDISTILL_KERNELS", "auto").lower()
     if choice not in ("auto", "c", "numba"):
@@ -76,11 +83,14 @@ class CTrees:
             *tables.values(),
         )
         settings = (n_features, meta["n_outputs"], meta["base"], meta["output"], EPS, ZERO)
-        self._forest = _ckernels.Forest(self._arrays, *settings)
+        float32 = meta.get("sum") == "float32"
+        options = {"acc32": np.ones(meta["n_outputs"], np.uint8)} if float32 else {}
+        self._forest = _ckernels.Forest(self._arrays, *settings, **options)
         self._shape = () if meta["n_outputs"] == 1 else (meta["n_outputs"],)
         self._walker = self._forest
         if self._shape:
-            self._walker = _ckernels.Forest(_by_depth(self._arrays), *settings)
+            by_depth = _by_depth(self._arrays, in_order=float32)
+            self._walker = _ckernels.Forest(by_depth, *settings, **options)
         self.one = self._forest.one if not self._shape else self._proba
 
     def _proba(self, row):
@@ -99,7 +109,7 @@ class CTrees:
         return out
 
 
-def _by_depth(arrays):
+def _by_depth(arrays, in_order=False):
     """The C arrays with the single-row walk's trees ordered by depth (K-class models).
 
     The row walk steps through trees in groups, each for as many steps as its
@@ -111,8 +121,16 @@ def _by_depth(arrays):
     bit-vector tables of the batch kernel keep the stored order, and the scores
     differ from that order's only by rounding. Binary models keep the stored
     order (their scores stay bit-identical).
+
+    ``in_order``: each output's trees keep their order (sums rounded to float32
+    after every tree depend on it), and the outputs are grouped by their deepest tree.
     """
-    order = np.argsort(arrays[2], kind="stable")
+    key = arrays[2]
+    if in_order:  # an output's trees all take its deepest tree's depth: a stable sort keeps them
+        deepest = np.zeros(int(arrays[3].max(initial=0)) + 1, dtype=key.dtype)
+        np.maximum.at(deepest, arrays[3], key)
+        key = deepest[arrays[3]]
+    order = np.argsort(key, kind="stable")
     arrays = list(arrays)
     for i in (1, 2, 3):  # roots, depth, tree_output
         arrays[i] = np.ascontiguousarray(arrays[i][order])
@@ -149,6 +167,8 @@ class NumbaTrees(_Checked):
         from . import kernels
 
         super().__init__(n_features)
+        if meta.get("sum") == "float32":
+            raise ImportError(_C_ONLY.format(what="a tree model summed in float32 (XGBoost)"))
         a = arrays
         tables = (a["feature"], a["right"], a["value"], a["flags"], a["cat_bounds"])
         tables += (a["cat_bits"], a["roots"])

@@ -236,3 +236,42 @@ def node_covers(feature, right, leaf_cover) -> np.ndarray:
                 raise ValueError(f"split {i} has children out of pre-order")
             c[i] = c[i + 1] + c[r[i]]
     return np.array(c, dtype=np.float64)
+
+
+def concatenate(tables, output_offsets=None) -> dict:
+    """One canonical table holding the trees of ``tables`` one after another.
+
+    ``output_offsets[i]`` is added to the outputs of table ``i``'s trees (0 by
+    default); child, root and category-set indices are renumbered. Arrays that
+    every table holds beyond :data:`TREE_ARRAYS` (one entry a node, or one a
+    tree) are joined too, table after table.
+    """
+    from .rules import CATEGORICAL
+
+    offsets = output_offsets if output_offsets is not None else [0] * len(tables)
+    extra = set.intersection(*(set(t) for t in tables)) - set(TREE_ARRAYS) if tables else set()
+    out = {k: [] for k in (*TREE_ARRAYS, *sorted(extra))}
+    nodes, sets, words = 0, 0, 0
+    out["cat_bounds"].append(np.zeros(1, dtype=np.int32))
+    for table, shift in zip(tables, offsets):
+        split = table["feature"] >= 0
+        value = table["value"].copy()
+        value[split & ((table["flags"] & CATEGORICAL) != 0)] += sets
+        out["feature"].append(table["feature"])
+        out["right"].append(np.where(split, table["right"] + nodes, -1))
+        out["value"].append(value)
+        out["flags"].append(table["flags"])
+        out["roots"].append(table["roots"] + nodes)
+        out["tree_output"].append(table["tree_output"] + shift)
+        out["cat_bounds"].append(table["cat_bounds"][1:] + words)
+        out["cat_bits"].append(table["cat_bits"])
+        for k in extra:
+            out[k].append(table[k])
+        nodes += len(table["feature"])
+        sets += len(table["cat_bounds"]) - 1
+        words += len(table["cat_bits"])
+    dtypes = {**TREE_ARRAYS, **{k: tables[0][k].dtype for k in extra}}
+    return {
+        k: np.concatenate(v).astype(dtypes[k]) if v else np.zeros(0, dtypes[k])
+        for k, v in out.items()
+    }

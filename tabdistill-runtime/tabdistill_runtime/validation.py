@@ -23,6 +23,7 @@ from .rules import (
     OUT_SOFTMAX,
     OUTPUTS,
     SINGLE_OUTPUTS,
+    SUMS,
     missing_type,
 )
 from .trees import OPTIONAL_TREE_ARRAYS, TREE_ARRAYS, TreeBuilder, walk_structure
@@ -69,6 +70,8 @@ def check_meta(kind, meta) -> dict:
         raise ValueError(f"unknown output transform {meta.get('output')!r}")
     if kind == "trees":
         out["base"] = _finite(meta.get("base", 0.0), "meta 'base'")
+        if meta.get("sum", SUMS[0]) not in SUMS:
+            raise ValueError(f"meta 'sum' must be one of {SUMS}, got {meta.get('sum')!r}")
     n_out = meta.get("n_outputs", 1)
     if isinstance(n_out, bool) or not isinstance(n_out, int) or not 1 <= n_out <= 1_000:
         raise ValueError(f"meta 'n_outputs' must be an integer >= 1, got {n_out!r}")

@@ -20,6 +20,8 @@ from pathlib import Path
 from tabdistill_runtime.model import CompiledModel
 from tabdistill_runtime.rules import OUT_SIGMOID, OUT_SOFTMAX, ZERO
 
+from .supported import check_exportable
+
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 _WALKER = """
@@ -203,10 +205,13 @@ def to_c(model: CompiledModel, name: str = "tabdistill_model") -> tuple[str, str
     Raises
     ------
     ValueError
-        If ``name`` is not a C identifier.
+        If ``name`` is not a C identifier, or for a model the exported C cannot
+        score as the runtime does (a compiled teacher, float32 sums: see
+        :mod:`tabdistill.export.supported`).
     """
     if not _IDENT.match(name):
         raise ValueError(f"name must be a C identifier (letters, digits, _), got {name!r}.")
+    check_exportable(model, "C")
     if model.kind == "trees":
         size = f"{model.n_trees} trees, {len(model.arrays['feature'])} nodes"
         defines, body = f"#define {name.upper()}_N_TREES {model.n_trees}\n", _tree_code(model, name)

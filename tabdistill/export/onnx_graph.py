@@ -36,6 +36,8 @@ from tabdistill_runtime.layout import NAN_LEFT, NAN_RIGHT, node_kinds
 from tabdistill_runtime.model import CompiledModel
 from tabdistill_runtime.rules import CATEGORICAL, FLOAT32, OUT_SIGMOID, OUT_SOFTMAX, nan_goes_right
 
+from .supported import check_exportable
+
 BRANCH_LEQ, BRANCH_MEMBER = 0, 6
 _F32_MAX = float(np.finfo(np.float32).max)
 _F32_ROUNDS_TO_INF = _F32_MAX + 2.0**103  # half an ulp above the largest float32
@@ -130,7 +132,9 @@ def to_onnx(model: CompiledModel, name: str = "tabdistill_model"):
     ImportError
         If ``onnx`` is not installed (``pip install tabdistill[onnx]``).
     ValueError
-        For a split that has no exact ONNX form.
+        For a split that has no exact ONNX form, or a model ONNX cannot score as
+        the runtime does (a compiled teacher, float32 sums: see
+        :mod:`tabdistill.export.supported`).
     """
     try:
         from onnx import helper, numpy_helper
@@ -138,6 +142,7 @@ def to_onnx(model: CompiledModel, name: str = "tabdistill_model"):
         raise ImportError(
             "ONNX export needs the onnx package: pip install 'tabdistill[onnx]'."
         ) from None
+    check_exportable(model, "ONNX")
     if model.kind == "linear":
         nodes, initializers = _linear_nodes(model, helper, numpy_helper)
         return _model(model, name, nodes, initializers)
