@@ -3,9 +3,10 @@
 ``write DIR`` (full install) fits one student of every kind the package
 compiles on a small fraud table with a date column, a categorical column and
 missing values, and writes into ``DIR``: the runtime files (LightGBM binary and
-4-class, scikit-learn tree binary and 4-class, linear binary and 4-class, and
-compressed ones: int8 and float32 leaves, pruned trees), the held-out records as
-JSON and the same rows encoded (``encoded.npy``).
+4-class, scikit-learn tree binary and 4-class, linear binary and 4-class,
+compressed ones: int8 and float32 leaves, pruned trees, and the compiled teacher,
+binary and 4-class, of every member kind), the held-out records as JSON and the
+same rows encoded (``encoded.npy``).
 
 ``score DIR OUT`` (any install) loads each runtime file with
 :mod:`tabdistill_runtime` and scores the rows every way the runtime offers --
@@ -84,9 +85,36 @@ def write(folder: Path):
     keep = np.arange(binary.n_trees) % 3 != 1
     leaves = binary.arrays["value"]
     runtimes["compressed_pruned"] = rebuild(binary, leaves, binary.meta["base"], keep)
+    runtimes.update(_teachers(enc, Z, fraud, types))
     for kind, runtime in runtimes.items():
         runtime.save(folder / f"{kind}.npz")
     print(f"wrote {len(runtimes)} runtime files to {folder}")
+
+
+def _teachers(enc, Z, fraud, types) -> dict:
+    """Small teachers, binary and 4-class, compiled: between them every member kind gets
+    weight (XGBoost's float32 sums, LightGBM, both forests, the 4-class forest's vector
+    leaves, logistic regression)."""
+    from tabdistill import TeacherEnsemble
+    from tabdistill.data import encode_target
+
+    small = {
+        "lightgbm": {"n_estimators": 20, "num_leaves": 8},
+        "xgboost": {"n_estimators": 20, "max_depth": 3},
+        "random_forest": {"n_estimators": 10, "min_samples_leaf": 5},
+        "extra_trees": {"n_estimators": 10, "min_samples_leaf": 5},
+        "logistic": {},
+    }
+    out = {}
+    for classes, labels, names in (
+        ("binary", fraud, ("xgboost", "extra_trees", "lightgbm")),
+        ("4class", types, ("xgboost", "random_forest", "logistic")),
+    ):
+        target = encode_target(labels)
+        teacher = TeacherEnsemble(members={n: small[n] for n in names}, cv=3, random_state=0)
+        teacher.fit_encoded(Z, target.y, encoder=enc, target=target)
+        out[f"teacher_{classes}"] = teacher.compile()
+    return out
 
 
 def _scores(model, Z, records):
@@ -115,8 +143,8 @@ def score(folder: Path, out: Path):
     out.mkdir(parents=True, exist_ok=True)
     records = json.loads((folder / "records.json").read_text())
     names = sorted(p.name for p in folder.glob("*.npz"))
-    if len(names) < 9:
-        sys.exit(f"expected the 9 runtime files `write` makes in {folder}, found {names}")
+    if len(names) < 11:
+        sys.exit(f"expected the 11 runtime files `write` makes in {folder}, found {names}")
     for name in names:
         model = CompiledModel.load(folder / name)
         Z = np.load(folder / "encoded.npy")

@@ -17,7 +17,7 @@ from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from tabdistill_runtime._proba import clip_distribution, clip_proba
+from tabdistill_runtime._proba import clip_distribution, clip_proba, softmax
 
 from .._budget import lightgbm_deadline, xgboost_deadline
 from .._compat import lightgbm_eval_kwargs
@@ -381,7 +381,7 @@ class FoldAverage(ClassifierMixin, BaseEstimator):
         fold_classes = self.fold_classes or [None] * len(self.estimators)
         probas = []
         for est, present in zip(self.estimators, fold_classes):
-            proba = est.predict_proba(Z)
+            proba = member_proba(est, Z)
             if present is not None:
                 full = np.zeros((proba.shape[0], self.n_classes))
                 full[:, present] = proba
@@ -390,9 +390,30 @@ class FoldAverage(ClassifierMixin, BaseEstimator):
         return np.mean(probas, axis=0)
 
 
+def member_proba(estimator, Z) -> np.ndarray:
+    """A fitted member's class probabilities ``(n, classes)``, in float64.
+
+    An XGBoost member scores through its margins (``output_margin``, XGBoost's
+    float32 sums) with the sigmoid or softmax taken in float64, where XGBoost's
+    ``predict_proba`` takes it in float32: the compiled teacher reproduces the
+    former exactly (the two differ by about 1e-7). Any other member is its
+    ``predict_proba``.
+    """
+    if type(estimator).__name__ != "XGBClassifier" or getattr(estimator, "objective", None) not in (
+        "binary:logistic",
+        "multi:softprob",
+    ):
+        return estimator.predict_proba(Z)
+    margin = np.asarray(estimator.predict(Z, output_margin=True), dtype=np.float64)
+    if margin.ndim == 2:
+        return softmax(margin)
+    p = 1.0 / (1.0 + np.exp(-margin))
+    return np.column_stack([1.0 - p, p])
+
+
 def positive_proba(estimator, Z) -> np.ndarray:
     """Probability of class 1 from a fitted member, clipped away from 0 and 1."""
-    return clip_proba(estimator.predict_proba(Z)[:, 1])
+    return clip_proba(member_proba(estimator, Z)[:, 1])
 
 
 def member_scores(estimator, Z, n_classes: int, classes=None) -> np.ndarray:
@@ -410,7 +431,7 @@ def member_scores(estimator, Z, n_classes: int, classes=None) -> np.ndarray:
     """
     if n_classes == 2:
         return positive_proba(estimator, Z)
-    proba = estimator.predict_proba(Z)
+    proba = member_proba(estimator, Z)
     if classes is None or len(classes) == n_classes:
         return clip_distribution(proba)
     full = np.zeros((proba.shape[0], n_classes))
