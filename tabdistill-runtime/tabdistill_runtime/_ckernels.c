@@ -263,8 +263,8 @@ TD_INLINE void qs_split(const Forest *m, int32_t j, const double *xv, uint64_t *
 }
 
 /* QS_BLOCK rows starting at xs (row-major), raw scores added to acc (n_outputs a row); xc is
- * scratch of n_features * QS_BLOCK doubles. Trees with more than 64 leaves are walked row by
- * row. */
+ * scratch of n_features * QS_BLOCK doubles. Trees with more than 64 leaves are walked, the
+ * block's rows in lockstep (their chains of loads overlap). */
 TD_CLONES static void qs_block(const Forest *m, const double *xs, double *xc, double *acc)
 {
     const Py_ssize_t nf = m->n_features, K = m->n_outputs;
@@ -275,16 +275,20 @@ TD_CLONES static void qs_block(const Forest *m, const double *xs, double *xc, do
         const double *leaves = m->leaf_val + m->leaf_start[t];
         double *out = acc + m->tree_output[t];
         if (m->leaf_start[t + 1] - m->leaf_start[t] > 64) {
-            for (int r = 0; r < QS_BLOCK; r++) {
-                int32_t at = m->roots[t];
-                for (int s = m->depth[t]; s > 0; s--) {
-                    const node_t *nd = m->nodes + at;
-                    at = nd->c[go_right(m, nd, at, xs[r * nf + nd->f])];
+            int32_t at[QS_BLOCK];
+            for (int r = 0; r < QS_BLOCK; r++)
+                at[r] = m->roots[t];
+            for (int s = m->depth[t]; s > 0; s--) {
+                for (int r = 0; r < QS_BLOCK; r++) {
+                    const node_t *nd = m->nodes + at[r];
+                    at[r] = nd->c[go_right(m, nd, at[r], xc[(Py_ssize_t)nd->f * QS_BLOCK + r])];
                 }
+            }
+            for (int r = 0; r < QS_BLOCK; r++) {
                 if (m->plain)
-                    out[r * K] += m->nodes[at].u.t;
+                    out[r * K] += m->nodes[at[r]].u.t;
                 else
-                    add_leaf(m, t, m->nodes[at].u.t, acc + r * K);
+                    add_leaf(m, t, m->nodes[at[r]].u.t, acc + r * K);
             }
             continue;
         }

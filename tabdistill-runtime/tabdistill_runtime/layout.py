@@ -9,11 +9,13 @@ reads the leaf it stands on, with no "is this a leaf" branch.
 Kinds:
 
 * ``NAN_LEFT`` / ``NAN_RIGHT``: numeric, go right iff ``v > threshold``, NaN
-  going the stated way (LightGBM's NaN and None missing types both reduce to this);
+  going the stated way (LightGBM's NaN and None missing types both reduce to this,
+  and so does a float32 comparison -- scikit-learn's, XGBoost's -- with its threshold
+  replaced by the double where float32 rounding flips: :func:`float32_cuts`);
 * ``CAT64``: categorical with every category below 64: one 64-bit mask;
 * ``SLOW``: anything else (larger category sets, zero-as-missing with a
-  threshold near 0, scikit-learn's float32 comparison): the kernel applies
-  the full rules of :mod:`tabdistill_runtime.rules`.
+  threshold near 0): the kernel applies the full rules of
+  :mod:`tabdistill_runtime.rules`.
 """
 
 from __future__ import annotations
@@ -46,8 +48,44 @@ def node_kinds(arrays) -> np.ndarray:
     zero = numeric & (miss == 1)
     kind[zero & default_left & (value >= ZERO)] = NAN_LEFT
     kind[zero & ~default_left & (value < -ZERO)] = NAN_RIGHT
+    rounded = _float32_nodes(arrays)
+    kind[rounded] = np.where(default_left[rounded], NAN_LEFT, NAN_RIGHT)
     kind[~split] = NAN_LEFT
     return kind
+
+
+def _float32_nodes(arrays) -> np.ndarray:
+    """Numeric splits comparing ``float32(v)``, NaN going the default way."""
+    flags = arrays["flags"].astype(np.int64)
+    numeric = (arrays["feature"] >= 0) & ((flags & CATEGORICAL) == 0)
+    return numeric & ((flags & FLOAT32) != 0) & (missing_type(flags) == MISSING_NAN)
+
+
+_F32_MAX = float(np.finfo(np.float32).max)
+
+
+def float32_cuts(thresholds) -> np.ndarray:
+    """Per threshold ``t``, the double ``c`` with ``v <= c`` exactly when
+    ``float64(float32(v)) <= t``, for every ``v`` but NaN.
+
+    Rounding to float32 is monotone, so the values passing the float32 test
+    form a half-line; ``c`` is its upper end: the midpoint between the largest
+    float32 ``s <= t`` and the next float32 (2**128 after the largest finite
+    one, -2**128 standing for -inf), or the double just below it when a tie at
+    the midpoint rounds up (round half to even); +inf for ``t = +inf``.
+    """
+    t = np.asarray(thresholds, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        s = t.astype(np.float32)
+        s = np.where(s.astype(np.float64) > t, np.nextafter(s, np.float32(-np.inf)), s)
+        lo = s.astype(np.float64)
+        hi = np.nextafter(s, np.float32(np.inf)).astype(np.float64)
+        hi = np.where(np.isposinf(hi) & np.isfinite(lo), 2.0**128, hi)
+        lo = np.where(np.isneginf(lo), -(2.0**128), lo)
+        mid = (lo + hi) / 2.0  # exact: two neighbouring float32 values, in float64
+    even = (s.view(np.uint32) & 1) == 0
+    cut = np.where(even, mid, np.nextafter(mid, -np.inf))
+    return np.where(np.isposinf(s), np.inf, cut)
 
 
 def _category_masks(arrays, kind):
@@ -75,6 +113,8 @@ def pack(arrays) -> np.ndarray:
     masks = _category_masks(arrays, kind)
     nodes = np.zeros(n, dtype=NODE_DTYPE)
     nodes["u"] = arrays["value"]
+    rounded = _float32_nodes(arrays)
+    nodes["u"][rounded] = float32_cuts(arrays["value"][rounded])
     cat = kind == CAT64
     nodes["u"][cat] = masks[cat].view(np.float64)
     split = feature >= 0

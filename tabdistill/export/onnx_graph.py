@@ -32,37 +32,21 @@ from pathlib import Path
 import numpy as np
 
 from tabdistill_runtime._proba import EPS
-from tabdistill_runtime.layout import NAN_LEFT, NAN_RIGHT, node_kinds
+from tabdistill_runtime.layout import NAN_LEFT, NAN_RIGHT, float32_cuts, node_kinds
 from tabdistill_runtime.model import CompiledModel
 from tabdistill_runtime.rules import CATEGORICAL, FLOAT32, OUT_SIGMOID, OUT_SOFTMAX, nan_goes_right
 
 from .supported import check_exportable
 
 BRANCH_LEQ, BRANCH_MEMBER = 0, 6
-_F32_MAX = float(np.finfo(np.float32).max)
-_F32_ROUNDS_TO_INF = _F32_MAX + 2.0**103  # half an ulp above the largest float32
 
 
 def float32_cut(threshold: float) -> float:
-    """The double ``c`` with ``v <= c`` exactly when ``float64(float32(v)) <= threshold``.
-
-    Rounding to float32 is monotone, so the values passing the float32 test
-    form a half-line; ``c`` is its upper end: the midpoint between the largest
-    float32 ``s <= threshold`` and the next float32, or just below it when a
-    tie at the midpoint rounds up (round half to even).
-    """
+    """The double ``c`` with ``v <= c`` exactly when ``float64(float32(v)) <= threshold``
+    (:func:`tabdistill_runtime.layout.float32_cuts`, which the runtime's kernels use)."""
     if np.isnan(threshold):
         raise ValueError("a NaN threshold has no cut")
-    if threshold >= _F32_MAX:
-        return np.inf if threshold == np.inf else float(np.nextafter(_F32_ROUNDS_TO_INF, -np.inf))
-    if threshold < -_F32_MAX:
-        return -_F32_ROUNDS_TO_INF  # only values rounding to -inf pass; the tie does
-    s = np.float32(threshold)
-    if float(s) > threshold:
-        s = np.nextafter(s, np.float32(-np.inf))
-    above = np.nextafter(s, np.float32(np.inf))
-    mid = (float(s) + float(above)) / 2.0  # exact in float64
-    return mid if float(np.float32(mid)) == float(s) else float(np.nextafter(mid, -np.inf))
+    return float(float32_cuts(np.array([threshold]))[0])
 
 
 def _category_set(arrays, k) -> list[float]:

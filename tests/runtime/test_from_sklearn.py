@@ -59,3 +59,39 @@ def test_refuses_forests_it_cannot_score(data):
     regressor = RandomForestRegressor(n_estimators=2).fit(Z, y)
     with pytest.raises(TypeError, match="1 class"):
         compile_sklearn_forest(regressor, enc.schema_)
+
+
+def test_float32_comparisons_are_exact_at_every_threshold(data):
+    # the kernels compare a double against the cut where float32 rounding flips
+    # (layout.float32_cuts): probe every split's threshold, its cut and their neighbours
+    enc, Z, y, _, _ = data
+    model = RandomForestClassifier(n_estimators=3, random_state=0).fit(Z, y)
+    runtime = compile_sklearn_forest(model, enc.schema_)
+    from tabdistill_runtime.layout import float32_cuts
+
+    probes = []
+    for est in model.estimators_:
+        t = est.tree_
+        for f, th in zip(t.feature[t.feature >= 0], t.threshold[t.feature >= 0]):
+            cut = float32_cuts([th])[0]
+            for v in (th, cut, np.nextafter(cut, np.inf), np.nextafter(cut, -np.inf)):
+                row = np.nanmedian(Z, axis=0)
+                row[f] = v
+                probes.append(row)
+    probes = np.array(probes)
+    # the numba kernels apply the float32 rule as written, on every value
+    assert np.array_equal(runtime.apply(probes), _numba_apply(runtime, probes))
+    # scikit-learn splits NaN from the rest at threshold +inf, and refuses infinite input
+    with np.errstate(over="ignore"):
+        probes = probes[np.isfinite(probes.astype(np.float32)).all(axis=1)]
+    expected = clip_proba(model.predict_proba(probes)[:, 1])
+    assert np.abs(runtime.score_encoded(probes) - expected).max() < 1e-15
+
+
+def _numba_apply(runtime, Z):
+    """The leaves the numba kernels reach, which apply the float32 rule as written."""
+    from tabdistill_runtime import kernels
+
+    a = runtime.arrays
+    tables = (a["feature"], a["right"], a["value"], a["flags"], a["cat_bounds"], a["cat_bits"])
+    return kernels.tree_apply(Z, *tables, a["roots"])
