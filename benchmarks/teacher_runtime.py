@@ -16,8 +16,9 @@ kind ``"blend"``) and, on the other 25%, in this one process:
   ``score_record`` (a dict), and of the teacher's ``predict_proba_encoded`` on one row;
 * **batch**: rows/s of ``score_encoded`` on one thread and on every CPU, and of the
   teacher's ``predict_proba_encoded``;
-* **size**: the runtime file's bytes, trees and nodes, and the teacher saved with skops;
-  compile and load seconds.
+* **size**: the runtime file's bytes, trees and nodes (and whether ``CompiledModel.load``
+  takes it at its default cap, ``max_bytes`` 64 MiB: about 1.4 M nodes), and the teacher
+  saved with skops; compile and load seconds.
 
 The load average is recorded before and after each dataset: the machines are shared, compare
 ratios within a run.
@@ -46,6 +47,8 @@ from tabdistill.evaluate.cost import (
     skops_size,
 )
 from tabdistill_runtime import CompiledModel
+from tabdistill_runtime.format import MAX_BYTES
+from tabdistill_runtime.validation import BYTES_PER_NODE
 
 from .common.cli import argument_parser, command
 from .common.datasets import MULTICLASS, SUITE, load_multiclass, load_suite
@@ -169,8 +172,10 @@ def run_one(name, seed, rows, calls, n_records) -> dict:
     runtime = teacher.compile()
     compile_seconds = time.perf_counter() - clock
     blob = runtime.to_bytes()
+    nodes = len(runtime.arrays["feature"])
+    default_cap = nodes <= MAX_BYTES // BYTES_PER_NODE and len(blob) <= MAX_BYTES
     clock = time.perf_counter()
-    CompiledModel.load(blob)
+    CompiledModel.load(blob, max_bytes=max(MAX_BYTES, 2 * BYTES_PER_NODE * nodes))
     load_seconds = time.perf_counter() - clock
     X_test = X.iloc[test].reset_index(drop=True)
     Z_test = teacher.encoder_.encode(X_test)
@@ -183,7 +188,8 @@ def run_one(name, seed, rows, calls, n_records) -> dict:
         "weights": {k: round(v, 4) for k, v in teacher.weights_.items() if v > 0},
         "members": {k: type(v).__name__ for k, v in teacher.estimators_.items()},
         "trees": runtime.n_trees,
-        "nodes": int(len(runtime.arrays["feature"])),
+        "nodes": int(nodes),
+        "loads_within_default_cap": bool(default_cap),
         "file_bytes": runtime_size(runtime),
         "skops_bytes": skops_size(teacher),
         "fit_seconds": round(fit_seconds, 1),
