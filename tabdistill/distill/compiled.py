@@ -3,7 +3,9 @@
 :class:`CompiledStudentMixin` gives an estimator with a fitted ``student_``
 pipeline (encoder + student) and ``encoder_`` its prediction methods, its
 ``runtime_`` (the student compiled to flat arrays, built on first use and never
-pickled) and the student's ``feature_importances_`` by input column.
+pickled), ``teacher_runtime_`` (the whole teacher compiled the same way, see
+:mod:`tabdistill.distill.teacher_runtime`) and the student's ``feature_importances_``
+by input column.
 """
 
 from __future__ import annotations
@@ -53,9 +55,34 @@ class CompiledStudentMixin:
                 self._runtime = None
         return self._runtime
 
+    @property
+    def teacher_runtime_(self):
+        """The whole teacher compiled for the runtime, built on first use and never pickled.
+
+        A ``CompiledModel`` of kind ``"blend"``: it scores encoded rows, records and
+        tables as ``teacher_.predict_proba_encoded`` scores encoded rows, to within
+        1e-9, in the compiled kernels (every member's trees, the logistic member,
+        blended with the teacher's weights); ``save`` it like ``runtime_``, and the
+        scoring-only install loads it. A teacher refit since (new ``estimators_``) is
+        compiled anew.
+
+        Raises
+        ------
+        TypeError
+            If a teacher member is an estimator the runtime cannot compile (a custom
+            ``(name, estimator)`` member), naming it.
+        """
+        check_is_fitted(self, "teacher_")
+        members = self.teacher_.estimators_
+        cached = self.__dict__.get("_teacher_runtime")
+        if cached is None or cached[0] is not members:
+            self._teacher_runtime = (members, self.teacher_.compile(self.encoder_.schema_))
+        return self._teacher_runtime[1]
+
     def __getstate__(self):
         state = super().__getstate__()
-        state.pop("_runtime", None)  # compiled kernels are not data; rebuilt on first use
+        for key in ("_runtime", "_teacher_runtime"):  # compiled kernels are not data
+            state.pop(key, None)  # rebuilt on first use
         return state
 
     # ------------------------------------------------------------------ predict
