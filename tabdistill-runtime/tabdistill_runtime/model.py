@@ -248,7 +248,15 @@ class CompiledModel:
     # -- reasons
     @property
     def explainer(self):
-        """The :class:`~tabdistill_runtime.explain.Explainer` of this model (built on first use)."""
+        """The :class:`~tabdistill_runtime.explain.Explainer` of this model (built on first use).
+
+        Raises ``TypeError`` for a blend (a compiled teacher): reasons are a student's."""
+        if self.kind == blend.BLEND:
+            raise TypeError(
+                "reasons and contributions are computed for a student's tree or linear runtime; "
+                f"a compiled teacher (a blend of {len(self.meta['members'])} members) has none: "
+                "ask the student (model.runtime_) for them."
+            )
         if self._explainer is None:
             from .explain import Explainer
 

@@ -181,6 +181,12 @@ def test_a_reader_of_versions_1_to_3_says_to_upgrade(binary, monkeypatch):
         CompiledModel.load(blob)
 
 
+def test_reasons_are_a_students(binary, data):
+    _, _, _, _, Zt = data
+    with pytest.raises(TypeError, match="a compiled teacher .* ask the student"):
+        binary.score_encoded(Zt, reasons=3)
+
+
 def test_blends_score_with_the_c_kernels_only(binary, monkeypatch):
     blend = binary
     monkeypatch.setenv("TABDISTILL_KERNELS", "numba")
