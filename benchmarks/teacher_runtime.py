@@ -23,7 +23,7 @@ kind ``"blend"``) and, on the other 25%, in this one process:
 The load average is recorded before and after each dataset: the machines are shared, compare
 ratios within a run.
 
-    python -m benchmarks.teacher_runtime
+    python -m benchmarks.teacher_runtime            # ~30 min on 2 busy cores
     python -m benchmarks.teacher_runtime --datasets bank_marketing wvs --calls 500
 
 Writes ``results/teacher_runtime.{json,md}`` (``--tag`` appends to the name). Data: the shared
@@ -55,8 +55,9 @@ from .common.datasets import MULTICLASS, SUITE, load_multiclass, load_suite
 from .common.measure import machine_load
 from .common.results import size_text, stem, write_results
 
-DEFAULT = ["bank_marketing", "flight_delays", "hmda", "islr_default", "credit_default", "wvs"]
-DEFAULT += ["diamonds"]
+#: Small development sets, a larger one (credit_default, 30,000 rows), and two K-class sets.
+DEFAULT = ["bank_marketing", "flight_delays", "hmda", "islr_default", "universal_bank"]
+DEFAULT += ["credit_default", "wvs", "diamonds"]
 
 
 def load(name, rows, seed):
@@ -252,7 +253,9 @@ def main():
     parser = argument_parser(__spec__.name, __doc__)
     parser.add_argument("--datasets", nargs="+", default=DEFAULT, choices=[*SUITE, *MULTICLASS])
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--rows", type=int, default=30_000, help="subsample larger tables")
+    parser.add_argument(
+        "--rows", type=int, default=20_000, help="tables above this are subsampled (stratified)"
+    )
     parser.add_argument("--calls", type=int, default=3_000, help="timed single-row calls")
     parser.add_argument("--records", type=int, default=1_000, help="records scored for parity")
     parser.add_argument("--tag", default="")
