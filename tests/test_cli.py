@@ -94,7 +94,7 @@ def test_benchmark_writes_json_and_report(csv, tmp_path, capsys):
     assert "data:image/png;base64," in (rep / "index.html").read_text()
     # issue 11: decisions a fraud team can act on
     assert (rep / "scores.png").stat().st_size > 1_000
-    assert result["schema_version"] == 5 and result["positive_label"] == "fraud"
+    assert result["schema_version"] == 6 and result["positive_label"] == "fraud"
     budget = result["distillation"]["time_budget"]  # issue 14: a time limit and its cuts
     assert budget["limit_seconds"] == 600 and budget["cuts"] == [] and budget["used_seconds"] > 0
     assert "time limit 600 s" in printed and "fit seconds: prepare" in printed
@@ -104,10 +104,15 @@ def test_benchmark_writes_json_and_report(csv, tmp_path, capsys):
     assert {r["model"] for r in table} == {"teacher", "student"} and len(table) == 10
     assert all(r["fpr"] <= r["target_fpr"] + 1e-9 for r in table)
     ci = result["intervals"]
-    for name in ("teacher", "student", "baseline", "student-baseline"):
+    for name in ("teacher", "student", "baseline", "student-baseline", "teacher-baseline"):
         for metric in ("roc_auc", "average_precision"):
             v = ci[name][metric]
             assert v["low"] <= v["estimate"] <= v["high"]
+    # issue 25: whether the teacher's lead is real, in words
+    lead = result["teacher_lead"]
+    assert lead["verdict"] in ("real", "noise", "behind")
+    assert (lead["verdict"] == "real") == (ci["teacher-baseline"]["roc_auc"]["low"] > 0)
+    assert f"teacher - baseline (roc_auc) {lead['estimate']:+.4f}" in printed
     top = [f["feature"] for f in result["feature_importance"]]
     assert set(top) <= {"x1", "x2", "color", "flag", "count", "city"} and "x1" in top[:3]
     page = (rep / "index.html").read_text()

@@ -124,3 +124,20 @@ def test_bootstrap_intervals_of_k_class_scores_score_the_indexed_resample():
     assert one["roc_auc"]["low"] == pytest.approx(roc_auc(y[idx], P[idx]))
     assert one["log_loss"]["low"] == pytest.approx(log_loss(y[idx], P[idx]))
     assert one["roc_auc"]["estimate"] == pytest.approx(roc_auc(y, P))
+
+
+def test_the_teacher_lead_is_real_only_when_its_interval_excludes_zero():
+    from tabdistill.evaluate.benchmark import teacher_lead
+
+    def intervals(low, high):
+        return {
+            "teacher-baseline": {
+                "roc_auc": {"estimate": (low + high) / 2, "low": low, "high": high}
+            }
+        }
+
+    assert teacher_lead(intervals(0.001, 0.02))["verdict"] == "real"
+    assert teacher_lead(intervals(-0.001, 0.02))["verdict"] == "noise"
+    assert teacher_lead(intervals(-0.02, -0.001))["verdict"] == "behind"
+    assert "spans 0" in teacher_lead(intervals(-0.001, 0.02))["text"]
+    assert teacher_lead(None) is None

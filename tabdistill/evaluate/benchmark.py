@@ -51,7 +51,7 @@ logger = logging.getLogger(__name__)
 MODELS = ("teacher", "student", "baseline")
 
 #: Version of the JSON summary's layout (``docs/benchmark-json.md``); bumped on any change.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 @dataclass
@@ -211,7 +211,8 @@ def run_benchmark(
         "fidelity": metrics.fidelity(y_test, scored.scores["teacher"], scored.scores["student"]),
         "compression": compression,
         **_decisions(model, y_test, scored.scores),
-        "intervals": _intervals(y_test, scored.scores, n_bootstrap, seed, stages),
+        "intervals": (intervals := _intervals(y_test, scored.scores, n_bootstrap, seed, stages)),
+        "teacher_lead": teacher_lead(intervals),
         "feature_importance": _importances(model),
         "speedup": _speedup(models["teacher"], models["student"]),
         "distillation": _distillation(model),
@@ -393,20 +394,36 @@ def _compression_levels(model, Z_test, y_test, rows, latency_calls, batch_rows):
     return {"chosen": model.compression_["chosen"], "levels": levels}
 
 
+#: The paired differences whose bootstrap intervals the benchmark reports.
+DIFFERENCES = [("student", "baseline"), ("student", "teacher"), ("teacher", "baseline")]
+
+
 def _intervals(y_test, scores, n_bootstrap, seed, stages):
-    """95% bootstrap intervals of the models and of two paired differences (None for 0)."""
+    """95% bootstrap intervals of the models and of the paired differences (None for 0)."""
     if not n_bootstrap:
         return None
     with stages.stage("bootstrap", total=None) as stage:
         stage.detail = f"{n_bootstrap} resamples of {len(y_test):,} rows"
-        return metrics.bootstrap_intervals(
-            y_test,
-            scores,
-            [("student", "baseline"), ("student", "teacher")],
-            n_bootstrap,
-            0.95,
-            seed,
+        return metrics.bootstrap_intervals(y_test, scores, DIFFERENCES, n_bootstrap, 0.95, seed)
+
+
+def teacher_lead(intervals, metric="roc_auc") -> dict | None:
+    """Whether the teacher's lead over the baseline on the test rows is real: its paired
+    bootstrap interval lies above 0 (``"real"``), below 0 (``"behind"``), or spans 0
+    (``"noise"``); with the verdict in words. None without intervals."""
+    if not intervals or "teacher-baseline" not in intervals:
+        return None
+    lead = intervals["teacher-baseline"][metric]
+    if lead["low"] > 0:
+        verdict, words = "real", "real: the interval excludes 0, so there is a lead to distil"
+    elif lead["high"] < 0:
+        verdict, words = "behind", "the teacher is behind the baseline: nothing to distil"
+    else:
+        verdict, words = (
+            "noise",
+            "within the noise: the interval spans 0, so keeping the baseline is right",
         )
+    return {"metric": metric, **lead, "verdict": verdict, "text": words}
 
 
 def encoding_summary(schema) -> dict:
@@ -514,6 +531,7 @@ def _class_lines(summary: dict) -> list[str]:
     lines.append(" " * width + " " + " ".join(f"{c[:9]:>9}" for c in classes))
     for c, row in zip(classes, summary["per_class"]["student"]["confusion"]):
         lines.append(f"{c:<{width}} " + " ".join(f"{v:>9,.0f}" for v in row))
+    lines += ["", *_lead_lines(summary)] if summary.get("teacher_lead") else []
     if summary.get("intervals"):
         lines += ["", "95% bootstrap intervals (test rows):"]
         for name, m in summary["intervals"].items():
@@ -558,6 +576,7 @@ def _decision_lines(summary: dict) -> list[str]:
         f"test rows {d['alerts_per_10k']:.1f} alerts per 10k, recall {d['recall']:.4f}, "
         f"precision {d['precision']:.4f}, FPR {d['fpr']:.4f}",
     ]
+    lines += _lead_lines(summary)
     if summary.get("intervals"):
         lines.append("95% bootstrap intervals (test rows):")
         for name, m in summary["intervals"].items():
@@ -574,6 +593,16 @@ def _decision_lines(summary: dict) -> list[str]:
             f"{r['recall']:>7.4f} {r['precision']:>10.4f} {r['fpr']:>7.4f}"
         )
     return lines + _importance_lines(summary)
+
+
+def _lead_lines(summary: dict) -> list[str]:
+    """The teacher's lead over the baseline on the test rows, in words."""
+    lead = summary.get("teacher_lead")
+    if not lead:
+        return []
+    return [
+        f"teacher - baseline ({lead['metric']}) {_ci(lead, True)}: {lead['text']}",
+    ]
 
 
 def _ci(v: dict, sign: bool) -> str:
