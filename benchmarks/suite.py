@@ -47,8 +47,8 @@ import numpy as np
 
 from tabdistill import DistilledClassifier
 from tabdistill.data.target import encode_target
-from tabdistill.evaluate.benchmark import stratified_split
-from tabdistill.metrics import roc_auc
+from tabdistill.evaluate.benchmark import DIFFERENCES, stratified_split, teacher_lead
+from tabdistill.metrics import bootstrap_intervals, roc_auc
 
 from .common.cli import argument_parser
 from .common.datasets import FRAUD, SUITE_NAMES, load_suite
@@ -79,11 +79,13 @@ def run_one(name, seed, args) -> dict:
     model.fit(X_tr, y_tr)
     fit_seconds = time.perf_counter() - start
     Z_te = model.encoder_.transform(X_te)
-    scores = {
-        "teacher": roc_auc(y_te, model.teacher_.predict_proba_encoded(Z_te)),
-        "student": roc_auc(y_te, model.predict_proba(X_te)[:, 1]),
-        "baseline": roc_auc(y_te, model.baseline_.predict_proba(X_te)[:, 1]),
+    proba = {
+        "teacher": model.teacher_.predict_proba_encoded(Z_te),
+        "student": model.predict_proba(X_te)[:, 1],
+        "baseline": model.baseline_.predict_proba(X_te)[:, 1],
     }
+    scores = {name: roc_auc(y_te, p) for name, p in proba.items()}
+    intervals = bootstrap_intervals(y_te, proba, DIFFERENCES, 200, 0.95, seed)
     report = model.report_
     return {
         "dataset": name,
@@ -92,6 +94,9 @@ def run_one(name, seed, args) -> dict:
         "rows": int(len(X)),
         "positive_rate": float(np.mean(y01)),
         "test_roc_auc": scores,
+        # paired bootstrap of the test rows: is the teacher's lead real, is the student below?
+        "intervals": {d: intervals[d]["roc_auc"] for d in intervals if "-" in d},
+        "teacher_lead": teacher_lead(intervals)["verdict"],
         "validation_roc_auc": {k: v["roc_auc"] for k, v in report["validation"].items()},
         # a cached teacher costs its original fit time, not the time to read it back (with
         # refit_teacher, two teachers: on the training rows, then on all labelled rows)
@@ -121,6 +126,42 @@ def gap_recovered(run) -> float | None:
     s = run["test_roc_auc"]
     lead = s["teacher"] - s["baseline"]
     return (s["student"] - s["baseline"]) / lead if lead > LEAD else None
+
+
+def kept_share(run) -> float | None:
+    """Share of a real teacher lead the shipped student keeps, ``(student - baseline) /
+    (teacher - baseline)`` on test; None when the lead is not real (or not recorded)."""
+    if run.get("teacher_lead") != "real":
+        return None
+    s = run["test_roc_auc"]
+    return (s["student"] - s["baseline"]) / (s["teacher"] - s["baseline"])
+
+
+def real_leads(runs: list[dict]) -> dict:
+    """The runs whose teacher lead is real, the share each student keeps, and the runs whose
+    student is significantly below the baseline (its interval entirely below 0)."""
+    kept = [
+        {
+            "dataset": r["dataset"],
+            "seed": r["seed"],
+            "model_seed": r["model_seed"],
+            "lead": r["test_roc_auc"]["teacher"] - r["test_roc_auc"]["baseline"],
+            "kept": kept_share(r),
+        }
+        for r in runs
+        if kept_share(r) is not None
+    ]
+    below = [
+        (r["dataset"], r["seed"])
+        for r in runs
+        if "intervals" in r and r["intervals"]["student-baseline"]["high"] < 0
+    ]
+    return {
+        "runs": kept,
+        "kept_median": float(np.median([k["kept"] for k in kept])) if kept else None,
+        "kept_at_least_half": sum(k["kept"] >= 0.5 for k in kept),
+        "significantly_below": below,
+    }
 
 
 def summarize(runs: list[dict]) -> dict:
@@ -154,6 +195,7 @@ def summarize(runs: list[dict]) -> dict:
         "runs_with_teacher_lead": len(gaps),
         "runs": len(runs),
         "student_below_baseline": below,
+        "real_leads": real_leads(runs),
     }
 
 
@@ -185,9 +227,33 @@ def markdown(summary: dict, note: str) -> str:
         f"the teacher did not beat it cross-validated): "
         f"{kept} of {summary['runs']} runs.",
         "",
+        *real_lead_lines(summary.get("real_leads")),
         note,
     ]
     return "\n".join(out) + "\n"
+
+
+def real_lead_lines(leads) -> list[str]:
+    """The runs whose teacher lead is real (its paired bootstrap interval on the test rows
+    excludes 0), with the share of it the student keeps."""
+    if not leads:
+        return []
+    runs = leads["runs"]
+    listed = ", ".join(
+        f"{r['dataset']} {r['seed']} ({r['lead']:+.4f}, kept {r['kept']:.2f})" for r in runs
+    )
+    below = leads["significantly_below"]
+    med = leads["kept_median"]
+    return [
+        f"Real teacher leads (the teacher - baseline interval on test excludes 0): "
+        f"{len(runs)} runs{': ' + listed if runs else ''}; the student keeps at least half of "
+        f"the lead on {leads['kept_at_least_half']} of them"
+        + ("" if med is None else f" (median share kept {med:.2f})")
+        + f"; runs with the student significantly below the baseline: {len(below)}"
+        + (f" ({', '.join(f'{n} seed {s}' for n, s in below)})" if below else "")
+        + ".",
+        "",
+    ]
 
 
 def parse_args(argv=None):
