@@ -36,6 +36,7 @@ from .compiled import CompiledStudentMixin
 from .compression import compress_student
 from .context import FitBudget, FitContext, NestedTeacherParams, TeacherFactory, prepare
 from .fit_report import FitSummary, fit_report
+from .frontier import FrontierPoint, fit_frontier
 from .gate import GateDecision, GateRule, check_gate
 from .labelling import fit_teacher, make_synthetic
 from .refit import FinalModels, RefitRule, refit_final
@@ -127,6 +128,12 @@ class DistilledClassifier(
         tree to its full depth; ``TREE_STEP_NS`` in
         :mod:`tabdistill.distill.sizes`; ``docs/results.md#latency-budget``).
         The baseline gets the same budget. None: no budget.
+    frontier_budgets : sequence of float or None, default=None
+        Also fit a student at each of these latency budgets (microseconds), read
+        off one long run per student size (:mod:`tabdistill.distill.frontier`):
+        what each extra microsecond buys. ``frontier_`` holds them, the shipped
+        student at ``latency_budget`` among them; ``tabdistill benchmark`` asks
+        for (2, 5, 10, 20, 50, 100). None: no frontier.
     size_tolerance : float, default=0.001
         Among student sizes, the cheapest (fewest tree steps per row) whose
         validation score is within this of the best is kept: a larger model
@@ -262,6 +269,10 @@ class DistilledClassifier(
         (``X.iloc[train_index_]``).
     fallback_ : str or None
         Why the baseline replaced the distilled student, if it did.
+    frontier_ : list of FrontierPoint or None
+        With ``frontier_budgets``: the student at each budget, cheapest first
+        (``student``, ``source`` distilled or baseline, ``tree_steps``,
+        ``predicted_p99_us``).
     feature_importances_ : ndarray of shape (n_features_in_,)
         The student's importance of each input column (encoded columns derived
         from one input column, such as date parts, summed), summing to 1; gain
@@ -294,6 +305,7 @@ class DistilledClassifier(
         "losses": [list, tuple],
         "early_stopping_rounds": [None, Interval(Integral, 1, None, closed="left")],
         "latency_budget": [None, Interval(Real, 0, None, closed="neither")],
+        "frontier_budgets": [None, "array-like"],
         "size_tolerance": [Interval(Real, 0, None, closed="left")],
         "calibrate": ["boolean"],
         "baseline_confidence": [Interval(Real, 0, 1, closed="both")],
@@ -329,6 +341,7 @@ class DistilledClassifier(
         losses=("cross_entropy", "logit"),
         early_stopping_rounds=30,
         latency_budget=10.0,
+        frontier_budgets=None,
         size_tolerance=0.001,
         calibrate=False,
         baseline_confidence=0.5,
@@ -361,6 +374,7 @@ class DistilledClassifier(
         self.losses = losses
         self.early_stopping_rounds = early_stopping_rounds
         self.latency_budget = latency_budget
+        self.frontier_budgets = frontier_budgets
         self.size_tolerance = size_tolerance
         self.calibrate = calibrate
         self.baseline_confidence = baseline_confidence
@@ -441,6 +455,7 @@ class DistilledClassifier(
             recipe=recipe,
         )
         self._set_models(ctx, shipped, final)
+        self.frontier_ = self._frontier(ctx, space, shipped, data, final, recipe, rule, decision)
         compression = self._compress(ctx, shipped, final, taught.validation_proba, recipe)
         self.budget_cuts_ = self.teacher_.budget_cuts_ + list(ctx.budget.cuts)
         self.report_ = fit_report(
@@ -461,6 +476,9 @@ class DistilledClassifier(
                 self.time_limit,
                 self.budget_cuts_,
             ),
+        )
+        self.report_["frontier"] = (
+            None if self.frontier_ is None else [p.summary() for p in self.frontier_]
         )
         logger.info("distillation done: %s", self.report_["validation"]["student"])
         return self
@@ -511,6 +529,24 @@ class DistilledClassifier(
             self.decision_threshold_ = metrics.decision_threshold(
                 validation.y, shipped.validation_proba, self.threshold, validation.weight
             )
+
+    def _frontier(self, ctx, space, shipped, data, final, recipe, rule, decision):
+        """With ``frontier_budgets``, the students at those latency budgets."""
+        if not self.frontier_budgets:
+            return None
+        point = FrontierPoint.shipped(self.latency_budget, final.student, shipped, self.fallback_)
+        return fit_frontier(
+            ctx,
+            self.frontier_budgets,
+            space.sizes,
+            point,
+            data,
+            final,
+            recipe=recipe,
+            rule=rule,
+            tolerance=self.size_tolerance,
+            teacher_leads=decision.teacher_leads,
+        )
 
     def _compress(self, ctx, shipped, final, teacher_validation_proba, recipe):
         """With ``compress``: the compression stage; ``runtime_`` becomes its chosen level."""

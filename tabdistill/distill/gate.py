@@ -59,6 +59,13 @@ class GateDecision:
     def keeps_baseline(self) -> bool:
         return self.reason is not None
 
+    @property
+    def teacher_leads(self) -> bool:
+        """False only when the cross-validated check ran and the teacher did not beat the
+        baseline there."""
+        pooled = self.cross_validated
+        return pooled is None or pooled["teacher"] > pooled["baseline"]
+
 
 def check_gate(
     ctx: FitContext,

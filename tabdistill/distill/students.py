@@ -23,7 +23,7 @@ import re
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeRegressor
 from sklearn.utils.validation import check_is_fitted
@@ -408,6 +408,20 @@ class LightGBMStudent(Student):
         check_is_fitted(self, "booster_")
         return float(round_steps(self.booster_, None).sum())
 
+    def truncated(self, rounds: int) -> LightGBMStudent:
+        """The first ``rounds`` boosting rounds of this fitted student, as a fitted student
+        (boosting adds rounds in order, so it is the student a fit of ``rounds`` rounds
+        would have made)."""
+        import lightgbm as lgb
+
+        check_is_fitted(self, "booster_")
+        rounds = int(min(max(1, rounds), self.n_estimators_))
+        out = clone(self).set_params(n_estimators=rounds, early_stopping_rounds=None)
+        out.booster_ = lgb.Booster(model_str=self.booster_.model_to_string(num_iteration=rounds))
+        out.init_, out.n_estimators_ = getattr(self, "init_", None), rounds
+        out.n_features_in_ = self.n_features_in_
+        return out
+
 
 class TreeStudent(Student):
     """One regression tree on soft targets (multi-output for K-class distributions).
@@ -541,8 +555,6 @@ def make_student(
     n_jobs=None,
 ):
     """An unfitted student from a name in :data:`STUDENTS` or a :class:`Student` instance."""
-    from sklearn.base import clone
-
     if isinstance(student, Student):
         est = clone(student)
     elif student in STUDENTS:
