@@ -326,6 +326,20 @@ def test_example_config_in_readme_is_valid():
     assert config["data"]["target"] == "default"
     assert Path(config["data"]["train"]).is_file()
     assert config["gate"]["max_p99_us"] == 100.0
+    assert config["student"]["latency_budget_us"] == 10.0
+
+
+def test_a_job_config_sets_the_student_latency_budget(tmp_path):
+    from tabdistill.ops.config import build_distiller, load_config
+
+    train = tmp_path / "train.csv"
+    train.write_text("a,y\n1,0\n2,1\n")
+    config = tmp_path / "job.toml"
+    config.write_text(
+        f'[data]\ntrain = "{train}"\ntarget = "y"\n[registry]\npath = "{tmp_path / "reg"}"\n'
+        "[student]\nlatency_budget_us = 50\n"
+    )
+    assert build_distiller(load_config(config)).latency_budget == 50.0
 
 
 def test_a_job_fits_the_default_teacher_unless_its_config_names_members(tmp_path):

@@ -8,12 +8,16 @@ from pathlib import Path
 from .options import (
     EXIT_OK,
     add_model_options,
+    budgets,
     check_output,
     distiller_params,
     fraction,
     positive_int,
     scheduler,
 )
+
+#: The budgets ``--frontier`` fits by default (those of :mod:`tabdistill.distill.frontier`).
+DEFAULT_FRONTIER = (2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
 
 
 def add_parser(sub, common):
@@ -43,6 +47,15 @@ def add_parser(sub, common):
         help="keep the fitted model as a new version of this registry folder (created if "
         "needed): the runtime file and the full model, for predict, inspect, export and "
         "registry; production of a registry without one",
+    )
+    p.add_argument(
+        "--frontier",
+        type=budgets,
+        default=DEFAULT_FRONTIER,
+        metavar="US1,US2",
+        help="also fit a student at each of these latency budgets (microseconds) and report "
+        "what each buys, next to the teacher compiled for the runtime (default: "
+        "2,5,10,20,50,100; none: only the shipped student)",
     )
     p.add_argument(
         "--latency-calls", type=positive_int, default=2_000, help="timed single-row calls"
@@ -98,6 +111,7 @@ def run(args) -> int:
             latency_calls=args.latency_calls,
             batch_rows=args.batch_rows,
             n_bootstrap=max(args.bootstrap, 0),
+            frontier_budgets=args.frontier,
         )
     print(format_table(result.summary))
     if args.json:

@@ -53,6 +53,34 @@ def seconds(text):
     return value
 
 
+def budgets(text):
+    """``"2,5,10"`` -> ``(2.0, 5.0, 10.0)`` microseconds; ``"none"`` -> ``()``."""
+    if text.strip().lower() == "none":
+        return ()
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated microseconds such as 2,5,10,20,50,100 or none, got {text!r}"
+        ) from None
+    if any(not v > 0 for v in values):
+        raise argparse.ArgumentTypeError(f"latency budgets must be positive, got {text!r}")
+    return values
+
+
+def microseconds(text):
+    """A positive number of microseconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected microseconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive number of microseconds, got {text!r}"
+        )
+    return value
+
+
 def threshold(text):
     """``"0.3"`` -> 0.3; ``"fpr=0.01"`` -> ``{"fpr": 0.01}`` (also alert_rate=, cost_ratio=)."""
     from ..metrics import check_threshold_spec
@@ -111,6 +139,13 @@ def add_model_options(p):
     g.add_argument("--num-leaves", type=int, help="leaves per student tree (lightgbm)")
     g.add_argument("--max-depth", type=int, help="depth of the tree student")
     g.add_argument(
+        "--latency-budget",
+        type=microseconds,
+        metavar="US",
+        help="single-row p99 latency the shipped student may take, in microseconds "
+        "(default: 10); larger budgets allow larger students",
+    )
+    g.add_argument(
         "--augmenter",
         default="munge",
         choices=["munge", "marginal", "gaussian"],
@@ -151,6 +186,8 @@ def distiller_params(args) -> dict:
     params = {"student": args.student, "augmenter": args.augmenter, "n_jobs": args.n_jobs}
     if args.threshold is not None:
         params["threshold"] = args.threshold
+    if getattr(args, "latency_budget", None) is not None:
+        params["latency_budget"] = args.latency_budget
     if getattr(args, "time_limit", None) is not None:
         params["time_limit"] = args.time_limit
     if args.members:

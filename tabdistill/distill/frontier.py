@@ -162,11 +162,15 @@ def _long_runs(ctx, sizes, knobs, data, recipe, soft, stage) -> list[_Run]:
         long = {**size, "n_estimators": FRONTIER_ROUNDS, "max_steps": None}
         params = students.params(long, knobs.loss)
         model = students.fit(ctx.seeds.student, params, training, eval_set)
-        per_class = model.init_.shape[-1] if getattr(model, "init_", None) is not None else 1
-        steps = np.cumsum(round_steps(model.booster_, model.n_estimators_, per_class))
-        runs.append(_Run(knobs.with_params(params), model, steps))
+        runs.append(_Run(knobs.with_params(params), model, _cumulative_steps(model)))
         stage.update()
     return runs
+
+
+def _cumulative_steps(model) -> np.ndarray:
+    """Tree steps a row takes through the first 1, 2, ... rounds of a fitted student."""
+    per_class = model.init_.shape[-1] if getattr(model, "init_", None) is not None else 1
+    return np.cumsum(round_steps(model.booster_, model.n_estimators_, per_class))
 
 
 def _best_within(ctx, runs, budget, tolerance) -> Candidate:
@@ -217,9 +221,10 @@ def _refit(ctx, picks, data, final: FinalModels, recipe) -> list[FrontierPoint]:
     }
     points = []
     for budget, source, cand, reason in picks:
-        model = refit[(source, repr(cand.knobs))].truncated(
-            cand.knobs.student_params["n_estimators"]
-        )
+        run = refit[(source, repr(cand.knobs))]
+        # the refit's trees may grow deeper than the search's: cut to the budget again
+        rounds = min(cand.knobs.student_params["n_estimators"], run.rounds_within(budget))
+        model = run.model.truncated(rounds)
         points.append(FrontierPoint(budget, model, source, cand.knobs, cand.value, reason))
     return points
 
@@ -236,8 +241,7 @@ def _refit_one(ctx, cand, rounds, data, final: FinalModels, recipe, source):
             if source == "baseline"
             else data.training_set(cand.knobs, recipe)
         )
-        return students.fit(seed_of(cand), params, training)
-    if source == "baseline":
+    elif source == "baseline":
         labelled = ctx.labelled
         training = students.hard_set(ctx.Z[labelled], ctx.y[labelled], take(ctx.weight, labelled))
     elif final.refit_teacher:
@@ -245,4 +249,5 @@ def _refit_one(ctx, cand, rounds, data, final: FinalModels, recipe, source):
     else:
         extra = data.validation_rows(ctx.validation.Z, ctx.validation.y, ctx.validation.weight)
         training = data.training_set(cand.knobs, recipe, extra)
-    return students.fit(seed_of(cand), params, training)
+    model = students.fit(seed_of(cand), params, training)
+    return _Run(cand.knobs, model, _cumulative_steps(model))

@@ -39,9 +39,11 @@ from ..data.encoder import encoding_summary as data_encoding_summary
 from ..data.io import read_csv, split_target
 from ..data.target import class_text, encode_target
 from ..distill.distiller import DistilledClassifier
+from ..distill.frontier import DEFAULT_BUDGETS
 from ..distill.students import compile_student
 from ..exceptions import ConfigError, DataError
 from .cost import batch_throughput, peak_rss_mb, runtime_size, single_row_latency, skops_size
+from .latency_frontier import frontier_lines, measure_frontier
 from .leaderboard import knobs_text
 from .machine import LoadWatch, busy_note
 from .table import COST_COLUMNS, metric_columns, text_table
@@ -131,6 +133,7 @@ def run_benchmark(
     latency_calls: int = 2_000,
     batch_rows: int = 100_000,
     n_bootstrap: int = 200,
+    frontier_budgets=DEFAULT_BUDGETS,
 ) -> BenchmarkResult:
     """Fit teacher, student and baseline on ``frame`` and compare them on a held-out split.
 
@@ -160,6 +163,10 @@ def run_benchmark(
         Rows per batch-throughput run.
     n_bootstrap : int, default=200
         Resamples of the test rows for the 95% intervals (0: no intervals).
+    frontier_budgets : sequence of float, default=(2, 5, 10, 20, 50, 100)
+        Latency budgets (microseconds) at which a student is also fit, measured on the test
+        rows next to the teacher compiled for the runtime: the ``frontier`` of the result
+        (see :mod:`tabdistill.distill.frontier`). Empty or None: no frontier.
 
     Returns
     -------
@@ -180,6 +187,8 @@ def run_benchmark(
     shape = X.shape
     del frame, X, y_raw  # a table read here is no longer referenced (the caller's stays)
     params = {"random_state": seed, **(distiller_params or {})}
+    if frontier_budgets:
+        params.setdefault("frontier_budgets", tuple(frontier_budgets))
     if target_info.n_classes == 2:
         params["positive_label"] = target_info.pos_label
     model = DistilledClassifier(**params)
@@ -212,6 +221,7 @@ def run_benchmark(
         "compression": compression,
         **_decisions(model, y_test, scored.scores),
         "intervals": (intervals := _intervals(y_test, scored.scores, n_bootstrap, seed, stages)),
+        "frontier": measure_frontier(model, scored.Z, y_test, scored.rows, latency_calls, stages),
         "teacher_lead": teacher_lead(intervals),
         "feature_importance": _importances(model),
         "speedup": _speedup(models["teacher"], models["student"]),
@@ -512,7 +522,7 @@ def format_table(summary: dict) -> str:
     if note:
         tail.append(f"NOTE: {note}")
     details = _class_lines(summary) if "per_class" in summary else _decision_lines(summary)
-    return "\n".join([head, "", *lines, "", *tail, *details])
+    return "\n".join([head, "", *lines, "", *tail, *details, *frontier_lines(summary)])
 
 
 def _class_lines(summary: dict) -> list[str]:

@@ -115,6 +115,66 @@ def _tradeoff(ax, result):
     ax.grid(True, which="both", alpha=0.3)
 
 
+def _latency_frontier(ax, result):
+    """Test ROC-AUC against measured single-row p99: the student at each latency budget, the
+    teacher compiled for the runtime and the teacher in Python, the baseline as a line."""
+    from matplotlib.ticker import FuncFormatter
+
+    summary = result.summary
+    points = summary["frontier"]
+    students = [p for p in points if p["kind"] == "student"]
+    xs = [p["single_row_p99_us"] for p in students]
+    ax.plot(xs, [p["roc_auc"] for p in students], "-o", color=COLORS["student"], label="student")
+    for group in _same_student(students):
+        first, last = group[0]["latency_budget_us"], group[-1]["latency_budget_us"]
+        label = f"{first:g} µs" if first == last else f"{first:g}-{last:g} µs"
+        label += " (shipped)" if any(p.get("shipped") for p in group) else ""
+        x, y = group[0]["single_row_p99_us"], group[0]["roc_auc"]
+        ax.annotate(label, (x, y), textcoords="offset points", xytext=(4, -12), fontsize=8)
+    teacher = summary["models"]["teacher"]
+    shown = [("teacher (Python)", teacher["latency"]["single_row_p99_us"], teacher["roc_auc"])]
+    shown += [
+        ("teacher (compiled)", p["single_row_p99_us"], p["roc_auc"])
+        for p in points
+        if p["kind"] == "teacher"
+    ]
+    for name, x, y in shown:
+        ax.scatter([x], [y], marker="s", color=COLORS["teacher"], zorder=3)
+        ax.annotate(name, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+        xs.append(x)
+    ax.axhline(
+        summary["models"]["baseline"]["roc_auc"],
+        color=COLORS["baseline"],
+        ls="--",
+        label="baseline (shipped size)",
+    )
+    ax.set_xscale("log")
+    ax.set_xlim(max(min(xs), 1e-3) / 2, max(xs) * 3)
+    ax.xaxis.set_major_formatter(FuncFormatter(_duration_text))
+    ax.set(
+        xlabel="single-row p99 latency, measured (log scale)",
+        ylabel="test ROC-AUC",
+        title="What each microsecond buys",
+    )
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+
+
+def _same_student(points) -> list[list]:
+    """Consecutive frontier points holding the same student (a budget that adds nothing)."""
+    groups = []
+    for p in points:
+        same = groups and (groups[-1][-1]["tree_steps"], groups[-1][-1]["roc_auc"]) == (
+            p["tree_steps"],
+            p["roc_auc"],
+        )
+        if same:
+            groups[-1].append(p)
+        else:
+            groups.append([p])
+    return groups
+
+
 def _duration_text(us, _pos=None) -> str:
     """Microseconds as a readable tick label: ``"0.5 µs"``, ``"20 ms"``, ``"2 s"``."""
     for scale, unit in ((1e6, "s"), (1e3, "ms"), (1.0, "µs")):
@@ -282,6 +342,11 @@ def figure_plan(summary) -> dict:
         plots["importance.png"] = (1, lambda axes, result: _importance(axes[0], result))
     if summary.get("compression"):
         plots["frontier.png"] = (1, lambda axes, result: _frontier(axes[0], result))
+    if summary.get("frontier"):
+        plots["latency_frontier.png"] = (
+            1,
+            lambda axes, result: _latency_frontier(axes[0], result),
+        )
     return plots
 
 

@@ -20,10 +20,11 @@ import json
 from pathlib import Path
 
 from .benchmark import MODELS, BenchmarkResult, encoding_lines, fidelity_text, target_text
+from .latency_frontier import frontier_advice
 from .leaderboard import knob_rows, ranked
 from .machine import busy_note
 from .plots import COLORS, figures, pyplot
-from .table import COST_COLUMNS, metric_columns
+from .table import COST_COLUMNS, format_bytes, metric_columns
 
 #: Figures drawn across the page's two columns.
 WIDE = ("pr_by_class.png", "confusion.png")
@@ -183,7 +184,39 @@ def _details(s) -> str:
 
 
 #: The page, top down (the figures follow).
-SECTIONS = [_header, _kpis, _metrics, _knobs, _leaderboard, _details]
+def _latency_frontier(s) -> str:
+    """The student at each latency budget and the compiled teacher, with what it means."""
+    points = s.get("frontier")
+    if not points:
+        return ""
+    rows = [
+        [
+            "teacher (compiled)"
+            if p["kind"] == "teacher"
+            else f"{p['latency_budget_us']:g} µs" + (" (shipped)" if p.get("shipped") else ""),
+            p.get("source", ""),
+            f"{p['roc_auc']:.4f}",
+            f"{p['average_precision']:.4f}" if "average_precision" in p else "–",
+            f"{p['single_row_p50_us']:,.1f}",
+            f"{p['single_row_p99_us']:,.1f}" + ("" if p.get("within_budget", True) else " (over)"),
+            format_bytes(p["size_bytes"]),
+        ]
+        for p in points
+    ]
+    head = ["budget", "source", "ROC-AUC", "PR-AUC", "p50 µs", "p99 µs", "size"]
+    lead = s.get("teacher_lead")
+    words = [f"Teacher − baseline on the test rows: {html.escape(lead['text'])}."] if lead else []
+    advice = frontier_advice(s)
+    words += [html.escape(advice[0].upper() + advice[1:]) + "."] if advice else []
+    text = "".join(f'<p class="sub">{w}</p>' for w in words)
+    return (
+        '<h2>Latency-accuracy frontier</h2>\n<p class="sub">A student fit at each latency '
+        "budget (single-row p99, measured on this machine), next to the teacher compiled for "
+        f"the runtime.</p>{text}\n" + _table(head, rows)
+    )
+
+
+SECTIONS = [_header, _kpis, _metrics, _latency_frontier, _knobs, _leaderboard, _details]
 
 
 def _table(head, rows) -> str:

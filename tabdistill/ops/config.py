@@ -38,6 +38,7 @@ CONFIG_SCHEMA = {
     "student": {
         "kind": (str, "lightgbm"),
         "params": (dict, {}),
+        "latency_budget_us": (float, 10.0),
     },
     "augment": {
         "method": (str, "munge"),
@@ -272,6 +273,7 @@ _KEYS = {
     r"positive_label": "data.positive_label",
     r"random_state": "run.seed",
     r"time_limit": "run.time_limit",
+    r"latency_budget": "student.latency_budget_us",
 }
 
 
@@ -308,6 +310,7 @@ def build_distiller(config: dict):
             },
             "student": config["student"]["kind"],
             "student_params": config["student"]["params"] or None,
+            "latency_budget": config["student"]["latency_budget_us"],
             "augmenter": config["augment"]["method"],
             "augment_factors": tuple(config["augment"]["factors"]),
             "alphas": tuple(config["augment"]["alphas"]),

@@ -77,3 +77,20 @@ def test_dask_scheduler_without_the_dask_extra_is_a_usage_error(monkeypatch, cap
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "pip install 'tabdistill[dask]'" in err[0]
+
+
+def test_latency_budget_and_frontier_options():
+    from tabdistill.cli.benchmark import DEFAULT_FRONTIER
+    from tabdistill.cli.main import build_parser
+    from tabdistill.cli.options import distiller_params
+    from tabdistill.distill.frontier import DEFAULT_BUDGETS
+
+    assert DEFAULT_FRONTIER == DEFAULT_BUDGETS
+    args = build_parser().parse_args(["benchmark", "x.csv", "--target", "y"])
+    assert args.frontier == DEFAULT_BUDGETS and "latency_budget" not in distiller_params(args)
+    args = build_parser().parse_args(
+        ["benchmark", "x.csv", "--target", "y", "--latency-budget", "50", "--frontier", "none"]
+    )
+    assert distiller_params(args)["latency_budget"] == 50.0 and args.frontier == ()
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["benchmark", "x.csv", "--target", "y", "--latency-budget", "0"])

@@ -1,0 +1,78 @@
+"""The frontier in the benchmark: each budget's student measured on the test rows."""
+
+import pytest
+from conftest import mixed_frame
+
+from tabdistill.evaluate.benchmark import format_table, run_benchmark
+from tabdistill.evaluate.latency_frontier import frontier_advice
+
+KEYS = {
+    "kind",
+    "latency_budget_us",
+    "roc_auc",
+    "average_precision",
+    "single_row_p50_us",
+    "single_row_p99_us",
+    "size_bytes",
+}
+
+
+@pytest.fixture(scope="module")
+def result():
+    X, y = mixed_frame(600, seed=5)
+    return run_benchmark(
+        X.assign(label=y),
+        "label",
+        distiller_params={
+            "teacher": {"members": ["lightgbm", "logistic"], "cv": 3},
+            "student_params": {"n_estimators": 100, "num_leaves": 7},
+            "augment_factors": (0, 1),
+            "latency_budget": 1.0,
+            "n_jobs": 1,
+        },
+        latency_calls=100,
+        batch_rows=1_000,
+        n_bootstrap=50,
+        frontier_budgets=(0.3, 1.0, 3.0),
+    )
+
+
+def test_the_json_frontier_has_a_point_per_budget_and_the_shipped_one(result):
+    points = result.summary["frontier"]
+    students = [p for p in points if p["kind"] == "student"]
+    assert [p["latency_budget_us"] for p in students] == [0.3, 1.0, 3.0]
+    assert all(KEYS <= set(p) for p in points)
+    shipped = [p for p in students if p["shipped"]]
+    assert len(shipped) == 1 and shipped[0]["latency_budget_us"] == 1.0
+    assert shipped[0]["roc_auc"] == pytest.approx(result.summary["models"]["student"]["roc_auc"])
+    assert all(
+        p["within_budget"] == (p["single_row_p99_us"] <= p["latency_budget_us"]) for p in students
+    )
+    assert "latency-accuracy frontier" in format_table(result.summary)
+
+
+def test_advice_points_to_the_cheapest_student_keeping_half_a_real_lead():
+    summary = {
+        "teacher_lead": {"verdict": "real"},
+        "models": {
+            m: {"roc_auc": v} for m, v in (("teacher", 0.90), ("student", 0.86), ("baseline", 0.85))
+        },
+        "frontier": [
+            {"kind": "student", "latency_budget_us": 10, "roc_auc": 0.86, "single_row_p99_us": 9.0},
+            {
+                "kind": "student",
+                "latency_budget_us": 50,
+                "roc_auc": 0.88,
+                "single_row_p99_us": 41.0,
+            },
+            {
+                "kind": "student",
+                "latency_budget_us": 100,
+                "roc_auc": 0.89,
+                "single_row_p99_us": 80.0,
+            },
+        ],
+    }
+    assert "the 50 us student keeps 60%" in frontier_advice(summary)
+    summary["teacher_lead"]["verdict"] = "noise"
+    assert frontier_advice(summary) is None
