@@ -173,6 +173,7 @@ PREDICT = [
     (["--input", "train.csv", "--id-column", "txn"], "id column 'txn'"),
     (["--input", "train.csv", "--id-column", "colour"], "Did you mean 'color'?"),
     (["--input", "corrupt.csv.gz"], "could not read 'corrupt.csv.gz' as CSV"),
+    (["--input", "text_in_numeric.csv", "--strict"], "x2"),
 ]
 
 

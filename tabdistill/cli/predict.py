@@ -35,6 +35,13 @@ def add_parser(sub, common):
         "(reason_1, reason_1_value = its contribution to the log-odds, ...)",
     )
     p.add_argument(
+        "--strict",
+        action="store_true",
+        help="stop with an error at values the model's columns cannot read (text in a numeric "
+        "column, unseen levels, dates in another layout) instead of scoring them as missing "
+        "with a warning",
+    )
+    p.add_argument(
         "--dask-scheduler",
         type=scheduler,
         metavar="ADDRESS",
@@ -73,6 +80,7 @@ def run(args) -> int:
         chunk_size=args.chunk_size,
         overwrite=args.overwrite,
         reasons=args.reasons,
+        strict=args.strict,
     )
     print(f"{n:,} rows scored -> {args.output}")
     return EXIT_OK

@@ -86,17 +86,21 @@ class CompiledStudentMixin:
         return state
 
     # ------------------------------------------------------------------ predict
-    def predict_proba(self, X):
+    def predict_proba(self, X, *, strict=False):
         """Class probabilities from the student, ``(n_samples, n_classes)``, in ``classes_`` order.
 
         ``X`` is a DataFrame or an array of raw feature values in the fitted
         column order (``feature_names_in_``); for rows already encoded by
         ``encoder_`` use :meth:`predict_proba_encoded`. Scored by the compiled
         runtime (``runtime_``) when the student compiles, which gives the same
-        probabilities as the student to within 1e-12.
+        probabilities as the student to within 1e-12. Values the fitted columns
+        cannot read (text in a numeric column, levels never seen, dates in
+        another layout) are scored as missing with a warning naming the column;
+        ``strict=True`` raises :class:`~tabdistill.exceptions.DataError` instead.
         """
         check_is_fitted(self, "student_")
-        return self.proba_from_scores(self.predict_proba_encoded(self.encoder_.encode(X)))
+        Z = self.encoder_.encode(X, strict=strict)
+        return self.proba_from_scores(self.predict_proba_encoded(Z))
 
     def predict_proba_encoded(self, Z) -> np.ndarray:
         """Scores of rows already encoded by ``encoder_``: the positive-class probability
@@ -107,10 +111,10 @@ class CompiledStudentMixin:
             return self.runtime_.score_encoded(Z)
         return self.student_[-1].predict(Z)
 
-    def predict(self, X):
+    def predict(self, X, *, strict=False):
         """Predicted labels: the positive class where its probability is at least
         ``decision_threshold_`` (see ``threshold``), the other class elsewhere;
-        with K classes, the most probable class."""
+        with K classes, the most probable class. ``strict`` as in :meth:`predict_proba`."""
         check_is_fitted(self, "student_")
-        p = self.predict_proba_encoded(self.encoder_.encode(X))
+        p = self.predict_proba_encoded(self.encoder_.encode(X, strict=strict))
         return self.labels_from_scores(p, self.decision_threshold_)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import metrics
+from ..data.encoder import encoding_summary
 from .context import FitContext
 from .gate import GateDecision
 from .refit import FinalModels
@@ -58,6 +59,7 @@ def fit_report(ctx: FitContext, fit: FitSummary) -> dict:
         "compression": fit.compression,
         "decision": _decision(ctx, fit),
         "rows": _rows(ctx, fit),
+        "encoding": encoding_summary(ctx.encoder.schema_),
         "teacher_weights": dict(final.teacher.weights_),
         "time_budget": {
             "limit_seconds": fit.time_limit,

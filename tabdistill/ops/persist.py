@@ -58,6 +58,8 @@ TRUSTED_TYPES = frozenset(
         "tabdistill.data.schema.FeatureSchema",  # in models saved before the runtime split off
         "tabdistill_runtime.schema.FeatureSchema",
         "tabdistill.distill.distiller.DistilledClassifier",
+        "tabdistill.distill.frontier.FrontierPoint",
+        "tabdistill.distill.selection.Knobs",
         "tabdistill.distill.linear.LinearDesign",
         "tabdistill.distill.members.FoldAverage",
         "tabdistill.distill.students.LightGBMStudent",

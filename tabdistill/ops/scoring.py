@@ -143,6 +143,7 @@ def score_csv(
     chunk_size=100_000,
     overwrite=False,
     reasons=0,
+    strict=False,
 ) -> int:
     """Score ``input_path``; write ``[id_column,] probability, decision, model_version`` rows.
 
@@ -169,6 +170,9 @@ def score_csv(
         Add the ``reasons`` input columns that raised each row's score most, with their
         contributions to the raw score (log-odds for LightGBM and linear students; for K
         classes, of the most probable class): ``reason_1``, ``reason_1_value``, ...
+    strict : bool, default=False
+        Refuse (:class:`~tabdistill.exceptions.DataError`) a chunk with values the model's
+        columns cannot read, instead of scoring them as missing with a warning.
 
     Returns
     -------
@@ -199,7 +203,7 @@ def score_csv(
         for chunk in progress(chunks, desc="scoring"):
             if len(chunk) == 0:
                 continue
-            out = scorer(chunk)
+            out = scorer(chunk, strict=strict)
             out.to_csv(tmp, mode="a" if rows else "w", header=not rows, index=False)
             rows += len(chunk)
         if rows == 0:

@@ -193,3 +193,16 @@ def test_feature_importances_are_by_input_column(fitted):
     importances = model.feature_importances_
     assert importances.shape == (X.shape[1],)
     assert np.isclose(importances.sum(), 1.0) and (importances >= 0).all()
+
+
+def test_predict_warns_or_refuses_an_unusable_column_and_reports_what_was_recognised(fitted):
+    from tabdistill.exceptions import DataError
+
+    model, X, _ = fitted
+    assert "recognised" in model.report_["encoding"]
+    bad = X.head(20).copy()
+    bad["x1"] = "text"
+    with pytest.warns(UserWarning, match="x1"):
+        model.predict_proba(bad)
+    with pytest.raises(DataError, match="x1"):
+        model.predict(bad, strict=True)
