@@ -21,7 +21,7 @@ What runs where:
   2.4 GB of float64).
 
 The teacher's fits are the same fits with the same seeds wherever they run, so
-a fit through Dask equals the single-process fit (``tests/test_dask_fit.py``
+a fit through Dask equals the single-process fit (``tests/ops/test_dask.py``
 compares the predictions to 1e-12). Under a time limit the teacher re-plans
 after each fold from the time fits took, so its folds then run one after
 another in this process.

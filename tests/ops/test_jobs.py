@@ -321,7 +321,7 @@ def test_missing_data_file_and_config_file(job, tmp_path, capsys):
 def test_example_config_in_readme_is_valid():
     from tabdistill.ops.config import load_config
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     config = load_config(root / "examples" / "job.toml")
     assert config["data"]["target"] == "default"
     assert Path(config["data"]["train"]).is_file()

@@ -117,7 +117,7 @@ def test_benchmark_writes_json_and_report(csv, tmp_path, capsys):
     assert set(top) <= {"x1", "x2", "color", "flag", "count", "city"} and "x1" in top[:3]
     page = (rep / "index.html").read_text()
     assert "Thresholds at target false-positive rates" in page and "bootstrap" in page
-    documented = (Path(__file__).parents[1] / "docs" / "benchmark-json.md").read_text()
+    documented = (Path(__file__).parents[2] / "docs" / "benchmark-json.md").read_text()
     for key in [*result, *result["models"]["student"], *result["decision"]]:
         assert f"`{key}`" in documented, key
 
