@@ -3,7 +3,6 @@ a glob of CSV / Parquet files through Dask (``--dask-scheduler``)."""
 
 from __future__ import annotations
 
-from ..exceptions import ConfigError
 from .options import EXIT_OK, positive_int, scheduler
 
 
@@ -52,11 +51,6 @@ def add_parser(sub, common):
 
 
 def run(args) -> int:
-    if args.reasons and args.dask_scheduler:
-        raise ConfigError(
-            "--reasons is not available with --dask-scheduler: score the files without Dask "
-            "to get reason codes."
-        )
     if args.dask_scheduler:
         from ..ops.dask_scoring import score_files
 
@@ -67,6 +61,7 @@ def run(args) -> int:
             id_column=args.id_column,
             scheduler=args.dask_scheduler,
             overwrite=args.overwrite,
+            reasons=args.reasons,
         )
         print(f"{n:,} rows scored through Dask -> {args.output}/")
         return EXIT_OK

@@ -57,24 +57,27 @@ def _runtime_from_bytes(digest: str, blob: bytes) -> CompiledModel:
     return CompiledModel.load(blob)
 
 
-def _score_partition(frame, blob, digest, manifest, id_column, n_threads):
+def _score_partition(frame, blob, digest, manifest, id_column, n_threads, reasons=0):
     runtime = _runtime_from_bytes(digest, blob)
     runtime.n_threads = n_threads
-    return FrameScorer(manifest, runtime, id_column)(frame)
+    return FrameScorer(manifest, runtime, id_column, reasons)(frame)
 
 
-def _meta(manifest, runtime, id_column) -> pd.DataFrame:
+def _meta(manifest, runtime, id_column, reasons=0) -> pd.DataFrame:
     """The empty frame with the output's columns and dtypes (what Dask needs up front)."""
     k = runtime.n_outputs
     scores = np.empty((0, k)) if k > 1 else np.empty(0)
     out = pd.DataFrame({**FrameScorer(manifest, runtime).columns(scores), "model_version": ""})
+    for r in range(min(reasons, len(runtime.reason_names))):
+        out[f"reason_{r + 1}"] = pd.Series([], dtype=str)
+        out[f"reason_{r + 1}_value"] = pd.Series([], dtype=np.float64)
     out = out.iloc[:0].astype({"model_version": type(manifest["version"])})
     if id_column:
         out.insert(0, id_column, pd.Series([], dtype=str))
     return out
 
 
-def score_dataframe(model, ddf, *, id_column=None, n_threads=1):
+def score_dataframe(model, ddf, *, id_column=None, n_threads=1, reasons=0):
     """Score a Dask DataFrame partition by partition with a registered model.
 
     Parameters
@@ -89,6 +92,9 @@ def score_dataframe(model, ddf, *, id_column=None, n_threads=1):
     n_threads : int, default=1
         Threads the runtime uses within a partition (Dask already runs
         partitions in parallel).
+    reasons : int, default=0
+        Add each row's reason codes (``reason_1``, ``reason_1_value``, ...), as
+        :func:`~tabdistill.ops.scoring.score_csv` does.
 
     Returns
     -------
@@ -112,7 +118,8 @@ def score_dataframe(model, ddf, *, id_column=None, n_threads=1):
         manifest,
         id_column,
         n_threads,
-        meta=_meta(manifest, runtime, id_column),
+        reasons,
+        meta=_meta(manifest, runtime, id_column, reasons),
     )
 
 
@@ -225,7 +232,15 @@ def _diagnose(files, fmt, scorer) -> None:
 
 
 def score_files(
-    model, pattern, output_dir, *, id_column=None, scheduler=None, overwrite=False, blocksize="64MB"
+    model,
+    pattern,
+    output_dir,
+    *,
+    id_column=None,
+    scheduler=None,
+    overwrite=False,
+    blocksize="64MB",
+    reasons=0,
 ) -> int:
     """Score every file matching ``pattern`` (CSV or Parquet) through Dask into ``output_dir``.
 
@@ -248,6 +263,8 @@ def score_files(
     blocksize : str or int, default="64MB"
         Bytes per partition of plain CSV files (compressed ones are one
         partition each).
+    reasons : int, default=0
+        Add each row's reason codes, as :func:`~tabdistill.ops.scoring.score_csv` does.
 
     Returns
     -------
@@ -276,7 +293,7 @@ def score_files(
         )
     else:
         ddf = dd.read_parquet(files)
-    scored = score_dataframe((manifest, runtime), ddf, id_column=id_column)
+    scored = score_dataframe((manifest, runtime), ddf, id_column=id_column, reasons=reasons)
     tmp = output_dir.with_name(f".partial-{os.getpid()}-{output_dir.name}")
     shutil.rmtree(tmp, ignore_errors=True)
     try:

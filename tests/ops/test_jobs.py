@@ -177,7 +177,7 @@ def test_predict_matches_distilled_classifier(job, two_runs, tmp_path):
     assert out.read_bytes() == first
 
 
-def test_predict_adds_reason_codes(job, two_runs, tmp_path, capsys):
+def test_predict_adds_reason_codes(job, two_runs, tmp_path):
     _, _, _, registry = two_runs
     out = tmp_path / "reasons.csv"
     args = ["predict", "--model", str(registry.root), "--input", str(job["holdout"]), "-q"]
@@ -200,12 +200,22 @@ def test_predict_adds_reason_codes(job, two_runs, tmp_path, capsys):
         scores[["reason_1_value", "reason_2_value", "reason_3_value"]], values
     )
     assert set(names.ravel()) <= set(runtime.schema.input_columns)
-    code = main(
-        [*args, "--output", str(tmp_path / "x.csv"), "--reasons", "2", "--dask-scheduler", "local"]
-    )
-    assert (
-        code == 2 and "--reasons is not available with --dask-scheduler" in capsys.readouterr().err
-    )
+
+
+def test_dask_scoring_adds_reason_codes(job, two_runs):
+    import dask.dataframe as dd
+
+    from tabdistill.ops.dask_scoring import score_dataframe
+
+    _, _, _, registry = two_runs
+    _, runtime = load_runtime(registry.root)
+    holdout = pd.read_csv(job["holdout"], dtype={"txn_id": str})
+    ddf = dd.from_pandas(holdout, npartitions=3)
+    scored = score_dataframe(str(registry.root), ddf, reasons=2).compute(scheduler="threads")
+    assert list(scored.columns)[-4:] == ["reason_1", "reason_1_value", "reason_2", "reason_2_value"]
+    _, names, values = runtime.score_batch(holdout[runtime.schema.input_columns], reasons=2)
+    assert (scored[["reason_1", "reason_2"]].to_numpy() == names).all()
+    np.testing.assert_allclose(scored[["reason_1_value", "reason_2_value"]], values)
 
 
 def test_predict_validates_schema(job, two_runs, tmp_path, capsys):
@@ -385,13 +395,14 @@ def test_predict_cli_scores_a_glob_through_dask(job, two_runs, dask_client, tmp_
         part.to_parquet(tmp_path / f"batch-{i}.parquet", index=False)
     single = tmp_path / "single.csv"
     args = ["predict", "--model", str(registry.root), "--id-column", "txn_id", "-q"]
-    assert main([*args, "--input", str(job["holdout"]), "--output", str(single)]) == 0
+    reasons = ["--reasons", "2"]
+    assert main([*args, "--input", str(job["holdout"]), "--output", str(single), *reasons]) == 0
     expected = pd.read_csv(single, dtype={"txn_id": str}).set_index("txn_id")
     for fmt in ("csv", "parquet"):
         out = tmp_path / f"scores-{fmt}"
         pattern = str(tmp_path / f"batch-*.{fmt}")
         where = ["--dask-scheduler", dask_client.scheduler.address]  # joins the running cluster
-        code = main([*args, "--input", pattern, "--output", str(out), *where])
+        code = main([*args, "--input", pattern, "--output", str(out), *where, *reasons])
         assert code == 0
         read = pd.read_csv if fmt == "csv" else pd.read_parquet
         parts = sorted(out.glob(f"*.{fmt}")) if fmt == "csv" else [out]
@@ -401,6 +412,8 @@ def test_predict_cli_scores_a_glob_through_dask(job, two_runs, dask_client, tmp_
         got = got.set_index(got["txn_id"].astype(str)).loc[expected.index]
         np.testing.assert_allclose(got["probability"], expected["probability"], rtol=0, atol=1e-12)
         assert (got["decision"].astype(str) == expected["decision"].astype(str)).all()
+        assert (got[["reason_1", "reason_2"]] == expected[["reason_1", "reason_2"]]).all().all()
+        np.testing.assert_allclose(got["reason_2_value"], expected["reason_2_value"], atol=1e-12)
         # an existing output is never replaced without --overwrite
         before = sorted(p.name for p in out.iterdir())
         assert main([*args, "--input", pattern, "--output", str(out), *where]) == 2
