@@ -126,8 +126,15 @@ def _scores(model, Z, records):
         np.array([model.score_one(row) for row in Z]),
         np.array([model.score_record(r) for r in records]),
         model.score_batch(columns),
-        model.contributions_encoded(Z),
     ]
+    if model.kind == "blend":
+        # a compiled teacher has no reasons; it must say so, not guess
+        try:
+            model.contributions_encoded(Z)
+        except TypeError:
+            return np.concatenate([np.asarray(p, dtype=np.float64).ravel() for p in parts])
+        sys.exit("a compiled teacher gave contributions; expected a TypeError")
+    parts.append(model.contributions_encoded(Z))
     for r in records:
         _, reasons = model.score_record(r, reasons=3)
         parts.append([model.reason_names.index(name) for name, _ in reasons])
