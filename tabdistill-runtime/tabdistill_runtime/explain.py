@@ -304,8 +304,8 @@ def walk_tables(model, depth) -> dict:
     a = model.arrays
     if "cover" not in a:
         raise ArtifactError(
-            "this tree runtime has no node covers, which contributions need: it was saved "
-            "by a tabdistill older than reasons. Compile the student again, or attach the "
+            "this tree runtime has no node covers, which contributions need (a file saved by a "
+            "tabdistill older than reasons has none). Compile the student again, or attach the "
             "covers of its training rows with model.with_covers(Z)."
         )
     t, w = gauss_points(int(np.max(depth, initial=0)), model.n_features)

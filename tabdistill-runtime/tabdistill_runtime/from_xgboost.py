@@ -185,6 +185,7 @@ def _add_tree(builder, tree, offset, levels) -> int:
     left, right = tree["left_children"], tree["right_children"]
     feature, cond = tree["split_indices"], tree["split_conditions"]
     default_left, kind = tree["default_left"], tree.get("split_type", [0] * len(left))
+    hessian = tree.get("sum_hessian")  # a node's cover, as XGBoost's own contributions weigh it
     sets = _category_sets(tree)
     n = len(left)
     ids = [0] * n
@@ -193,7 +194,8 @@ def _add_tree(builder, tree, offset, levels) -> int:
             value = np.float32(cond[i])
             if offset is not None:
                 value = np.float32(offset) + value  # float32 addition, as XGBoost's first
-            ids[i] = builder.node(-1, 0, float(value))
+            cover = None if hessian is None else float(hessian[i])
+            ids[i] = builder.node(-1, 0, float(value), cover)
         elif kind[i] == 1:
             ids[i] = _categorical_node(builder, i, int(feature[i]), sets.get(i, []), tree, levels)
         else:

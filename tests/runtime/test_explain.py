@@ -93,6 +93,23 @@ def test_deep_trees_over_many_features_match_lightgbm():
     np.testing.assert_allclose(got, booster.predict(probe, pred_contrib=True), rtol=0, atol=1e-9)
 
 
+def test_xgboost_runtimes_explain_as_xgboost_does():
+    # XGBoost weighs paths by hessian sums and adds in float32: agreement to float32 rounding
+    import xgboost as xgb
+
+    from tabdistill_runtime.from_xgboost import compile_xgboost
+
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(2_000, 5))
+    X[rng.random(X.shape) < 0.05] = np.nan
+    y = (X[:, 0] + np.nan_to_num(X[:, 1]) * X[:, 2] > 0).astype(int)
+    booster = xgb.XGBClassifier(n_estimators=20, max_depth=5).fit(X, y).get_booster()
+    runtime = compile_xgboost(booster, TabularEncoder().fit(X).schema_)
+    got = runtime.contributions_encoded(X[:300])
+    expected = booster.predict(xgb.DMatrix(X[:300]), pred_contribs=True)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5)
+
+
 def test_covers_are_lightgbm_counts_and_count_the_training_rows(rule_data):
     Z, y, enc, _ = rule_data
     booster = _lgb(Z, y, cat=[2, 3], num_leaves=15)
