@@ -25,6 +25,7 @@ from .._progress import Stages
 from .._validation import check_sample_weight, take
 from ..data.encoder import TabularEncoder
 from ..data.target import Target, encode_target
+from ..exceptions import ConfigError
 from .labels import TrainingSet
 from .selection import Validation
 from .sizes import TREE_STEP_NS
@@ -316,13 +317,20 @@ class FitContext:
         return np.concatenate([self.train, self.validation_rows])
 
 
-def check_decision(threshold, target: Target) -> None:
-    """A decision threshold is for binary targets; K classes predict the most probable."""
+def check_decision(threshold, target: Target, setting: str = "threshold") -> None:
+    """Refuse a decision threshold for a target of more than two classes.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``setting``, when ``threshold`` is not the default 0.5 and
+        ``target`` has K > 2 classes (whose decision is the most probable class).
+    """
     if target.n_classes > 2 and threshold != 0.5:
-        raise ValueError(
-            f"threshold={threshold!r} sets the decision of a binary target; this target "
-            f"has {target.n_classes} classes, for which predict returns the most probable "
-            "class. Leave threshold at its default."
+        raise ConfigError(
+            f"{setting} {threshold!r} sets the decision of a binary target, but the target has "
+            f"{target.n_classes} classes, whose decision is the most probable class: leave the "
+            "threshold unset."
         )
 
 

@@ -38,10 +38,11 @@ from .._version import __version__
 from ..data.encoder import encoding_summary as data_encoding_summary
 from ..data.io import read_csv, split_target
 from ..data.target import class_text, encode_target
+from ..distill.context import check_decision
 from ..distill.distiller import DistilledClassifier
 from ..distill.frontier import DEFAULT_BUDGETS
 from ..distill.students import compile_student
-from ..exceptions import ConfigError, DataError
+from ..exceptions import DataError
 from .cost import batch_throughput, peak_rss_mb, runtime_size, single_row_latency, skops_size
 from .latency_frontier import frontier_lines, measure_frontier
 from .leaderboard import knobs_text
@@ -98,20 +99,9 @@ def stratified_split(X, y01, test_size, seed, classes=None):
 
 
 def check_threshold_fits(threshold, target, setting: str = "threshold (--threshold)") -> None:
-    """Refuse, before any fit, a decision threshold for a target of more than two classes.
-
-    Raises
-    ------
-    ConfigError
-        Naming ``setting``, when ``threshold`` is not the default 0.5 and
-        ``target`` (a :class:`~tabdistill.data.target.Target`) has K > 2 classes.
-    """
-    if target.n_classes > 2 and threshold != 0.5:
-        raise ConfigError(
-            f"{setting} {threshold!r} sets the decision of a binary target, but the target has "
-            f"{target.n_classes} classes, whose decision is the most probable class: leave the "
-            "threshold unset."
-        )
+    """Refuse, before any fit, a decision threshold for a target of more than two classes
+    (:func:`tabdistill.distill.context.check_decision`, naming the CLI's ``setting``)."""
+    check_decision(threshold, target, setting)
 
 
 def _single_thread(teacher):

@@ -18,7 +18,7 @@ from tabdistill.distill.augment import class_shares, seed_indices
 from tabdistill.distill.labels import build_training_set, soften
 from tabdistill.distill.objectives import CenteredLogitSquares, SoftmaxCrossEntropy
 from tabdistill.distill.students import STUDENTS, compile_student, make_student
-from tabdistill.exceptions import DataError
+from tabdistill.exceptions import ConfigError, DataError
 from tabdistill.runtime import CompiledModel
 
 TYPES = ["account_takeover", "card_not_present", "friendly_fraud", "none"]
@@ -442,7 +442,7 @@ def test_the_final_student_learns_from_a_teacher_refit_on_every_labelled_row(mon
 
 def test_a_threshold_is_refused_for_k_classes():
     X, y = fraud_types(600)
-    with pytest.raises(ValueError, match="binary target"):
+    with pytest.raises(ConfigError, match="binary target"):
         small_distiller(threshold={"fpr": 0.01}).fit(X, y)
 
 
