@@ -22,6 +22,13 @@ def add_parser(sub, common):
         "--out", required=True, help="directory for <name>.c/.h (c), or the .onnx file (onnx)"
     )
     p.add_argument("--name", default="tabdistill_model", help="C symbol prefix / graph name")
+    p.add_argument(
+        "--onnx-input",
+        default="float64",
+        choices=["float64", "float32"],
+        help="type of the ONNX graph's input rows (float32 rows are widened to float64 in the "
+        "graph; default: float64)",
+    )
     p.set_defaults(func=run)
 
 
@@ -48,7 +55,7 @@ def run(args) -> int:
         else:
             from ..export.onnx_graph import write_onnx
 
-            written = [write_onnx(runtime, args.out, args.name)]
+            written = [write_onnx(runtime, args.out, args.name, args.onnx_input)]
     except ImportError as exc:
         raise ConfigError(str(exc)) from None
     except (TypeError, ValueError) as exc:

@@ -1,4 +1,4 @@
-"""A runtime as an ONNX graph on float64 rows: ``TreeEnsemble`` (``ai.onnx.ml`` 5) or ``MatMul``.
+"""A runtime as an ONNX graph on encoded rows: ``TreeEnsemble`` (``ai.onnx.ml`` 5) or ``MatMul``.
 
 ``X`` (float64, ``[n, n_features]``, encoded rows) -> ``TreeEnsemble`` (sum of
 leaf values) -> ``Add`` (base score) -> ``Sigmoid`` or ``Clip`` ->
@@ -23,6 +23,15 @@ standardised (NaN -> the training median) ++ missing indicators (``IsNaN``) ++
 one-hot codes (``Equal`` of each categorical code, floored, with its levels;
 NaN, unseen and out-of-range codes match none) -> ``MatMul`` -> ``Add``
 (intercepts) -> ``Sigmoid`` or ``Softmax``, with the same outputs as a tree graph.
+
+Float32 input (``input_type="float32"``): ``X`` is float32 and a ``Cast`` widens
+it to float64 before the same graph, so the scores (float64) are the runtime's
+on the float32-rounded rows (``score_encoded(X.astype(float32).astype(float64))``)
+to the last bit. Against the float64 rows they differ only where rounding to
+float32 (24 significant bits) moves a value across a split threshold, or by the
+rounded input times a linear coefficient: category codes and whole numbers below
+2**24 are exact, a date's timestamp part (days since 1970) is rounded to about
+3 minutes, large amounts to 7 significant digits.
 """
 
 from __future__ import annotations
@@ -39,6 +48,7 @@ from tabdistill_runtime.rules import CATEGORICAL, FLOAT32, OUT_SIGMOID, OUT_SOFT
 from .supported import check_exportable
 
 BRANCH_LEQ, BRANCH_MEMBER = 0, 6
+INPUT_TYPES = ("float64", "float32")
 
 
 def float32_cut(threshold: float) -> float:
@@ -108,8 +118,18 @@ def _tree_attributes(model: CompiledModel) -> dict:
     }
 
 
-def to_onnx(model: CompiledModel, name: str = "tabdistill_model"):
+def to_onnx(model: CompiledModel, name: str = "tabdistill_model", input_type: str = "float64"):
     """The ONNX ``ModelProto`` of a tree or linear runtime (needs the ``onnx`` package).
+
+    Parameters
+    ----------
+    model : CompiledModel
+    name : str, default="tabdistill_model"
+        The graph's name.
+    input_type : {"float64", "float32"}, default="float64"
+        The type of the input ``X``. Float32 rows are widened to float64 in the
+        graph: the scores are the runtime's on the rounded rows (see the module
+        docstring for what rounding changes).
 
     Raises
     ------
@@ -126,10 +146,12 @@ def to_onnx(model: CompiledModel, name: str = "tabdistill_model"):
         raise ImportError(
             "ONNX export needs the onnx package: pip install 'tabdistill[onnx]'."
         ) from None
+    if input_type not in INPUT_TYPES:
+        raise ValueError(f"input_type must be one of {INPUT_TYPES}, got {input_type!r}.")
     check_exportable(model, "ONNX")
     if model.kind == "linear":
         nodes, initializers = _linear_nodes(model, helper, numpy_helper)
-        return _model(model, name, nodes, initializers)
+        return _model(model, name, nodes, initializers, input_type)
     t = _tree_attributes(model)
     k = model.n_outputs
 
@@ -182,20 +204,27 @@ def to_onnx(model: CompiledModel, name: str = "tabdistill_model"):
                 helper.make_node("ReduceSum", ["clipped", "axis"], ["total"], keepdims=1),
                 helper.make_node("Div", ["clipped", "total"], [out]),
             ]
-    return _model(model, name, nodes, initializers)
+    return _model(model, name, nodes, initializers, input_type)
 
 
-def _model(model: CompiledModel, name: str, nodes, initializers):
-    """The checked ``ModelProto`` of ``nodes``: ``X`` in, ``probability(ies)`` out."""
+def _model(model: CompiledModel, name: str, nodes, initializers, input_type: str):
+    """The checked ``ModelProto`` of ``nodes``: ``X`` in, ``probability(ies)`` out. The nodes
+    read ``X`` as float64: float32 input is widened first."""
     import onnx
     from onnx import TensorProto, helper
 
     k = model.n_outputs
     out = "probability" if k == 1 else "probabilities"
+    x_type = TensorProto.DOUBLE
+    if input_type == "float32":
+        x_type = TensorProto.FLOAT
+        for node in nodes:
+            node.input[:] = ["X64" if i == "X" else i for i in node.input]
+        nodes = [helper.make_node("Cast", ["X"], ["X64"], to=TensorProto.DOUBLE), *nodes]
     graph = helper.make_graph(
         nodes,
         name,
-        [helper.make_tensor_value_info("X", TensorProto.DOUBLE, [None, model.n_features])],
+        [helper.make_tensor_value_info("X", x_type, [None, model.n_features])],
         [helper.make_tensor_value_info(out, TensorProto.DOUBLE, [None, k])],
         initializers,
         doc_string=f"Encoded columns, in order: {', '.join(model.schema.features)}",
@@ -272,8 +301,10 @@ def _linear_nodes(model: CompiledModel, helper, numpy_helper) -> tuple[list, lis
     return nodes, initializers
 
 
-def write_onnx(model: CompiledModel, path, name: str = "tabdistill_model") -> Path:
-    """Write the ONNX graph of ``model`` to ``path``; returns it."""
+def write_onnx(
+    model: CompiledModel, path, name: str = "tabdistill_model", input_type: str = "float64"
+) -> Path:
+    """Write the ONNX graph of ``model`` (input ``X`` of ``input_type``) to ``path``; returns it."""
     path = Path(path)
-    path.write_bytes(to_onnx(model, name).SerializeToString())
+    path.write_bytes(to_onnx(model, name, input_type).SerializeToString())
     return path

@@ -108,6 +108,30 @@ def test_onnx_export_matches_the_runtime_in_onnxruntime(fraud_rows, students, ki
     np.testing.assert_allclose(got, model.score_encoded(Zt), rtol=0, atol=1e-9)
 
 
+@pytest.mark.parametrize("kind", ["lightgbm", "tree", "linear"])
+def test_onnx_export_on_float32_rows_scores_the_rounded_rows(fraud_rows, students, kind):
+    """Float32 input is widened in the graph: the runtime's scores of the float32-rounded rows,
+    to float64 rounding; against the float64 rows, only where rounding crosses a split."""
+    ort = pytest.importorskip("onnxruntime")
+    from tabdistill.export.onnx_graph import to_onnx
+
+    _, _, _, Zt = fraud_rows
+    model = students[kind]
+    proto = to_onnx(model, input_type="float32")
+    assert proto.graph.input[0].type.tensor_type.elem_type == 1  # FLOAT
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    with np.errstate(over="ignore"):  # 1e300 is inf in float32, in the graph and here alike
+        rows32 = Zt.astype(np.float32)
+    got = session.run(None, {"X": rows32})[0][:, 0]
+    rounded = model.score_encoded(rows32.astype(np.float64))
+    np.testing.assert_allclose(got, rounded, rtol=0, atol=1e-9)
+    exact = model.score_encoded(Zt)
+    moved = np.abs(got - exact) > 1e-9
+    assert moved.mean() < 0.05  # few rows sit within float32 rounding of a threshold
+    with pytest.raises(ValueError, match="input_type"):
+        to_onnx(model, input_type="float16")
+
+
 def test_the_linear_test_rows_hit_every_encoding_branch(fraud_rows, students):
     """NaN numbers, NaN (unseen) codes and huge values are in the rows the exports see."""
     enc, _, _, Zt = fraud_rows
@@ -187,6 +211,10 @@ def test_export_command_writes_c_and_onnx(students, tmp_path, capsys):
     assert main(["export", str(path), "--format", "onnx", "--out", str(onnx_path)]) == 0
     assert onnx_path.stat().st_size > 0
     assert main(["export", str(linear), "--format", "onnx", "--out", str(tmp_path / "l.onnx")]) == 0
+    f32 = tmp_path / "f32.onnx"
+    argv = ["export", str(path), "--format", "onnx", "--out", str(f32), "--onnx-input", "float32"]
+    assert main(argv) == 0
+    assert b"Cast" in f32.read_bytes()
     capsys.readouterr()
     assert main(["export", str(tmp_path / "nope.npz"), "--format", "c", "--out", "x"]) == 2
     assert "no model at" in capsys.readouterr().err
