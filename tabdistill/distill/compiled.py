@@ -79,6 +79,43 @@ class CompiledStudentMixin:
             self._teacher_runtime = (members, self.teacher_.compile(self.encoder_.schema_))
         return self._teacher_runtime[1]
 
+    def frontier_runtime(self, budget_us: float):
+        """The student of the latency-accuracy frontier at ``budget_us``, compiled.
+
+        Parameters
+        ----------
+        budget_us : float
+            One of the budgets the estimator was fit with (``frontier_budgets``,
+            or ``latency_budget`` for the shipped student).
+
+        Returns
+        -------
+        CompiledModel
+            Scores, saves and exports like ``runtime_``; the shipped student's
+            budget returns ``runtime_`` itself.
+
+        Raises
+        ------
+        ValueError
+            When the fit made no frontier, or ``budget_us`` is not one of its budgets.
+        """
+        check_is_fitted(self, "student_")
+        points = {p.budget_us: p for p in (getattr(self, "frontier_", None) or [])}
+        if budget_us not in points:
+            raise ValueError(
+                f"no frontier student at {budget_us!r} us; this fit has "
+                + (
+                    f"the budgets {sorted(b for b in points if b is not None)}"
+                    if points
+                    else "no frontier: fit with frontier_budgets=(2, 5, 10, 20, 50, 100)"
+                )
+                + "."
+            )
+        student = points[budget_us].student
+        if student is self.student_[-1]:
+            return self.runtime_
+        return compile_student(student, self.encoder_.schema_)
+
     def __getstate__(self):
         state = super().__getstate__()
         for key in ("_runtime", "_teacher_runtime"):  # compiled kernels are not data

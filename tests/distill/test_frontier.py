@@ -1,6 +1,7 @@
 """The latency-accuracy frontier: a student at each budget, read off one long run per size."""
 
 import numpy as np
+import pytest
 from conftest import FAST_DISTILLER, mixed_frame
 
 from tabdistill import DistilledClassifier
@@ -38,9 +39,19 @@ def test_the_frontier_has_a_student_per_budget_within_its_steps():
     assert steps == sorted(steps)  # a larger budget never holds a smaller student
     report = model.report_["frontier"]
     assert [r["latency_budget_us"] for r in report] == sorted(budgets)
+    assert model.frontier_runtime(0.5) is model.runtime_
+    Z = model.encoder_.transform(X)
+    for p in points:
+        np.testing.assert_allclose(
+            model.frontier_runtime(p.budget_us).score_encoded(Z), p.student.predict(Z), atol=1e-12
+        )
+    with pytest.raises(ValueError, match=r"the budgets \[0.2, 0.5, 2.0\]"):
+        model.frontier_runtime(5.0)
 
 
 def test_no_frontier_unless_asked():
     X, y = mixed_frame(400, seed=4)
     model = DistilledClassifier(**FAST_DISTILLER, random_state=0).fit(X, y)
     assert model.frontier_ is None and model.report_["frontier"] is None
+    with pytest.raises(ValueError, match="fit with frontier_budgets"):
+        model.frontier_runtime(10.0)
