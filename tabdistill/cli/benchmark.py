@@ -84,7 +84,8 @@ def add_parser(sub, common):
 
 def run(args) -> int:
     from ..data.io import read_csv
-    from ..evaluate.benchmark import format_table, run_benchmark
+    from ..evaluate.benchmark import run_benchmark
+    from ..evaluate.summary_text import format_table
     from ..ops.config import check_distiller
     from ..ops.dask_fit import fits_on
 

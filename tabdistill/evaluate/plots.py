@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .benchmark import MODELS
-from .table import format_bytes
+from .table import MODELS, format_bytes
 
 COLORS = {"teacher": "#1f4e79", "student": "#d9541e", "baseline": "#7f7f7f"}
 

@@ -19,12 +19,13 @@ import html
 import json
 from pathlib import Path
 
-from .benchmark import MODELS, BenchmarkResult, encoding_lines, fidelity_text, target_text
+from .benchmark import BenchmarkResult
 from .latency_frontier import frontier_advice
 from .leaderboard import knob_rows, ranked
 from .machine import busy_note
 from .plots import COLORS, figures, pyplot
-from .table import COST_COLUMNS, format_bytes, metric_columns
+from .summary_text import encoding_lines, fidelity_text, target_text
+from .table import COST_COLUMNS, MODELS, format_bytes, metric_columns
 
 #: Figures drawn across the page's two columns.
 WIDE = ("pr_by_class.png", "confusion.png")

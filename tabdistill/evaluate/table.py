@@ -10,6 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+#: The three models every results table compares, in its order.
+MODELS = ("teacher", "student", "baseline")
+
 
 def _us(v: float) -> str:
     return f"{v:,.1f}" if v < 1_000 else f"{v:,.0f}"

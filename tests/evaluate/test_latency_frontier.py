@@ -3,8 +3,9 @@
 import pytest
 from conftest import mixed_frame
 
-from tabdistill.evaluate.benchmark import format_table, run_benchmark
+from tabdistill.evaluate.benchmark import run_benchmark
 from tabdistill.evaluate.latency_frontier import frontier_advice
+from tabdistill.evaluate.summary_text import format_table
 
 KEYS = {
     "kind",

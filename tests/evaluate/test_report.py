@@ -6,9 +6,10 @@ import copy
 import pytest
 from conftest import mixed_frame
 
-from tabdistill.evaluate.benchmark import BenchmarkResult, format_table, run_benchmark
+from tabdistill.evaluate.benchmark import BenchmarkResult, run_benchmark
 from tabdistill.evaluate.plots import _tradeoff, pyplot
 from tabdistill.evaluate.report import write_report
+from tabdistill.evaluate.summary_text import format_table
 
 BUSY = {
     "load_average_before": [7.9, 6.0, 5.1],
