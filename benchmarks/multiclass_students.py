@@ -38,7 +38,7 @@ from tabdistill.data.target import encode_target
 from tabdistill.distill.students import LightGBMStudent
 from tabdistill.evaluate.benchmark import stratified_split
 from tabdistill.evaluate.cost import batch_throughput, single_row_latency
-from tabdistill_runtime.from_lightgbm import _add_node
+from tabdistill_runtime.from_lightgbm import add_tree
 from tabdistill_runtime.model import CompiledModel
 from tabdistill_runtime.rules import OUT_SOFTMAX
 from tabdistill_runtime.trees import TreeBuilder
@@ -56,7 +56,7 @@ def _ovr_runtime(students, schema):
     builder = TreeBuilder()
     for k, student in enumerate(students):
         for tree in student.booster_.dump_model()["tree_info"]:
-            builder.root(_add_node(builder, tree["tree_structure"]), k)
+            builder.root(add_tree(builder, tree), k)
     meta = {"source": "lightgbm", "output": OUT_SOFTMAX, "base": 0.0, "n_outputs": len(students)}
     return CompiledModel("trees", builder.arrays(), schema, meta)
 

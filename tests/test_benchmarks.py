@@ -17,9 +17,7 @@ SCRIPTS = sorted(benchmarks.scripts())
 
 #: Scripts that still use private names of tabdistill or patch its modules, and why. Remove a
 #: script from here once it goes through public parameters or stage objects only.
-PRIVATE_STILL = {
-    "multiclass_students": "builds a K-output runtime from K boosters with _add_node",
-}
+PRIVATE_STILL: dict[str, str] = {}
 
 
 def private_uses(path: Path) -> list[str]:

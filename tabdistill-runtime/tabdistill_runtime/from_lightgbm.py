@@ -49,6 +49,15 @@ def _add_node(builder, node):
     return idx
 
 
+def add_tree(builder: TreeBuilder, tree: dict) -> int:
+    """Add one tree of LightGBM's ``dump_model()["tree_info"]`` to ``builder``; its root node.
+
+    Pass the root to ``builder.root(root, output)`` to make the tree add to ``output``: the
+    way to assemble a tree table from several boosters (e.g. one per class).
+    """
+    return _add_node(builder, tree["tree_structure"])
+
+
 def compile_lightgbm(booster, schema, init_score=None) -> CompiledModel:
     """Compile a fitted LightGBM ``Booster`` predicting probabilities.
 
@@ -84,7 +93,7 @@ def compile_lightgbm(booster, schema, init_score=None) -> CompiledModel:
         scale = float(objective[1].split(":")[1])
     builder = TreeBuilder()
     for tree in dump["tree_info"]:
-        builder.root(_add_node(builder, tree["tree_structure"]))
+        builder.root(add_tree(builder, tree))
     arrays = builder.arrays()
     if scale != 1.0:  # sigmoid(scale * raw): fold the scale into the leaf values
         arrays["value"][arrays["feature"] < 0] *= scale
@@ -113,7 +122,7 @@ def _compile_classes(booster, dump, objective, n_outputs, schema, init_score):
         raise TypeError(f"init_score must hold {n_outputs} values, got shape {init.shape}.")
     builder = TreeBuilder()
     for i, tree in enumerate(dump["tree_info"]):
-        builder.root(_add_node(builder, tree["tree_structure"]), i % n_outputs)
+        builder.root(add_tree(builder, tree), i % n_outputs)
     arrays = builder.arrays()
     first = arrays["roots"][:n_outputs]
     ends = np.append(arrays["roots"][1:], len(arrays["feature"]))[:n_outputs]
