@@ -18,6 +18,13 @@ setup(
             optional=True,
         ),
         Extension(
+            "tabdistill_runtime._records",
+            sources=["tabdistill_runtime/_records.c"],
+            depends=["tabdistill_runtime/_rawvalues.h"],
+            extra_compile_args=["-O3"],
+            optional=True,
+        ),
+        Extension(
             "tabdistill_runtime._explain",
             sources=["tabdistill_runtime/_explain.c"],
             depends=["tabdistill_runtime/_treeshap.h"],

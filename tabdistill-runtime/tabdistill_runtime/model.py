@@ -10,6 +10,7 @@ few NumPy arrays, and walks them with kernels compiled ahead of time
 * :meth:`CompiledModel.score_one` -- one encoded row (1-D float array);
 * :meth:`CompiledModel.score_record` -- one ``{"column": value}`` record, as a
   fraud API receives JSON, encoded exactly like training data;
+* :meth:`CompiledModel.score_records` -- a list of such records, scored together;
 * :meth:`CompiledModel.score_batch` -- a table or a 2-D array of raw values, in parallel;
   :meth:`CompiledModel.score_encoded` -- rows already encoded (the fastest path).
 
@@ -31,6 +32,7 @@ import numpy as np
 from . import blend, scorers, validation
 from . import format as fmt
 from .exceptions import ArtifactError, SchemaError
+from .records import schema_reader
 from .schema import FeatureSchema
 
 _PARALLEL_MIN_ROWS = 16_384
@@ -125,6 +127,7 @@ class CompiledModel:
         self._one = scorer.one
         self.backend = scorer.backend
         self._explainer = None
+        self._reader = False
 
     @property
     def n_outputs(self) -> int:
@@ -183,12 +186,31 @@ class CompiledModel:
 
         See :meth:`FeatureSchema.encode_record`.
         """
-        row = self.schema.encode_record(record, strict, allow_missing)
+        reader = self._reader
+        if reader is False:  # the first record: the schema's compiled reader (None without it)
+            reader = self._reader = schema_reader(self.schema)
+        row = None if reader is None else reader(record, allow_missing)
+        if row is None:  # what the compiled reader leaves to Python (strays, absent keys, ...)
+            row = self.schema.encode_record(record, strict, allow_missing)
         if not reasons:
             return self._one(row)
         score = self._one(row)
         output = 0 if self.n_outputs == 1 else int(np.argmax(score))
         return score, self.explainer.reasons(row, _count(reasons), output)
+
+    def score_records(
+        self, records, strict: bool = False, allow_missing: bool = False, reasons: int = 0
+    ):
+        """Scores of a list of records ``[{"column": value, ...}, ...]``: ``(n,)``, or ``(n, K)``
+        class probabilities.
+
+        Each record is read exactly as :meth:`score_record` reads it (warnings and
+        errors included), then the rows are scored together. ``reasons=k`` returns
+        ``(scores, names, values)`` as :meth:`score_batch` does.
+        """
+        return self.score_encoded(
+            self.schema.encode_records(records, strict, allow_missing), reasons
+        )
 
     def score_batch(self, X, strict: bool = False, reasons: int = 0):
         """Positive-class probabilities ``(n,)``, or class probabilities ``(n, K)``, of many rows.

@@ -1,11 +1,20 @@
 """One record ``{"column": value}`` encoded as the batch path encodes a row: the hot path.
 
 :func:`encode_record` is what ``CompiledModel.score_record`` spends its time
-in before the trees: plain dict lookups over a plan built once per schema.
-It agrees with the batch path value for value (numbers written as text,
-strays, unseen levels, dates, time zones) and refuses what the batch path
-refuses: a record without a column the model needs is a
+in before the trees. It agrees with the batch path value for value (numbers
+written as text, strays, unseen levels, dates, time zones) and refuses what
+the batch path refuses: a record without a column the model needs is a
 :class:`~tabdistill.exceptions.SchemaError` unless ``allow_missing``.
+
+Two readers do it. :func:`read_record` is the rule, in Python: plain dict
+lookups over a plan built once per schema. The compiled reader
+(``_records.c``, built with the runtime's kernels; :func:`compiled_reader`)
+reads the records that need no warning and no error -- numbers, text in the
+column's number format, levels, dates in the column's layout, Unix times --
+to the same bits, and hands every other record to :func:`read_record`
+(a stray, an unseen key, a time-zone mismatch, an absent column, a value of
+another type): what it returns is what Python computes, and what it does
+not read, Python reads and reports.
 
 NumPy and the standard library only.
 """
@@ -17,15 +26,31 @@ import warnings
 import numpy as np
 
 from .columns import CONTAINERS, is_missing
-from .dates import PARTS, absent, date_parts, naive_utc, read_date
+from .dates import (
+    ISO,
+    PARTS,
+    UNIX_MILLISECONDS,
+    UNIX_SECONDS,
+    absent,
+    date_parts,
+    naive_utc,
+    read_date,
+)
 from .exceptions import DataError, FeatureTypeError, SchemaError
 from .levels import level_key
-from .number_formats import parse_number
+from .number_formats import PLAIN, parse_number
 from .value_issues import ValueIssues
+
+try:
+    from . import _records
+except ImportError:  # built at install time; absent where no C compiler was found
+    _records = None
 
 _NUMBER = (int, float, np.integer, np.floating)  # bool is an int: True -> 1.0
 _ABSENT = object()
 _NAN = float("nan")
+_LAYOUTS = {ISO: 0, UNIX_SECONDS: 1, UNIX_MILLISECONDS: 2}  # _rawvalues.h; else a pattern (3)
+_ZONES = {"naive": 0, "aware": 1, "any": 2}
 
 
 def record_plan(schema) -> tuple:
@@ -86,8 +111,71 @@ def _category(name, value, levels, unseen):
     return levels.get(level_key(value), unseen)
 
 
+def compiled_reader(schema):
+    """The compiled reader of ``schema``'s records, or None without the compiled kernels.
+
+    ``reader(record, allow_missing)`` is the encoded row, or None where
+    :func:`read_record` must read the record; ``reader.many(records, out,
+    allow_missing)`` encodes a list of records into the rows of ``out`` and
+    returns the indices of those left to :func:`read_record`.
+    """
+    if _records is None:
+        return None
+    simple, dates, _, (lower, upper), width = record_plan(schema)
+    columns = tuple(schema.feature_names_in)
+    place = {c: k for k, c in enumerate(columns)}
+    spec = []
+    for j, name, levels, unseen, first, number in simple:
+        number = number or PLAIN
+        spec.append(
+            (j, place[name], name, levels, float(unseen), first, float(lower[j]), float(upper[j]))
+            + tuple(number[k] for k in ("currency", "thousands", "decimal", "percent", "parens"))
+        )
+    days = []
+    for name, layout, tz, js, cols in dates:
+        code = _LAYOUTS.get(layout, 3)
+        pattern = layout.encode("ascii") if code == 3 else b""
+        days.append(
+            (place[name], name, code, pattern, _ZONES[tz], tuple(js.tolist()), tuple(cols.tolist()))
+        )
+    read = {name for _, name, *_ in simple} | {name for name, *_ in dates}
+    dropped = tuple(c for c in columns if c not in read)
+    return _records.Reader(width, tuple(spec), tuple(days), columns, dropped, _category, np.empty)
+
+
+def schema_reader(schema):
+    """The schema's compiled reader, built on first use (None without the compiled kernels)."""
+    reader = schema.__dict__.get("_reader", _ABSENT)
+    if reader is _ABSENT:
+        reader = schema.__dict__.setdefault("_reader", compiled_reader(schema))
+    return reader
+
+
 def encode_record(schema, record: dict, strict: bool = False, allow_missing: bool = False):
     """Encode one record; see :meth:`FeatureSchema.encode_record`."""
+    reader = schema.__dict__.get("_reader", _ABSENT)
+    if reader is _ABSENT:
+        reader = schema_reader(schema)
+    if reader is not None:
+        row = reader(record, allow_missing)
+        if row is not None:
+            return row
+    return read_record(schema, record, strict, allow_missing)
+
+
+def encode_records(schema, records, strict: bool = False, allow_missing: bool = False):
+    """Encode a sequence of records into rows; see :meth:`FeatureSchema.encode_records`."""
+    records = records if type(records) is list else list(records)
+    out = np.empty((len(records), schema.n_features), dtype=np.float64)
+    reader = schema_reader(schema)
+    left = range(len(records)) if reader is None else reader.many(records, out, allow_missing)
+    for i in left:  # in order: the first record Python refuses is the error raised
+        out[i] = read_record(schema, records[i], strict, allow_missing)
+    return out
+
+
+def read_record(schema, record: dict, strict: bool = False, allow_missing: bool = False):
+    """Encode one record in Python (the rule the compiled reader follows); warnings included."""
     plan = schema.__dict__.get("_plan") or schema.__dict__.setdefault("_plan", record_plan(schema))
     simple, dates, known, infinite, width = plan
     nan, ab, number = _NAN, _ABSENT, _NUMBER  # locals: this loop is the hot path
@@ -164,7 +252,7 @@ def _say(notes, strict):
             issues.stray_value(name, detail, value)
         else:
             issues.time_zone(name, 1, 1, value, detail)
-    issues.emit(strict, stacklevel=5)
+    issues.emit(strict, stacklevel=6)
 
 
 def _check_keys(schema, record, known, strict):
@@ -177,4 +265,4 @@ def _check_keys(schema, record, known, strict):
     )
     if strict:
         raise SchemaError(message + ".")
-    warnings.warn(message + "; they are ignored.", UserWarning, stacklevel=4)
+    warnings.warn(message + "; they are ignored.", UserWarning, stacklevel=5)

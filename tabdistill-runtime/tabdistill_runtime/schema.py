@@ -77,7 +77,7 @@ from .exceptions import SchemaError
 from .levels import level_key, number_of_key
 from .number_formats import NUMBER as NUMBER_FORMAT
 from .number_formats import PLAIN, check_number_format
-from .records import encode_record
+from .records import encode_record, encode_records
 from .value_issues import ValueIssues
 
 NUMERIC = "numeric"
@@ -307,8 +307,9 @@ class FeatureSchema:
         or date column is read with the column's format (a stray reads as
         missing, with a :class:`~tabdistill.exceptions.DataWarning`); a list,
         a dict or another non-scalar raises ``FeatureTypeError``, an integer
-        beyond float64 ``DataError``. Built for the single-row path: plain
-        dict lookups.
+        beyond float64 ``DataError``. Built for the single-row path: read in C
+        where the compiled kernels are built, in Python what needs a warning or
+        an error (:mod:`tabdistill_runtime.records`), with the same result.
 
         Parameters
         ----------
@@ -323,6 +324,13 @@ class FeatureSchema:
             absent column is a ``SchemaError``, as in a batch.
         """
         return encode_record(self, record, strict, allow_missing)
+
+    def encode_records(
+        self, records, strict: bool = False, allow_missing: bool = False
+    ) -> np.ndarray:
+        """Encode a list of records into rows ``(n, n_features)``, each exactly as
+        :meth:`encode_record` encodes it (warnings and errors included)."""
+        return encode_records(self, records, strict, allow_missing)
 
     def column_plan(self) -> list:
         """How each input column is read: a :class:`~tabdistill_runtime.columns.Column` each."""
