@@ -228,8 +228,11 @@ def to_c(model: CompiledModel, name: str = "tabdistill_model") -> tuple[str, str
         f"const char *const {name}_feature_names[{n_names}] = {{{names}}};\n\n" + body
     )
     from .c_reasons import with_reasons
+    from .c_values import with_values
 
-    return with_reasons(model, name, source, _header(model, name, defines))
+    return with_values(
+        model, name, *with_reasons(model, name, source, _header(model, name, defines))
+    )
 
 
 def _header(model: CompiledModel, name: str, defines: str) -> str:
