@@ -35,6 +35,19 @@ def _decision_line(decision) -> str:
     )
 
 
+def _teacher_line(manifest) -> list[str]:
+    """Whether the version holds its compiled teacher (nothing for versions from before)."""
+    shipped = manifest.get("teacher_runtime")
+    if not shipped:
+        return []
+    if shipped.get("file"):
+        return [
+            f"teacher      compiled: {shipped['file']} ({shipped['size_bytes'] / 1024:,.0f} KB), "
+            "tabdistill predict --scorer teacher"
+        ]
+    return [f"teacher      not compiled into this version: {shipped.get('left_out', '?')}"]
+
+
 _GATE = {"passed": "passed", "rejected": "REJECTED", "not run": "not run"}
 
 
@@ -63,6 +76,7 @@ def format_manifest(m: dict) -> str:
         _decision_line(m.get("decision")),
         f"latency      p50 {m['latency']['single_row_p50_us']:.1f} µs, "
         f"p99 {m['latency']['single_row_p99_us']:.1f} µs",
+        *_teacher_line(m),
         "",
     ]
     rows = dict(m.get("metrics", {}))

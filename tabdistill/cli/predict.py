@@ -22,6 +22,14 @@ def add_parser(sub, common):
         required=True,
         help="CSV to write; with --dask-scheduler a folder of part files in the input's format",
     )
+    p.add_argument(
+        "--scorer",
+        choices=["student", "teacher"],
+        default="student",
+        help="score with the version's compiled student (default), or its compiled teacher "
+        "(teacher_runtime.npz: the ensemble's probabilities, slower; same output columns, "
+        "decision at the version's threshold; no --reasons)",
+    )
     p.add_argument("--id-column", help="input column to copy into the output")
     p.add_argument("--chunk-size", type=int, default=100_000, help="rows per chunk (bounds memory)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
@@ -51,6 +59,9 @@ def add_parser(sub, common):
 
 
 def run(args) -> int:
+    from ..ops.scoring import check_scoring
+
+    check_scoring(args.scorer, args.reasons)  # before Dask starts or anything is read
     if args.dask_scheduler:
         from ..ops.dask_scoring import score_files
 
@@ -62,8 +73,9 @@ def run(args) -> int:
             scheduler=args.dask_scheduler,
             overwrite=args.overwrite,
             reasons=args.reasons,
+            scorer=args.scorer,
         )
-        print(f"{n:,} rows scored through Dask -> {args.output}/")
+        print(f"{n:,} rows scored by the {args.scorer} through Dask -> {args.output}/")
         return EXIT_OK
     from ..ops.scoring import score_csv
 
@@ -76,6 +88,7 @@ def run(args) -> int:
         overwrite=args.overwrite,
         reasons=args.reasons,
         strict=args.strict,
+        scorer=args.scorer,
     )
-    print(f"{n:,} rows scored -> {args.output}")
+    print(f"{n:,} rows scored by the {args.scorer} -> {args.output}")
     return EXIT_OK

@@ -5,7 +5,8 @@ pipeline (encoder + student) and ``encoder_`` its prediction methods, its
 ``runtime_`` (the student compiled to flat arrays, built on first use and never
 pickled), ``teacher_runtime_`` (the whole teacher compiled the same way, see
 :mod:`tabdistill.distill.teacher_runtime`) and the student's ``feature_importances_``
-by input column.
+by input column. :func:`compiled_teacher` is ``teacher_runtime_`` for callers that
+carry on without it (the frontier, a registry version).
 """
 
 from __future__ import annotations
@@ -18,6 +19,29 @@ from sklearn.utils.validation import check_is_fitted
 from .students import compile_student
 
 logger = logging.getLogger(__name__)
+
+
+def compiled_teacher(model):
+    """The teacher of ``model`` compiled for the runtime, or None when it cannot be.
+
+    Parameters
+    ----------
+    model : estimator
+        A fitted :class:`~tabdistill.DistilledClassifier`, or any estimator.
+
+    Returns
+    -------
+    CompiledModel or None
+        ``model.teacher_runtime_``; None, with an INFO log line saying why, when
+        the model has no fitted teacher or a member cannot be compiled (a custom
+        ``(name, estimator)`` member).
+    """
+    try:
+        return model.teacher_runtime_
+    # no fitted teacher (NotFittedError is an AttributeError), or a member it cannot compile
+    except (AttributeError, TypeError, ValueError) as exc:
+        logger.info("teacher not compiled: %s", exc)
+    return None
 
 
 class CompiledStudentMixin:

@@ -12,13 +12,10 @@ cheapest point that keeps at least half of it.
 
 from __future__ import annotations
 
-import logging
-
 from .. import metrics
+from ..distill.compiled import compiled_teacher
 from ..distill.students import compile_student
 from .cost import runtime_size, single_row_latency
-
-logger = logging.getLogger(__name__)
 
 #: Metrics of each frontier point (binary; K classes: those the K-class metrics have).
 POINT_METRICS = ("roc_auc", "average_precision", "log_loss")
@@ -56,7 +53,7 @@ def measure_frontier(model, Z_test, y_test, rows, latency_calls, stages) -> list
                 }
             )
             stage.update()
-        teacher = _compiled_teacher(model)
+        teacher = compiled_teacher(model)
         if teacher is not None:
             out.append(
                 {
@@ -81,15 +78,6 @@ def _measure(runtime, Z_test, y_test, rows, latency_calls) -> dict:
         "single_row_p99_us": one["p99_us"],
         "size_bytes": runtime_size(runtime),
     }
-
-
-def _compiled_teacher(model):
-    """The teacher compiled for the runtime, or None when this version cannot compile it."""
-    try:
-        return getattr(model, "teacher_runtime_", None)
-    except (TypeError, ValueError) as exc:  # a member the runtime cannot read
-        logger.info("teacher not compiled: %s", exc)
-        return None
 
 
 def frontier_lines(summary: dict) -> list[str]:

@@ -33,7 +33,7 @@ from ..exceptions import ConfigError, DataError, TabDistillError
 from .config import check_scheduler_address
 from .registry import load_runtime
 from .scoring import CHUNK_READ_ERRORS as READ_ERRORS
-from .scoring import FrameScorer, _check_header
+from .scoring import FrameScorer, _check_header, check_scoring
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def _meta(manifest, runtime, id_column, reasons=0) -> pd.DataFrame:
     return out
 
 
-def score_dataframe(model, ddf, *, id_column=None, n_threads=1, reasons=0):
+def score_dataframe(model, ddf, *, id_column=None, n_threads=1, reasons=0, scorer="student"):
     """Score a Dask DataFrame partition by partition with a registered model.
 
     Parameters
@@ -94,7 +94,10 @@ def score_dataframe(model, ddf, *, id_column=None, n_threads=1, reasons=0):
         partitions in parallel).
     reasons : int, default=0
         Add each row's reason codes (``reason_1``, ``reason_1_value``, ...), as
-        :func:`~tabdistill.ops.scoring.score_csv` does.
+        :func:`~tabdistill.ops.scoring.score_csv` does (the student only).
+    scorer : {"student", "teacher"}, default="student"
+        The runtime of the version to load when ``model`` is a path: its compiled
+        student, or its compiled teacher.
 
     Returns
     -------
@@ -102,8 +105,9 @@ def score_dataframe(model, ddf, *, id_column=None, n_threads=1, reasons=0):
         Lazy: ``[id_column,] probability (or probability_<class>), decision,
         model_version``, partitioned and indexed as ``ddf``.
     """
+    check_scoring(scorer, reasons)
     _require_dask()
-    manifest, runtime = load_runtime(model) if isinstance(model, str | Path) else model
+    manifest, runtime = load_runtime(model, scorer) if isinstance(model, str | Path) else model
     missing = [c for c in runtime.schema.input_columns if c not in ddf.columns]
     if id_column and id_column not in ddf.columns:
         missing.append(id_column)
@@ -241,6 +245,7 @@ def score_files(
     overwrite=False,
     blocksize="64MB",
     reasons=0,
+    scorer="student",
 ) -> int:
     """Score every file matching ``pattern`` (CSV or Parquet) through Dask into ``output_dir``.
 
@@ -265,12 +270,16 @@ def score_files(
         partition each).
     reasons : int, default=0
         Add each row's reason codes, as :func:`~tabdistill.ops.scoring.score_csv` does.
+    scorer : {"student", "teacher"}, default="student"
+        Score with the version's compiled student or its compiled teacher, as
+        :func:`~tabdistill.ops.scoring.score_csv` does.
 
     Returns
     -------
     int
         Rows scored.
     """
+    check_scoring(scorer, reasons)
     dd = _require_dask()
     files = sorted(glob.glob(str(pattern)))
     if not files:
@@ -281,14 +290,15 @@ def score_files(
         raise DataError(f"output '{output_dir}' exists; pass --overwrite to replace it.")
     if not output_dir.parent.is_dir():
         raise DataError(f"the output folder '{output_dir.parent}' does not exist: create it first.")
-    manifest, runtime = load_runtime(model)
-    scorer = FrameScorer(manifest, runtime, id_column)
+    manifest, runtime = load_runtime(model, scorer)
+    logger.info("scoring with the %s of version %s", scorer, manifest["version"])
+    frame_scorer = FrameScorer(manifest, runtime, id_column)
     if fmt == "csv":
         _check_header(Path(files[0]), runtime, id_column)
         compressed = any(f.lower().endswith(".gz") for f in files)
         ddf = dd.read_csv(
             files,
-            dtype=scorer.text_columns,
+            dtype=frame_scorer.text_columns,
             blocksize=None if compressed else blocksize,
         )
     else:
@@ -313,7 +323,7 @@ def score_files(
         raise
     except Exception:
         shutil.rmtree(tmp, ignore_errors=True)
-        _diagnose(files, fmt, scorer)  # the error one process gives, naming the file
+        _diagnose(files, fmt, frame_scorer)  # the error one process gives, naming the file
         raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -7,6 +7,10 @@ Layout::
             manifest.json       what, how, how good; SHA-256 of every file
             manifest.sha256     SHA-256 of manifest.json: an edited manifest is refused
             runtime.npz         the student, compiled (what predict uses)
+            teacher_runtime.npz the whole teacher, compiled (predict --scorer teacher);
+                                absent when it could not be compiled or is larger than the
+                                runtime's loader reads by default, and in versions written
+                                before the compiled teacher shipped
             model.skops         optional: the full DistilledClassifier, teacher included
         production.json         {"version", "history", ...}: the model in production and
                                 the ones before it (for rollback)
@@ -39,14 +43,20 @@ try:
 except ImportError:  # pragma: no cover - not POSIX
     fcntl = None
 
+import logging
+
+from tabdistill_runtime.format import MAX_BYTES
 from tabdistill_runtime.model import CompiledModel
 
-from ..exceptions import ArtifactError
+from ..exceptions import ArtifactError, ConfigError
 from .files import TMP_PREFIX, fsync, sha256, write_json_atomic
 from .persist import save_model
 
 MANIFEST = "manifest.json"
 RUNTIME = "runtime.npz"
+TEACHER_RUNTIME = "teacher_runtime.npz"
+#: The runtime file of each scorer a version may hold (``load_runtime(scorer=)``).
+SCORER_FILES = {"student": RUNTIME, "teacher": TEACHER_RUNTIME}
 MODEL = "model.skops"
 POINTER = "production.json"
 RUN_LOG = "runs.jsonl"
@@ -55,6 +65,11 @@ MANIFEST_HASH = "manifest.sha256"
 MANIFEST_FORMAT = "tabdistill-model"
 MANIFEST_VERSION = 2  # 2: manifest.sha256 beside the manifest; 1 is still read
 LOCK_TIMEOUT_S = 600.0
+#: A version holds its compiled teacher when the runtime's loader reads it at this cap: its
+#: default (``CompiledModel.load(max_bytes=)``), so ``predict --scorer teacher`` loads it.
+TEACHER_MAX_BYTES = MAX_BYTES
+
+logger = logging.getLogger(__name__)
 
 
 def check_version_name(version, where) -> str:
@@ -204,13 +219,36 @@ class Registry:
 
     # -- writing
     def write_version(
-        self, manifest: dict, runtime: CompiledModel, model=None, version: str | None = None
+        self,
+        manifest: dict,
+        runtime: CompiledModel,
+        model=None,
+        version: str | None = None,
+        *,
+        teacher: CompiledModel | None = None,
     ) -> str:
         """Write a complete version directory atomically; returns its name.
 
         Files go to a hidden temporary directory first; the manifest, with the
         hash of every file, is written last, and the directory is renamed into
         place only then.
+
+        Parameters
+        ----------
+        manifest : dict
+            What the run records; ``format``, ``version``, ``files`` and
+            ``teacher_runtime`` are added.
+        runtime : CompiledModel
+            The student, written as ``runtime.npz``.
+        model : DistilledClassifier, default=None
+            The full model, written as ``model.skops`` when given.
+        version : str, default=None
+            The version's name; a new one (UTC time) by default.
+        teacher : CompiledModel, default=None
+            The compiled teacher, written as ``teacher_runtime.npz`` when the
+            runtime's loader reads it back with its default size cap; else left
+            out with an INFO log line, and the manifest's ``teacher_runtime``
+            says why.
         """
 
         self.root.mkdir(parents=True, exist_ok=True)
@@ -223,6 +261,7 @@ class Registry:
         tmp.mkdir()
         try:
             runtime.save(tmp / RUNTIME)
+            shipped = _write_teacher(teacher, tmp / TEACHER_RUNTIME, version)
             if model is not None:
                 save_model(model, tmp / MODEL)
             files = {p.name: sha256(p) for p in sorted(tmp.iterdir())}
@@ -231,6 +270,7 @@ class Registry:
                 "format_version": MANIFEST_VERSION,
                 "version": version,
                 **manifest,
+                "teacher_runtime": shipped,
                 "files": files,
             }
             (tmp / MANIFEST).write_text(json.dumps(full, indent=2, default=str))
@@ -359,6 +399,30 @@ class Registry:
         return removed
 
 
+def _write_teacher(teacher, path: Path, version: str) -> dict:
+    """Write the compiled ``teacher`` to ``path`` when the runtime's loader reads it back with
+    its default cap; the manifest's ``teacher_runtime`` entry: its size, or why it is left out."""
+    if teacher is None:
+        why = (
+            "its teacher was not compiled (a member the runtime cannot compile: the log of the "
+            "run that wrote it says which)"
+        )
+    else:
+        blob = teacher.to_bytes()
+        try:  # every size check the loader makes (file, body, tree nodes)
+            CompiledModel.load(blob, max_bytes=TEACHER_MAX_BYTES)
+        except ArtifactError as exc:
+            why = (
+                f"its compiled teacher ({len(blob):,} bytes) is larger than the runtime's "
+                f"loader reads by default ({exc})"
+            )
+        else:
+            path.write_bytes(blob)
+            return {"file": TEACHER_RUNTIME, "size_bytes": len(blob)}
+    logger.info("%s left out of version %s: %s", TEACHER_RUNTIME, version, why)
+    return {"file": None, "left_out": why}
+
+
 def _check_inside(path: Path, folder: Path, what: str) -> None:
     """Refuse ``path`` unless it resolves to an entry of ``folder`` (links included)."""
     real = path.resolve()
@@ -440,11 +504,66 @@ def read_manifest(version_dir) -> dict:
     return manifest
 
 
-def load_runtime(path) -> tuple[dict, CompiledModel]:
-    """Manifest and compiled student of a version directory or a registry's production."""
+def _no_teacher(manifest, version_dir) -> str:
+    """Why a version holds no compiled teacher, and how to get one."""
+    left_out = (manifest.get("teacher_runtime") or {}).get("left_out")
+    why = (
+        f"{left_out}, so it was left out when the version was written"
+        if left_out
+        else "the version was written before tabdistill kept the compiled teacher in a version; "
+        "refit (tabdistill benchmark --save) or retrain with this release to write one that does"
+    )
+    return (
+        f"version '{manifest.get('version', version_dir.name)}' ('{version_dir}') holds no "
+        f"compiled teacher ({TEACHER_RUNTIME}): {why}. Score it with the student "
+        "(--scorer student)."
+    )
+
+
+def check_scorer(scorer) -> str:
+    """``scorer`` if a version can hold it (``"student"``, ``"teacher"``), else ConfigError."""
+    if scorer not in SCORER_FILES:
+        raise ConfigError(
+            f"scorer must be one of {sorted(SCORER_FILES)}, got {scorer!r}: 'student' scores "
+            "with the compiled student, 'teacher' with the compiled teacher."
+        )
+    return scorer
+
+
+def load_runtime(path, scorer: str = "student") -> tuple[dict, CompiledModel]:
+    """Manifest and compiled model of a version directory or a registry's production.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A version directory, or a registry (its production version).
+    scorer : {"student", "teacher"}, default="student"
+        The compiled student (``runtime.npz``), or the whole teacher compiled
+        (``teacher_runtime.npz``, kind ``"blend"``).
+
+    Returns
+    -------
+    (dict, CompiledModel)
+        The hash-checked manifest and the runtime, whose schema is the manifest's.
+
+    Raises
+    ------
+    ArtifactError
+        If the version is missing, tampered with or foreign, or, for
+        ``scorer="teacher"``, holds no compiled teacher (the message says why
+        and how to get one).
+    ConfigError
+        For another ``scorer``.
+    """
+    check_scorer(scorer)
     version_dir = resolve(path)
     manifest = read_manifest(version_dir)
-    runtime = CompiledModel.load(version_dir / RUNTIME)
+    name = SCORER_FILES[scorer]
+    if name not in manifest["files"]:
+        raise ArtifactError(_no_teacher(manifest, version_dir))
+    runtime = CompiledModel.load(version_dir / name)
     if runtime.schema.features != manifest.get("schema", {}).get("features"):
-        raise ArtifactError(f"the runtime in '{version_dir}' does not match its manifest's schema.")
+        raise ArtifactError(
+            f"the {scorer} runtime in '{version_dir}' does not match its manifest's schema."
+        )
     return manifest, runtime

@@ -27,6 +27,7 @@ from .. import metrics
 from .._version import __version__
 from ..data.io import read_csv, split_target
 from ..data.target import encode_target
+from ..distill.compiled import compiled_teacher
 from ..evaluate.benchmark import check_threshold_fits
 from ..evaluate.cost import single_row_latency
 from ..exceptions import DataError, TabDistillError
@@ -323,7 +324,8 @@ def _retrain(config, registry, dry_run, start, fp):
             outcome = "dry_run_passed" if gate.passed else "dry_run_rejected"
             return RunOutcome(outcome, None, gate, manifest)
         keep = trained.model if config["registry"]["keep_teacher"] else None
-        version = registry.write_version(manifest, trained.model.runtime_, keep)
+        teacher = compiled_teacher(trained.model)
+        version = registry.write_version(manifest, trained.model.runtime_, keep, teacher=teacher)
         if gate.passed:
             registry.promote(version)
             logger.info("version %s promoted to production", version)

@@ -1,9 +1,10 @@
 """A model fitted by ``tabdistill benchmark``, kept as a version of a model registry.
 
-:func:`save_benchmark` writes what a retraining run writes (``runtime.npz``, the full model
-as ``model.skops``, a hash-checked manifest) into a registry, so ``tabdistill predict``,
-``inspect``, ``export`` and ``registry`` use it like any other version. No quality gate ran:
-its manifest says so (``gate.passed`` is null, listed as "not run"), and it is promoted only
+:func:`save_benchmark` writes what a retraining run writes (``runtime.npz``, the compiled
+teacher as ``teacher_runtime.npz``, the full model as ``model.skops``, a hash-checked
+manifest) into a registry, so ``tabdistill predict``, ``inspect``, ``export`` and
+``registry`` use it like any other version. No quality gate ran: its manifest says so
+(``gate.passed`` is null, listed as "not run"), and it is promoted only
 into a registry without a production model.
 """
 
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..distill.compiled import compiled_teacher
 from ..exceptions import DataError
 from .files import sha256
 from .registry import MANIFEST, Registry
@@ -75,7 +77,10 @@ def save_benchmark(result, folder, data_path, settings: dict) -> Saved:
     registry = Registry(folder)
     manifest = _manifest(result, data_path, settings)
     with registry.lock():
-        version = registry.write_version(manifest, result.model.runtime_, result.model)
+        model = result.model
+        version = registry.write_version(
+            manifest, model.runtime_, model, teacher=compiled_teacher(model)
+        )
         promoted = registry.production() is None
         if promoted:
             registry.promote(version)

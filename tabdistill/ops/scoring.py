@@ -1,7 +1,8 @@
 """Batch scoring of CSV files with a registered model, in bounded memory.
 
 The input is read in chunks, each chunk encoded with the schema stored in the
-model's manifest and scored by the compiled runtime, and the output written to
+model's manifest and scored by the compiled runtime (the student, or with
+``scorer="teacher"`` the compiled teacher of the version), and the output written to
 a temporary file that is renamed into place only when every row is scored:
 a failed run leaves no partial output and never replaces an existing file
 unless asked to.
@@ -21,8 +22,8 @@ from .._progress import progress
 from .._suggest import did_you_mean
 from ..data.encoder import TabularEncoder
 from ..data.io import READ_ERRORS, csv_error, header_names
-from ..exceptions import DataError, SchemaError
-from .registry import load_runtime
+from ..exceptions import ConfigError, DataError, SchemaError
+from .registry import check_scorer, load_runtime
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +33,27 @@ logger = logging.getLogger(__name__)
 CHUNK_READ_ERRORS = tuple(e for e in READ_ERRORS if e not in (ValueError, OSError)) + (
     gzip.BadGzipFile,
 )
+
+
+_NO_TEACHER_REASONS = (
+    "reason codes (--reasons) are computed for the student, not the compiled teacher: leave "
+    "out --reasons to score with the teacher, or score with the student (--scorer student) to "
+    "get them."
+)
+
+
+def check_scoring(scorer, reasons=0) -> None:
+    """Refuse, before any work, a scorer a version cannot hold, and reason codes for the
+    teacher (they are computed for the student).
+
+    Raises
+    ------
+    ConfigError
+        For a ``scorer`` other than ``"student"`` or ``"teacher"``, or ``reasons`` with
+        the teacher.
+    """
+    if check_scorer(scorer) == "teacher" and reasons:
+        raise ConfigError(_NO_TEACHER_REASONS)
 
 
 def _check_header(input_path, runtime, id_column):
@@ -102,6 +124,8 @@ class FrameScorer:
 
     def __init__(self, manifest, runtime, id_column=None, reasons=0):
         self.manifest, self.runtime, self.id_column = manifest, runtime, id_column
+        if reasons and runtime.kind == "blend":  # a compiled teacher
+            raise ConfigError(_NO_TEACHER_REASONS)
         self.reasons = reasons
         self.columns = _columns(manifest, runtime)
         schema = runtime.schema
@@ -144,6 +168,7 @@ def score_csv(
     overwrite=False,
     reasons=0,
     strict=False,
+    scorer="student",
 ) -> int:
     """Score ``input_path``; write ``[id_column,] probability, decision, model_version`` rows.
 
@@ -173,12 +198,24 @@ def score_csv(
     strict : bool, default=False
         Refuse (:class:`~tabdistill.exceptions.DataError`) a chunk with values the model's
         columns cannot read, instead of scoring them as missing with a warning.
+    scorer : {"student", "teacher"}, default="student"
+        Score with the version's compiled student, or its compiled teacher
+        (``teacher_runtime.npz``: the ensemble's probabilities, slower); the
+        output's columns are the same. ``reasons`` is for the student only.
 
     Returns
     -------
     int
         Rows scored.
+
+    Raises
+    ------
+    ConfigError
+        For ``reasons`` with ``scorer="teacher"``, before anything is read.
+    ArtifactError
+        For a version that holds no compiled teacher when ``scorer="teacher"``.
     """
+    check_scoring(scorer, reasons)
     input_path, output_path = Path(input_path), Path(output_path)
     if not input_path.is_file():
         raise DataError(f"input file not found: '{input_path}'.")
@@ -192,18 +229,19 @@ def score_csv(
         )
     if chunk_size < 1:
         raise DataError(f"chunk size must be positive, got {chunk_size}.")
-    manifest, runtime = load_runtime(model)
+    manifest, runtime = load_runtime(model, scorer)
+    logger.info("scoring with the %s of version %s", scorer, manifest["version"])
     _check_header(input_path, runtime, id_column)
-    scorer = FrameScorer(manifest, runtime, id_column, reasons)
+    frame_scorer = FrameScorer(manifest, runtime, id_column, reasons)
     # same folder (atomic rename), same extension (same compression) as the output
     tmp = output_path.with_name(f".partial-{os.getpid()}-{output_path.name}")
     rows = 0
     try:
-        chunks = pd.read_csv(input_path, chunksize=chunk_size, dtype=scorer.text_columns)
+        chunks = pd.read_csv(input_path, chunksize=chunk_size, dtype=frame_scorer.text_columns)
         for chunk in progress(chunks, desc="scoring"):
             if len(chunk) == 0:
                 continue
-            out = scorer(chunk, strict=strict)
+            out = frame_scorer(chunk, strict=strict)
             out.to_csv(tmp, mode="a" if rows else "w", header=not rows, index=False)
             rows += len(chunk)
         if rows == 0:
