@@ -32,6 +32,7 @@ def test_saved_benchmark_model_round_trips_through_predict_and_the_registry(tmp_
         "manifest.sha256",
         "model.skops",
         "runtime.npz",
+        "teacher_runtime.npz",
     ]
     manifest, runtime = load_runtime(reg)
     assert manifest["gate"]["passed"] is None and manifest["source"] == "tabdistill benchmark"
@@ -46,12 +47,23 @@ def test_saved_benchmark_model_round_trips_through_predict_and_the_registry(tmp_
     np.testing.assert_allclose(got["probability"], expected, rtol=0, atol=1e-12)
     assert (got["decision"] == model.predict(X)).all() and (got["model_version"] == version).all()
     assert model.teacher_.predict_proba(X).shape == (400, 2)
+    # the compiled teacher shipped beside it scores as the teacher does
+    by_teacher = tmp_path / "teacher.csv"
+    assert main([*predict[:-1], str(by_teacher), "--scorer", "teacher", "-q"]) == 0
+    got = pd.read_csv(by_teacher)
+    assert list(got.columns) == ["probability", "decision", "model_version"]
+    expected = model.teacher_.predict_proba_encoded(model.encoder_.encode(X))
+    np.testing.assert_allclose(got["probability"], expected, rtol=0, atol=1e-9)
+    assert (got["model_version"] == version).all()
 
     capsys.readouterr()
     assert main(["registry", "list", str(reg), "--json"]) == 0
     (row,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert row["gate"] == "not run" and row["production"]
-    assert main(["inspect", str(reg)]) == 0 and "gate         not run" in capsys.readouterr().out
+    assert main(["inspect", str(reg)]) == 0
+    text = capsys.readouterr().out
+    assert "gate         not run" in text and "teacher_runtime.npz (" in text
+    assert "teacher      compiled: teacher_runtime.npz" in text
     # a second saved model is a new version, not production until promoted (no gate needed)
     assert main(["benchmark", str(data), "--target", "label", "--save", str(reg), *FAST]) == 0
     assert "tabdistill registry promote" in capsys.readouterr().out

@@ -77,7 +77,7 @@ def test_manifest_records_what_was_done(two_runs):
     assert len(m["data"]["sha256"]) == 64 and m["data"]["rows"] > 3000
     assert {"numpy", "lightgbm", "scikit-learn", "tabdistill"} <= set(m["packages"])
     assert "y" not in m["schema"]["features"] and "age" in m["schema"]["features"]
-    assert set(m["files"]) == {"runtime.npz", "model.skops"}
+    assert set(m["files"]) == {"runtime.npz", "model.skops", "teacher_runtime.npz"}
     assert m["knobs"] and m["config"]["teacher"]["members"] == ["lightgbm", "logistic"]
     assert set(m["teacher_weights"]) == {"lightgbm", "logistic"}
 

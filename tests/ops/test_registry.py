@@ -7,6 +7,7 @@ import sys
 import time
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import job_config, mixed_frame
 
@@ -201,6 +202,87 @@ def test_versions_and_pointers_outside_the_registry_are_refused(registry, tmp_pa
     shutil.copy(tmp_path / "runtime.npz", version / "runtime.npz")
     assert linked in reg.prune(1)
     assert not (root / linked).exists() and (outside / "manifest.json").is_file()
+
+
+def test_every_version_holds_its_compiled_teacher_hash_checked(registry, tmp_path):
+    import shutil
+
+    for version in registry.versions():
+        files = registry.manifest(version)["files"]
+        assert set(files) == {"runtime.npz", "teacher_runtime.npz"}
+    manifest, teacher = load_runtime(registry.root, scorer="teacher")
+    assert teacher.kind == "blend" and teacher.n_trees > 0
+    size = (registry.root / manifest["version"] / "teacher_runtime.npz").stat().st_size
+    assert manifest["teacher_runtime"] == {"file": "teacher_runtime.npz", "size_bytes": size}
+    copy = tmp_path / manifest["version"]
+    shutil.copytree(registry.root / manifest["version"], copy)
+    blob = bytearray((copy / "teacher_runtime.npz").read_bytes())
+    blob[-50] ^= 0xFF
+    (copy / "teacher_runtime.npz").write_bytes(bytes(blob))
+    for scorer in ("teacher", "student"):  # a version with a changed file is refused whole
+        with pytest.raises(ArtifactError, match="teacher_runtime.npz' does not match the hash"):
+            load_runtime(copy, scorer=scorer)
+
+
+def _as_before_the_teacher(version_dir) -> None:
+    """Make ``version_dir`` a version as written before versions held the compiled teacher."""
+    from tabdistill.ops.files import sha256
+
+    (version_dir / "teacher_runtime.npz").unlink()
+    manifest = json.loads((version_dir / "manifest.json").read_text())
+    del manifest["teacher_runtime"], manifest["files"]["teacher_runtime.npz"]
+    (version_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    (version_dir / "manifest.sha256").write_text(sha256(version_dir / "manifest.json") + "\n")
+
+
+def test_a_version_from_before_scores_with_the_student_and_refuses_the_teacher(
+    registry, tmp_path, capsys
+):
+    import shutil
+
+    root = tmp_path / "reg"
+    shutil.copytree(registry.root, root)
+    _as_before_the_teacher(root / registry.production())
+    manifest, student = load_runtime(root)
+    assert student.kind != "blend" and "teacher_runtime.npz" not in manifest["files"]
+    with pytest.raises(ArtifactError, match="holds no compiled teacher") as err:
+        load_runtime(root, scorer="teacher")
+    assert "written before" in str(err.value) and "retrain with this release" in str(err.value)
+    data, out = str(registry.root.parent / "train.csv"), tmp_path / "scores.csv"
+    predict = ["predict", "--model", str(root), "--input", data, "--output", str(out)]
+    assert main([*predict, "--scorer", "teacher"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "holds no compiled teacher (teacher_runtime.npz)" in err[0]
+    assert not out.exists()
+    assert main([*predict, "-q"]) == 0 and len(pd.read_csv(out)) == 300
+
+
+def test_a_teacher_the_loader_would_refuse_is_left_out_and_says_why(
+    registry, tmp_path, monkeypatch, caplog
+):
+    import shutil
+
+    root = tmp_path / "reg"
+    shutil.copytree(registry.root, root)
+    reg = Registry(root)
+    _, teacher = load_runtime(root, scorer="teacher")
+    manifest, runtime = load_runtime(root)
+    for key in ("format", "format_version", "version", "files"):
+        manifest.pop(key)
+    monkeypatch.setattr("tabdistill.ops.registry.TEACHER_MAX_BYTES", 2_000)  # a small cap
+    with caplog.at_level("INFO", logger="tabdistill.ops.registry"):
+        version = reg.write_version(manifest, runtime, teacher=teacher)
+    assert "teacher_runtime.npz left out of version" in caplog.text
+    written = reg.manifest(version)
+    assert set(written["files"]) == {"runtime.npz"}
+    assert (
+        "larger than the runtime's loader reads by default"
+        in written["teacher_runtime"]["left_out"]
+    )
+    assert not (root / version / "teacher_runtime.npz").exists()
+    with pytest.raises(ArtifactError, match="larger than the runtime's loader") as err:
+        load_runtime(root / version, scorer="teacher")
+    assert "--scorer student" in str(err.value)
 
 
 def test_stale_temp_files_are_cleaned_by_the_next_run(tmp_path):
