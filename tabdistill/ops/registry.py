@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shutil
 import time
@@ -42,8 +43,6 @@ try:
     import fcntl
 except ImportError:  # pragma: no cover - not POSIX
     fcntl = None
-
-import logging
 
 from tabdistill_runtime.format import MAX_BYTES
 from tabdistill_runtime.model import CompiledModel
