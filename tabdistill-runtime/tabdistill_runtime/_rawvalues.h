@@ -435,7 +435,8 @@ TDR_FUNC int tdr_read_number(const char *s, size_t n, const tdr_number_format *f
     if (m.number_end - m.number > TDR_MAX_TEXT)
         return TDR_STRAY;
     for (i = m.number; i < m.number_end;) {
-        if (f->thousands_len && tdr_has(s, m.number_end, i, f->thousands, f->thousands_len)) {
+        if (f->thousands_len && s[i] == f->thousands[0] &&
+            tdr_has(s, m.number_end, i, f->thousands, f->thousands_len)) {
             i += f->thousands_len;
             continue;
         }

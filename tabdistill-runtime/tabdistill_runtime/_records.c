@@ -51,6 +51,13 @@ typedef struct {
     int part[TDR_N_PARTS];
 } DateColumn;
 
+/* A column's name as the walk compares it: its characters (kept alive by the columns). */
+typedef struct {
+    const char *data;
+    Py_ssize_t size; /* bytes */
+    int kind;
+} Name;
+
 typedef struct {
     PyObject_HEAD
     vectorcallfunc vectorcall;
@@ -59,9 +66,11 @@ typedef struct {
     DateColumn *dates;
     PyObject *dropped;  /* tuple of columns dropped at fit: keys that need no warning */
     PyObject *columns;  /* tuple of the columns of fit (str), in order */
+    Name *names;        /* their characters */
     PyObject *category; /* category(name, value, levels, unseen) -> float, in Python */
     PyObject *empty;    /* numpy.empty */
     PyObject *shape;    /* width, a Python int */
+    PyObject *spare;    /* the last row made, reused once nobody else holds it */
     PyObject *spec;     /* the arguments, kept alive: the strings above point into them */
 } Reader;
 
@@ -125,7 +134,7 @@ static int unseen_text(const Reader *r, const Simple *c, PyObject *v, double *ou
 }
 
 /* Whether n bytes at a and b are equal: words, the last one overlapping, few branches. */
-static int same_bytes(const char *a, const char *b, Py_ssize_t n)
+static inline int same_bytes(const char *a, const char *b, Py_ssize_t n)
 {
     uint64_t x, y;
     uint32_t u, v;
@@ -148,7 +157,7 @@ static int same_bytes(const char *a, const char *b, Py_ssize_t n)
 }
 
 /* A hash of n bytes, cheaper than str's: a record's text is new, its str hash not yet made. */
-static uint64_t text_hash(const char *s, Py_ssize_t n)
+static inline uint64_t text_hash(const char *s, Py_ssize_t n)
 {
     uint64_t h = 0x9e3779b97f4a7c15ULL ^ (uint64_t)n, w;
     for (; n >= 8; s += 8, n -= 8) {
@@ -263,16 +272,14 @@ static int only_dropped(const Reader *r, PyObject *record, Py_ssize_t found)
 
 #define MAX_WALK 512
 
-/* Whether key is the text name. */
-static int same_text(PyObject *key, PyObject *name)
+/* Whether key is the text of name (a column's). */
+static inline int same_text(PyObject *key, const Name *name)
 {
-    if (key == name)
-        return 1;
     if (!PyUnicode_CheckExact(key))
         return 0;
-    Py_ssize_t n = PyUnicode_GET_LENGTH(key);
-    return n == PyUnicode_GET_LENGTH(name) && PyUnicode_KIND(key) == PyUnicode_KIND(name) &&
-           same_bytes(PyUnicode_DATA(key), PyUnicode_DATA(name), n * PyUnicode_KIND(key));
+    int kind = PyUnicode_KIND(key);
+    return PyUnicode_GET_LENGTH(key) * kind == name->size && kind == name->kind &&
+           same_bytes(PyUnicode_DATA(key), name->data, name->size);
 }
 
 /* The record's values in vals, when its keys are the columns of fit in their order (a
@@ -284,7 +291,7 @@ static int walk(const Reader *r, PyObject *record, PyObject **vals)
     if (r->n_columns > MAX_WALK || PyDict_GET_SIZE(record) != r->n_columns)
         return 0;
     while (PyDict_Next(record, &pos, &key, &value)) {
-        if (!same_text(key, PyTuple_GET_ITEM(r->columns, k)))
+        if (key != PyTuple_GET_ITEM(r->columns, k) && !same_text(key, &r->names[k]))
             return 0;
         vals[k++] = value;
     }
@@ -337,16 +344,29 @@ static int encode(const Reader *r, PyObject *record, int allow_missing, double *
     return vals != NULL || found == PyDict_GET_SIZE(record) || only_dropped(r, record, found);
 }
 
-static PyObject *new_row(const Reader *r, Py_buffer *view)
+/* A row to encode into (a new reference, its buffer in view): the spare row when nobody
+ * else holds it any more (the caller dropped the last one returned), else a new one, kept as
+ * the next spare. Holding the GIL, a row only the reader references is the reader's. */
+static PyObject *new_row(Reader *r, Py_buffer *view)
 {
-    PyObject *shape = r->shape;
-    PyObject *row = PyObject_Vectorcall(r->empty, &shape, 1, NULL);
+    const int flags = PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE;
+    PyObject *row = r->spare, *shape = r->shape;
+    if (row != NULL && Py_REFCNT(row) == 1) {
+        if (PyObject_GetBuffer(row, view, flags) == 0) {
+            Py_INCREF(row);
+            return row;
+        }
+        PyErr_Clear(); /* made read-only by its last holder: a new one */
+    }
+    row = PyObject_Vectorcall(r->empty, &shape, 1, NULL);
     if (row == NULL)
         return NULL;
-    if (PyObject_GetBuffer(row, view, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0) {
+    if (PyObject_GetBuffer(row, view, flags) < 0) {
         Py_DECREF(row);
         return NULL;
     }
+    Py_INCREF(row);
+    Py_XSETREF(r->spare, row);
     return row;
 }
 
@@ -532,11 +552,21 @@ static int check_place(const Reader *self, PyObject *name, Py_ssize_t col)
 static int parse_names(Reader *self)
 {
     self->n_columns = PyTuple_GET_SIZE(self->columns);
-    for (Py_ssize_t k = 0; k < self->n_columns; k++)
-        if (!PyUnicode_CheckExact(PyTuple_GET_ITEM(self->columns, k))) {
+    self->names = PyMem_Calloc((size_t)self->n_columns + 1, sizeof(Name));
+    if (self->names == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t k = 0; k < self->n_columns; k++) {
+        PyObject *name = PyTuple_GET_ITEM(self->columns, k);
+        if (!PyUnicode_CheckExact(name)) {
             PyErr_SetString(PyExc_TypeError, "column names must be str");
             return -1;
         }
+        self->names[k].kind = PyUnicode_KIND(name);
+        self->names[k].size = PyUnicode_GET_LENGTH(name) * self->names[k].kind;
+        self->names[k].data = PyUnicode_DATA(name);
+    }
     return 0;
 }
 
@@ -608,7 +638,9 @@ static void Reader_dealloc(Reader *self)
         PyMem_Free(self->simple[i].slots);
     PyMem_Free(self->simple);
     PyMem_Free(self->dates);
+    PyMem_Free(self->names);
     Py_XDECREF(self->shape);
+    Py_XDECREF(self->spare);
     Py_XDECREF(self->spec);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }

@@ -267,3 +267,16 @@ def test_score_record_and_score_records_read_through_the_compiled_reader():
     assert one.tobytes() == python.tobytes() == runtime.score_records(rows).tobytes()
     scores, names, values = runtime.score_records(rows[:3], reasons=2)
     assert names.shape == (3, 2) and scores.tobytes() == one[:3].tobytes()
+
+
+def test_a_row_the_caller_holds_is_never_written_again():
+    schema = schema_of()
+    reader = records.compiled_reader(schema)
+    first = reader(record(num=1.0), False)
+    kept = first.copy()
+    view = reader(record(num=2.0), False)[:1]  # a view holds its row
+    third = reader(record(num=3.0), False)
+    assert first.tobytes() == kept.tobytes() and view[0] == 2.0 and third[0] == 3.0
+    first.flags.writeable = False  # made read-only, then dropped: a new row next time
+    del first
+    assert reader(record(num=4.0), False)[0] == 4.0
