@@ -40,7 +40,19 @@ from .common.datasets import LARGE_TABLES, large_table_file
 from .common.measure import machine_load, run_cli_benchmark
 from .common.results import RESULTS, stem, write_results
 
-STAGES = ("prepare", "teacher", "augment", "label", "baseline", "student", "refit")
+STAGES = ("prepare", "teacher", "augment", "label", "baseline", "student", "refit", "frontier")
+#: What a frontier point keeps of the benchmark's measures.
+POINT = (
+    "kind",
+    "latency_budget_us",
+    "source",
+    "roc_auc",
+    "average_precision",
+    "single_row_p50_us",
+    "single_row_p99_us",
+    "size_bytes",
+    "within_budget",
+)
 
 
 def run_benchmark(name, tabdistill, extra, workdir: Path) -> dict:
@@ -60,6 +72,12 @@ def run_benchmark(name, tabdistill, extra, workdir: Path) -> dict:
         "chosen": distillation["chosen"],
         "cuts": (distillation.get("time_budget") or {}).get("cuts", []),
         "rows_used": distillation["rows"],
+        "average_precision": {
+            m: summary["models"][m].get("average_precision")
+            for m in ("teacher", "student", "baseline")
+        },
+        "teacher_lead": summary.get("teacher_lead"),
+        "frontier": [{k: p.get(k) for k in POINT} for p in summary.get("frontier") or []],
     }
 
 
@@ -149,7 +167,28 @@ def markdown(results: dict) -> str:
         if b:
             weights = ", ".join(f"{k} {v:.2f}" for k, v in b["teacher_weights"].items())
             notes.append(f"- {name}: teacher weights {weights}; `{b['command']}`")
+        if b.get("teacher_lead"):
+            notes.append(f"- {name}: teacher - baseline: {b['teacher_lead']['text']}")
+        notes.extend(_frontier_lines(name, b.get("frontier") or []))
     return "\n".join(lines + [""] + notes) + "\n"
+
+
+def _frontier_lines(name, points) -> list[str]:
+    """The frontier of one table as indented lines: budget, source, accuracy, latency, size."""
+    if not points:
+        return []
+    out = [
+        f"- {name}: latency-accuracy frontier on the test rows (single-row latency as measured):"
+    ]
+    for p in points:
+        budget = "teacher" if p["kind"] == "teacher" else f"{p['latency_budget_us']:g} us"
+        over = "" if p.get("within_budget") in (True, None) else " (over its budget)"
+        out.append(
+            f"  - {budget}: {p['source']}, ROC-AUC {p['roc_auc']:.4f}, PR-AUC "
+            f"{p['average_precision']:.4f}, p50 {p['single_row_p50_us']:,.1f} us, p99 "
+            f"{p['single_row_p99_us']:,.1f} us{over}, {p['size_bytes'] / 1024:,.0f} KB"
+        )
+    return out
 
 
 def main():
