@@ -74,6 +74,7 @@ def run(args) -> int:
             overwrite=args.overwrite,
             reasons=args.reasons,
             scorer=args.scorer,
+            strict=args.strict,
         )
         print(f"{n:,} rows scored by the {args.scorer} through Dask -> {args.output}/")
         return EXIT_OK

@@ -57,10 +57,10 @@ def _runtime_from_bytes(digest: str, blob: bytes) -> CompiledModel:
     return CompiledModel.load(blob)
 
 
-def _score_partition(frame, blob, digest, manifest, id_column, n_threads, reasons=0):
+def _score_partition(frame, blob, digest, manifest, id_column, n_threads, reasons=0, strict=False):
     runtime = _runtime_from_bytes(digest, blob)
     runtime.n_threads = n_threads
-    return FrameScorer(manifest, runtime, id_column, reasons)(frame)
+    return FrameScorer(manifest, runtime, id_column, reasons)(frame, strict=strict)
 
 
 def _meta(manifest, runtime, id_column, reasons=0) -> pd.DataFrame:
@@ -77,7 +77,9 @@ def _meta(manifest, runtime, id_column, reasons=0) -> pd.DataFrame:
     return out
 
 
-def score_dataframe(model, ddf, *, id_column=None, n_threads=1, reasons=0, scorer="student"):
+def score_dataframe(
+    model, ddf, *, id_column=None, n_threads=1, reasons=0, scorer="student", strict=False
+):
     """Score a Dask DataFrame partition by partition with a registered model.
 
     Parameters
@@ -98,6 +100,9 @@ def score_dataframe(model, ddf, *, id_column=None, n_threads=1, reasons=0, score
     scorer : {"student", "teacher"}, default="student"
         The runtime of the version to load when ``model`` is a path: its compiled
         student, or its compiled teacher.
+    strict : bool, default=False
+        Raise a :class:`~tabdistill.exceptions.DataError` at values the model's
+        columns cannot read, instead of scoring them as missing with a warning.
 
     Returns
     -------
@@ -123,6 +128,7 @@ def score_dataframe(model, ddf, *, id_column=None, n_threads=1, reasons=0, score
         id_column,
         n_threads,
         reasons,
+        strict,
         meta=_meta(manifest, runtime, id_column, reasons),
     )
 
@@ -246,6 +252,7 @@ def score_files(
     blocksize="64MB",
     reasons=0,
     scorer="student",
+    strict=False,
 ) -> int:
     """Score every file matching ``pattern`` (CSV or Parquet) through Dask into ``output_dir``.
 
@@ -272,6 +279,9 @@ def score_files(
         Add each row's reason codes, as :func:`~tabdistill.ops.scoring.score_csv` does.
     scorer : {"student", "teacher"}, default="student"
         Score with the version's compiled student or its compiled teacher, as
+        :func:`~tabdistill.ops.scoring.score_csv` does.
+    strict : bool, default=False
+        Stop with an error at values the model's columns cannot read, as
         :func:`~tabdistill.ops.scoring.score_csv` does.
 
     Returns
@@ -303,7 +313,9 @@ def score_files(
         )
     else:
         ddf = dd.read_parquet(files)
-    scored = score_dataframe((manifest, runtime), ddf, id_column=id_column, reasons=reasons)
+    scored = score_dataframe(
+        (manifest, runtime), ddf, id_column=id_column, reasons=reasons, strict=strict
+    )
     tmp = output_dir.with_name(f".partial-{os.getpid()}-{output_dir.name}")
     shutil.rmtree(tmp, ignore_errors=True)
     try:

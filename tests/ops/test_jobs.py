@@ -218,6 +218,22 @@ def test_dask_scoring_adds_reason_codes(job, two_runs):
     np.testing.assert_allclose(scored[["reason_1_value", "reason_2_value"]], values)
 
 
+def test_dask_scoring_is_strict_when_asked(job, two_runs):
+    import dask.dataframe as dd
+
+    from tabdistill.exceptions import DataError
+    from tabdistill.ops.dask_scoring import score_dataframe
+
+    _, _, _, registry = two_runs
+    holdout = pd.read_csv(job["holdout"], dtype={"txn_id": str, "balance": object})
+    holdout.loc[holdout.index[5], "balance"] = "abc"  # text in a numeric column
+    ddf = dd.from_pandas(holdout, npartitions=2)
+    lenient = score_dataframe(str(registry.root), ddf).compute(scheduler="threads")
+    assert len(lenient) == len(holdout)
+    with pytest.raises(DataError, match="balance"):
+        score_dataframe(str(registry.root), ddf, strict=True).compute(scheduler="threads")
+
+
 def test_predict_validates_schema(job, two_runs, tmp_path, capsys):
     _, _, _, registry = two_runs
     bad = tmp_path / "bad.csv"
