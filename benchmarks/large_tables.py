@@ -167,8 +167,12 @@ def markdown(results: dict) -> str:
         if b:
             weights = ", ".join(f"{k} {v:.2f}" for k, v in b["teacher_weights"].items())
             notes.append(f"- {name}: teacher weights {weights}; `{b['command']}`")
-        if b.get("teacher_lead"):
-            notes.append(f"- {name}: teacher - baseline: {b['teacher_lead']['text']}")
+        lead = b.get("teacher_lead")
+        if lead:
+            notes.append(
+                f"- {name}: teacher - baseline {lead['metric']} {lead['estimate']:+.4f} "
+                f"[{lead['low']:+.4f}, {lead['high']:+.4f}]: {lead['text']}"
+            )
         notes.extend(_frontier_lines(name, b.get("frontier") or []))
     return "\n".join(lines + [""] + notes) + "\n"
 
