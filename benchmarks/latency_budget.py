@@ -8,7 +8,9 @@ and times ``score_one`` on held-out rows, one call at a time after a warm-up:
 p50 and p99 per student, and nanoseconds per tree step (p50 and p99 over the
 students with at least 500 steps, where the fixed per-call cost is small).
 A student's steps are its trees' depths summed: the runtime walks every tree
-to its full depth.
+to its full depth. Each student's measured p99 is set against the p99 the cost
+model predicts (tree steps x ``TREE_STEP_NS``), large students (255 leaves,
+depth 8, the size the distiller tries above 100,000 rows) included.
 
     python -m benchmarks.latency_budget          # -> results/latency_budget.{json,md}
     python -m benchmarks.latency_budget --calls 5000
@@ -33,7 +35,7 @@ SHAPES = [
     (trees, leaves, depth)
     for trees in (50, 150, 300, 500)
     for leaves, depth in ((8, 3), (15, -1), (31, -1))
-]
+] + [(trees, 255, 8) for trees in (100, 250, 500)]  # the large-data students: 79-355 KB
 
 
 def main():
@@ -70,6 +72,8 @@ def main():
                 "tree_steps": float(steps),
                 "p50_us": lat["p50_us"],
                 "p99_us": lat["p99_us"],
+                "predicted_p99_us": float(steps) * TREE_STEP_NS / 1e3,
+                "size_bytes": len(runtime.to_bytes()),
             }
         )
         print(runs[-1], flush=True)
@@ -78,16 +82,22 @@ def main():
     per_step = {
         q: {"median": float(np.median(v)), "max": float(np.max(v))} for q, v in per_step.items()
     }
+    large = [r["p99_us"] / r["predicted_p99_us"] for r in runs if r["leaves"] >= 255]
     load = machine_load()
     lines = [
-        "| trees | leaves | max depth | tree steps | single-row p50 µs | p99 µs |",
-        "|---|---|---|---|---|---|",
+        "| trees | leaves | max depth | tree steps | size KB | single-row p50 µs | p99 µs | "
+        "predicted p99 µs | measured / predicted |",
+        "|---|---|---|---|---|---|---|---|---|",
         *(
             f"| {r['trees']} | {r['leaves']} | {r['max_depth']} | {r['tree_steps']:.0f} | "
-            f"{r['p50_us']:.2f} | {r['p99_us']:.2f} |"
+            f"{r['size_bytes'] / 1024:,.0f} | {r['p50_us']:.2f} | {r['p99_us']:.2f} | "
+            f"{r['predicted_p99_us']:.2f} | {r['p99_us'] / r['predicted_p99_us']:.2f} |"
             for r in runs
         ),
         "",
+        "Large students (255 leaves, depth 8): measured p99 / predicted "
+        + ", ".join(f"{v:.2f}" for v in large)
+        + ".",
         "ns per tree step over students with >= 500 steps (median, max): at p50 "
         f"{per_step['p50']['median']:.1f}, {per_step['p50']['max']:.1f}; at p99 "
         f"{per_step['p99']['median']:.1f}, {per_step['p99']['max']:.1f}; "
@@ -95,7 +105,8 @@ def main():
         f"`python -m benchmarks.latency_budget --rows {args.rows} --calls {args.calls}`, "
         f"compiled C kernels, load average {load:.1f} at the end (2 CPUs).",
     ]
-    result = {"runs": runs, "ns_per_step": per_step, "load": load}
+    result = {"runs": runs, "ns_per_step": per_step, "large_measured_over_predicted": large}
+    result["load"] = load
     write_results("latency_budget", result, "\n".join(lines) + "\n")
 
 
