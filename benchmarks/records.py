@@ -29,7 +29,6 @@ rerun on a quiet one). Run from the repository root::
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import platform
@@ -41,6 +40,7 @@ import pandas as pd
 
 from tabdistill.data.encoder import TabularEncoder
 from tabdistill.distill.students import compile_student, make_student
+from tabdistill.evaluate.cost import single_row_latency
 from tabdistill_runtime.records import compiled_reader, read_record
 
 from .common.cli import argument_parser, command
@@ -122,29 +122,6 @@ def fit(name, args):
     return compile_student(student, enc.schema_), as_records(X.iloc[cut:])
 
 
-def fresh_latency(score, make, items, calls: int, warmup: int) -> dict:
-    """p50/p99 (µs) of ``score(make(item))``, timing the score only: ``make`` runs just
-    before, so the input is fresh, as in a service that has just parsed it."""
-    n = len(items)
-    for i in range(warmup):
-        score(make(items[i % n]))
-    times = np.empty(calls)
-    clock = time.perf_counter_ns
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        for i in range(calls):
-            x = make(items[i % n])
-            start = clock()
-            score(x)
-            times[i] = clock() - start
-    finally:
-        if enabled:
-            gc.enable()
-    times /= 1_000.0
-    return {"p50_us": float(np.percentile(times, 50)), "p99_us": float(np.percentile(times, 99))}
-
-
 def per_record(score_many, batches, repeats):
     """p50/p99 (µs a record) of ``score_many`` over ``batches`` (JSON texts of lists of
     records, each parsed just before its timed call), each timed once per repeat."""
@@ -175,7 +152,9 @@ def measure(name, runtime, records, args) -> dict:
     runs = {key: [] for key in [*contenders, "batch_of_records"]}
     for _ in range(args.rounds):
         for key, (score, make, items) in contenders.items():
-            runs[key].append(fresh_latency(score, make, items, args.calls, args.calls // 10))
+            runs[key].append(
+                single_row_latency(score, items, args.calls, args.calls // 10, prepare=make)
+            )
         runs["batch_of_records"].append(per_record(runtime.score_records, batches, 3))
     result = {
         "dataset": name,
