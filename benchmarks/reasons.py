@@ -36,6 +36,7 @@ from tabdistill.distill.students import compile_student, make_student
 from tabdistill.evaluate.cost import single_row_latency
 
 from .common.cli import argument_parser, command
+from .common.measure import load_averages
 from .common.results import stem, write_results
 
 K = 3
@@ -54,11 +55,6 @@ STUDENTS = {
     "linear": ("linear", {}),
     "lightgbm 3 classes (30 x 3 trees, 15 leaves)": ("lightgbm", {"n_estimators": 30}),
 }
-
-
-def load_average() -> list[float]:
-    """The 1, 5 and 15-minute load averages."""
-    return [round(x, 2) for x in os.getloadavg()]
 
 
 def paired_latency(plain, with_reasons, rows, rounds, calls) -> dict:
@@ -220,7 +216,7 @@ def main():
     args = parser.parse_args()
     report = {
         "command": command(__spec__.name),
-        "load_before": load_average(),
+        "load_before": load_averages(),
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "rounds": args.rounds,
@@ -232,7 +228,7 @@ def main():
         result = measure(name, runtime, student, X_test, Z_test, args)
         report["students"].append(result)
         print(f"{name}: record p50 ratio {result['record']['ratio_p50']:.2f}", flush=True)
-    report["load_after"] = load_average()
+    report["load_after"] = load_averages()
     write_results(stem("reasons", args.tag), report, markdown(report))
 
 

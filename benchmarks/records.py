@@ -45,14 +45,11 @@ from tabdistill_runtime.records import compiled_reader, read_record
 
 from .common.cli import argument_parser, command
 from .common.datasets import SUITE_NAMES, load_suite
+from .common.measure import load_averages
 from .common.results import stem, write_results
 
 WIDE = "wide_100"
 TARGET_US = 3.0
-
-
-def load_average() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
 
 
 def wide_table(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
@@ -222,7 +219,7 @@ def main():
     args = parser.parse_args()
     report = {
         "command": command(__spec__.name),
-        "load_before": load_average(),
+        "load_before": load_averages(),
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "rounds": args.rounds,
@@ -240,7 +237,7 @@ def main():
             f"{result['encoded_p50_us']:.2f} us p50",
             flush=True,
         )
-    report["load_after"] = load_average()
+    report["load_after"] = load_averages()
     write_results(stem("records", args.tag), report, markdown(report))
 
 

@@ -22,6 +22,11 @@ def machine_load() -> float:
     return round(os.getloadavg()[0], 1)
 
 
+def load_averages() -> list[float]:
+    """The 1, 5 and 15-minute load averages, to two decimals."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
 def run_timed(cmd: list[str], log: Path) -> dict:
     """Run ``cmd`` under ``/usr/bin/time -v``, its output going to ``log``.
 
