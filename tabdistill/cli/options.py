@@ -42,15 +42,19 @@ def positive_int(text):
     return value
 
 
-def seconds(text):
-    """A positive number of seconds."""
+def _positive_number(text, unit: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a number of {unit}, got {text!r}") from None
     if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a positive number of {unit}, got {text!r}")
     return value
+
+
+def seconds(text):
+    """A positive number of seconds."""
+    return _positive_number(text, "seconds")
 
 
 def budgets(text):
@@ -70,15 +74,7 @@ def budgets(text):
 
 def microseconds(text):
     """A positive number of microseconds."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected microseconds, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(
-            f"expected a positive number of microseconds, got {text!r}"
-        )
-    return value
+    return _positive_number(text, "microseconds")
 
 
 def threshold(text):
