@@ -88,21 +88,25 @@ static inline int rule_left(const void *rules, int node, double v)
 /* A block of a tree (explain.py: tree_blocks) gets its contributions tabulated for every
  * pattern of the row's decisions at its key's splits, while the tables hold at most the
  * `tables` values Trees was given: a row then costs a lookup a block. */
-/* A leaf with at most LEAF_TABLE_FEATURES distinct features on its path gets its
- * contributions tabulated for every pattern of the row's agreement with them, within
- * LEAF_TABLE_DOUBLES values in all. */
-#define LEAF_TABLE_FEATURES 6
-#define LEAF_TABLE_DOUBLES (1L << 19)
+/* A leaf no block table covers, of at most LEAF_TABLE_FEATURES distinct features on its path
+ * and none of zero share, gets a table of td_leaf_mass over the patterns of the row's
+ * agreement with them (td_leaf_lookup), the fewest features first, within LEAF_TABLE_DOUBLES
+ * values a model (16 MB). */
+#define LEAF_TABLE_FEATURES 12
+#define LEAF_TABLE_DOUBLES (1L << 21)
+/* scratch of the pass over a tree's nodes kept on the stack, for trees of at most so many */
+#define STACK_NODES 512
 
-/* Blocks of trees (explain.py: tree_blocks): per tree its blocks and leaves in none, per block
- * the split numbers its key reads, the features it adds to and its leaves. */
+/* Blocks of trees (explain.py: tree_blocks): per tree its blocks, per block the split numbers
+ * its key reads, the features it adds to and its leaves. */
 typedef struct {
-    const int *block_first, *block_stop, *rest_first, *rest_stop; /* per tree */
-    /* per block: the splits above it (key_start into keys), its own (inside_first ..
+    const int *block_first, *block_stop; /* per tree */
+    /* per block: the features split on above it (key_start into key_mask, key_want: their
+     * splits there and those the path goes left at), its own splits (inside_first ..
      * inside_first + inside_count - 1), the features its table holds, its leaves */
-    const int *key_start, *keys, *inside_first, *inside_count, *feat_start, *feats;
+    const int *key_start, *inside_first, *inside_count, *feat_start, *feats;
     const int *leaf_first, *leaf_stop;
-    const int *rest;
+    const uint64_t *key_mask, *key_want;
     long n_blocks;
 } blocks_t;
 
@@ -115,17 +119,20 @@ typedef struct {
     int n_groups, n_features, n_outputs;
     int kind; /* 0: trees, 1: linear */
     td_trees trees;
-    td_leaves leaves; /* trees of at most 64 splits, leaf by leaf (leaves.first[t] >= 0) */
+    td_leaves leaves; /* trees listed leaf by leaf (leaves.first[t] >= 0) */
     Py_ssize_t leaves_count;
+    const int *slot;  /* per split of a listed tree: its feature's bit in the patterns below */
+    int *node_leaf;   /* per node: the listed leaf a row computes there, else -1 */
+    int *todo_start, *todo; /* per tree: those leaves, in pre-order */
+    int *split_start, *splits; /* per tree: its splits (node indices, pre-order) */
     rules_t rules;
     td_linear linear;
     double *expected; /* n_outputs values */
     blocks_t blocks;
-    int *split_start, *splits; /* per tree: its splits (node indices, pre-order) */
     long *block_off; /* per block: where its table starts in block_tab (-1: none) */
     double *block_tab;
     long *leaf_tab_off; /* per listed leaf: where its table starts in leaf_tab (-1: none) */
-    double *leaf_tab;
+    double *leaf_tab, *leaf_ratio; /* leaf_ratio: per entry, (1 - z) / z */
 } Explainer;
 
 static int take(Explainer *self, PyObject *obj, const char *fmts, Py_ssize_t itemsize,
@@ -162,10 +169,14 @@ static void Explainer_dealloc(Explainer *self)
     free(self->expected);
     free(self->block_off);
     free(self->block_tab);
-    free(self->split_start);
-    free(self->splits);
     free(self->leaf_tab_off);
     free(self->leaf_tab);
+    free(self->leaf_ratio);
+    free(self->node_leaf);
+    free(self->todo_start);
+    free(self->todo);
+    free(self->split_start);
+    free(self->splits);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -198,28 +209,31 @@ static int take_groups(Explainer *self, PyObject *groups, PyObject *names)
 
 /* ------------------------------------------------------------------ construction */
 
-/* The td_leaves arrays of `paths` (see Trees), checked: every index within its array. */
-static int take_paths(Explainer *self, PyObject *paths, Py_ssize_t n_trees, int n_features)
+/* The td_leaves arrays of `paths` (see Trees), then the slots, checked: every index within
+ * its array (the slots with the nodes, in check_listed). */
+static int take_paths(Explainer *self, PyObject *paths, Py_ssize_t n_trees, Py_ssize_t n_nodes,
+                      int n_features)
 {
-    static const char *fmts[10] = {"i", "i", "d", "i", "i", "d", "LQ", "LQ", "d", "d"};
-    static const Py_ssize_t sizes[10] = {4, 4, 8, 4, 4, 8, 8, 8, 8, 8};
-    static const char *names[10] = {"first", "stop", "value", "entry", "feature",
-                                    "z", "mask", "want", "rule_t", "rule_w"};
-    const void *ptr[10];
-    Py_ssize_t len[10];
+    static const char *fmts[11] = {"i", "i", "d", "i", "i", "d", "LQ", "LQ", "d", "d", "i"};
+    static const Py_ssize_t sizes[11] = {4, 4, 8, 4, 4, 8, 8, 8, 8, 8, 4};
+    static const char *names[11] = {"first", "stop", "value", "entry", "feature", "z",
+                                    "mask", "want", "rule_t", "rule_w", "slot"};
+    const void *ptr[11];
+    Py_ssize_t len[11];
     td_leaves *L = &self->leaves;
-    if (PyTuple_GET_SIZE(paths) != 10) {
-        PyErr_SetString(PyExc_ValueError, "Trees: expected 10 leaf-path arrays");
+    if (PyTuple_GET_SIZE(paths) != 11) {
+        PyErr_SetString(PyExc_ValueError, "Trees: expected 11 leaf-path arrays");
         return -1;
     }
-    for (int k = 0; k < 10; k++)
+    for (int k = 0; k < 11; k++)
         if (take(self, PyTuple_GET_ITEM(paths, k), fmts[k], sizes[k], &ptr[k], &len[k],
                  names[k]) < 0)
             return -1;
     *L = (td_leaves){ptr[0], ptr[1], ptr[2], ptr[3], ptr[4], ptr[5], ptr[6], ptr[7], ptr[8],
                      ptr[9]};
     self->leaves_count = len[2];
-    if (len[0] != n_trees || len[1] != n_trees || len[3] != len[2] + 1 || len[5] != len[4] ||
+    self->slot = ptr[10];
+    if (len[10] != n_nodes || len[0] != n_trees || len[1] != n_trees || len[3] != len[2] + 1 || len[5] != len[4] ||
         len[6] != len[4] || len[7] != len[4] || len[8] != len[9] || len[3] < 1)
         goto bad;
     for (Py_ssize_t t = 0; t < n_trees; t++)
@@ -240,43 +254,91 @@ bad:
     return -1;
 }
 
-/* Tabulate the listed leaves of at most LEAF_TABLE_FEATURES path features that no block
- * table covers (within LEAF_TABLE_DOUBLES values): row `pattern` of a leaf's table holds
- * td_leaf_direct's out. Called after build_block_tables (which computes its tables with
- * leaf_tab_off all -1). 0, or -1 with MemoryError set. */
+/* Per tree its splits, and the listed leaves a row computes: per node (node_leaf, -1 for a
+ * split, a leaf of a walked tree and a leaf of a tabulated block, looked up with its block)
+ * and per tree (todo). Called after build_block_tables. 0, or -1 with MemoryError set. */
+static int map_nodes(Explainer *self)
+{
+    const td_trees *m = &self->trees;
+    const blocks_t *B = &self->blocks;
+    char *covered = calloc((size_t)self->leaves_count + 1, 1);
+    int n_splits = 0, n_todo = 0;
+    self->node_leaf = malloc(sizeof(int) * (size_t)(m->n_nodes + 1));
+    self->todo = malloc(sizeof(int) * (size_t)(m->n_nodes + 1));
+    self->splits = malloc(sizeof(int) * (size_t)(m->n_nodes + 1));
+    self->todo_start = malloc(sizeof(int) * (size_t)(m->n_trees + 1));
+    self->split_start = malloc(sizeof(int) * (size_t)(m->n_trees + 1));
+    if (!covered || !self->node_leaf || !self->todo || !self->splits || !self->todo_start ||
+        !self->split_start) {
+        free(covered);
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (long k = 0; k < B->n_blocks; k++)
+        if (self->block_off[k] >= 0)
+            for (long l = B->leaf_first[k]; l < B->leaf_stop[k]; l++)
+                covered[l] = 1;
+    for (long t = 0; t < m->n_trees; t++) {
+        int end = t + 1 < m->n_trees ? m->roots[t + 1] : (int)m->n_nodes;
+        int l = self->leaves.first[t]; /* pre-order: the listed leaves in order */
+        self->split_start[t] = n_splits;
+        self->todo_start[t] = n_todo;
+        for (int n = m->roots[t]; n < end; n++) {
+            self->node_leaf[n] = -1;
+            if (m->feature[n] >= 0)
+                self->splits[n_splits++] = n;
+            else if (l >= 0 && !covered[l++])
+                self->todo[n_todo++] = self->node_leaf[n] = l - 1;
+        }
+    }
+    self->split_start[m->n_trees] = n_splits;
+    self->todo_start[m->n_trees] = n_todo;
+    free(covered);
+    return 0;
+}
+
+/* Whether leaf l may have a table: d features, within LEAF_TABLE_FEATURES, none of zero z
+ * (whose ratio (1 - z) / z does not exist). */
+static int leaf_tabulable(const td_leaves *L, long l, int d)
+{
+    if (d < 1 || d > LEAF_TABLE_FEATURES || L->entry[l + 1] - L->entry[l] != d)
+        return 0;
+    for (int e = L->entry[l]; e < L->entry[l + 1]; e++)
+        if (L->z[e] == 0.0)
+            return 0;
+    return 1;
+}
+
+/* The ratios (1 - z) / z of every entry, and the tables of td_leaf_mass of the leaves rows
+ * compute (map_nodes) that may have one (leaf_tabulable), the fewest features first while
+ * they hold at most LEAF_TABLE_DOUBLES values: a table's row `pattern` for the row's
+ * agreement pattern. 0, or -1 with MemoryError set. */
 static int build_leaf_tables(Explainer *self, int enabled)
 {
     const td_leaves *L = &self->leaves;
-    const blocks_t *B = &self->blocks;
+    const td_trees *m = &self->trees;
+    const long n_entries = L->entry[self->leaves_count];
     long used = 0;
-    char *needed = calloc((size_t)self->leaves_count + 1, 1);
-    if (needed == NULL)
+    self->leaf_ratio = malloc(sizeof(double) * (size_t)(n_entries + 1));
+    if (self->leaf_ratio == NULL)
         goto nomem;
-    for (long t = 0; t < self->trees.n_trees; t++)
-        for (long j = B->rest_first[t]; j < B->rest_stop[t]; j++)
-            needed[B->rest[j]] = 1;
-    for (long k = 0; k < B->n_blocks; k++)
-        if (self->block_off[k] < 0)
-            for (long l = B->leaf_first[k]; l < B->leaf_stop[k]; l++)
-                needed[l] = 1;
-    for (long l = 0; l < self->leaves_count; l++) {
-        long d = L->entry[l + 1] - L->entry[l], size = d * (1L << d);
-        if (enabled && needed[l] && d >= 1 && d <= LEAF_TABLE_FEATURES &&
-            used + size <= LEAF_TABLE_DOUBLES) {
-            self->leaf_tab_off[l] = used;
-            used += size;
+    for (long e = 0; e < n_entries; e++)
+        self->leaf_ratio[e] = L->z[e] == 0.0 ? 0.0 : (1.0 - L->z[e]) / L->z[e];
+    for (int d = 1; enabled && d <= LEAF_TABLE_FEATURES; d++)
+        for (long n = 0; n < m->n_nodes; n++) {
+            const long l = self->node_leaf[n];
+            if (l >= 0 && leaf_tabulable(L, l, d) && used + (1L << d) <= LEAF_TABLE_DOUBLES) {
+                self->leaf_tab_off[l] = used;
+                used += 1L << d;
+            }
         }
-    }
-    free(needed);
     self->leaf_tab = malloc(sizeof(double) * (size_t)(used + 1));
     if (self->leaf_tab == NULL)
         goto nomem;
     for (long l = 0; l < self->leaves_count; l++) {
-        long d = L->entry[l + 1] - L->entry[l];
-        if (self->leaf_tab_off[l] < 0)
-            continue;
-        for (uint64_t pattern = 0; pattern < ((uint64_t)1 << d); pattern++)
-            td_leaf_direct(L, l, pattern, self->leaf_tab + self->leaf_tab_off[l] + pattern * d);
+        const long d = L->entry[l + 1] - L->entry[l];
+        for (uint64_t p = 0; self->leaf_tab_off[l] >= 0 && p < ((uint64_t)1 << d); p++)
+            self->leaf_tab[self->leaf_tab_off[l] + (long)p] = td_leaf_mass(L, l, p);
     }
     return 0;
 nomem:
@@ -287,51 +349,44 @@ nomem:
 /* The tree_blocks arrays of `blocks` (see Trees), checked: every index within its array. */
 static int take_blocks(Explainer *self, PyObject *blocks, Py_ssize_t n_trees, int n_features)
 {
-    static const char *names[13] = {
-        "block_first", "block_stop", "rest_first", "rest_stop", "key_start", "keys",
-        "inside_first", "inside_count", "feat_start", "feats", "leaf_first", "leaf_stop", "rest"};
-    const void *ptr[13];
-    Py_ssize_t len[13], n_leaves = self->leaves_count;
+    static const char *names[11] = {"block_first", "block_stop", "key_start", "inside_first",
+                                    "inside_count", "feat_start", "feats", "leaf_first",
+                                    "leaf_stop", "key_mask", "key_want"};
+    const void *ptr[11];
+    Py_ssize_t len[11], n_leaves = self->leaves_count;
     blocks_t *B = &self->blocks;
-    if (PyTuple_GET_SIZE(blocks) != 13) {
-        PyErr_SetString(PyExc_ValueError, "Trees: expected 13 block arrays");
+    if (PyTuple_GET_SIZE(blocks) != 11) {
+        PyErr_SetString(PyExc_ValueError, "Trees: expected 11 block arrays");
         return -1;
     }
-    for (int k = 0; k < 13; k++)
-        if (take(self, PyTuple_GET_ITEM(blocks, k), "i", 4, &ptr[k], &len[k], names[k]) < 0)
+    for (int k = 0; k < 11; k++)
+        if (take(self, PyTuple_GET_ITEM(blocks, k), k < 9 ? "i" : "LQ", k < 9 ? 4 : 8, &ptr[k],
+                 &len[k], names[k]) < 0)
             return -1;
-    *B = (blocks_t){ptr[0], ptr[1], ptr[2],  ptr[3],  ptr[4],  ptr[5],      ptr[6],
-                    ptr[7], ptr[8], ptr[9], ptr[10], ptr[11], ptr[12], (long)len[10]};
-    if (len[0] != n_trees || len[1] != n_trees || len[2] != n_trees || len[3] != n_trees ||
-        len[4] != B->n_blocks + 1 || len[6] != B->n_blocks || len[7] != B->n_blocks ||
-        len[8] != B->n_blocks + 1 || len[11] != B->n_blocks)
+    *B = (blocks_t){ptr[0], ptr[1], ptr[2], ptr[3], ptr[4], ptr[5],
+                    ptr[6], ptr[7], ptr[8], ptr[9], ptr[10], (long)len[7]};
+    if (len[0] != n_trees || len[1] != n_trees || len[2] != B->n_blocks + 1 ||
+        len[3] != B->n_blocks || len[4] != B->n_blocks || len[5] != B->n_blocks + 1 ||
+        len[8] != B->n_blocks || len[9] != len[10])
         goto bad;
     for (Py_ssize_t t = 0; t < n_trees; t++)
         if (B->block_first[t] < 0 || B->block_stop[t] < B->block_first[t] ||
-            B->block_stop[t] > B->n_blocks || B->rest_first[t] < 0 ||
-            B->rest_stop[t] < B->rest_first[t] || B->rest_stop[t] > len[12] ||
-            ((B->block_stop[t] > B->block_first[t] || B->rest_stop[t] > B->rest_first[t]) &&
-             self->leaves.first[t] < 0))
+            B->block_stop[t] > B->n_blocks ||
+            (B->block_stop[t] > B->block_first[t] && self->leaves.first[t] < 0))
             goto bad;
     for (long k = 0; k < B->n_blocks; k++) {
         int na = B->key_start[k + 1] - B->key_start[k], u = B->feat_start[k + 1] - B->feat_start[k];
         int nk = na + B->inside_count[k];
-        if (na < 0 || nk > 20 || B->key_start[k] < 0 || B->key_start[k + 1] > len[5] || u < 0 ||
+        if (na < 0 || nk > 20 || B->key_start[k] < 0 || B->key_start[k + 1] > len[9] || u < 0 ||
             B->inside_count[k] < 0 || B->inside_first[k] < 0 ||
             B->inside_first[k] + B->inside_count[k] > 64 ||
-            u > 64 || B->feat_start[k] < 0 || B->feat_start[k + 1] > len[9] ||
+            u > 64 || B->feat_start[k] < 0 || B->feat_start[k + 1] > len[6] ||
             B->leaf_first[k] < 0 || B->leaf_stop[k] < B->leaf_first[k] ||
             B->leaf_stop[k] > n_leaves)
             goto bad;
     }
-    for (Py_ssize_t j = 0; j < len[5]; j++)
-        if (B->keys[j] < 0 || B->keys[j] >= 64)
-            goto bad;
-    for (Py_ssize_t j = 0; j < len[9]; j++)
+    for (Py_ssize_t j = 0; j < len[6]; j++)
         if (B->feats[j] < 0 || B->feats[j] >= n_features)
-            goto bad;
-    for (Py_ssize_t j = 0; j < len[12]; j++)
-        if (B->rest[j] < 0 || B->rest[j] >= n_leaves)
             goto bad;
     return 0;
 bad:
@@ -339,39 +394,29 @@ bad:
     return -1;
 }
 
-/* Block k's key for a row going left at the splits `left` sets: the decisions at the splits
- * above it, then at its own (numbered consecutively). */
+/* Block k's key for a row going left at the splits `left` sets: whether it follows the path
+ * at every split on the j-th feature split on above the block (bit j), then its decisions at
+ * the block's own splits (numbered consecutively). */
 static inline uint64_t block_key(const blocks_t *B, long k, uint64_t left)
 {
     const int first = B->key_start[k], na = B->key_start[k + 1] - first, count = B->inside_count[k];
     uint64_t key = ((left >> B->inside_first[k]) & (((uint64_t)1 << count) - 1)) << na;
     for (int j = 0; j < na; j++)
-        key |= ((left >> B->keys[first + j]) & 1) << j;
+        key |= (uint64_t)(((left ^ B->key_want[first + j]) & B->key_mask[first + j]) == 0) << j;
     return key;
 }
 
-/* The key's splits as a `left` word: bit j of key at the split it stands for. */
+/* A `left` word of the key: the path's decisions above the block at the features the key
+ * follows, the opposite ones at the others (which the row then does not follow). */
 static inline uint64_t key_left(const blocks_t *B, long k, uint64_t key)
 {
     const int first = B->key_start[k], na = B->key_start[k + 1] - first;
     uint64_t left = (key >> na) << B->inside_first[k];
-    for (int j = 0; j < na; j++)
-        left |= ((key >> j) & 1) << B->keys[first + j];
+    for (int j = 0; j < na; j++) {
+        const uint64_t want = B->key_want[first + j], mask = B->key_mask[first + j];
+        left |= ((key >> j) & 1 ? want : ~want) & mask;
+    }
     return left;
-}
-
-/* The contributions of listed leaf l to its path's features, for a row going left at the
- * splits `left` sets: from its table, or computed into `direct`. */
-static inline const double *leaf_row(const Explainer *self, long l, uint64_t left,
-                                     double *direct)
-{
-    const td_leaves *L = &self->leaves;
-    const int d = L->entry[l + 1] - L->entry[l];
-    const uint64_t pattern = td_leaf_pattern(L, l, left);
-    if (self->leaf_tab_off[l] >= 0)
-        return self->leaf_tab + self->leaf_tab_off[l] + (long)pattern * d;
-    td_leaf_direct(L, l, pattern, direct);
-    return direct;
 }
 
 /* Tabulate the blocks (within BLOCK_DOUBLES values): row `key` of a block's table holds its
@@ -381,22 +426,11 @@ static int build_block_tables(Explainer *self, long budget)
 {
     const blocks_t *B = &self->blocks;
     const td_leaves *L = &self->leaves;
-    const td_trees *m = &self->trees;
-    long used = 0, n_splits = 0;
-    double direct[64];
+    long used = 0;
+    double out[64];
     self->block_off = malloc(sizeof(long) * (size_t)(B->n_blocks + 1));
-    self->split_start = malloc(sizeof(int) * (size_t)(m->n_trees + 1));
-    self->splits = malloc(sizeof(int) * (size_t)(m->n_nodes + 1));
-    if (self->block_off == NULL || self->split_start == NULL || self->splits == NULL)
+    if (self->block_off == NULL)
         goto nomem;
-    for (long t = 0; t < m->n_trees; t++) {
-        int end = t + 1 < m->n_trees ? m->roots[t + 1] : (int)m->n_nodes;
-        self->split_start[t] = (int)n_splits;
-        for (int n = m->roots[t]; n < end; n++)
-            if (m->feature[n] >= 0)
-                self->splits[n_splits++] = n;
-    }
-    self->split_start[m->n_trees] = (int)n_splits;
     for (long k = 0; k < B->n_blocks; k++) {
         long nk = B->key_start[k + 1] - B->key_start[k] + B->inside_count[k];
         long u = B->feat_start[k + 1] - B->feat_start[k];
@@ -420,7 +454,7 @@ static int build_block_tables(Explainer *self, long budget)
             const uint64_t left = key_left(B, k, key);
             for (long l = B->leaf_first[k]; l < B->leaf_stop[k]; l++) {
                 const int e0 = L->entry[l], d = L->entry[l + 1] - e0;
-                const double *out = leaf_row(self, l, left, direct);
+                td_leaf_direct(L, l, td_leaf_pattern(L, l, left), out);
                 for (int b = 0; b < d; b++)
                     for (int j = 0; j < u; j++)
                         if (feats[j] == L->feature[e0 + b])
@@ -434,66 +468,151 @@ nomem:
     return -1;
 }
 
-/* Bit b set iff row x goes left at the b-th split of tree t (its first 64 splits). */
+/* Add listed leaf l's contributions to phi for a row agreeing with the path's features
+ * `pattern` sets: from its table, else computed. */
+static inline void add_leaf(const Explainer *self, long l, uint64_t pattern, double *phi)
+{
+    const td_leaves *L = &self->leaves;
+    const int e0 = L->entry[l], d = L->entry[l + 1] - e0;
+    double out[64];
+    pattern &= d < 64 ? ((uint64_t)1 << d) - 1 : ~(uint64_t)0; /* bits of the path's features */
+    if (self->leaf_tab_off[l] >= 0) {
+        td_leaf_lookup(L->feature + e0, self->leaf_ratio + e0,
+                       self->leaf_tab + self->leaf_tab_off[l], d, pattern, phi);
+        return;
+    }
+    td_leaf_direct(L, l, pattern, out);
+    for (int b = 0; b < d; b++)
+        phi[L->feature[e0 + b]] += out[b];
+}
+
+#if defined(__GNUC__)
+#define TD_PREFETCH(p) __builtin_prefetch(p)
+#else
+#define TD_PREFETCH(p) ((void)(p))
+#endif
+
+/* Bit b set iff row x goes left at the b-th split of tree t (of at most 64). */
 static inline uint64_t left_bits(const Explainer *self, long t, const double *x)
 {
     const int *split = self->splits + self->split_start[t];
     const int n = self->split_start[t + 1] - self->split_start[t];
     const int *feature = self->trees.feature;
     uint64_t bits = 0;
-    for (int b = 0; b < n && b < 64; b++)
+    for (int b = 0; b < n; b++)
         bits |= (uint64_t)rule_left(&self->rules, split[b], x[feature[split[b]]]) << b;
     return bits;
 }
 
-/* Add leaves [first, stop) of `list` (NULL: the listed leaves first .. stop - 1) to phi. */
-static inline void add_leaves(const Explainer *self, const int *list, long first, long stop,
-                              uint64_t left, double *phi)
+/* Add listed tree t's contributions for row x to phi, for a tree of at most 64 splits: from
+ * the row's decisions at them, a lookup a tabulated block and its other leaves one by one. */
+static inline void small_contrib(const Explainer *self, long t, const double *x, double *phi)
 {
-    const td_leaves *L = &self->leaves;
-    double direct[64];
-    for (long i = first; i < stop; i++) {
-        const long l = list ? list[i] : i;
-        const int e0 = L->entry[l], d = L->entry[l + 1] - e0;
-        const double *row = leaf_row(self, l, left, direct);
-        for (int b = 0; b < d; b++)
-            phi[L->feature[e0 + b]] += row[b];
+    const blocks_t *B = &self->blocks;
+    const uint64_t left = left_bits(self, t, x);
+    const long k0 = B->block_first[t], n_blocks = B->block_stop[t] - k0;
+    const double *row[65]; /* a block has a leaf at least */
+    for (long i = 0; i < n_blocks; i++) { /* fetch the rows early: large tables miss the caches */
+        const long k = k0 + i, u = B->feat_start[k + 1] - B->feat_start[k];
+        row[i] = NULL;
+        if (self->block_off[k] >= 0) { /* else its leaves are in todo */
+            row[i] = self->block_tab + self->block_off[k] + (long)block_key(B, k, left) * u;
+            TD_PREFETCH(row[i]);
+        }
+    }
+    for (int i = self->todo_start[t]; i < self->todo_start[t + 1]; i++) {
+        const int l = self->todo[i];
+        add_leaf(self, l, td_leaf_pattern(&self->leaves, l, left), phi);
+    }
+    for (long i = 0; i < n_blocks; i++) {
+        const int *feats = B->feats + B->feat_start[k0 + i];
+        const int u = B->feat_start[k0 + i + 1] - B->feat_start[k0 + i];
+        for (int j = 0; row[i] && j < u; j++)
+            phi[feats[j]] += row[i][j];
     }
 }
 
-/* Add tree t's contributions for row x to phi: a lookup a block of it (the rest leaf by
- * leaf) for a tree of at most 64 splits, else walked. */
-static inline void tree_contrib(const Explainer *self, long t, const double *x, double *phi,
-                                td_scratch *s)
+/* Add listed tree t's contributions for row x to phi, for a tree of more than 64 splits: one
+ * pass over its nodes in pre-order decides its splits and carries down which features of the
+ * path the row agrees with (bit slot[n] for split n's: cleared on the side the row does not
+ * take), for its leaves one by one. agree: scratch of a bit word a node. */
+static inline void large_contrib(const Explainer *self, long t, const double *x, double *phi,
+                                 uint64_t *agree)
 {
-    const blocks_t *B = &self->blocks;
-    uint64_t left;
-    if (self->leaves.first[t] < 0) {
-        td_tree_contrib(&self->trees, t, x, phi, s);
-        return;
-    }
-    left = left_bits(self, t, x);
-    for (long k = B->block_first[t]; k < B->block_stop[t]; k++) {
-        const int u = B->feat_start[k + 1] - B->feat_start[k];
-        const int *feats = B->feats + B->feat_start[k];
-        const double *row;
-        if (self->block_off[k] < 0) {
-            add_leaves(self, NULL, B->leaf_first[k], B->leaf_stop[k], left, phi);
-            continue;
+    const td_trees *m = &self->trees;
+    const int root = m->roots[t], end = t + 1 < m->n_trees ? m->roots[t + 1] : (int)m->n_nodes;
+    agree[0] = ~(uint64_t)0;
+    for (int n = root; n < end; n++) {
+        const uint64_t a = agree[n - root];
+        if (m->feature[n] >= 0) {
+            const int goes = rule_left(&self->rules, n, x[m->feature[n]]);
+            const uint64_t off = a & ~((uint64_t)1 << self->slot[n]);
+            agree[n + 1 - root] = goes ? a : off;
+            agree[m->right[n] - root] = goes ? off : a;
+        } else if (self->node_leaf[n] >= 0) {
+            add_leaf(self, self->node_leaf[n], a, phi);
         }
-        row = self->block_tab + self->block_off[k] + (long)block_key(B, k, left) * u;
-        for (int j = 0; j < u; j++)
-            phi[feats[j]] += row[j];
     }
-    add_leaves(self, B->rest, B->rest_first[t], B->rest_stop[t], left, phi);
+}
+
+/* Add tree t's contributions for row x to phi: listed, or walked. */
+static inline void tree_contrib(const Explainer *self, long t, const double *x, double *phi,
+                                td_scratch *s, uint64_t *agree)
+{
+    if (self->leaves.first[t] < 0)
+        td_tree_contrib(&self->trees, t, x, phi, s);
+    else if (self->split_start[t + 1] - self->split_start[t] <= 64)
+        small_contrib(self, t, x, phi);
+    else
+        large_contrib(self, t, x, phi, agree);
+}
+
+/* Each listed tree has as many leaves as it lists and its splits' slots within a word. 0, or
+ * -1 with ValueError set. */
+static int check_listed(const Explainer *self)
+{
+    const td_trees *m = &self->trees;
+    const td_leaves *L = &self->leaves;
+    for (long t = 0; t < m->n_trees; t++) {
+        int end = t + 1 < m->n_trees ? m->roots[t + 1] : (int)m->n_nodes, leaves = 0;
+        if (L->first[t] < 0)
+            continue;
+        for (int n = m->roots[t]; n < end; n++) {
+            leaves += m->feature[n] < 0;
+            if (m->feature[n] >= 0 && (self->slot[n] < 0 || self->slot[n] >= 64))
+                goto bad;
+        }
+        if (leaves != L->stop[t] - L->first[t])
+            goto bad;
+    }
+    return 0;
+bad:
+    PyErr_SetString(PyExc_ValueError, "Trees: leaf paths inconsistent with the trees");
+    return -1;
+}
+
+/* The blocks' tables (at most `tables` values), which leaf each node computes and the leaves'
+ * tables (none when tables is 0). 0, or -1 with an exception set. */
+static int build_tables(Explainer *self, long tables)
+{
+    self->leaf_tab_off = malloc(sizeof(long) * (size_t)(self->leaves_count + 1));
+    if (self->leaf_tab_off == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t l = 0; l < self->leaves_count; l++)
+        self->leaf_tab_off[l] = -1;
+    if (build_block_tables(self, tables) < 0 || map_nodes(self) < 0 ||
+        build_leaf_tables(self, tables > 0) < 0)
+        return -1;
+    return 0;
 }
 
 /* Trees(arrays, paths, blocks, n_features, n_outputs, max_nodes, base, zero, groups, names,
  * tables): paths: the td_leaves arrays first, stop, value, entry, feature, z, mask, want,
- * rule_t, rule_w (explain.py: leaf_paths); blocks: those of explain.py's tree_blocks;
- * tables: the most values the blocks' tables may hold (0: no tables, nor for leaves);
- * arrays in the
- * order: feature, right, value, share, repeat, prev_edge, roots, tree_output, flags,
+ * rule_t, rule_w, then each node's slot (explain.py: leaf_paths); blocks: those of
+ * explain.py's tree_blocks; tables: the most values the blocks' tables may hold (0: no
+ * tables, nor for leaves); arrays in the order: feature, right, value, share, repeat, prev_edge, roots, tree_output, flags,
  * cat_bounds, cat_bits, points, weights, kind, u (see tabdistill_runtime/explain.py). */
 #define N_TREE_ARRAYS 15
 static PyObject *Trees_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
@@ -537,7 +656,7 @@ static PyObject *Trees_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     if (take_groups(self, groups, group_names) < 0)
         goto fail;
     n_nodes = len[0];
-    if (take_paths(self, paths, len[6], n_features) < 0 ||
+    if (take_paths(self, paths, len[6], n_nodes, n_features) < 0 ||
         take_blocks(self, blocks, len[6], n_features) < 0)
         goto fail;
     /* the arrays come from a validated table (tabdistill_runtime/validation.py); sizes and
@@ -580,14 +699,7 @@ static PyObject *Trees_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     }
     for (int k = 0; k < n_outputs; k++)
         self->expected[k] += base;
-    self->leaf_tab_off = malloc(sizeof(long) * (size_t)(self->leaves_count + 1));
-    if (self->leaf_tab_off == NULL) {
-        PyErr_NoMemory();
-        goto fail;
-    }
-    for (Py_ssize_t l = 0; l < self->leaves_count; l++)
-        self->leaf_tab_off[l] = -1;
-    if (build_block_tables(self, tables) < 0 || build_leaf_tables(self, tables > 0) < 0)
+    if (check_listed(self) < 0 || build_tables(self, tables) < 0)
         goto fail;
     return (PyObject *)self;
 bad_size:
@@ -655,11 +767,52 @@ fail:
 
 /* ------------------------------------------------------------------ scoring */
 
+typedef struct {
+    double *phi, *work, *sums;
+    int *ints;
+    uint64_t *agree; /* per node of a tree: listed_contrib's agreement bits */
+    void *heap, *heap_agree;
+    double stack[STACK_DOUBLES];
+    uint64_t agree_stack[STACK_NODES];
+} scratch_t;
+
+static void scratch_free(scratch_t *s)
+{
+    free(s->heap);
+    free(s->heap_agree);
+}
+
+/* Scratch of one row's contributions (every output) and reasons; 0 or -1 (MemoryError set). */
+static int scratch_init(const Explainer *self, scratch_t *s)
+{
+    long n_phi = (long)self->n_outputs * (self->n_features + 1);
+    long n_work = self->kind == 0 ? td_work_doubles(&self->trees) : 0;
+    long n_ints = self->kind == 0 ? td_work_ints(&self->trees) : 0;
+    long total = n_phi + n_work + self->n_groups + (n_ints + 1) / 2 + 1;
+    double *base = s->stack;
+    s->heap = s->heap_agree = NULL;
+    s->agree = s->agree_stack;
+    if (total > STACK_DOUBLES)
+        base = s->heap = malloc(sizeof(double) * (size_t)total);
+    if (self->kind == 0 && self->trees.max_nodes > STACK_NODES)
+        s->agree = s->heap_agree = malloc(sizeof(uint64_t) * (size_t)self->trees.max_nodes);
+    if (base == NULL || s->agree == NULL) {
+        scratch_free(s);
+        PyErr_NoMemory();
+        return -1;
+    }
+    s->phi = base;
+    s->work = s->phi + n_phi;
+    s->sums = s->work + n_work;
+    s->ints = (int *)(s->sums + self->n_groups);
+    return 0;
+}
+
 /* Contributions of one row (one output, or every output when only < 0) into phi: output k's
- * n_features contributions then its expected value at phi + k * (n_features + 1). work: scratch
- * (td_work_doubles / td_work_ints for trees). */
+ * n_features contributions then its expected value at phi + k * (n_features + 1). s: the
+ * scratch of scratch_init. */
 static void row_contrib(const Explainer *self, const double *x, int only, double *phi,
-                        double *work, int *ints)
+                        const scratch_t *s)
 {
     const long stride = self->n_features + 1;
     for (int k = 0; k < self->n_outputs; k++) {
@@ -673,44 +826,13 @@ static void row_contrib(const Explainer *self, const double *x, int only, double
         }
     }
     if (self->kind == 0) {
-        td_scratch s = td_scratch_at(&self->trees, work, ints);
+        td_scratch walk = td_scratch_at(&self->trees, s->work, s->ints);
         for (long t = 0; t < self->trees.n_trees; t++) {
             int out = self->trees.tree_output[t];
             if (only < 0 || out == only)
-                tree_contrib(self, t, x, phi + out * stride, &s);
+                tree_contrib(self, t, x, phi + out * stride, &walk, s->agree);
         }
     }
-}
-
-typedef struct {
-    double *phi, *work, *sums;
-    int *ints;
-    void *heap;
-    double stack[STACK_DOUBLES];
-} scratch_t;
-
-/* Scratch of one row's contributions (every output) and reasons; 0 or -1 (MemoryError set). */
-static int scratch_init(const Explainer *self, scratch_t *s)
-{
-    long n_phi = (long)self->n_outputs * (self->n_features + 1);
-    long n_work = self->kind == 0 ? td_work_doubles(&self->trees) : 0;
-    long n_ints = self->kind == 0 ? td_work_ints(&self->trees) : 0;
-    long total = n_phi + n_work + self->n_groups + (n_ints + 1) / 2 + 1;
-    double *base = s->stack;
-    s->heap = NULL;
-    if (total > STACK_DOUBLES) {
-        s->heap = malloc(sizeof(double) * (size_t)total);
-        if (s->heap == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        base = s->heap;
-    }
-    s->phi = base;
-    s->work = s->phi + n_phi;
-    s->sums = s->work + n_work;
-    s->ints = (int *)(s->sums + self->n_groups);
-    return 0;
 }
 
 static int row_view(PyObject *obj, Py_buffer *view, int ndim, Py_ssize_t n_features)
@@ -766,9 +888,9 @@ static PyObject *Explainer_contrib(Explainer *self, PyObject *const *args, Py_ss
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t i = 0; i < n; i++)
         row_contrib(self, (const double *)xv.buf + i * self->n_features, -1,
-                    (double *)ov.buf + i * stride, s->work, s->ints);
+                    (double *)ov.buf + i * stride, s);
     Py_END_ALLOW_THREADS
-    free(s->heap);
+    scratch_free(s);
     free(s);
     PyBuffer_Release(&xv);
     PyBuffer_Release(&ov);
@@ -827,7 +949,7 @@ static PyObject *Explainer_reasons(Explainer *self, PyObject *const *args, Py_ss
             goto done;
         }
     }
-    row_contrib(self, (const double *)xv.buf, output, s.phi, s.work, s.ints);
+    row_contrib(self, (const double *)xv.buf, output, s.phi, &s);
     got = td_top_reasons(s.phi + (long)output * (self->n_features + 1), self->n_features,
                          self->group, self->n_groups, k, s.sums, pidx, pval);
     result = PyList_New(got);
@@ -843,7 +965,7 @@ done:
         free(pidx);
         free(pval);
     }
-    free(s.heap);
+    scratch_free(&s);
     PyBuffer_Release(&xv);
     return result;
 }
@@ -899,14 +1021,13 @@ static PyObject *Explainer_reasons_batch(Explainer *self, PyObject *const *args,
     }
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t i = 0; i < n; i++) {
-        row_contrib(self, (const double *)xv.buf + i * self->n_features, outputs[i], s->phi,
-                    s->work, s->ints);
+        row_contrib(self, (const double *)xv.buf + i * self->n_features, outputs[i], s->phi, s);
         got = td_top_reasons(s->phi + (long)outputs[i] * (self->n_features + 1),
                              self->n_features, self->group, self->n_groups, k, s->sums,
                              (int *)iv.buf + i * k, (double *)vv.buf + i * k);
     }
     Py_END_ALLOW_THREADS
-    free(s->heap);
+    scratch_free(s);
     free(s);
 release:
     PyBuffer_Release(&xv);

@@ -380,19 +380,53 @@ TD_FUNC void td_leaf_direct(const td_leaves *L, long l, uint64_t pattern, double
     }
 }
 
-/* Add the contributions of leaves [first, stop) to phi, for a row going left at the splits
- * whose bits `left` sets. */
-TD_FUNC void td_leaves_contrib(const td_leaves *L, long first, long stop, uint64_t left,
-                               double *phi)
+/* ---- a leaf's contributions from a table of 2^d values
+ *
+ * With F(A) = v ZB * integral of G(t) (1 - t)^(|B| - 1) for the pattern A (B the path's
+ * other features; F(all) = 0), the leaf adds -F(A) to each b in B and, as F(A \ {a}) is
+ * v z_a ZB * integral of G(t) / (t + z_a (1 - t)) * (1 - t)^|B|, (1 - z_a) / z_a * F(A \ {a})
+ * to each a in A: one table of F over the 2^d patterns (built once) and a ratio per feature
+ * give a row's contributions in d lookups, exact for z_a > 0. */
+
+/* F(pattern) of leaf l: its td_leaf_direct's value for any feature the row disagrees with,
+ * negated. */
+TD_FUNC double td_leaf_mass(const td_leaves *L, long l, uint64_t pattern)
 {
-    double out[64];
-    long l;
-    int b;
-    for (l = first; l < stop; l++) {
-        const int e0 = L->entry[l], d = L->entry[l + 1] - e0;
-        td_leaf_direct(L, l, td_leaf_pattern(L, l, left), out);
+    const int e0 = L->entry[l], d = L->entry[l + 1] - e0, n = (d + 1) / 2;
+    const double *t = L->rule_t + n * (n - 1) / 2, *w = L->rule_w + n * (n - 1) / 2;
+    const double *z = L->z + e0;
+    double zb = L->value[l], sum = 0.0;
+    int beta = 0, b, k;
+    for (b = 0; b < d; b++) {
+        if (!((pattern >> b) & 1)) {
+            zb *= z[b];
+            beta++;
+        }
+    }
+    if (beta == 0 || zb == 0.0) /* no feature to charge / no coalition reaches the leaf */
+        return 0.0;
+    for (k = 0; k < n; k++) {
+        double g = w[k], omt = 1.0 - t[k];
         for (b = 0; b < d; b++)
-            phi[L->feature[e0 + b]] += out[b];
+            g *= (pattern >> b) & 1 ? t[k] + z[b] * omt : 1.0;
+        for (b = 1; b < beta; b++)
+            g *= omt;
+        sum += g;
+    }
+    return zb * sum;
+}
+
+/* Add the contributions of a leaf of d distinct path features (feature[b]) to phi, from its
+ * table of F and ratios (1 - z) / z, for a row agreeing with those `pattern` sets. */
+TD_FUNC void td_leaf_lookup(const int *feature, const double *ratio, const double *table, int d,
+                            uint64_t pattern, double *phi)
+{
+    const double cold = -table[pattern];
+    int b;
+    for (b = 0; b < d; b++) { /* both sides computed, one kept: no branch to mispredict */
+        const double in = (double)((pattern >> b) & 1);
+        const double hot = ratio[b] * table[pattern & ~((uint64_t)1 << b)];
+        phi[feature[b]] += in * hot + (1.0 - in) * cold; /* exactly hot or cold */
     }
 }
 

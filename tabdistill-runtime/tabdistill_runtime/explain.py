@@ -132,41 +132,35 @@ def gauss_points(depth: int, n_features: int) -> tuple[np.ndarray, np.ndarray]:
     return gauss_rule(max(1, math.ceil(min(depth, n_features) / 2)))
 
 
-def leaf_paths(arrays, share, max_splits: int = 64) -> tuple:
-    """The leaf-by-leaf form of the trees of at most ``max_splits`` (<= 64) splits (``td_leaves`` of
-    ``_treeshap.h``): per tree its leaves ``first``, ``stop`` (-1: walked instead), per leaf
-    its ``value`` and ``entry`` range, per entry (a distinct feature of the leaf's path) the
-    ``feature``, ``z`` (the product of the path's shares at its splits on it), ``mask`` (those
-    splits, bit b for the tree's b-th split) and ``want`` (those the path goes left at), then
-    the Gauss-Legendre rules of 1 .. max points one after another."""
-    feature, right = arrays["feature"].tolist(), arrays["right"].tolist()
+def leaf_paths(arrays, share, listed: bool = True) -> tuple:
+    """The leaf-by-leaf form of the trees (``td_leaves`` of ``_treeshap.h``), for
+    ``_explain.c``: per tree its leaves ``first``, ``stop`` (-1: walked instead: every tree
+    unless ``listed``, and a tree with a path of more than 64 distinct features), per leaf
+    its ``value`` and ``entry`` range, per entry (a distinct feature of the leaf's path, in
+    the order the path meets them) the ``feature``, ``z`` (the product of the path's shares
+    at its splits on it), ``mask`` (those splits, bit b for the tree's b-th split; 0 in a
+    tree of more than 64 splits) and ``want`` (those the path goes left at), then the
+    Gauss-Legendre rules of 1 .. max points one after another, and per node its ``slot``: a
+    split's feature is the slot-th distinct feature of the paths through it (-1: a leaf)."""
+    nodes = (arrays["feature"].tolist(), arrays["right"].tolist(), arrays["value"].tolist())
     share = share.tolist()
     roots = arrays["roots"].tolist()
-    ends = roots[1:] + [len(feature)]
     first, stop, value, entry = [], [], [], [0]
     entries = {"feature": [], "z": [], "mask": [], "want": []}
-    for root, end in zip(roots, ends):
-        splits = [n for n in range(root, end) if feature[n] >= 0]
-        if not 1 <= len(splits) <= min(max_splits, 64):
+    slot = [-1] * len(nodes[0])
+    for root, end in zip(roots, roots[1:] + [len(nodes[0])]):
+        tree = _tree_leaves(nodes, share, root, end, slot) if listed else None
+        if tree is None:
             first.append(-1)
             stop.append(-1)
             continue
-        bit = {n: b for b, n in enumerate(splits)}
         first.append(len(value))
-        stack = [(root, {})]  # (node, feature -> [z, mask, want] along the path to it)
-        while stack:
-            n, path = stack.pop()
-            if feature[n] < 0:
-                value.append(arrays["value"][n])
-                for f, (z, mask, want) in path.items():
-                    for key, item in zip(entries, (f, z, mask, want)):
-                        entries[key].append(item)
-                entry.append(len(entries["feature"]))
-                continue
-            f, b = feature[n], 1 << bit[n]
-            for child, left in ((right[n], 0), (n + 1, b)):  # the left child first
-                z, mask, want = path.get(f, (1.0, 0, 0))
-                stack.append((child, {**path, f: (z * share[child], mask | b, want | left)}))
+        for v, path in tree:
+            value.append(v)
+            for f, (z, mask, want) in path.items():
+                for key, item in zip(entries, (f, z, mask, want)):
+                    entries[key].append(item)
+            entry.append(len(entries["feature"]))
         stop.append(len(value))
     widths = np.diff(entry)
     most = math.ceil(int(widths.max(initial=1)) / 2)
@@ -183,7 +177,34 @@ def leaf_paths(arrays, share, max_splits: int = 64) -> tuple:
         as_array(entries["want"], np.uint64),
         np.concatenate([t for t, _ in rules]),
         np.concatenate([w for _, w in rules]),
+        as_array(slot, np.int32),
     )
+
+
+def _tree_leaves(nodes, share, root, end, slot):
+    """``[(value, {feature: (z, mask, want)})]`` of the leaves of the tree of nodes
+    [root, end) in pre-order, setting ``slot`` of its splits; None for a single leaf or a
+    path of more than 64 distinct features. ``nodes``: the lists feature, right, value."""
+    feature, right, values = nodes
+    splits = [n for n in range(root, end) if feature[n] >= 0]
+    if not splits:
+        return None
+    bit = {n: b for b, n in enumerate(splits)} if len(splits) <= 64 else {}
+    leaves = []
+    stack = [(root, {})]  # (node, feature -> (z, mask, want) along the path to it)
+    while stack:
+        n, path = stack.pop()
+        if feature[n] < 0:
+            leaves.append((values[n], path))
+            continue
+        f, b = feature[n], 1 << bit[n] if bit else 0
+        slot[n] = list(path).index(f) if f in path else len(path)
+        if slot[n] >= 64:
+            return None
+        for child, left in ((right[n], 0), (n + 1, b)):  # the left child first
+            z, mask, want = path.get(f, (1.0, 0, 0))
+            stack.append((child, {**path, f: (z * share[child], mask | b, want | left)}))
+    return leaves
 
 
 def _fast_rules(arrays) -> tuple[np.ndarray, np.ndarray]:
@@ -213,65 +234,67 @@ TABLE_BYTES = 4 << 20
 
 
 def tree_blocks(arrays, paths, max_bits: int = BLOCK_BITS) -> tuple:
-    """The blocks of the trees listed leaf by leaf (:func:`leaf_paths`), for ``_explain.c``.
+    """The blocks of the trees of at most 64 splits listed leaf by leaf (:func:`leaf_paths`),
+    for ``_explain.c``.
 
-    The leaves of a subtree depend on the row's decisions at its splits and at those on the
-    path to it only: when they number at most ``max_bits``, the subtree is a block, its
-    leaves' contributions tabulated by those decisions. A tree of at most ``max_bits``
-    splits is one block; a larger one is cut into the largest such subtrees; a leaf deeper
-    than ``max_bits`` splits is in none (``rest``: computed on its own).
+    The leaves of a subtree depend on the row's decisions at its own splits and, for each
+    feature split on above it, on whether the row follows the path at every such split
+    only: when those number at most ``max_bits``, the subtree is a block, its leaves'
+    contributions tabulated by them. A tree of at most ``max_bits`` splits is one block; a
+    larger one is cut into the largest such subtrees; a leaf deeper than that is in none
+    (computed on its own, as are the leaves of a block whose table does not fit).
 
-    Returns per tree ``block_first``, ``block_stop``, ``rest_first``, ``rest_stop``; per
-    block ``key_start`` (into ``keys``: the split numbers of the splits above it, the key's
-    low bits), ``inside_first`` and ``inside_count`` (its own splits, numbered consecutively
-    in pre-order: the key's next bits), ``feat_start`` (into ``feats``: the features its
-    leaves contribute to), ``leaf_first``, ``leaf_stop``; and ``rest`` (listed leaves).
+    Returns per tree ``block_first``, ``block_stop``; per block ``key_start`` (into
+    ``key_mask`` and ``key_want``: per feature split on above it, its splits there, bit b
+    for the tree's b-th split, and those the path goes left at: the key's low bits),
+    ``inside_first`` and ``inside_count`` (its own splits, numbered consecutively in
+    pre-order: the key's next bits), ``feat_start`` (into ``feats``: the features its
+    leaves contribute to), ``leaf_first``, ``leaf_stop``; then ``key_mask`` and
+    ``key_want`` (uint64).
     """
     feature, right = arrays["feature"].tolist(), arrays["right"].tolist()
     first, entry, entry_feature = paths[0].tolist(), paths[3].tolist(), paths[4].tolist()
     ends = arrays["roots"].tolist()[1:] + [len(feature)]
-    per_tree = {k: [] for k in ("block_first", "block_stop", "rest_first", "rest_stop")}
-    blocks = {k: [] for k in ("keys", "feats", "leaf_first", "leaf_stop", "inside", "count")}
-    key_start, feat_start, rest = [0], [0], []
+    per_tree = {k: [] for k in ("block_first", "block_stop")}
+    blocks = {k: [] for k in ("mask", "want", "feats", "leaf_first", "leaf_stop", "inside")}
+    blocks["count"] = []
+    key_start, feat_start = [0], [0]
     for root, end, leaf0 in zip(arrays["roots"].tolist(), ends, first):
         per_tree["block_first"].append(len(blocks["leaf_first"]))
-        per_tree["rest_first"].append(len(rest))
-        if leaf0 >= 0:
-            found, rest_here = _cut(feature, right, root, end, max_bits)
-            for above, (inside, count), lo, hi in found:
-                lo, hi = leaf0 + lo, leaf0 + hi
-                blocks["keys"] += above
-                blocks["inside"].append(inside)
-                blocks["count"].append(count)
-                blocks["feats"] += sorted(set(entry_feature[entry[lo] : entry[hi]]))
-                blocks["leaf_first"].append(lo)
-                blocks["leaf_stop"].append(hi)
-                key_start.append(len(blocks["keys"]))
-                feat_start.append(len(blocks["feats"]))
-            rest += [leaf0 + i for i in rest_here]
+        # listed, and its splits numbered within a word
+        small = leaf0 >= 0 and sum(f >= 0 for f in feature[root:end]) <= 64
+        found = _cut(feature, right, root, end, max_bits) if small else []
+        for above, (inside, count), lo, hi in found:
+            lo, hi = leaf0 + lo, leaf0 + hi
+            blocks["mask"] += [mask for mask, _ in above]
+            blocks["want"] += [want for _, want in above]
+            blocks["inside"].append(inside)
+            blocks["count"].append(count)
+            blocks["feats"] += sorted(set(entry_feature[entry[lo] : entry[hi]]))
+            blocks["leaf_first"].append(lo)
+            blocks["leaf_stop"].append(hi)
+            key_start.append(len(blocks["mask"]))
+            feat_start.append(len(blocks["feats"]))
         per_tree["block_stop"].append(len(blocks["leaf_first"]))
-        per_tree["rest_stop"].append(len(rest))
     i32 = np.int32
-    return tuple(
-        np.asarray(a, dtype=i32)
-        for a in (
-            *per_tree.values(),
-            key_start,
-            blocks["keys"],
-            blocks["inside"],
-            blocks["count"],
-            feat_start,
-            blocks["feats"],
-            blocks["leaf_first"],
-            blocks["leaf_stop"],
-            rest,
-        )
+    ints = (
+        *per_tree.values(),
+        key_start,
+        blocks["inside"],
+        blocks["count"],
+        feat_start,
+        blocks["feats"],
+        blocks["leaf_first"],
+        blocks["leaf_stop"],
     )
+    words = (blocks["mask"], blocks["want"])
+    return (*(np.asarray(a, dtype=i32) for a in ints), *(np.asarray(a, np.uint64) for a in words))
 
 
 def _cut(feature, right, root, end, max_bits):
-    """``([(splits above, (first split, splits) inside, first leaf, stop leaf)], [rest leaf])``
-    of the tree of nodes [root, end), leaves and splits numbered in pre-order from 0."""
+    """``[([(mask, want) per feature split on above], (first split, splits) inside, first
+    leaf, stop leaf)]``: the blocks of the tree of nodes [root, end), leaves and splits
+    numbered in pre-order from 0."""
     splits_before, leaves_before = [0], [0]
     for n in range(root, end):
         splits_before.append(splits_before[-1] + (feature[n] >= 0))
@@ -279,22 +302,23 @@ def _cut(feature, right, root, end, max_bits):
     stop = {}  # a node's subtree is [node, stop[node])
     for n in range(end - 1, root - 1, -1):
         stop[n] = n + 1 if feature[n] < 0 else stop[right[n]]
-    found, rest = [], []
+    found = []
 
-    def place(n, above):
+    def place(n, above):  # above: feature -> (mask, want) of the splits on it above n
         lo, hi = n - root, stop[n] - root
         inside = splits_before[hi] - splits_before[lo]
         if len(above) + inside <= max_bits:
-            found.append((above, (splits_before[lo], inside), leaves_before[lo], leaves_before[hi]))
-        elif feature[n] < 0:
-            rest.append(leaves_before[lo])
-        else:
-            here = above + [splits_before[lo]]
-            place(n + 1, here)
-            place(right[n], here)
+            found.append(
+                (list(above.values()), (splits_before[lo], inside), leaves_before[lo], leaves_before[hi])
+            )
+        elif feature[n] >= 0:
+            bit = 1 << splits_before[lo]
+            mask, want = above.get(feature[n], (0, 0))
+            place(n + 1, {**above, feature[n]: (mask | bit, want | bit)})
+            place(right[n], {**above, feature[n]: (mask | bit, want)})
 
-    place(root, [])
-    return found, rest
+    place(root, {})
+    return found
 
 
 def walk_tables(model, depth) -> dict:
@@ -336,7 +360,7 @@ def tree_explainer(model, groups: FeatureGroups, walk: dict, tables=True, leaves
         walk["weights"],
         *_fast_rules(a),
     )
-    paths = leaf_paths(a, walk["share"], 64 if leaves else 0)
+    paths = leaf_paths(a, walk["share"], leaves)
     blocks = tree_blocks(a, paths, BLOCK_BITS if tables else 0)
     settings = (model.n_features, model.n_outputs, walk["max_nodes"], float(model.meta["base"]))
     budget = (TABLE_BYTES if tables is True else int(tables)) // 8
