@@ -90,10 +90,9 @@ static inline int rule_left(const void *rules, int node, double v)
  * `tables` values Trees was given: a row then costs a lookup a block. */
 /* A leaf no block table covers, of at most LEAF_TABLE_FEATURES distinct features on its path
  * and none of zero share, gets a table of td_leaf_mass over the patterns of the row's
- * agreement with them (td_leaf_lookup), the fewest features first, within LEAF_TABLE_DOUBLES
- * values a model (16 MB). */
+ * agreement with them (td_leaf_lookup), the fewest features first, within the `tables`
+ * values Trees was given (as many again as the blocks' tables). */
 #define LEAF_TABLE_FEATURES 12
-#define LEAF_TABLE_DOUBLES (1L << 21)
 /* scratch of the pass over a tree's nodes kept on the stack, for trees of at most so many */
 #define STACK_NODES 512
 
@@ -311,9 +310,9 @@ static int leaf_tabulable(const td_leaves *L, long l, int d)
 
 /* The ratios (1 - z) / z of every entry, and the tables of td_leaf_mass of the leaves rows
  * compute (map_nodes) that may have one (leaf_tabulable), the fewest features first while
- * they hold at most LEAF_TABLE_DOUBLES values: a table's row `pattern` for the row's
+ * they hold at most `budget` values: a table's row `pattern` for the row's
  * agreement pattern. 0, or -1 with MemoryError set. */
-static int build_leaf_tables(Explainer *self, int enabled)
+static int build_leaf_tables(Explainer *self, long budget)
 {
     const td_leaves *L = &self->leaves;
     const td_trees *m = &self->trees;
@@ -324,10 +323,10 @@ static int build_leaf_tables(Explainer *self, int enabled)
         goto nomem;
     for (long e = 0; e < n_entries; e++)
         self->leaf_ratio[e] = L->z[e] == 0.0 ? 0.0 : (1.0 - L->z[e]) / L->z[e];
-    for (int d = 1; enabled && d <= LEAF_TABLE_FEATURES; d++)
+    for (int d = 1; d <= LEAF_TABLE_FEATURES; d++)
         for (long n = 0; n < m->n_nodes; n++) {
             const long l = self->node_leaf[n];
-            if (l >= 0 && leaf_tabulable(L, l, d) && used + (1L << d) <= LEAF_TABLE_DOUBLES) {
+            if (l >= 0 && leaf_tabulable(L, l, d) && used + (1L << d) <= budget) {
                 self->leaf_tab_off[l] = used;
                 used += 1L << d;
             }
@@ -419,9 +418,9 @@ static inline uint64_t key_left(const blocks_t *B, long k, uint64_t key)
     return left;
 }
 
-/* Tabulate the blocks (within BLOCK_DOUBLES values): row `key` of a block's table holds its
- * leaves' contributions, summed, to its features when the row goes left at the key's j-th
- * split iff bit j of key is set. 0, or -1 with MemoryError set. */
+/* Tabulate the blocks, the first first, within `budget` values: row `key` of a block's table
+ * holds its leaves' contributions, summed, to its features for a row of that key
+ * (block_key). 0, or -1 with MemoryError set. */
 static int build_block_tables(Explainer *self, long budget)
 {
     const blocks_t *B = &self->blocks;
@@ -591,8 +590,8 @@ bad:
     return -1;
 }
 
-/* The blocks' tables (at most `tables` values), which leaf each node computes and the leaves'
- * tables (none when tables is 0). 0, or -1 with an exception set. */
+/* The blocks' tables, which leaf each node computes and the leaves' tables, each at most
+ * `tables` values. 0, or -1 with an exception set. */
 static int build_tables(Explainer *self, long tables)
 {
     self->leaf_tab_off = malloc(sizeof(long) * (size_t)(self->leaves_count + 1));
@@ -603,7 +602,7 @@ static int build_tables(Explainer *self, long tables)
     for (Py_ssize_t l = 0; l < self->leaves_count; l++)
         self->leaf_tab_off[l] = -1;
     if (build_block_tables(self, tables) < 0 || map_nodes(self) < 0 ||
-        build_leaf_tables(self, tables > 0) < 0)
+        build_leaf_tables(self, tables) < 0)
         return -1;
     return 0;
 }
@@ -611,9 +610,10 @@ static int build_tables(Explainer *self, long tables)
 /* Trees(arrays, paths, blocks, n_features, n_outputs, max_nodes, base, zero, groups, names,
  * tables): paths: the td_leaves arrays first, stop, value, entry, feature, z, mask, want,
  * rule_t, rule_w, then each node's slot (explain.py: leaf_paths); blocks: those of
- * explain.py's tree_blocks; tables: the most values the blocks' tables may hold (0: no
- * tables, nor for leaves); arrays in the order: feature, right, value, share, repeat, prev_edge, roots, tree_output, flags,
- * cat_bounds, cat_bits, points, weights, kind, u (see tabdistill_runtime/explain.py). */
+ * explain.py's tree_blocks; tables: the most values the blocks' tables may hold, and the
+ * leaves' (0: no tables); arrays in the order: feature, right, value, share, repeat,
+ * prev_edge, roots, tree_output, flags, cat_bounds, cat_bits, points, weights, kind, u (see
+ * tabdistill_runtime/explain.py). */
 #define N_TREE_ARRAYS 15
 static PyObject *Trees_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
@@ -1067,6 +1067,15 @@ static PyObject *Explainer_tabulated(Explainer *self, PyObject *unused)
     return PyLong_FromLong(n);
 }
 
+static PyObject *Explainer_leaf_tables(Explainer *self, PyObject *unused)
+{
+    long n = 0;
+    (void)unused;
+    for (long l = 0; self->kind == 0 && l < self->leaves_count; l++)
+        n += self->leaf_tab_off[l] >= 0;
+    return PyLong_FromLong(n);
+}
+
 static PyMethodDef Explainer_methods[] = {
     {"contrib", (PyCFunction)(void (*)(void))Explainer_contrib, METH_FASTCALL,
      "contrib(X, out): contributions and expected value of every output, (n, K, F + 1)."},
@@ -1078,6 +1087,7 @@ static PyMethodDef Explainer_methods[] = {
      "The expected value (baseline) of each output."},
     {"n_points", (PyCFunction)Explainer_points, METH_NOARGS, "Quadrature points (trees)."},
     {"n_tabulated", (PyCFunction)Explainer_tabulated, METH_NOARGS, "Blocks of trees looked up in tables."},
+    {"n_leaf_tables", (PyCFunction)Explainer_leaf_tables, METH_NOARGS, "Leaves looked up in tables."},
     {NULL, NULL, 0, NULL}};
 
 static PyTypeObject TreesType = {
