@@ -14,7 +14,8 @@ from tabdistill.data import TabularEncoder
 from tabdistill.distill.students import compile_student, make_student
 from tabdistill.exceptions import ArtifactError
 from tabdistill_runtime import CompiledModel
-from tabdistill_runtime.explain import Explainer
+from tabdistill_runtime import explain
+from tabdistill_runtime.explain import ABOVE, Explainer, leaf_paths, tree_links
 from tabdistill_runtime.from_lightgbm import compile_lightgbm
 from tabdistill_runtime.rules import CATEGORICAL, DEFAULT_LEFT, FLOAT32, ZERO, missing_type
 
@@ -93,6 +94,60 @@ def test_deep_trees_over_many_features_match_lightgbm():
     np.testing.assert_allclose(got, booster.predict(probe, pred_contrib=True), rtol=0, atol=1e-9)
 
 
+def _every_way(runtime, probe, monkeypatch):
+    """The contributions of the first output, computed every way the explainer has: its
+    default tables (blocks, then leaves), leaves' tables only (no blocks), tables of 2 kB
+    (most leaves over the cap: computed), no tables, and walked; with the explainers."""
+    ways = {}
+    with monkeypatch.context() as m:
+        m.setattr(explain, "BLOCK_BITS", 0)
+        ways["leaf tables"] = Explainer(runtime, runtime._depth)
+    ways["default"] = Explainer(runtime, runtime._depth)
+    ways["2 kB"] = Explainer(runtime, runtime._depth, tables=2_048)
+    ways["computed"] = Explainer(runtime, runtime._depth, tables=False)
+    ways["walked"] = Explainer(runtime, runtime._depth, leaves=False)
+    assert ways["leaf tables"].n_tabulated == 0 and ways["computed"].n_leaf_tables == 0
+    assert 0 < ways["2 kB"].n_leaf_tables < ways["leaf tables"].n_leaf_tables
+    return {name: e.encoded(probe)[:, 0] for name, e in ways.items()}, ways
+
+
+def test_leaf_tables_agree_with_the_walk_and_lightgbm_on_deep_trees(monkeypatch):
+    # 6 features under 100 leaves: features repeat along the paths, and trees of more than
+    # 64 splits are passed over node by node rather than walked
+    rng = np.random.default_rng(7)
+    Z = rng.normal(size=(5_000, 6))
+    Z[rng.random(Z.shape) < 0.05] = np.nan
+    y = (np.nansum(Z[:, :3] * Z[:, 3:], axis=1) + np.nan_to_num(Z[:, 0]) > 0).astype(float)
+    booster = _lgb(Z, y, rounds=5, num_leaves=100, min_data_in_leaf=3, max_depth=-1)
+    runtime = compile_lightgbm(booster, TabularEncoder().fit(Z).schema_)
+    a = runtime.arrays
+    assert (tree_links(a)[0] & ABOVE).any()
+    assert (np.diff(np.append(a["roots"], len(a["feature"]))) > 2 * 64 + 1).all()
+    probe = np.vstack([Z[:300], rng.normal(size=(50, 6)) * 10, np.full((1, 6), np.nan)])
+    expected = booster.predict(probe, pred_contrib=True)
+    got, ways = _every_way(runtime, probe, monkeypatch)
+    assert ways["default"].n_leaf_tables == len(leaf_paths(a, explain.shares(a))[2])
+    for name, values in got.items():
+        np.testing.assert_allclose(values, expected, rtol=0, atol=1e-9, err_msg=name)
+        np.testing.assert_allclose(values, got["walked"], rtol=0, atol=1e-12, err_msg=name)
+
+
+def test_zero_cover_children_are_computed_exactly(rule_data, monkeypatch):
+    # covers counted on 60 rows: children no row reached have zero fractions, whose leaves
+    # have no table ((1 - z) / z does not exist) and are computed on their own
+    Z, y, enc, probe = rule_data
+    runtime = compile_lightgbm(_lgb(Z, y, cat=[2, 3], rounds=3, num_leaves=31), enc.schema_)
+    sparse = runtime.with_covers(Z[:60])
+    assert (sparse.arrays["cover"] == 0).any()
+    got, ways = _every_way(sparse, probe, monkeypatch)
+    n_leaves = int((sparse.arrays["feature"] < 0).sum())
+    assert 0 < ways["leaf tables"].n_leaf_tables < n_leaves
+    for name, values in got.items():
+        np.testing.assert_allclose(values, got["walked"], rtol=0, atol=1e-12, err_msg=name)
+    for row, phi in zip(probe[:4], got["leaf tables"][:4]):
+        np.testing.assert_allclose(phi, _shapley(sparse, row), rtol=0, atol=1e-9)
+
+
 def test_xgboost_runtimes_explain_as_xgboost_does():
     # XGBoost weighs paths by hessian sums and adds in float32: agreement to float32 rounding
     import xgboost as xgb
@@ -121,7 +176,7 @@ def test_covers_are_lightgbm_counts_and_count_the_training_rows(rule_data):
     np.testing.assert_array_equal(recounted.arrays["cover"], runtime.arrays["cover"])
 
 
-def test_multiclass_contributions_match_lightgbm(rule_data):
+def test_multiclass_contributions_match_lightgbm(rule_data, monkeypatch):
     Z, _, enc, probe = rule_data
     y = (np.nan_to_num(Z[:, 0]) > 0).astype(int) + (Z[:, 2] > 50)
     booster = _lgb(Z, y, cat=[2, 3], rounds=6, objective="multiclass", num_class=3, num_leaves=12)
@@ -130,6 +185,11 @@ def test_multiclass_contributions_match_lightgbm(rule_data):
     assert got.shape == (len(probe), 3, 6)
     expected = booster.predict(probe, pred_contrib=True).reshape(len(probe), 3, 6)
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
+    with monkeypatch.context() as m:  # every class's leaves from their tables
+        m.setattr(explain, "BLOCK_BITS", 0)
+        leaf_tables = Explainer(runtime, runtime._depth)
+    assert leaf_tables.n_leaf_tables == int((runtime.arrays["feature"] < 0).sum())
+    np.testing.assert_allclose(leaf_tables.encoded(probe), expected, rtol=0, atol=1e-9)
 
 
 def test_a_soft_label_multiclass_student_adds_its_init_score_to_the_expected_value():
