@@ -321,9 +321,8 @@ def _cut(feature, right, root, end, max_bits):
         lo, hi = n - root, stop[n] - root
         inside = splits_before[hi] - splits_before[lo]
         if len(above) + inside <= max_bits:
-            found.append(
-                (list(above.values()), (splits_before[lo], inside), leaves_before[lo], leaves_before[hi])
-            )
+            leaves = leaves_before[lo], leaves_before[hi]
+            found.append((list(above.values()), (splits_before[lo], inside), *leaves))
         elif feature[n] >= 0:
             bit = 1 << splits_before[lo]
             mask, want = above.get(feature[n], (0, 0))

@@ -13,8 +13,7 @@ from tabdistill.compress.quantize import quantize_leaves
 from tabdistill.data import TabularEncoder
 from tabdistill.distill.students import compile_student, make_student
 from tabdistill.exceptions import ArtifactError
-from tabdistill_runtime import CompiledModel
-from tabdistill_runtime import explain
+from tabdistill_runtime import CompiledModel, explain
 from tabdistill_runtime.explain import ABOVE, Explainer, leaf_paths, tree_links
 from tabdistill_runtime.from_lightgbm import compile_lightgbm
 from tabdistill_runtime.rules import CATEGORICAL, DEFAULT_LEFT, FLOAT32, ZERO, missing_type
