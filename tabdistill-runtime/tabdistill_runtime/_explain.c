@@ -566,6 +566,28 @@ static inline void tree_contrib(const Explainer *self, long t, const double *x, 
         large_contrib(self, t, x, phi, agree);
 }
 
+/* Every tree within the nodes and of at most max_nodes, adding to an output; children after
+ * their split and inside its tree, previous edges before it. 0, or -1 with ValueError set. */
+static int check_trees(const td_trees *m)
+{
+    for (long t = 0; t < m->n_trees; t++) {
+        long root = m->roots[t], end = t + 1 < m->n_trees ? m->roots[t + 1] : m->n_nodes;
+        if (root < 0 || end > m->n_nodes || end <= root || end - root > m->max_nodes ||
+            m->tree_output[t] < 0 || m->tree_output[t] >= m->n_outputs)
+            goto bad;
+        for (long n = root; n < end; n++)
+            if (m->feature[n] >= m->n_features ||
+                (m->feature[n] >= 0 &&
+                 (n + 1 >= end || m->right[n] <= n + 1 || m->right[n] >= end ||
+                  ((m->repeat[n] & TD_ABOVE) && (m->prev_edge[n] <= root || m->prev_edge[n] > n)))))
+                goto bad;
+    }
+    return 0;
+bad:
+    PyErr_SetString(PyExc_ValueError, "Trees: a node or tree index is out of range");
+    return -1;
+}
+
 /* Each listed tree has as many leaves as it lists and its splits' slots within a word. 0, or
  * -1 with ValueError set. */
 static int check_listed(const Explainer *self)
@@ -672,20 +694,8 @@ static PyObject *Trees_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     *m = (td_trees){ptr[0], ptr[1], ptr[2], ptr[3], ptr[4], ptr[5], ptr[6], ptr[7], ptr[11],
                     ptr[12], &self->rules, (long)len[6], (long)n_nodes, n_features, n_outputs,
                     (int)len[11], max_nodes};
-    for (Py_ssize_t t = 0; t < m->n_trees; t++) {
-        Py_ssize_t root = m->roots[t], end = t + 1 < m->n_trees ? m->roots[t + 1] : n_nodes;
-        if (root < 0 || end > n_nodes || end <= root || end - root > max_nodes ||
-            m->tree_output[t] < 0 || m->tree_output[t] >= n_outputs)
-            goto bad_tree;
-        for (Py_ssize_t n = root; n < end; n++) {
-            /* children after their split and inside its tree, previous edges before it */
-            if (m->feature[n] >= n_features ||
-                (m->feature[n] >= 0 &&
-                 (n + 1 >= end || m->right[n] <= n + 1 || m->right[n] >= end ||
-                  ((m->repeat[n] & TD_ABOVE) && (m->prev_edge[n] <= root || m->prev_edge[n] > n)))))
-                goto bad_tree;
-        }
-    }
+    if (check_trees(m) < 0)
+        goto fail;
     self->expected = calloc((size_t)n_outputs, sizeof(double));
     {
         double *work = malloc(sizeof(double) * (size_t)max_nodes);
@@ -704,9 +714,6 @@ static PyObject *Trees_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     return (PyObject *)self;
 bad_size:
     PyErr_SetString(PyExc_ValueError, "Trees: arrays of inconsistent sizes");
-    goto fail;
-bad_tree:
-    PyErr_SetString(PyExc_ValueError, "Trees: a node or tree index is out of range");
 fail:
     Py_DECREF(self);
     return NULL;
