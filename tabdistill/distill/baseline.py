@@ -8,6 +8,7 @@ what is shipped when none does.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -16,7 +17,16 @@ from .selection import Candidate, Knobs, cheapest_within, evaluate
 from .sizes import student_cost
 
 
-def fit_baseline(ctx: FitContext, sizes, size_tolerance, search_rows=None) -> Candidate:
+@dataclass
+class BaselineFit:
+    """The baseline chosen, and the one of each size tried, fit on the rows sizes are
+    compared on (what the latency-accuracy frontier reads its runs off)."""
+
+    chosen: Candidate
+    sized: list
+
+
+def fit_baseline(ctx: FitContext, sizes, size_tolerance, search_rows=None) -> BaselineFit:
     """Fit the baseline at each of ``sizes`` and keep the cheapest within
     ``size_tolerance`` of the best on validation.
 
@@ -46,7 +56,7 @@ def fit_baseline(ctx: FitContext, sizes, size_tolerance, search_rows=None) -> Ca
             stage.update()
         chosen = cheapest_within(fitted, size_tolerance, student_cost)
         if search_rows is None:
-            return chosen
+            return BaselineFit(chosen, fitted)
         clock = time.perf_counter()
         deadline = ctx.budget.fit_deadline(budget, required=True)
         params = chosen.knobs.student_params
@@ -56,4 +66,4 @@ def fit_baseline(ctx: FitContext, sizes, size_tolerance, search_rows=None) -> Ca
         final = evaluate(model, chosen.knobs, validation)
         final.seconds = time.perf_counter() - clock
         stage.update()
-        return final
+        return BaselineFit(final, fitted)

@@ -429,7 +429,8 @@ class DistilledClassifier(
         )
         space = self._search_space(ctx)
         rows = search_rows(len(ctx.train), ctx.seeds.student)
-        baseline = fit_baseline(ctx, space.sizes, self.size_tolerance, rows)
+        baselines = fit_baseline(ctx, space.sizes, self.size_tolerance, rows)
+        baseline = baselines.chosen
         data = soft_targets(
             taught,
             synthetic,
@@ -455,7 +456,9 @@ class DistilledClassifier(
             recipe=recipe,
         )
         self._set_models(ctx, shipped, final)
-        self.frontier_ = self._frontier(ctx, space, shipped, data, final, recipe, rule, decision)
+        self.frontier_ = self._frontier(
+            ctx, space, shipped, data, final, recipe, rule, decision, (search, baselines)
+        )
         compression = self._compress(ctx, shipped, final, taught.validation_proba, recipe)
         self.budget_cuts_ = self.teacher_.budget_cuts_ + list(ctx.budget.cuts)
         self.report_ = fit_report(
@@ -530,8 +533,8 @@ class DistilledClassifier(
                 validation.y, shipped.validation_proba, self.threshold, validation.weight
             )
 
-    def _frontier(self, ctx, space, shipped, data, final, recipe, rule, decision):
-        """With ``frontier_budgets``, the students at those latency budgets."""
+    def _frontier(self, ctx, space, shipped, data, final, recipe, rule, decision, fitted):
+        """With ``frontier_budgets``, the students at those budgets (off ``fitted`` runs)."""
         if not self.frontier_budgets:
             return None
         point = FrontierPoint.shipped(self.latency_budget, final.student, shipped, self.fallback_)
@@ -546,6 +549,7 @@ class DistilledClassifier(
             rule=rule,
             tolerance=self.size_tolerance,
             teacher_leads=decision.teacher_leads,
+            searched=[run for result in fitted for run in result.sized],
         )
 
     def _compress(self, ctx, shipped, final, teacher_validation_proba, recipe):

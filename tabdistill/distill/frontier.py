@@ -2,13 +2,21 @@
 
 A boosted student's rounds are added in order, so the student a budget of
 ``b`` microseconds allows is a *prefix* of a longer run: its first rounds whose
-tree steps fit in ``b``. :func:`fit_frontier` therefore fits, for each candidate
+tree steps fit in ``b``. :func:`fit_frontier` therefore takes, for each candidate
 size, one long run of the distilled student (with the knobs the search chose)
 and one of the baseline, early-stopped on validation, and reads every budget's
 students off them: at each budget the cheapest size within the size tolerance
 of the best, distilled or baseline as the gate's validation checks decide. The
 students chosen are refit on every labelled row like the shipped one, once per
 size with the most rounds any budget takes, and cut to each budget's rounds.
+
+Most long runs are already there: the search and the baseline fit each size on the
+same rows, against the same validation targets, with the same seed, and only cut
+the run to the shipped budget afterwards. A run early stopping ended is the long
+run (a run allowed more rounds stops at the same round); a run that reached its
+round cap is one as far as any budget reads it when no budget takes all its rounds.
+A long run is fit only for the other sizes. Likewise a refit is read off the fit's
+own final student or baseline when that is the same fit with enough rounds.
 
 The budget the estimator was fit at (``latency_budget``) is not refit here: its
 point is the shipped student itself.
@@ -17,7 +25,7 @@ point is the shipped student itself.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -92,15 +100,32 @@ class FrontierPoint:
 
 @dataclass
 class _Run:
-    """One long run of one size: the fitted student and its rounds' cumulative tree steps."""
+    """One long run of one size: the fitted student, its rounds' cumulative tree steps,
+    whether it was fit here (False: read off a fit of the search or the final refit), and
+    its prefixes scored on validation so far (rounds -> :class:`Candidate`)."""
 
     knobs: Knobs
     model: object
     steps: np.ndarray
+    fitted: bool = True
+    prefixes: dict = field(default_factory=dict, repr=False)
 
     def rounds_within(self, budget_us: float) -> int:
         cap = budget_us * 1000 / TREE_STEP_NS
         return max(1, min(int(np.searchsorted(self.steps, cap, side="right")), len(self.steps)))
+
+    def prefix(self, rounds: int, validation) -> Candidate:
+        """The run's first ``rounds`` rounds scored on ``validation`` (once per ``rounds``:
+        budgets that take the same rounds share it)."""
+        if rounds not in self.prefixes:
+            params = {
+                **self.knobs.student_params,
+                "n_estimators": rounds,
+                "early_stopping_rounds": None,
+            }
+            model = self.model.truncated(rounds)
+            self.prefixes[rounds] = evaluate(model, self.knobs.with_params(params), validation)
+        return self.prefixes[rounds]
 
 
 def fit_frontier(
@@ -115,13 +140,15 @@ def fit_frontier(
     rule: GateRule,
     tolerance: float,
     teacher_leads: bool,
+    searched=(),
 ) -> list[FrontierPoint]:
     """The students at each of ``budgets`` (see the module docstring), ``shipped`` at its own.
 
     ``data`` are the soft targets the search used, ``final`` the fit's final models (their
     refit data and whether the fit refits). ``teacher_leads``: the gate's cross-validated
     check did not rule distillation out, so a distilled student may be shipped where it
-    wins on validation.
+    wins on validation. ``searched``: the candidates the search and the baseline fit at each
+    size on the rows the frontier compares on, whose runs it reads what it can off.
     """
     others = sorted(b for b in set(budgets) if b != shipped.budget_us)
     if not others or not hasattr(ctx.students.new(0, None), "truncated"):
@@ -132,39 +159,95 @@ def fit_frontier(
     with ctx.stages.stage("frontier", total=2 * len(sizes) + len(others)) as stage:
         rows = search_rows(len(ctx.train), ctx.seeds.student)
         compared = data if rows is None else data.subsample(rows)
-        distilled = _long_runs(ctx, sizes, shipped.knobs, compared, recipe, True, stage)
-        hard = _long_runs(ctx, sizes, Knobs({}), compared, recipe, False, stage)
+        reads = (list(searched), max(others) * 1000 / TREE_STEP_NS)
+        distilled = _long_runs(ctx, sizes, shipped.knobs, compared, recipe, stage, reads)
+        hard = _long_runs(ctx, sizes, Knobs({}), compared, recipe, stage, reads)
         picks = []
         for budget in others:
             picks.append(_pick(ctx, budget, distilled, hard, rule, tolerance, teacher_leads))
             stage.update()
-        points = _refit(ctx, picks, data, final, recipe)
-        stage.detail = ", ".join(f"{p.budget_us:g} us {p.source}" for p in points)
+        points, refits = _refit(ctx, picks, data, final, recipe, shipped)
+        grown = sum(run.fitted for run in distilled + hard)
+        stage.detail = f"{grown} long runs and {refits} refits fit; " + ", ".join(
+            f"{p.budget_us:g} us {p.source}" for p in points
+        )
     return sorted(
         [shipped, *points], key=lambda p: math.inf if p.budget_us is None else p.budget_us
     )
 
 
-def _long_runs(ctx, sizes, knobs, data, recipe, soft, stage) -> list[_Run]:
-    """One early-stopped run per size, as long as the largest budget could use."""
-    students, validation = ctx.students, ctx.validation
-    if soft:
-        training = data.training_set(knobs, recipe)
-        q_va = soften(data.validation_proba, recipe.temperature)
-        alpha = knobs.alpha or 0.0
-        target_va = (1 - alpha) * q_va + alpha * students.hard_targets(validation.y)
-    else:
-        training = students.hard_set(data.Z, data.y, data.weight)
-        target_va = students.hard_targets(validation.y)
-    eval_set = (validation.Z, target_va, validation.weight)
+def _long_runs(ctx, sizes, knobs, data, recipe, stage, reads) -> list[_Run]:
+    """One early-stopped run per size, as long as the largest budget could use: read off
+    the search's where :func:`_searched_run` finds it there, else fit (distilled with
+    ``knobs``, or the baseline with empty ones)."""
+    students, fit_data = ctx.students, None
     runs = []
     for size in sizes:
         long = {**size, "n_estimators": FRONTIER_ROUNDS, "max_steps": None}
         params = students.params(long, knobs.loss)
-        model = students.fit(ctx.seeds.student, params, training, eval_set)
-        runs.append(_Run(knobs.with_params(params), model, _cumulative_steps(model)))
+        run = _searched_run(ctx, knobs.with_params(params), *reads)
+        if run is None:
+            fit_data = fit_data or _run_data(ctx, knobs, data, recipe)
+            model = students.fit(ctx.seeds.student, params, *fit_data)
+            run = _Run(knobs.with_params(params), model, _cumulative_steps(model))
+        runs.append(run)
         stage.update()
     return runs
+
+
+def _run_data(ctx, knobs, data, recipe) -> tuple:
+    """The training set and eval set of a long run: the search's for distilled ``knobs``
+    (those with an ``alpha``), the baseline's for the others."""
+    students, validation = ctx.students, ctx.validation
+    if knobs.alpha is not None:
+        training = data.training_set(knobs, recipe)
+        q_va = soften(data.validation_proba, recipe.temperature)
+        alpha = knobs.alpha
+        target_va = (1 - alpha) * q_va + alpha * students.hard_targets(validation.y)
+    else:
+        training = students.hard_set(data.Z, data.y, data.weight)
+        target_va = students.hard_targets(validation.y)
+    return training, (validation.Z, target_va, validation.weight)
+
+
+def _searched_run(ctx, knobs: Knobs, searched, max_steps) -> _Run | None:
+    """The long run of ``knobs`` read off the one of ``searched`` fit with them but for its
+    round and step caps, where the budgets (``max_steps`` tree steps at most) read the same
+    rounds off both: that fit ended by early stopping (a run allowed more rounds stops at
+    the same round), or it reached its round cap beyond ``max_steps``. None otherwise."""
+    long = ctx.students.new(ctx.seeds.student, knobs.student_params)
+    for cand in searched:
+        model = cand.model
+        if _data_knobs(cand.knobs) != _data_knobs(knobs) or not _same_spec(
+            model, long, ("n_estimators", "max_steps")
+        ):
+            continue
+        end = getattr(model, "run_end_", None)
+        if end not in ("early_stopping", "n_estimators") or model.n_estimators > FRONTIER_ROUNDS:
+            return None
+        run = model.truncated(model.rounds_run_)
+        steps = _cumulative_steps(run)
+        if end == "early_stopping" or steps[-1] > max_steps:
+            return _Run(knobs, run, steps, fitted=False)
+        return None
+    return None
+
+
+def _data_knobs(knobs: Knobs) -> tuple:
+    return knobs.augment_factor, knobs.alpha, knobs.loss
+
+
+def _same_spec(a, b, caps) -> bool:
+    """Whether students ``a`` and ``b`` have the same parameters but for those in ``caps``."""
+    pa, pb = a.get_params(), b.get_params()
+    if pa.keys() != pb.keys():
+        return False
+    for name in pa.keys() - set(caps):
+        x, y = pa[name], pb[name]
+        arrays = isinstance(x, np.ndarray) or isinstance(y, np.ndarray)
+        if not (np.array_equal(x, y) if arrays else x == y):
+            return False
+    return True
 
 
 def _cumulative_steps(model) -> np.ndarray:
@@ -175,12 +258,7 @@ def _cumulative_steps(model) -> np.ndarray:
 
 def _best_within(ctx, runs, budget, tolerance) -> Candidate:
     """The cheapest run prefix within ``tolerance`` of the best on validation at ``budget``."""
-    fitted = []
-    for run in runs:
-        rounds = run.rounds_within(budget)
-        model = run.model.truncated(rounds)
-        params = {**run.knobs.student_params, "n_estimators": rounds, "early_stopping_rounds": None}
-        fitted.append(evaluate(model, run.knobs.with_params(params), ctx.validation))
+    fitted = [run.prefix(run.rounds_within(budget), ctx.validation) for run in runs]
     return cheapest_within(fitted, tolerance, student_cost)
 
 
@@ -207,16 +285,18 @@ def _pick(ctx, budget, distilled, hard, rule, tolerance, teacher_leads):
     return budget, "distilled", student, reason
 
 
-def _refit(ctx, picks, data, final: FinalModels, recipe) -> list[FrontierPoint]:
+def _refit(ctx, picks, data, final: FinalModels, recipe, shipped) -> tuple[list, int]:
     """Each pick refit on every labelled row (or on all training rows when the fit does not
-    refit), one run per source and size with the most rounds any budget took."""
+    refit), one run per source and size with the most rounds any budget took (read off the
+    fit's final models where :func:`_final_run` can); and how many refits were fit."""
     longest = {}
     for _, source, cand, _ in picks:
         key = (source, repr(cand.knobs))
         rounds = cand.knobs.student_params["n_estimators"]
         longest[key] = max(longest.get(key, (0, cand))[0], rounds), cand
     refit = {
-        key: _refit_one(ctx, source_cand, n, data, final, recipe, key[0])
+        key: _final_run(ctx, source_cand, n, final, shipped, key[0])
+        or _refit_one(ctx, source_cand, n, data, final, recipe, key[0])
         for key, (n, source_cand) in longest.items()
     }
     points = []
@@ -226,7 +306,29 @@ def _refit(ctx, picks, data, final: FinalModels, recipe) -> list[FrontierPoint]:
         rounds = min(cand.knobs.student_params["n_estimators"], run.rounds_within(budget))
         model = run.model.truncated(rounds)
         points.append(FrontierPoint(budget, model, source, cand.knobs, cand.value, reason))
-    return points
+    return points, sum(run.fitted for run in refit.values())
+
+
+def _final_run(ctx, cand, rounds, final: FinalModels, shipped, source) -> _Run | None:
+    """``cand`` refit with ``rounds`` rounds, read off the fit's final baseline (or distilled
+    student) when that is the same fit -- same rows, seed and parameters but for its round and
+    step caps -- with at least ``rounds`` rounds; None otherwise."""
+    if not final.refit:
+        return None
+    if source == "baseline":
+        model = final.baseline
+    elif shipped.source == "distilled" and _data_knobs(shipped.knobs) == _data_knobs(cand.knobs):
+        model = final.student
+    else:
+        return None
+    params = {**cand.knobs.student_params, "n_estimators": rounds, "early_stopping_rounds": None}
+    wanted = ctx.students.new(seed_of(cand), params)
+    if getattr(model, "rounds_run_", 0) < rounds or not _same_spec(
+        model, wanted, ("n_estimators", "max_steps")
+    ):
+        return None
+    run = model.truncated(rounds).set_params(max_steps=None)
+    return _Run(cand.knobs, run, _cumulative_steps(run), fitted=False)
 
 
 def _refit_one(ctx, cand, rounds, data, final: FinalModels, recipe, source):

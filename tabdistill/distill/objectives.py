@@ -18,7 +18,8 @@ baseline) with row weights ``w``:
 
 Both give the constant raw scores a model starts from (``init_score``), as
 LightGBM does for its built-in objectives, and their weighted mean loss, which
-early stopping watches.
+early stopping watches. :func:`check_targets` checks any student's targets, and
+:func:`logit_targets` gives the binary ``logit`` loss its log-odds.
 """
 
 from __future__ import annotations
@@ -27,8 +28,37 @@ import numpy as np
 
 from tabdistill_runtime._proba import clip_distribution, softmax
 
-#: Centred log-probability targets are clipped to +/- this (as the binary logit loss is).
+#: Log-odds targets of the ``logit`` loss (binary, and the K-class centred log-probabilities)
+#: are clipped to +/- this (probabilities 1e-4 .. 1-1e-4): beyond it a least-squares fit would
+#: spend its trees on the teacher's most certain rows.
 LOGIT_CLIP = 9.2
+
+
+def logit_targets(q) -> np.ndarray:
+    """Binary probabilities as the clipped log-odds the ``logit`` loss fits."""
+    q = np.asarray(q, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        return np.clip(np.log(q) - np.log1p(-q), -LOGIT_CLIP, LOGIT_CLIP)
+
+
+def check_targets(target, sample_weight):
+    """Student targets as floats, checked: probabilities (one a row, binary) or class
+    distributions ``(n, K)``; with the weights as floats (or None). Raises ``ValueError``."""
+    target = np.asarray(target, dtype=np.float64)
+    if np.any(~np.isfinite(target)) or target.min() < 0 or target.max() > 1:
+        raise ValueError("student targets must be probabilities in [0, 1].")
+    if target.ndim == 2:
+        if target.shape[1] < 3:
+            raise ValueError(
+                f"K-class targets need 3 columns or more, got {target.shape[1]}; a binary "
+                "target is one probability a row."
+            )
+        if np.abs(target.sum(axis=1) - 1).max() > 1e-6:
+            raise ValueError("K-class student targets must be distributions (rows summing to 1).")
+    elif target.ndim != 1:
+        raise ValueError(f"student targets must be 1-D or (n, K), got shape {target.shape}.")
+    w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    return target, w
 
 
 class SoftmaxCrossEntropy:

@@ -11,7 +11,7 @@ the chosen candidate is fit on all rows.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -74,10 +74,13 @@ class SearchSpace:
 
 @dataclass
 class SearchResult:
-    """Every candidate fit (in order, for the report) and the chosen one."""
+    """Every candidate fit (in order, for the report), the chosen one, and the candidates of
+    the chosen data knobs at each size tried, fit on the rows candidates are compared on
+    (what the latency-accuracy frontier reads its runs off)."""
 
     candidates: list
     chosen: Candidate
+    sized: list = field(default_factory=list)
 
 
 def search_candidates(
@@ -107,7 +110,7 @@ def search_candidates(
             final = fit.each([chosen.knobs], data, required=1)
             candidates, chosen = candidates + final, final[0]
         stage.detail = f"{len(candidates)} candidates"
-    return SearchResult(candidates, chosen)
+    return SearchResult(candidates, chosen, sized)
 
 
 class _CandidateFitter:

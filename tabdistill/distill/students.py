@@ -20,6 +20,7 @@ same spec is the baseline.
 from __future__ import annotations
 
 import re
+import time
 from numbers import Integral, Real
 
 import numpy as np
@@ -39,7 +40,7 @@ from .._params import Interval, Options, validate_params
 from .._threads import threads_for
 from .linear import LinearDesign
 from .members import PARTITION_LEVELS, category_levels
-from .objectives import train_soft_classes
+from .objectives import check_targets, logit_targets, train_soft_classes
 from .sizes import round_steps
 
 _F32_MAX = float(np.finfo(np.float32).max)
@@ -64,24 +65,6 @@ def lightgbm_names(names) -> list[str]:
         seen.add(clean)
         out.append(clean)
     return out
-
-
-def _check_targets(target, sample_weight):
-    target = np.asarray(target, dtype=np.float64)
-    if np.any(~np.isfinite(target)) or target.min() < 0 or target.max() > 1:
-        raise ValueError("student targets must be probabilities in [0, 1].")
-    if target.ndim == 2:
-        if target.shape[1] < 3:
-            raise ValueError(
-                f"K-class targets need 3 columns or more, got {target.shape[1]}; a binary "
-                "target is one probability a row."
-            )
-        if np.abs(target.sum(axis=1) - 1).max() > 1e-6:
-            raise ValueError("K-class student targets must be distributions (rows summing to 1).")
-    elif target.ndim != 1:
-        raise ValueError(f"student targets must be 1-D or (n, K), got shape {target.shape}.")
-    w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-    return target, w
 
 
 class Student(RegressorMixin, BaseEstimator):
@@ -122,15 +105,11 @@ class Student(RegressorMixin, BaseEstimator):
         return tags
 
 
-#: Log-odds targets of the ``logit`` loss are clipped to +/- this (probabilities 1e-4 .. 1-1e-4):
-#: beyond it a least-squares fit would spend its trees on the teacher's most certain rows.
-LOGIT_CLIP = 9.2
-
-
-def _logit(q):
-    q = np.asarray(q, dtype=np.float64)
-    with np.errstate(divide="ignore"):
-        return np.clip(np.log(q) - np.log1p(-q), -LOGIT_CLIP, LOGIT_CLIP)
+def _as_cross_entropy(text: str) -> str:
+    """A binary ``logit`` student's model text, fit by least squares on log-odds: its leaves
+    sum to a logit, so the same trees read as a cross-entropy model, whose output LightGBM
+    and the runtime take through a sigmoid."""
+    return re.sub(r"^objective=.*$", "objective=cross_entropy", text, flags=re.M)
 
 
 class LightGBMStudent(Student):
@@ -167,9 +146,10 @@ class LightGBMStudent(Student):
         number kept.
     max_steps : float, default=None
         Latency budget in tree steps: after fitting, only the first rounds
-        whose trees' depths sum to at most this are kept. The runtime walks
-        every tree to its full depth, so single-row latency grows with these
-        steps (:data:`TREE_STEP_NS` each). None: no budget.
+        whose trees' depths sum to at most this are kept (``rounds_run_``: those
+        of the run, ``run_end_``: what ended it). The runtime walks every tree to
+        its full depth, so single-row latency grows with these steps
+        (:data:`TREE_STEP_NS` each). None: no budget.
     categorical_mask : array-like of bool, default=None
         Encoded columns to split on natively as categories.
     max_partition_levels : int or None, default=32
@@ -271,7 +251,7 @@ class LightGBMStudent(Student):
         import lightgbm as lgb
 
         validate_params(self)
-        target, w = _check_targets(target, sample_weight)
+        target, w = check_targets(target, sample_weight)
         Z = np.asarray(Z, dtype=np.float64)
         cat = self._partition_columns(Z)
         self.n_features_in_ = Z.shape[1]
@@ -299,7 +279,7 @@ class LightGBMStudent(Student):
             t_ev = np.asarray(t_ev, dtype=np.float64)
             kwargs = {
                 **lightgbm_eval_kwargs(
-                    np.asarray(Z_ev, np.float64), _logit(t_ev) if logit else t_ev, w_ev
+                    np.asarray(Z_ev, np.float64), logit_targets(t_ev) if logit else t_ev, w_ev
                 ),
                 "callbacks": [lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
             }
@@ -308,28 +288,23 @@ class LightGBMStudent(Student):
         names = "auto" if self.feature_names is None else lightgbm_names(self.feature_names)
         self.model_ = lgb.LGBMRegressor(**params).fit(
             Z,
-            _logit(target) if logit else target,
+            logit_targets(target) if logit else target,
             sample_weight=w,
             categorical_feature=cat,
             feature_name=names,
             **kwargs,
         )
         booster = self.model_.booster_
-        self.n_estimators_ = (
-            int(self.model_.best_iteration_) if stopping and self.model_.best_iteration_ else None
-        ) or booster.num_trees()
+        best = int(self.model_.best_iteration_ or 0) if stopping else 0
+        self.rounds_run_ = best or booster.num_trees()
+        self._keep_run(booster, best, deadline)
         self.n_estimators_ = self._rounds_within_budget(booster)
         if self.n_estimators_ < booster.num_trees():
             booster = lgb.Booster(
                 model_str=booster.model_to_string(num_iteration=self.n_estimators_)
             )
         if logit:
-            # least squares on log-odds: the sum of leaves is a logit, so the same trees read
-            # as a cross-entropy model, whose output LightGBM and the runtime take through a sigmoid
-            text = re.sub(
-                r"^objective=.*$", "objective=cross_entropy", booster.model_to_string(), flags=re.M
-            )
-            booster = lgb.Booster(model_str=text)
+            booster = lgb.Booster(model_str=_as_cross_entropy(booster.model_to_string()))
         self.booster_ = booster
         return self
 
@@ -361,7 +336,7 @@ class LightGBMStudent(Student):
         import lightgbm as lgb
 
         names = "auto" if self.feature_names is None else lightgbm_names(self.feature_names)
-        booster, self.init_, self.n_estimators_ = train_soft_classes(
+        booster, self.init_, self.rounds_run_ = train_soft_classes(
             self._booster_params(len(Z)),
             Z,
             target,
@@ -373,18 +348,34 @@ class LightGBMStudent(Student):
             eval_set=eval_set,
             early_stopping_rounds=self.early_stopping_rounds,
         )
+        stopping = self.early_stopping_rounds and eval_set is not None
+        self._keep_run(booster, booster.best_iteration if stopping else 0)
         self.n_estimators_ = self._rounds_within_budget(booster, target.shape[1])
+        if self.n_estimators_ == self.rounds_run_:
+            self._run_booster = None  # nothing cut: no second booster to keep
         # from text: keeps the trees kept by early stopping, drops the objective (a closure)
         self.booster_ = lgb.Booster(
             model_str=booster.model_to_string(num_iteration=self.n_estimators_)
         )
         return self
 
+    def _keep_run(self, booster, best, deadline=None) -> None:
+        """Keep the run's booster (:meth:`truncated` reads it past the ``max_steps`` cut) and
+        what ended it: ``"early_stopping"`` within ``n_estimators`` rounds (``best``: the round
+        kept, 0 without), so a run of more rounds is the same; the cap, or a deadline."""
+        self._run_booster = booster
+        if deadline is not None and time.perf_counter() > deadline:
+            self.run_end_ = "deadline"
+        elif best and best + self.early_stopping_rounds <= self.n_estimators:
+            self.run_end_ = "early_stopping"
+        else:
+            self.run_end_ = "n_estimators"
+
     def _rounds_within_budget(self, booster, trees_per_round=1) -> int:
-        """``n_estimators_`` cut to the rounds within ``max_steps`` (at least one)."""
+        """``rounds_run_`` cut to the rounds within ``max_steps`` (at least one)."""
         if self.max_steps is None:
-            return self.n_estimators_
-        steps = np.cumsum(round_steps(booster, self.n_estimators_, trees_per_round))
+            return self.rounds_run_
+        steps = np.cumsum(round_steps(booster, self.rounds_run_, trees_per_round))
         return max(1, int(np.searchsorted(steps, self.max_steps, side="right")))
 
     def predict(self, Z):
@@ -409,15 +400,23 @@ class LightGBMStudent(Student):
         return float(round_steps(self.booster_, None).sum())
 
     def truncated(self, rounds: int) -> LightGBMStudent:
-        """The first ``rounds`` boosting rounds of this fitted student, as a fitted student
-        (boosting adds rounds in order, so it is the student a fit of ``rounds`` rounds
-        would have made)."""
+        """The first ``rounds`` boosting rounds of this fitted student's run, as a fitted
+        student (boosting adds rounds in order, so it is the student a fit of ``rounds`` rounds
+        would have made); up to ``rounds_run_``, the rounds early stopping kept, past those
+        ``max_steps`` cut (such a student has no ``max_steps``)."""
         import lightgbm as lgb
 
         check_is_fitted(self, "booster_")
-        rounds = int(min(max(1, rounds), self.n_estimators_))
+        rounds = int(min(max(1, rounds), getattr(self, "rounds_run_", self.n_estimators_)))
         out = clone(self).set_params(n_estimators=rounds, early_stopping_rounds=None)
-        out.booster_ = lgb.Booster(model_str=self.booster_.model_to_string(num_iteration=rounds))
+        if rounds <= self.n_estimators_:
+            text = self.booster_.model_to_string(num_iteration=rounds)
+        else:  # past the max_steps cut: from the run's booster
+            out.set_params(max_steps=None)
+            text = self._run_booster.model_to_string(num_iteration=rounds)
+            if self.loss == "logit" and getattr(self, "init_", None) is None:
+                text = _as_cross_entropy(text)
+        out.booster_ = lgb.Booster(model_str=text)
         out.init_, out.n_estimators_ = getattr(self, "init_", None), rounds
         out.n_features_in_ = self.n_features_in_
         return out
@@ -445,7 +444,7 @@ class TreeStudent(Student):
         self.random_state = random_state
 
     def fit(self, Z, target, sample_weight=None):
-        target, w = _check_targets(target, sample_weight)
+        target, w = check_targets(target, sample_weight)
         self.tree_model_ = DecisionTreeRegressor(
             max_depth=self.max_depth,
             min_samples_leaf=self.min_samples_leaf,
@@ -499,7 +498,7 @@ class LinearStudent(Student):
         self.max_iter = max_iter
 
     def fit(self, Z, target, sample_weight=None):
-        target, w = _check_targets(target, sample_weight)
+        target, w = check_targets(target, sample_weight)
         w = np.ones(len(target)) if w is None else w
         self.design_ = LinearDesign(categorical_mask=self.categorical_mask).fit(Z)
         D = self.design_.transform(Z)

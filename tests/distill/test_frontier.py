@@ -5,6 +5,8 @@ import pytest
 from conftest import FAST_DISTILLER, mixed_frame
 
 from tabdistill import DistilledClassifier
+from tabdistill.distill import frontier
+from tabdistill.distill.context import StudentFactory
 from tabdistill.distill.sizes import TREE_STEP_NS
 from tabdistill.distill.students import LightGBMStudent
 
@@ -55,3 +57,70 @@ def test_no_frontier_unless_asked():
     assert model.frontier_ is None and model.report_["frontier"] is None
     with pytest.raises(ValueError, match="fit with frontier_budgets"):
         model.frontier_runtime(10.0)
+
+
+def _frontier_fit(monkeypatch, X, y, params, force=False):
+    """A fit with a frontier, and the long runs and refits its frontier fit; ``force``: one
+    that fits every long run and refit instead of reading them off the search and the final
+    refit (what the frontier did before it read them)."""
+    calls, real = [], StudentFactory.fit
+
+    def fit(self, seed, student_params, data, eval_set=None, deadline=None):
+        calls.append(dict(student_params))
+        return real(self, seed, student_params, data, eval_set, deadline)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(StudentFactory, "fit", fit)
+        if force:
+            patch.setattr(frontier, "_searched_run", lambda *args: None)
+            patch.setattr(frontier, "_final_run", lambda *args: None)
+        model = DistilledClassifier(**params, random_state=0).fit(X, y)
+        long_runs = sum(c["n_estimators"] == frontier.FRONTIER_ROUNDS for c in calls)
+        # the fit's own refits keep the latency cap; the frontier's are fit without it
+        refits = sum(
+            c.get("max_steps") is None and c["n_estimators"] != frontier.FRONTIER_ROUNDS
+            for c in calls
+        )
+    return model, long_runs, refits
+
+
+def _assert_same_frontier(a, b, X):
+    assert a.report_["frontier"] == b.report_["frontier"]
+    Z = a.encoder_.transform(X)
+    for p, q in zip(a.frontier_, b.frontier_, strict=True):
+        np.testing.assert_array_equal(p.student.predict(Z), q.student.predict(Z))
+
+
+def test_runs_early_stopping_ended_and_the_final_refit_are_read_not_fit_again(monkeypatch):
+    X, y = mixed_frame(800, seed=4)
+    params = {
+        **FAST_DISTILLER,
+        "student_params": {"n_estimators": 300, "num_leaves": 7},
+        "latency_budget": 0.5,
+        "frontier_budgets": (0.2, 0.5),
+    }
+    model, long_runs, refits = _frontier_fit(monkeypatch, X, y, params)
+    assert long_runs == 0 and refits == 0
+    forced, long_runs, refits = _frontier_fit(monkeypatch, X, y, params, force=True)
+    assert long_runs == 2 and refits == 1
+    _assert_same_frontier(model, forced, X)
+
+
+def test_a_long_run_is_fit_only_where_a_budget_could_take_more_rounds(monkeypatch):
+    """Without early stopping every search run ends at its round cap: a budget that takes
+    fewer rounds reads it, one that could take more needs the long run."""
+    monkeypatch.setattr(frontier, "FRONTIER_ROUNDS", 200)
+    X, y = mixed_frame(800, seed=4)
+    params = {
+        **FAST_DISTILLER,
+        "student_params": {"n_estimators": 40, "num_leaves": 7},
+        "early_stopping_rounds": None,
+        "latency_budget": 0.1,
+    }
+    for budgets, fit_here in (((0.05, 0.1, 0.2), 0), ((0.1, 2.0), 2)):
+        params["frontier_budgets"] = budgets
+        model, long_runs, _ = _frontier_fit(monkeypatch, X, y, params)
+        assert long_runs == fit_here
+        forced, long_runs, _ = _frontier_fit(monkeypatch, X, y, params, force=True)
+        assert long_runs == 2
+        _assert_same_frontier(model, forced, X)

@@ -23,7 +23,7 @@ def test_the_stages_called_one_by_one_reproduce_the_fit():
         taught, synthetic, ctx.Z_train, ctx.y_train, ctx.weight_train, len(ctx.train)
     )
     sizes = student_sizes(est.student, est.student_params, len(ctx.train))
-    baseline = fit_baseline(ctx, sizes, est.size_tolerance)
+    baseline = fit_baseline(ctx, sizes, est.size_tolerance).chosen
     space = SearchSpace(
         sizes, est.augment_factors, est.alphas, ctx.students.losses(est.losses), 0.001
     )

@@ -146,6 +146,51 @@ def test_max_steps_keeps_the_first_rounds_within_the_budget():
     assert 1 <= multi.n_estimators_ < 30 and student_cost(multi) <= 20 + 3 * 6
 
 
+@pytest.mark.parametrize("loss", ["cross_entropy", "logit"])
+def test_a_run_cut_to_its_step_cap_keeps_the_rounds_past_the_cut_and_what_ended_it(loss):
+    import time
+
+    from tabdistill.distill.students import LightGBMStudent
+
+    Z, t = _soft_data(2000, seed=3)
+    y = (np.random.default_rng(3).random(len(t)) < t).astype(float)
+    train, ev = slice(0, 1500), (Z[1500:], y[1500:], None)
+    spec = {"num_leaves": 7, "early_stopping_rounds": 10, "loss": loss, "random_state": 0}
+    long = LightGBMStudent(n_estimators=4000, **spec).fit(Z[train], y[train], eval_set=ev)
+    assert long.run_end_ == "early_stopping" and long.rounds_run_ == long.n_estimators_
+    capped = LightGBMStudent(n_estimators=500, max_steps=20, **spec)
+    capped.fit(Z[train], y[train], eval_set=ev)
+    assert capped.run_end_ == "early_stopping"
+    assert capped.n_estimators_ < capped.rounds_run_ == long.n_estimators_
+    whole = capped.truncated(capped.rounds_run_)  # past the cut: the run early stopping kept
+    assert whole.n_estimators_ == long.n_estimators_ and whole.max_steps is None
+    np.testing.assert_array_equal(whole.predict(Z), long.predict(Z))
+    np.testing.assert_array_equal(capped.truncated(5).predict(Z), long.truncated(5).predict(Z))
+    # a round cap reached before early stopping would end the run, or a deadline passed
+    short = LightGBMStudent(n_estimators=long.n_estimators_ // 2, **spec)
+    assert short.fit(Z[train], y[train], eval_set=ev).run_end_ == "n_estimators"
+    late = LightGBMStudent(n_estimators=500, **spec)
+    late.fit(Z[train], y[train], eval_set=ev, deadline=time.perf_counter() - 1)
+    assert late.run_end_ == "deadline"
+    assert LightGBMStudent(n_estimators=20, **spec).fit(Z, y).run_end_ == "n_estimators"
+
+
+def test_a_k_class_run_cut_to_its_step_cap_keeps_the_rounds_past_the_cut():
+    from tabdistill.distill.students import LightGBMStudent
+
+    Z, _ = _soft_data(1500, seed=5)
+    y = np.digitize(Z[:, 0] + 0.5 * Z[:, 1] + np.random.default_rng(5).normal(size=len(Z)), [-1, 1])
+    onehot = np.eye(3)[y]
+    ev = (Z[1000:], onehot[1000:], None)
+    spec = {"num_leaves": 7, "early_stopping_rounds": 10, "random_state": 0}
+    long = LightGBMStudent(n_estimators=4000, **spec).fit(Z[:1000], onehot[:1000], eval_set=ev)
+    capped = LightGBMStudent(n_estimators=500, max_steps=30, **spec)
+    capped.fit(Z[:1000], onehot[:1000], eval_set=ev)
+    assert capped.run_end_ == long.run_end_ == "early_stopping"
+    assert capped.n_estimators_ < capped.rounds_run_ == long.n_estimators_
+    np.testing.assert_array_equal(capped.truncated(capped.rounds_run_).predict(Z), long.predict(Z))
+
+
 def _split_kinds(booster) -> dict:
     """Per feature, the decision types of the booster's splits on it."""
     kinds, stack = {}, [t["tree_structure"] for t in booster.dump_model()["tree_info"]]
