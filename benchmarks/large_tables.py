@@ -5,9 +5,9 @@ card-fraud-shaped, 299k x 40 census-sized, flights_nyc at 337k rows, the ULB car
 set at 285k rows):
 
 1. ``tabdistill benchmark FILE --target T --json OUT`` with default settings, in a
-   fresh process under ``/usr/bin/time -v``: wall time (CSV read, fit of teacher,
-   student and baseline, evaluation), peak RSS, the fit's time per stage, and
-   teacher / student / baseline test ROC-AUC;
+   fresh process under ``/usr/bin/time -v``: wall and CPU time (CSV read, fit of teacher,
+   student and baseline, evaluation), peak RSS, the fit's time per stage, the evaluation's
+   per stage (from the log), and teacher / student / baseline test ROC-AUC;
 2. the reference: what a user would pick instead of distillation, one plain LightGBM
    (:func:`reference_lightgbm`: 63 leaves, learning rate 0.05, up to 2,000 rounds, row and
    column subsampling 0.8, early stopping with patience 100 on 20% of the training rows,
@@ -28,6 +28,7 @@ Synthetic tables are written once to ``$TABDISTILL_LARGE_DATA`` (see
 from __future__ import annotations
 
 import json
+import re
 import sys
 import tempfile
 import time
@@ -41,6 +42,8 @@ from .common.measure import machine_load, run_cli_benchmark
 from .common.results import RESULTS, stem, write_results
 
 STAGES = ("prepare", "teacher", "augment", "label", "baseline", "student", "refit", "frontier")
+#: A stage's line in the benchmark's log: ``tabdistill: <stage>: <seconds> s (<detail>)``.
+STAGE_LINE = re.compile(r"^tabdistill: ([\w -]+): ([\d.]+) s(?: \((.*)\))?$", re.M)
 #: What a frontier point keeps of the benchmark's measures.
 POINT = (
     "kind",
@@ -62,6 +65,7 @@ def run_benchmark(name, tabdistill, extra, workdir: Path) -> dict:
     print(f"{name}: {' '.join(cmd)}", flush=True)
     run = run_cli_benchmark(cmd, out, workdir / f"{name}.log")
     summary = run.pop("summary")
+    evaluation, frontier = logged_stages((workdir / f"{name}.log").read_text())
     distillation = summary["distillation"]
     return {
         **run,
@@ -78,7 +82,23 @@ def run_benchmark(name, tabdistill, extra, workdir: Path) -> dict:
         },
         "teacher_lead": summary.get("teacher_lead"),
         "frontier": [{k: p.get(k) for k in POINT} for p in summary.get("frontier") or []],
+        "frontier_stage": frontier,
+        "evaluation_seconds": evaluation,
     }
+
+
+def logged_stages(log: str) -> tuple[dict, str | None]:
+    """From a benchmark's log: the seconds of each stage after the fit (test scores,
+    latency, bootstrap, frontier...), and the detail of the fit's frontier stage."""
+    done = log.find("distillation done")
+    evaluation, frontier = {}, None
+    for line in STAGE_LINE.finditer(log):
+        name, seconds, detail = line.groups()
+        if 0 <= done < line.start():
+            evaluation[name] = round(evaluation.get(name, 0.0) + float(seconds), 1)
+        elif name == "frontier":
+            frontier = detail
+    return evaluation, frontier
 
 
 def split_and_encode(path: Path, target: str, seed: int = 0, test_size: float = 0.25):
@@ -137,7 +157,7 @@ def run_reference(name, n_jobs=2) -> dict:
 
 def markdown(results: dict) -> str:
     head = (
-        "| table | rows × features | pos. | wall s | peak RSS GiB | "
+        "| table | rows × features | pos. | wall s | CPU s | peak RSS GiB | "
         + " | ".join(STAGES)
         + " | evaluation s | teacher | student | baseline | plain LightGBM (s) | load |"
     )
@@ -152,7 +172,7 @@ def markdown(results: dict) -> str:
         plain = f"{ref['roc_auc']:.4f} ({ref['fit_seconds']:.0f})" if ref else "–"
         lines.append(
             f"| {name} | {b['rows']:,} × {b['features']} | {b['positive_rate']:.1%} | "
-            f"{b['wall_seconds']:,.0f} | {b['peak_rss_gib']} | "
+            f"{b['wall_seconds']:,.0f} | {_number(b.get('cpu_seconds'))} | {b['peak_rss_gib']} | "
             + " | ".join(f"{fit.get(s, 0):,.0f}" for s in STAGES)
             + f" | {evaluation:,.0f} | {auc['teacher']:.4f} | {auc['student']:.4f} | "
             f"{auc['baseline']:.4f} | {plain} | {b['load_before']}–{b['load_after']} |"
@@ -167,6 +187,11 @@ def markdown(results: dict) -> str:
         if b:
             weights = ", ".join(f"{k} {v:.2f}" for k, v in b["teacher_weights"].items())
             notes.append(f"- {name}: teacher weights {weights}; `{b['command']}`")
+        if b.get("evaluation_seconds"):
+            stages = ", ".join(f"{k} {v:,.0f}" for k, v in b["evaluation_seconds"].items())
+            notes.append(f"- {name}: evaluation stages (s): {stages}")
+        if b.get("frontier_stage"):
+            notes.append(f"- {name}: frontier stage of the fit: {b['frontier_stage']}")
         lead = b.get("teacher_lead")
         if lead:
             notes.append(
@@ -175,6 +200,10 @@ def markdown(results: dict) -> str:
             )
         notes.extend(_frontier_lines(name, b.get("frontier") or []))
     return "\n".join(lines + [""] + notes) + "\n"
+
+
+def _number(value) -> str:
+    return "–" if value is None else f"{value:,.0f}"
 
 
 def _frontier_lines(name, points) -> list[str]:

@@ -121,3 +121,32 @@ def test_the_entry_point_runs_a_script(capsys, monkeypatch):
 def test_the_entry_point_refuses_an_unknown_script():
     with pytest.raises(SystemExit, match="unknown benchmark 'nope'.*suite"):
         main(["nope"])
+
+
+def test_large_tables_reads_the_evaluation_stages_and_the_frontier_stage_off_the_log():
+    from benchmarks.large_tables import logged_stages
+
+    log = "\n".join(
+        [
+            "tabdistill: student: 31.6 s (14 candidates)",
+            "tabdistill: frontier: 3.6 s (0 long runs and 1 refits fit; 2 us distilled)",
+            "tabdistill: distillation done: {'roc_auc': 0.78}",
+            "tabdistill: test scores: 1.0 s (7,500 rows)",
+            "tabdistill: latency: 102.4 s",
+            "tabdistill: teacher compiled: 4 members, 600 trees",
+            "tabdistill: frontier: 18.4 s",
+            "\tUser time (seconds): 12.5",
+        ]
+    )
+    evaluation, frontier = logged_stages(log)
+    assert evaluation == {"test scores": 1.0, "latency": 102.4, "frontier": 18.4}
+    assert frontier == "0 long runs and 1 refits fit; 2 us distilled"
+
+
+@pytest.mark.skipif(not Path("/usr/bin/time").exists(), reason="needs GNU time")
+def test_run_timed_reports_cpu_seconds(tmp_path):
+    from benchmarks.common.measure import run_timed
+
+    spin = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass"
+    run = run_timed([sys.executable, "-c", spin], tmp_path / "log")
+    assert run["exit_code"] == 0 and 0.3 <= run["cpu_seconds"] <= run["wall_seconds"] + 0.1

@@ -30,15 +30,19 @@ def load_averages() -> list[float]:
 def run_timed(cmd: list[str], log: Path) -> dict:
     """Run ``cmd`` under ``/usr/bin/time -v``, its output going to ``log``.
 
-    Returns ``{"wall_seconds", "peak_rss_gib", "exit_code"}``.
+    Returns ``{"wall_seconds", "cpu_seconds", "peak_rss_gib", "exit_code"}`` (CPU: user +
+    system time of the command and its children).
     """
     start = time.perf_counter()
     with open(log, "w") as out:
         done = subprocess.run(["/usr/bin/time", "-v", *cmd], stdout=out, stderr=subprocess.STDOUT)
     wall = time.perf_counter() - start
-    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", log.read_text())
+    text = log.read_text()
+    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", text)
+    cpu = re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", text)
     return {
         "wall_seconds": round(wall, 1),
+        "cpu_seconds": round(sum(map(float, cpu)), 1) if cpu else None,
         "peak_rss_gib": round(int(rss.group(1)) / 2**20, 2) if rss else None,
         "exit_code": done.returncode,
     }

@@ -291,22 +291,32 @@ def _refit(ctx, picks, data, final: FinalModels, recipe, shipped) -> tuple[list,
     fit's final models where :func:`_final_run` can); and how many refits were fit."""
     longest = {}
     for _, source, cand, _ in picks:
-        key = (source, repr(cand.knobs))
+        key = _refit_key(source, cand)
         rounds = cand.knobs.student_params["n_estimators"]
-        longest[key] = max(longest.get(key, (0, cand))[0], rounds), cand
+        if rounds >= longest.get(key, (0, None))[0]:
+            longest[key] = rounds, cand
     refit = {
         key: _final_run(ctx, source_cand, n, final, shipped, key[0])
         or _refit_one(ctx, source_cand, n, data, final, recipe, key[0])
         for key, (n, source_cand) in longest.items()
     }
-    points = []
+    points, students = [], {}
     for budget, source, cand, reason in picks:
-        run = refit[(source, repr(cand.knobs))]
+        key = _refit_key(source, cand)
+        run = refit[key]
         # the refit's trees may grow deeper than the search's: cut to the budget again
         rounds = min(cand.knobs.student_params["n_estimators"], run.rounds_within(budget))
-        model = run.model.truncated(rounds)
-        points.append(FrontierPoint(budget, model, source, cand.knobs, cand.value, reason))
+        if (key, rounds) not in students:  # budgets that take the same rounds share a student
+            students[key, rounds] = run.model.truncated(rounds)
+        student = students[key, rounds]
+        points.append(FrontierPoint(budget, student, source, cand.knobs, cand.value, reason))
     return points, sum(run.fitted for run in refit.values())
+
+
+def _refit_key(source, cand) -> tuple:
+    """What a refit is shared by: the source and the knobs but for the rounds."""
+    params = {k: v for k, v in cand.knobs.student_params.items() if k != "n_estimators"}
+    return source, repr(cand.knobs.with_params(params))
 
 
 def _final_run(ctx, cand, rounds, final: FinalModels, shipped, source) -> _Run | None:

@@ -22,7 +22,8 @@ POINT_METRICS = ("roc_auc", "average_precision", "log_loss")
 
 
 def measure_frontier(model, Z_test, y_test, rows, latency_calls, stages) -> list | None:
-    """The frontier of ``model`` on the test rows ``Z_test`` (encoded), timed on ``rows``.
+    """The frontier of ``model`` on the test rows ``Z_test`` (encoded), timed on ``rows``;
+    a student several budgets share (they take the same rounds of one run) is measured once.
 
     Returns one dict per point -- ``kind`` (``"student"`` or ``"teacher"``),
     ``latency_budget_us``, ``source``, the test metrics, ``single_row_p50_us``,
@@ -33,12 +34,14 @@ def measure_frontier(model, Z_test, y_test, rows, latency_calls, stages) -> list
     if not points:
         return None
     schema, shipped = model.encoder_.schema_, model.student_[-1]
-    out = []
+    out, measured = [], {}
     with stages.stage("frontier", total=len(points) + 1, unit="model") as stage:
         for point in points:
-            runtime = model.runtime_ if point.student is shipped else None
-            runtime = runtime or compile_student(point.student, schema)
-            entry = _measure(runtime, Z_test, y_test, rows, latency_calls)
+            if id(point.student) not in measured:  # budgets sharing a student: measured once
+                runtime = model.runtime_ if point.student is shipped else None
+                runtime = runtime or compile_student(point.student, schema)
+                measured[id(point.student)] = _measure(runtime, Z_test, y_test, rows, latency_calls)
+            entry = measured[id(point.student)]
             budget = point.budget_us
             out.append(
                 {

@@ -66,7 +66,7 @@ def _frontier_fit(monkeypatch, X, y, params, force=False):
     calls, real = [], StudentFactory.fit
 
     def fit(self, seed, student_params, data, eval_set=None, deadline=None):
-        calls.append(dict(student_params))
+        calls.append({**student_params, "stops_early": eval_set is not None})
         return real(self, seed, student_params, data, eval_set, deadline)
 
     with monkeypatch.context() as patch:
@@ -75,12 +75,11 @@ def _frontier_fit(monkeypatch, X, y, params, force=False):
             patch.setattr(frontier, "_searched_run", lambda *args: None)
             patch.setattr(frontier, "_final_run", lambda *args: None)
         model = DistilledClassifier(**params, random_state=0).fit(X, y)
-        long_runs = sum(c["n_estimators"] == frontier.FRONTIER_ROUNDS for c in calls)
-        # the fit's own refits keep the latency cap; the frontier's are fit without it
-        refits = sum(
-            c.get("max_steps") is None and c["n_estimators"] != frontier.FRONTIER_ROUNDS
-            for c in calls
+        long_runs = sum(
+            c["stops_early"] and c["n_estimators"] == frontier.FRONTIER_ROUNDS for c in calls
         )
+    # the fit's own refits keep the latency cap; the frontier's are fit without it
+    refits = sum(c.get("max_steps") is None and not c["stops_early"] for c in calls)
     return model, long_runs, refits
 
 
@@ -97,12 +96,13 @@ def test_runs_early_stopping_ended_and_the_final_refit_are_read_not_fit_again(mo
         **FAST_DISTILLER,
         "student_params": {"n_estimators": 300, "num_leaves": 7},
         "latency_budget": 0.5,
-        "frontier_budgets": (0.2, 0.5),
+        "frontier_budgets": (0.2, 0.3, 0.5),
     }
     model, long_runs, refits = _frontier_fit(monkeypatch, X, y, params)
     assert long_runs == 0 and refits == 0
     forced, long_runs, refits = _frontier_fit(monkeypatch, X, y, params, force=True)
-    assert long_runs == 2 and refits == 1
+    # one size: one refit per source, however many budgets take its rounds
+    assert long_runs == 2 and refits == len({p.source for p in forced.frontier_[:2]})
     _assert_same_frontier(model, forced, X)
 
 
@@ -117,10 +117,12 @@ def test_a_long_run_is_fit_only_where_a_budget_could_take_more_rounds(monkeypatc
         "early_stopping_rounds": None,
         "latency_budget": 0.1,
     }
-    for budgets, fit_here in (((0.05, 0.1, 0.2), 0), ((0.1, 2.0), 2)):
+    for budgets, fit_here in (((0.05, 0.1, 0.2), 0), ((0.1, 10.0, 20.0), 2)):
         params["frontier_budgets"] = budgets
         model, long_runs, _ = _frontier_fit(monkeypatch, X, y, params)
         assert long_runs == fit_here
         forced, long_runs, _ = _frontier_fit(monkeypatch, X, y, params, force=True)
         assert long_runs == 2
         _assert_same_frontier(model, forced, X)
+    # 200 rounds of at most 6 steps fit in 10 us and in 20 us: both budgets hold one student
+    assert model.frontier_[1].student is model.frontier_[2].student
