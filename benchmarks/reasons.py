@@ -130,6 +130,8 @@ def measure(name, runtime, student, X_test, Z_test, args) -> dict:
     if runtime.kind == "trees":
         result["n_leaves"] = int((runtime.arrays["feature"] < 0).sum())
         result["tabulated_blocks"] = explainer.n_tabulated
+        result["leaf_tables"] = explainer.n_leaf_tables
+        result["table_bytes"] = explainer.table_bytes
     result["record"] = paired_latency(
         runtime.score_record,
         lambda r: runtime.score_record(r, reasons=K),
@@ -179,8 +181,8 @@ def markdown(report) -> str:
         "| student | trees | record p50 µs | + reasons p50 µs | ratio | record p99 µs | "
         "+ reasons p99 µs | encoded p50 µs | + reasons p50 µs | ratio | batch rows/s | "
         "+ reasons rows/s | LightGBM pred_contrib p50 µs | max diff vs LightGBM | "
-        "max sum - raw |",
-        "|---" * 15 + "|",
+        "max sum - raw | tables MB |",
+        "|---" * 16 + "|",
     ]
     for r in report["students"]:
         rec, enc = r["record"], r["encoded"]
@@ -193,14 +195,17 @@ def markdown(report) -> str:
             f"{enc['plain_p50_us']:.1f} | {enc['reasons_p50_us']:.1f} | {enc['ratio_p50']:.1f}× | "
             f"{r['batch_rows_per_s']:,.0f} | {r['batch_reasons_rows_per_s']:,.0f} | "
             f"{'–' if lgb is None else f'{lgb:.1f}'} | "
-            f"{'–' if diff is None else f'{diff:.1e}'} | {r['max_abs_sum_minus_raw']:.1e} |"
+            f"{'–' if diff is None else f'{diff:.1e}'} | {r['max_abs_sum_minus_raw']:.1e} | "
+            f"{r.get('table_bytes', 0) / 2**20:.2f} |"
         )
     lines += [
         "",
         f"reasons={K}; p50/p99 are medians over {report['rounds']} interleaved rounds of "
         f"{report['calls']} single-row calls; batch of {report['batch']:,} encoded rows, one "
         f"thread. Load average {report['load_before']} before, {report['load_after']} after; "
-        f"{report['cpus']} CPUs. Command: `{report['command']}`.",
+        f"{report['cpus']} CPUs. Tables: the explainer's tables of blocks and leaves, built when "
+        "it is first used. Command: "
+        f"`{report['command']}`.",
     ]
     return "\n".join(lines) + "\n"
 

@@ -85,9 +85,9 @@ static inline int rule_left(const void *rules, int node, double v)
 
 #define MAX_BUFS 48
 #define STACK_DOUBLES 2048
-/* A block of a tree (explain.py: tree_blocks) gets its contributions tabulated for every
- * pattern of the row's decisions at its key's splits, while the tables hold at most the
- * `tables` values Trees was given: a row then costs a lookup a block. */
+/* A block of a tree (explain.py: tree_blocks) gets its contributions tabulated for every key
+ * (block_key: the row's agreement with the path above it, its decisions inside), while the
+ * tables hold at most the `tables` values Trees was given: a row then costs a lookup a block. */
 /* A leaf no block table covers, of at most LEAF_TABLE_FEATURES distinct features on its path
  * and none of zero share, gets a table of td_leaf_mass over the patterns of the row's
  * agreement with them (td_leaf_lookup), the fewest features first, within the `tables`
@@ -96,8 +96,8 @@ static inline int rule_left(const void *rules, int node, double v)
 /* scratch of the pass over a tree's nodes kept on the stack, for trees of at most so many */
 #define STACK_NODES 512
 
-/* Blocks of trees (explain.py: tree_blocks): per tree its blocks, per block the split numbers
- * its key reads, the features it adds to and its leaves. */
+/* Blocks of trees (explain.py: tree_blocks): per tree its blocks, per block what its key
+ * reads, the features it adds to and its leaves. */
 typedef struct {
     const int *block_first, *block_stop; /* per tree */
     /* per block: the features split on above it (key_start into key_mask, key_want: their
@@ -132,6 +132,7 @@ typedef struct {
     double *block_tab;
     long *leaf_tab_off; /* per listed leaf: where its table starts in leaf_tab (-1: none) */
     double *leaf_tab, *leaf_ratio; /* leaf_ratio: per entry, (1 - z) / z */
+    long table_values; /* in block_tab and leaf_tab */
 } Explainer;
 
 static int take(Explainer *self, PyObject *obj, const char *fmts, Py_ssize_t itemsize,
@@ -232,8 +233,8 @@ static int take_paths(Explainer *self, PyObject *paths, Py_ssize_t n_trees, Py_s
                      ptr[9]};
     self->leaves_count = len[2];
     self->slot = ptr[10];
-    if (len[10] != n_nodes || len[0] != n_trees || len[1] != n_trees || len[3] != len[2] + 1 || len[5] != len[4] ||
-        len[6] != len[4] || len[7] != len[4] || len[8] != len[9] || len[3] < 1)
+    if (len[10] != n_nodes || len[0] != n_trees || len[1] != n_trees || len[3] != len[2] + 1 ||
+        len[5] != len[4] || len[6] != len[4] || len[7] != len[4] || len[8] != len[9] || len[3] < 1)
         goto bad;
     for (Py_ssize_t t = 0; t < n_trees; t++)
         if (L->first[t] >= 0 && (L->stop[t] < L->first[t] || L->stop[t] > len[2]))
@@ -331,6 +332,7 @@ static int build_leaf_tables(Explainer *self, long budget)
                 used += 1L << d;
             }
         }
+    self->table_values += used;
     self->leaf_tab = malloc(sizeof(double) * (size_t)(used + 1));
     if (self->leaf_tab == NULL)
         goto nomem;
@@ -368,9 +370,9 @@ static int take_blocks(Explainer *self, PyObject *blocks, Py_ssize_t n_trees, in
         len[3] != B->n_blocks || len[4] != B->n_blocks || len[5] != B->n_blocks + 1 ||
         len[8] != B->n_blocks || len[9] != len[10])
         goto bad;
-    for (Py_ssize_t t = 0; t < n_trees; t++)
+    for (Py_ssize_t t = 0; t < n_trees; t++) /* at most 65 blocks: a leaf each at least */
         if (B->block_first[t] < 0 || B->block_stop[t] < B->block_first[t] ||
-            B->block_stop[t] > B->n_blocks ||
+            B->block_stop[t] > B->n_blocks || B->block_stop[t] - B->block_first[t] > 65 ||
             (B->block_stop[t] > B->block_first[t] && self->leaves.first[t] < 0))
             goto bad;
     for (long k = 0; k < B->n_blocks; k++) {
@@ -439,6 +441,7 @@ static int build_block_tables(Explainer *self, long budget)
             used += u << nk;
         }
     }
+    self->table_values += used;
     self->block_tab = calloc((size_t)(used + 1), sizeof(double));
     if (self->block_tab == NULL)
         goto nomem;
@@ -1083,6 +1086,12 @@ static PyObject *Explainer_leaf_tables(Explainer *self, PyObject *unused)
     return PyLong_FromLong(n);
 }
 
+static PyObject *Explainer_table_bytes(Explainer *self, PyObject *unused)
+{
+    (void)unused;
+    return PyLong_FromLong(self->kind == 0 ? 8 * self->table_values : 0);
+}
+
 static PyMethodDef Explainer_methods[] = {
     {"contrib", (PyCFunction)(void (*)(void))Explainer_contrib, METH_FASTCALL,
      "contrib(X, out): contributions and expected value of every output, (n, K, F + 1)."},
@@ -1095,6 +1104,7 @@ static PyMethodDef Explainer_methods[] = {
     {"n_points", (PyCFunction)Explainer_points, METH_NOARGS, "Quadrature points (trees)."},
     {"n_tabulated", (PyCFunction)Explainer_tabulated, METH_NOARGS, "Blocks of trees looked up in tables."},
     {"n_leaf_tables", (PyCFunction)Explainer_leaf_tables, METH_NOARGS, "Leaves looked up in tables."},
+    {"table_bytes", (PyCFunction)Explainer_table_bytes, METH_NOARGS, "Bytes of the tables."},
     {NULL, NULL, 0, NULL}};
 
 static PyTypeObject TreesType = {

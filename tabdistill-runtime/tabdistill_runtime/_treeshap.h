@@ -304,16 +304,17 @@ TD_FUNC void td_contrib(const td_trees *m, const double *x, int only, double *ph
     }
 }
 
-/* ---- the same contributions leaf by leaf, for trees of at most 64 splits
+/* ---- the same contributions leaf by leaf
  *
  * With A the distinct features of a leaf's path the row agrees with (o = 1) and B the others,
  * G(t) = prod_{A} (t + z (1 - t)) and ZB = prod_{B} z, the leaf adds
  *     to each b in B:  -v ZB * integral of G(t) (1 - t)^(|B| - 1)
  *     to each a in A:   v (1 - z_a) ZB * integral of G(t) / (t + z_a (1 - t)) * (1 - t)^|B|
  * (the integrand of the walk with o and z put in), each integrated by the Gauss-Legendre rule
- * of ceil(d / 2) points for the d features of its own path. Which splits the row goes left
- * at is one bit each (the tree's splits in pre-order), so a leaf costs a few operations per
- * feature of its path and point: the leaves of a tree can cost less than its walk. */
+ * of ceil(d / 2) points for the d features of its own path. In a tree of at most 64 splits,
+ * which splits the row goes left at is one bit each (the tree's splits in pre-order), so a
+ * leaf costs a few operations per feature of its path and point: the leaves of a tree can
+ * cost less than its walk. */
 
 typedef struct {
     const int *first, *stop; /* per tree: its leaves [first, stop) (first < 0: not listed) */

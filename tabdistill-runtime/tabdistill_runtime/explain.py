@@ -441,6 +441,11 @@ class Explainer:
         """Leaves, outside the tabulated blocks, whose contributions are looked up in a table."""
         return self._c.n_leaf_tables()
 
+    @property
+    def table_bytes(self) -> int:
+        """Bytes the tables of blocks and leaves take (built with the explainer, never saved)."""
+        return self._c.table_bytes()
+
     def encoded(self, Z) -> np.ndarray:
         """``(n, n_outputs, n_features + 1)`` contributions of encoded rows, expected value last."""
         out = np.empty((Z.shape[0], self.n_outputs, self.n_features + 1))
