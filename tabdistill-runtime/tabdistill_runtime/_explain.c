@@ -102,9 +102,10 @@ typedef struct {
     const int *block_first, *block_stop; /* per tree */
     /* per block: the features split on above it (key_start into key_mask, key_want: their
      * splits there and those the path goes left at), its own splits (inside_first ..
-     * inside_first + inside_count - 1), the features its table holds, its leaves */
+     * inside_first + inside_count - 1), the features its table holds, its leaves, its first
+     * node (its nodes: root .. root + 2 inside_count) */
     const int *key_start, *inside_first, *inside_count, *feat_start, *feats;
-    const int *leaf_first, *leaf_stop;
+    const int *leaf_first, *leaf_stop, *root;
     const uint64_t *key_mask, *key_want;
     long n_blocks;
 } blocks_t;
@@ -254,22 +255,41 @@ bad:
     return -1;
 }
 
-/* Per tree its splits, and the listed leaves a row computes: per node (node_leaf, -1 for a
- * split, a leaf of a walked tree and a leaf of a tabulated block, looked up with its block)
- * and per tree (todo). Called after build_block_tables. 0, or -1 with MemoryError set. */
-static int map_nodes(Explainer *self)
+/* Per tree its splits (node indices, pre-order). 0, or -1 with MemoryError set. */
+static int map_splits(Explainer *self)
+{
+    const td_trees *m = &self->trees;
+    int n_splits = 0;
+    self->splits = malloc(sizeof(int) * (size_t)(m->n_nodes + 1));
+    self->split_start = malloc(sizeof(int) * (size_t)(m->n_trees + 1));
+    if (self->splits == NULL || self->split_start == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (long t = 0; t < m->n_trees; t++) {
+        int end = t + 1 < m->n_trees ? m->roots[t + 1] : (int)m->n_nodes;
+        self->split_start[t] = n_splits;
+        for (int n = m->roots[t]; n < end; n++)
+            if (m->feature[n] >= 0)
+                self->splits[n_splits++] = n;
+    }
+    self->split_start[m->n_trees] = n_splits;
+    return 0;
+}
+
+/* The listed leaves a row computes, per node (node_leaf: -1 for a split, a leaf of a walked
+ * tree and a leaf of a tabulated block, looked up with its block) and per tree (todo).
+ * Called after build_block_tables. 0, or -1 with MemoryError set. */
+static int map_leaves(Explainer *self)
 {
     const td_trees *m = &self->trees;
     const blocks_t *B = &self->blocks;
     char *covered = calloc((size_t)self->leaves_count + 1, 1);
-    int n_splits = 0, n_todo = 0;
+    int n_todo = 0;
     self->node_leaf = malloc(sizeof(int) * (size_t)(m->n_nodes + 1));
     self->todo = malloc(sizeof(int) * (size_t)(m->n_nodes + 1));
-    self->splits = malloc(sizeof(int) * (size_t)(m->n_nodes + 1));
     self->todo_start = malloc(sizeof(int) * (size_t)(m->n_trees + 1));
-    self->split_start = malloc(sizeof(int) * (size_t)(m->n_trees + 1));
-    if (!covered || !self->node_leaf || !self->todo || !self->splits || !self->todo_start ||
-        !self->split_start) {
+    if (!covered || !self->node_leaf || !self->todo || !self->todo_start) {
         free(covered);
         PyErr_NoMemory();
         return -1;
@@ -281,17 +301,13 @@ static int map_nodes(Explainer *self)
     for (long t = 0; t < m->n_trees; t++) {
         int end = t + 1 < m->n_trees ? m->roots[t + 1] : (int)m->n_nodes;
         int l = self->leaves.first[t]; /* pre-order: the listed leaves in order */
-        self->split_start[t] = n_splits;
         self->todo_start[t] = n_todo;
         for (int n = m->roots[t]; n < end; n++) {
             self->node_leaf[n] = -1;
-            if (m->feature[n] >= 0)
-                self->splits[n_splits++] = n;
-            else if (l >= 0 && !covered[l++])
+            if (m->feature[n] < 0 && l >= 0 && !covered[l++])
                 self->todo[n_todo++] = self->node_leaf[n] = l - 1;
         }
     }
-    self->split_start[m->n_trees] = n_splits;
     self->todo_start[m->n_trees] = n_todo;
     free(covered);
     return 0;
@@ -310,7 +326,7 @@ static int leaf_tabulable(const td_leaves *L, long l, int d)
 }
 
 /* The ratios (1 - z) / z of every entry, and the tables of td_leaf_mass of the leaves rows
- * compute (map_nodes) that may have one (leaf_tabulable), the fewest features first while
+ * compute (map_leaves) that may have one (leaf_tabulable), the fewest features first while
  * they hold at most `budget` values: a table's row `pattern` for the row's
  * agreement pattern. 0, or -1 with MemoryError set. */
 static int build_leaf_tables(Explainer *self, long budget)
@@ -350,40 +366,38 @@ nomem:
 /* The tree_blocks arrays of `blocks` (see Trees), checked: every index within its array. */
 static int take_blocks(Explainer *self, PyObject *blocks, Py_ssize_t n_trees, int n_features)
 {
-    static const char *names[11] = {"block_first", "block_stop", "key_start", "inside_first",
+    static const char *names[12] = {"block_first", "block_stop", "key_start", "inside_first",
                                     "inside_count", "feat_start", "feats", "leaf_first",
-                                    "leaf_stop", "key_mask", "key_want"};
-    const void *ptr[11];
-    Py_ssize_t len[11], n_leaves = self->leaves_count;
+                                    "leaf_stop", "root", "key_mask", "key_want"};
+    const void *ptr[12];
+    Py_ssize_t len[12], n_leaves = self->leaves_count;
     blocks_t *B = &self->blocks;
-    if (PyTuple_GET_SIZE(blocks) != 11) {
-        PyErr_SetString(PyExc_ValueError, "Trees: expected 11 block arrays");
+    if (PyTuple_GET_SIZE(blocks) != 12) {
+        PyErr_SetString(PyExc_ValueError, "Trees: expected 12 block arrays");
         return -1;
     }
-    for (int k = 0; k < 11; k++)
-        if (take(self, PyTuple_GET_ITEM(blocks, k), k < 9 ? "i" : "LQ", k < 9 ? 4 : 8, &ptr[k],
-                 &len[k], names[k]) < 0)
+    for (int k = 0; k < 12; k++)
+        if (take(self, PyTuple_GET_ITEM(blocks, k), k < 10 ? "i" : "LQ", k < 10 ? 4 : 8,
+                 &ptr[k], &len[k], names[k]) < 0)
             return -1;
-    *B = (blocks_t){ptr[0], ptr[1], ptr[2], ptr[3], ptr[4], ptr[5],
-                    ptr[6], ptr[7], ptr[8], ptr[9], ptr[10], (long)len[7]};
+    *B = (blocks_t){ptr[0], ptr[1], ptr[2], ptr[3], ptr[4],  ptr[5], ptr[6],
+                    ptr[7], ptr[8], ptr[9], ptr[10], ptr[11], (long)len[7]};
     if (len[0] != n_trees || len[1] != n_trees || len[2] != B->n_blocks + 1 ||
         len[3] != B->n_blocks || len[4] != B->n_blocks || len[5] != B->n_blocks + 1 ||
-        len[8] != B->n_blocks || len[9] != len[10])
+        len[8] != B->n_blocks || len[9] != B->n_blocks || len[10] != len[11])
         goto bad;
-    for (Py_ssize_t t = 0; t < n_trees; t++) /* at most 65 blocks: a leaf each at least */
+    for (Py_ssize_t t = 0; t < n_trees; t++)
         if (B->block_first[t] < 0 || B->block_stop[t] < B->block_first[t] ||
-            B->block_stop[t] > B->n_blocks || B->block_stop[t] - B->block_first[t] > 65 ||
+            B->block_stop[t] > B->n_blocks ||
             (B->block_stop[t] > B->block_first[t] && self->leaves.first[t] < 0))
             goto bad;
     for (long k = 0; k < B->n_blocks; k++) {
         int na = B->key_start[k + 1] - B->key_start[k], u = B->feat_start[k + 1] - B->feat_start[k];
         int nk = na + B->inside_count[k];
-        if (na < 0 || nk > 20 || B->key_start[k] < 0 || B->key_start[k + 1] > len[9] || u < 0 ||
-            B->inside_count[k] < 0 || B->inside_first[k] < 0 ||
-            B->inside_first[k] + B->inside_count[k] > 64 ||
-            u > 64 || B->feat_start[k] < 0 || B->feat_start[k + 1] > len[6] ||
-            B->leaf_first[k] < 0 || B->leaf_stop[k] < B->leaf_first[k] ||
-            B->leaf_stop[k] > n_leaves)
+        if (na < 0 || nk > 20 || B->key_start[k] < 0 || B->key_start[k + 1] > len[10] || u < 0 ||
+            B->inside_count[k] < 0 || B->inside_first[k] < 0 || u > 64 || B->feat_start[k] < 0 ||
+            B->feat_start[k + 1] > len[6] || B->leaf_first[k] < 0 ||
+            B->leaf_stop[k] < B->leaf_first[k] || B->leaf_stop[k] > n_leaves)
             goto bad;
     }
     for (Py_ssize_t j = 0; j < len[6]; j++)
@@ -407,17 +421,37 @@ static inline uint64_t block_key(const blocks_t *B, long k, uint64_t left)
     return key;
 }
 
-/* A `left` word of the key: the path's decisions above the block at the features the key
- * follows, the opposite ones at the others (which the row then does not follow). */
-static inline uint64_t key_left(const blocks_t *B, long k, uint64_t key)
+/* Add block k's leaves' contributions for a row of that key to its table row: a pass over
+ * its nodes as large_contrib's, from its root's agreement (the key's low bits for the
+ * features split on above it) and the decisions the key's next bits give. agree: scratch of
+ * a word a node of the tree. */
+static void block_row(const Explainer *self, long k, uint64_t key, uint64_t *agree, double *row)
 {
-    const int first = B->key_start[k], na = B->key_start[k + 1] - first;
-    uint64_t left = (key >> na) << B->inside_first[k];
-    for (int j = 0; j < na; j++) {
-        const uint64_t want = B->key_want[first + j], mask = B->key_mask[first + j];
-        left |= ((key >> j) & 1 ? want : ~want) & mask;
+    const blocks_t *B = &self->blocks;
+    const td_leaves *L = &self->leaves;
+    const td_trees *m = &self->trees;
+    const int na = B->key_start[k + 1] - B->key_start[k], root = B->root[k];
+    const int u = B->feat_start[k + 1] - B->feat_start[k], *feats = B->feats + B->feat_start[k];
+    long l = B->leaf_first[k];
+    int bit = na;
+    double out[64];
+    agree[0] = key | (~(uint64_t)0 << na); /* features first split on below: agreed so far */
+    for (int n = root; n < root + 2 * B->inside_count[k] + 1; n++) {
+        const uint64_t a = agree[n - root];
+        if (m->feature[n] >= 0) {
+            const int goes = (key >> bit++) & 1;
+            const uint64_t off = a & ~((uint64_t)1 << self->slot[n]);
+            agree[n + 1 - root] = goes ? a : off;
+            agree[m->right[n] - root] = goes ? off : a;
+        } else if (l < B->leaf_stop[k]) {
+            const int e0 = L->entry[l], d = L->entry[l + 1] - e0;
+            td_leaf_direct(L, l++, d < 64 ? a & (((uint64_t)1 << d) - 1) : a, out);
+            for (int b = 0; b < d; b++)
+                for (int j = 0; j < u; j++)
+                    if (feats[j] == L->feature[e0 + b])
+                        row[j] += out[b];
+        }
     }
-    return left;
 }
 
 /* Tabulate the blocks, the first first, within `budget` values: row `key` of a block's table
@@ -426,11 +460,10 @@ static inline uint64_t key_left(const blocks_t *B, long k, uint64_t key)
 static int build_block_tables(Explainer *self, long budget)
 {
     const blocks_t *B = &self->blocks;
-    const td_leaves *L = &self->leaves;
     long used = 0;
-    double out[64];
+    uint64_t *agree = malloc(sizeof(uint64_t) * (size_t)self->trees.max_nodes);
     self->block_off = malloc(sizeof(long) * (size_t)(B->n_blocks + 1));
-    if (self->block_off == NULL)
+    if (self->block_off == NULL || agree == NULL)
         goto nomem;
     for (long k = 0; k < B->n_blocks; k++) {
         long nk = B->key_start[k + 1] - B->key_start[k] + B->inside_count[k];
@@ -448,24 +481,13 @@ static int build_block_tables(Explainer *self, long budget)
     for (long k = 0; k < B->n_blocks; k++) {
         const int nk = B->key_start[k + 1] - B->key_start[k] + B->inside_count[k];
         const int u = B->feat_start[k + 1] - B->feat_start[k];
-        const int *feats = B->feats + B->feat_start[k];
-        if (self->block_off[k] < 0)
-            continue;
-        for (uint64_t key = 0; key < ((uint64_t)1 << nk); key++) {
-            double *row = self->block_tab + self->block_off[k] + (long)key * u;
-            const uint64_t left = key_left(B, k, key);
-            for (long l = B->leaf_first[k]; l < B->leaf_stop[k]; l++) {
-                const int e0 = L->entry[l], d = L->entry[l + 1] - e0;
-                td_leaf_direct(L, l, td_leaf_pattern(L, l, left), out);
-                for (int b = 0; b < d; b++)
-                    for (int j = 0; j < u; j++)
-                        if (feats[j] == L->feature[e0 + b])
-                            row[j] += out[b];
-            }
-        }
+        for (uint64_t key = 0; self->block_off[k] >= 0 && key < ((uint64_t)1 << nk); key++)
+            block_row(self, k, key, agree, self->block_tab + self->block_off[k] + (long)key * u);
     }
+    free(agree);
     return 0;
 nomem:
+    free(agree);
     PyErr_NoMemory();
     return -1;
 }
@@ -535,19 +557,23 @@ static inline void small_contrib(const Explainer *self, long t, const double *x,
 }
 
 /* Add listed tree t's contributions for row x to phi, for a tree of more than 64 splits: one
- * pass over its nodes in pre-order decides its splits and carries down which features of the
- * path the row agrees with (bit slot[n] for split n's: cleared on the side the row does not
- * take), for its leaves one by one. agree: scratch of a bit word a node. */
+ * pass over its nodes in pre-order decides its splits (into dec, by number) and carries down
+ * which features of the path the row agrees with (bit slot[n] for split n's: cleared on the
+ * side the row does not take), for its leaves one by one; then a lookup a tabulated block,
+ * keyed by the agreement at its root and its decisions. agree, dec: scratch of a word and a
+ * byte a node. */
 static inline void large_contrib(const Explainer *self, long t, const double *x, double *phi,
-                                 uint64_t *agree)
+                                 uint64_t *agree, unsigned char *dec)
 {
     const td_trees *m = &self->trees;
+    const blocks_t *B = &self->blocks;
     const int root = m->roots[t], end = t + 1 < m->n_trees ? m->roots[t + 1] : (int)m->n_nodes;
+    int b = 0;
     agree[0] = ~(uint64_t)0;
     for (int n = root; n < end; n++) {
         const uint64_t a = agree[n - root];
         if (m->feature[n] >= 0) {
-            const int goes = rule_left(&self->rules, n, x[m->feature[n]]);
+            const int goes = dec[b++] = (unsigned char)rule_left(&self->rules, n, x[m->feature[n]]);
             const uint64_t off = a & ~((uint64_t)1 << self->slot[n]);
             agree[n + 1 - root] = goes ? a : off;
             agree[m->right[n] - root] = goes ? off : a;
@@ -555,18 +581,32 @@ static inline void large_contrib(const Explainer *self, long t, const double *x,
             add_leaf(self, self->node_leaf[n], a, phi);
         }
     }
+    for (long k = B->block_first[t]; k < B->block_stop[t]; k++) {
+        const int na = B->key_start[k + 1] - B->key_start[k];
+        const int u = B->feat_start[k + 1] - B->feat_start[k], *feats = B->feats + B->feat_start[k];
+        const unsigned char *inside = dec + B->inside_first[k];
+        uint64_t key = agree[B->root[k] - root] & (((uint64_t)1 << na) - 1);
+        const double *row;
+        if (self->block_off[k] < 0) /* its leaves were computed in the pass */
+            continue;
+        for (int i = 0; i < B->inside_count[k]; i++)
+            key |= (uint64_t)inside[i] << (na + i);
+        row = self->block_tab + self->block_off[k] + (long)key * u;
+        for (int j = 0; j < u; j++)
+            phi[feats[j]] += row[j];
+    }
 }
 
 /* Add tree t's contributions for row x to phi: listed, or walked. */
 static inline void tree_contrib(const Explainer *self, long t, const double *x, double *phi,
-                                td_scratch *s, uint64_t *agree)
+                                td_scratch *s, uint64_t *agree, unsigned char *dec)
 {
     if (self->leaves.first[t] < 0)
         td_tree_contrib(&self->trees, t, x, phi, s);
     else if (self->split_start[t + 1] - self->split_start[t] <= 64)
         small_contrib(self, t, x, phi);
     else
-        large_contrib(self, t, x, phi, agree);
+        large_contrib(self, t, x, phi, agree, dec);
 }
 
 /* Every tree within the nodes and of at most max_nodes, adding to an output; children after
@@ -591,23 +631,31 @@ bad:
     return -1;
 }
 
-/* Each listed tree has as many leaves as it lists and its splits' slots within a word. 0, or
- * -1 with ValueError set. */
+/* Each listed tree has as many leaves as it lists, its splits' slots within a word and its
+ * blocks' nodes and splits within it. 0, or -1 with ValueError set. */
 static int check_listed(const Explainer *self)
 {
     const td_trees *m = &self->trees;
     const td_leaves *L = &self->leaves;
+    const blocks_t *B = &self->blocks;
     for (long t = 0; t < m->n_trees; t++) {
-        int end = t + 1 < m->n_trees ? m->roots[t + 1] : (int)m->n_nodes, leaves = 0;
+        int end = t + 1 < m->n_trees ? m->roots[t + 1] : (int)m->n_nodes, leaves = 0, splits = 0;
         if (L->first[t] < 0)
             continue;
         for (int n = m->roots[t]; n < end; n++) {
             leaves += m->feature[n] < 0;
+            splits += m->feature[n] >= 0;
             if (m->feature[n] >= 0 && (self->slot[n] < 0 || self->slot[n] >= 64))
                 goto bad;
         }
-        if (leaves != L->stop[t] - L->first[t])
+        /* a block has a leaf at least: at most 65 in a tree of 64 splits (small_contrib) */
+        if (leaves != L->stop[t] - L->first[t] ||
+            (splits <= 64 && B->block_stop[t] - B->block_first[t] > 65))
             goto bad;
+        for (long k = B->block_first[t]; k < B->block_stop[t]; k++)
+            if (B->root[k] < m->roots[t] || B->root[k] + 2L * B->inside_count[k] + 1 > end ||
+                B->inside_first[k] + B->inside_count[k] > splits)
+                goto bad;
     }
     return 0;
 bad:
@@ -626,7 +674,7 @@ static int build_tables(Explainer *self, long tables)
     }
     for (Py_ssize_t l = 0; l < self->leaves_count; l++)
         self->leaf_tab_off[l] = -1;
-    if (build_block_tables(self, tables) < 0 || map_nodes(self) < 0 ||
+    if (map_splits(self) < 0 || build_block_tables(self, tables) < 0 || map_leaves(self) < 0 ||
         build_leaf_tables(self, tables) < 0)
         return -1;
     return 0;
@@ -780,16 +828,19 @@ fail:
 typedef struct {
     double *phi, *work, *sums;
     int *ints;
-    uint64_t *agree; /* per node of a tree: listed_contrib's agreement bits */
-    void *heap, *heap_agree;
+    uint64_t *agree;    /* per node of a tree: large_contrib's agreement bits */
+    unsigned char *dec; /* per split of a tree: large_contrib's decisions */
+    void *heap, *heap_agree, *heap_dec;
     double stack[STACK_DOUBLES];
     uint64_t agree_stack[STACK_NODES];
+    unsigned char dec_stack[STACK_NODES];
 } scratch_t;
 
 static void scratch_free(scratch_t *s)
 {
     free(s->heap);
     free(s->heap_agree);
+    free(s->heap_dec);
 }
 
 /* Scratch of one row's contributions (every output) and reasons; 0 or -1 (MemoryError set). */
@@ -800,13 +851,16 @@ static int scratch_init(const Explainer *self, scratch_t *s)
     long n_ints = self->kind == 0 ? td_work_ints(&self->trees) : 0;
     long total = n_phi + n_work + self->n_groups + (n_ints + 1) / 2 + 1;
     double *base = s->stack;
-    s->heap = s->heap_agree = NULL;
+    s->heap = s->heap_agree = s->heap_dec = NULL;
     s->agree = s->agree_stack;
+    s->dec = s->dec_stack;
     if (total > STACK_DOUBLES)
         base = s->heap = malloc(sizeof(double) * (size_t)total);
-    if (self->kind == 0 && self->trees.max_nodes > STACK_NODES)
+    if (self->kind == 0 && self->trees.max_nodes > STACK_NODES) {
         s->agree = s->heap_agree = malloc(sizeof(uint64_t) * (size_t)self->trees.max_nodes);
-    if (base == NULL || s->agree == NULL) {
+        s->dec = s->heap_dec = malloc((size_t)self->trees.max_nodes);
+    }
+    if (base == NULL || s->agree == NULL || s->dec == NULL) {
         scratch_free(s);
         PyErr_NoMemory();
         return -1;
@@ -840,7 +894,7 @@ static void row_contrib(const Explainer *self, const double *x, int only, double
         for (long t = 0; t < self->trees.n_trees; t++) {
             int out = self->trees.tree_output[t];
             if (only < 0 || out == only)
-                tree_contrib(self, t, x, phi + out * stride, &walk, s->agree);
+                tree_contrib(self, t, x, phi + out * stride, &walk, s->agree, s->dec);
         }
     }
 }
@@ -1102,8 +1156,10 @@ static PyMethodDef Explainer_methods[] = {
     {"expected", (PyCFunction)Explainer_expected, METH_NOARGS,
      "The expected value (baseline) of each output."},
     {"n_points", (PyCFunction)Explainer_points, METH_NOARGS, "Quadrature points (trees)."},
-    {"n_tabulated", (PyCFunction)Explainer_tabulated, METH_NOARGS, "Blocks of trees looked up in tables."},
-    {"n_leaf_tables", (PyCFunction)Explainer_leaf_tables, METH_NOARGS, "Leaves looked up in tables."},
+    {"n_tabulated", (PyCFunction)Explainer_tabulated, METH_NOARGS,
+     "Blocks of trees looked up in tables."},
+    {"n_leaf_tables", (PyCFunction)Explainer_leaf_tables, METH_NOARGS,
+     "Leaves looked up in tables."},
     {"table_bytes", (PyCFunction)Explainer_table_bytes, METH_NOARGS, "Bytes of the tables."},
     {NULL, NULL, 0, NULL}};
 

@@ -22,14 +22,14 @@ frequent-level code and its frequency) are summed, so reasons name input columns
 first: the columns that pushed the score up most (for a K-class model, the score of the
 most probable class).
 
-How trees are computed (the same values every way, up to rounding): a tree of at most 64
-splits is cut into *blocks* -- subtrees whose contributions depend on at most
-:data:`BLOCK_BITS` bits of the row (its decisions at their splits, and whether it follows
-the path at the splits above them on each feature) -- tabulated by those bits
-(:func:`tree_blocks`, within :data:`TABLE_BYTES`). Every other leaf is computed on its own
-(:func:`leaf_paths`): a leaf of value v whose path's distinct features P have zero
-fractions z (the products of the shares of the path's children split on each) adds, for a
-row that follows the path at every split on the features H and not on the others,
+How trees are computed (the same values every way, up to rounding): a tree is cut into
+*blocks* -- subtrees whose contributions depend on at most :data:`BLOCK_BITS` bits of the
+row (its decisions at their splits, and whether it follows the path at the splits above
+them on each feature) -- tabulated by those bits (:func:`tree_blocks`, within
+:data:`TABLE_BYTES`). Every other leaf is computed on its own (:func:`leaf_paths`): a leaf
+of value v whose path's distinct features P have zero fractions z (the products of the
+shares of the path's children split on each) adds, for a row that follows the path at
+every split on the features H and not on the others,
 
 * ``-F(H)`` to each feature of P not in H, and
 * ``(1 - z_i) / z_i * F(H - {i})`` to each i in H,
@@ -37,13 +37,13 @@ row that follows the path at every split on the features H and not on the others
 with ``F(A) = v * prod(z_j, j in P - A) * integral over [0, 1] of (1 - t)^(|P - A| - 1) *
 prod(t + z_j (1 - t), j in A) dt``: one table of F over the subsets of P (at most 12
 features and no zero fraction; within :data:`TABLE_BYTES` again, the fewest features
-first) makes a leaf d lookups, else it is computed in closed form. A tree of more than 64
-splits is passed over once, carrying the row's agreement with the path down to each leaf.
-Trees are walked (:func:`walk_tables`) only without ``leaves`` or with a path of more than
-64 distinct features, as the C export does. The tables are built when the explainer is
-first used (tens of milliseconds for the default student, a tenth of a second for 100
-trees of 31 leaves) and take at most 2 x :data:`TABLE_BYTES` a model (12 MB for 100 trees
-of 31 leaves); they are never saved.
+first) makes a leaf d lookups, else it is computed in closed form. The row's decisions at
+a tree of at most 64 splits are one word; a larger tree is passed over once, carrying the
+row's agreement with the path down to each leaf and block. Trees are walked
+(:func:`walk_tables`) only without ``leaves`` or with a path of more than 64 distinct
+features, as the C export does. The tables are built when the explainer is first used (a
+tenth of a second for 100 trees of 31 leaves) and take at most 2 x :data:`TABLE_BYTES` a
+model (12 MB for 100 trees of 31 leaves, 3 MB for 100 of 15); they are never saved.
 """
 
 from __future__ import annotations
@@ -247,8 +247,7 @@ TABLE_BYTES = 16 << 20
 
 
 def tree_blocks(arrays, paths, max_bits: int = BLOCK_BITS) -> tuple:
-    """The blocks of the trees of at most 64 splits listed leaf by leaf (:func:`leaf_paths`),
-    for ``_explain.c``.
+    """The blocks of the trees listed leaf by leaf (:func:`leaf_paths`), for ``_explain.c``.
 
     The leaves of a subtree depend on the row's decisions at its own splits and, for each
     feature split on above it, on whether the row follows the path at every such split
@@ -258,11 +257,12 @@ def tree_blocks(arrays, paths, max_bits: int = BLOCK_BITS) -> tuple:
     (computed on its own, as are the leaves of a block whose table does not fit).
 
     Returns per tree ``block_first``, ``block_stop``; per block ``key_start`` (into
-    ``key_mask`` and ``key_want``: per feature split on above it, its splits there, bit b
-    for the tree's b-th split, and those the path goes left at: the key's low bits),
-    ``inside_first`` and ``inside_count`` (its own splits, numbered consecutively in
-    pre-order: the key's next bits), ``feat_start`` (into ``feats``: the features its
-    leaves contribute to), ``leaf_first``, ``leaf_stop``; then ``key_mask`` and
+    ``key_mask`` and ``key_want``: per feature split on above it, in the order the path
+    meets them, its splits there, bit b for the tree's b-th split, and those the path goes
+    left at -- 0 in a tree of more than 64 splits: the key's low bits), ``inside_first`` and
+    ``inside_count`` (its own splits, numbered consecutively in pre-order: the key's next
+    bits), ``feat_start`` (into ``feats``: the features its leaves contribute to),
+    ``leaf_first``, ``leaf_stop``, ``root`` (its first node); then ``key_mask`` and
     ``key_want`` (uint64).
     """
     feature, right = arrays["feature"].tolist(), arrays["right"].tolist()
@@ -270,17 +270,17 @@ def tree_blocks(arrays, paths, max_bits: int = BLOCK_BITS) -> tuple:
     ends = arrays["roots"].tolist()[1:] + [len(feature)]
     per_tree = {k: [] for k in ("block_first", "block_stop")}
     blocks = {k: [] for k in ("mask", "want", "feats", "leaf_first", "leaf_stop", "inside")}
-    blocks["count"] = []
+    blocks["count"], blocks["root"] = [], []
     key_start, feat_start = [0], [0]
     for root, end, leaf0 in zip(arrays["roots"].tolist(), ends, first):
         per_tree["block_first"].append(len(blocks["leaf_first"]))
-        # listed, and its splits numbered within a word
-        small = leaf0 >= 0 and sum(f >= 0 for f in feature[root:end]) <= 64
-        found = _cut(feature, right, root, end, max_bits) if small else []
-        for above, (inside, count), lo, hi in found:
+        small = sum(f >= 0 for f in feature[root:end]) <= 64  # splits numbered in a word
+        found = _cut(feature, right, root, end, max_bits) if leaf0 >= 0 else []
+        for node, above, (inside, count), lo, hi in found:
             lo, hi = leaf0 + lo, leaf0 + hi
-            blocks["mask"] += [mask for mask, _ in above]
-            blocks["want"] += [want for _, want in above]
+            blocks["mask"] += [mask * small for mask, _ in above]
+            blocks["want"] += [want * small for _, want in above]
+            blocks["root"].append(node)
             blocks["inside"].append(inside)
             blocks["count"].append(count)
             blocks["feats"] += sorted(set(entry_feature[entry[lo] : entry[hi]]))
@@ -299,15 +299,16 @@ def tree_blocks(arrays, paths, max_bits: int = BLOCK_BITS) -> tuple:
         blocks["feats"],
         blocks["leaf_first"],
         blocks["leaf_stop"],
+        blocks["root"],
     )
     words = (blocks["mask"], blocks["want"])
     return (*(np.asarray(a, dtype=i32) for a in ints), *(np.asarray(a, np.uint64) for a in words))
 
 
 def _cut(feature, right, root, end, max_bits):
-    """``[([(mask, want) per feature split on above], (first split, splits) inside, first
-    leaf, stop leaf)]``: the blocks of the tree of nodes [root, end), leaves and splits
-    numbered in pre-order from 0."""
+    """``[(first node, [(mask, want) per feature split on above], (first split, splits)
+    inside, first leaf, stop leaf)]``: the blocks of the tree of nodes [root, end), leaves
+    and splits numbered in pre-order from 0."""
     splits_before, leaves_before = [0], [0]
     for n in range(root, end):
         splits_before.append(splits_before[-1] + (feature[n] >= 0))
@@ -322,7 +323,7 @@ def _cut(feature, right, root, end, max_bits):
         inside = splits_before[hi] - splits_before[lo]
         if len(above) + inside <= max_bits:
             leaves = leaves_before[lo], leaves_before[hi]
-            found.append((list(above.values()), (splits_before[lo], inside), *leaves))
+            found.append((n, list(above.values()), (splits_before[lo], inside), *leaves))
         elif feature[n] >= 0:
             bit = 1 << splits_before[lo]
             mask, want = above.get(feature[n], (0, 0))

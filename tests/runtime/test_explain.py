@@ -125,17 +125,22 @@ def test_leaf_tables_agree_with_the_walk_and_lightgbm_on_deep_trees(monkeypatch)
     probe = np.vstack([Z[:300], rng.normal(size=(50, 6)) * 10, np.full((1, 6), np.nan)])
     expected = booster.predict(probe, pred_contrib=True)
     got, ways = _every_way(runtime, probe, monkeypatch)
-    assert ways["default"].n_leaf_tables == len(leaf_paths(a, explain.shares(a))[2])
+    assert ways["default"].n_tabulated > 0  # blocks of trees over 64 splits too
+    assert ways["leaf tables"].n_leaf_tables == len(leaf_paths(a, explain.shares(a))[2])
     for name, values in got.items():
         np.testing.assert_allclose(values, expected, rtol=0, atol=1e-9, err_msg=name)
         np.testing.assert_allclose(values, got["walked"], rtol=0, atol=1e-12, err_msg=name)
 
 
-def test_zero_cover_children_are_computed_exactly(rule_data, monkeypatch):
+@pytest.mark.parametrize("leaves", [31, 100])  # trees of up to 64 splits, and more
+def test_zero_cover_children_are_computed_exactly(rule_data, monkeypatch, leaves):
     # covers counted on 60 rows: children no row reached have zero fractions, whose leaves
     # have no table ((1 - z) / z does not exist) and are computed on their own
     Z, y, enc, probe = rule_data
-    runtime = compile_lightgbm(_lgb(Z, y, cat=[2, 3], rounds=3, num_leaves=31), enc.schema_)
+    booster = _lgb(Z, y, cat=[2, 3], rounds=3, num_leaves=leaves, min_data_in_leaf=5)
+    runtime = compile_lightgbm(booster, enc.schema_)
+    sizes = np.diff(np.append(runtime.arrays["roots"], len(runtime.arrays["feature"])))
+    assert (sizes > 2 * 64 + 1).any() == (leaves > 65)
     sparse = runtime.with_covers(Z[:60])
     assert (sparse.arrays["cover"] == 0).any()
     got, ways = _every_way(sparse, probe, monkeypatch)
