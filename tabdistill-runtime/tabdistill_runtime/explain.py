@@ -42,7 +42,7 @@ a tree of at most 64 splits are one word; a larger tree is passed over once, car
 row's agreement with the path down to each leaf and block. Trees are walked
 (:func:`walk_tables`) only without ``leaves`` or with a path of more than 64 distinct
 features, as the C export does. The tables are built when the explainer is first used (a
-tenth of a second for 100 trees of 31 leaves) and take at most 2 x :data:`TABLE_BYTES` a
+fifth of a second for 100 trees of 31 leaves) and take at most 2 x :data:`TABLE_BYTES` a
 model (12 MB for 100 trees of 31 leaves, 3 MB for 100 of 15); they are never saved.
 """
 
