@@ -421,17 +421,17 @@ static inline uint64_t block_key(const blocks_t *B, long k, uint64_t left)
     return key;
 }
 
-/* Add block k's leaves' contributions for a row of that key to its table row: a pass over
- * its nodes as large_contrib's, from its root's agreement (the key's low bits for the
- * features split on above it) and the decisions the key's next bits give. agree: scratch of
- * a word a node of the tree. */
-static void block_row(const Explainer *self, long k, uint64_t key, uint64_t *agree, double *row)
+/* Add block k's leaves' contributions for a row of that key to its table row (column col[f]
+ * for feature f, -1: none): a pass over its nodes as large_contrib's, from its root's
+ * agreement (the key's low bits for the features split on above it) and the decisions the
+ * key's next bits give. agree: scratch of a word a node of the tree. */
+static void block_row(const Explainer *self, long k, uint64_t key, const int *col,
+                      uint64_t *agree, double *row)
 {
     const blocks_t *B = &self->blocks;
     const td_leaves *L = &self->leaves;
     const td_trees *m = &self->trees;
     const int na = B->key_start[k + 1] - B->key_start[k], root = B->root[k];
-    const int u = B->feat_start[k + 1] - B->feat_start[k], *feats = B->feats + B->feat_start[k];
     long l = B->leaf_first[k];
     int bit = na;
     double out[64];
@@ -447,9 +447,8 @@ static void block_row(const Explainer *self, long k, uint64_t key, uint64_t *agr
             const int e0 = L->entry[l], d = L->entry[l + 1] - e0;
             td_leaf_direct(L, l++, d < 64 ? a & (((uint64_t)1 << d) - 1) : a, out);
             for (int b = 0; b < d; b++)
-                for (int j = 0; j < u; j++)
-                    if (feats[j] == L->feature[e0 + b])
-                        row[j] += out[b];
+                if (col[L->feature[e0 + b]] >= 0)
+                    row[col[L->feature[e0 + b]]] += out[b];
         }
     }
 }
@@ -462,9 +461,12 @@ static int build_block_tables(Explainer *self, long budget)
     const blocks_t *B = &self->blocks;
     long used = 0;
     uint64_t *agree = malloc(sizeof(uint64_t) * (size_t)self->trees.max_nodes);
+    int *col = malloc(sizeof(int) * (size_t)(self->n_features + 1));
     self->block_off = malloc(sizeof(long) * (size_t)(B->n_blocks + 1));
-    if (self->block_off == NULL || agree == NULL)
+    if (self->block_off == NULL || agree == NULL || col == NULL)
         goto nomem;
+    for (int f = 0; f < self->n_features; f++)
+        col[f] = -1;
     for (long k = 0; k < B->n_blocks; k++) {
         long nk = B->key_start[k + 1] - B->key_start[k] + B->inside_count[k];
         long u = B->feat_start[k + 1] - B->feat_start[k];
@@ -480,14 +482,21 @@ static int build_block_tables(Explainer *self, long budget)
         goto nomem;
     for (long k = 0; k < B->n_blocks; k++) {
         const int nk = B->key_start[k + 1] - B->key_start[k] + B->inside_count[k];
-        const int u = B->feat_start[k + 1] - B->feat_start[k];
+        const int u = B->feat_start[k + 1] - B->feat_start[k], *feats = B->feats + B->feat_start[k];
+        for (int j = 0; j < u; j++)
+            col[feats[j]] = j;
         for (uint64_t key = 0; self->block_off[k] >= 0 && key < ((uint64_t)1 << nk); key++)
-            block_row(self, k, key, agree, self->block_tab + self->block_off[k] + (long)key * u);
+            block_row(self, k, key, col, agree,
+                      self->block_tab + self->block_off[k] + (long)key * u);
+        for (int j = 0; j < u; j++)
+            col[feats[j]] = -1;
     }
     free(agree);
+    free(col);
     return 0;
 nomem:
     free(agree);
+    free(col);
     PyErr_NoMemory();
     return -1;
 }
