@@ -18,6 +18,13 @@ round cap is one as far as any budget reads it when no budget takes all its roun
 A long run is fit only for the other sizes. Likewise a refit is read off the fit's
 own final student or baseline when that is the same fit with enough rounds.
 
+Budgets of at least twice the shipped one also get a *bag*: the mean log-odds of
+``k`` students of the best shape at the shipped budget, each within ``1/k`` of the
+budget, that differ by seed and by their subsample of rows and columns
+(:mod:`~tabdistill.distill.bagging`). One long run per member serves every budget,
+as the single students' runs do; a bag replaces a source's single student at a
+budget where it scores higher on validation.
+
 The budget the estimator was fit at (``latency_budget``) is not refit here: its
 point is the shipped student itself.
 """
@@ -30,6 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._validation import take
+from .bagging import BAG_MEMBERS, bag_student, member_params
 from .context import FitContext, seed_of
 from .gate import GateRule
 from .labels import soften
@@ -94,6 +102,7 @@ class FrontierPoint:
             "predicted_p99_us": round(self.predicted_p99_us, 3),
             "validation": abs(self.validation),
             "student_params": self.knobs.student_params,
+            "bag_members": getattr(self.student, "bag_members_", 1),
             "reason": self.reason,
         }
 
@@ -156,24 +165,123 @@ def fit_frontier(
     if ctx.budget.limited and not ctx.budget.fits(0.0):
         ctx.budget.cut("no latency-accuracy frontier: the time limit is spent")
         return [shipped]
-    with ctx.stages.stage("frontier", total=2 * len(sizes) + len(others)) as stage:
+    bagged = max(others) >= 2 * shipped.budget_us and _can_bag(ctx)
+    total = 2 * len(sizes) + len(others) + 2 * BAG_MEMBERS * bagged
+    with ctx.stages.stage("frontier", total=total) as stage:
         rows = search_rows(len(ctx.train), ctx.seeds.student)
         compared = data if rows is None else data.subsample(rows)
         reads = (list(searched), max(others) * 1000 / TREE_STEP_NS)
         distilled = _long_runs(ctx, sizes, shipped.knobs, compared, recipe, stage, reads)
         hard = _long_runs(ctx, sizes, Knobs({}), compared, recipe, stage, reads)
+        bags = (None, None)
+        if bagged:
+            bags = tuple(
+                _Bag.fit(ctx, runs, shipped.budget_us, compared, recipe, stage)
+                for runs in (distilled, hard)
+            )
         picks = []
         for budget in others:
-            picks.append(_pick(ctx, budget, distilled, hard, rule, tolerance, teacher_leads))
+            single = _pick(ctx, budget, distilled, hard, rule, tolerance, teacher_leads, bags)
+            picks.append(single)
             stage.update()
-        points, refits = _refit(ctx, picks, data, final, recipe, shipped)
+        in_bag = [any(p[2] is c for b in bags if b for c in b.built.values()) for p in picks]
+        singles = [p for p, bag in zip(picks, in_bag) if not bag]
+        points, refits = _refit(ctx, singles, data, final, recipe, shipped)
+        for bag, source in zip(bags, ("distilled", "baseline")):
+            picked = [p for p, b in zip(picks, in_bag) if b and p[1] == source]
+            if bag is not None and picked:
+                points += bag.refit(ctx, picked, data, final, recipe)
+                refits += len(bag.runs)
         grown = sum(run.fitted for run in distilled + hard)
+        grown += sum(len(bag.runs) for bag in bags if bag is not None)
         stage.detail = f"{grown} long runs and {refits} refits fit; " + ", ".join(
             f"{p.budget_us:g} us {p.source}" for p in points
         )
     return sorted(
         [shipped, *points], key=lambda p: math.inf if p.budget_us is None else p.budget_us
     )
+
+
+def _can_bag(ctx) -> bool:
+    """Whether bags apply: binary LightGBM-like students (they average boosters), and time
+    left when the fit has a time limit."""
+    student = ctx.students.new(0, None)
+    if ctx.n_classes != 2 or "subsample" not in student.get_params():
+        return False
+    return not ctx.budget.limited or ctx.budget.fits(0.0)
+
+
+@dataclass
+class _Bag:
+    """One source's bag: the long runs of its members, each the best single shape at
+    ``floor_us`` (the shipped budget), and the bags built off them so far (members'
+    rounds -> :class:`Candidate`). At a budget ``b`` the bag has ``k = b // floor_us``
+    members (at most :data:`BAG_MEMBERS`), each cut to ``b / k``."""
+
+    runs: list
+    floor_us: float
+    built: dict = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def fit(cls, ctx, runs, floor_us, data, recipe, stage) -> _Bag:
+        """The members' runs: the best of ``runs`` at ``floor_us`` on validation, fit again
+        with :func:`~tabdistill.distill.bagging.member_params` and seeds of their own."""
+        shape = max(
+            runs, key=lambda run: run.prefix(run.rounds_within(floor_us), ctx.validation).value
+        )
+        params = member_params(shape.knobs.student_params)
+        fit_data = _run_data(ctx, shape.knobs, data, recipe)
+        members = []
+        for i in range(BAG_MEMBERS):
+            seed = (ctx.seeds.student + 1 + i) % (2**31 - 1)
+            model = ctx.students.fit(seed, params, *fit_data)
+            members.append(_Run(shape.knobs.with_params(params), model, _cumulative_steps(model)))
+            stage.update()
+        return cls(members, floor_us)
+
+    def members_at(self, budget_us) -> int:
+        return min(len(self.runs), int(budget_us // self.floor_us))
+
+    def at(self, budget_us, validation) -> Candidate | None:
+        """The bag at ``budget_us`` scored on ``validation`` (None: room for one member only)."""
+        k = self.members_at(budget_us)
+        if k < 2:
+            return None
+        rounds = tuple(run.rounds_within(budget_us / k) for run in self.runs[:k])
+        if rounds not in self.built:
+            student = bag_student([r.model.truncated(n) for r, n in zip(self.runs, rounds)])
+            params = {**self.runs[0].knobs.student_params, "n_estimators": max(rounds)}
+            knobs = self.runs[0].knobs.with_params({**params, "early_stopping_rounds": None})
+            self.built[rounds] = evaluate(student, knobs, validation)
+        return self.built[rounds]
+
+    def refit(self, ctx, picks, data, final, recipe) -> list[FrontierPoint]:
+        """The points of ``picks`` (built by this bag) with every member refit like a single
+        student (see :func:`_refit_one`), once, with the most rounds any budget took."""
+        rounds_of = {id(cand): rounds for rounds, cand in self.built.items()}
+        most = np.zeros(len(self.runs), dtype=int)
+        for pick in picks:
+            rounds = rounds_of[id(pick[2])]
+            most[: len(rounds)] = np.maximum(most[: len(rounds)], rounds)
+        source = picks[0][1]
+        refit = [
+            _refit_one(
+                ctx, Candidate(run.knobs, run.model, None, 0.0), int(n), data, final, recipe, source
+            )
+            for run, n in zip(self.runs, most)
+            if n
+        ]
+        points = []
+        for budget, _, cand, reason in picks:
+            rounds = rounds_of[id(cand)]
+            share = budget / len(rounds)
+            members = [
+                run.model.truncated(min(n, run.rounds_within(share)))
+                for run, n in zip(refit, rounds)
+            ]
+            student = bag_student(members)
+            points.append(FrontierPoint(budget, student, source, cand.knobs, cand.value, reason))
+        return points
 
 
 def _long_runs(ctx, sizes, knobs, data, recipe, stage, reads) -> list[_Run]:
@@ -262,10 +370,13 @@ def _best_within(ctx, runs, budget, tolerance) -> Candidate:
     return cheapest_within(fitted, tolerance, student_cost)
 
 
-def _pick(ctx, budget, distilled, hard, rule, tolerance, teacher_leads):
-    """Distilled or baseline at ``budget``: the gate's validation checks decide."""
-    student = _best_within(ctx, distilled, budget, tolerance)
-    baseline = _best_within(ctx, hard, budget, tolerance)
+def _pick(ctx, budget, distilled, hard, rule, tolerance, teacher_leads, bags=(None, None)):
+    """Distilled or baseline at ``budget``: the gate's validation checks decide. Each side is
+    its best single student, or its bag (:class:`_Bag`) where that scores higher."""
+    student, baseline = (
+        _with_bag(ctx, _best_within(ctx, runs, budget, tolerance), bag, budget)
+        for runs, bag in zip((distilled, hard), bags)
+    )
     validation = ctx.validation
     wins = win_rate(
         validation.metric,
@@ -283,6 +394,12 @@ def _pick(ctx, budget, distilled, hard, rule, tolerance, teacher_leads):
     if reason is not None and rule.enforce:
         return budget, "baseline", baseline, reason
     return budget, "distilled", student, reason
+
+
+def _with_bag(ctx, single: Candidate, bag, budget) -> Candidate:
+    """``single``, or ``bag``'s student at ``budget`` where it scores higher on validation."""
+    bagged = None if bag is None else bag.at(budget, ctx.validation)
+    return bagged if bagged is not None and bagged.value > single.value else single
 
 
 def _refit(ctx, picks, data, final: FinalModels, recipe, shipped) -> tuple[list, int]:
