@@ -131,9 +131,12 @@ class DistilledClassifier(
     frontier_budgets : sequence of float or None, default=None
         Also fit a student at each of these latency budgets (microseconds), read
         off one long run per student size (:mod:`tabdistill.distill.frontier`):
-        what each extra microsecond buys. ``frontier_`` holds them, the shipped
-        student at ``latency_budget`` among them; ``tabdistill benchmark`` asks
-        for (2, 5, 10, 20, 50, 100). None: no frontier.
+        what each extra microsecond buys. A budget of twice ``latency_budget``
+        or more may hold a bag: the mean log-odds of up to five students
+        (:mod:`tabdistill.distill.bagging`), where it beats one student there on
+        validation. ``frontier_`` holds them, the shipped student at
+        ``latency_budget`` among them; ``tabdistill benchmark`` asks for
+        (2, 5, 10, 20, 50, 100). None: no frontier.
     size_tolerance : float, default=0.001
         Among student sizes, the cheapest (fewest tree steps per row) whose
         validation score is within this of the best is kept: a larger model

@@ -271,16 +271,16 @@ class _Bag:
             for run, n in zip(self.runs, most)
             if n
         ]
-        points = []
+        points, students = [], {}
         for budget, _, cand, reason in picks:
             rounds = rounds_of[id(cand)]
             share = budget / len(rounds)
-            members = [
-                run.model.truncated(min(n, run.rounds_within(share)))
-                for run, n in zip(refit, rounds)
-            ]
-            student = bag_student(members)
-            points.append(FrontierPoint(budget, student, source, cand.knobs, cand.value, reason))
+            cut = tuple(min(n, run.rounds_within(share)) for run, n in zip(refit, rounds))
+            if cut not in students:  # budgets that take the same rounds share a student
+                students[cut] = bag_student([r.model.truncated(n) for r, n in zip(refit, cut)])
+            points.append(
+                FrontierPoint(budget, students[cut], source, cand.knobs, cand.value, reason)
+            )
         return points
 
 

@@ -27,8 +27,9 @@ def measure_frontier(model, Z_test, y_test, rows, latency_calls, stages) -> list
 
     Returns one dict per point -- ``kind`` (``"student"`` or ``"teacher"``),
     ``latency_budget_us``, ``source``, the test metrics, ``single_row_p50_us``,
-    ``single_row_p99_us``, ``size_bytes``, ``tree_steps``, ``predicted_p99_us`` and
-    ``within_budget`` -- or None when the model has no frontier.
+    ``single_row_p99_us``, ``size_bytes``, ``tree_steps``, ``predicted_p99_us``,
+    ``bag_members`` (students averaged, 1: a single one) and ``within_budget`` -- or None
+    when the model has no frontier.
     """
     points = getattr(model, "frontier_", None)
     if not points:
@@ -52,6 +53,7 @@ def measure_frontier(model, Z_test, y_test, rows, latency_calls, stages) -> list
                     **entry,
                     "tree_steps": point.tree_steps,
                     "predicted_p99_us": round(point.predicted_p99_us, 3),
+                    "bag_members": getattr(point.student, "bag_members_", 1),
                     "within_budget": budget is None or entry["single_row_p99_us"] <= budget,
                 }
             )
@@ -94,8 +96,11 @@ def frontier_lines(summary: dict) -> list[str]:
         budget = "teacher" if p["kind"] == "teacher" else f"{p['latency_budget_us']:g} us"
         flag = "" if p.get("within_budget", True) else "  (over its budget here)"
         mark = " *" if p.get("shipped") else ""
+        source = p.get("source", "") + (
+            f" x{p['bag_members']}" if p.get("bag_members", 1) > 1 else ""
+        )
         lines.append(
-            f"  {budget:>8}{mark:<2} {p.get('source', ''):<9} ROC-AUC {p[metric]:.4f}"
+            f"  {budget:>8}{mark:<2} {source:<12} ROC-AUC {p[metric]:.4f}"
             + (f"  PR-AUC {p['average_precision']:.4f}" if "average_precision" in p else "")
             + f"  p50 {p['single_row_p50_us']:,.1f} us  p99 {p['single_row_p99_us']:,.1f} us"
             + f"  {p['size_bytes'] / 1024:,.0f} KB{flag}"
