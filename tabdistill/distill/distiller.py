@@ -129,14 +129,11 @@ class DistilledClassifier(
         :mod:`tabdistill.distill.sizes`; ``docs/results.md#latency-budget``).
         The baseline gets the same budget. None: no budget.
     frontier_budgets : sequence of float or None, default=None
-        Also fit a student at each of these latency budgets (microseconds), read
-        off one long run per student size (:mod:`tabdistill.distill.frontier`):
-        what each extra microsecond buys. A budget of twice ``latency_budget``
-        or more may hold a bag: the mean log-odds of up to five students
-        (:mod:`tabdistill.distill.bagging`), where it beats one student there on
-        validation. ``frontier_`` holds them, the shipped student at
-        ``latency_budget`` among them; ``tabdistill benchmark`` asks for
-        (2, 5, 10, 20, 50, 100). None: no frontier.
+        Also fit a student at each of these latency budgets (microseconds)
+        (:mod:`tabdistill.distill.frontier`): what each extra microsecond buys;
+        from twice ``latency_budget``, a bag of up to five students where it wins
+        on validation. ``frontier_`` holds them, the shipped student among them;
+        ``tabdistill benchmark`` asks for (2, 5, 10, 20, 50, 100). None: none.
     size_tolerance : float, default=0.001
         Among student sizes, the cheapest (fewest tree steps per row) whose
         validation score is within this of the best is kept: a larger model

@@ -184,22 +184,26 @@ def fit_frontier(
             single = _pick(ctx, budget, distilled, hard, rule, tolerance, teacher_leads, bags)
             picks.append(single)
             stage.update()
-        in_bag = [any(p[2] is c for b in bags if b for c in b.built.values()) for p in picks]
-        singles = [p for p, bag in zip(picks, in_bag) if not bag]
+        bagged = [b.picked(picks) if b is not None else [] for b in bags]
+        singles = [p for p in picks if not any(p in b for b in bagged)]
         points, refits = _refit(ctx, singles, data, final, recipe, shipped)
-        for bag, source in zip(bags, ("distilled", "baseline")):
-            picked = [p for p, b in zip(picks, in_bag) if b and p[1] == source]
-            if bag is not None and picked:
-                points += bag.refit(ctx, picked, data, final, recipe)
-                refits += len(bag.runs)
+        for bag, picked in zip(bags, bagged):
+            if picked:
+                more, fitted = bag.refit(ctx, picked, data, final, recipe)
+                points, refits = points + more, refits + fitted
         grown = sum(run.fitted for run in distilled + hard)
         grown += sum(len(bag.runs) for bag in bags if bag is not None)
         stage.detail = f"{grown} long runs and {refits} refits fit; " + ", ".join(
-            f"{p.budget_us:g} us {p.source}" for p in points
+            f"{p.budget_us:g} us {p.source}{_bag_mark(p.student)}" for p in points
         )
     return sorted(
         [shipped, *points], key=lambda p: math.inf if p.budget_us is None else p.budget_us
     )
+
+
+def _bag_mark(student) -> str:
+    members = getattr(student, "bag_members_", 1)
+    return f" x{members}" if members > 1 else ""
 
 
 def _can_bag(ctx) -> bool:
@@ -255,9 +259,15 @@ class _Bag:
             self.built[rounds] = evaluate(student, knobs, validation)
         return self.built[rounds]
 
-    def refit(self, ctx, picks, data, final, recipe) -> list[FrontierPoint]:
-        """The points of ``picks`` (built by this bag) with every member refit like a single
-        student (see :func:`_refit_one`), once, with the most rounds any budget took."""
+    def picked(self, picks) -> list:
+        """The picks (of :func:`_pick`) that are bags built here."""
+        built = {id(cand) for cand in self.built.values()}
+        return [pick for pick in picks if id(pick[2]) in built]
+
+    def refit(self, ctx, picks, data, final, recipe) -> tuple[list, int]:
+        """The points of ``picks`` (built by this bag) with every member they use refit like
+        a single student (see :func:`_refit_one`), once, with the most rounds any budget
+        took; and how many members were refit."""
         rounds_of = {id(cand): rounds for rounds, cand in self.built.items()}
         most = np.zeros(len(self.runs), dtype=int)
         for pick in picks:
@@ -281,7 +291,7 @@ class _Bag:
             points.append(
                 FrontierPoint(budget, students[cut], source, cand.knobs, cand.value, reason)
             )
-        return points
+        return points, len(refit)
 
 
 def _long_runs(ctx, sizes, knobs, data, recipe, stage, reads) -> list[_Run]:
