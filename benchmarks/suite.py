@@ -141,6 +141,7 @@ def frontier_points(model, Z_te, y_te) -> list | None:
             {
                 "latency_budget_us": point.budget_us,
                 "source": point.source,
+                "bag_members": getattr(point.student, "bag_members_", 1),
                 "test_roc_auc": roc_auc(y_te, runtime.score_encoded(Z_te)),
                 "predicted_p99_us": round(point.predicted_p99_us, 3),
                 "measured_p99_us": one["p99_us"],
