@@ -46,6 +46,7 @@ from .search import search_rows
 from .selection import Candidate, Knobs, cheapest_within, evaluate, win_rate
 from .sizes import TREE_STEP_NS, round_steps, student_cost
 from .soft_targets import DistillData, TargetRecipe
+from .students import LightGBMStudent
 
 #: The budgets (microseconds of single-row p99) ``tabdistill benchmark`` fits by default.
 DEFAULT_BUDGETS = (2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
@@ -207,10 +208,13 @@ def _bag_mark(student) -> str:
 
 
 def _can_bag(ctx) -> bool:
-    """Whether bags apply: binary LightGBM-like students (they average boosters), and time
-    left when the fit has a time limit."""
-    student = ctx.students.new(0, None)
-    if ctx.n_classes != 2 or "subsample" not in student.get_params():
+    """Whether bags apply: binary LightGBM students (a bag averages their models), training
+    rows the search compares on in full (above :data:`~tabdistill.distill.search.SEARCH_ROWS`
+    a single student has rows enough, and five members would cost five refits on all of
+    them), and time left when the fit has a time limit."""
+    if ctx.n_classes != 2 or not isinstance(ctx.students.new(0, None), LightGBMStudent):
+        return False
+    if search_rows(len(ctx.train), ctx.seeds.student) is not None:
         return False
     return not ctx.budget.limited or ctx.budget.fits(0.0)
 

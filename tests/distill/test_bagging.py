@@ -116,3 +116,16 @@ def test_no_bags_below_twice_the_shipped_budget(monkeypatch):
         **FAST_DISTILLER, latency_budget=0.5, frontier_budgets=(0.2, 0.5, 0.9), random_state=0
     ).fit(X, y)
     assert fitted == []
+
+
+def test_no_bags_where_the_search_subsamples_the_rows(monkeypatch):
+    from tabdistill.distill import search
+
+    fitted = []
+    monkeypatch.setattr(frontier._Bag, "fit", classmethod(lambda *a: fitted.append(a)))
+    monkeypatch.setattr(search, "SEARCH_ROWS", 200)
+    X, y = mixed_frame(400, seed=4)
+    model = DistilledClassifier(
+        **FAST_DISTILLER, latency_budget=0.5, frontier_budgets=(0.5, 5.0), random_state=0
+    ).fit(X, y)
+    assert fitted == [] and [p.budget_us for p in model.frontier_] == [0.5, 5.0]
