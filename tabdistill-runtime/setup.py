@@ -26,8 +26,12 @@ setup(
         ),
         Extension(
             "tabdistill_runtime._explain",
-            sources=["tabdistill_runtime/_explain.c"],
-            depends=["tabdistill_runtime/_treeshap.h"],
+            sources=["tabdistill_runtime/_explain.c", "tabdistill_runtime/_explain_new.c"],
+            depends=[
+                "tabdistill_runtime/_explain.h",
+                "tabdistill_runtime/_treeshap.h",
+                "tabdistill_runtime/_shaptables.h",
+            ],
             extra_compile_args=["-O3"],
             optional=True,
         ),

@@ -1,7 +1,7 @@
 /* Per-row feature contributions ("reasons") of a tree ensemble or a linear model.
  *
  * Plain C99 without Python, shared by the runtime's extension (_explain.c) and the C export
- * (tabdistill/export/c_source.py embeds this file), so both compute the same numbers.
+ * (tabdistill/export/c_reasons.py embeds this file), so both compute the same numbers.
  *
  * Trees: exact path-dependent TreeSHAP (Lundberg, Erion & Lee 2018, "Consistent individualized
  * feature attribution for tree ensembles"). Leaf l of value v, reached along a path whose
@@ -9,7 +9,8 @@
  * and z_j (the product of the training-row shares of the path's children split on j), adds to
  * feature i
  *
- *     v (o_i - z_i) * integral over t in [0, 1] of prod_{j != i} e_j(t),  e_j = o_j t + z_j (1 - t),
+ *     v (o_i - z_i) * integral over t in [0, 1] of prod_{j != i} e_j(t),
+ *     with e_j = o_j t + z_j (1 - t),
  *
  * the Shapley value of the leaf's conditional expectation: the Shapley weight
  * |S|! (d - |S| - 1)! / d! is the Beta integral of t^|S| (1 - t)^(d - 1 - |S|). The integrand
@@ -25,7 +26,8 @@
  * splits replaces the feature's factor and adds the change it makes to o - z, over the leaves
  * below it with their own last factor of the feature divided out (summed, per edge, over the
  * next splits on the feature below it). A row costs a few operations per node and point, with
- * no division unless a feature repeats on a path.
+ * no division unless a feature repeats on a path. (_shaptables.h computes the same leaf by
+ * leaf, and from tables, for the runtime's reason codes.)
  *
  * A subtree no coalition reaches (a child no training row reached, on the side the row does
  * not take) is worth nothing to every feature: it is skipped, which is exact. A node of cover 0
@@ -301,133 +303,6 @@ TD_FUNC void td_contrib(const td_trees *m, const double *x, int only, double *ph
         int out = m->tree_output ? m->tree_output[tree] : 0;
         if (only < 0 || out == only)
             td_tree_contrib(m, tree, x, phi + out * stride, &s);
-    }
-}
-
-/* ---- the same contributions leaf by leaf
- *
- * With A the distinct features of a leaf's path the row agrees with (o = 1) and B the others,
- * G(t) = prod_{A} (t + z (1 - t)) and ZB = prod_{B} z, the leaf adds
- *     to each b in B:  -v ZB * integral of G(t) (1 - t)^(|B| - 1)
- *     to each a in A:   v (1 - z_a) ZB * integral of G(t) / (t + z_a (1 - t)) * (1 - t)^|B|
- * (the integrand of the walk with o and z put in), each integrated by the Gauss-Legendre rule
- * of ceil(d / 2) points for the d features of its own path. In a tree of at most 64 splits,
- * which splits the row goes left at is one bit each (the tree's splits in pre-order), so a
- * leaf costs a few operations per feature of its path and point: the leaves of a tree can
- * cost less than its walk. */
-
-typedef struct {
-    const int *first, *stop; /* per tree: its leaves [first, stop) (first < 0: not listed) */
-    const double *value;     /* per leaf: its value */
-    const int *entry;        /* per leaf: its path's distinct features at [entry[l], entry[l+1]) */
-    const int *feature;      /* per entry: the feature */
-    const double *z;         /* per entry: the product of the shares of the path's children
-                              * split on it */
-    const uint64_t *mask;    /* per entry: the tree's splits on it along the path (bit b: the
-                              * b-th split of the tree) */
-    const uint64_t *want;    /* per entry: those of them the path goes left at */
-    const double *rule_t, *rule_w; /* the Gauss-Legendre rules of 1, 2, ... points on [0, 1],
-                                    * one after another (n points start at n (n - 1) / 2) */
-} td_leaves;
-
-/* Which distinct features of leaf l's path the row agrees with (follows the path at every
- * split on it): bit b for the leaf's b-th, for a row going left at the splits `left` sets. */
-TD_FUNC uint64_t td_leaf_pattern(const td_leaves *L, long l, uint64_t left)
-{
-    const int e0 = L->entry[l], d = L->entry[l + 1] - e0;
-    uint64_t pattern = 0;
-    int b;
-    for (b = 0; b < d; b++)
-        pattern |= (uint64_t)(((left ^ L->want[e0 + b]) & L->mask[e0 + b]) == 0) << b;
-    return pattern;
-}
-
-/* The contributions of leaf l to its path's distinct features (out[b] for the b-th) when the
- * row agrees with those `pattern` sets. */
-TD_FUNC void td_leaf_direct(const td_leaves *L, long l, uint64_t pattern, double *out)
-{
-    const int e0 = L->entry[l], d = L->entry[l + 1] - e0, n = (d + 1) / 2;
-    const double v = L->value[l], *t = L->rule_t + n * (n - 1) / 2;
-    const double *w = L->rule_w + n * (n - 1) / 2, *z = L->z + e0;
-    double zb = 1.0, g[32], sum_b = 0.0;
-    int beta = 0, b, k;
-    for (b = 0; b < d; b++) {
-        out[b] = 0.0;
-        if (!((pattern >> b) & 1)) {
-            zb *= z[b];
-            beta++;
-        }
-    }
-    if (zb == 0.0 || d > 64) /* no coalition reaches the leaf from here */
-        return;
-    for (k = 0; k < n; k++) {
-        double gk = v * zb, omt = 1.0 - t[k];
-        for (b = 0; b < d; b++)
-            gk *= (pattern >> b) & 1 ? t[k] + z[b] * omt : 1.0;
-        for (b = 1; b < beta; b++)
-            gk *= omt;
-        sum_b += w[k] * gk;                    /* v ZB G (1 - t)^(beta - 1) */
-        g[k] = w[k] * gk * (beta ? omt : 1.0); /* v ZB G (1 - t)^beta, weighted */
-    }
-    for (b = 0; b < d; b++) {
-        if ((pattern >> b) & 1) {
-            double sum_a = 0.0;
-            for (k = 0; k < n; k++)
-                sum_a += g[k] / (t[k] + z[b] * (1.0 - t[k]));
-            out[b] = (1.0 - z[b]) * sum_a;
-        } else {
-            out[b] = -sum_b;
-        }
-    }
-}
-
-/* ---- a leaf's contributions from a table of 2^d values
- *
- * With F(A) = v ZB * integral of G(t) (1 - t)^(|B| - 1) for the pattern A (B the path's
- * other features; F(all) = 0), the leaf adds -F(A) to each b in B and, as F(A \ {a}) is
- * v z_a ZB * integral of G(t) / (t + z_a (1 - t)) * (1 - t)^|B|, (1 - z_a) / z_a * F(A \ {a})
- * to each a in A: one table of F over the 2^d patterns (built once) and a ratio per feature
- * give a row's contributions in d lookups, exact for z_a > 0. */
-
-/* F(pattern) of leaf l: its td_leaf_direct's value for any feature the row disagrees with,
- * negated. */
-TD_FUNC double td_leaf_mass(const td_leaves *L, long l, uint64_t pattern)
-{
-    const int e0 = L->entry[l], d = L->entry[l + 1] - e0, n = (d + 1) / 2;
-    const double *t = L->rule_t + n * (n - 1) / 2, *w = L->rule_w + n * (n - 1) / 2;
-    const double *z = L->z + e0;
-    double zb = L->value[l], sum = 0.0;
-    int beta = 0, b, k;
-    for (b = 0; b < d; b++) {
-        if (!((pattern >> b) & 1)) {
-            zb *= z[b];
-            beta++;
-        }
-    }
-    if (beta == 0 || zb == 0.0) /* no feature to charge / no coalition reaches the leaf */
-        return 0.0;
-    for (k = 0; k < n; k++) {
-        double g = w[k], omt = 1.0 - t[k];
-        for (b = 0; b < d; b++)
-            g *= (pattern >> b) & 1 ? t[k] + z[b] * omt : 1.0;
-        for (b = 1; b < beta; b++)
-            g *= omt;
-        sum += g;
-    }
-    return zb * sum;
-}
-
-/* Add the contributions of a leaf of d distinct path features (feature[b]) to phi, from its
- * table of F and ratios (1 - z) / z, for a row agreeing with those `pattern` sets. */
-TD_FUNC void td_leaf_lookup(const int *feature, const double *ratio, const double *table, int d,
-                            uint64_t pattern, double *phi)
-{
-    const double cold = -table[pattern];
-    int b;
-    for (b = 0; b < d; b++) { /* both sides computed, one kept: no branch to mispredict */
-        const double in = (double)((pattern >> b) & 1);
-        const double hot = ratio[b] * table[pattern & ~((uint64_t)1 << b)];
-        phi[feature[b]] += in * hot + (1.0 - in) * cold; /* exactly hot or cold */
     }
 }
 

@@ -146,7 +146,7 @@ def gauss_points(depth: int, n_features: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def leaf_paths(arrays, share, listed: bool = True) -> tuple:
-    """The leaf-by-leaf form of the trees (``td_leaves`` of ``_treeshap.h``), for
+    """The leaf-by-leaf form of the trees (``td_leaves`` of ``_shaptables.h``), for
     ``_explain.c``: per tree its leaves ``first``, ``stop`` (-1: walked instead: every tree
     unless ``listed``, and a tree with a path of more than 64 distinct features), per leaf
     its ``value`` and ``entry`` range, per entry (a distinct feature of the leaf's path, in
