@@ -19,8 +19,8 @@ setup(
         ),
         Extension(
             "tabdistill_runtime._records",
-            sources=["tabdistill_runtime/_records.c"],
-            depends=["tabdistill_runtime/_rawvalues.h"],
+            sources=["tabdistill_runtime/_records.c", "tabdistill_runtime/_records_new.c"],
+            depends=["tabdistill_runtime/_records.h", "tabdistill_runtime/_rawvalues.h"],
             extra_compile_args=["-O3"],
             optional=True,
         ),

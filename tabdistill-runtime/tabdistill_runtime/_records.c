@@ -8,71 +8,10 @@
  * Python -- on anything that would need a warning, an error or a value it does not read
  * itself: a stray, a time-zone mismatch, an absent column (unless allow_missing), an unknown
  * key, another type of value. So a row it returns is the row Python computes, to the bit, and
- * everything else is Python's to say.
+ * everything else is Python's to say. The Reader is built in _records_new.c (_records.h:
+ * what both files share).
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-
-#include "_rawvalues.h"
-
-#define TZ_NAIVE 0
-#define TZ_AWARE 1
-#define TZ_ANY 2
-#define MAX_PATTERN 32
-
-/* A level of a category by its text: the str keys of the level table, kept alive by it. */
-typedef struct {
-    uint64_t hash; /* text_hash of its characters */
-    const void *data; /* the key's characters (NULL: an empty slot) */
-    Py_ssize_t length;
-    int kind;
-    double code;
-} Slot;
-
-typedef struct {
-    PyObject *name;   /* the input column (str) */
-    Slot *slots;      /* the text levels, open addressing (mask + 1 slots) */
-    size_t mask;
-    PyObject *levels; /* level table (dict) of a category, NULL for a number */
-    PyObject *unseen; /* what an unseen level encodes to (float) */
-    Py_ssize_t j;     /* encoded position */
-    Py_ssize_t col;   /* the column's place among the columns of fit */
-    int first;        /* the column's first feature: counted once */
-    double lower, upper;
-    tdr_number_format format;
-} Simple;
-
-typedef struct {
-    PyObject *name;
-    Py_ssize_t col;
-    int layout, tz, n_parts;
-    char pattern[MAX_PATTERN];
-    Py_ssize_t pos[TDR_N_PARTS];
-    int part[TDR_N_PARTS];
-} DateColumn;
-
-/* A column's name as the walk compares it: its characters (kept alive by the columns). */
-typedef struct {
-    const char *data;
-    Py_ssize_t size; /* bytes */
-    int kind;
-} Name;
-
-typedef struct {
-    PyObject_HEAD
-    vectorcallfunc vectorcall;
-    Py_ssize_t width, n_simple, n_dates, n_dropped, n_columns;
-    Simple *simple;
-    DateColumn *dates;
-    PyObject *dropped;  /* tuple of columns dropped at fit: keys that need no warning */
-    PyObject *columns;  /* tuple of the columns of fit (str), in order */
-    Name *names;        /* their characters */
-    PyObject *category; /* category(name, value, levels, unseen) -> float, in Python */
-    PyObject *empty;    /* numpy.empty */
-    PyObject *shape;    /* width, a Python int */
-    PyObject *spare;    /* the last row made, reused once nobody else holds it */
-    PyObject *spec;     /* the arguments, kept alive: the strings above point into them */
-} Reader;
+#include "_records.h"
 
 /* ---- reading one value: 1 read, 0 give up (no exception left set) */
 
@@ -154,20 +93,6 @@ static inline int same_bytes(const char *a, const char *b, Py_ssize_t n)
         return u == v;
     }
     return n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
-}
-
-/* A hash of n bytes, cheaper than str's: a record's text is new, its str hash not yet made. */
-static inline uint64_t text_hash(const char *s, Py_ssize_t n)
-{
-    uint64_t h = 0x9e3779b97f4a7c15ULL ^ (uint64_t)n, w;
-    for (; n >= 8; s += 8, n -= 8) {
-        memcpy(&w, s, 8);
-        h = (h ^ w) * 0xff51afd7ed558ccdULL;
-        h ^= h >> 29;
-    }
-    for (; n > 0; s++, n--)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-    return h ^ (h >> 32);
 }
 
 /* The code of text v among the text levels: 1 found, 0 not. What the level table (a dict)
@@ -371,8 +296,8 @@ static PyObject *new_row(Reader *r, Py_buffer *view)
 }
 
 /* reader(record, allow_missing) -> the encoded row (float64 array), or None: ask Python. */
-static PyObject *Reader_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
-                                   PyObject *kwnames)
+PyObject *tdr_reader_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
+                                PyObject *kwnames)
 {
     Reader *self = (Reader *)callable;
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
@@ -431,220 +356,6 @@ static PyObject *Reader_many(Reader *self, PyObject *args)
     return left;
 }
 
-/* ---- building a reader */
-
-static int text_of(PyObject *obj, const char **s, size_t *n)
-{
-    Py_ssize_t len;
-    *s = PyUnicode_AsUTF8AndSize(obj, &len);
-    *n = (size_t)len;
-    return *s == NULL ? -1 : 0;
-}
-
-/* The str keys of c->levels (float values) in c->slots. */
-static int text_levels(Simple *c)
-{
-    Py_ssize_t pos = 0, size = 8;
-    PyObject *key, *value;
-    while (size < 2 * PyDict_GET_SIZE(c->levels))
-        size *= 2;
-    c->slots = PyMem_Calloc((size_t)size, sizeof(Slot));
-    if (c->slots == NULL) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    c->mask = (size_t)size - 1;
-    while (PyDict_Next(c->levels, &pos, &key, &value)) {
-        if (!PyUnicode_CheckExact(key))
-            continue;
-        uint64_t h = text_hash(PyUnicode_DATA(key),
-                               PyUnicode_GET_LENGTH(key) * PyUnicode_KIND(key));
-        double code = PyFloat_AsDouble(value);
-        if (code == -1.0 && PyErr_Occurred())
-            return -1;
-        size_t i = (size_t)h & c->mask;
-        while (c->slots[i].data != NULL)
-            i = (i + 1) & c->mask;
-        c->slots[i] = (Slot){h, PyUnicode_DATA(key), PyUnicode_GET_LENGTH(key),
-                             PyUnicode_KIND(key), code};
-    }
-    return 0;
-}
-
-/* (j, col, name, levels or None, unseen, first, lower, upper,
- *  currency, thousands, decimal, percent, parens) */
-static int parse_simple(PyObject *item, Simple *c)
-{
-    PyObject *currency, *thousands, *decimal;
-    int percent, parens;
-    const char *dec;
-    size_t dec_len;
-    if (!PyArg_ParseTuple(item, "nnUOO!pddUUUpp", &c->j, &c->col, &c->name, &c->levels,
-                          &PyFloat_Type,
-                          &c->unseen, &c->first, &c->lower, &c->upper, &currency, &thousands,
-                          &decimal, &percent, &parens))
-        return -1;
-    if (c->levels == Py_None)
-        c->levels = NULL;
-    else if (!PyDict_Check(c->levels)) {
-        PyErr_SetString(PyExc_TypeError, "levels must be a dict or None");
-        return -1;
-    } else if (text_levels(c) < 0)
-        return -1;
-    if (text_of(currency, &c->format.currency, &c->format.currency_len) < 0 ||
-        text_of(thousands, &c->format.thousands, &c->format.thousands_len) < 0 ||
-        text_of(decimal, &dec, &dec_len) < 0)
-        return -1;
-    if (dec_len != 1 || (dec[0] != '.' && dec[0] != ',') || c->format.currency_len > 64 ||
-        c->format.thousands_len > 4) {
-        PyErr_SetString(PyExc_ValueError, "not a number format");
-        return -1;
-    }
-    c->format.decimal = dec[0];
-    c->format.percent = percent;
-    c->format.parens = parens;
-    return 0;
-}
-
-/* (col, name, layout code, pattern, tz code, positions, part indices) */
-static int parse_date(PyObject *item, DateColumn *c, Py_ssize_t width)
-{
-    PyObject *positions, *parts;
-    const char *pattern;
-    Py_ssize_t n_pattern;
-    if (!PyArg_ParseTuple(item, "nUis#iO!O!", &c->col, &c->name, &c->layout, &pattern,
-                          &n_pattern, &c->tz, &PyTuple_Type, &positions, &PyTuple_Type, &parts))
-        return -1;
-    Py_ssize_t n = PyTuple_GET_SIZE(positions);
-    if (n < 1 || n > TDR_N_PARTS || PyTuple_GET_SIZE(parts) != n || n_pattern >= MAX_PATTERN ||
-        c->layout < TDR_ISO || c->layout > TDR_PATTERN || c->tz < TZ_NAIVE || c->tz > TZ_ANY) {
-        PyErr_SetString(PyExc_ValueError, "not a date column");
-        return -1;
-    }
-    memcpy(c->pattern, pattern, (size_t)n_pattern + 1);
-    c->n_parts = (int)n;
-    for (Py_ssize_t k = 0; k < n; k++) {
-        c->pos[k] = PyLong_AsSsize_t(PyTuple_GET_ITEM(positions, k));
-        c->part[k] = (int)PyLong_AsLong(PyTuple_GET_ITEM(parts, k));
-        if (PyErr_Occurred())
-            return -1;
-        if (c->pos[k] < 0 || c->pos[k] >= width || c->part[k] < 0 || c->part[k] >= TDR_N_PARTS) {
-            PyErr_SetString(PyExc_ValueError, "date part out of range");
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/* Whether `name` is column `col` of fit. */
-static int check_place(const Reader *self, PyObject *name, Py_ssize_t col)
-{
-    if (col < 0 || col >= self->n_columns ||
-        PyUnicode_Compare(name, PyTuple_GET_ITEM(self->columns, col)) != 0) {
-        if (!PyErr_Occurred())
-            PyErr_SetString(PyExc_ValueError, "a column's place among the columns is wrong");
-        return -1;
-    }
-    return 0;
-}
-
-/* The columns of fit: str each. */
-static int parse_names(Reader *self)
-{
-    self->n_columns = PyTuple_GET_SIZE(self->columns);
-    self->names = PyMem_Calloc((size_t)self->n_columns + 1, sizeof(Name));
-    if (self->names == NULL) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    for (Py_ssize_t k = 0; k < self->n_columns; k++) {
-        PyObject *name = PyTuple_GET_ITEM(self->columns, k);
-        if (!PyUnicode_CheckExact(name)) {
-            PyErr_SetString(PyExc_TypeError, "column names must be str");
-            return -1;
-        }
-        self->names[k].kind = PyUnicode_KIND(name);
-        self->names[k].size = PyUnicode_GET_LENGTH(name) * self->names[k].kind;
-        self->names[k].data = PyUnicode_DATA(name);
-    }
-    return 0;
-}
-
-static int parse_columns(Reader *self, PyObject *simple, PyObject *dates)
-{
-    if (parse_names(self) < 0)
-        return -1;
-    self->n_simple = PyTuple_GET_SIZE(simple);
-    self->n_dates = PyTuple_GET_SIZE(dates);
-    self->simple = PyMem_Calloc((size_t)self->n_simple + 1, sizeof(Simple));
-    self->dates = PyMem_Calloc((size_t)self->n_dates + 1, sizeof(DateColumn));
-    if (self->simple == NULL || self->dates == NULL) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    for (Py_ssize_t i = 0; i < self->n_simple; i++) {
-        Simple *c = &self->simple[i];
-        if (parse_simple(PyTuple_GET_ITEM(simple, i), c) < 0)
-            return -1;
-        if (c->j < 0 || c->j >= self->width) {
-            PyErr_SetString(PyExc_ValueError, "feature position out of range");
-            return -1;
-        }
-        if (check_place(self, c->name, c->col) < 0)
-            return -1;
-    }
-    for (Py_ssize_t i = 0; i < self->n_dates; i++) {
-        DateColumn *c = &self->dates[i];
-        if (parse_date(PyTuple_GET_ITEM(dates, i), c, self->width) < 0 ||
-            check_place(self, c->name, c->col) < 0)
-            return -1;
-    }
-    return 0;
-}
-
-/* Reader(width, simple, dates, columns, dropped, category, empty): see
- * records.compiled_reader. */
-static int Reader_init(Reader *self, PyObject *args, PyObject *kwds)
-{
-    PyObject *simple, *dates, *dropped, *category, *empty;
-    if (kwds != NULL && PyDict_GET_SIZE(kwds) > 0) {
-        PyErr_SetString(PyExc_TypeError, "Reader takes positional arguments");
-        return -1;
-    }
-    if (self->spec != NULL) {
-        PyErr_SetString(PyExc_TypeError, "Reader is built once");
-        return -1;
-    }
-    if (!PyArg_ParseTuple(args, "nO!O!O!O!OO", &self->width, &PyTuple_Type, &simple, &PyTuple_Type,
-                          &dates, &PyTuple_Type, &self->columns, &PyTuple_Type, &dropped,
-                          &category, &empty))
-        return -1;
-    Py_INCREF(args);
-    self->spec = args;
-    self->dropped = dropped;
-    self->n_dropped = PyTuple_GET_SIZE(dropped);
-    self->category = category;
-    self->empty = empty;
-    self->vectorcall = Reader_vectorcall;
-    self->shape = PyLong_FromSsize_t(self->width);
-    if (self->shape == NULL || self->width < 0)
-        return -1;
-    return parse_columns(self, simple, dates);
-}
-
-static void Reader_dealloc(Reader *self)
-{
-    for (Py_ssize_t i = 0; self->simple != NULL && i < self->n_simple; i++)
-        PyMem_Free(self->simple[i].slots);
-    PyMem_Free(self->simple);
-    PyMem_Free(self->dates);
-    PyMem_Free(self->names);
-    Py_XDECREF(self->shape);
-    Py_XDECREF(self->spare);
-    Py_XDECREF(self->spec);
-    Py_TYPE(self)->tp_free((PyObject *)self);
-}
-
 /* What a date text reads as, for tests: (status, microseconds since 1970 UTC, zoned). */
 static PyObject *read_date_text(PyObject *mod, PyObject *args)
 {
@@ -683,8 +394,8 @@ static PyTypeObject ReaderType = {
     .tp_vectorcall_offset = offsetof(Reader, vectorcall),
     .tp_doc = "Records of one feature schema encoded in C (None: ask Python).",
     .tp_new = PyType_GenericNew,
-    .tp_init = (initproc)Reader_init,
-    .tp_dealloc = (destructor)Reader_dealloc,
+    .tp_init = (initproc)tdr_reader_init,
+    .tp_dealloc = (destructor)tdr_reader_dealloc,
     .tp_call = PyVectorcall_Call,
     .tp_methods = Reader_methods,
 };
