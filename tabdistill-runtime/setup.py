@@ -20,7 +20,11 @@ setup(
         Extension(
             "tabdistill_runtime._records",
             sources=["tabdistill_runtime/_records.c", "tabdistill_runtime/_records_new.c"],
-            depends=["tabdistill_runtime/_records.h", "tabdistill_runtime/_rawvalues.h"],
+            depends=[
+                "tabdistill_runtime/_records.h",
+                "tabdistill_runtime/_rawvalues.h",
+                "tabdistill_runtime/_rawdates.h",
+            ],
             extra_compile_args=["-O3"],
             optional=True,
         ),

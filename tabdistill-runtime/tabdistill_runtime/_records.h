@@ -9,6 +9,7 @@
 #include <Python.h>
 
 #include "_rawvalues.h"
+#include "_rawdates.h"
 
 #define TZ_NAIVE 0
 #define TZ_AWARE 1

@@ -1,8 +1,9 @@
 """Raw values in the exported C: a record's values encoded as the runtime encodes them.
 
-The exported file embeds the runtime's reader of raw values (``_rawvalues.h`` of
-:mod:`tabdistill_runtime`, the rules the runtime's compiled record reader follows) with the
-schema's tables, so a C caller passes a record's values rather than an encoded row. Adds:
+The exported file embeds the runtime's reader of raw values (``_rawvalues.h`` and
+``_rawdates.h`` of :mod:`tabdistill_runtime`, the rules the runtime's compiled record reader
+follows) with the schema's tables, so a C caller passes a record's values rather than an
+encoded row. Adds:
 
 * ``<name>_input``: one input column's value, ``{text, number}``: ``text`` (UTF-8) when not
   NULL, else ``number`` (NaN: missing);
@@ -193,8 +194,9 @@ def _number(x: float) -> str:
 
 
 def _core() -> str:
-    """The runtime's reader of raw values, as C text."""
-    return resources.files("tabdistill_runtime").joinpath("_rawvalues.h").read_text()
+    """The runtime's reader of raw values, as C text: the dates' part after the rest."""
+    files = resources.files("tabdistill_runtime")
+    return "".join(files.joinpath(name).read_text() for name in ("_rawvalues.h", "_rawdates.h"))
 
 
 def _c_text(text: str) -> str:
@@ -288,7 +290,7 @@ def values_c(model: CompiledModel, name: str) -> tuple[str, str, str]:
     table = f"static const {p}_column {p}_columns[{P}_N_COLUMNS] = {{\n{entries}\n}};\n"
     scoring = (_PROBA_VALUES if model.n_outputs > 1 else _SCORE_VALUES).format(**fill)
     source = (
-        "\n/* ---- raw values (see tabdistill_runtime/_rawvalues.h) */\n"
+        "\n/* ---- raw values (see tabdistill_runtime/_rawvalues.h, _rawdates.h) */\n"
         + _core()
         + "".join(data)
         + reader[:at]
