@@ -22,15 +22,19 @@ def run(args) -> int:
     return EXIT_OK
 
 
+def _at(threshold) -> str:
+    if threshold is None or threshold == float("inf"):
+        return "never (no threshold met the rule)"
+    return f"{threshold:.4f}"
+
+
 def _decision_line(decision) -> str:
     if not decision:
         return "decision     flag at p >= 0.5 (written before thresholds were recorded)"
     if "positive_label" not in decision:
         return f"decision     {decision.get('rule', 'most probable class')}"
-    t = decision["threshold"]
-    at = "never (no threshold met the rule)" if t is None or t == float("inf") else f"{t:.4f}"
     return (
-        f"decision     '{decision['positive_label']}' at p >= {at} "
+        f"decision     '{decision['positive_label']}' at p >= {_at(decision['threshold'])} "
         f"(rule {json.dumps(decision['rule'])}, chosen on validation)"
     )
 
@@ -41,9 +45,15 @@ def _teacher_line(manifest) -> list[str]:
     if not shipped:
         return []
     if shipped.get("file"):
+        decision = manifest.get("decision") or {}
+        at = (
+            f", its decision at p >= {_at(decision['teacher_threshold'])}"
+            if "teacher_threshold" in decision
+            else ""
+        )
         return [
             f"teacher      compiled: {shipped['file']} ({shipped['size_bytes'] / 1024:,.0f} KB), "
-            "tabdistill predict --scorer teacher"
+            f"tabdistill predict --scorer teacher{at}"
         ]
     return [f"teacher      not compiled into this version: {shipped.get('left_out', '?')}"]
 

@@ -28,7 +28,7 @@ def add_parser(sub, common):
         default="student",
         help="score with the version's compiled student (default), or its compiled teacher "
         "(teacher_runtime.npz: the ensemble's probabilities, slower; same output columns, "
-        "decision at the version's threshold; no --reasons)",
+        "decision at the teacher's own threshold, chosen by the student's rule; no --reasons)",
     )
     p.add_argument("--id-column", help="input column to copy into the output")
     p.add_argument("--chunk-size", type=int, default=100_000, help="rows per chunk (bounds memory)")

@@ -46,6 +46,7 @@ from .sizes import student_sizes
 from .soft_targets import TargetRecipe, soft_targets
 from .students import STUDENTS, Student, make_student
 from .teacher import TeacherEnsemble
+from .thresholds import decision_thresholds
 
 logger = logging.getLogger(__name__)
 
@@ -252,6 +253,8 @@ class DistilledClassifier(
         ``predict`` flags the positive class where its probability is at least
         this (binary); None for K classes, where ``predict`` takes the most
         probable class.
+    teacher_decision_threshold_ : float or None
+        The teacher's, by the same rule on its own validation probabilities (``--scorer teacher``).
     feature_names_in_, n_features_in_
     teacher_ : TeacherEnsemble
     student_ : Pipeline
@@ -455,7 +458,7 @@ class DistilledClassifier(
             rule=RefitRule(self.refit, self.refit_teacher, self.calibrate),
             recipe=recipe,
         )
-        self._set_models(ctx, shipped, final)
+        self._set_models(ctx, shipped, final, taught.validation_proba)
         self.frontier_ = self._frontier(
             ctx, space, shipped, data, final, recipe, rule, decision, (search, baselines)
         )
@@ -519,19 +522,16 @@ class DistilledClassifier(
             soft_labels=chosen.soft_labels,
         )
 
-    def _set_models(self, ctx: FitContext, shipped: Candidate, final: FinalModels) -> None:
-        """The fitted models and the decision threshold, from the final refit."""
+    def _set_models(self, ctx, shipped: Candidate, final: FinalModels, teacher_proba) -> None:
+        """The fitted models (from the final refit) and the decision thresholds."""
         self.soft_labels_ = shipped.soft_labels
         self.teacher_ = final.teacher
         self.__dict__.pop("_runtime", None)
         self.student_ = Pipeline([("encoder", self.encoder_), ("student", final.student)])
         self.baseline_ = Pipeline([("encoder", self.encoder_), ("student", final.baseline)])
-        self.decision_threshold_ = None
-        if ctx.n_classes == 2:
-            validation = ctx.validation
-            self.decision_threshold_ = metrics.decision_threshold(
-                validation.y, shipped.validation_proba, self.threshold, validation.weight
-            )
+        self.decision_threshold_, self.teacher_decision_threshold_ = decision_thresholds(
+            ctx, self.threshold, shipped.validation_proba, teacher_proba
+        )
 
     def _frontier(self, ctx, space, shipped, data, final, recipe, rule, decision, fitted):
         """With ``frontier_budgets``, the students at those budgets (off ``fitted`` runs)."""

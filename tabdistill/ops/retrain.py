@@ -404,11 +404,13 @@ def _production_scores(registry, trained):
 
 def decision_of(model) -> dict:
     """How a fitted model turns probabilities into a label (``tabdistill predict``'s
-    ``decision``), as a manifest records it."""
+    ``decision``), as a manifest records it: ``threshold`` for the student,
+    ``teacher_threshold`` (the same rule met by the teacher) for the compiled teacher."""
     if model.decision_threshold_ is None:
         return {"threshold": None, "rule": "most probable class"}
     return {
         "threshold": model.decision_threshold_,
+        "teacher_threshold": model.teacher_decision_threshold_,
         "rule": model.threshold,
         "positive_label": str(model.pos_label_),
         "negative_label": str(model.classes_[1 - model.positive_index_]),

@@ -11,6 +11,7 @@ unless asked to.
 from __future__ import annotations
 
 import gzip
+import json
 import logging
 import os
 from pathlib import Path
@@ -22,7 +23,7 @@ from .._progress import progress
 from .._suggest import did_you_mean
 from ..data.encoder import TabularEncoder
 from ..data.io import READ_ERRORS, csv_error, header_names
-from ..exceptions import ConfigError, DataError, SchemaError
+from ..exceptions import ArtifactError, ConfigError, DataError, SchemaError
 from .registry import check_scorer, load_runtime
 
 logger = logging.getLogger(__name__)
@@ -72,6 +73,40 @@ def _check_header(input_path, runtime, id_column):
         )
 
 
+def decision_threshold(manifest, runtime) -> float:
+    """The threshold of a binary version's decisions by ``runtime``.
+
+    The student's (``decision.threshold``, 0.5 for versions written before thresholds
+    were recorded), or for the compiled teacher (kind ``"blend"``) the teacher's own
+    (``decision.teacher_threshold``: the same rule met by the teacher's validation
+    probabilities). A version written before the teacher's was recorded has the
+    student's rule: a fixed probability is the teacher's threshold too.
+
+    Raises
+    ------
+    ArtifactError
+        For the compiled teacher of a version that records no threshold for it and
+        whose rule is a target met on validation rows (``{"fpr": 0.01}``...), which the
+        version does not keep: it says to write the version again or score the student.
+    """
+    decision = manifest.get("decision") or {}
+    if runtime.kind != "blend":
+        return float(decision.get("threshold", 0.5))
+    if "teacher_threshold" in decision:
+        return float(decision["teacher_threshold"])
+    rule = decision.get("rule", 0.5)
+    if isinstance(rule, int | float) and not isinstance(rule, bool):
+        return float(rule)
+    raise ArtifactError(
+        f"version '{manifest.get('version', '?')}' records no decision threshold for its "
+        f"compiled teacher, and its rule {json.dumps(rule)} is met on validation rows the "
+        "version does not keep (the student's threshold would not meet it for the teacher). "
+        "Fit and save it again with this release (tabdistill retrain, or tabdistill "
+        "benchmark --save) to record the teacher's threshold, or score with the student "
+        "(--scorer student)."
+    )
+
+
 def _columns(manifest, runtime):
     """``scores -> output columns`` of a version: binary or K classes."""
     decision = manifest.get("decision") or {}
@@ -91,7 +126,7 @@ def _columns(manifest, runtime):
             }
 
         return columns
-    threshold = float(decision.get("threshold", 0.5))
+    threshold = decision_threshold(manifest, runtime)
     labels = (
         decision.get("negative_label", classes[0]),
         decision.get("positive_label", classes[-1]),
@@ -173,7 +208,8 @@ def score_csv(
     """Score ``input_path``; write ``[id_column,] probability, decision, model_version`` rows.
 
     ``decision`` is the predicted label at the threshold recorded in the
-    model's manifest (``decision.threshold``, 0.5 for models without one);
+    model's manifest for the scorer (see :func:`decision_threshold`: the
+    student's, or the teacher's own chosen by the same rule);
     ``model_version`` the version that scored the row. A model of K classes
     writes one ``probability_<class>`` column a class instead of
     ``probability``, and the most probable class as ``decision``.
@@ -200,8 +236,9 @@ def score_csv(
         columns cannot read, instead of scoring them as missing with a warning.
     scorer : {"student", "teacher"}, default="student"
         Score with the version's compiled student, or its compiled teacher
-        (``teacher_runtime.npz``: the ensemble's probabilities, slower); the
-        output's columns are the same. ``reasons`` is for the student only.
+        (``teacher_runtime.npz``: the ensemble's probabilities, slower, and decisions
+        at the teacher's own threshold); the output's columns are the same.
+        ``reasons`` is for the student only.
 
     Returns
     -------
@@ -213,7 +250,8 @@ def score_csv(
     ConfigError
         For ``reasons`` with ``scorer="teacher"``, before anything is read.
     ArtifactError
-        For a version that holds no compiled teacher when ``scorer="teacher"``.
+        For a version that holds no compiled teacher when ``scorer="teacher"``, or
+        no threshold for it (see :func:`decision_threshold`), before anything is read.
     """
     check_scoring(scorer, reasons)
     input_path, output_path = Path(input_path), Path(output_path)

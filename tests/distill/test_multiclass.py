@@ -346,6 +346,7 @@ def test_distiller_predicts_k_class_distributions(fitted):
     X, y, model = fitted
     assert model.classes_.tolist() == TYPES and model.n_classes_ == 4
     assert model.pos_label_ is None and model.decision_threshold_ is None
+    assert model.teacher_decision_threshold_ is None
     with pytest.raises(AttributeError, match="binary"):
         model.positive_index_  # noqa: B018
     proba = model.predict_proba(X)

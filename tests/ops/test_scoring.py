@@ -10,7 +10,7 @@ from tabdistill.distill.compiled import compiled_teacher
 from tabdistill.exceptions import ArtifactError, ConfigError
 from tabdistill.ops.registry import Registry, load_runtime
 from tabdistill.ops.retrain import decision_of
-from tabdistill.ops.scoring import FrameScorer, score_csv
+from tabdistill.ops.scoring import FrameScorer, decision_threshold, score_csv
 
 # the baseline may win on these few rows: the student scores either way
 pytestmark = pytest.mark.filterwarnings("ignore::tabdistill.DistillationWarning")
@@ -115,3 +115,66 @@ def test_dask_scores_the_teacher_as_one_process_does(version, dask_client, tmp_p
     np.testing.assert_allclose(scored["probability"], expected["probability"], rtol=0, atol=1e-15)
     with pytest.raises(ConfigError, match="computed for the student"):
         score_files(version["path"], "nothing-*.csv", out, scorer="teacher", reasons=1)
+
+
+@pytest.fixture(scope="module")
+def fpr_version(tmp_path_factory):
+    """A version whose threshold meets a false-positive rate: the teacher's differs."""
+    root = tmp_path_factory.mktemp("fpr")
+    X, y = mixed_frame(500, seed=2)
+    model = DistilledClassifier(**PARAMS, threshold={"fpr": 0.05}).fit(X, y)
+    registry = Registry(root / "registry")
+    name = registry.write_version(
+        _manifest_of(model), model.runtime_, teacher=compiled_teacher(model)
+    )
+    fresh, _ = mixed_frame(300, seed=9)
+    fresh.to_csv(root / "rows.csv", index=False)
+    return {"registry": registry, "name": name, "model": model, "rows": root / "rows.csv"}
+
+
+def _manifest_of(model, **decision):
+    return {
+        "schema": model.encoder_.schema_.to_dict(),
+        "classes": [str(c) for c in model.classes_],
+        "decision": {**decision_of(model), **decision},
+    }
+
+
+def _labels(model, p, threshold):
+    return np.where(p >= threshold, model.classes_[1], model.classes_[0]).astype(str)
+
+
+def test_the_teacher_decides_at_its_own_threshold_by_the_students_rule(fpr_version, tmp_path):
+    model, rows = fpr_version["model"], fpr_version["rows"]
+    manifest = fpr_version["registry"].manifest(fpr_version["name"])
+    assert manifest["decision"]["teacher_threshold"] == model.teacher_decision_threshold_
+    out = tmp_path / "teacher.csv"
+    score_csv(fpr_version["registry"].root / fpr_version["name"], rows, out, scorer="teacher")
+    expected = _teacher_proba(model, pd.read_csv(rows))
+    decision = pd.read_csv(out)["decision"].astype(str)
+    assert (decision == _labels(model, expected, model.teacher_decision_threshold_)).all()
+    # the student's threshold gives other decisions on these rows: the test can tell them apart
+    assert (decision != _labels(model, expected, model.decision_threshold_)).any()
+
+
+def test_a_version_without_the_teachers_threshold_refuses_a_rule_it_cannot_meet(
+    fpr_version, tmp_path
+):
+    model, registry = fpr_version["model"], fpr_version["registry"]
+    old = _manifest_of(model)
+    del old["decision"]["teacher_threshold"]  # as written before the teacher's was recorded
+    name = registry.write_version(old, model.runtime_, teacher=compiled_teacher(model))
+    out = tmp_path / "out.csv"
+    with pytest.raises(ArtifactError, match="records no decision threshold for its compiled"):
+        score_csv(registry.root / name, fpr_version["rows"], out, scorer="teacher")
+    assert not out.exists()
+    assert score_csv(registry.root / name, fpr_version["rows"], out) == 300  # the student's
+
+
+def test_a_version_without_the_teachers_threshold_keeps_a_fixed_probability(fpr_version, tmp_path):
+    model, registry = fpr_version["model"], fpr_version["registry"]
+    old = _manifest_of(model, threshold=0.3, rule=0.3)
+    del old["decision"]["teacher_threshold"]
+    name = registry.write_version(old, model.runtime_, teacher=compiled_teacher(model))
+    manifest, teacher = load_runtime(registry.root / name, scorer="teacher")
+    assert decision_threshold(manifest, teacher) == 0.3
