@@ -154,7 +154,8 @@ class FrameScorer:
     reasons : int, default=0
         Add each row's ``reasons`` reason codes: ``reason_1``, ``reason_1_value``, ...
         (the input columns that raised its score most and their contributions, see
-        :mod:`tabdistill_runtime.explain`).
+        :mod:`tabdistill_runtime.explain`). The runtime's explainer is then prepared
+        here (``runtime.prepare_reasons()``), before any row is scored.
     """
 
     def __init__(self, manifest, runtime, id_column=None, reasons=0):
@@ -162,6 +163,8 @@ class FrameScorer:
         if reasons and runtime.kind == "blend":  # a compiled teacher
             raise ConfigError(_NO_TEACHER_REASONS)
         self.reasons = reasons
+        if reasons:  # the explainer's tables, built now rather than by the first chunk
+            runtime.prepare_reasons()
         self.columns = _columns(manifest, runtime)
         schema = runtime.schema
         self.encoder = TabularEncoder.from_schema(schema)  # pandas' fast path for large chunks

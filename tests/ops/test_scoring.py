@@ -178,3 +178,14 @@ def test_a_version_without_the_teachers_threshold_keeps_a_fixed_probability(fpr_
     name = registry.write_version(old, model.runtime_, teacher=compiled_teacher(model))
     manifest, teacher = load_runtime(registry.root / name, scorer="teacher")
     assert decision_threshold(manifest, teacher) == 0.3
+
+
+def test_scoring_with_reasons_prepares_the_explainer_before_any_row(version):
+    manifest, runtime = load_runtime(version["path"])
+    FrameScorer(manifest, runtime)
+    assert runtime._explainer is None  # no reasons asked: nothing built
+    FrameScorer(manifest, runtime, reasons=2)
+    assert runtime._explainer is not None
+    _, teacher = load_runtime(version["path"], scorer="teacher")
+    with pytest.raises(TypeError, match="computed for a student"):
+        teacher.prepare_reasons()

@@ -197,3 +197,22 @@ def test_load_refuses_foreign_files(tmp_path):
         CompiledModel.load(tmp_path / "text.npz")
     with pytest.raises(ArtifactError, match="not found"):
         CompiledModel.load(tmp_path / "absent.npz")
+
+
+def test_prepare_reasons_builds_the_tables_at_load_and_changes_no_value(fraud):
+    X, y, enc, Xt = fraud
+    Z = enc.transform(X)
+    student = make_student("lightgbm", {"n_estimators": 20, "num_leaves": 31}).fit(Z, y)
+    blob = compile_student(student, enc.schema_).to_bytes()
+    prepared, lazy = CompiledModel.load(blob), CompiledModel.load(blob)
+    assert prepared._explainer is None  # loading alone builds nothing
+    assert prepared.prepare_reasons() is prepared
+    explainer = prepared._explainer
+    assert explainer is not None and explainer.table_bytes > 0 and explainer.n_tabulated > 0
+    assert prepared.prepare_reasons()._explainer is explainer  # built once
+    rows = Xt.iloc[:500]
+    np.testing.assert_array_equal(prepared.contributions(rows), lazy.contributions(rows))
+    for a, b in zip(prepared.score_batch(rows, reasons=3), lazy.score_batch(rows, reasons=3)):
+        np.testing.assert_array_equal(a, b)
+    record = Xt.iloc[0].to_dict()
+    assert prepared.score_record(record, reasons=2) == lazy.score_record(record, reasons=2)
