@@ -28,6 +28,8 @@ import numpy as np
 
 from tabdistill_runtime._proba import clip_distribution, softmax
 
+from .._budget import lightgbm_deadline
+
 #: Log-odds targets of the ``logit`` loss (binary, and the K-class centred log-probabilities)
 #: are clipped to +/- this (probabilities 1e-4 .. 1-1e-4): beyond it a least-squares fit would
 #: spend its trees on the teacher's most certain rows.
@@ -153,13 +155,16 @@ def train_soft_classes(
     feature_names,
     eval_set=None,
     early_stopping_rounds=None,
+    deadline=None,
 ):
     """Boost K LightGBM trees a round on class distributions ``target`` with ``loss``.
 
     ``params`` are the booster's parameters (without the objective); with
     ``eval_set`` ``(Z, target, weight)`` and ``early_stopping_rounds``, rounds stop
-    once the loss there has not improved for that many. Returns the booster, the
-    constant raw scores every row starts from, and the rounds kept.
+    once the loss there has not improved for that many; with ``deadline`` (a
+    ``time.perf_counter()`` value), once it has passed, as a binary student's do.
+    Returns the booster, the constant raw scores every row starts from, and the
+    rounds kept.
     """
     import lightgbm as lgb
 
@@ -189,6 +194,8 @@ def train_soft_classes(
             "feval": lambda raw, _: (watched.name, watched.loss(_raw_matrix(raw, k)), False),
             "callbacks": [lgb.early_stopping(early_stopping_rounds, verbose=False)],
         }
+    if deadline is not None:
+        kwargs["callbacks"] = [*kwargs.get("callbacks", []), lightgbm_deadline(deadline)]
     booster = lgb.train(params, train, num_boost_round=n_rounds, **kwargs)
     rounds = booster.best_iteration if stopping and booster.best_iteration else None
     return booster, init, rounds or booster.current_iteration()

@@ -256,7 +256,7 @@ class LightGBMStudent(Student):
         cat = self._partition_columns(Z)
         self.n_features_in_ = Z.shape[1]
         if target.ndim == 2:
-            return self._fit_classes(Z, target, w, eval_set, cat)
+            return self._fit_classes(Z, target, w, eval_set, cat, deadline)
         self.init_ = None
         logit = self.loss == "logit"
         params = {
@@ -331,7 +331,7 @@ class LightGBMStudent(Student):
             "verbose": -1,
         }
 
-    def _fit_classes(self, Z, target, w, eval_set, cat):
+    def _fit_classes(self, Z, target, w, eval_set, cat, deadline=None):
         """K trees a round on soft class distributions, with a custom objective."""
         import lightgbm as lgb
 
@@ -347,9 +347,10 @@ class LightGBMStudent(Student):
             feature_names=names,
             eval_set=eval_set,
             early_stopping_rounds=self.early_stopping_rounds,
+            deadline=deadline,
         )
         stopping = self.early_stopping_rounds and eval_set is not None
-        self._keep_run(booster, booster.best_iteration if stopping else 0)
+        self._keep_run(booster, booster.best_iteration if stopping else 0, deadline)
         self.n_estimators_ = self._rounds_within_budget(booster, target.shape[1])
         if self.n_estimators_ == self.rounds_run_:
             self._run_booster = None  # nothing cut: no second booster to keep

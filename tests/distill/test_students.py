@@ -191,6 +191,31 @@ def test_a_k_class_run_cut_to_its_step_cap_keeps_the_rounds_past_the_cut():
     np.testing.assert_array_equal(capped.truncated(capped.rounds_run_).predict(Z), long.predict(Z))
 
 
+@pytest.mark.parametrize("loss", ["cross_entropy", "logit"])
+@pytest.mark.parametrize("stopping", [True, False])
+def test_a_k_class_student_stops_at_its_deadline_as_a_binary_one_does(loss, stopping):
+    import time
+
+    from tabdistill.distill.students import LightGBMStudent
+
+    Z, _ = _soft_data(1500, seed=5)
+    y = np.digitize(Z[:, 0] + 0.5 * Z[:, 1] + np.random.default_rng(5).normal(size=len(Z)), [-1, 1])
+    onehot = np.eye(3)[y]
+    ev = (Z[1000:], onehot[1000:], None) if stopping else None
+    spec = {"n_estimators": 200, "num_leaves": 7, "loss": loss, "random_state": 0}
+    late = LightGBMStudent(early_stopping_rounds=10, **spec)
+    late.fit(Z[:1000], onehot[:1000], eval_set=ev, deadline=time.perf_counter() - 1)
+    # the deadline is checked after each round: one round of K trees, then the fit ends
+    assert late.run_end_ == "deadline" and late.rounds_run_ == late.n_estimators_ == 1
+    assert late.booster_.num_trees() == 3
+    assert late.predict(Z).shape == (len(Z), 3)
+    binary = LightGBMStudent(early_stopping_rounds=10, **spec)
+    binary.fit(Z[:1000], (y[:1000] == 2).astype(float), deadline=time.perf_counter() - 1)
+    assert binary.run_end_ == "deadline" and binary.rounds_run_ == 1
+    far = LightGBMStudent(**spec).fit(Z[:1000], onehot[:1000], deadline=time.perf_counter() + 3600)
+    assert far.run_end_ == "n_estimators" and far.rounds_run_ == 200
+
+
 def _split_kinds(booster) -> dict:
     """Per feature, the decision types of the booster's splits on it."""
     kinds, stack = {}, [t["tree_structure"] for t in booster.dump_model()["tree_info"]]
