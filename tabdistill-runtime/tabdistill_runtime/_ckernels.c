@@ -1,13 +1,13 @@
 /* Tree-ensemble scoring kernels, compiled ahead of time when the package is installed.
  *
- * The Python side (tabdistill/runtime/layout.py) packs the canonical node table into
+ * The Python side (tabdistill_runtime/layout.py) packs the canonical node table into
  * node_t records: a split's threshold (or a category mask), feature, kind and both
  * children; a leaf is a node whose children are itself, so walking a tree for a
  * fixed number of steps (its depth) lands every row on its leaf without a branch on
  * "is this a leaf". Rows (batch) or trees (one row) are walked in lockstep so that
  * their independent chains of loads overlap in the CPU.
  *
- * Decision rules are those of tabdistill/runtime/rules.py; nodes whose rule has no
+ * Decision rules are those of tabdistill_runtime/rules.py; nodes whose rule has no
  * fast form (big category sets, zero-as-missing, float32 comparison) take slow_left(),
  * which implements the rules in full from the canonical arrays.
  */
@@ -954,7 +954,7 @@ static PyTypeObject LinearType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "tabdistill_runtime._ckernels.Linear",
     .tp_basicsize = sizeof(Linear),
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "A linear runtime (see tabdistill/runtime/from_linear.py).",
+    .tp_doc = "A linear runtime (see tabdistill_runtime/from_linear.py).",
     .tp_new = PyType_GenericNew,
     .tp_init = (initproc)Linear_init,
     .tp_dealloc = (destructor)Linear_dealloc,
@@ -1292,7 +1292,7 @@ static PyTypeObject ForestType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "tabdistill_runtime._ckernels.Forest",
     .tp_basicsize = sizeof(Forest),
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "A packed tree ensemble (see tabdistill/runtime/layout.py).",
+    .tp_doc = "A packed tree ensemble (see tabdistill_runtime/layout.py).",
     .tp_new = PyType_GenericNew,
     .tp_init = (initproc)Forest_init,
     .tp_dealloc = (destructor)Forest_dealloc,
