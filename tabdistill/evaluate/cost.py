@@ -60,16 +60,49 @@ def single_row_latency(score, rows, n_calls: int = 2_000, warmup: int = 200, pre
     }
 
 
-def batch_throughput(score, X, min_rows: int = 100_000, repeats: int = 3) -> dict:
-    """Rows per second of ``score(X_batch)`` on at least ``min_rows`` rows.
+#: Fewest rows a batch of :func:`batch_throughput` with ``max_seconds`` scores.
+MIN_BATCH_ROWS = 10_000
+#: Rows of the untimed warm-up run of :func:`batch_throughput`.
+WARMUP_ROWS = 1_000
 
-    ``X`` (an array) is tiled up to ``min_rows``; the median of ``repeats``
-    timed runs after one warm-up run is reported.
+
+def batch_throughput(
+    score, X, min_rows: int = 100_000, repeats: int = 3, max_seconds: float | None = None
+) -> dict:
+    """Rows per second of ``score(X_batch)`` on a batch of at least ``min_rows`` rows.
+
+    ``X`` (an array) is tiled up to ``min_rows`` rows (all of ``X`` when it has
+    more); after one untimed warm-up run on its first :data:`WARMUP_ROWS` rows, the
+    median of ``repeats`` timed runs is reported.
+
+    Parameters
+    ----------
+    score : callable
+        Scores a 2-D array of rows.
+    X : array-like of shape (n_rows, n_features)
+    min_rows : int, default=100_000
+    repeats : int, default=3
+    max_seconds : float, default=None
+        For a slow model (a Python ensemble scoring in milliseconds per row): the batch
+        is cut to the rows the warm-up run's rate says one run scores in about this
+        long, but never below :data:`MIN_BATCH_ROWS` rows (nor above the uncut batch).
+        A rate is steady long before 100,000 rows, so the cut batch measures the same
+        rate for a fraction of the time. None: no cut.
+
+    Returns
+    -------
+    dict
+        ``rows`` (of the timed batch), ``seconds`` (median run) and ``rows_per_second``.
     """
     X = np.asarray(X)
     reps = -(-min_rows // len(X))
     batch = np.ascontiguousarray(np.tile(X, (reps, 1))[: max(min_rows, len(X))])
-    score(batch[:1_000])
+    warmup = batch[:WARMUP_ROWS]
+    start = time.perf_counter()
+    score(warmup)
+    if max_seconds is not None:
+        rate = len(warmup) / max(time.perf_counter() - start, 1e-9)
+        batch = batch[: max(MIN_BATCH_ROWS, int(rate * max_seconds))]
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
