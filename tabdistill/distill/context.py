@@ -229,6 +229,19 @@ def _accepts(fn, name) -> bool:
     return name in inspect.signature(fn).parameters
 
 
+def same_params(a: dict, b: dict, ignored=()) -> bool:
+    """Whether parameter dicts ``a`` and ``b`` (of ``get_params``) have the same names and,
+    but for those in ``ignored``, the same values (arrays compared element by element)."""
+    if a.keys() != b.keys():
+        return False
+    for name in a.keys() - set(ignored):
+        x, y = a[name], b[name]
+        arrays = isinstance(x, np.ndarray) or isinstance(y, np.ndarray)
+        if not (np.array_equal(x, y) if arrays else x == y):
+            return False
+    return True
+
+
 def seed_of(candidate):
     """The seed a candidate's student was fit with."""
     return candidate.model.get_params().get("random_state")

@@ -38,7 +38,7 @@ import numpy as np
 
 from .._validation import take
 from .bagging import BAG_MEMBERS, bag_student, member_params
-from .context import FitContext, seed_of
+from .context import FitContext, same_params, seed_of
 from .gate import GateRule
 from .labels import soften
 from .refit import FinalModels
@@ -361,15 +361,7 @@ def _data_knobs(knobs: Knobs) -> tuple:
 
 def _same_spec(a, b, caps) -> bool:
     """Whether students ``a`` and ``b`` have the same parameters but for those in ``caps``."""
-    pa, pb = a.get_params(), b.get_params()
-    if pa.keys() != pb.keys():
-        return False
-    for name in pa.keys() - set(caps):
-        x, y = pa[name], pb[name]
-        arrays = isinstance(x, np.ndarray) or isinstance(y, np.ndarray)
-        if not (np.array_equal(x, y) if arrays else x == y):
-            return False
-    return True
+    return same_params(a.get_params(), b.get_params(), caps)
 
 
 def _cumulative_steps(model) -> np.ndarray:

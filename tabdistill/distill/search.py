@@ -6,16 +6,22 @@ cheapest size within ``size_tolerance`` of the best on validation is chosen.
 Above :data:`SEARCH_ROWS` training rows the comparison runs on a random
 subsample of that many rows (and the synthetic rows drawn from them), and only
 the chosen candidate is fit on all rows.
+
+A candidate of ``alpha=1`` without synthetic rows (nor ``rare_weight``) learns the
+hard labels of the original rows: it is the baseline of its size, fit on the same
+rows with the same seed and validation targets, bit for bit. Its fit is read off
+the baseline's instead of being fit again.
 """
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .context import FitContext
+from .context import FitContext, same_params
 from .labels import soften
 from .selection import Candidate, Knobs, best, cheapest_within, evaluate, knob_grid
 from .sizes import student_cost
@@ -84,30 +90,39 @@ class SearchResult:
 
 
 def search_candidates(
-    ctx: FitContext, space: SearchSpace, data: DistillData, recipe: TargetRecipe, rows=None
+    ctx: FitContext,
+    space: SearchSpace,
+    data: DistillData,
+    recipe: TargetRecipe,
+    rows=None,
+    baselines=None,
 ) -> SearchResult:
     """Fit the distilled candidates of ``space`` on ``data`` and choose one.
 
     ``rows`` (large data): the training rows to compare candidates on, see
     :func:`search_rows`. With a time limit, candidates are fit while the stage's
-    share lasts (at least one).
+    share lasts (at least one). ``baselines``
+    (:class:`~tabdistill.distill.baseline.BaselineFit`, fit with the same ``rows``): the
+    fits a candidate learning the hard labels reads off (see the module docstring).
     """
     grid = space.grid()
     compared = data if rows is None else data.subsample(rows)
     total = len(grid) + len(space.sizes) - 1 + (rows is not None)
     with ctx.stages.stage("student", total=total) as stage:
         fit = _CandidateFitter(ctx, data, recipe, stage)
-        first = fit.each(grid, compared, required=1)
+        twins = () if baselines is None else baselines.sized
+        first = fit.each(grid, compared, required=1, twins=twins)
         top = best(first)
         others = [top.knobs.with_params(size) for size in space.sizes[1:]]
-        sized = [top, *fit.each(others, compared)]
+        sized = [top, *fit.each(others, compared, twins=twins)]
         tried, wanted = len(first) + len(sized) - 1, len(grid) + len(others)
         if tried < wanted:
             fit.budget.cut(f"student: {tried} of {wanted} candidates fit")
         chosen = cheapest_within(sized, space.size_tolerance, student_cost)
         candidates = first + sized[1:]
         if rows is not None:
-            final = fit.each([chosen.knobs], data, required=1)
+            twins = () if baselines is None else [baselines.chosen]
+            final = fit.each([chosen.knobs], data, required=1, twins=twins)
             candidates, chosen = candidates + final, final[0]
         stage.detail = f"{len(candidates)} candidates"
     return SearchResult(candidates, chosen, sized)
@@ -122,9 +137,10 @@ class _CandidateFitter:
         self.validation_proba = data.validation_proba
         self.spent = []
 
-    def each(self, grid, data: DistillData, required=0) -> list:
+    def each(self, grid, data: DistillData, required=0, twins=()) -> list:
         """Fit the candidates of ``grid`` in order while the budget affords another (the
-        first ``required`` ones whatever the budget)."""
+        first ``required`` ones whatever the budget); ``twins``: baselines fit on ``data``'s
+        rows (see :func:`fit_candidate`)."""
         fitted = []
         for knobs in grid:
             mandatory = len(fitted) < required
@@ -132,7 +148,7 @@ class _CandidateFitter:
                 break
             clock = time.perf_counter()
             deadline = self.ctx.budget.fit_deadline(self.budget, required=mandatory)
-            fitted.append(fit_candidate(self.ctx, knobs, data, self.recipe, deadline))
+            fitted.append(fit_candidate(self.ctx, knobs, data, self.recipe, deadline, twins))
             fitted[-1].seconds = time.perf_counter() - clock
             self.spent.append(fitted[-1].seconds)
             self.stage.update()
@@ -140,13 +156,19 @@ class _CandidateFitter:
 
 
 def fit_candidate(
-    ctx: FitContext, knobs: Knobs, data: DistillData, recipe: TargetRecipe, deadline=None
+    ctx: FitContext,
+    knobs: Knobs,
+    data: DistillData,
+    recipe: TargetRecipe,
+    deadline=None,
+    twins=(),
 ) -> Candidate:
     """Fit one distilled student and score it on validation.
 
     It stops early against the validation rows' targets made the way its
     training targets are: the teacher's probabilities there, mixed with the
-    labels by ``alpha``.
+    labels by ``alpha``. ``twins``: baselines fit on ``data``'s original rows, whose
+    fit a candidate learning their hard labels takes (:func:`baseline_twin`).
     """
     students, validation = ctx.students, ctx.validation
     training = data.training_set(knobs, recipe)
@@ -154,7 +176,9 @@ def fit_candidate(
     eval_target = (1 - knobs.alpha) * q_va + knobs.alpha * students.hard_targets(validation.y)
     params = students.params(knobs.student_params, knobs.loss)
     eval_set = (validation.Z, eval_target, validation.weight)
-    model = students.fit(ctx.seeds.student, params, training, eval_set, deadline)
+    model = baseline_twin(ctx, knobs, params, training, recipe, twins)
+    if model is None:
+        model = students.fit(ctx.seeds.student, params, training, eval_set, deadline)
     return evaluate(
         model,
         knobs.with_params(params),
@@ -162,3 +186,25 @@ def fit_candidate(
         synthetic_rows=training.n_synthetic,
         soft_labels=training.target[: training.n_original],
     )
+
+
+def baseline_twin(ctx: FitContext, knobs: Knobs, params, training, recipe, twins):
+    """The fitted model of the baseline in ``twins`` that the candidate of ``knobs`` and
+    student ``params`` would be, else None.
+
+    A candidate of ``alpha=1`` whose ``training`` set has no synthetic rows learns the
+    hard labels of the original rows with their own weights (a ``rare_weight`` of 1 adds
+    none), and stops early on the validation rows' hard labels: with the same student
+    parameters and seed, that is the baseline fit on those rows. A baseline that a time
+    limit cut short is not taken.
+    """
+    if knobs.alpha != 1 or training.n_synthetic or recipe.rare_weight != 1:
+        return None
+    wanted = ctx.students.new(ctx.seeds.student, params).get_params()
+    for twin in twins:
+        model = twin.model
+        if getattr(model, "run_end_", None) != "deadline" and same_params(
+            model.get_params(), wanted
+        ):
+            return copy.deepcopy(model)  # its own object, as a fit's would be
+    return None

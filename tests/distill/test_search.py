@@ -84,3 +84,60 @@ def test_search_subsample_keeps_each_factor_s_share_of_synthetic_rows():
     # factor 1 (the first 1,000 synthetic rows) keeps about a quarter of them
     first = np.searchsorted(sub.synthetic_kept, 1_000)
     assert 180 < first < 320 and (sub.synthetic_kept[:first] < 1_000).all()
+
+
+def _fit_counting(monkeypatch, X, y, params):
+    """A fit of ``params``, and how many students it fit."""
+    from tabdistill.distill.context import StudentFactory
+
+    fits = []
+    real = StudentFactory.fit
+
+    def counted(self, *args, **kwargs):
+        fits.append(1)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(StudentFactory, "fit", counted)
+    model = DistilledClassifier(**params, random_state=0).fit(X, y)
+    monkeypatch.setattr(StudentFactory, "fit", real)
+    return model, len(fits)
+
+
+def test_hard_label_candidate_is_the_baseline_fit_read_off_not_fit_again(monkeypatch):
+    from tabdistill.distill import search
+
+    X, y = mixed_frame(600, seed=9)
+    sizes = [{"n_estimators": 20, "num_leaves": 4}, {"n_estimators": 20, "num_leaves": 8}]
+    params = {**FAST, "student_params": sizes, "alphas": (0.0, 1.0), "frontier_budgets": None}
+    read, n_read = _fit_counting(monkeypatch, X, y, params)
+    monkeypatch.setattr(search, "baseline_twin", lambda *args: None)
+    fit, n_fit = _fit_counting(monkeypatch, X, y, params)
+    twins = [c for c in read.report_["candidates"] if c["augment_factor"] == 0 and c["alpha"] == 1]
+    # the hard-label candidates (at the first size, and at the other when they lead) are
+    # read off the baseline's fits
+    assert len(twins) >= 1 and n_read == n_fit - len(twins)
+    assert read.report_["candidates"] == fit.report_["candidates"]
+    assert read.report_["chosen"] == fit.report_["chosen"]
+    assert all(c["synthetic_rows"] == 0 and c["roc_auc"] > 0.5 for c in twins)
+    np.testing.assert_array_equal(read.predict_proba(X), fit.predict_proba(X))
+
+
+def test_no_baseline_twin_with_rare_weight_or_another_loss(monkeypatch):
+    from tabdistill.distill import search
+
+    found = []
+    real = search.baseline_twin
+
+    def recorded(*args):
+        found.append(real(*args))
+        return found[-1]
+
+    monkeypatch.setattr(search, "baseline_twin", recorded)
+    X, y = mixed_frame(600, seed=9)
+    base = {**FAST, "alphas": (0.0, 1.0), "frontier_budgets": None}
+    counts = []
+    for changed in ({}, {"rare_weight": 2.0}, {"losses": ("logit",)}):
+        found.clear()
+        DistilledClassifier(**base, **changed, random_state=0).fit(X, y)
+        counts.append(sum(model is not None for model in found))
+    assert counts[0] >= 1 and counts[1:] == [0, 0]
