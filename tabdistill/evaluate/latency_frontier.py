@@ -111,28 +111,40 @@ def frontier_lines(summary: dict) -> list[str]:
 
 def frontier_advice(summary: dict) -> str | None:
     """When the teacher's lead is real and the shipped student keeps less than half of it:
-    the cheapest frontier point that keeps at least half, or that none does."""
+    the cheapest frontier student that keeps at least half, or that none does; and the
+    compiled teacher (which keeps all of it) when it is no slower than that student, or
+    when no student keeps half."""
     lead, points = summary.get("teacher_lead"), summary.get("frontier") or []
     models = summary.get("models", {})
     if not lead or lead["verdict"] != "real" or not points:
         return None
     baseline = models["baseline"]["roc_auc"]
     gap = models["teacher"]["roc_auc"] - baseline
-    shipped = models["student"]["roc_auc"]
-    if gap <= 0 or (shipped - baseline) / gap >= 0.5:
+    shipped = (models["student"]["roc_auc"] - baseline) / gap if gap > 0 else 1.0
+    if shipped >= 0.5:
         return None
     keeping = [
         p for p in points if p["kind"] == "student" and (p["roc_auc"] - baseline) / gap >= 0.5
     ]
-    if not keeping:
-        return (
-            "the teacher's lead is real but no student up to the largest budget keeps half of "
-            "it: the lead looks like capacity a small model cannot hold"
+    best = min(keeping, key=lambda p: p["single_row_p99_us"]) if keeping else None
+    teacher = next((p for p in points if p["kind"] == "teacher"), None)
+    words = f"the teacher's lead is real and the shipped student keeps {shipped:.0%} of it"
+    if best is not None:
+        words += (
+            f"; the {best['latency_budget_us']:g} us student keeps "
+            f"{(best['roc_auc'] - baseline) / gap:.0%} at p99 {best['single_row_p99_us']:,.1f} "
+            f"us (--latency-budget {best['latency_budget_us']:g})"
         )
-    best = min(keeping, key=lambda p: p["single_row_p99_us"])
-    return (
-        f"the teacher's lead is real and the shipped student keeps "
-        f"{(shipped - baseline) / gap:.0%} of it; the {best['latency_budget_us']:g} us student "
-        f"keeps {(best['roc_auc'] - baseline) / gap:.0%} at p99 {best['single_row_p99_us']:,.1f} "
-        f"us (--latency-budget {best['latency_budget_us']:g})"
-    )
+    else:
+        words += (
+            "; no student up to the largest budget keeps half of it: the lead looks like "
+            "capacity a small model cannot hold"
+        )
+    if teacher is not None and (
+        best is None or teacher["single_row_p99_us"] <= best["single_row_p99_us"]
+    ):
+        words += (
+            f"; the compiled teacher keeps all of it at p99 "
+            f"{teacher['single_row_p99_us']:,.1f} us (tabdistill predict --scorer teacher)"
+        )
+    return words

@@ -77,3 +77,42 @@ def test_advice_points_to_the_cheapest_student_keeping_half_a_real_lead():
     assert "the 50 us student keeps 60%" in frontier_advice(summary)
     summary["teacher_lead"]["verdict"] = "noise"
     assert frontier_advice(summary) is None
+
+
+def _real_lead(points, student=0.86):
+    return {
+        "teacher_lead": {"verdict": "real"},
+        "models": {
+            m: {"roc_auc": v}
+            for m, v in (("teacher", 0.90), ("student", student), ("baseline", 0.85))
+        },
+        "frontier": points,
+    }
+
+
+def test_advice_names_the_compiled_teacher_when_no_student_keeps_half():
+    students = [
+        {"kind": "student", "latency_budget_us": b, "roc_auc": 0.86, "single_row_p99_us": b * 0.8}
+        for b in (10, 50)
+    ]
+    teacher = {"kind": "teacher", "latency_budget_us": None, "roc_auc": 0.90}
+    advice = frontier_advice(_real_lead([*students, {**teacher, "single_row_p99_us": 30.0}]))
+    assert "no student up to the largest budget keeps half" in advice
+    assert "compiled teacher keeps all of it at p99 30.0 us" in advice
+    assert "--scorer teacher" in advice
+    # without a compiled teacher (a member that does not compile) only the students are named
+    assert "compiled teacher" not in frontier_advice(_real_lead(students))
+
+
+def test_advice_names_the_compiled_teacher_only_when_no_slower_than_the_student():
+    points = [
+        {"kind": "student", "latency_budget_us": 20, "roc_auc": 0.88, "single_row_p99_us": 15.0},
+        {"kind": "teacher", "latency_budget_us": None, "roc_auc": 0.90, "single_row_p99_us": 90.0},
+    ]
+    advice = frontier_advice(_real_lead(points))
+    assert "the 20 us student keeps 60%" in advice
+    assert "compiled teacher" not in advice
+    points[1]["single_row_p99_us"] = 12.0
+    assert "compiled teacher keeps all of it at p99 12.0 us" in frontier_advice(_real_lead(points))
+    # a shipped student keeping half already: no advice
+    assert frontier_advice(_real_lead(points, student=0.88)) is None
