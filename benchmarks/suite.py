@@ -172,7 +172,9 @@ def _point(runtime, budget, source, predicted, members, rows, Z_te, y_te, calls=
 
 def teacher_tree_steps(runtime) -> float:
     """Tree steps of one row through a compiled teacher, counted as the students' cost
-    model counts them: each tree's depth, summed (an upper bound on the steps taken)."""
+    model counts them: each tree's depth, summed. For a large teacher this under-counts its
+    latency (node tables that outgrow the caches cost more than a step each): time it quietly
+    before relying on it."""
     arrays = runtime.arrays
     if "roots" not in arrays or not len(arrays["roots"]):
         return 0.0
