@@ -128,6 +128,7 @@ def frontier_advice(summary: dict) -> str | None:
     ]
     best = min(keeping, key=lambda p: p["single_row_p99_us"]) if keeping else None
     teacher = next((p for p in points if p["kind"] == "teacher"), None)
+    largest = max((p["latency_budget_us"] for p in points if p["kind"] == "student"), default=0)
     words = f"the teacher's lead is real and the shipped student keeps {shipped:.0%} of it"
     if best is not None:
         words += (
@@ -135,6 +136,8 @@ def frontier_advice(summary: dict) -> str | None:
             f"{(best['roc_auc'] - baseline) / gap:.0%} at p99 {best['single_row_p99_us']:,.1f} "
             f"us (--latency-budget {best['latency_budget_us']:g})"
         )
+    elif teacher is not None and teacher["single_row_p99_us"] <= largest:
+        words += "; no student up to the largest budget keeps half of it"
     else:
         words += (
             "; no student up to the largest budget keeps half of it: the lead looks like "

@@ -100,6 +100,11 @@ def test_advice_names_the_compiled_teacher_when_no_student_keeps_half():
     assert "no student up to the largest budget keeps half" in advice
     assert "compiled teacher keeps all of it at p99 30.0 us" in advice
     assert "--scorer teacher" in advice
+    # a teacher within the largest budget is itself a model of that size: no "capacity" claim
+    assert "capacity" not in advice
+    slow = frontier_advice(_real_lead([*students, {**teacher, "single_row_p99_us": 80.0}]))
+    assert "capacity a small model cannot hold" in slow
+    assert "compiled teacher keeps all of it at p99 80.0 us" in slow
     # without a compiled teacher (a member that does not compile) only the students are named
     assert "compiled teacher" not in frontier_advice(_real_lead(students))
 
