@@ -19,11 +19,15 @@ A long run is fit only for the other sizes. Likewise a refit is read off the fit
 own final student or baseline when that is the same fit with enough rounds.
 
 Budgets of at least twice the shipped one also get a *bag*: the mean log-odds of
-``k`` students of the best shape at the shipped budget, each within ``1/k`` of the
-budget, that differ by seed and by their subsample of rows and columns
-(:mod:`~tabdistill.distill.bagging`). One long run per member serves every budget,
-as the single students' runs do; a bag replaces a source's single student at a
-budget where it scores higher on validation.
+``k`` students of one shape, each within ``1/k`` of the budget, that differ by seed
+and by their subsample of rows and columns (:mod:`~tabdistill.distill.bagging`). One
+long run per member serves every budget, as the single students' runs do; a bag
+replaces a source's single student at a budget where it scores higher on validation.
+The shape that bags best is not the best single one (averaging pays most on members
+of high variance), so with :data:`BAG_SHAPES_ROWS` validation rows or more each size
+gets its bag and validation picks among them; with fewer, choosing among several bags
+on so few rows costs more than it gains, and the bag is of the best single shape at
+the shipped budget (``docs/results.md#bagged-students``).
 
 The budget the estimator was fit at (``latency_budget``) is not refit here: its
 point is the shipped student itself.
@@ -53,6 +57,9 @@ DEFAULT_BUDGETS = (2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
 
 #: Most boosting rounds of a frontier run: enough trees of depth 3 for 100 us or so.
 FRONTIER_ROUNDS = 4_000
+
+#: Validation rows from which every student size gets a bag and validation picks the best.
+BAG_SHAPES_ROWS = 2_000
 
 
 @dataclass
@@ -167,17 +174,18 @@ def fit_frontier(
         ctx.budget.cut("no latency-accuracy frontier: the time limit is spent")
         return [shipped]
     bagged = max(others) >= 2 * shipped.budget_us and _can_bag(ctx)
-    total = 2 * len(sizes) + len(others) + 2 * BAG_MEMBERS * bagged
+    shapes = len(sizes) if len(ctx.validation.y) >= BAG_SHAPES_ROWS else 1
+    total = 2 * len(sizes) + len(others) + 2 * BAG_MEMBERS * shapes * bagged
     with ctx.stages.stage("frontier", total=total) as stage:
         rows = search_rows(len(ctx.train), ctx.seeds.student)
         compared = data if rows is None else data.subsample(rows)
         reads = (list(searched), max(others) * 1000 / TREE_STEP_NS)
         distilled = _long_runs(ctx, sizes, shipped.knobs, compared, recipe, stage, reads)
         hard = _long_runs(ctx, sizes, Knobs({}), compared, recipe, stage, reads)
-        bags = (None, None)
+        bags = ((), ())
         if bagged:
             bags = tuple(
-                _Bag.fit(ctx, runs, shipped.budget_us, compared, recipe, stage)
+                _Bag.fit_shapes(ctx, runs, shapes, shipped.budget_us, compared, recipe, stage)
                 for runs in (distilled, hard)
             )
         picks = []
@@ -185,15 +193,16 @@ def fit_frontier(
             single = _pick(ctx, budget, distilled, hard, rule, tolerance, teacher_leads, bags)
             picks.append(single)
             stage.update()
-        bagged = [b.picked(picks) if b is not None else [] for b in bags]
+        every_bag = [bag for source in bags for bag in source]
+        bagged = [bag.picked(picks) for bag in every_bag]
         singles = [p for p in picks if not any(p in b for b in bagged)]
         points, refits = _refit(ctx, singles, data, final, recipe, shipped)
-        for bag, picked in zip(bags, bagged):
+        for bag, picked in zip(every_bag, bagged):
             if picked:
                 more, fitted = bag.refit(ctx, picked, data, final, recipe)
                 points, refits = points + more, refits + fitted
         grown = sum(run.fitted for run in distilled + hard)
-        grown += sum(len(bag.runs) for bag in bags if bag is not None)
+        grown += sum(len(bag.runs) for bag in every_bag)
         stage.detail = f"{grown} long runs and {refits} refits fit; " + ", ".join(
             f"{p.budget_us:g} us {p.source}{_bag_mark(p.student)}" for p in points
         )
@@ -221,24 +230,31 @@ def _can_bag(ctx) -> bool:
 
 @dataclass
 class _Bag:
-    """One source's bag: the long runs of its members, each the best single shape at
-    ``floor_us`` (the shipped budget), and the bags built off them so far (members'
-    rounds -> :class:`Candidate`). At a budget ``b`` the bag has ``k = b // floor_us``
-    members (at most :data:`BAG_MEMBERS`), each cut to ``b / k``."""
+    """A bag of one shape: the long runs of its members and the bags built off them so far
+    (members' rounds -> :class:`Candidate`). At a budget ``b`` the bag has
+    ``k = b // floor_us`` members (at most :data:`BAG_MEMBERS`), each cut to ``b / k``."""
 
     runs: list
     floor_us: float
     built: dict = field(default_factory=dict, repr=False)
 
     @classmethod
-    def fit(cls, ctx, runs, floor_us, data, recipe, stage) -> _Bag:
-        """The members' runs: the best of ``runs`` at ``floor_us`` on validation, fit again
-        with :func:`~tabdistill.distill.bagging.member_params` and seeds of their own."""
-        shape = max(
-            runs, key=lambda run: run.prefix(run.rounds_within(floor_us), ctx.validation).value
-        )
+    def fit_shapes(cls, ctx, runs, shapes, floor_us, data, recipe, stage) -> list[_Bag]:
+        """One source's bags: one of each of ``runs``' shapes when ``shapes`` is their
+        number, else one of the best single shape at ``floor_us`` on validation."""
+        if shapes < len(runs):
+            runs = [
+                max(runs, key=lambda r: r.prefix(r.rounds_within(floor_us), ctx.validation).value)
+            ]
+        fit_data = _run_data(ctx, runs[0].knobs, data, recipe)  # the sizes share their data
+        return [cls.fit(ctx, run, floor_us, fit_data, stage) for run in runs]
+
+    @classmethod
+    def fit(cls, ctx, shape, floor_us, fit_data, stage) -> _Bag:
+        """The members' runs: ``shape``'s student fit again on ``fit_data`` (see
+        :func:`_run_data`) with :func:`~tabdistill.distill.bagging.member_params` and seeds
+        of their own."""
         params = member_params(shape.knobs.student_params)
-        fit_data = _run_data(ctx, shape.knobs, data, recipe)
         members = []
         for i in range(BAG_MEMBERS):
             seed = (ctx.seeds.student + 1 + i) % (2**31 - 1)
@@ -376,9 +392,9 @@ def _best_within(ctx, runs, budget, tolerance) -> Candidate:
     return cheapest_within(fitted, tolerance, student_cost)
 
 
-def _pick(ctx, budget, distilled, hard, rule, tolerance, teacher_leads, bags=(None, None)):
+def _pick(ctx, budget, distilled, hard, rule, tolerance, teacher_leads, bags=((), ())):
     """Distilled or baseline at ``budget``: the gate's validation checks decide. Each side is
-    its best single student, or its bag (:class:`_Bag`) where that scores higher."""
+    its best single student, or its best bag (:class:`_Bag`) where that scores higher."""
     student, baseline = (
         _with_bag(ctx, _best_within(ctx, runs, budget, tolerance), bag, budget)
         for runs, bag in zip((distilled, hard), bags)
@@ -402,10 +418,15 @@ def _pick(ctx, budget, distilled, hard, rule, tolerance, teacher_leads, bags=(No
     return budget, "distilled", student, reason
 
 
-def _with_bag(ctx, single: Candidate, bag, budget) -> Candidate:
-    """``single``, or ``bag``'s student at ``budget`` where it scores higher on validation."""
-    bagged = None if bag is None else bag.at(budget, ctx.validation)
-    return bagged if bagged is not None and bagged.value > single.value else single
+def _with_bag(ctx, single: Candidate, bags, budget) -> Candidate:
+    """``single``, or the best of ``bags``' students at ``budget`` where it scores higher on
+    validation."""
+    best = single
+    for bag in bags:
+        bagged = bag.at(budget, ctx.validation)
+        if bagged is not None and bagged.value > best.value:
+            best = bagged
+    return best
 
 
 def _refit(ctx, picks, data, final: FinalModels, recipe, shipped) -> tuple[list, int]:

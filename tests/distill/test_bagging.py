@@ -84,7 +84,7 @@ def test_the_frontier_bags_at_twice_the_shipped_budget_and_more(monkeypatch):
     monkeypatch.setattr(
         frontier,
         "_with_bag",
-        lambda ctx, single, bag, budget: (bag and bag.at(budget, ctx.validation)) or single,
+        lambda ctx, single, bags, budget: (bags and bags[0].at(budget, ctx.validation)) or single,
     )
     X, y = mixed_frame(800, seed=4)
     budgets = (0.5, 1.0, 1.5, 5.0)
@@ -106,6 +106,48 @@ def test_the_frontier_bags_at_twice_the_shipped_budget_and_more(monkeypatch):
             atol=1e-12,
         )
     assert members == {0.5: 1, 1.0: 2, 1.5: 3, 5.0: BAG_MEMBERS}
+
+
+def test_with_enough_validation_rows_every_size_gets_a_bag(monkeypatch):
+    """Each size's bag is fit, per source, and a budget holds the best of them on
+    validation where it beats the single student; below the row count, one bag a source."""
+    shapes = []
+    fit = frontier._Bag.fit.__func__
+
+    def spy(cls, ctx, shape, *args):
+        shapes.append(shape.knobs.student_params["num_leaves"])
+        return fit(cls, ctx, shape, *args)
+
+    monkeypatch.setattr(frontier._Bag, "fit", classmethod(spy))
+    sizes = [{"n_estimators": 60, "num_leaves": leaves} for leaves in (3, 7)]
+    X, y = mixed_frame(800, seed=4)
+    params = {**FAST_DISTILLER, "student_params": sizes, "latency_budget": 0.5}
+    DistilledClassifier(**params, frontier_budgets=(0.5, 5.0), random_state=0).fit(X, y)
+    assert len(shapes) == 2  # one bag of one shape per source
+    shapes.clear()
+    monkeypatch.setattr(frontier, "BAG_SHAPES_ROWS", 1)
+    model = DistilledClassifier(**params, frontier_budgets=(0.5, 5.0), random_state=0).fit(X, y)
+    assert sorted(shapes) == [3, 3, 7, 7]
+    (point,) = [p for p in model.frontier_ if p.budget_us == 5.0]
+    assert point.tree_steps <= 5.0 * 1000 / TREE_STEP_NS
+
+
+def test_the_best_bag_on_validation_replaces_the_single_student():
+    class Bag:
+        def __init__(self, value):
+            self.value = value
+
+        def at(self, budget, validation):
+            return None if self.value is None else frontier.Candidate(None, None, None, self.value)
+
+    class Ctx:
+        validation = None
+
+    single = frontier.Candidate(None, None, None, 0.5)
+    bags = [Bag(0.6), Bag(None), Bag(0.7), Bag(0.4)]
+    assert frontier._with_bag(Ctx, single, bags, 10.0).value == 0.7
+    assert frontier._with_bag(Ctx, single, [Bag(0.4)], 10.0) is single
+    assert frontier._with_bag(Ctx, single, [], 10.0) is single
 
 
 def test_no_bags_below_twice_the_shipped_budget(monkeypatch):
