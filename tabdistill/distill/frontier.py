@@ -24,10 +24,11 @@ and by their subsample of rows and columns (:mod:`~tabdistill.distill.bagging`).
 long run per member serves every budget, as the single students' runs do; a bag
 replaces a source's single student at a budget where it scores higher on validation.
 The shape that bags best is not the best single one (averaging pays most on members
-of high variance), so with :data:`BAG_SHAPES_ROWS` validation rows or more each size
-gets its bag and validation picks among them; with fewer, choosing among several bags
-on so few rows costs more than it gains, and the bag is of the best single shape at
-the shipped budget (``docs/results.md#bagged-students``).
+of high variance), so where the validation rows hold :data:`BAG_SHAPES_RARER_ROWS` of
+the rarer class or more, each size gets its bag and validation picks among them. With
+fewer, a choice among several bags is mostly noise (a ROC-AUC's noise grows as the rarer
+class's rows shrink), and the bag is of the best single shape at the shipped budget
+(``docs/results.md#bagged-students``).
 
 The budget the estimator was fit at (``latency_budget``) is not refit here: its
 point is the shipped student itself.
@@ -58,8 +59,9 @@ DEFAULT_BUDGETS = (2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
 #: Most boosting rounds of a frontier run: enough trees of depth 3 for 100 us or so.
 FRONTIER_ROUNDS = 4_000
 
-#: Validation rows from which every student size gets a bag and validation picks the best.
-BAG_SHAPES_ROWS = 2_000
+#: Validation rows of the rarer class from which every student size gets a bag and
+#: validation picks the best.
+BAG_SHAPES_RARER_ROWS = 500
 
 
 @dataclass
@@ -174,7 +176,7 @@ def fit_frontier(
         ctx.budget.cut("no latency-accuracy frontier: the time limit is spent")
         return [shipped]
     bagged = max(others) >= 2 * shipped.budget_us and _can_bag(ctx)
-    shapes = len(sizes) if len(ctx.validation.y) >= BAG_SHAPES_ROWS else 1
+    shapes = len(sizes) if _rarer_class_rows(ctx.validation.y) >= BAG_SHAPES_RARER_ROWS else 1
     total = 2 * len(sizes) + len(others) + 2 * BAG_MEMBERS * shapes * bagged
     with ctx.stages.stage("frontier", total=total) as stage:
         rows = search_rows(len(ctx.train), ctx.seeds.student)
@@ -214,6 +216,12 @@ def fit_frontier(
 def _bag_mark(student) -> str:
     members = getattr(student, "bag_members_", 1)
     return f" x{members}" if members > 1 else ""
+
+
+def _rarer_class_rows(y) -> int:
+    """Rows of the rarer class among labels ``y`` (0 for fewer than two classes)."""
+    counts = np.unique(np.asarray(y), return_counts=True)[1]
+    return int(counts.min()) if len(counts) > 1 else 0
 
 
 def _can_bag(ctx) -> bool:

@@ -108,9 +108,10 @@ def test_the_frontier_bags_at_twice_the_shipped_budget_and_more(monkeypatch):
     assert members == {0.5: 1, 1.0: 2, 1.5: 3, 5.0: BAG_MEMBERS}
 
 
-def test_with_enough_validation_rows_every_size_gets_a_bag(monkeypatch):
+def test_with_enough_rarer_class_rows_every_size_gets_a_bag(monkeypatch):
     """Each size's bag is fit, per source, and a budget holds the best of them on
-    validation where it beats the single student; below the row count, one bag a source."""
+    validation where it beats the single student; with fewer validation rows of the rarer
+    class than the threshold, one bag a source."""
     shapes = []
     fit = frontier._Bag.fit.__func__
 
@@ -125,7 +126,7 @@ def test_with_enough_validation_rows_every_size_gets_a_bag(monkeypatch):
     DistilledClassifier(**params, frontier_budgets=(0.5, 5.0), random_state=0).fit(X, y)
     assert len(shapes) == 2  # one bag of one shape per source
     shapes.clear()
-    monkeypatch.setattr(frontier, "BAG_SHAPES_ROWS", 1)
+    monkeypatch.setattr(frontier, "BAG_SHAPES_RARER_ROWS", 1)
     model = DistilledClassifier(**params, frontier_budgets=(0.5, 5.0), random_state=0).fit(X, y)
     assert sorted(shapes) == [3, 3, 7, 7]
     (point,) = [p for p in model.frontier_ if p.budget_us == 5.0]
@@ -148,6 +149,11 @@ def test_the_best_bag_on_validation_replaces_the_single_student():
     assert frontier._with_bag(Ctx, single, bags, 10.0).value == 0.7
     assert frontier._with_bag(Ctx, single, [Bag(0.4)], 10.0) is single
     assert frontier._with_bag(Ctx, single, [], 10.0) is single
+
+
+def test_rarer_class_rows():
+    assert frontier._rarer_class_rows(np.array([0, 1, 1, 0, 0])) == 2
+    assert frontier._rarer_class_rows(np.array([1, 1])) == 0
 
 
 def test_no_bags_below_twice_the_shipped_budget(monkeypatch):
