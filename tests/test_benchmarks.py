@@ -150,3 +150,26 @@ def test_run_timed_reports_cpu_seconds(tmp_path):
     spin = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass"
     run = run_timed([sys.executable, "-c", spin], tmp_path / "log")
     assert run["exit_code"] == 0 and 0.3 <= run["cpu_seconds"] <= run["wall_seconds"] + 0.1
+
+
+def test_suite_latency_retimes_the_runs_whose_lead_the_student_does_not_keep():
+    from benchmarks import suite, suite_latency
+
+    def run(name, kept, lead="real", frontier=()):
+        scores = {"teacher": 0.8, "baseline": 0.7, "student": 0.7 + 0.1 * kept}
+        return {
+            "dataset": name,
+            "seed": 0,
+            "teacher_lead": lead,
+            "test_roc_auc": scores,
+            "frontier": list(frontier),
+        }
+
+    runs = [run("a", 0.2), run("b", 0.9), run("c", 0.0), run("d", 0.0, lead="noise")]
+    assert suite_latency.default_runs(runs) == [("a", 0), ("c", 0)]
+    # a frontier point counts at its quiet p99 where one was measured, else as predicted
+    teacher = {"source": "teacher", "test_roc_auc": 0.8, "predicted_p99_us": 40.0}
+    r = run("a", 0.2, frontier=[teacher])
+    assert suite.frontier_kept(r, teacher=True) == pytest.approx(1.0)
+    teacher["quiet_p99_us"] = 90.0
+    assert suite.frontier_kept(r, teacher=True) is None

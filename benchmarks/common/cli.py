@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 
 
@@ -18,4 +19,4 @@ def argument_parser(module: str, doc: str | None) -> argparse.ArgumentParser:
 def command(module: str, argv: list[str] | None = None) -> str:
     """``python -m module`` with this run's arguments (``argv``, default ``sys.argv[1:]``)."""
     args = sys.argv[1:] if argv is None else argv
-    return " ".join(["python", "-m", module, *args])
+    return shlex.join(["python", "-m", module, *args])  # quoted: JSON arguments paste back
