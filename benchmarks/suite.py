@@ -49,7 +49,6 @@ from tabdistill import DistilledClassifier
 from tabdistill.data.target import encode_target
 from tabdistill.distill.compiled import compiled_teacher
 from tabdistill.distill.sizes import TREE_STEP_NS
-from tabdistill.distill.students import compile_student
 from tabdistill.evaluate.benchmark import DIFFERENCES, stratified_split, teacher_lead
 from tabdistill.evaluate.cost import single_row_latency
 from tabdistill.metrics import bootstrap_intervals, roc_auc
@@ -158,7 +157,7 @@ def frontier_points(model, Z_te, y_te) -> list | None:
     rows = list(Z_te[:300])
     out = [
         _point(
-            compile_student(point.student, model.encoder_.schema_),
+            model.frontier_runtime(point.budget_us),
             point.budget_us,
             point.source,
             point.predicted_p99_us,
