@@ -15,6 +15,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -82,21 +83,51 @@ class LinearDesign(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, Z):
+        """The design matrix of ``Z``, dense: ``(n_rows, n_output_)``."""
+        Z = self._checked(Z)
+        out = np.zeros((Z.shape[0], self.n_output_), dtype=np.float64)
+        for rows, columns, values in self._entries(Z):
+            out[rows, columns] = values
+        return out
+
+    def _checked(self, Z):
         check_is_fitted(self, "offsets_")
-        Z = np.asarray(Z, dtype=np.float64)
+        return np.asarray(Z, dtype=np.float64)
+
+    def _entries(self, Z):
+        """Per block of the design, the ``(rows, columns, values)`` of its entries that can
+        be nonzero: every row of a numeric column, the missing rows of its indicator, the
+        known levels of a categorical one."""
         n = Z.shape[0]
-        out = np.zeros((n, self.n_output_), dtype=np.float64)
-        rows = np.arange(n)
+        every = np.arange(n, dtype=np.int32)  # shared by the numeric blocks
         for j in range(self.n_features_in_):
             col, at = Z[:, j], self.offsets_[j]
             if self.categorical_mask_[j]:
-                known = ~np.isnan(col) & (col >= 0) & (col < self.n_levels_[j])
-                out[rows[known], at + col[known].astype(np.int64)] = 1.0
-            else:
-                missing = np.isnan(col)
-                out[:, at] = (
-                    np.where(missing, self.median_[j], col) - self.mean_[j]
-                ) / self.scale_[j]
-                if self.has_missing_[j]:
-                    out[:, at + 1] = missing
-        return out
+                known = every[~np.isnan(col) & (col >= 0) & (col < self.n_levels_[j])]
+                yield known, (at + col[known]).astype(np.int32), np.ones(len(known))
+                continue
+            missing = np.isnan(col)
+            filled = np.where(missing, self.median_[j], col)
+            yield every, np.full(n, at, np.int32), (filled - self.mean_[j]) / self.scale_[j]
+            if self.has_missing_[j]:
+                flagged = every[missing]
+                yield flagged, np.full(len(flagged), at + 1, np.int32), np.ones(len(flagged))
+
+
+class SparseLinearDesign(LinearDesign):
+    """:class:`LinearDesign` whose ``transform`` returns a CSR matrix.
+
+    The same design, entry for entry: the logistic teacher member fits on it, as a row
+    holds one entry per numeric column and one per categorical column, however many
+    levels those have, so the solver's products and the memory grow with the columns
+    rather than with the levels.
+    """
+
+    def transform(self, Z):
+        """The design matrix of ``Z`` as ``scipy.sparse.csr_matrix``."""
+        Z = self._checked(Z)
+        parts = list(self._entries(Z))
+        if not parts:
+            return sparse.csr_matrix((Z.shape[0], self.n_output_))
+        rows, columns, values = (np.concatenate(block) for block in zip(*parts, strict=True))
+        return sparse.csr_matrix((values, (rows, columns)), shape=(Z.shape[0], self.n_output_))

@@ -3,7 +3,7 @@
 Every member sees the matrix of :class:`~tabdistill.data.encoder.TabularEncoder`
 (category codes, NaN for missing). LightGBM and XGBoost split on the codes
 natively; the forests see the codes as numbers; logistic regression gets the
-one-hot design of :class:`~tabdistill.distill.linear.LinearDesign`.
+one-hot design of :class:`~tabdistill.distill.linear.LinearDesign`, as a sparse matrix.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from .._budget import lightgbm_deadline, xgboost_deadline
 from .._compat import lightgbm_eval_kwargs
 from .._threads import resolve_n_jobs, threads_for
 from ..exceptions import DataError
-from .linear import LinearDesign
+from .linear import SparseLinearDesign
 
 #: Levels above which a categorical column is too many for the boosted members' search of
 #: partitions of its levels (see :func:`build_member`).
@@ -145,7 +145,7 @@ def build_member(name, params, categorical_mask, seed, n_jobs, n_levels=None, ig
     if name == "logistic":
         return Pipeline(
             [
-                ("design", LinearDesign(categorical_mask=categorical_mask)),
+                ("design", SparseLinearDesign(categorical_mask=categorical_mask)),
                 ("model", LogisticRegression(**{"random_state": seed, **params})),
             ]
         )

@@ -61,6 +61,7 @@ TRUSTED_TYPES = frozenset(
         "tabdistill.distill.frontier.FrontierPoint",
         "tabdistill.distill.selection.Knobs",
         "tabdistill.distill.linear.LinearDesign",
+        "tabdistill.distill.linear.SparseLinearDesign",
         "tabdistill.distill.members.FoldAverage",
         "tabdistill.distill.students.LightGBMStudent",
         "tabdistill.distill.students.LinearStudent",
