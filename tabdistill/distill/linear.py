@@ -114,6 +114,10 @@ class LinearDesign(TransformerMixin, BaseEstimator):
                 yield flagged, np.full(len(flagged), at + 1, np.int32), np.ones(len(flagged))
 
 
+#: Rows :class:`SparseLinearDesign` encodes at a time.
+SPARSE_BLOCK_ROWS = 50_000
+
+
 class SparseLinearDesign(LinearDesign):
     """:class:`LinearDesign` whose ``transform`` returns a CSR matrix.
 
@@ -126,6 +130,14 @@ class SparseLinearDesign(LinearDesign):
     def transform(self, Z):
         """The design matrix of ``Z`` as ``scipy.sparse.csr_matrix``."""
         Z = self._checked(Z)
+        if len(Z) <= SPARSE_BLOCK_ROWS:
+            return self._block(Z)
+        # block by block: the entries' coordinates of every row at once would outweigh the
+        # dense design they replace
+        blocks = range(0, len(Z), SPARSE_BLOCK_ROWS)
+        return sparse.vstack([self._block(Z[i : i + SPARSE_BLOCK_ROWS]) for i in blocks], "csr")
+
+    def _block(self, Z):
         parts = list(self._entries(Z))
         if not parts:
             return sparse.csr_matrix((Z.shape[0], self.n_output_))

@@ -39,6 +39,18 @@ def test_sparse_design_equals_the_dense_one_entry_for_entry():
     assert out.nnz < dense.transform(Z_new).size / 5
 
 
+def test_sparse_design_block_by_block_equals_it_in_one_go(monkeypatch):
+    from tabdistill.distill import linear
+
+    Z, _, cat = _encoded()
+    thin = SparseLinearDesign(categorical_mask=cat).fit(Z)
+    whole = thin.transform(Z)
+    monkeypatch.setattr(linear, "SPARSE_BLOCK_ROWS", 64)  # 600 rows: ten blocks, the last short
+    blocked = thin.transform(Z)
+    assert sparse.isspmatrix_csr(blocked)
+    np.testing.assert_array_equal(blocked.toarray(), whole.toarray())
+
+
 def test_sparse_design_of_no_rows_and_no_columns():
     Z, _, cat = _encoded()
     thin = SparseLinearDesign(categorical_mask=cat).fit(Z)
