@@ -87,7 +87,7 @@ class LinearDesign(TransformerMixin, BaseEstimator):
         Z = self._checked(Z)
         out = np.zeros((Z.shape[0], self.n_output_), dtype=np.float64)
         for rows, columns, values in self._entries(Z):
-            out[rows, columns] = values
+            out[slice(None) if rows is None else rows, columns] = values
         return out
 
     def _checked(self, Z):
@@ -96,22 +96,21 @@ class LinearDesign(TransformerMixin, BaseEstimator):
 
     def _entries(self, Z):
         """Per block of the design, the ``(rows, columns, values)`` of its entries that can
-        be nonzero: every row of a numeric column, the missing rows of its indicator, the
-        known levels of a categorical one."""
-        n = Z.shape[0]
-        every = np.arange(n, dtype=np.int32)  # shared by the numeric blocks
+        be nonzero: every row of a numeric column (``rows`` None, one column), the missing
+        rows of its indicator (one column), the known levels of a categorical one."""
+        every = np.arange(Z.shape[0], dtype=np.int32)
         for j in range(self.n_features_in_):
-            col, at = Z[:, j], self.offsets_[j]
+            col, at = Z[:, j], int(self.offsets_[j])
             if self.categorical_mask_[j]:
                 known = every[~np.isnan(col) & (col >= 0) & (col < self.n_levels_[j])]
                 yield known, (at + col[known]).astype(np.int32), np.ones(len(known))
                 continue
             missing = np.isnan(col)
             filled = np.where(missing, self.median_[j], col)
-            yield every, np.full(n, at, np.int32), (filled - self.mean_[j]) / self.scale_[j]
+            yield None, at, (filled - self.mean_[j]) / self.scale_[j]
             if self.has_missing_[j]:
                 flagged = every[missing]
-                yield flagged, np.full(len(flagged), at + 1, np.int32), np.ones(len(flagged))
+                yield flagged, at + 1, np.ones(len(flagged))
 
 
 #: Rows :class:`SparseLinearDesign` encodes at a time.
@@ -138,8 +137,17 @@ class SparseLinearDesign(LinearDesign):
         return sparse.vstack([self._block(Z[i : i + SPARSE_BLOCK_ROWS]) for i in blocks], "csr")
 
     def _block(self, Z):
-        parts = list(self._entries(Z))
+        shape = (Z.shape[0], self.n_output_)
+        every = np.arange(Z.shape[0], dtype=np.int32)
+        parts = [
+            (
+                every if rows is None else rows,
+                np.broadcast_to(np.int32(columns), len(values)),
+                values,
+            )
+            for rows, columns, values in self._entries(Z)
+        ]
         if not parts:
-            return sparse.csr_matrix((Z.shape[0], self.n_output_))
+            return sparse.csr_matrix(shape)
         rows, columns, values = (np.concatenate(block) for block in zip(*parts, strict=True))
-        return sparse.csr_matrix((values, (rows, columns)), shape=(Z.shape[0], self.n_output_))
+        return sparse.csr_matrix((values, (rows, columns)), shape=shape)
