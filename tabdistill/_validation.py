@@ -1,4 +1,4 @@
-"""Input checks shared by the estimators: lengths and sample weights."""
+"""Input checks shared by the estimators: lengths, sample weights, value ranges."""
 
 from __future__ import annotations
 
@@ -52,3 +52,15 @@ def check_lengths(X, y, sample_weight=None, groups=None) -> None:
                 f"X has {n} rows but {name} has {n_rows(values)} values: they must be aligned "
                 "row by row (same length, same order)."
             )
+
+
+_F32_MAX = float(np.finfo(np.float32).max)
+
+
+def float32_range(Z):
+    """``Z`` clipped to the float32 range that scikit-learn trees accept.
+
+    Trees compare ``float32(x) <= threshold``: a value beyond the range goes the
+    same way clipped as it would as +/-inf, so clipping changes no decision.
+    """
+    return np.clip(np.asarray(Z, dtype=np.float64), -_F32_MAX, _F32_MAX)

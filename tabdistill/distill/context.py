@@ -156,7 +156,9 @@ class StudentFactory:
     ``spec`` is the estimator's ``student`` (a name or a
     :class:`~tabdistill.distill.students.Student`); a student of a size gets
     ``early_stopping_rounds`` and a cap on tree steps from ``latency_budget``
-    when it takes them.
+    when it takes them. ``stop_past_cap``: nothing reads a run's rounds past that
+    cap (no latency-accuracy frontier), so an early-stopped run may end soon after
+    it (:class:`~tabdistill.distill.sizes.StepCap`) with the same student.
     """
 
     spec: object
@@ -166,6 +168,7 @@ class StudentFactory:
     n_jobs: int | None = None
     early_stopping_rounds: int | None = None
     latency_budget: float | None = None
+    stop_past_cap: bool = False
 
     def new(self, seed, params):
         """An unfitted student of ``params`` seeded with ``seed``."""
@@ -199,15 +202,19 @@ class StudentFactory:
         """The candidate losses: ``losses`` for students that have one, else ``(None,)``."""
         return tuple(losses) if "loss" in self.accepted() else (None,)
 
-    def fit(self, seed, params, data: TrainingSet, eval_set=None, deadline=None):
-        """A new student fit on ``data``, stopping early on ``eval_set`` (and at
-        ``deadline``) when it can."""
+    def fit(self, seed, params, data: TrainingSet, eval_set=None, deadline=None, stop_steps=None):
+        """A new student fit on ``data``, stopping early on ``eval_set`` when it can: at
+        ``deadline``, and soon after ``stop_steps`` tree steps (by default its step cap with
+        ``stop_past_cap``)."""
         model = self.new(seed, params)
         kwargs = {}
         if eval_set is not None and _accepts(model.fit, "eval_set"):
             kwargs["eval_set"] = eval_set
-        if deadline is not None and _accepts(model.fit, "deadline"):
-            kwargs["deadline"] = deadline
+        if stop_steps is None and self.stop_past_cap:
+            stop_steps = (params or {}).get("max_steps")
+        for name, value in (("deadline", deadline), ("stop_steps", stop_steps)):
+            if value is not None and _accepts(model.fit, name):
+                kwargs[name] = value
         return model.fit(data.Z, data.target, data.weight, **kwargs)
 
     def refit(self, candidate, data: TrainingSet):
@@ -381,6 +388,7 @@ def prepare(estimator, X, y, sample_weight=None, groups=None, budget=None, stage
             estimator.n_jobs,
             estimator.early_stopping_rounds,
             estimator.latency_budget,
+            stop_past_cap=not estimator.frontier_budgets,
         )
         stage.detail = f"{len(tr):,} + {len(va):,} validation rows, {Z.shape[1]} columns"
     return FitContext(

@@ -186,8 +186,9 @@ def fit_frontier(
         hard = _long_runs(ctx, sizes, Knobs({}), compared, recipe, stage, reads)
         bags = ((), ())
         if bagged:
+            floor, cap = shipped.budget_us, _Bag.most_steps(others, shipped.budget_us)
             bags = tuple(
-                _Bag.fit_shapes(ctx, runs, shapes, shipped.budget_us, compared, recipe, stage)
+                _Bag.fit_shapes(ctx, runs, shapes, (floor, cap), compared, recipe, stage)
                 for runs in (distilled, hard)
             )
         picks = []
@@ -247,26 +248,35 @@ class _Bag:
     built: dict = field(default_factory=dict, repr=False)
 
     @classmethod
-    def fit_shapes(cls, ctx, runs, shapes, floor_us, data, recipe, stage) -> list[_Bag]:
+    def fit_shapes(cls, ctx, runs, shapes, floor, data, recipe, stage) -> list[_Bag]:
         """One source's bags: one of each of ``runs``' shapes when ``shapes`` is their
-        number, else one of the best single shape at ``floor_us`` on validation."""
+        number, else one of the best single shape at ``floor_us`` on validation. ``floor``:
+        ``(floor_us, stop_steps)``, the budget of one member and the most steps a member's
+        run is read at (:meth:`most_steps`)."""
+        floor_us, stop_steps = floor
         if shapes < len(runs):
             runs = [
                 max(runs, key=lambda r: r.prefix(r.rounds_within(floor_us), ctx.validation).value)
             ]
         fit_data = _run_data(ctx, runs[0].knobs, data, recipe)  # the sizes share their data
-        return [cls.fit(ctx, run, floor_us, fit_data, stage) for run in runs]
+        return [cls.fit(ctx, run, floor_us, fit_data, stage, stop_steps) for run in runs]
+
+    @staticmethod
+    def most_steps(budgets, floor_us) -> float:
+        """The most tree steps any of ``budgets`` gives one member of a bag."""
+        shares = [b / min(BAG_MEMBERS, b // floor_us) for b in budgets if b // floor_us >= 2]
+        return max(shares, default=floor_us) * 1000 / TREE_STEP_NS
 
     @classmethod
-    def fit(cls, ctx, shape, floor_us, fit_data, stage) -> _Bag:
+    def fit(cls, ctx, shape, floor_us, fit_data, stage, stop_steps=None) -> _Bag:
         """The members' runs: ``shape``'s student fit again on ``fit_data`` (see
         :func:`_run_data`) with :func:`~tabdistill.distill.bagging.member_params` and seeds
-        of their own."""
+        of their own, each ending soon after ``stop_steps`` tree steps."""
         params = member_params(shape.knobs.student_params)
         members = []
         for i in range(BAG_MEMBERS):
             seed = (ctx.seeds.student + 1 + i) % (2**31 - 1)
-            model = ctx.students.fit(seed, params, *fit_data)
+            model = ctx.students.fit(seed, params, *fit_data, stop_steps=stop_steps)
             members.append(_Run(shape.knobs.with_params(params), model, _cumulative_steps(model)))
             stage.update()
         return cls(members, floor_us)
@@ -334,7 +344,8 @@ def _long_runs(ctx, sizes, knobs, data, recipe, stage, reads) -> list[_Run]:
         run = _searched_run(ctx, knobs.with_params(params), *reads)
         if run is None:
             fit_data = fit_data or _run_data(ctx, knobs, data, recipe)
-            model = students.fit(ctx.seeds.student, params, *fit_data)
+            # no budget reads past the largest one's steps: the run ends soon after them
+            model = students.fit(ctx.seeds.student, params, *fit_data, stop_steps=reads[1])
             run = _Run(knobs.with_params(params), model, _cumulative_steps(model))
         runs.append(run)
         stage.update()

@@ -42,14 +42,16 @@ LARGE_DATA_SIZES = {
 TREE_STEP_NS = 5.0
 
 
-def round_steps(booster, rounds, trees_per_round=1) -> np.ndarray:
-    """Tree steps one row takes through each of the first ``rounds`` boosting rounds: the
-    runtime walks every tree to its full depth, so a round costs its trees' depths.
+def round_steps(booster, rounds, trees_per_round=1, start=0) -> np.ndarray:
+    """Tree steps one row takes through each of ``rounds`` boosting rounds from round
+    ``start`` (None: to the last): the runtime walks every tree to its full depth, so a
+    round costs its trees' depths.
 
     Read off the booster's model text (each tree's child lists), several times faster than
     its JSON dump for trees of hundreds of leaves."""
     depths, left = [], None
-    for line in booster.model_to_string(num_iteration=rounds).splitlines():
+    text = booster.model_to_string(num_iteration=rounds, start_iteration=start)
+    for line in text.splitlines():
         if line.startswith("Tree="):
             depths.append(0)  # a tree of one leaf: empty child lists, or none
         elif line.startswith("left_child="):
@@ -59,6 +61,34 @@ def round_steps(booster, rounds, trees_per_round=1) -> np.ndarray:
         elif line == "end of trees":
             break
     return np.asarray(depths, dtype=float).reshape(-1, trees_per_round).sum(axis=1)
+
+
+class StepCap:
+    """A LightGBM callback ending a run that early stopping watches once its trees' steps
+    passed ``max_steps`` ``patience`` rounds ago.
+
+    The rounds within ``max_steps`` and the round early stopping keeps among them are then
+    what they would be had the run gone on: a better round still to come would lie within
+    ``patience`` rounds of the best so far, and the rounds past the cap are cut anyway.
+    ``fired``: whether it ended the run.
+    """
+
+    order = 35  # after early stopping's own check (30), which ends the run when it can
+
+    def __init__(self, max_steps, patience, trees_per_round=1):
+        self.max_steps, self.patience, self.per_round = max_steps, patience, trees_per_round
+        self.steps, self.passed, self.fired = 0.0, None, False
+
+    def __call__(self, env):
+        import lightgbm
+
+        if self.passed is None:
+            self.steps += round_steps(env.model, 1, self.per_round, start=env.iteration).sum()
+            if self.steps > self.max_steps:
+                self.passed = env.iteration
+        elif env.iteration >= self.passed + self.patience:
+            self.fired = True  # keep every round fit: those within the cap are the same
+            raise lightgbm.callback.EarlyStopException(env.iteration, env.evaluation_result_list)
 
 
 def _depth(left, right) -> int:

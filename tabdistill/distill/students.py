@@ -38,21 +38,11 @@ from .._budget import lightgbm_deadline
 from .._compat import lightgbm_eval_kwargs
 from .._params import Interval, Options, validate_params
 from .._threads import threads_for
+from .._validation import float32_range
 from .linear import LinearDesign
 from .members import PARTITION_LEVELS, category_levels
 from .objectives import check_targets, logit_targets, train_soft_classes
-from .sizes import round_steps
-
-_F32_MAX = float(np.finfo(np.float32).max)
-
-
-def _float32_range(Z):
-    """Clip to the float32 range that scikit-learn trees accept.
-
-    Trees compare ``float32(x) <= threshold``: a value beyond the range goes the
-    same way clipped as it would as +/-inf, so clipping changes no decision.
-    """
-    return np.clip(np.asarray(Z, dtype=np.float64), -_F32_MAX, _F32_MAX)
+from .sizes import StepCap, round_steps
 
 
 def lightgbm_names(names) -> list[str]:
@@ -234,7 +224,7 @@ class LightGBMStudent(Student):
             mask = mask & (category_levels(Z, mask) <= self.max_partition_levels)
         return np.flatnonzero(mask).tolist()
 
-    def fit(self, Z, target, sample_weight=None, eval_set=None, deadline=None):
+    def fit(self, Z, target, sample_weight=None, eval_set=None, deadline=None, stop_steps=None):
         """Fit on targets in [0, 1].
 
         Parameters
@@ -247,6 +237,10 @@ class LightGBMStudent(Student):
             Rows to stop early on (with ``early_stopping_rounds``).
         deadline : float, default=None
             A ``time.perf_counter()`` value after which no tree is added (a time limit).
+        stop_steps : float, default=None
+            With early stopping (binary), end the run ``early_stopping_rounds`` rounds
+            after its trees' steps pass this (``run_end_="max_steps"``): the rounds within
+            it are those a longer run keeps (:class:`~tabdistill.distill.sizes.StepCap`).
         """
         import lightgbm as lgb
 
@@ -273,15 +267,18 @@ class LightGBMStudent(Student):
             "force_row_wise": True,
             "verbose": -1,
         }
-        kwargs, stopping = {}, self.early_stopping_rounds and eval_set is not None
+        kwargs, cap, stopping = {}, None, self.early_stopping_rounds and eval_set is not None
         if stopping:
             Z_ev, t_ev, w_ev = eval_set
             t_ev = np.asarray(t_ev, dtype=np.float64)
+            callbacks = [lgb.early_stopping(self.early_stopping_rounds, verbose=False)]
+            if stop_steps is not None:
+                callbacks.append(cap := StepCap(stop_steps, self.early_stopping_rounds))
             kwargs = {
                 **lightgbm_eval_kwargs(
                     np.asarray(Z_ev, np.float64), logit_targets(t_ev) if logit else t_ev, w_ev
                 ),
-                "callbacks": [lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
+                "callbacks": callbacks,
             }
         if deadline is not None:
             kwargs["callbacks"] = [*kwargs.get("callbacks", []), lightgbm_deadline(deadline)]
@@ -297,7 +294,7 @@ class LightGBMStudent(Student):
         booster = self.model_.booster_
         best = int(self.model_.best_iteration_ or 0) if stopping else 0
         self.rounds_run_ = best or booster.num_trees()
-        self._keep_run(booster, best, deadline)
+        self._keep_run(booster, best, deadline, cap)
         self.n_estimators_ = self._rounds_within_budget(booster)
         if self.n_estimators_ < booster.num_trees():
             booster = lgb.Booster(
@@ -360,13 +357,16 @@ class LightGBMStudent(Student):
         )
         return self
 
-    def _keep_run(self, booster, best, deadline=None) -> None:
+    def _keep_run(self, booster, best, deadline=None, cap=None) -> None:
         """Keep the run's booster (:meth:`truncated` reads it past the ``max_steps`` cut) and
         what ended it: ``"early_stopping"`` within ``n_estimators`` rounds (``best``: the round
-        kept, 0 without), so a run of more rounds is the same; the cap, or a deadline."""
+        kept, 0 without), so a run of more rounds is the same; the round cap, ``"max_steps"``
+        (:class:`~tabdistill.distill.sizes.StepCap`), or a deadline."""
         self._run_booster = booster
         if deadline is not None and time.perf_counter() > deadline:
             self.run_end_ = "deadline"
+        elif cap is not None and cap.fired:
+            self.run_end_ = "max_steps"
         elif best and best + self.early_stopping_rounds <= self.n_estimators:
             self.run_end_ = "early_stopping"
         else:
@@ -450,13 +450,13 @@ class TreeStudent(Student):
             max_depth=self.max_depth,
             min_samples_leaf=self.min_samples_leaf,
             random_state=self.random_state,
-        ).fit(_float32_range(Z), target, sample_weight=w)
+        ).fit(float32_range(Z), target, sample_weight=w)
         self.n_features_in_ = self.tree_model_.n_features_in_
         return self
 
     def predict(self, Z):
         check_is_fitted(self, "tree_model_")
-        p = self.tree_model_.predict(_float32_range(Z))
+        p = self.tree_model_.predict(float32_range(Z))
         return clip_distribution(p) if p.ndim == 2 else clip_proba(p)
 
     def compile(self, schema):

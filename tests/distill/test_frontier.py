@@ -1,5 +1,7 @@
 """The latency-accuracy frontier: a student at each budget, read off one long run per size."""
 
+import functools
+
 import numpy as np
 import pytest
 from conftest import FAST_DISTILLER, mixed_frame
@@ -66,9 +68,9 @@ def _frontier_fit(monkeypatch, X, y, params, force=False):
     refit (what the frontier did before it read them)."""
     calls, real = [], StudentFactory.fit
 
-    def fit(self, seed, student_params, data, eval_set=None, deadline=None):
+    def fit(self, seed, student_params, data, eval_set=None, deadline=None, stop_steps=None):
         calls.append({**student_params, "stops_early": eval_set is not None})
-        return real(self, seed, student_params, data, eval_set, deadline)
+        return real(self, seed, student_params, data, eval_set, deadline, stop_steps)
 
     with monkeypatch.context() as patch:
         patch.setattr(StudentFactory, "fit", fit)
@@ -133,3 +135,40 @@ def test_a_long_run_is_fit_only_where_a_budget_could_take_more_rounds(monkeypatc
         _assert_same_frontier(model, forced, X)
     # 200 rounds of at most 6 steps fit in 10 us and in 20 us: both budgets hold one student
     assert model.frontier_[1].student is model.frontier_[2].student
+
+
+def test_long_runs_end_past_the_largest_budget_with_the_same_frontier(monkeypatch):
+    """No budget reads a long run past the largest budget's steps: it ends soon after them
+    (StepCap), and the frontier is the one of runs that went on to early stopping."""
+    monkeypatch.setattr(frontier, "FRONTIER_ROUNDS", 1_000)
+    X, y = mixed_frame(800, seed=4)
+    params = {
+        **FAST_DISTILLER,
+        "student_params": {"n_estimators": 40, "num_leaves": 7},
+        "early_stopping_rounds": 300,  # the runs would go on long past the budgets
+        "latency_budget": 0.1,
+        "frontier_budgets": (0.1, 1.0),  # 200 tree steps at most
+    }
+    real = LightGBMStudent.fit
+
+    def fitting(ends, capped):
+        @functools.wraps(real)
+        def fit(self, *args, stop_steps=None, **kwargs):
+            out = real(self, *args, stop_steps=stop_steps if capped else None, **kwargs)
+            if self.n_estimators == frontier.FRONTIER_ROUNDS:
+                ends.append((stop_steps, out.run_end_))
+            return out
+
+        return fit
+
+    models, ends = [], {True: [], False: []}
+    for capped in (True, False):
+        monkeypatch.setattr(LightGBMStudent, "fit", fitting(ends[capped], capped))
+        models.append(DistilledClassifier(**params, random_state=0).fit(X, y))
+    # two long runs (a source each) read up to 1 us, then five bag members a source, read
+    # up to 1 us / 5 members = 0.2 us = 40 steps each
+    assert [steps for steps, _ in ends[True]] == [200.0] * 2 + [40.0] * 10
+    # each ended past its cap, before early stopping or the round cap ended it uncapped
+    assert {end for _, end in ends[True]} == {"max_steps"}
+    assert "max_steps" not in {end for _, end in ends[False]}
+    _assert_same_frontier(*models, X)

@@ -1,5 +1,7 @@
 """The candidate search over knobs and sizes, on a subsample of large data."""
 
+import functools
+
 import numpy as np
 from conftest import FAST_DISTILLER as FAST
 from conftest import mixed_frame
@@ -141,3 +143,40 @@ def test_no_baseline_twin_with_rare_weight_or_another_loss(monkeypatch):
         DistilledClassifier(**base, **changed, random_state=0).fit(X, y)
         counts.append(sum(model is not None for model in found))
     assert counts[0] >= 1 and counts[1:] == [0, 0]
+
+
+def test_without_a_frontier_runs_end_past_their_step_cap_and_keep_the_same_students(monkeypatch):
+    from tabdistill.distill.students import LightGBMStudent
+
+    X, y = mixed_frame(800, seed=4)
+    sizes = [{"n_estimators": 300, "num_leaves": 4}, {"n_estimators": 300, "num_leaves": 8}]
+    # 0.25 us: 50 tree steps, far fewer rounds than early stopping keeps on these rows
+    params = {**FAST, "student_params": sizes, "latency_budget": 0.25, "frontier_budgets": None}
+    real = LightGBMStudent.fit
+
+    def fit_recording(ends, capped):
+        @functools.wraps(real)  # the same signature: the factory passes what it accepts
+        def fit(self, *args, stop_steps=None, **kwargs):
+            out = real(self, *args, stop_steps=stop_steps if capped else None, **kwargs)
+            if self.n_estimators == 300:  # the search's and the baseline's runs
+                ends.append((out.run_end_, stop_steps))
+            return out
+
+        return fit
+
+    models, ends = [], {}
+    for capped in (True, False):
+        ends[capped] = []
+        monkeypatch.setattr(LightGBMStudent, "fit", fit_recording(ends[capped], capped))
+        models.append(DistilledClassifier(**params, random_state=0).fit(X, y))
+    # the search's and the baseline's runs were given the cap and ended past it ...
+    assert ("max_steps", 50.0) in ends[True] and all(e != "max_steps" for e, _ in ends[False])
+    # ... with the students a run to early stopping keeps
+    capped, uncapped = models
+    assert capped.report_["candidates"] == uncapped.report_["candidates"]
+    np.testing.assert_array_equal(capped.predict_proba(X), uncapped.predict_proba(X))
+    # a frontier reads their rounds past the cap: they run to early stopping
+    ends[None] = []
+    monkeypatch.setattr(LightGBMStudent, "fit", fit_recording(ends[None], True))
+    DistilledClassifier(**{**params, "frontier_budgets": (0.25, 1.0)}, random_state=0).fit(X, y)
+    assert ends[None] and all(steps is None for _, steps in ends[None])

@@ -166,6 +166,12 @@ def test_a_run_cut_to_its_step_cap_keeps_the_rounds_past_the_cut_and_what_ended_
     assert whole.n_estimators_ == long.n_estimators_ and whole.max_steps is None
     np.testing.assert_array_equal(whole.predict(Z), long.predict(Z))
     np.testing.assert_array_equal(capped.truncated(5).predict(Z), long.truncated(5).predict(Z))
+    # stopped past 20 steps: it ends its patience (10 rounds) after them, before early stopping
+    stopped = LightGBMStudent(n_estimators=500, max_steps=20, **spec)
+    stopped.fit(Z[train], y[train], eval_set=ev, stop_steps=20)
+    assert stopped.run_end_ == "max_steps" and stopped.n_estimators_ == capped.n_estimators_
+    assert stopped.rounds_run_ == stopped.n_estimators_ + 1 + 10 < long.n_estimators_
+    np.testing.assert_array_equal(stopped.predict(Z), capped.predict(Z))
     # a round cap reached before early stopping would end the run, or a deadline passed
     short = LightGBMStudent(n_estimators=long.n_estimators_ // 2, **spec)
     assert short.fit(Z[train], y[train], eval_set=ev).run_end_ == "n_estimators"
@@ -173,6 +179,34 @@ def test_a_run_cut_to_its_step_cap_keeps_the_rounds_past_the_cut_and_what_ended_
     late.fit(Z[train], y[train], eval_set=ev, deadline=time.perf_counter() - 1)
     assert late.run_end_ == "deadline"
     assert LightGBMStudent(n_estimators=20, **spec).fit(Z, y).run_end_ == "n_estimators"
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "logit"])
+def test_a_run_ended_past_its_step_cap_keeps_what_a_run_to_early_stopping_keeps(loss):
+    from tabdistill.distill.sizes import round_steps
+    from tabdistill.distill.students import LightGBMStudent
+
+    Z, t = _soft_data(2000, seed=3)
+    y = (np.random.default_rng(3).random(len(t)) < t).astype(float)
+    train, ev = slice(0, 1500), (Z[1500:], y[1500:], None)
+    spec = {"num_leaves": 7, "early_stopping_rounds": 10, "loss": loss, "random_state": 0}
+    long = LightGBMStudent(n_estimators=4000, **spec).fit(Z[train], y[train], eval_set=ev)
+    steps = np.cumsum(round_steps(long.booster_, None))
+    ended = set()
+    # caps on either side of the round early stopping keeps, and right at it
+    for cap in np.unique(steps[np.linspace(0, len(steps) - 1, 9).astype(int)]) + 0.5:
+        stopped = LightGBMStudent(n_estimators=4000, **spec)
+        stopped.fit(Z[train], y[train], eval_set=ev, stop_steps=cap)
+        ended.add(stopped.run_end_)
+        assert stopped.rounds_run_ <= long.rounds_run_ + 10  # never more rounds fit
+        # every prefix within the cap is the longer run's
+        within = max(1, int(np.searchsorted(steps, cap, side="right")))
+        rounds = min(long.n_estimators_, within)
+        assert rounds <= stopped.n_estimators_
+        np.testing.assert_array_equal(
+            stopped.truncated(rounds).predict(Z), long.truncated(rounds).predict(Z)
+        )
+    assert ended == {"max_steps", "early_stopping"}
 
 
 def test_a_k_class_run_cut_to_its_step_cap_keeps_the_rounds_past_the_cut():
