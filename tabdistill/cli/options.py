@@ -166,7 +166,8 @@ def add_model_options(p):
         type=seconds,
         metavar="SECONDS",
         help="time budget of the fit: stages share it and cut work to meet it (fewer folds, "
-        "members, synthetic rows, candidates); the report lists the cuts (default: none)",
+        "members, synthetic rows, candidates, frontier fits); the report lists the cuts "
+        "(default: none)",
     )
     g.add_argument(
         "--threshold",

@@ -33,8 +33,16 @@ from .splits import validation_split
 from .students import make_student
 from .teacher import TeacherEnsemble
 
-#: How the stages of a fit share a time limit (each gets its weight's share of what is left).
-STAGE_WEIGHTS = {"teacher": 50, "augment": 10, "baseline": 8, "student": 24, "refit": 8}
+#: How the stages of a fit share a time limit (each gets its weight's share of what is left);
+#: the frontier's counts only in a fit that has one.
+STAGE_WEIGHTS = {
+    "teacher": 50,
+    "augment": 10,
+    "baseline": 8,
+    "student": 24,
+    "refit": 8,
+    "frontier": 12,
+}
 
 #: Share of the time limit a fit that must happen (the baseline, one distilled student) may
 #: take when its stage has no time left.
@@ -43,13 +51,15 @@ REQUIRED_FIT_SHARE = 0.05
 
 @dataclass
 class FitBudget:
-    """A fit's time limit (None: unlimited), shared by its stages by :data:`STAGE_WEIGHTS`.
+    """A fit's time limit (None: unlimited), shared by its stages by :data:`STAGE_WEIGHTS`
+    (``frontier``: whether the fit has a latency-accuracy frontier stage).
 
     ``clock`` is the whole fit's :class:`~tabdistill._budget.TimeBudget`; what a
     stage cuts is recorded in ``clock.cuts``.
     """
 
     limit: float | None
+    frontier: bool = False
     clock: TimeBudget = field(init=False)
 
     def __post_init__(self):
@@ -66,7 +76,7 @@ class FitBudget:
     def stage(self, name: str) -> TimeBudget:
         """Stage ``name``'s budget: its weight's share of the time left, among it and the
         later stages."""
-        names = list(STAGE_WEIGHTS)
+        names = [n for n in STAGE_WEIGHTS if n == name or n != "frontier" or self.frontier]
         later = sum(STAGE_WEIGHTS[n] for n in names[names.index(name) + 1 :])
         return self.clock.stage(STAGE_WEIGHTS[name], later)
 
@@ -363,7 +373,8 @@ def prepare(estimator, X, y, sample_weight=None, groups=None, budget=None, stage
     ``stages`` times and logs the stages (default: a new one). Returns the
     :class:`FitContext` every later stage takes.
     """
-    budget = FitBudget(estimator.time_limit) if budget is None else budget
+    if budget is None:
+        budget = FitBudget(estimator.time_limit, bool(estimator.frontier_budgets))
     stages = Stages(logging.getLogger("tabdistill.distill")) if stages is None else stages
     with stages.stage("prepare") as stage:
         encoder = TabularEncoder(categorical_features=estimator.categorical_features)

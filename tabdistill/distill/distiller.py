@@ -34,7 +34,7 @@ from .baseline import fit_baseline
 from .classes import ClassesMixin
 from .compiled import CompiledStudentMixin
 from .compression import compress_student
-from .context import FitBudget, FitContext, NestedTeacherParams, TeacherFactory, prepare
+from .context import FitContext, NestedTeacherParams, TeacherFactory, prepare
 from .fit_report import FitSummary, fit_report
 from .frontier import FrontierPoint, fit_frontier
 from .gate import GateDecision, GateRule, check_gate
@@ -223,15 +223,15 @@ class DistilledClassifier(
     compress_tolerance : float, default=0.001
         Largest validation ROC-AUC loss the compression may cost.
     time_limit : float or None, default=None
-        Seconds ``fit`` may take. The stages share them (teacher 50%,
-        augmentation and labelling 10%, baseline 8%, student candidates 24%,
-        refit 8%; time a stage leaves unused goes to the later ones) and
-        degrade gracefully rather than overrun: the teacher drops its refit,
-        then its weakest members, then folds (see ``TeacherEnsemble``'s
-        ``time_limit``); fewer synthetic rows are made; fewer student sizes and
-        candidates are tried (the baseline and one distilled candidate always
-        are); the final refit is skipped. ``budget_cuts_`` and
-        ``report_["time_budget"]`` say what was cut.
+        Seconds ``fit`` may take. The stages share them by weight (teacher 50, augmentation and
+        labelling 10, baseline 8, student candidates 24, refit 8, the frontier 12 when there is
+        one; time a stage leaves unused goes to the later ones) and degrade gracefully rather
+        than overrun: the teacher drops its refit, then its weakest members, then folds (see
+        ``TeacherEnsemble``'s ``time_limit``); fewer synthetic rows are made; fewer student
+        sizes and candidates are tried (the baseline and one distilled candidate always are);
+        the final refit is skipped; the frontier fits fewer sizes and bag members and keeps
+        points fit on the compared rows unrefit. ``budget_cuts_`` and ``report_["time_budget"]``
+        say what was cut.
     random_state : int or None, default=None
         Seeds the split, the teacher, the augmenter and the student.
     n_jobs : int, default=None
@@ -424,7 +424,7 @@ class DistilledClassifier(
         """
         self.check_params()
         check_lengths(X, y, sample_weight, groups)
-        ctx = prepare(self, X, y, sample_weight, groups, FitBudget(self.time_limit), Stages(logger))
+        ctx = prepare(self, X, y, sample_weight, groups, stages=Stages(logger))
         self._set_inputs(ctx)
         taught = fit_teacher(ctx)
         synthetic = make_synthetic(

@@ -32,6 +32,12 @@ class's rows shrink), and the bag is of the best single shape at the shipped bud
 
 The budget the estimator was fit at (``latency_budget``) is not refit here: its
 point is the shipped student itself.
+
+Under a ``time_limit`` the frontier is a stage of the fit with its share of the time
+(:data:`~tabdistill.distill.context.STAGE_WEIGHTS`). Its fits stop adding trees at the
+stage's end; a long run left out or cut short falls back on the search's fit of that size
+however far it went, a refit on the run it would replace, and the fit's ``budget_cuts_``
+say so.
 """
 
 from __future__ import annotations
@@ -179,16 +185,20 @@ def fit_frontier(
     shapes = len(sizes) if _rarer_class_rows(ctx.validation.y) >= BAG_SHAPES_RARER_ROWS else 1
     total = 2 * len(sizes) + len(others) + 2 * BAG_MEMBERS * shapes * bagged
     with ctx.stages.stage("frontier", total=total) as stage:
+        fitter = _Fitter(ctx, ctx.budget.stage("frontier"))
         rows = search_rows(len(ctx.train), ctx.seeds.student)
         compared = data if rows is None else data.subsample(rows)
         reads = (list(searched), max(others) * 1000 / TREE_STEP_NS)
-        distilled = _long_runs(ctx, sizes, shipped.knobs, compared, recipe, stage, reads)
-        hard = _long_runs(ctx, sizes, Knobs({}), compared, recipe, stage, reads)
+        sources = (shipped.knobs, Knobs({}))
+        distilled, hard = _long_runs(fitter, sizes, sources, compared, recipe, stage, reads)
+        if not distilled or not hard:
+            fitter.record()
+            return [shipped]
         bags = ((), ())
         if bagged:
             floor, cap = shipped.budget_us, _Bag.most_steps(others, shipped.budget_us)
             bags = tuple(
-                _Bag.fit_shapes(ctx, runs, shapes, (floor, cap), compared, recipe, stage)
+                _Bag.fit_shapes(fitter, runs, shapes, (floor, cap), compared, recipe, stage)
                 for runs in (distilled, hard)
             )
         picks = []
@@ -199,11 +209,12 @@ def fit_frontier(
         every_bag = [bag for source in bags for bag in source]
         bagged = [bag.picked(picks) for bag in every_bag]
         singles = [p for p in picks if not any(p in b for b in bagged)]
-        points, refits = _refit(ctx, singles, data, final, recipe, shipped)
+        points, refits = _refit(fitter, singles, data, final, recipe, shipped)
         for bag, picked in zip(every_bag, bagged):
             if picked:
-                more, fitted = bag.refit(ctx, picked, data, final, recipe)
+                more, fitted = bag.refit(fitter, picked, data, final, recipe)
                 points, refits = points + more, refits + fitted
+        fitter.record()
         grown = sum(run.fitted for run in distilled + hard)
         grown += sum(len(bag.runs) for bag in every_bag)
         stage.detail = f"{grown} long runs and {refits} refits fit; " + ", ".join(
@@ -212,6 +223,42 @@ def fit_frontier(
     return sorted(
         [shipped, *points], key=lambda p: math.inf if p.budget_us is None else p.budget_us
     )
+
+
+@dataclass
+class _Fitter:
+    """Fits the frontier's students within the frontier stage's share of a time limit
+    (``budget``), and counts the fits the limit left out."""
+
+    ctx: FitContext
+    budget: object
+    left_out: dict = field(default_factory=dict)
+    cut_short: int = 0
+
+    def has_time(self, what: str) -> bool:
+        """Whether the stage has time left for a fit of ``what`` (counted when not)."""
+        if self.budget.fits(0.0):
+            return True
+        self.left_out[what] = self.left_out.get(what, 0) + 1
+        return False
+
+    def fit(self, seed, params, *fit_data, stop_steps=None):
+        """A student fit that stops adding trees at the stage's end (see
+        :meth:`StudentFactory.fit <tabdistill.distill.context.StudentFactory.fit>`)."""
+        deadline = self.ctx.budget.fit_deadline(self.budget, required=False)
+        model = self.ctx.students.fit(
+            seed, params, *fit_data, deadline=deadline, stop_steps=stop_steps
+        )
+        if getattr(model, "run_end_", None) == "deadline":
+            self.cut_short += 1
+        return model
+
+    def record(self) -> None:
+        """Record what the time limit left out as one cut of the fit."""
+        what = [f"left out {n} {kind}" for kind, n in self.left_out.items()]
+        what += [f"cut {self.cut_short} fit(s) short"] if self.cut_short else []
+        if what:
+            self.budget.cut(f"frontier: the time limit {', '.join(what)}")
 
 
 def _bag_mark(student) -> str:
@@ -248,18 +295,17 @@ class _Bag:
     built: dict = field(default_factory=dict, repr=False)
 
     @classmethod
-    def fit_shapes(cls, ctx, runs, shapes, floor, data, recipe, stage) -> list[_Bag]:
+    def fit_shapes(cls, fitter, runs, shapes, floor, data, recipe, stage) -> list[_Bag]:
         """One source's bags: one of each of ``runs``' shapes when ``shapes`` is their
         number, else one of the best single shape at ``floor_us`` on validation. ``floor``:
         ``(floor_us, stop_steps)``, the budget of one member and the most steps a member's
         run is read at (:meth:`most_steps`)."""
         floor_us, stop_steps = floor
+        validation = fitter.ctx.validation
         if shapes < len(runs):
-            runs = [
-                max(runs, key=lambda r: r.prefix(r.rounds_within(floor_us), ctx.validation).value)
-            ]
-        fit_data = _run_data(ctx, runs[0].knobs, data, recipe)  # the sizes share their data
-        return [cls.fit(ctx, run, floor_us, fit_data, stage, stop_steps) for run in runs]
+            runs = [max(runs, key=lambda r: r.prefix(r.rounds_within(floor_us), validation).value)]
+        fit_data = _run_data(fitter.ctx, runs[0].knobs, data, recipe)  # the sizes share it
+        return [cls.fit(fitter, run, floor_us, fit_data, stage, stop_steps) for run in runs]
 
     @staticmethod
     def most_steps(budgets, floor_us) -> float:
@@ -268,15 +314,18 @@ class _Bag:
         return max(shares, default=floor_us) * 1000 / TREE_STEP_NS
 
     @classmethod
-    def fit(cls, ctx, shape, floor_us, fit_data, stage, stop_steps=None) -> _Bag:
+    def fit(cls, fitter, shape, floor_us, fit_data, stage, stop_steps=None) -> _Bag:
         """The members' runs: ``shape``'s student fit again on ``fit_data`` (see
         :func:`_run_data`) with :func:`~tabdistill.distill.bagging.member_params` and seeds
-        of their own, each ending soon after ``stop_steps`` tree steps."""
+        of their own, each ending soon after ``stop_steps`` tree steps (fewer members when
+        the time limit is spent)."""
         params = member_params(shape.knobs.student_params)
         members = []
         for i in range(BAG_MEMBERS):
-            seed = (ctx.seeds.student + 1 + i) % (2**31 - 1)
-            model = ctx.students.fit(seed, params, *fit_data, stop_steps=stop_steps)
+            if not fitter.has_time("bag members"):
+                continue
+            seed = (fitter.ctx.seeds.student + 1 + i) % (2**31 - 1)
+            model = fitter.fit(seed, params, *fit_data, stop_steps=stop_steps)
             members.append(_Run(shape.knobs.with_params(params), model, _cumulative_steps(model)))
             stage.update()
         return cls(members, floor_us)
@@ -302,7 +351,7 @@ class _Bag:
         built = {id(cand) for cand in self.built.values()}
         return [pick for pick in picks if id(pick[2]) in built]
 
-    def refit(self, ctx, picks, data, final, recipe) -> tuple[list, int]:
+    def refit(self, fitter, picks, data, final, recipe) -> tuple[list, int]:
         """The points of ``picks`` (built by this bag) with every member they use refit like
         a single student (see :func:`_refit_one`), once, with the most rounds any budget
         took; and how many members were refit."""
@@ -314,7 +363,13 @@ class _Bag:
         source = picks[0][1]
         refit = [
             _refit_one(
-                ctx, Candidate(run.knobs, run.model, None, 0.0), int(n), data, final, recipe, source
+                fitter,
+                Candidate(run.knobs, run.model, None, 0.0),
+                int(n),
+                data,
+                final,
+                recipe,
+                source,
             )
             for run, n in zip(self.runs, most)
             if n
@@ -329,26 +384,32 @@ class _Bag:
             points.append(
                 FrontierPoint(budget, students[cut], source, cand.knobs, cand.value, reason)
             )
-        return points, len(refit)
+        return points, sum(run.fitted for run in refit)
 
 
-def _long_runs(ctx, sizes, knobs, data, recipe, stage, reads) -> list[_Run]:
-    """One early-stopped run per size, as long as the largest budget could use: read off
-    the search's where :func:`_searched_run` finds it there, else fit (distilled with
-    ``knobs``, or the baseline with empty ones)."""
-    students, fit_data = ctx.students, None
-    runs = []
+def _long_runs(fitter, sizes, sources, data, recipe, stage, reads) -> tuple[list, ...]:
+    """One early-stopped run per size of each of ``sources`` (the distilled knobs, or empty
+    ones for the baseline), as long as the largest budget could use: read off the search's
+    where :func:`_searched_run` finds it there, else fit. Size by size, so that a time
+    limit leaves out the last sizes of both sources."""
+    ctx = fitter.ctx
+    fit_data, runs = [None] * len(sources), tuple([] for _ in sources)
     for size in sizes:
-        long = {**size, "n_estimators": FRONTIER_ROUNDS, "max_steps": None}
-        params = students.params(long, knobs.loss)
-        run = _searched_run(ctx, knobs.with_params(params), *reads)
-        if run is None:
-            fit_data = fit_data or _run_data(ctx, knobs, data, recipe)
-            # no budget reads past the largest one's steps: the run ends soon after them
-            model = students.fit(ctx.seeds.student, params, *fit_data, stop_steps=reads[1])
-            run = _Run(knobs.with_params(params), model, _cumulative_steps(model))
-        runs.append(run)
-        stage.update()
+        for i, knobs in enumerate(sources):
+            long = {**size, "n_estimators": FRONTIER_ROUNDS, "max_steps": None}
+            params = ctx.students.params(long, knobs.loss)
+            run = _searched_run(ctx, knobs.with_params(params), *reads)
+            if run is None and fitter.has_time("long runs"):
+                fit_data[i] = fit_data[i] or _run_data(ctx, knobs, data, recipe)
+                # no budget reads past the largest one's steps: the run ends soon after them
+                model = fitter.fit(ctx.seeds.student, params, *fit_data[i], stop_steps=reads[1])
+                run = _Run(knobs.with_params(params), model, _cumulative_steps(model))
+            if run is None or getattr(run.model, "run_end_", None) == "deadline":
+                short = _searched_run(ctx, knobs.with_params(params), *reads, partial=True)
+                run = max((r for r in (run, short) if r), key=lambda r: len(r.steps), default=None)
+            if run is not None:
+                runs[i].append(run)
+            stage.update()
     return runs
 
 
@@ -367,11 +428,13 @@ def _run_data(ctx, knobs, data, recipe) -> tuple:
     return training, (validation.Z, target_va, validation.weight)
 
 
-def _searched_run(ctx, knobs: Knobs, searched, max_steps) -> _Run | None:
+def _searched_run(ctx, knobs: Knobs, searched, max_steps, partial=False) -> _Run | None:
     """The long run of ``knobs`` read off the one of ``searched`` fit with them but for its
     round and step caps, where the budgets (``max_steps`` tree steps at most) read the same
     rounds off both: that fit ended by early stopping (a run allowed more rounds stops at
-    the same round), or it reached its round cap beyond ``max_steps``. None otherwise."""
+    the same round), or it reached its round cap beyond ``max_steps``. None otherwise.
+    ``partial``: that fit however far it went (what the frontier falls back on when the
+    time limit leaves its long run out or cuts it short)."""
     long = ctx.students.new(ctx.seeds.student, knobs.student_params)
     for cand in searched:
         model = cand.model
@@ -380,11 +443,12 @@ def _searched_run(ctx, knobs: Knobs, searched, max_steps) -> _Run | None:
         ):
             continue
         end = getattr(model, "run_end_", None)
-        if end not in ("early_stopping", "n_estimators") or model.n_estimators > FRONTIER_ROUNDS:
+        whole = end in ("early_stopping", "n_estimators") and model.n_estimators <= FRONTIER_ROUNDS
+        if not (whole or partial):
             return None
         run = model.truncated(model.rounds_run_)
         steps = _cumulative_steps(run)
-        if end == "early_stopping" or steps[-1] > max_steps:
+        if partial or end == "early_stopping" or steps[-1] > max_steps:
             return _Run(knobs, run, steps, fitted=False)
         return None
     return None
@@ -448,7 +512,7 @@ def _with_bag(ctx, single: Candidate, bags, budget) -> Candidate:
     return best
 
 
-def _refit(ctx, picks, data, final: FinalModels, recipe, shipped) -> tuple[list, int]:
+def _refit(fitter, picks, data, final: FinalModels, recipe, shipped) -> tuple[list, int]:
     """Each pick refit on every labelled row (or on all training rows when the fit does not
     refit), one run per source and size with the most rounds any budget took (read off the
     fit's final models where :func:`_final_run` can); and how many refits were fit."""
@@ -459,8 +523,8 @@ def _refit(ctx, picks, data, final: FinalModels, recipe, shipped) -> tuple[list,
         if rounds >= longest.get(key, (0, None))[0]:
             longest[key] = rounds, cand
     refit = {
-        key: _final_run(ctx, source_cand, n, final, shipped, key[0])
-        or _refit_one(ctx, source_cand, n, data, final, recipe, key[0])
+        key: _final_run(fitter.ctx, source_cand, n, final, shipped, key[0])
+        or _refit_one(fitter, source_cand, n, data, final, recipe, key[0])
         for key, (n, source_cand) in longest.items()
     }
     points, students = [], {}
@@ -504,10 +568,12 @@ def _final_run(ctx, cand, rounds, final: FinalModels, shipped, source) -> _Run |
     return _Run(cand.knobs, run, _cumulative_steps(run), fitted=False)
 
 
-def _refit_one(ctx, cand, rounds, data, final: FinalModels, recipe, source):
+def _refit_one(fitter, cand, rounds, data, final: FinalModels, recipe, source):
     """``cand``'s student fit again with ``rounds`` rounds on the rows the shipped models
-    were last fit on."""
-    students = ctx.students
+    were last fit on; ``cand``'s own run when the time limit is spent."""
+    ctx, students = fitter.ctx, fitter.ctx.students
+    if not fitter.has_time("refits"):
+        return _Run(cand.knobs, cand.model, _cumulative_steps(cand.model), fitted=False)
     params = {**cand.knobs.student_params, "n_estimators": rounds, "early_stopping_rounds": None}
     if not final.refit:
         rows = (ctx.Z_train, ctx.y_train, ctx.weight_train)
@@ -524,5 +590,7 @@ def _refit_one(ctx, cand, rounds, data, final: FinalModels, recipe, source):
     else:
         extra = data.validation_rows(ctx.validation.Z, ctx.validation.y, ctx.validation.weight)
         training = data.training_set(cand.knobs, recipe, extra)
-    model = students.fit(seed_of(cand), params, training)
+    model = fitter.fit(seed_of(cand), params, training)
+    if getattr(model, "run_end_", None) == "deadline":  # fewer rounds than the run has
+        return _Run(cand.knobs, cand.model, _cumulative_steps(cand.model), fitted=False)
     return _Run(cand.knobs, model, _cumulative_steps(model))

@@ -85,3 +85,51 @@ def test_distiller_honours_its_time_limit_and_reports_the_cuts():
     assert model.budget_cuts_  # the default run takes far longer: something was cut
     assert model.report_["validation"]["student"]["roc_auc"] > 0.7
     assert model.predict_proba(X.head(5)).shape == (5, 2)
+
+
+def test_the_frontier_takes_its_share_of_the_time_limit_and_says_what_it_left_out():
+    X, y = split_target(make_fraud(30_000, fraud_rate=0.05, random_state=0), "is_fraud")
+    limit = 10.0
+    start = time.perf_counter()
+    model = DistilledClassifier(
+        time_limit=limit, frontier_budgets=(2, 5, 10, 20, 50, 100), random_state=0, n_jobs=1
+    ).fit(X, y)
+    elapsed = time.perf_counter() - start
+    slack = 1.2 if os.getloadavg()[0] <= (os.cpu_count() or 1) else 1.6
+    assert elapsed <= slack * limit
+    # long runs of 4,000 rounds at six budgets do not fit in what is left: the frontier
+    # says what it left out, and still holds a student at each budget it got to
+    assert any(cut.startswith(("frontier:", "no latency")) for cut in model.budget_cuts_)
+    assert model.frontier_[0].budget_us == 2 or len(model.frontier_) == 1
+
+
+def test_refits_the_time_limit_leaves_out_keep_the_long_runs_own_students(monkeypatch):
+    from tabdistill.distill import frontier
+
+    asked = []
+
+    def no_refits(self, what):
+        asked.append(what)
+        if what != "refits":
+            return True
+        self.left_out[what] = self.left_out.get(what, 0) + 1
+        return False
+
+    monkeypatch.setattr(frontier._Fitter, "has_time", no_refits)
+    X, y = mixed_frame(800, seed=4)
+    params = {
+        "teacher": {"members": {"lightgbm": {"n_estimators": 30}, "logistic": {}}, "cv": 3},
+        "student_params": {"n_estimators": 300, "num_leaves": 7},
+        "augment_factors": (0,),
+        "alphas": (0.0,),
+        "latency_budget": 0.5,
+        "frontier_budgets": (0.5, 2.0),  # 2 us takes more rounds than the shipped student has
+    }
+    model = DistilledClassifier(**params, random_state=0).fit(X, y)
+    assert "refits" in asked
+    (cut,) = [c for c in model.budget_cuts_ if c.startswith("frontier:")]
+    assert cut == f"frontier: the time limit left out {asked.count('refits')} refits"
+    # a point not refit is the long run's prefix: fit on the training rows only, within budget
+    (point,) = [p for p in model.frontier_ if p.budget_us == 2.0]
+    assert model.frontier_[0].tree_steps < point.tree_steps <= 2.0 * 1000 / 5.0
+    assert point.student.predict(model.encoder_.transform(X)).shape == (len(X),)
