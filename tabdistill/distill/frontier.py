@@ -33,16 +33,14 @@ class's rows shrink), and the bag is of the best single shape at the shipped bud
 The budget the estimator was fit at (``latency_budget``) is not refit here: its
 point is the shipped student itself.
 
-Under a ``time_limit`` the frontier is a stage of the fit with its share of the time
-(:data:`~tabdistill.distill.context.STAGE_WEIGHTS`). Its fits stop adding trees at the
-stage's end; a long run left out or cut short falls back on the search's fit of that size
-however far it went, a refit on the run it would replace, and the fit's ``budget_cuts_``
-say so.
+Under a ``time_limit`` the frontier is a stage of the fit (:class:`_Fitter`): a long run it
+leaves out or cuts short falls back on the search's fit of that size, a refit on its run.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -185,7 +183,8 @@ def fit_frontier(
     shapes = len(sizes) if _rarer_class_rows(ctx.validation.y) >= BAG_SHAPES_RARER_ROWS else 1
     total = 2 * len(sizes) + len(others) + 2 * BAG_MEMBERS * shapes * bagged
     with ctx.stages.stage("frontier", total=total) as stage:
-        fitter = _Fitter(ctx, ctx.budget.stage("frontier"))
+        # its fits get four fifths of the stage; scoring their prefixes on validation the rest
+        fitter = _Fitter(ctx, ctx.budget.stage("frontier").stage(4, 1))
         rows = search_rows(len(ctx.train), ctx.seeds.student)
         compared = data if rows is None else data.subsample(rows)
         reads = (list(searched), max(others) * 1000 / TREE_STEP_NS)
@@ -227,17 +226,18 @@ def fit_frontier(
 
 @dataclass
 class _Fitter:
-    """Fits the frontier's students within the frontier stage's share of a time limit
-    (``budget``), and counts the fits the limit left out."""
+    """Fits the frontier's students within its stage's share of a time limit (``budget``),
+    counting the fits it left out. ``rate``: the most seconds a round on one row took yet."""
 
     ctx: FitContext
     budget: object
     left_out: dict = field(default_factory=dict)
     cut_short: int = 0
+    rate: float = 0.0
 
-    def has_time(self, what: str) -> bool:
+    def has_time(self, what: str, row_rounds: float = 0.0) -> bool:
         """Whether the stage has time left for a fit of ``what`` (counted when not)."""
-        if self.budget.fits(0.0):
+        if self.budget.fits(self.rate * row_rounds):
             return True
         self.left_out[what] = self.left_out.get(what, 0) + 1
         return False
@@ -246,11 +246,13 @@ class _Fitter:
         """A student fit that stops adding trees at the stage's end (see
         :meth:`StudentFactory.fit <tabdistill.distill.context.StudentFactory.fit>`)."""
         deadline = self.ctx.budget.fit_deadline(self.budget, required=False)
+        start = time.perf_counter()
         model = self.ctx.students.fit(
             seed, params, *fit_data, deadline=deadline, stop_steps=stop_steps
         )
-        if getattr(model, "run_end_", None) == "deadline":
-            self.cut_short += 1
+        row_rounds = len(fit_data[0].target) * max(1, getattr(model, "rounds_run_", 1))
+        self.rate = max(self.rate, (time.perf_counter() - start) / row_rounds)
+        self.cut_short += getattr(model, "run_end_", None) == "deadline"
         return model
 
     def record(self) -> None:
@@ -572,8 +574,6 @@ def _refit_one(fitter, cand, rounds, data, final: FinalModels, recipe, source):
     """``cand``'s student fit again with ``rounds`` rounds on the rows the shipped models
     were last fit on; ``cand``'s own run when the time limit is spent."""
     ctx, students = fitter.ctx, fitter.ctx.students
-    if not fitter.has_time("refits"):
-        return _Run(cand.knobs, cand.model, _cumulative_steps(cand.model), fitted=False)
     params = {**cand.knobs.student_params, "n_estimators": rounds, "early_stopping_rounds": None}
     if not final.refit:
         rows = (ctx.Z_train, ctx.y_train, ctx.weight_train)
@@ -590,7 +590,11 @@ def _refit_one(fitter, cand, rounds, data, final: FinalModels, recipe, source):
     else:
         extra = data.validation_rows(ctx.validation.Z, ctx.validation.y, ctx.validation.weight)
         training = data.training_set(cand.knobs, recipe, extra)
+    own = _Run(cand.knobs, cand.model, _cumulative_steps(cand.model), fitted=False)
+    if not fitter.has_time("refits", len(training.target) * rounds):
+        return own
     model = fitter.fit(seed_of(cand), params, training)
-    if getattr(model, "run_end_", None) == "deadline":  # fewer rounds than the run has
-        return _Run(cand.knobs, cand.model, _cumulative_steps(cand.model), fitted=False)
-    return _Run(cand.knobs, model, _cumulative_steps(model))
+    # cut short, it has fewer rounds than the run it would replace
+    return (
+        own if model.run_end_ == "deadline" else _Run(cand.knobs, model, _cumulative_steps(model))
+    )

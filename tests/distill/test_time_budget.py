@@ -108,7 +108,7 @@ def test_refits_the_time_limit_leaves_out_keep_the_long_runs_own_students(monkey
 
     asked = []
 
-    def no_refits(self, what):
+    def no_refits(self, what, row_rounds=0.0):
         asked.append(what)
         if what != "refits":
             return True
