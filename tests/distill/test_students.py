@@ -146,10 +146,8 @@ def test_max_steps_keeps_the_first_rounds_within_the_budget():
     assert 1 <= multi.n_estimators_ < 30 and student_cost(multi) <= 20 + 3 * 6
 
 
-@pytest.mark.parametrize("loss", ["cross_entropy", "logit"])
-def test_a_run_cut_to_its_step_cap_keeps_the_rounds_past_the_cut_and_what_ended_it(loss):
-    import time
-
+def _run_to_early_stopping(loss):
+    """Rows, their split, a student spec and its run to early stopping (patience 10)."""
     from tabdistill.distill.students import LightGBMStudent
 
     Z, t = _soft_data(2000, seed=3)
@@ -157,6 +155,16 @@ def test_a_run_cut_to_its_step_cap_keeps_the_rounds_past_the_cut_and_what_ended_
     train, ev = slice(0, 1500), (Z[1500:], y[1500:], None)
     spec = {"num_leaves": 7, "early_stopping_rounds": 10, "loss": loss, "random_state": 0}
     long = LightGBMStudent(n_estimators=4000, **spec).fit(Z[train], y[train], eval_set=ev)
+    return Z, y, train, ev, spec, long
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "logit"])
+def test_a_run_cut_to_its_step_cap_keeps_the_rounds_past_the_cut_and_what_ended_it(loss):
+    import time
+
+    from tabdistill.distill.students import LightGBMStudent
+
+    Z, y, train, ev, spec, long = _run_to_early_stopping(loss)
     assert long.run_end_ == "early_stopping" and long.rounds_run_ == long.n_estimators_
     capped = LightGBMStudent(n_estimators=500, max_steps=20, **spec)
     capped.fit(Z[train], y[train], eval_set=ev)
@@ -186,11 +194,7 @@ def test_a_run_ended_past_its_step_cap_keeps_what_a_run_to_early_stopping_keeps(
     from tabdistill.distill.sizes import round_steps
     from tabdistill.distill.students import LightGBMStudent
 
-    Z, t = _soft_data(2000, seed=3)
-    y = (np.random.default_rng(3).random(len(t)) < t).astype(float)
-    train, ev = slice(0, 1500), (Z[1500:], y[1500:], None)
-    spec = {"num_leaves": 7, "early_stopping_rounds": 10, "loss": loss, "random_state": 0}
-    long = LightGBMStudent(n_estimators=4000, **spec).fit(Z[train], y[train], eval_set=ev)
+    Z, y, train, ev, spec, long = _run_to_early_stopping(loss)
     steps = np.cumsum(round_steps(long.booster_, None))
     ended = set()
     # caps on either side of the round early stopping keeps, and right at it
