@@ -590,11 +590,8 @@ def _refit_one(fitter, cand, rounds, data, final: FinalModels, recipe, source):
     else:
         extra = data.validation_rows(ctx.validation.Z, ctx.validation.y, ctx.validation.weight)
         training = data.training_set(cand.knobs, recipe, extra)
-    own = _Run(cand.knobs, cand.model, _cumulative_steps(cand.model), fitted=False)
-    if not fitter.has_time("refits", len(training.target) * rounds):
-        return own
-    model = fitter.fit(seed_of(cand), params, training)
-    # cut short, it has fewer rounds than the run it would replace
-    return (
-        own if model.run_end_ == "deadline" else _Run(cand.knobs, model, _cumulative_steps(model))
-    )
+    if fitter.has_time("refits", len(training.target) * rounds):
+        model = fitter.fit(seed_of(cand), params, training)
+        if model.run_end_ != "deadline":  # cut short, it has fewer rounds than cand's run
+            return _Run(cand.knobs, model, _cumulative_steps(model))
+    return _Run(cand.knobs, cand.model, _cumulative_steps(cand.model), fitted=False)
