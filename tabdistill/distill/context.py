@@ -168,7 +168,7 @@ class StudentFactory:
     ``early_stopping_rounds`` and a cap on tree steps from ``latency_budget``
     when it takes them. ``stop_past_cap``: nothing reads a run's rounds past that
     cap (no latency-accuracy frontier), so an early-stopped run may end soon after
-    it (:class:`~tabdistill.distill.sizes.StepCap`) with the same student.
+    it (:class:`~tabdistill.distill.stopping.StepCap`) with the same student.
     """
 
     spec: object
@@ -212,17 +212,18 @@ class StudentFactory:
         """The candidate losses: ``losses`` for students that have one, else ``(None,)``."""
         return tuple(losses) if "loss" in self.accepted() else (None,)
 
-    def fit(self, seed, params, data: TrainingSet, eval_set=None, deadline=None, stop_steps=None):
+    def fit(self, seed, params, data: TrainingSet, eval_set=None, deadline=None, **stops):
         """A new student fit on ``data``, stopping early on ``eval_set`` when it can: at
-        ``deadline``, and soon after ``stop_steps`` tree steps (by default its step cap with
-        ``stop_past_cap``)."""
+        ``deadline``, soon after ``stop_steps`` tree steps (by default its step cap with
+        ``stop_past_cap``), and where a ``plateau`` rule says (see
+        :meth:`LightGBMStudent.fit <tabdistill.distill.students.LightGBMStudent.fit>`)."""
         model = self.new(seed, params)
         kwargs = {}
         if eval_set is not None and _accepts(model.fit, "eval_set"):
             kwargs["eval_set"] = eval_set
-        if stop_steps is None and self.stop_past_cap:
-            stop_steps = (params or {}).get("max_steps")
-        for name, value in (("deadline", deadline), ("stop_steps", stop_steps)):
+        if stops.get("stop_steps") is None and self.stop_past_cap:
+            stops["stop_steps"] = (params or {}).get("max_steps")
+        for name, value in (("deadline", deadline), *stops.items()):
             if value is not None and _accepts(model.fit, name):
                 kwargs[name] = value
         return model.fit(data.Z, data.target, data.weight, **kwargs)

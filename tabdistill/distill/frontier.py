@@ -33,35 +33,41 @@ class's rows shrink), and the bag is of the best single shape at the shipped bud
 The budget the estimator was fit at (``latency_budget``) is not refit here: its
 point is the shipped student itself.
 
-Under a ``time_limit`` the frontier is a stage of the fit (:class:`_Fitter`): a long run it
-leaves out or cuts short falls back on the search's fit of that size, a refit on its run.
+The long runs are :mod:`~tabdistill.distill.long_runs`'. Under a ``time_limit`` the frontier
+is a stage of the fit (:class:`~tabdistill.distill.long_runs.Fitter`): a long run it leaves
+out or cuts short falls back on the search's fit of that size, a refit on its run.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .._validation import take
 from .bagging import BAG_MEMBERS, bag_student, member_params
-from .context import FitContext, same_params, seed_of
+from .context import FitContext, seed_of
 from .gate import GateRule
-from .labels import soften
+from .long_runs import (
+    Fitter,
+    Run,
+    cumulative_steps,
+    data_knobs,
+    fit_long_runs,
+    plateau_rule,
+    run_data,
+    same_spec,
+)
 from .refit import FinalModels
 from .search import search_rows
 from .selection import Candidate, Knobs, cheapest_within, evaluate, win_rate
-from .sizes import TREE_STEP_NS, round_steps, student_cost
+from .sizes import TREE_STEP_NS, student_cost
 from .soft_targets import DistillData, TargetRecipe
 from .students import LightGBMStudent
 
 #: The budgets (microseconds of single-row p99) ``tabdistill benchmark`` fits by default.
 DEFAULT_BUDGETS = (2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
-
-#: Most boosting rounds of a frontier run: enough trees of depth 3 for 100 us or so.
-FRONTIER_ROUNDS = 4_000
 
 #: Validation rows of the rarer class from which every student size gets a bag and
 #: validation picks the best.
@@ -121,36 +127,6 @@ class FrontierPoint:
         }
 
 
-@dataclass
-class _Run:
-    """One long run of one size: the fitted student, its rounds' cumulative tree steps,
-    whether it was fit here (False: read off a fit of the search or the final refit), and
-    its prefixes scored on validation so far (rounds -> :class:`Candidate`)."""
-
-    knobs: Knobs
-    model: object
-    steps: np.ndarray
-    fitted: bool = True
-    prefixes: dict = field(default_factory=dict, repr=False)
-
-    def rounds_within(self, budget_us: float) -> int:
-        cap = budget_us * 1000 / TREE_STEP_NS
-        return max(1, min(int(np.searchsorted(self.steps, cap, side="right")), len(self.steps)))
-
-    def prefix(self, rounds: int, validation) -> Candidate:
-        """The run's first ``rounds`` rounds scored on ``validation`` (once per ``rounds``:
-        budgets that take the same rounds share it)."""
-        if rounds not in self.prefixes:
-            params = {
-                **self.knobs.student_params,
-                "n_estimators": rounds,
-                "early_stopping_rounds": None,
-            }
-            model = self.model.truncated(rounds)
-            self.prefixes[rounds] = evaluate(model, self.knobs.with_params(params), validation)
-        return self.prefixes[rounds]
-
-
 def fit_frontier(
     ctx: FitContext,
     budgets,
@@ -184,12 +160,13 @@ def fit_frontier(
     total = 2 * len(sizes) + len(others) + 2 * BAG_MEMBERS * shapes * bagged
     with ctx.stages.stage("frontier", total=total) as stage:
         # its fits get four fifths of the stage; scoring their prefixes on validation the rest
-        fitter = _Fitter(ctx, ctx.budget.stage("frontier").stage(4, 1))
         rows = search_rows(len(ctx.train), ctx.seeds.student)
+        share = ctx.budget.stage("frontier").stage(4, 1)
+        fitter = Fitter(ctx, share, plateau_rule(ctx, large=rows is not None))
         compared = data if rows is None else data.subsample(rows)
         reads = (list(searched), max(others) * 1000 / TREE_STEP_NS)
         sources = (shipped.knobs, Knobs({}))
-        distilled, hard = _long_runs(fitter, sizes, sources, compared, recipe, stage, reads)
+        distilled, hard = fit_long_runs(fitter, sizes, sources, compared, recipe, stage, reads)
         if not distilled or not hard:
             fitter.record()
             return [shipped]
@@ -214,53 +191,16 @@ def fit_frontier(
                 more, fitted = bag.refit(fitter, picked, data, final, recipe)
                 points, refits = points + more, refits + fitted
         fitter.record()
-        grown = sum(run.fitted for run in distilled + hard)
-        grown += sum(len(bag.runs) for bag in every_bag)
-        stage.detail = f"{grown} long runs and {refits} refits fit; " + ", ".join(
-            f"{p.budget_us:g} us {p.source}{_bag_mark(p.student)}" for p in points
+        grown = [run for run in distilled + hard if run.fitted]
+        grown += [run for bag in every_bag for run in bag.runs]
+        flat = sum(getattr(run.model, "run_end_", None) == "plateau" for run in grown)
+        stage.detail = (
+            f"{len(grown)} long runs ({flat} ended on a plateau) and {refits} refits fit; "
+            + ", ".join(f"{p.budget_us:g} us {p.source}{_bag_mark(p.student)}" for p in points)
         )
     return sorted(
         [shipped, *points], key=lambda p: math.inf if p.budget_us is None else p.budget_us
     )
-
-
-@dataclass
-class _Fitter:
-    """Fits the frontier's students within its stage's share of a time limit (``budget``),
-    counting the fits it left out. ``rate``: the most seconds a round on one row took yet."""
-
-    ctx: FitContext
-    budget: object
-    left_out: dict = field(default_factory=dict)
-    cut_short: int = 0
-    rate: float = 0.0
-
-    def has_time(self, what: str, row_rounds: float = 0.0) -> bool:
-        """Whether the stage has time left for a fit of ``what`` (counted when not)."""
-        if self.budget.fits(self.rate * row_rounds):
-            return True
-        self.left_out[what] = self.left_out.get(what, 0) + 1
-        return False
-
-    def fit(self, seed, params, *fit_data, stop_steps=None):
-        """A student fit that stops adding trees at the stage's end (see
-        :meth:`StudentFactory.fit <tabdistill.distill.context.StudentFactory.fit>`)."""
-        deadline = self.ctx.budget.fit_deadline(self.budget, required=False)
-        start = time.perf_counter()
-        model = self.ctx.students.fit(
-            seed, params, *fit_data, deadline=deadline, stop_steps=stop_steps
-        )
-        row_rounds = len(fit_data[0].target) * max(1, getattr(model, "rounds_run_", 1))
-        self.rate = max(self.rate, (time.perf_counter() - start) / row_rounds)
-        self.cut_short += getattr(model, "run_end_", None) == "deadline"
-        return model
-
-    def record(self) -> None:
-        """Record what the time limit left out as one cut of the fit."""
-        what = [f"left out {n} {kind}" for kind, n in self.left_out.items()]
-        what += [f"cut {self.cut_short} fit(s) short"] if self.cut_short else []
-        if what:
-            self.budget.cut(f"frontier: the time limit {', '.join(what)}")
 
 
 def _bag_mark(student) -> str:
@@ -306,7 +246,7 @@ class _Bag:
         validation = fitter.ctx.validation
         if shapes < len(runs):
             runs = [max(runs, key=lambda r: r.prefix(r.rounds_within(floor_us), validation).value)]
-        fit_data = _run_data(fitter.ctx, runs[0].knobs, data, recipe)  # the sizes share it
+        fit_data = run_data(fitter.ctx, runs[0].knobs, data, recipe)  # the sizes share it
         return [cls.fit(fitter, run, floor_us, fit_data, stage, stop_steps) for run in runs]
 
     @staticmethod
@@ -318,7 +258,7 @@ class _Bag:
     @classmethod
     def fit(cls, fitter, shape, floor_us, fit_data, stage, stop_steps=None) -> _Bag:
         """The members' runs: ``shape``'s student fit again on ``fit_data`` (see
-        :func:`_run_data`) with :func:`~tabdistill.distill.bagging.member_params` and seeds
+        :func:`run_data`) with :func:`~tabdistill.distill.bagging.member_params` and seeds
         of their own, each ending soon after ``stop_steps`` tree steps (fewer members when
         the time limit is spent)."""
         params = member_params(shape.knobs.student_params)
@@ -328,7 +268,7 @@ class _Bag:
                 continue
             seed = (fitter.ctx.seeds.student + 1 + i) % (2**31 - 1)
             model = fitter.fit(seed, params, *fit_data, stop_steps=stop_steps)
-            members.append(_Run(shape.knobs.with_params(params), model, _cumulative_steps(model)))
+            members.append(Run(shape.knobs.with_params(params), model, cumulative_steps(model)))
             stage.update()
         return cls(members, floor_us)
 
@@ -387,88 +327,6 @@ class _Bag:
                 FrontierPoint(budget, students[cut], source, cand.knobs, cand.value, reason)
             )
         return points, sum(run.fitted for run in refit)
-
-
-def _long_runs(fitter, sizes, sources, data, recipe, stage, reads) -> tuple[list, ...]:
-    """One early-stopped run per size of each of ``sources`` (the distilled knobs, or empty
-    ones for the baseline), as long as the largest budget could use: read off the search's
-    where :func:`_searched_run` finds it there, else fit. Size by size, so that a time
-    limit leaves out the last sizes of both sources."""
-    ctx = fitter.ctx
-    fit_data, runs = [None] * len(sources), tuple([] for _ in sources)
-    for size in sizes:
-        for i, knobs in enumerate(sources):
-            long = {**size, "n_estimators": FRONTIER_ROUNDS, "max_steps": None}
-            params = ctx.students.params(long, knobs.loss)
-            run = _searched_run(ctx, knobs.with_params(params), *reads)
-            if run is None and fitter.has_time("long runs"):
-                fit_data[i] = fit_data[i] or _run_data(ctx, knobs, data, recipe)
-                # no budget reads past the largest one's steps: the run ends soon after them
-                model = fitter.fit(ctx.seeds.student, params, *fit_data[i], stop_steps=reads[1])
-                run = _Run(knobs.with_params(params), model, _cumulative_steps(model))
-            if run is None or getattr(run.model, "run_end_", None) == "deadline":
-                short = _searched_run(ctx, knobs.with_params(params), *reads, partial=True)
-                run = max((r for r in (run, short) if r), key=lambda r: len(r.steps), default=None)
-            if run is not None:
-                runs[i].append(run)
-            stage.update()
-    return runs
-
-
-def _run_data(ctx, knobs, data, recipe) -> tuple:
-    """The training set and eval set of a long run: the search's for distilled ``knobs``
-    (those with an ``alpha``), the baseline's for the others."""
-    students, validation = ctx.students, ctx.validation
-    if knobs.alpha is not None:
-        training = data.training_set(knobs, recipe)
-        q_va = soften(data.validation_proba, recipe.temperature)
-        alpha = knobs.alpha
-        target_va = (1 - alpha) * q_va + alpha * students.hard_targets(validation.y)
-    else:
-        training = students.hard_set(data.Z, data.y, data.weight)
-        target_va = students.hard_targets(validation.y)
-    return training, (validation.Z, target_va, validation.weight)
-
-
-def _searched_run(ctx, knobs: Knobs, searched, max_steps, partial=False) -> _Run | None:
-    """The long run of ``knobs`` read off the one of ``searched`` fit with them but for its
-    round and step caps, where the budgets (``max_steps`` tree steps at most) read the same
-    rounds off both: that fit ended by early stopping (a run allowed more rounds stops at
-    the same round), or it reached its round cap beyond ``max_steps``. None otherwise.
-    ``partial``: that fit however far it went (what the frontier falls back on when the
-    time limit leaves its long run out or cuts it short)."""
-    long = ctx.students.new(ctx.seeds.student, knobs.student_params)
-    for cand in searched:
-        model = cand.model
-        if _data_knobs(cand.knobs) != _data_knobs(knobs) or not _same_spec(
-            model, long, ("n_estimators", "max_steps")
-        ):
-            continue
-        end = getattr(model, "run_end_", None)
-        whole = end in ("early_stopping", "n_estimators") and model.n_estimators <= FRONTIER_ROUNDS
-        if not (whole or partial):
-            return None
-        run = model.truncated(model.rounds_run_)
-        steps = _cumulative_steps(run)
-        if partial or end == "early_stopping" or steps[-1] > max_steps:
-            return _Run(knobs, run, steps, fitted=False)
-        return None
-    return None
-
-
-def _data_knobs(knobs: Knobs) -> tuple:
-    return knobs.augment_factor, knobs.alpha, knobs.loss
-
-
-def _same_spec(a, b, caps) -> bool:
-    """Whether students ``a`` and ``b`` have the same parameters but for those in ``caps``."""
-    return same_params(a.get_params(), b.get_params(), caps)
-
-
-def _cumulative_steps(model) -> np.ndarray:
-    """Tree steps a row takes through the first 1, 2, ... rounds of a fitted student."""
-    per_class = model.init_.shape[-1] if getattr(model, "init_", None) is not None else 1
-    return np.cumsum(round_steps(model.booster_, model.n_estimators_, per_class))
 
 
 def _best_within(ctx, runs, budget, tolerance) -> Candidate:
@@ -548,7 +406,7 @@ def _refit_key(source, cand) -> tuple:
     return source, repr(cand.knobs.with_params(params))
 
 
-def _final_run(ctx, cand, rounds, final: FinalModels, shipped, source) -> _Run | None:
+def _final_run(ctx, cand, rounds, final: FinalModels, shipped, source) -> Run | None:
     """``cand`` refit with ``rounds`` rounds, read off the fit's final baseline (or distilled
     student) when that is the same fit -- same rows, seed and parameters but for its round and
     step caps -- with at least ``rounds`` rounds; None otherwise."""
@@ -556,18 +414,18 @@ def _final_run(ctx, cand, rounds, final: FinalModels, shipped, source) -> _Run |
         return None
     if source == "baseline":
         model = final.baseline
-    elif shipped.source == "distilled" and _data_knobs(shipped.knobs) == _data_knobs(cand.knobs):
+    elif shipped.source == "distilled" and data_knobs(shipped.knobs) == data_knobs(cand.knobs):
         model = final.student
     else:
         return None
     params = {**cand.knobs.student_params, "n_estimators": rounds, "early_stopping_rounds": None}
     wanted = ctx.students.new(seed_of(cand), params)
-    if getattr(model, "rounds_run_", 0) < rounds or not _same_spec(
+    if getattr(model, "rounds_run_", 0) < rounds or not same_spec(
         model, wanted, ("n_estimators", "max_steps")
     ):
         return None
     run = model.truncated(rounds).set_params(max_steps=None)
-    return _Run(cand.knobs, run, _cumulative_steps(run), fitted=False)
+    return Run(cand.knobs, run, cumulative_steps(run), fitted=False)
 
 
 def _refit_one(fitter, cand, rounds, data, final: FinalModels, recipe, source):
@@ -593,5 +451,5 @@ def _refit_one(fitter, cand, rounds, data, final: FinalModels, recipe, source):
     if fitter.has_time("refits", len(training.target) * rounds):
         model = fitter.fit(seed_of(cand), params, training)
         if model.run_end_ != "deadline":  # cut short, it has fewer rounds than cand's run
-            return _Run(cand.knobs, model, _cumulative_steps(model))
-    return _Run(cand.knobs, cand.model, _cumulative_steps(cand.model), fitted=False)
+            return Run(cand.knobs, model, cumulative_steps(model))
+    return Run(cand.knobs, cand.model, cumulative_steps(cand.model), fitted=False)

@@ -24,6 +24,8 @@ early stopping watches. :func:`check_targets` checks any student's targets, and
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from tabdistill_runtime._proba import clip_distribution, softmax
@@ -41,6 +43,13 @@ def logit_targets(q) -> np.ndarray:
     q = np.asarray(q, dtype=np.float64)
     with np.errstate(divide="ignore"):
         return np.clip(np.log(q) - np.log1p(-q), -LOGIT_CLIP, LOGIT_CLIP)
+
+
+def as_cross_entropy(text: str) -> str:
+    """A binary ``logit`` student's model text, fit by least squares on log-odds: its leaves
+    sum to a logit, so the same trees read as a cross-entropy model, whose output LightGBM
+    and the runtime take through a sigmoid."""
+    return re.sub(r"^objective=.*$", "objective=cross_entropy", text, flags=re.M)
 
 
 def check_targets(target, sample_weight):

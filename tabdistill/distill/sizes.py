@@ -63,34 +63,6 @@ def round_steps(booster, rounds, trees_per_round=1, start=0) -> np.ndarray:
     return np.asarray(depths, dtype=float).reshape(-1, trees_per_round).sum(axis=1)
 
 
-class StepCap:
-    """A LightGBM callback ending a run that early stopping watches once its trees' steps
-    passed ``max_steps`` ``patience`` rounds ago.
-
-    The rounds within ``max_steps`` and the round early stopping keeps among them are then
-    what they would be had the run gone on: a better round still to come would lie within
-    ``patience`` rounds of the best so far, and the rounds past the cap are cut anyway.
-    ``fired``: whether it ended the run.
-    """
-
-    order = 35  # after early stopping's own check (30), which ends the run when it can
-
-    def __init__(self, max_steps, patience, trees_per_round=1):
-        self.max_steps, self.patience, self.per_round = max_steps, patience, trees_per_round
-        self.steps, self.passed, self.fired = 0.0, None, False
-
-    def __call__(self, env):
-        import lightgbm
-
-        if self.passed is None:
-            self.steps += round_steps(env.model, 1, self.per_round, start=env.iteration).sum()
-            if self.steps > self.max_steps:
-                self.passed = env.iteration
-        elif env.iteration >= self.passed + self.patience:
-            self.fired = True  # keep every round fit: those within the cap are the same
-            raise lightgbm.callback.EarlyStopException(env.iteration, env.evaluation_result_list)
-
-
 def _depth(left, right) -> int:
     """The depth of a LightGBM tree from its child lists (a child >= 0 is a split, < 0 a
     leaf): the most splits on a path from the root to a leaf."""

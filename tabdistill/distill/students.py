@@ -19,7 +19,6 @@ same spec is the baseline.
 
 from __future__ import annotations
 
-import re
 import time
 from numbers import Integral, Real
 
@@ -35,26 +34,15 @@ from tabdistill_runtime.from_linear import compile_linear
 from tabdistill_runtime.from_sklearn import compile_sklearn_tree
 
 from .._budget import lightgbm_deadline
-from .._compat import lightgbm_eval_kwargs
+from .._compat import lightgbm_eval_kwargs, lightgbm_names
 from .._params import Interval, Options, validate_params
 from .._threads import threads_for
 from .._validation import float32_range
 from .linear import LinearDesign
 from .members import PARTITION_LEVELS, category_levels
-from .objectives import check_targets, logit_targets, train_soft_classes
-from .sizes import StepCap, round_steps
-
-
-def lightgbm_names(names) -> list[str]:
-    """Feature names LightGBM accepts (no JSON punctuation), each unique, close to the original."""
-    out, seen = [], set()
-    for i, name in enumerate(names):
-        clean = re.sub(r'[\[\]{}":,\s]+', "_", str(name)) or f"f{i}"
-        while clean in seen:
-            clean = f"{clean}_{i}"
-        seen.add(clean)
-        out.append(clean)
-    return out
+from .objectives import as_cross_entropy, check_targets, logit_targets, train_soft_classes
+from .sizes import round_steps
+from .stopping import StepCap
 
 
 class Student(RegressorMixin, BaseEstimator):
@@ -93,13 +81,6 @@ class Student(RegressorMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         return tags
-
-
-def _as_cross_entropy(text: str) -> str:
-    """A binary ``logit`` student's model text, fit by least squares on log-odds: its leaves
-    sum to a logit, so the same trees read as a cross-entropy model, whose output LightGBM
-    and the runtime take through a sigmoid."""
-    return re.sub(r"^objective=.*$", "objective=cross_entropy", text, flags=re.M)
 
 
 class LightGBMStudent(Student):
@@ -224,7 +205,16 @@ class LightGBMStudent(Student):
             mask = mask & (category_levels(Z, mask) <= self.max_partition_levels)
         return np.flatnonzero(mask).tolist()
 
-    def fit(self, Z, target, sample_weight=None, eval_set=None, deadline=None, stop_steps=None):
+    def fit(
+        self,
+        Z,
+        target,
+        sample_weight=None,
+        eval_set=None,
+        deadline=None,
+        stop_steps=None,
+        plateau=None,
+    ):
         """Fit on targets in [0, 1].
 
         Parameters
@@ -240,7 +230,11 @@ class LightGBMStudent(Student):
         stop_steps : float, default=None
             With early stopping (binary), end the run ``early_stopping_rounds`` rounds
             after its trees' steps pass this (``run_end_="max_steps"``): the rounds within
-            it are those a longer run keeps (:class:`~tabdistill.distill.sizes.StepCap`).
+            it are those a longer run keeps (:class:`~tabdistill.distill.stopping.StepCap`).
+        plateau : PlateauRule, default=None
+            With early stopping (binary), also end the run once its selection metric on
+            the eval set stops improving (``run_end_="plateau"``; see
+            :class:`~tabdistill.distill.stopping.Plateau`).
         """
         import lightgbm as lgb
 
@@ -267,13 +261,15 @@ class LightGBMStudent(Student):
             "force_row_wise": True,
             "verbose": -1,
         }
-        kwargs, cap, stopping = {}, None, self.early_stopping_rounds and eval_set is not None
+        kwargs, stops, stopping = {}, [], self.early_stopping_rounds and eval_set is not None
         if stopping:
             Z_ev, t_ev, w_ev = eval_set
             t_ev = np.asarray(t_ev, dtype=np.float64)
-            callbacks = [lgb.early_stopping(self.early_stopping_rounds, verbose=False)]
             if stop_steps is not None:
-                callbacks.append(cap := StepCap(stop_steps, self.early_stopping_rounds))
+                stops.append(StepCap(stop_steps, self.early_stopping_rounds))
+            if plateau is not None:
+                stops.append(plateau.callback(logit))
+            callbacks = [lgb.early_stopping(self.early_stopping_rounds, verbose=False), *stops]
             kwargs = {
                 **lightgbm_eval_kwargs(
                     np.asarray(Z_ev, np.float64), logit_targets(t_ev) if logit else t_ev, w_ev
@@ -294,14 +290,14 @@ class LightGBMStudent(Student):
         booster = self.model_.booster_
         best = int(self.model_.best_iteration_ or 0) if stopping else 0
         self.rounds_run_ = best or booster.num_trees()
-        self._keep_run(booster, best, deadline, cap)
+        self._keep_run(booster, best, deadline, stops)
         self.n_estimators_ = self._rounds_within_budget(booster)
         if self.n_estimators_ < booster.num_trees():
             booster = lgb.Booster(
                 model_str=booster.model_to_string(num_iteration=self.n_estimators_)
             )
         if logit:
-            booster = lgb.Booster(model_str=_as_cross_entropy(booster.model_to_string()))
+            booster = lgb.Booster(model_str=as_cross_entropy(booster.model_to_string()))
         self.booster_ = booster
         return self
 
@@ -357,16 +353,18 @@ class LightGBMStudent(Student):
         )
         return self
 
-    def _keep_run(self, booster, best, deadline=None, cap=None) -> None:
+    def _keep_run(self, booster, best, deadline=None, stops=()) -> None:
         """Keep the run's booster (:meth:`truncated` reads it past the ``max_steps`` cut) and
         what ended it: ``"early_stopping"`` within ``n_estimators`` rounds (``best``: the round
-        kept, 0 without), so a run of more rounds is the same; the round cap, ``"max_steps"``
-        (:class:`~tabdistill.distill.sizes.StepCap`), or a deadline."""
+        kept, 0 without), so a run of more rounds is the same; the round cap, one of
+        :mod:`~tabdistill.distill.stopping`'s ``stops`` (``"max_steps"``, ``"plateau"``),
+        or a deadline."""
         self._run_booster = booster
+        fired = [stop for stop in stops if stop.fired]
         if deadline is not None and time.perf_counter() > deadline:
             self.run_end_ = "deadline"
-        elif cap is not None and cap.fired:
-            self.run_end_ = "max_steps"
+        elif fired:
+            self.run_end_ = "max_steps" if isinstance(fired[0], StepCap) else "plateau"
         elif best and best + self.early_stopping_rounds <= self.n_estimators:
             self.run_end_ = "early_stopping"
         else:
@@ -416,7 +414,7 @@ class LightGBMStudent(Student):
             out.set_params(max_steps=None)
             text = self._run_booster.model_to_string(num_iteration=rounds)
             if self.loss == "logit" and getattr(self, "init_", None) is None:
-                text = _as_cross_entropy(text)
+                text = as_cross_entropy(text)
         out.booster_ = lgb.Booster(model_str=text)
         out.init_, out.n_estimators_ = getattr(self, "init_", None), rounds
         out.n_features_in_ = self.n_features_in_

@@ -7,7 +7,7 @@ import pytest
 from conftest import FAST_DISTILLER, mixed_frame
 
 from tabdistill import DistilledClassifier
-from tabdistill.distill import frontier
+from tabdistill.distill import frontier, long_runs
 from tabdistill.distill.bagging import MEMBER_PARAMS
 from tabdistill.distill.context import StudentFactory
 from tabdistill.distill.sizes import TREE_STEP_NS
@@ -68,23 +68,23 @@ def _frontier_fit(monkeypatch, X, y, params, force=False):
     refit (what the frontier did before it read them)."""
     calls, real = [], StudentFactory.fit
 
-    def fit(self, seed, student_params, data, eval_set=None, deadline=None, stop_steps=None):
+    def fit(self, seed, student_params, data, eval_set=None, deadline=None, **stops):
         calls.append({**student_params, "stops_early": eval_set is not None})
-        return real(self, seed, student_params, data, eval_set, deadline, stop_steps)
+        return real(self, seed, student_params, data, eval_set, deadline, **stops)
 
     with monkeypatch.context() as patch:
         patch.setattr(StudentFactory, "fit", fit)
         if force:
-            patch.setattr(frontier, "_searched_run", lambda *args: None)
+            patch.setattr(long_runs, "searched_run", lambda *args: None)
             patch.setattr(frontier, "_final_run", lambda *args: None)
         model = DistilledClassifier(**params, random_state=0).fit(X, y)
-        long_runs = sum(
-            c["stops_early"] and c["n_estimators"] == frontier.FRONTIER_ROUNDS and not _bagged(c)
+        n_long = sum(
+            c["stops_early"] and c["n_estimators"] == long_runs.FRONTIER_ROUNDS and not _bagged(c)
             for c in calls
         )
     # the fit's own refits keep the latency cap; the frontier's are fit without it
     refits = sum(c.get("max_steps") is None and not c["stops_early"] for c in calls)
-    return model, long_runs, refits
+    return model, n_long, refits
 
 
 def _bagged(params) -> bool:
@@ -107,18 +107,18 @@ def test_runs_early_stopping_ended_and_the_final_refit_are_read_not_fit_again(mo
         "latency_budget": 0.5,
         "frontier_budgets": (0.2, 0.3, 0.5),
     }
-    model, long_runs, refits = _frontier_fit(monkeypatch, X, y, params)
-    assert long_runs == 0 and refits == 0
-    forced, long_runs, refits = _frontier_fit(monkeypatch, X, y, params, force=True)
+    model, n_long, refits = _frontier_fit(monkeypatch, X, y, params)
+    assert n_long == 0 and refits == 0
+    forced, n_long, refits = _frontier_fit(monkeypatch, X, y, params, force=True)
     # one size: one refit per source, however many budgets take its rounds
-    assert long_runs == 2 and refits == len({p.source for p in forced.frontier_[:2]})
+    assert n_long == 2 and refits == len({p.source for p in forced.frontier_[:2]})
     _assert_same_frontier(model, forced, X)
 
 
 def test_a_long_run_is_fit_only_where_a_budget_could_take_more_rounds(monkeypatch):
     """Without early stopping every search run ends at its round cap: a budget that takes
     fewer rounds reads it, one that could take more needs the long run."""
-    monkeypatch.setattr(frontier, "FRONTIER_ROUNDS", 200)
+    monkeypatch.setattr(long_runs, "FRONTIER_ROUNDS", 200)
     X, y = mixed_frame(800, seed=4)
     params = {
         **FAST_DISTILLER,
@@ -128,10 +128,10 @@ def test_a_long_run_is_fit_only_where_a_budget_could_take_more_rounds(monkeypatc
     }
     for budgets, fit_here in (((0.05, 0.1, 0.2), 0), ((0.1, 10.0, 20.0), 2)):
         params["frontier_budgets"] = budgets
-        model, long_runs, _ = _frontier_fit(monkeypatch, X, y, params)
-        assert long_runs == fit_here
-        forced, long_runs, _ = _frontier_fit(monkeypatch, X, y, params, force=True)
-        assert long_runs == 2
+        model, n_long, _ = _frontier_fit(monkeypatch, X, y, params)
+        assert n_long == fit_here
+        forced, n_long, _ = _frontier_fit(monkeypatch, X, y, params, force=True)
+        assert n_long == 2
         _assert_same_frontier(model, forced, X)
     # 200 rounds of at most 6 steps fit in 10 us and in 20 us: both budgets hold one student
     assert model.frontier_[1].student is model.frontier_[2].student
@@ -140,7 +140,7 @@ def test_a_long_run_is_fit_only_where_a_budget_could_take_more_rounds(monkeypatc
 def test_long_runs_end_past_the_largest_budget_with_the_same_frontier(monkeypatch):
     """No budget reads a long run past the largest budget's steps: it ends soon after them
     (StepCap), and the frontier is the one of runs that went on to early stopping."""
-    monkeypatch.setattr(frontier, "FRONTIER_ROUNDS", 1_000)
+    monkeypatch.setattr(long_runs, "FRONTIER_ROUNDS", 1_000)
     X, y = mixed_frame(800, seed=4)
     params = {
         **FAST_DISTILLER,
@@ -155,7 +155,7 @@ def test_long_runs_end_past_the_largest_budget_with_the_same_frontier(monkeypatc
         @functools.wraps(real)
         def fit(self, *args, stop_steps=None, **kwargs):
             out = real(self, *args, stop_steps=stop_steps if capped else None, **kwargs)
-            if self.n_estimators == frontier.FRONTIER_ROUNDS:
+            if self.n_estimators == long_runs.FRONTIER_ROUNDS:
                 ends.append((stop_steps, out.run_end_))
             return out
 

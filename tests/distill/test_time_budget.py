@@ -104,7 +104,7 @@ def test_the_frontier_takes_its_share_of_the_time_limit_and_says_what_it_left_ou
 
 
 def test_refits_the_time_limit_leaves_out_keep_the_long_runs_own_students(monkeypatch):
-    from tabdistill.distill import frontier
+    from tabdistill.distill import long_runs
 
     asked = []
 
@@ -115,7 +115,7 @@ def test_refits_the_time_limit_leaves_out_keep_the_long_runs_own_students(monkey
         self.left_out[what] = self.left_out.get(what, 0) + 1
         return False
 
-    monkeypatch.setattr(frontier._Fitter, "has_time", no_refits)
+    monkeypatch.setattr(long_runs.Fitter, "has_time", no_refits)
     X, y = mixed_frame(800, seed=4)
     params = {
         "teacher": {"members": {"lightgbm": {"n_estimators": 30}, "logistic": {}}, "cv": 3},
