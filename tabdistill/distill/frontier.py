@@ -162,7 +162,7 @@ def fit_frontier(
         # its fits get four fifths of the stage; scoring their prefixes on validation the rest
         rows = search_rows(len(ctx.train), ctx.seeds.student)
         share = ctx.budget.stage("frontier").stage(4, 1)
-        fitter = Fitter(ctx, share, plateau_rule(ctx, large=rows is not None))
+        fitter = Fitter(ctx, share, plateau_rule(ctx, rows is not None, tolerance))
         compared = data if rows is None else data.subsample(rows)
         reads = (list(searched), max(others) * 1000 / TREE_STEP_NS)
         sources = (shipped.knobs, Knobs({}))

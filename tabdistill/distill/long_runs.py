@@ -8,10 +8,12 @@ steps (:class:`~tabdistill.distill.stopping.StepCap`). Most are read off the sea
 which keeps the frontier within its share of a time limit.
 
 On large data (more training rows than the search fits, see
-:func:`~tabdistill.distill.search.search_rows`) a run also ends once its validation ROC-AUC
-has stopped improving (:func:`plateau_rule`). A run towards the teacher's log-odds can
-otherwise fit them closer for thousands of rounds of a minute or more each that no budget's
-choice reads; on smaller data its runs take seconds and go on to early stopping.
+:func:`~tabdistill.distill.search.search_rows`) a run also ends once the second half of its
+rounds raised its validation ROC-AUC by no more than the size tolerance
+(:func:`plateau_rule`, :class:`~tabdistill.distill.stopping.PlateauRule`). A run towards the
+teacher's log-odds otherwise fits them closer, for thousands of rounds and minutes of fitting
+and refitting, while its ROC-AUC creeps up by less than any student choice counts; on smaller
+data its runs take seconds and go on to early stopping.
 """
 
 from __future__ import annotations
@@ -184,8 +186,10 @@ def cumulative_steps(model) -> np.ndarray:
     return np.cumsum(round_steps(model.booster_, model.n_estimators_, per_class))
 
 
-def plateau_rule(ctx: FitContext, large: bool) -> PlateauRule | None:
-    """How long runs end once the selection metric stops improving on the validation rows:
-    on ``large`` data only (see the module docstring)."""
+def plateau_rule(ctx: FitContext, large: bool, tolerance: float) -> PlateauRule | None:
+    """How long runs end once their validation score stops paying for their trees: on
+    ``large`` data only (see the module docstring), with the size ``tolerance``."""
+    if not large:
+        return None
     validation = ctx.validation
-    return PlateauRule(validation.metric, validation.y, validation.weight) if large else None
+    return PlateauRule(validation.metric, validation.y, validation.weight, tolerance)

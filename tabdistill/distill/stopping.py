@@ -5,9 +5,10 @@ LightGBM callbacks, run after early stopping's own check (which ends the run whe
 - :class:`StepCap` ends a run soon after its trees pass the most tree steps anything reads
   off it; the rounds within those steps are what a longer run keeps.
 - :class:`Plateau` ends a run whose *selection metric* on the validation rows (ROC-AUC on
-  the hard labels by default, what students are chosen by) has stopped improving, however
-  far the run's own loss still falls: a run towards the teacher's log-odds can keep
-  fitting them for thousands of rounds that no budget's choice would read.
+  the hard labels by default, what students are chosen by) has stopped paying for its
+  trees, however far the run's own loss still falls: a run towards the teacher's log-odds
+  can keep fitting them for thousands of rounds while its ROC-AUC creeps up by less than
+  any student choice counts.
 
 Each callback's ``fired`` says whether it ended the run, which then keeps every round fit.
 """
@@ -57,16 +58,21 @@ class StepCap:
 
 @dataclass(frozen=True)
 class PlateauRule:
-    """When a run's selection metric has stopped improving: scored every ``every`` rounds on
-    hard labels ``y`` (``weight``) of the eval set, the run ends once its best score is at
-    least ``patience`` rounds old *and* as old as the run was when it reached it (a run
-    goes on at least twice as far as its best round). ``metric``: a name of
-    :func:`tabdistill.metrics.score`."""
+    """When a run's selection metric has stopped paying for its trees.
+
+    Scored every ``every`` rounds on the eval set's hard labels ``y`` (``weight``) by
+    ``metric`` (a name of :func:`tabdistill.metrics.score`), the run ends at the first check
+    from ``min_rounds`` rounds on where its second half raised its best score by ``tolerance``
+    or less: doubling its trees, and its single-row cost, bought no more than a student
+    choice counts as a gain (the cheapest student within ``tolerance`` of the best is
+    preferred). A run whose score peaked ends by twice its best round at the latest.
+    """
 
     metric: str
     y: np.ndarray
     weight: np.ndarray | None = None
-    patience: int = 100
+    tolerance: float = 0.001
+    min_rounds: int = 100
     every: int = 10
 
     def callback(self, logit: bool) -> Plateau:
@@ -86,7 +92,7 @@ class Plateau:
 
     def __init__(self, rule: PlateauRule, logit: bool = False):
         self.rule, self.logit = rule, logit
-        self.best, self.best_round, self.fired = -np.inf, 0, False
+        self.best, self.best_by, self.fired = -np.inf, {}, False  # check round -> best so far
 
     def _score(self, preds, _data):
         p = 1 / (1 + np.exp(-preds)) if self.logit else preds
@@ -97,8 +103,8 @@ class Plateau:
         if rounds % rule.every:
             return
         score = next(r[2] for r in env.model.eval_valid(feval=self._score) if r[1] == "selection")
-        if score > self.best:
-            self.best, self.best_round = score, rounds
-        elif rounds - self.best_round >= max(rule.patience, self.best_round):
+        self.best = self.best_by[rounds] = max(self.best, score)
+        half = self.best_by.get(rounds // 2 // rule.every * rule.every, -np.inf)
+        if rounds >= rule.min_rounds and self.best - half <= rule.tolerance:
             self.fired = True
             _stop(env)

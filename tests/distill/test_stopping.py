@@ -26,7 +26,7 @@ def test_a_plateau_ends_a_run_as_far_past_its_best_score_as_it_took_to_reach_it(
     # its ROC-AUC on the labels stopped improving, and early stopping (patience 600) never ends it
     spec = {"num_leaves": 7, "learning_rate": 0.5, "early_stopping_rounds": 600, "loss": loss}
     ev = (Z[held], q[held], None)
-    rule = PlateauRule("roc_auc", y[held], patience=10, every=5)
+    rule = PlateauRule("roc_auc", y[held], tolerance=0.002, min_rounds=10, every=5)
     stopped = LightGBMStudent(n_estimators=600, **spec).fit(
         Z[train], q[train], None, ev, plateau=rule
     )
@@ -38,13 +38,13 @@ def test_a_plateau_ends_a_run_as_far_past_its_best_score_as_it_took_to_reach_it(
         np.testing.assert_array_equal(
             stopped.truncated(rounds).predict(Z), long.truncated(rounds).predict(Z)
         )
-    # it ended at the first check at least max(patience, best round) rounds past the best
-    best, best_round = -np.inf, 0
+    # it ended at the first check from 10 rounds on where the best score rose by no more
+    # than the tolerance over the second half of the run
+    best = {}
     for rounds in range(5, long.rounds_run_ + 1, 5):
         score = metrics.score("roc_auc", y[held], long.truncated(rounds).predict(Z[held]))
-        if score > best:
-            best, best_round = score, rounds
-        elif rounds - best_round >= max(10, best_round):
+        best[rounds] = max(score, best.get(rounds - 5, -np.inf))
+        if rounds >= 10 and best[rounds] - best.get(rounds // 2 // 5 * 5, -np.inf) <= 0.002:
             break
     assert stopped.rounds_run_ == rounds
 
@@ -53,7 +53,7 @@ def test_a_run_that_early_stopping_ends_first_is_left_alone():
     Z, q, y = _teacher_rows()
     spec = {"num_leaves": 7, "early_stopping_rounds": 10, "random_state": 0}
     ev = (Z[1500:], y[1500:], None)
-    rule = PlateauRule("roc_auc", y[1500:], patience=400)
+    rule = PlateauRule("roc_auc", y[1500:], min_rounds=400)
     watched = LightGBMStudent(n_estimators=400, **spec).fit(
         Z[:1500], y[:1500], None, ev, plateau=rule
     )
