@@ -24,7 +24,7 @@ and by their subsample of rows and columns (:mod:`~tabdistill.distill.bagging`).
 long run per member serves every budget, as the single students' runs do; a bag
 replaces a source's single student at a budget where it scores higher on validation.
 The shape that bags best is not the best single one (averaging pays most on members
-of high variance), so where the validation rows hold :data:`BAG_SHAPES_RARER_ROWS` of
+of high variance), so where the validation rows hold :data:`FINE_CHOICE_RARER_ROWS` of
 the rarer class or more, each size gets its bag and validation picks among them. With
 fewer, a choice among several bags is mostly noise (a ROC-AUC's noise grows as the rarer
 class's rows shrink), and the bag is of the best single shape at the shipped budget
@@ -69,9 +69,11 @@ from .students import LightGBMStudent
 #: The budgets (microseconds of single-row p99) ``tabdistill benchmark`` fits by default.
 DEFAULT_BUDGETS = (2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
 
-#: Validation rows of the rarer class from which every student size gets a bag and
-#: validation picks the best.
-BAG_SHAPES_RARER_ROWS = 500
+#: Validation rows of the rarer class from which validation is trusted with fine choices:
+#: every student size gets a bag and validation picks the best, and on large data a long run
+#: ends once its ROC-AUC stops paying for its trees (with fewer, a gain of a thousandth is
+#: mostly noise).
+FINE_CHOICE_RARER_ROWS = 500
 
 
 @dataclass
@@ -156,13 +158,14 @@ def fit_frontier(
         ctx.budget.cut("no latency-accuracy frontier: the time limit is spent")
         return [shipped]
     bagged = max(others) >= 2 * shipped.budget_us and _can_bag(ctx)
-    shapes = len(sizes) if _rarer_class_rows(ctx.validation.y) >= BAG_SHAPES_RARER_ROWS else 1
+    fine = _rarer_class_rows(ctx.validation.y) >= FINE_CHOICE_RARER_ROWS
+    shapes = len(sizes) if fine else 1
     total = 2 * len(sizes) + len(others) + 2 * BAG_MEMBERS * shapes * bagged
     with ctx.stages.stage("frontier", total=total) as stage:
         # its fits get four fifths of the stage; scoring their prefixes on validation the rest
         rows = search_rows(len(ctx.train), ctx.seeds.student)
         share = ctx.budget.stage("frontier").stage(4, 1)
-        fitter = Fitter(ctx, share, plateau_rule(ctx, rows is not None, tolerance))
+        fitter = Fitter(ctx, share, plateau_rule(ctx, rows is not None and fine, tolerance))
         compared = data if rows is None else data.subsample(rows)
         reads = (list(searched), max(others) * 1000 / TREE_STEP_NS)
         sources = (shipped.knobs, Knobs({}))

@@ -8,7 +8,8 @@ steps (:class:`~tabdistill.distill.stopping.StepCap`). Most are read off the sea
 which keeps the frontier within its share of a time limit.
 
 On large data (more training rows than the search fits, see
-:func:`~tabdistill.distill.search.search_rows`) a run also ends once the second half of its
+:func:`~tabdistill.distill.search.search_rows`) whose validation rows hold enough of the
+rarer class to tell a thousandth of ROC-AUC from noise, a run also ends once the second half of its
 rounds raised its validation ROC-AUC by no more than the size tolerance
 (:func:`plateau_rule`, :class:`~tabdistill.distill.stopping.PlateauRule`). A run towards the
 teacher's log-odds otherwise fits them closer, for thousands of rounds and minutes of fitting
@@ -187,8 +188,9 @@ def cumulative_steps(model) -> np.ndarray:
 
 
 def plateau_rule(ctx: FitContext, large: bool, tolerance: float) -> PlateauRule | None:
-    """How long runs end once their validation score stops paying for their trees: on
-    ``large`` data only (see the module docstring), with the size ``tolerance``."""
+    """How long runs end once their validation score stops paying for their trees: only on
+    ``large`` data whose validation can tell (see the module docstring), with the size
+    ``tolerance``."""
     if not large:
         return None
     validation = ctx.validation

@@ -126,7 +126,7 @@ def test_with_enough_rarer_class_rows_every_size_gets_a_bag(monkeypatch):
     DistilledClassifier(**params, frontier_budgets=(0.5, 5.0), random_state=0).fit(X, y)
     assert len(shapes) == 2  # one bag of one shape per source
     shapes.clear()
-    monkeypatch.setattr(frontier, "BAG_SHAPES_RARER_ROWS", 1)
+    monkeypatch.setattr(frontier, "FINE_CHOICE_RARER_ROWS", 1)
     model = DistilledClassifier(**params, frontier_budgets=(0.5, 5.0), random_state=0).fit(X, y)
     assert sorted(shapes) == [3, 3, 7, 7]
     (point,) = [p for p in model.frontier_ if p.budget_us == 5.0]

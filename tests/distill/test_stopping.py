@@ -62,11 +62,17 @@ def test_a_run_that_early_stopping_ends_first_is_left_alone():
     np.testing.assert_array_equal(watched.predict(Z), plain.predict(Z))
 
 
-@pytest.mark.parametrize("large", [False, True])
-def test_only_the_frontiers_long_runs_on_large_data_end_on_a_plateau(monkeypatch, large):
-    """Large data is data the search subsamples; here every row stands in for the subsample."""
+@pytest.mark.parametrize("large, fine", [(False, True), (True, False), (True, True)])
+def test_only_long_runs_on_large_data_with_enough_rare_rows_end_on_a_plateau(
+    monkeypatch, large, fine
+):
+    """Large data is data the search subsamples (here every row stands in for the
+    subsample); ``fine``: validation holds enough rows of the rarer class to tell a
+    thousandth of ROC-AUC from noise (here: any)."""
     if large:
         monkeypatch.setattr(frontier, "search_rows", lambda n, seed: np.arange(n))
+    if fine:
+        monkeypatch.setattr(frontier, "FINE_CHOICE_RARER_ROWS", 1)
     rules = []
     real = LightGBMStudent.fit
 
@@ -82,9 +88,9 @@ def test_only_the_frontiers_long_runs_on_large_data_end_on_a_plateau(monkeypatch
     params = {**FAST_DISTILLER, "latency_budget": 0.5, "frontier_budgets": (0.5, 2.0)}
     model = DistilledClassifier(**params, random_state=0).fit(X, y)
     assert len(rules) >= 2 and len(model.frontier_) == 2
-    if not large:
+    if not (large and fine):
         assert rules == [None] * len(rules)
         return
     for rule in rules:
         assert isinstance(rule, PlateauRule) and rule.metric == "roc_auc"
-        assert set(np.unique(rule.y)) <= {0, 1}
+        assert rule.tolerance == model.size_tolerance and set(np.unique(rule.y)) <= {0, 1}
