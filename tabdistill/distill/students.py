@@ -233,8 +233,8 @@ class LightGBMStudent(Student):
             it are those a longer run keeps (:class:`~tabdistill.distill.stopping.StepCap`).
         plateau : PlateauRule, default=None
             With early stopping (binary), also end the run once its selection metric on
-            the eval set stops improving (``run_end_="plateau"``; see
-            :class:`~tabdistill.distill.stopping.Plateau`).
+            the eval set's labels stops paying for its trees (``run_end_="plateau"``; see
+            :class:`~tabdistill.distill.stopping.PlateauRule`).
         """
         import lightgbm as lgb
 
