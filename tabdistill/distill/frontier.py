@@ -33,9 +33,10 @@ class's rows shrink), and the bag is of the best single shape at the shipped bud
 The budget the estimator was fit at (``latency_budget``) is not refit here: its
 point is the shipped student itself.
 
-The long runs are :mod:`~tabdistill.distill.long_runs`'. Under a ``time_limit`` the frontier
-is a stage of the fit (:class:`~tabdistill.distill.long_runs.Fitter`): a long run it leaves
-out or cuts short falls back on the search's fit of that size, a refit on its run.
+The long runs are fit and read in :mod:`~tabdistill.distill.long_runs`. Under a
+``time_limit`` the frontier is a stage of the fit (:class:`~tabdistill.distill.long_runs.Fitter`):
+a long run it leaves out or cuts short falls back on the search's fit of that size, a refit
+on its run.
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ LightGBM callbacks, run after early stopping's own check (which ends the run whe
   can keep fitting them for thousands of rounds while its ROC-AUC creeps up by less than
   any student choice counts.
 
-Each callback's ``fired`` says whether it ended the run, which then keeps every round fit.
+Each callback's ``fired`` says whether it ended the run, which then keeps every round fit,
+and ``end`` names that ending (the student's ``run_end_``).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class StepCap:
     """
 
     order = 35  # after early stopping's own check (30), which ends the run when it can
+    end = "max_steps"
 
     def __init__(self, max_steps, patience, trees_per_round=1):
         self.max_steps, self.patience, self.per_round = max_steps, patience, trees_per_round
@@ -89,6 +91,7 @@ class Plateau:
     """
 
     order = 36
+    end = "plateau"
 
     def __init__(self, rule: PlateauRule, logit: bool = False):
         self.rule, self.logit = rule, logit

@@ -364,7 +364,7 @@ class LightGBMStudent(Student):
         if deadline is not None and time.perf_counter() > deadline:
             self.run_end_ = "deadline"
         elif fired:
-            self.run_end_ = "max_steps" if isinstance(fired[0], StepCap) else "plateau"
+            self.run_end_ = fired[0].end
         elif best and best + self.early_stopping_rounds <= self.n_estimators:
             self.run_end_ = "early_stopping"
         else:
