@@ -62,7 +62,8 @@ def write(folder: Path):
     from tabdistill.compress.prune import rebuild
     from tabdistill.compress.quantize import quantize_leaves
     from tabdistill.data import TabularEncoder, encode_target
-    from tabdistill.distill.students import compile_student, make_student
+    from tabdistill.distill.context import make_student
+    from tabdistill.distill.students import compile_student
 
     folder.mkdir(parents=True, exist_ok=True)
     X, fraud, types = _table(N_FIT, 0)

@@ -81,7 +81,8 @@ def build_models(folder: Path) -> None:
 
     from tabdistill import make_fraud
     from tabdistill.data import TabularEncoder, split_target
-    from tabdistill.distill.students import compile_student, make_student
+    from tabdistill.distill.context import make_student
+    from tabdistill.distill.students import compile_student
     from tabdistill.ops.persist import save_model
     from tabdistill_runtime import CompiledModel
     from tests.crafted import tiled_trees

@@ -32,7 +32,8 @@ import numpy as np
 from tabdistill.data.datasets import make_fraud
 from tabdistill.data.encoder import TabularEncoder
 from tabdistill.data.io import split_target
-from tabdistill.distill.students import compile_student, make_student
+from tabdistill.distill.context import make_student
+from tabdistill.distill.students import compile_student
 from tabdistill.evaluate.cost import single_row_latency
 
 from .common.cli import argument_parser, command

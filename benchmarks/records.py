@@ -39,7 +39,8 @@ import numpy as np
 import pandas as pd
 
 from tabdistill.data.encoder import TabularEncoder
-from tabdistill.distill.students import compile_student, make_student
+from tabdistill.distill.context import make_student
+from tabdistill.distill.students import compile_student
 from tabdistill.evaluate.cost import single_row_latency
 from tabdistill_runtime.records import compiled_reader, read_record
 

@@ -30,8 +30,10 @@ from .labels import TrainingSet
 from .selection import Validation
 from .sizes import TREE_STEP_NS
 from .splits import validation_split
-from .students import make_student
+from .students import STUDENTS, Student
 from .teacher import TeacherEnsemble
+
+logger = logging.getLogger(__name__)
 
 #: How the stages of a fit share a time limit (each gets its weight's share of what is left);
 #: the frontier's counts only in a fit that has one.
@@ -159,6 +161,42 @@ class NestedTeacherParams:
         return super().set_params(**params)
 
 
+def make_student(
+    student,
+    params=None,
+    *,
+    categorical_mask=None,
+    feature_names=None,
+    random_state=None,
+    n_jobs=None,
+):
+    """An unfitted student from a name in :data:`STUDENTS` or a :class:`Student` instance."""
+    if isinstance(student, Student):
+        est = clone(student)
+    elif student in STUDENTS:
+        est = STUDENTS[student]()
+    else:
+        raise ValueError(f"unknown student {student!r}; choose one of {sorted(STUDENTS)}.")
+    accepted = est.get_params()
+    extra = {
+        k: v
+        for k, v in {
+            "categorical_mask": categorical_mask,
+            "feature_names": None if feature_names is None else list(feature_names),
+            "random_state": random_state,
+            "n_jobs": n_jobs,
+        }.items()
+        if k in accepted and accepted[k] is None
+    }
+    unknown = set(params or {}) - set(accepted)
+    if unknown:
+        raise ValueError(
+            f"unknown parameter(s) {sorted(unknown)} for student {student!r}; "
+            f"valid ones are {sorted(accepted)}."
+        )
+    return est.set_params(**extra, **(params or {}))
+
+
 @dataclass(frozen=True)
 class StudentFactory:
     """Makes and fits students of one spec for one encoded table.
@@ -207,6 +245,18 @@ class StudentFactory:
         if "max_steps" in accepted and self.latency_budget is not None:
             params.setdefault("max_steps", self.latency_budget * 1000 / TREE_STEP_NS)
         return params
+
+    def inherited_from(self, teacher) -> dict:
+        """What a distilled student takes from ``teacher`` besides its labels, as parameters
+        of the student (where it takes them): the columns the teacher's ensemble learned to
+        do without (:meth:`~tabdistill.distill.teacher.TeacherEnsemble.ignored_features`),
+        which it never splits on. The baseline, trained directly on the labels, keeps them."""
+        ignored = getattr(teacher, "ignored_features", list)()
+        if not ignored or "ignored_features" not in self.accepted():
+            return {}
+        names = [self.feature_names[i] for i in ignored]
+        logger.info("distilled students do without %s, as the teacher's ensemble learned to", names)
+        return {"ignored_features": ignored}
 
     def losses(self, losses) -> tuple:
         """The candidate losses: ``losses`` for students that have one, else ``(None,)``."""

@@ -34,7 +34,7 @@ from .baseline import fit_baseline
 from .classes import ClassesMixin
 from .compiled import CompiledStudentMixin
 from .compression import compress_student
-from .context import FitContext, NestedTeacherParams, TeacherFactory, prepare
+from .context import FitContext, NestedTeacherParams, TeacherFactory, make_student, prepare
 from .fit_report import FitSummary, fit_report
 from .frontier import FrontierPoint, fit_frontier
 from .gate import GateDecision, GateRule, check_gate
@@ -44,7 +44,7 @@ from .search import SearchSpace, check_knobs, search_candidates, search_rows
 from .selection import Candidate
 from .sizes import student_sizes
 from .soft_targets import TargetRecipe, soft_targets
-from .students import STUDENTS, Student, make_student
+from .students import STUDENTS, Student
 from .teacher import TeacherEnsemble
 from .thresholds import decision_thresholds
 
@@ -67,6 +67,9 @@ class DistilledClassifier(
 
     ``predict_proba`` is the student's. The teacher and the baseline stay
     available as ``teacher_`` and ``baseline_`` for comparison.
+
+    A distilled student also does without the columns the teacher's ensemble learned to
+    do without (:meth:`TeacherEnsemble.ignored_features`); the baseline keeps them all.
 
     The target may have two classes or more. With K > 2 classes the teacher's
     soft labels are class distributions and every student is fit on them, not
@@ -430,7 +433,7 @@ class DistilledClassifier(
         synthetic = make_synthetic(
             ctx, taught, self.augmenter, self.augment_factors, self.positive_share
         )
-        space = self._search_space(ctx)
+        space = self._search_space(ctx, taught.teacher)
         rows = search_rows(len(ctx.train), ctx.seeds.student)
         baselines = fit_baseline(ctx, space.sizes, self.size_tolerance, rows)
         baseline = baselines.chosen
@@ -498,13 +501,14 @@ class DistilledClassifier(
         self.n_features_in_ = ctx.encoder.n_features_in_
         self.train_index_, self.validation_index_ = ctx.train, ctx.validation_rows
 
-    def _search_space(self, ctx: FitContext) -> SearchSpace:
+    def _search_space(self, ctx: FitContext, teacher) -> SearchSpace:
         return SearchSpace(
             student_sizes(self.student, self.student_params, len(ctx.train)),
             self.augment_factors,
             self.alphas,
             ctx.students.losses(self.losses),
             self.size_tolerance,
+            ctx.students.inherited_from(teacher),
         )
 
     def _shipped(self, chosen: Candidate, baseline: Candidate, decision: GateDecision):
@@ -549,6 +553,7 @@ class DistilledClassifier(
             rule=rule,
             tolerance=self.size_tolerance,
             teacher_leads=decision.teacher_leads,
+            inherited=space.inherited,
             searched=[run for result in fitted for run in result.sized],
         )
 

@@ -142,6 +142,7 @@ def fit_frontier(
     rule: GateRule,
     tolerance: float,
     teacher_leads: bool,
+    inherited=None,
     searched=(),
 ) -> list[FrontierPoint]:
     """The students at each of ``budgets`` (see the module docstring), ``shipped`` at its own.
@@ -149,7 +150,9 @@ def fit_frontier(
     ``data`` are the soft targets the search used, ``final`` the fit's final models (their
     refit data and whether the fit refits). ``teacher_leads``: the gate's cross-validated
     check did not rule distillation out, so a distilled student may be shipped where it
-    wins on validation. ``searched``: the candidates the search and the baseline fit at each
+    wins on validation. ``inherited``: the student parameters every distilled student takes
+    from the teacher (:class:`~tabdistill.distill.search.SearchSpace`); the distilled runs
+    get them where the baseline is shipped too. ``searched``: the candidates the search and the baseline fit at each
     size on the rows the frontier compares on, whose runs it reads what it can off.
     """
     others = sorted(b for b in set(budgets) if b != shipped.budget_us)
@@ -169,7 +172,10 @@ def fit_frontier(
         fitter = Fitter(ctx, share, plateau_rule(ctx, rows is not None and fine, tolerance))
         compared = data if rows is None else data.subsample(rows)
         reads = (list(searched), max(others) * 1000 / TREE_STEP_NS)
-        sources = (shipped.knobs, Knobs({}))
+        distilled_knobs = shipped.knobs.with_params(
+            {**(inherited or {}), **shipped.knobs.student_params}
+        )
+        sources = (distilled_knobs, Knobs({}))
         distilled, hard = fit_long_runs(fitter, sizes, sources, compared, recipe, stage, reads)
         if not distilled or not hard:
             fitter.record()

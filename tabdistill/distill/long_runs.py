@@ -114,7 +114,7 @@ def fit_long_runs(fitter, sizes, sources, data, recipe, stage, reads) -> tuple[l
     fit_data, runs = [None] * len(sources), tuple([] for _ in sources)
     for size in sizes:
         for i, knobs in enumerate(sources):
-            long = {**size, "n_estimators": FRONTIER_ROUNDS, "max_steps": None}
+            long = {**knobs.inherited(), **size, "n_estimators": FRONTIER_ROUNDS, "max_steps": None}
             params = ctx.students.params(long, knobs.loss)
             run = searched_run(ctx, knobs.with_params(params), *reads)
             if run is None and fitter.has_time("long runs"):

@@ -65,17 +65,26 @@ def check_knobs(augment_factors, alphas, losses) -> None:
 class SearchSpace:
     """The candidates to try: student sizes (the first is where the data knobs are
     compared), augmentation factors, ``alpha`` values and losses, and how close to the best
-    a cheaper size must score to be preferred."""
+    a cheaper size must score to be preferred. ``inherited``: the student parameters every
+    distilled candidate takes from the teacher on top of its size (see
+    :meth:`~tabdistill.distill.context.StudentFactory.inherited_from`; the baseline's sizes
+    are ``sizes``)."""
 
     sizes: list
     augment_factors: tuple
     alphas: tuple
     losses: tuple
     size_tolerance: float
+    inherited: dict = field(default_factory=dict)
+
+    def distilled_sizes(self) -> list[dict]:
+        """The sizes of the distilled candidates: ``sizes`` with what they inherit."""
+        return [{**self.inherited, **size} for size in self.sizes]
 
     def grid(self) -> list[Knobs]:
         """The data knobs' candidates, at the first size."""
-        return knob_grid(self.sizes[:1], self.augment_factors, self.alphas, self.losses)
+        sizes = self.distilled_sizes()[:1]
+        return knob_grid(sizes, self.augment_factors, self.alphas, self.losses)
 
 
 @dataclass
@@ -113,7 +122,7 @@ def search_candidates(
         twins = () if baselines is None else baselines.sized
         first = fit.each(grid, compared, required=1, twins=twins)
         top = best(first)
-        others = [top.knobs.with_params(size) for size in space.sizes[1:]]
+        others = [top.knobs.with_params(size) for size in space.distilled_sizes()[1:]]
         sized = [top, *fit.each(others, compared, twins=twins)]
         tried, wanted = len(first) + len(sized) - 1, len(grid) + len(others)
         if tried < wanted:

@@ -130,6 +130,9 @@ class LightGBMStudent(Student):
         (:data:`~tabdistill.distill.members.PARTITION_LEVELS`), whose search over
         ~100 levels finds chance groupings (``docs/results.md#categorical-splits``). None:
         every categorical column by partitions (LightGBM's default).
+    ignored_features : list of int, default=None
+        Encoded columns (their indices) no split uses: a distilled student gets the
+        columns its teacher's ensemble learned to do without. None: every column.
     feature_names : list of str, default=None
         Names of the encoded columns, kept in the booster (its feature
         importance and dumps read with real names; LightGBM's forbidden
@@ -139,6 +142,9 @@ class LightGBMStudent(Student):
         Most threads (-1: every core); a fit uses one per 50,000 rows, since on
         fewer rows threads cost more than they save.
     """
+
+    #: What students saved before the parameter existed (their state lacks it) read.
+    ignored_features = None
 
     _parameter_constraints: dict = {
         "n_estimators": [Interval(Integral, 1, None, closed="left")],
@@ -154,6 +160,7 @@ class LightGBMStudent(Student):
         "max_steps": [None, Interval(Real, 1, None, closed="left")],
         "categorical_mask": [None, "array-like"],
         "max_partition_levels": [None, Interval(Integral, 1, None, closed="left")],
+        "ignored_features": [None, list, tuple],
         "feature_names": [None, list, tuple],
         "random_state": [None, Integral],
         "n_jobs": [None, Integral],
@@ -174,6 +181,7 @@ class LightGBMStudent(Student):
         max_steps=None,
         categorical_mask=None,
         max_partition_levels=PARTITION_LEVELS,
+        ignored_features=None,
         feature_names=None,
         random_state=None,
         n_jobs=None,
@@ -191,6 +199,7 @@ class LightGBMStudent(Student):
         self.max_steps = max_steps
         self.categorical_mask = categorical_mask
         self.max_partition_levels = max_partition_levels
+        self.ignored_features = ignored_features
         self.feature_names = feature_names
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -255,6 +264,7 @@ class LightGBMStudent(Student):
             "learning_rate": self.learning_rate,
             "min_child_samples": self.min_child_samples,
             **self._regularization(),
+            **self._contributions(),
             "random_state": 0 if self.random_state is None else self.random_state,
             "n_jobs": threads_for(self.n_jobs, len(Z)),
             "deterministic": True,
@@ -310,6 +320,20 @@ class LightGBMStudent(Student):
             "reg_lambda": self.reg_lambda,
         }
 
+    def _contributions(self) -> dict:
+        """LightGBM's ``feature_contri``: 0 (a split's gain times 0) on ``ignored_features``."""
+        if not self.ignored_features:
+            return {}
+        ignored, n = np.asarray(self.ignored_features), self.n_features_in_
+        if ignored.dtype.kind not in "iu" or ignored.min() < 0 or ignored.max() >= n:
+            raise ValueError(
+                f"ignored_features must be indices of the {n} encoded columns (0 to {n - 1}), "
+                f"got {list(self.ignored_features)}."
+            )
+        contri = np.ones(n)
+        contri[ignored] = 0.0
+        return {"feature_contri": contri.tolist()}
+
     def _booster_params(self, n_rows) -> dict:
         return {
             "num_leaves": self.num_leaves,
@@ -317,6 +341,7 @@ class LightGBMStudent(Student):
             "learning_rate": self.learning_rate,
             "min_data_in_leaf": self.min_child_samples,
             **self._regularization(),
+            **self._contributions(),
             "seed": 0 if self.random_state is None else self.random_state,
             "num_threads": threads_for(self.n_jobs, n_rows),
             "deterministic": True,
@@ -541,42 +566,6 @@ class LinearStudent(Student):
 
 
 STUDENTS = {"lightgbm": LightGBMStudent, "tree": TreeStudent, "linear": LinearStudent}
-
-
-def make_student(
-    student,
-    params=None,
-    *,
-    categorical_mask=None,
-    feature_names=None,
-    random_state=None,
-    n_jobs=None,
-):
-    """An unfitted student from a name in :data:`STUDENTS` or a :class:`Student` instance."""
-    if isinstance(student, Student):
-        est = clone(student)
-    elif student in STUDENTS:
-        est = STUDENTS[student]()
-    else:
-        raise ValueError(f"unknown student {student!r}; choose one of {sorted(STUDENTS)}.")
-    accepted = est.get_params()
-    extra = {
-        k: v
-        for k, v in {
-            "categorical_mask": categorical_mask,
-            "feature_names": None if feature_names is None else list(feature_names),
-            "random_state": random_state,
-            "n_jobs": n_jobs,
-        }.items()
-        if k in accepted and accepted[k] is None
-    }
-    unknown = set(params or {}) - set(accepted)
-    if unknown:
-        raise ValueError(
-            f"unknown parameter(s) {sorted(unknown)} for student {student!r}; "
-            f"valid ones are {sorted(accepted)}."
-        )
-    return est.set_params(**extra, **(params or {}))
 
 
 def compile_student(student, schema):

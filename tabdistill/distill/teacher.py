@@ -492,6 +492,17 @@ class TeacherEnsemble(ClassesMixin, TabularInputMixin, ClassifierMixin, BaseEsti
         self.n_refit_rows_ = len(y)
         return self
 
+    def ignored_features(self) -> list[int]:
+        """Encoded columns the ensemble learned to do without: its high-cardinality columns
+        (their codes and frequency features) when ensemble selection weighed the LightGBM
+        member that never splits on them (``"lightgbm_no_high_card"``) above the one that
+        does; else none."""
+        check_is_fitted(self, "weights_")
+        without = self.weights_.get(WITHOUT_HIGH_CARDINALITY, 0.0)
+        if without <= self.weights_.get("lightgbm", 0.0):
+            return []
+        return np.flatnonzero(_high_cardinality_mask(self.encoder_.schema_)).tolist()
+
     def _refit_member(self, protos, name, scale=1.0):
         """An unfitted member for the refit on all rows, with the rounds its folds kept
         (times ``scale``, for a refit on more rows than those)."""

@@ -9,7 +9,8 @@ from tabdistill.compress.frontier import compress, frontier
 from tabdistill.compress.prune import _soft_logistic, refit_trees, tree_outputs
 from tabdistill.compress.quantize import quantize_leaves
 from tabdistill.data import TabularEncoder, split_target
-from tabdistill.distill.students import compile_student, make_student
+from tabdistill.distill.context import make_student
+from tabdistill.distill.students import compile_student
 from tabdistill.runtime import CompiledModel
 
 

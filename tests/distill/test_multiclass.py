@@ -15,9 +15,10 @@ from tabdistill._budget import TimeBudget
 from tabdistill.data import TabularEncoder, split_target
 from tabdistill.data.target import encode_target
 from tabdistill.distill.augment import class_shares, seed_indices
+from tabdistill.distill.context import make_student
 from tabdistill.distill.labels import build_training_set, soften
 from tabdistill.distill.objectives import CenteredLogitSquares, SoftmaxCrossEntropy
-from tabdistill.distill.students import STUDENTS, compile_student, make_student
+from tabdistill.distill.students import STUDENTS, compile_student
 from tabdistill.exceptions import ConfigError, DataError
 from tabdistill.runtime import CompiledModel
 

@@ -9,6 +9,35 @@ from conftest import mixed_frame
 from tabdistill import DistilledClassifier
 
 
+def test_distilled_students_do_without_the_columns_the_teacher_did_without(monkeypatch):
+    """Every distilled candidate, at every size, and the frontier's distilled runs take
+    the teacher's ignored columns; the baseline keeps every column."""
+    from tabdistill.distill.teacher import TeacherEnsemble
+
+    def ignored(teacher):
+        return [teacher.encoder_.schema_.features.index("x2")]
+
+    monkeypatch.setattr(TeacherEnsemble, "ignored_features", ignored)
+    X, y = mixed_frame(600, seed=2)
+    sizes = [{"n_estimators": 60, "num_leaves": 7}, {"n_estimators": 60, "num_leaves": 15}]
+    model = DistilledClassifier(
+        **{**FAST, "student_params": sizes, "frontier_budgets": (0.5, 2.0)},
+        latency_budget=1.0,
+        fallback_to_baseline=False,  # distilled at every budget
+        random_state=0,
+    ).fit(X, y)
+    column = model.encoder_.schema_.features.index("x2")
+    distilled = [c for c in model.report_["candidates"] if c.get("alpha") is not None]
+    assert len(distilled) > 2
+    assert all(c["student_params"]["ignored_features"] == [column] for c in distilled)
+    assert model.baseline_[-1].ignored_features is None
+    assert model.baseline_[-1].booster_.feature_importance("split")[column] > 0
+    assert [p.source for p in model.frontier_] == ["distilled"] * 3
+    for point in model.frontier_:
+        assert point.student.get_params()["ignored_features"] == [column]
+        assert point.student.booster_.feature_importance("split")[column] == 0
+
+
 def test_size_candidates_are_searched_for_student_and_baseline():
     X, y = mixed_frame(600, seed=9)
     sizes = [

@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
+from tabdistill.distill.context import make_student
 from tabdistill.distill.labels import build_training_set, soften
-from tabdistill.distill.students import STUDENTS, LinearStudent, make_student
+from tabdistill.distill.students import STUDENTS, LinearStudent
 
 
 def _soft_data(n=800, seed=0):
@@ -122,6 +123,23 @@ def test_logit_student_fits_log_odds_and_compiles_as_a_probability_model():
     assert np.abs(s.predict(Z[2000:]) - q[2000:]).mean() < 0.03
     schema = FeatureSchema(["a", "b", "c"], dict.fromkeys("abc", "numeric"), {}, ["a", "b", "c"])
     np.testing.assert_allclose(s.compile(schema).score_encoded(Z), s.predict(Z), atol=1e-12)
+
+
+def test_a_student_never_splits_on_its_ignored_features():
+    from tabdistill.distill.students import LightGBMStudent
+
+    rng = np.random.default_rng(2)
+    Z = rng.normal(size=(2000, 4))
+    q = 1 / (1 + np.exp(-(2 * Z[:, 0] - Z[:, 1] + Z[:, 2])))
+    for loss in ("cross_entropy", "logit"):
+        s = LightGBMStudent(n_estimators=40, ignored_features=[0, 2], loss=loss, random_state=0)
+        splits = s.fit(Z, q).booster_.feature_importance("split")
+        assert splits[0] == splits[2] == 0 and splits[1] > 0
+    classes = np.column_stack([q / 2, q / 2, 1 - q])
+    s = LightGBMStudent(n_estimators=10, ignored_features=(1,), random_state=0).fit(Z, classes)
+    assert s.booster_.feature_importance("split")[1] == 0
+    with pytest.raises(ValueError, match=r"indices of the 4 encoded columns \(0 to 3\), got \[4\]"):
+        LightGBMStudent(ignored_features=[4]).fit(Z, q)
 
 
 def test_max_steps_keeps_the_first_rounds_within_the_budget():

@@ -326,5 +326,11 @@ def test_a_high_cardinality_column_adds_a_lightgbm_that_never_splits_on_it(monke
     assert {"plane", "plane.frequency"} <= set(features)
     gain = dict(zip(features, alone.estimators_[added].booster_.feature_importance("gain")))
     assert gain["plane"] == gain["plane.frequency"] == 0 and gain["x1"] > 0
+    # the teacher does without the column where selection weighed that member above the other
+    features = t.encoder_.schema_.features
+    t.weights_ = {"lightgbm": 0.2, "logistic": 0.3, added: 0.5}
+    assert [features[i] for i in t.ignored_features()] == ["plane", "plane.frequency"]
+    t.weights_ = {"lightgbm": 0.5, "logistic": 0.3, added: 0.2}
+    assert t.ignored_features() == []
     # no such column: the default members only
     assert set(TeacherEnsemble(cv=3, random_state=0).fit(X, y).weights_) == {"lightgbm", "logistic"}

@@ -10,7 +10,8 @@ import pytest
 from tabdistill import make_fraud
 from tabdistill.compress.quantize import quantize_leaves
 from tabdistill.data import TabularEncoder, split_target
-from tabdistill.distill.students import compile_student, make_student
+from tabdistill.distill.context import make_student
+from tabdistill.distill.students import compile_student
 from tabdistill.export.c_source import to_c, write_c
 
 CC = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")

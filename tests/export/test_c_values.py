@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from tabdistill.data import TabularEncoder
-from tabdistill.distill.students import compile_student, make_student
+from tabdistill.distill.context import make_student
+from tabdistill.distill.students import compile_student
 from tabdistill.export.c_source import to_c, write_c
 from tabdistill_runtime.exceptions import DataWarning
 

@@ -59,7 +59,8 @@ def test_the_former_import_paths_name_the_runtime_objects():
 @pytest.fixture(scope="module")
 def runtime_file(tmp_path_factory):
     from tabdistill.data import TabularEncoder
-    from tabdistill.distill.students import compile_student, make_student
+    from tabdistill.distill.context import make_student
+    from tabdistill.distill.students import compile_student
 
     X, y = mixed_frame(n=400, seed=1)
     enc = TabularEncoder().fit(X)

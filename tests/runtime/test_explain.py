@@ -11,7 +11,8 @@ import pytest
 from tabdistill.compress.prune import reweight
 from tabdistill.compress.quantize import quantize_leaves
 from tabdistill.data import TabularEncoder
-from tabdistill.distill.students import compile_student, make_student
+from tabdistill.distill.context import make_student
+from tabdistill.distill.students import compile_student
 from tabdistill.exceptions import ArtifactError
 from tabdistill_runtime import CompiledModel, explain
 from tabdistill_runtime.explain import ABOVE, Explainer, leaf_paths, tree_links

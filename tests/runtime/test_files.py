@@ -10,7 +10,8 @@ from fuzzing import REWRITES, mutations
 
 from tabdistill import make_fraud
 from tabdistill.data import TabularEncoder, split_target
-from tabdistill.distill.students import compile_student, make_student
+from tabdistill.distill.context import make_student
+from tabdistill.distill.students import compile_student
 from tabdistill.exceptions import ArtifactError
 from tabdistill.runtime import CompiledModel
 from tabdistill_runtime import format as fmt

@@ -18,7 +18,8 @@ from tabdistill_runtime import format as fmt
 @pytest.fixture(scope="module")
 def runtime():
     from tabdistill.data import TabularEncoder
-    from tabdistill.distill.students import compile_student, make_student
+    from tabdistill.distill.context import make_student
+    from tabdistill.distill.students import compile_student
 
     X, y = mixed_frame(n=400, seed=4)
     enc = TabularEncoder().fit(X)

@@ -3,7 +3,8 @@ import pytest
 
 from tabdistill import make_fraud
 from tabdistill.data import TabularEncoder, split_target
-from tabdistill.distill.students import STUDENTS, compile_student, make_student
+from tabdistill.distill.context import make_student
+from tabdistill.distill.students import STUDENTS, compile_student
 from tabdistill.exceptions import ArtifactError, FeatureTypeError, SchemaError
 from tabdistill.runtime import CompiledModel
 from tabdistill_runtime.from_lightgbm import compile_lightgbm

@@ -252,7 +252,8 @@ def test_encode_records_reads_each_record_as_encode_record(recwarn):
 def test_score_record_and_score_records_read_through_the_compiled_reader():
     from tabdistill import make_fraud
     from tabdistill.data import TabularEncoder, split_target
-    from tabdistill.distill.students import compile_student, make_student
+    from tabdistill.distill.context import make_student
+    from tabdistill.distill.students import compile_student
 
     X, y = split_target(make_fraud(1_500, fraud_rate=0.1, random_state=3), "is_fraud")
     enc = TabularEncoder().fit(X)
