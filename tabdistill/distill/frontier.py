@@ -152,8 +152,9 @@ def fit_frontier(
     check did not rule distillation out, so a distilled student may be shipped where it
     wins on validation. ``inherited``: the student parameters every distilled student takes
     from the teacher (:class:`~tabdistill.distill.search.SearchSpace`); the distilled runs
-    get them where the baseline is shipped too. ``searched``: the candidates the search and the baseline fit at each
-    size on the rows the frontier compares on, whose runs it reads what it can off.
+    get them where the baseline is shipped too. ``searched``: the candidates the search and
+    the baseline fit at each size on the rows the frontier compares on, whose runs it reads
+    what it can off.
     """
     others = sorted(b for b in set(budgets) if b != shipped.budget_us)
     if not others or not hasattr(ctx.students.new(0, None), "truncated"):
