@@ -1,9 +1,10 @@
 """The fit report: what a fit did, chose and measured, as JSON-able data (``report_``).
 
 Timings per stage, validation metrics of teacher / student / baseline, every
-candidate tried and the one chosen, the gate's verdict and what it saw, the
-decision threshold, row counts, the teacher's weights, what a time limit cut,
-and the student's latency as its tree steps predict it.
+candidate tried and the one chosen, the columns the shipped student does without (as the
+teacher's ensemble learned to), the gate's verdict and what it saw, the decision threshold,
+row counts, the teacher's weights, what a time limit cut, and the student's latency as its
+tree steps predict it.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ def fit_report(ctx: FitContext, fit: FitSummary) -> dict:
         "selection_metric": ctx.validation.metric,
         "candidates": [c.summary(ctx.validation.metric) for c in fit.search.candidates],
         "chosen": fit.shipped.knobs.as_dict(),
+        "student_ignores": _ignored(ctx, fit),
         "baseline_params": fit.baseline.knobs.student_params,
         "fallback": decision.reason if fit.gate_enforced else None,
         "compression": fit.compression,
@@ -77,6 +79,12 @@ def fit_report(ctx: FitContext, fit: FitSummary) -> dict:
             "predicted_p99_us": round(steps * TREE_STEP_NS / 1000, 3),
         },
     }
+
+
+def _ignored(ctx: FitContext, fit: FitSummary) -> list[str]:
+    """Names of the encoded columns the shipped student never splits on."""
+    ignored = fit.shipped.knobs.student_params.get("ignored_features") or ()
+    return [ctx.students.feature_names[i] for i in ignored]
 
 
 def _validation(ctx: FitContext, fit: FitSummary) -> dict:

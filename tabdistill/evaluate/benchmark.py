@@ -357,6 +357,7 @@ def _distillation(model) -> dict:
     report = model.report_
     return {
         "chosen": report["chosen"],
+        "student_ignores": report.get("student_ignores", []),
         "fallback": report["fallback"],
         "candidates": report["candidates"],
         "timings": report["timings"],

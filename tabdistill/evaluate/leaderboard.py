@@ -9,8 +9,9 @@ from __future__ import annotations
 
 #: Candidate keys that are knobs or counts; the one other key is the selection metric.
 _KNOBS = ("student_params", "augment_factor", "alpha", "loss", "synthetic_rows")
-#: Student parameters that bound the fit rather than size the model.
-_FIT_ONLY = ("loss", "early_stopping_rounds", "max_steps")
+#: Student parameters that bound the fit rather than size the model (and the columns a student
+#: does without, which get a row of their own).
+_FIT_ONLY = ("loss", "early_stopping_rounds", "max_steps", "ignored_features")
 
 
 def size_text(params) -> str:
@@ -91,6 +92,9 @@ def knob_rows(distillation: dict) -> list[tuple[str, str]]:
         rows.append(("weight of the hard label (alpha)", f"{chosen['alpha']:g}"))
     if chosen.get("loss"):
         rows.append(("loss", str(chosen["loss"])))
+    if distillation.get("student_ignores"):
+        ignored = ", ".join(distillation["student_ignores"])
+        rows.append(("without the columns", f"{ignored} (the teacher learned to do without them)"))
     weights = distillation.get("teacher_weights") or {}
     if weights:
         rows.append(

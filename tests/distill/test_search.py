@@ -31,6 +31,7 @@ def test_distilled_students_do_without_the_columns_the_teacher_did_without(monke
     assert len(distilled) > 2
     assert all(c["student_params"]["ignored_features"] == [column] for c in distilled)
     assert model.baseline_[-1].ignored_features is None
+    assert model.report_["student_ignores"] == ["x2"]
     assert model.baseline_[-1].booster_.feature_importance("split")[column] > 0
     assert [p.source for p in model.frontier_] == ["distilled"] * 3
     for point in model.frontier_:

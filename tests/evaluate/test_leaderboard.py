@@ -36,6 +36,7 @@ def test_ranked_marks_the_chosen_one_even_below_the_top():
 def test_knobs_in_words():
     assert size_text({"max_depth": 3, "n_estimators": 100}) == "depth 3, 100 trees"
     assert size_text(None) == "default"
+    assert size_text({"num_leaves": 15, "ignored_features": [3]}) == "15 leaves"  # a row of its own
     distillation = {
         "student": "lightgbm",
         "chosen": {"student_params": SIZE, "augment_factor": 1, "alpha": 0.5, "loss": "logit"},
@@ -46,3 +47,6 @@ def test_knobs_in_words():
     assert rows["synthetic rows per training row"] == "1" and rows["loss"] == "logit"
     assert rows["teacher members (weights)"] == "lightgbm 0.75, logistic 0.25"
     assert "teacher" not in knobs_text(distillation) and "alpha) 0.5" in knobs_text(distillation)
+    assert "without the columns" not in rows
+    rows = dict(knob_rows({**distillation, "student_ignores": ["plane", "plane.frequency"]}))
+    assert rows["without the columns"].startswith("plane, plane.frequency (the teacher learned")
