@@ -66,10 +66,9 @@ class DistilledClassifier(
     """A compact student distilled from a heterogeneous teacher ensemble.
 
     ``predict_proba`` is the student's. The teacher and the baseline stay
-    available as ``teacher_`` and ``baseline_`` for comparison.
-
-    A distilled student also does without the columns the teacher's ensemble learned to
-    do without (:meth:`TeacherEnsemble.ignored_features`); the baseline keeps them all.
+    available as ``teacher_`` and ``baseline_`` for comparison. A distilled student also
+    does without the columns the teacher's ensemble learned to do without
+    (:meth:`TeacherEnsemble.ignored_features`); the baseline keeps them all.
 
     The target may have two classes or more. With K > 2 classes the teacher's
     soft labels are class distributions and every student is fit on them, not
@@ -545,15 +544,13 @@ class DistilledClassifier(
         return fit_frontier(
             ctx,
             self.frontier_budgets,
-            space.sizes,
+            space,
             point,
             data,
             final,
             recipe=recipe,
             rule=rule,
-            tolerance=self.size_tolerance,
             teacher_leads=decision.teacher_leads,
-            inherited=space.inherited,
             searched=[run for result in fitted for run in result.sized],
         )
 

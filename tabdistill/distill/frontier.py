@@ -61,7 +61,7 @@ from .long_runs import (
     same_spec,
 )
 from .refit import FinalModels
-from .search import search_rows
+from .search import SearchSpace, search_rows
 from .selection import Candidate, Knobs, cheapest_within, evaluate, win_rate
 from .sizes import TREE_STEP_NS, student_cost
 from .soft_targets import DistillData, TargetRecipe
@@ -133,16 +133,14 @@ class FrontierPoint:
 def fit_frontier(
     ctx: FitContext,
     budgets,
-    sizes,
+    space: SearchSpace,
     shipped: FrontierPoint,
     data: DistillData,
     final: FinalModels,
     *,
     recipe: TargetRecipe,
     rule: GateRule,
-    tolerance: float,
     teacher_leads: bool,
-    inherited=None,
     searched=(),
 ) -> list[FrontierPoint]:
     """The students at each of ``budgets`` (see the module docstring), ``shipped`` at its own.
@@ -150,12 +148,13 @@ def fit_frontier(
     ``data`` are the soft targets the search used, ``final`` the fit's final models (their
     refit data and whether the fit refits). ``teacher_leads``: the gate's cross-validated
     check did not rule distillation out, so a distilled student may be shipped where it
-    wins on validation. ``inherited``: the student parameters every distilled student takes
-    from the teacher (:class:`~tabdistill.distill.search.SearchSpace`); the distilled runs
-    get them where the baseline is shipped too. ``searched``: the candidates the search and
+    wins on validation. ``space``: the search's sizes, size tolerance and the parameters
+    every distilled student inherits (its distilled runs get them where the baseline is
+    shipped too). ``searched``: the candidates the search and
     the baseline fit at each size on the rows the frontier compares on, whose runs it reads
     what it can off.
     """
+    sizes, tolerance = space.sizes, space.size_tolerance
     others = sorted(b for b in set(budgets) if b != shipped.budget_us)
     if not others or not hasattr(ctx.students.new(0, None), "truncated"):
         return [shipped]
@@ -174,7 +173,7 @@ def fit_frontier(
         compared = data if rows is None else data.subsample(rows)
         reads = (list(searched), max(others) * 1000 / TREE_STEP_NS)
         distilled_knobs = shipped.knobs.with_params(
-            {**(inherited or {}), **shipped.knobs.student_params}
+            {**space.inherited, **shipped.knobs.student_params}
         )
         sources = (distilled_knobs, Knobs({}))
         distilled, hard = fit_long_runs(fitter, sizes, sources, compared, recipe, stage, reads)
