@@ -172,11 +172,10 @@ def fit_frontier(
         fitter = Fitter(ctx, share, plateau_rule(ctx, rows is not None and fine, tolerance))
         compared = data if rows is None else data.subsample(rows)
         reads = (list(searched), max(others) * 1000 / TREE_STEP_NS)
-        distilled_knobs = shipped.knobs.with_params(
-            {**space.inherited, **shipped.knobs.student_params}
+        sources, source_sizes = (shipped.knobs, Knobs({})), (space.distilled_sizes(), sizes)
+        distilled, hard = fit_long_runs(
+            fitter, source_sizes, sources, compared, recipe, stage, reads
         )
-        sources = (distilled_knobs, Knobs({}))
-        distilled, hard = fit_long_runs(fitter, sizes, sources, compared, recipe, stage, reads)
         if not distilled or not hard:
             fitter.record()
             return [shipped]

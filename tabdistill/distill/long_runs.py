@@ -107,14 +107,15 @@ class Fitter:
 
 def fit_long_runs(fitter, sizes, sources, data, recipe, stage, reads) -> tuple[list, ...]:
     """One early-stopped run per size of each of ``sources`` (the distilled knobs, or empty
-    ones for the baseline), as long as the largest budget could use: read off the search's
-    where :func:`searched_run` finds it there, else fit. Size by size, so that a time
-    limit leaves out the last sizes of both sources."""
+    ones for the baseline; ``sizes``: each source's list of sizes, in the same order), as
+    long as the largest budget could use: read off the search's where :func:`searched_run`
+    finds it there, else fit. Size by size, so that a time limit leaves out the last sizes
+    of both sources."""
     ctx = fitter.ctx
     fit_data, runs = [None] * len(sources), tuple([] for _ in sources)
-    for size in sizes:
-        for i, knobs in enumerate(sources):
-            long = {**knobs.inherited(), **size, "n_estimators": FRONTIER_ROUNDS, "max_steps": None}
+    for sized in zip(*sizes):
+        for i, (knobs, size) in enumerate(zip(sources, sized)):
+            long = {**size, "n_estimators": FRONTIER_ROUNDS, "max_steps": None}
             params = ctx.students.params(long, knobs.loss)
             run = searched_run(ctx, knobs.with_params(params), *reads)
             if run is None and fitter.has_time("long runs"):

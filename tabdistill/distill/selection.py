@@ -30,12 +30,6 @@ class Validation:
     metric: str
 
 
-#: Student parameters a distilled student takes from its teacher, not from its size: each
-#: size it is fit at keeps them (``ignored_features``: the columns the teacher's ensemble
-#: learned to do without).
-INHERITED_PARAMS = ("ignored_features",)
-
-
 @dataclass(frozen=True)
 class Knobs:
     """What makes one candidate student: its parameters (size, loss, early stopping...),
@@ -58,10 +52,6 @@ class Knobs:
     def with_params(self, student_params: dict) -> Knobs:
         """These knobs with other student parameters."""
         return replace(self, student_params=student_params)
-
-    def inherited(self) -> dict:
-        """The student parameters of :data:`INHERITED_PARAMS` these knobs set."""
-        return {k: v for k, v in self.student_params.items() if k in INHERITED_PARAMS}
 
 
 @dataclass
