@@ -14,9 +14,11 @@ FAST_MEMBERS = {
     "logistic": {},
 }
 
-#: A distiller small enough for tests: the fast members, one size, two factors, one alpha.
+#: A distiller small enough for tests: the fast members, one size, two factors, one alpha;
+#: LightGBM students even where the teacher is mostly linear (``"auto"`` is tested alone).
 FAST_DISTILLER = {
     "teacher": {"members": FAST_MEMBERS, "cv": 3},
+    "student": "lightgbm",
     "student_params": {"n_estimators": 30, "num_leaves": 7},
     "augment_factors": (0, 1),
     "alphas": (0.0,),
@@ -26,7 +28,7 @@ FAST_DISTILLER = {
 #: A retraining job small enough for tests; `job_config` writes it with a test's changes.
 FAST_JOB = {
     "teacher": {"members": ["lightgbm", "logistic"], "cv": 3},
-    "student": {"params": {"n_estimators": 30, "num_leaves": 7}},
+    "student": {"kind": "lightgbm", "params": {"n_estimators": 30, "num_leaves": 7}},
     "augment": {"factors": [0, 1], "alphas": [0.0]},
     "run": {"seed": 0},
 }

@@ -221,7 +221,7 @@ def test_encoder_feature_names_out_and_set_output():
 def test_student_booster_keeps_real_feature_names():
     X, y = mixed_frame(400)
     X = X.rename(columns={"x1": "amount [EUR]"})
-    model = small_distiller().fit(X, y)
+    model = small_distiller().set_params(student="lightgbm").fit(X, y)
     names = model.student_[-1].booster_.feature_name()
     assert names[:2] == ["amount_EUR_", "x2"] and "color" in names
 

@@ -127,9 +127,10 @@ def add_model_options(p):
     )
     g.add_argument(
         "--student",
-        default="lightgbm",
-        choices=["lightgbm", "tree", "linear"],
-        help="student model (default: lightgbm)",
+        default="auto",
+        choices=["auto", "lightgbm", "tree", "linear"],
+        help="student model (default: auto, LightGBM but a linear student where the "
+        "teacher is mostly its logistic-regression member)",
     )
     g.add_argument("--n-estimators", type=int, help="student trees (lightgbm)")
     g.add_argument("--num-leaves", type=int, help="leaves per student tree (lightgbm)")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import inspect
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from sklearn.base import clone
@@ -30,7 +30,7 @@ from .labels import TrainingSet
 from .selection import Validation
 from .sizes import TREE_STEP_NS
 from .splits import validation_split
-from .students import STUDENTS, Student
+from .students import AUTO_STUDENT, STUDENTS, Student
 from .teacher import TeacherEnsemble
 
 logger = logging.getLogger(__name__)
@@ -170,11 +170,12 @@ def make_student(
     random_state=None,
     n_jobs=None,
 ):
-    """An unfitted student from a name in :data:`STUDENTS` or a :class:`Student` instance."""
+    """An unfitted student from a name in :data:`STUDENTS` (or ``"auto"``, a LightGBM one)
+    or a :class:`Student` instance."""
     if isinstance(student, Student):
         est = clone(student)
-    elif student in STUDENTS:
-        est = STUDENTS[student]()
+    elif student in STUDENTS or student == AUTO_STUDENT:
+        est = STUDENTS.get(student, STUDENTS["lightgbm"])()
     else:
         raise ValueError(f"unknown student {student!r}; choose one of {sorted(STUDENTS)}.")
     accepted = est.get_params()
@@ -258,6 +259,23 @@ class StudentFactory:
         logger.info("distilled students do without %s, as the teacher's ensemble learned to", names)
         return {"ignored_features": ignored}
 
+    def linear_for(self, teacher) -> bool:
+        """Whether the distilled student is a linear one instead of this factory's kind:
+        ``teacher`` is mostly its linear member
+        (:meth:`~tabdistill.distill.teacher.TeacherEnsemble.mostly_linear`), which a linear
+        student holds whole in a fraction of a microsecond, and the spec is ``"auto"``. The
+        baseline stays of this kind."""
+        if self.spec != AUTO_STUDENT or not getattr(teacher, "mostly_linear", lambda: False)():
+            return False
+        logger.info("the teacher is mostly its linear member: the distilled student is linear")
+        return True
+
+    def of(self, knobs) -> StudentFactory:
+        """The factory of the students ``knobs`` make: this one, or one of the kind they
+        name (:attr:`~tabdistill.distill.selection.Knobs.student`)."""
+        student = getattr(knobs, "student", None)
+        return self if student is None else replace(self, spec=student)
+
     def losses(self, losses) -> tuple:
         """The candidate losses: ``losses`` for students that have one, else ``(None,)``."""
         return tuple(losses) if "loss" in self.accepted() else (None,)
@@ -281,7 +299,8 @@ class StudentFactory:
     def refit(self, candidate, data: TrainingSet):
         """``candidate``'s student fit again on ``data`` with its seed and the rounds early
         stopping kept (see :func:`final_params`)."""
-        return self.fit(seed_of(candidate), final_params(candidate), data)
+        factory = self.of(candidate.knobs)
+        return factory.fit(seed_of(candidate), final_params(candidate), data)
 
     def hard_targets(self, y) -> np.ndarray:
         """Hard labels as student targets: 0/1 (binary) or one-hot rows (K classes)."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from dataclasses import replace
 from numbers import Integral, Real
 
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -44,7 +45,7 @@ from .search import SearchSpace, check_knobs, search_candidates, search_rows
 from .selection import Candidate
 from .sizes import student_sizes
 from .soft_targets import TargetRecipe, soft_targets
-from .students import STUDENTS, Student
+from .students import AUTO_STUDENT, STUDENTS, Student
 from .teacher import TeacherEnsemble
 from .thresholds import decision_thresholds
 
@@ -80,8 +81,12 @@ class DistilledClassifier(
     teacher : TeacherEnsemble or dict, default=None
         The teacher (cloned before fitting) or its parameters. None means
         ``TeacherEnsemble()`` with its defaults.
-    student : {"lightgbm", "tree", "linear"} or Student, default="lightgbm"
-        The student spec; see :mod:`tabdistill.distill.students`.
+    student : {"auto", "lightgbm", "tree", "linear"} or Student, default="auto"
+        The student spec; see :mod:`tabdistill.distill.students`. ``"auto"``:
+        LightGBM students, but where ensemble selection gave the teacher's
+        logistic-regression member more than half of the weight, the distilled
+        student is a linear one (the baseline stays LightGBM), cross-validated
+        against the baseline on every labelled row by the gate.
     student_params : dict or list of dict, default=None
         Parameters of the student (its size: ``n_estimators``, ``num_leaves``,
         ``max_depth``, ...). A list gives candidate sizes to choose from on
@@ -298,7 +303,7 @@ class DistilledClassifier(
 
     _parameter_constraints: dict = {
         "teacher": [None, dict, TeacherEnsemble],
-        "student": [Options(STUDENTS), Student],
+        "student": [Options({*STUDENTS, AUTO_STUDENT}), Student],
         "student_params": [None, dict, list, tuple],
         "augmenter": [Options(AUGMENTERS), Augmenter],
         "augment_factors": ["array-like"],
@@ -334,7 +339,7 @@ class DistilledClassifier(
     def __init__(
         self,
         teacher=None,
-        student="lightgbm",
+        student="auto",
         student_params=None,
         augmenter="munge",
         augment_factors=(0, 1, 2),
@@ -448,7 +453,9 @@ class DistilledClassifier(
         recipe = TargetRecipe(self.temperature, self.synthetic_weight, self.rare_weight)
         search = search_candidates(ctx, space, data, recipe, rows, baselines)
         rule = GateRule(self.baseline_confidence, self.selection_folds, self.fallback_to_baseline)
-        decision = check_gate(ctx, search.chosen, baseline, taught.teacher, data, rule, rows)
+        decision = check_gate(
+            ctx, search.chosen, baseline, taught.teacher, data, rule, rows, recipe
+        )
         shipped = self._shipped(search.chosen, baseline, decision)
         final = refit_final(
             ctx,
@@ -508,6 +515,7 @@ class DistilledClassifier(
             ctx.students.losses(self.losses),
             self.size_tolerance,
             ctx.students.inherited_from(teacher),
+            ctx.students.linear_for(teacher),
         )
 
     def _shipped(self, chosen: Candidate, baseline: Candidate, decision: GateDecision):
@@ -518,7 +526,7 @@ class DistilledClassifier(
             return chosen
         warnings.warn(self.fallback_, DistillationWarning, stacklevel=3)
         return Candidate(
-            chosen.knobs.with_params(baseline.knobs.student_params),
+            replace(chosen.knobs, student_params=baseline.knobs.student_params, student=None),
             baseline.model,
             baseline.validation_proba,
             baseline.value,
@@ -541,6 +549,7 @@ class DistilledClassifier(
         if not self.frontier_budgets:
             return None
         point = FrontierPoint.shipped(self.latency_budget, final.student, shipped, self.fallback_)
+        search = fitted[0]
         return fit_frontier(
             ctx,
             self.frontier_budgets,
@@ -552,6 +561,8 @@ class DistilledClassifier(
             rule=rule,
             teacher_leads=decision.teacher_leads,
             searched=[run for result in fitted for run in result.sized],
+            tree_knobs=search.sized[0].knobs if search.sized else None,
+            linear=None if search.sized else search.chosen,
         )
 
     def _compress(self, ctx, shipped, final, teacher_validation_proba, recipe):

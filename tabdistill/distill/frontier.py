@@ -30,6 +30,14 @@ fewer, a choice among several bags is mostly noise (a ROC-AUC's noise grows as t
 class's rows shrink), and the bag is of the best single shape at the shipped budget
 (``docs/results.md#bagged-students``).
 
+Where the search tried a linear student (the teacher is mostly linear, see
+:mod:`~tabdistill.distill.search`), it competes at every budget as one more distilled
+candidate: it costs no tree steps, so a budget takes it whenever it scores within the size
+tolerance of the best tree student there, and every budget that does shares one refit.
+Where the gate shipped it, having cross-validated it against the baseline on every
+labelled row (:mod:`~tabdistill.distill.gate`), that verdict stands at the budgets below
+the shipped one too, whose baselines are no larger than the one it was checked against.
+
 The budget the estimator was fit at (``latency_budget``) is not refit here: its
 point is the shipped student itself.
 
@@ -142,6 +150,8 @@ def fit_frontier(
     rule: GateRule,
     teacher_leads: bool,
     searched=(),
+    tree_knobs: Knobs | None,
+    linear: Candidate | None = None,
 ) -> list[FrontierPoint]:
     """The students at each of ``budgets`` (see the module docstring), ``shipped`` at its own.
 
@@ -152,7 +162,9 @@ def fit_frontier(
     every distilled student inherits (its distilled runs get them where the baseline is
     shipped too). ``searched``: the candidates the search and
     the baseline fit at each size on the rows the frontier compares on, whose runs it reads
-    what it can off.
+    what it can off. ``tree_knobs``: the data knobs of the distilled tree students, None
+    when the distilled student is ``linear``, the search's linear candidate (fit once, it
+    costs no tree steps: every budget may take it).
     """
     sizes, tolerance = space.sizes, space.size_tolerance
     others = sorted(b for b in set(budgets) if b != shipped.budget_us)
@@ -164,7 +176,8 @@ def fit_frontier(
     bagged = max(others) >= 2 * shipped.budget_us and _can_bag(ctx)
     fine = _rarer_class_rows(ctx.validation.y) >= FINE_CHOICE_RARER_ROWS
     shapes = len(sizes) if fine else 1
-    total = 2 * len(sizes) + len(others) + 2 * BAG_MEMBERS * shapes * bagged
+    n_sources = 1 + (tree_knobs is not None)
+    total = n_sources * (len(sizes) + BAG_MEMBERS * shapes * bagged) + len(others)
     with ctx.stages.stage("frontier", total=total) as stage:
         # its fits get four fifths of the stage; scoring their prefixes on validation the rest
         rows = search_rows(len(ctx.train), ctx.seeds.student)
@@ -172,11 +185,14 @@ def fit_frontier(
         fitter = Fitter(ctx, share, plateau_rule(ctx, rows is not None and fine, tolerance))
         compared = data if rows is None else data.subsample(rows)
         reads = (list(searched), max(others) * 1000 / TREE_STEP_NS)
-        sources, source_sizes = (shipped.knobs, Knobs({})), (space.distilled_sizes(), sizes)
-        distilled, hard = fit_long_runs(
-            fitter, source_sizes, sources, compared, recipe, stage, reads
-        )
-        if not distilled or not hard:
+        sources, source_sizes = (Knobs({}),), (sizes,)
+        if tree_knobs is not None:
+            sources, source_sizes = (tree_knobs, *sources), (space.distilled_sizes(), sizes)
+        *trees, hard = fit_long_runs(fitter, source_sizes, sources, compared, recipe, stage, reads)
+        distilled = trees[0] if trees else []
+        fixed = () if linear is None else (linear,)
+        cleared = shipped.source == "distilled" and fixed and shipped.knobs == linear.knobs
+        if not (distilled or fixed) or not hard:
             fitter.record()
             return [shipped]
         bags = ((), ())
@@ -184,17 +200,25 @@ def fit_frontier(
             floor, cap = shipped.budget_us, _Bag.most_steps(others, shipped.budget_us)
             bags = tuple(
                 _Bag.fit_shapes(fitter, runs, shapes, (floor, cap), compared, recipe, stage)
+                if runs
+                else []
                 for runs in (distilled, hard)
             )
         picks = []
         for budget in others:
-            single = _pick(ctx, budget, distilled, hard, rule, tolerance, teacher_leads, bags)
-            picks.append(single)
+            if cleared and budget < shipped.budget_us:
+                picks.append((budget, "distilled", linear, None))
+            else:
+                runs = (distilled, hard, fixed)
+                picks.append(_pick(ctx, budget, runs, rule, tolerance, teacher_leads, bags))
             stage.update()
         every_bag = [bag for source in bags for bag in source]
         bagged = [bag.picked(picks) for bag in every_bag]
-        singles = [p for p in picks if not any(p in b for b in bagged)]
+        linear_picks = [p for p in picks if p[2] is linear]
+        singles = [p for p in picks if p not in linear_picks and not any(p in b for b in bagged)]
         points, refits = _refit(fitter, singles, data, final, recipe, shipped)
+        more, fitted = _refit_linear(fitter, linear_picks, data, final, recipe, shipped)
+        points, refits = points + more, refits + fitted
         for bag, picked in zip(every_bag, bagged):
             if picked:
                 more, fitted = bag.refit(fitter, picked, data, final, recipe)
@@ -338,18 +362,22 @@ class _Bag:
         return points, sum(run.fitted for run in refit)
 
 
-def _best_within(ctx, runs, budget, tolerance) -> Candidate:
-    """The cheapest run prefix within ``tolerance`` of the best on validation at ``budget``."""
+def _best_within(ctx, runs, budget, tolerance, fixed=()) -> Candidate:
+    """The cheapest of the run prefixes at ``budget`` and the ``fixed`` candidates (fit
+    once, within every budget) within ``tolerance`` of the best on validation."""
     fitted = [run.prefix(run.rounds_within(budget), ctx.validation) for run in runs]
-    return cheapest_within(fitted, tolerance, student_cost)
+    return cheapest_within(fitted + list(fixed), tolerance, student_cost)
 
 
-def _pick(ctx, budget, distilled, hard, rule, tolerance, teacher_leads, bags=((), ())):
-    """Distilled or baseline at ``budget``: the gate's validation checks decide. Each side is
-    its best single student, or its best bag (:class:`_Bag`) where that scores higher."""
+def _pick(ctx, budget, runs, rule, tolerance, teacher_leads, bags=((), ())):
+    """Distilled or baseline at ``budget``: the gate's validation checks decide. ``runs``:
+    the distilled and the baseline long runs, and the distilled candidates fit once
+    (:func:`_best_within`). Each side is its best single student, or its best bag
+    (:class:`_Bag`) where that scores higher."""
+    distilled, hard, fixed = runs
     student, baseline = (
-        _with_bag(ctx, _best_within(ctx, runs, budget, tolerance), bag, budget)
-        for runs, bag in zip((distilled, hard), bags)
+        _with_bag(ctx, _best_within(ctx, side, budget, tolerance, extra), bag, budget)
+        for side, extra, bag in zip((distilled, hard), (fixed, ()), bags)
     )
     validation = ctx.validation
     wins = win_rate(
@@ -423,7 +451,11 @@ def _final_run(ctx, cand, rounds, final: FinalModels, shipped, source) -> Run | 
         return None
     if source == "baseline":
         model = final.baseline
-    elif shipped.source == "distilled" and data_knobs(shipped.knobs) == data_knobs(cand.knobs):
+    elif (
+        shipped.source == "distilled"
+        and data_knobs(shipped.knobs) == data_knobs(cand.knobs)
+        and shipped.knobs.student == cand.knobs.student
+    ):
         model = final.student
     else:
         return None
@@ -437,26 +469,48 @@ def _final_run(ctx, cand, rounds, final: FinalModels, shipped, source) -> Run | 
     return Run(cand.knobs, run, cumulative_steps(run), fitted=False)
 
 
+def _refit_linear(fitter, picks, data, final: FinalModels, recipe, shipped) -> tuple[list, int]:
+    """The points of ``picks`` (of one linear candidate): one student for all, the shipped
+    one when that is this linear student, else the candidate refit like the shipped one
+    (:func:`_refit_training`); and how many refits were fit."""
+    if not picks:
+        return [], 0
+    cand = picks[0][2]
+    if shipped.source == "distilled" and shipped.knobs.student == cand.knobs.student:
+        student, fitted = shipped.student, 0
+    else:
+        training = _refit_training(fitter.ctx, cand, data, final, recipe, "distilled")
+        student, fitted = fitter.ctx.students.refit(cand, training), 1
+    points = [
+        FrontierPoint(budget, student, source, cand.knobs, cand.value, reason)
+        for budget, source, cand, reason in picks
+    ]
+    return points, fitted
+
+
+def _refit_training(ctx, cand, data, final: FinalModels, recipe, source):
+    """The training set ``cand`` is refit on: the rows the shipped models were last fit on,
+    with the targets of its ``source``."""
+    students = ctx.students
+    if not final.refit:
+        rows = (ctx.Z_train, ctx.y_train, ctx.weight_train)
+        if source == "baseline":
+            return students.hard_set(*rows)
+        return data.training_set(cand.knobs, recipe)
+    if source == "baseline":
+        labelled = ctx.labelled
+        return students.hard_set(ctx.Z[labelled], ctx.y[labelled], take(ctx.weight, labelled))
+    if final.refit_teacher:
+        return final.data.training_set(cand.knobs, recipe)
+    extra = data.validation_rows(ctx.validation.Z, ctx.validation.y, ctx.validation.weight)
+    return data.training_set(cand.knobs, recipe, extra)
+
+
 def _refit_one(fitter, cand, rounds, data, final: FinalModels, recipe, source):
     """``cand``'s student fit again with ``rounds`` rounds on the rows the shipped models
     were last fit on; ``cand``'s own run when the time limit is spent."""
-    ctx, students = fitter.ctx, fitter.ctx.students
     params = {**cand.knobs.student_params, "n_estimators": rounds, "early_stopping_rounds": None}
-    if not final.refit:
-        rows = (ctx.Z_train, ctx.y_train, ctx.weight_train)
-        training = (
-            students.hard_set(*rows)
-            if source == "baseline"
-            else data.training_set(cand.knobs, recipe)
-        )
-    elif source == "baseline":
-        labelled = ctx.labelled
-        training = students.hard_set(ctx.Z[labelled], ctx.y[labelled], take(ctx.weight, labelled))
-    elif final.refit_teacher:
-        training = final.data.training_set(cand.knobs, recipe)
-    else:
-        extra = data.validation_rows(ctx.validation.Z, ctx.validation.y, ctx.validation.weight)
-        training = data.training_set(cand.knobs, recipe, extra)
+    training = _refit_training(fitter.ctx, cand, data, final, recipe, source)
     if fitter.has_time("refits", len(training.target) * rounds):
         model = fitter.fit(seed_of(cand), params, training)
         if model.run_end_ != "deadline":  # cut short, it has fewer rounds than cand's run

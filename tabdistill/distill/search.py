@@ -3,6 +3,12 @@
 The data knobs (augmentation factor, ``alpha``, loss) are compared at the first
 student size; the best of them is then fit at every other size, and the
 cheapest size within ``size_tolerance`` of the best on validation is chosen.
+Where the teacher is mostly its linear member (``SearchSpace.linear``), the distilled
+student is a linear one, fit on the teacher's labels of the original rows, and no tree
+student is searched: ensemble selection has already compared a linear model with the
+teacher's tree members on the out-of-fold predictions of every training row (several times
+the validation rows) and found the linear one better, which a tree student smaller than
+those members would not overturn but by the luck of the validation rows.
 Above :data:`SEARCH_ROWS` training rows the comparison runs on a random
 subsample of that many rows (and the synthetic rows drawn from them), and only
 the chosen candidate is fit on all rows.
@@ -68,7 +74,8 @@ class SearchSpace:
     a cheaper size must score to be preferred. ``inherited``: the student parameters every
     distilled candidate takes from the teacher on top of its size (see
     :meth:`~tabdistill.distill.context.StudentFactory.inherited_from`; the baseline's sizes
-    are ``sizes``)."""
+    are ``sizes``). ``linear``: the distilled student is a linear one
+    (:meth:`~tabdistill.distill.context.StudentFactory.linear_for`)."""
 
     sizes: list
     augment_factors: tuple
@@ -76,6 +83,7 @@ class SearchSpace:
     losses: tuple
     size_tolerance: float
     inherited: dict = field(default_factory=dict)
+    linear: bool = False
 
     def distilled_sizes(self) -> list[dict]:
         """The sizes of the distilled candidates: ``sizes`` with what they inherit."""
@@ -91,7 +99,7 @@ class SearchSpace:
 class SearchResult:
     """Every candidate fit (in order, for the report), the chosen one, and the candidates of
     the chosen data knobs at each size tried, fit on the rows candidates are compared on
-    (what the latency-accuracy frontier reads its runs off)."""
+    (what the latency-accuracy frontier reads its runs off; none for a linear student)."""
 
     candidates: list
     chosen: Candidate
@@ -114,6 +122,8 @@ def search_candidates(
     (:class:`~tabdistill.distill.baseline.BaselineFit`, fit with the same ``rows``): the
     fits a candidate learning the hard labels reads off (see the module docstring).
     """
+    if space.linear:
+        return _linear_search(ctx, data, recipe)
     grid = space.grid()
     compared = data if rows is None else data.subsample(rows)
     total = len(grid) + len(space.sizes) - 1 + (rows is not None)
@@ -135,6 +145,20 @@ def search_candidates(
             candidates, chosen = candidates + final, final[0]
         stage.detail = f"{len(candidates)} candidates"
     return SearchResult(candidates, chosen, sized)
+
+
+#: The linear student's knobs: the teacher's labels of the original rows.
+LINEAR_KNOBS = Knobs({}, augment_factor=0, alpha=0.0, student="linear")
+
+
+def _linear_search(ctx: FitContext, data: DistillData, recipe: TargetRecipe) -> SearchResult:
+    """The linear student (:data:`LINEAR_KNOBS`) fit on every training row: the one
+    candidate where the teacher is mostly linear."""
+    with ctx.stages.stage("student", total=1) as stage:
+        chosen = fit_candidate(ctx, LINEAR_KNOBS, data, recipe)
+        stage.update()
+        stage.detail = "a linear student (the teacher is mostly linear)"
+    return SearchResult([chosen], chosen)
 
 
 class _CandidateFitter:
@@ -179,7 +203,7 @@ def fit_candidate(
     labels by ``alpha``. ``twins``: baselines fit on ``data``'s original rows, whose
     fit a candidate learning their hard labels takes (:func:`baseline_twin`).
     """
-    students, validation = ctx.students, ctx.validation
+    students, validation = ctx.students.of(knobs), ctx.validation
     training = data.training_set(knobs, recipe)
     q_va = soften(data.validation_proba, recipe.temperature)
     eval_target = (1 - knobs.alpha) * q_va + knobs.alpha * students.hard_targets(validation.y)

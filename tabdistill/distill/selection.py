@@ -33,18 +33,20 @@ class Validation:
 @dataclass(frozen=True)
 class Knobs:
     """What makes one candidate student: its parameters (size, loss, early stopping...),
-    the augmentation factor and ``alpha`` (None for the baseline, fit on hard labels), and
-    the loss it was chosen with (None: the student's default)."""
+    the augmentation factor and ``alpha`` (None for the baseline, fit on hard labels), the
+    loss it was chosen with (None: the student's default), and the kind of student when it
+    is not the fit's own (``"linear"`` where the teacher is mostly linear; None: the fit's)."""
 
     student_params: dict
     augment_factor: float | None = None
     alpha: float | None = None
     loss: str | None = None
+    student: str | None = None
 
     def as_dict(self) -> dict:
         """The knobs set, as JSON-able ``name -> value`` (the report's form)."""
         out = {"student_params": self.student_params}
-        for name in ("augment_factor", "alpha", "loss"):
+        for name in ("augment_factor", "alpha", "loss", "student"):
             if getattr(self, name) is not None:
                 out[name] = getattr(self, name)
         return out

@@ -25,6 +25,7 @@ DEFAULT_SIZES = {
         {"num_leaves": 31, "max_depth": -1, "n_estimators": 500},
     ],
 }
+DEFAULT_SIZES["auto"] = DEFAULT_SIZES["lightgbm"]  # the default kind's trees
 
 #: Sizes added above :data:`~tabdistill.distill.members.LARGE_DATA_ROWS` training rows. The
 #: latency budget counts every tree's full depth, so full trees (``2**depth`` leaves) give the
@@ -34,6 +35,7 @@ DEFAULT_SIZES = {
 LARGE_DATA_SIZES = {
     "lightgbm": [{"num_leaves": 255, "max_depth": 8, "n_estimators": 500}],
 }
+LARGE_DATA_SIZES["auto"] = LARGE_DATA_SIZES["lightgbm"]
 
 
 #: Nanoseconds a tree step (one split on a row's path) costs the compiled runtime scoring one

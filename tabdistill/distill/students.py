@@ -567,6 +567,10 @@ class LinearStudent(Student):
 
 STUDENTS = {"lightgbm": LightGBMStudent, "tree": TreeStudent, "linear": LinearStudent}
 
+#: The default ``student``: LightGBM students, but a linear one where the teacher is mostly
+#: its linear member (:meth:`~tabdistill.distill.context.StudentFactory.linear_for`).
+AUTO_STUDENT = "auto"
+
 
 def compile_student(student, schema):
     """Compile a fitted student for the runtime.

@@ -364,9 +364,7 @@ def _distillation(model) -> dict:
         "rows": report["rows"],
         "teacher_weights": report["teacher_weights"],
         "time_budget": report["time_budget"],
-        "student": model.student
-        if isinstance(model.student, str)
-        else type(model.student).__name__,
+        "student": _student_kind(model, report),
     }
 
 
@@ -461,3 +459,12 @@ def _importances(model, top: int = 20) -> list[dict]:
     names = model.encoder_.features_
     order = np.argsort(-values, kind="stable")[:top]
     return [{"feature": names[j], "importance": float(values[j])} for j in order]
+
+
+def _student_kind(model, report) -> str:
+    """The kind of the student shipped: its name (``"auto"`` resolved to the kind it chose) or
+    a custom student's class name."""
+    if not isinstance(model.student, str):
+        return type(model.student).__name__
+    chosen = report["chosen"].get("student")
+    return chosen or ("lightgbm" if model.student == "auto" else model.student)

@@ -49,7 +49,8 @@ def measure_frontier(model, Z_test, y_test, rows, latency_calls, stages) -> list
                     "kind": "student",
                     "latency_budget_us": budget,
                     "source": point.source,
-                    "shipped": point.student is shipped,
+                    # budgets may share the shipped student; the shipped point is its budget's
+                    "shipped": budget == model.latency_budget,
                     **entry,
                     "tree_steps": point.tree_steps,
                     "predicted_p99_us": round(point.predicted_p99_us, 3),

@@ -8,7 +8,7 @@ summary carries them under ``distillation``.
 from __future__ import annotations
 
 #: Candidate keys that are knobs or counts; the one other key is the selection metric.
-_KNOBS = ("student_params", "augment_factor", "alpha", "loss", "synthetic_rows")
+_KNOBS = ("student_params", "augment_factor", "alpha", "loss", "synthetic_rows", "student")
 #: Student parameters that bound the fit rather than size the model (and the columns a student
 #: does without, which get a row of their own).
 _FIT_ONLY = ("loss", "early_stopping_rounds", "max_steps", "ignored_features")
@@ -43,8 +43,15 @@ def _metric(candidate) -> str:
 def _same(candidate, chosen) -> bool:
     return all(
         candidate.get(k) == chosen.get(k)
-        for k in ("student_params", "augment_factor", "alpha", "loss")
+        for k in ("student_params", "augment_factor", "alpha", "loss", "student")
     )
+
+
+def _size(knobs: dict) -> str:
+    """A candidate's size in words: :func:`size_text`, or its kind's name when it is not
+    the fit's own (``"linear student"``)."""
+    kind = knobs.get("student")
+    return f"{kind} student" if kind else size_text(knobs["student_params"])
 
 
 def ranked(distillation: dict, top: int = 10) -> tuple[str, list[dict], int]:
@@ -67,7 +74,7 @@ def ranked(distillation: dict, top: int = 10) -> tuple[str, list[dict], int]:
         rows.append(
             {
                 "rank": rank,
-                "size": size_text(c["student_params"]),
+                "size": _size(c),
                 "augment_factor": c["augment_factor"],
                 "alpha": c["alpha"],
                 "loss": c.get("loss") or "-",
@@ -85,7 +92,7 @@ def knob_rows(distillation: dict) -> list[tuple[str, str]]:
     chosen = distillation.get("chosen") or {}
     rows = [("student", str(distillation.get("student", "-")))]
     if "student_params" in chosen:
-        rows.append(("student size", size_text(chosen["student_params"])))
+        rows.append(("student size", _size(chosen)))
     if "augment_factor" in chosen:
         rows.append(("synthetic rows per training row", f"{chosen['augment_factor']:g}"))
     if "alpha" in chosen:

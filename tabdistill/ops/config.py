@@ -36,7 +36,7 @@ CONFIG_SCHEMA = {
         "cv": (int, None),  # None: the teacher's default (5 folds, 3 above 100k rows)
     },
     "student": {
-        "kind": (str, "lightgbm"),
+        "kind": (str, "auto"),
         "params": (dict, {}),
         "latency_budget_us": (float, 10.0),
     },

@@ -22,6 +22,8 @@ SCHEMA_MODEL_KEYS = {
     "latency",
 }
 FAST = [
+    "--student",
+    "lightgbm",
     "--members",
     "lightgbm,logistic",
     "--n-estimators",
