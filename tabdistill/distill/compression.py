@@ -41,8 +41,8 @@ def compress_student(
 ) -> Compression | None:
     """Compress ``runtime`` (the compiled student), refitting trees to the teacher on the
     rows the final student was fit on (``with_validation``: the validation rows too, while
-    ``data`` still holds the teacher's probabilities of them). None for a student that is
-    not a tree runtime."""
+    ``data`` still holds the teacher's probabilities of them), as the fit's ``compress``
+    stage. None for a student that is not a tree runtime."""
     from ..compress.frontier import compress
 
     if runtime is None or runtime.kind != "trees":
@@ -53,13 +53,14 @@ def compress_student(
     if with_validation and data.validation_proba is not None:
         extra = data.validation_rows(validation.Z, validation.y, validation.weight)
     training = data.training_set(replace(chosen.knobs, alpha=0.0), recipe, extra)
-    levels, best_level = compress(
-        runtime,
-        (training.Z, training.target, training.weight),
-        (validation.Z, validation.y, validation.weight, teacher_validation_proba),
-        tolerance=tolerance,
-        random_state=seed_of(chosen) or 0,
-    )
+    with ctx.stages.stage("compress"):
+        levels, best_level = compress(
+            runtime,
+            (training.Z, training.target, training.weight),
+            (validation.Z, validation.y, validation.weight, teacher_validation_proba),
+            tolerance=tolerance,
+            random_state=seed_of(chosen) or 0,
+        )
     summary = {
         "tolerance": tolerance,
         "chosen": best_level.name,

@@ -549,7 +549,6 @@ class DistilledClassifier(
         if not self.frontier_budgets:
             return None
         point = FrontierPoint.shipped(self.latency_budget, final.student, shipped, self.fallback_)
-        search = fitted[0]
         return fit_frontier(
             ctx,
             self.frontier_budgets,
@@ -561,27 +560,24 @@ class DistilledClassifier(
             rule=rule,
             teacher_leads=decision.teacher_leads,
             searched=[run for result in fitted for run in result.sized],
-            tree_knobs=search.sized[0].knobs if search.sized else None,
-            linear=None if search.sized else search.chosen,
+            tree_knobs=fitted[0].tree_knobs,
+            linear=fitted[0].linear,
         )
 
     def _compress(self, ctx, shipped, final, teacher_validation_proba, recipe):
         """With ``compress``: the compression stage; ``runtime_`` becomes its chosen level."""
         self.compression_ = self.compressed_levels_ = None
-        if not self.compress:
-            return None
-        with ctx.stages.stage("compress"):
-            result = compress_student(
-                ctx,
-                self.runtime_,
-                shipped,
-                final.data,
-                teacher_validation_proba,
-                with_validation=self.refit,
-                tolerance=self.compress_tolerance,
-                recipe=recipe,
-            )
-        if result is None:
+        result = self.compress and compress_student(
+            ctx,
+            self.runtime_,
+            shipped,
+            final.data,
+            teacher_validation_proba,
+            with_validation=self.refit,
+            tolerance=self.compress_tolerance,
+            recipe=recipe,
+        )
+        if not result:
             return None
         self.compression_, self.compressed_levels_ = result.summary, result.levels
         self._runtime = result.runtime

@@ -105,6 +105,16 @@ class SearchResult:
     chosen: Candidate
     sized: list = field(default_factory=list)
 
+    @property
+    def tree_knobs(self) -> Knobs | None:
+        """The data knobs of the distilled tree students (None: the student is linear)."""
+        return self.sized[0].knobs if self.sized else None
+
+    @property
+    def linear(self) -> Candidate | None:
+        """The linear student, where the search fit one instead of tree students."""
+        return None if self.sized else self.chosen
+
 
 def search_candidates(
     ctx: FitContext,

@@ -121,3 +121,12 @@ def test_advice_names_the_compiled_teacher_only_when_no_slower_than_the_student(
     assert "compiled teacher keeps all of it at p99 12.0 us" in frontier_advice(_real_lead(points))
     # a shipped student keeping half already: no advice
     assert frontier_advice(_real_lead(points, student=0.88)) is None
+
+
+def test_the_summary_names_the_kind_of_student_auto_chose(result):
+    """The default ``student="auto"`` reads as the kind shipped: here a linear student
+    (the teacher is mostly its logistic member), at every budget below the shipped one."""
+    distillation = result.summary["distillation"]
+    assert distillation["student"] == "linear" == distillation["chosen"]["student"]
+    below = [p for p in result.summary["frontier"] if p["latency_budget_us"] == 0.3]
+    assert below[0]["tree_steps"] == 0 and not below[0]["shipped"]

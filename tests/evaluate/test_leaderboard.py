@@ -50,3 +50,20 @@ def test_knobs_in_words():
     assert "without the columns" not in rows
     rows = dict(knob_rows({**distillation, "student_ignores": ["plane", "plane.frequency"]}))
     assert rows["without the columns"].startswith("plane, plane.frequency (the teacher learned")
+
+
+def test_a_linear_candidate_is_named_by_its_kind_and_ranked():
+    linear = {
+        "student_params": {},
+        "augment_factor": 0,
+        "alpha": 0.0,
+        "student": "linear",
+        "synthetic_rows": 0,
+        "roc_auc": 0.81,
+    }
+    chosen = {k: v for k, v in linear.items() if k not in ("synthetic_rows", "roc_auc")}
+    metric, rows, total = ranked({"candidates": [linear], "chosen": chosen})
+    assert metric == "roc_auc" and total == 1
+    assert rows[0]["size"] == "linear student" and rows[0]["chosen"]
+    words = dict(knob_rows({"student": "linear", "chosen": chosen, "fallback": None}))
+    assert words["student"] == "linear" and words["student size"] == "linear student"

@@ -1,0 +1,105 @@
+"""``student="auto"``: a linear student where the teacher is mostly its linear member."""
+
+import numpy as np
+import pytest
+from conftest import FAST_DISTILLER, mixed_frame
+
+from tabdistill import DistilledClassifier
+from tabdistill.distill import gate
+from tabdistill.distill.students import LightGBMStudent, LinearStudent
+from tabdistill.distill.teacher import TeacherEnsemble
+
+#: ``FAST_DISTILLER`` with the default student: on ``mixed_frame`` (a target linear in its
+#: columns) the teacher weighs its logistic member above its LightGBM one.
+AUTO = {
+    **FAST_DISTILLER,
+    "student": "auto",
+    "teacher": {"members": ["lightgbm", "logistic"], "cv": 3},
+}
+
+
+@pytest.fixture(scope="module")
+def linear_fit():
+    X, y = mixed_frame(800, seed=3)
+    model = DistilledClassifier(
+        **AUTO, latency_budget=1.0, frontier_budgets=(0.5, 1.0, 4.0), random_state=0
+    )
+    return model.fit(X, y), X
+
+
+@pytest.mark.parametrize(
+    ("weights", "expected"),
+    [
+        ({"lightgbm": 0.4, "logistic": 0.6}, True),
+        ({"lightgbm": 0.5, "logistic": 0.5}, False),
+        ({"lightgbm": 1.0}, False),
+    ],
+)
+def test_a_teacher_is_mostly_linear_when_its_logistic_member_has_most_weight(weights, expected):
+    teacher = TeacherEnsemble()
+    teacher.weights_ = weights
+    assert teacher.mostly_linear() is expected
+
+
+def test_auto_distils_a_linear_student_of_a_mostly_linear_teacher(linear_fit):
+    model, X = linear_fit
+    assert model.teacher_.weights_["logistic"] > 0.5
+    report = model.report_
+    assert report["chosen"]["student"] == "linear" and report["fallback"] is None
+    assert isinstance(model.student_[-1], LinearStudent)
+    assert isinstance(model.baseline_[-1], LightGBMStudent)  # the baseline stays LightGBM
+    assert [c.get("student") for c in report["candidates"]] == ["linear"]  # no tree search
+    # the gate cross-validated the student itself, pooled with the validation rows
+    assert report["cross_validated"]["student"] > report["cross_validated"]["baseline"]
+    np.testing.assert_allclose(
+        model.runtime_.predict_proba(X)[:, 1], model.predict_proba(X)[:, 1], atol=1e-9
+    )
+
+
+def test_the_linear_student_stands_at_the_budgets_below_the_shipped_one(linear_fit):
+    model, _ = linear_fit
+    points = {p.budget_us: p for p in model.frontier_}
+    shipped = model.student_[-1]
+    assert points[1.0].student is shipped
+    assert points[0.5].source == "distilled" and points[0.5].student is shipped
+    assert points[4.0].source in {"distilled", "baseline"}
+    shipped_lines = [line for line in model.report_["frontier"] if line["tree_steps"] == 0]
+    assert shipped_lines and all(line["source"] == "distilled" for line in shipped_lines)
+
+
+def test_an_explicit_lightgbm_student_is_never_swapped():
+    X, y = mixed_frame(800, seed=3)
+    model = DistilledClassifier(**{**AUTO, "student": "lightgbm"}, random_state=0).fit(X, y)
+    assert model.teacher_.weights_["logistic"] > 0.5
+    assert isinstance(model.student_[-1], LightGBMStudent)
+    assert all("student" not in c for c in model.report_["candidates"])
+
+
+def test_a_linear_student_that_loses_cross_validated_keeps_the_baseline(monkeypatch):
+    real = gate.cross_validated
+
+    def losing(*args, **kwargs):
+        pooled = real(*args, **kwargs)
+        return {**pooled, "student": pooled["baseline"] - 0.01}
+
+    monkeypatch.setattr(gate, "cross_validated", losing)
+    X, y = mixed_frame(800, seed=3)
+    with pytest.warns(UserWarning, match="the linear student does not beat the baseline"):
+        model = DistilledClassifier(**AUTO, random_state=0).fit(X, y)
+    assert model.report_["fallback"].startswith("the linear student does not beat")
+    assert isinstance(model.student_[-1], LightGBMStudent)
+    assert "student" not in model.report_["chosen"]
+
+
+def test_too_few_rows_of_a_class_to_cross_validate_fall_back_on_the_validation_check(
+    monkeypatch,
+):
+    monkeypatch.setattr(TeacherEnsemble, "mostly_linear", lambda self: True)
+    X, _ = mixed_frame(400, seed=3)
+    y = (np.arange(len(X)) < 5).astype(int)  # 4 positives in training: 5 folds cannot hold them
+    X = X.assign(x1=X["x1"] + 3 * y)
+    model = DistilledClassifier(**AUTO, selection_folds=5, random_state=0)
+    model.fit(X, y)  # no error from a cross-fit of 5 folds over 4 positives
+    assert model.report_["cross_validated"] is None
+    assert model.report_["chosen"]["student"] == "linear"
+    assert model.report_["student_win_rate"] > 0.5  # it won the validation check instead
