@@ -198,6 +198,11 @@ def make_student(
     return est.set_params(**extra, **(params or {}))
 
 
+#: The teacher's member that is a linear model, and the share of the teacher's weight above
+#: which ``student="auto"`` distils a linear student (:meth:`StudentFactory.linear_for`).
+LINEAR_MEMBER, LINEAR_SHARE = "logistic", 0.5
+
+
 @dataclass(frozen=True)
 class StudentFactory:
     """Makes and fits students of one spec for one encoded table.
@@ -260,12 +265,13 @@ class StudentFactory:
         return {"ignored_features": ignored}
 
     def linear_for(self, teacher) -> bool:
-        """Whether the distilled student is a linear one instead of this factory's kind:
-        ``teacher`` is mostly its linear member
-        (:meth:`~tabdistill.distill.teacher.TeacherEnsemble.mostly_linear`), which a linear
-        student holds whole in a fraction of a microsecond, and the spec is ``"auto"``. The
-        baseline stays of this kind."""
-        if self.spec != AUTO_STUDENT or not getattr(teacher, "mostly_linear", lambda: False)():
+        """Whether the distilled student is a linear one instead of this factory's kind: the
+        spec is ``"auto"`` and ensemble selection gave ``teacher``'s linear member more than
+        :data:`LINEAR_SHARE` of the weight, so the teacher is mostly a linear model, which a
+        linear student holds whole in a fraction of a microsecond. The baseline stays of
+        this factory's kind."""
+        weights = getattr(teacher, "weights_", None) or {}
+        if self.spec != AUTO_STUDENT or weights.get(LINEAR_MEMBER, 0.0) <= LINEAR_SHARE:
             return False
         logger.info("the teacher is mostly its linear member: the distilled student is linear")
         return True

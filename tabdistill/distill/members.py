@@ -66,8 +66,6 @@ MEMBER_DEFAULTS = {
 WITHOUT_HIGH_CARDINALITY = "lightgbm_no_high_card"
 MEMBER_DEFAULTS[WITHOUT_HIGH_CARDINALITY] = MEMBER_DEFAULTS["lightgbm"]
 DEFAULT_MEMBERS = ("lightgbm", "xgboost", "random_forest", "extra_trees", "logistic")
-#: The member that is a linear model (what a linear student can reproduce).
-LINEAR_MEMBER = "logistic"
 #: Rows above which defaults scale with data size (see :func:`scale_to_rows`).
 LARGE_DATA_ROWS = 100_000
 #: Leaves of the LightGBM member above that many rows.

@@ -41,7 +41,6 @@ from .classes import ClassesMixin
 from .crossfit import REFIT_COST, cross_fit
 from .members import (
     LARGE_DATA_ROWS,
-    LINEAR_MEMBER,
     WITHOUT_HIGH_CARDINALITY,
     FoldAverage,
     build_member,
@@ -503,13 +502,6 @@ class TeacherEnsemble(ClassesMixin, TabularInputMixin, ClassifierMixin, BaseEsti
         if without <= self.weights_.get("lightgbm", 0.0):
             return []
         return np.flatnonzero(_high_cardinality_mask(self.encoder_.schema_)).tolist()
-
-    def mostly_linear(self) -> bool:
-        """Whether ensemble selection gave the logistic-regression member more than half of
-        the weight: the teacher is then mostly a linear model, which a linear student can
-        hold whole."""
-        check_is_fitted(self, "weights_")
-        return self.weights_.get(LINEAR_MEMBER, 0.0) > 0.5
 
     def _refit_member(self, protos, name, scale=1.0):
         """An unfitted member for the refit on all rows, with the rounds its folds kept

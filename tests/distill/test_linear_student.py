@@ -6,6 +6,7 @@ from conftest import FAST_DISTILLER, mixed_frame
 
 from tabdistill import DistilledClassifier
 from tabdistill.distill import gate
+from tabdistill.distill.context import StudentFactory
 from tabdistill.distill.students import LightGBMStudent, LinearStudent
 from tabdistill.distill.teacher import TeacherEnsemble
 
@@ -28,17 +29,19 @@ def linear_fit():
 
 
 @pytest.mark.parametrize(
-    ("weights", "expected"),
+    ("spec", "weights", "expected"),
     [
-        ({"lightgbm": 0.4, "logistic": 0.6}, True),
-        ({"lightgbm": 0.5, "logistic": 0.5}, False),
-        ({"lightgbm": 1.0}, False),
+        ("auto", {"lightgbm": 0.4, "logistic": 0.6}, True),
+        ("auto", {"lightgbm": 0.5, "logistic": 0.5}, False),
+        ("auto", {"lightgbm": 1.0}, False),
+        ("lightgbm", {"logistic": 1.0}, False),
     ],
 )
-def test_a_teacher_is_mostly_linear_when_its_logistic_member_has_most_weight(weights, expected):
+def test_auto_is_linear_where_the_teacher_is_mostly_its_logistic_member(spec, weights, expected):
     teacher = TeacherEnsemble()
     teacher.weights_ = weights
-    assert teacher.mostly_linear() is expected
+    factory = StudentFactory(spec, np.zeros(2, bool), ["a", "b"], 2)
+    assert factory.linear_for(teacher) is expected
 
 
 def test_auto_distils_a_linear_student_of_a_mostly_linear_teacher(linear_fit):
@@ -94,7 +97,7 @@ def test_a_linear_student_that_loses_cross_validated_keeps_the_baseline(monkeypa
 def test_too_few_rows_of_a_class_to_cross_validate_fall_back_on_the_validation_check(
     monkeypatch,
 ):
-    monkeypatch.setattr(TeacherEnsemble, "mostly_linear", lambda self: True)
+    monkeypatch.setattr(StudentFactory, "linear_for", lambda self, teacher: True)
     X, _ = mixed_frame(400, seed=3)
     y = (np.arange(len(X)) < 5).astype(int)  # 4 positives in training: 5 folds cannot hold them
     X = X.assign(x1=X["x1"] + 3 * y)
