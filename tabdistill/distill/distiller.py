@@ -453,9 +453,7 @@ class DistilledClassifier(
         recipe = TargetRecipe(self.temperature, self.synthetic_weight, self.rare_weight)
         search = search_candidates(ctx, space, data, recipe, rows, baselines)
         rule = GateRule(self.baseline_confidence, self.selection_folds, self.fallback_to_baseline)
-        decision = check_gate(
-            ctx, search.chosen, baseline, taught.teacher, data, rule, rows, recipe
-        )
+        decision = check_gate(ctx, search.chosen, baseline, taught.teacher, data, rule, rows)
         shipped = self._shipped(search.chosen, baseline, decision)
         final = refit_final(
             ctx,

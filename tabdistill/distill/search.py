@@ -3,12 +3,14 @@
 The data knobs (augmentation factor, ``alpha``, loss) are compared at the first
 student size; the best of them is then fit at every other size, and the
 cheapest size within ``size_tolerance`` of the best on validation is chosen.
-Where the teacher is mostly its linear member (``SearchSpace.linear``), the distilled
-student is a linear one, fit on the teacher's labels of the original rows, and no tree
-student is searched: ensemble selection has already compared a linear model with the
-teacher's tree members on the out-of-fold predictions of every training row (several times
-the validation rows) and found the linear one better, which a tree student smaller than
-those members would not overturn but by the luck of the validation rows.
+Where the teacher is mostly its linear member (``SearchSpace.linear``), a linear student,
+fit on the teacher's labels of the original rows, is tried first. Where it *holds the
+teacher* -- scores within ``size_tolerance`` of the teacher on the validation rows -- it is
+the student and no tree student is searched: ensemble selection has compared a linear model
+with the teacher's tree members out of fold on every training row (several times the
+validation rows) and found the linear one better, which a tree student smaller than those
+members would overturn only by the luck of the validation rows. Where it does not (the
+teacher's tree members carry more than it can hold), the trees are searched as usual.
 Above :data:`SEARCH_ROWS` training rows the comparison runs on a random
 subsample of that many rows (and the synthetic rows drawn from them), and only
 the chosen candidate is fit on all rows.
@@ -22,16 +24,20 @@ the baseline's instead of being fit again.
 from __future__ import annotations
 
 import copy
+import logging
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import metrics
 from .context import FitContext, same_params
 from .labels import soften
 from .selection import Candidate, Knobs, best, cheapest_within, evaluate, knob_grid
 from .sizes import student_cost
 from .soft_targets import DistillData, TargetRecipe
+
+logger = logging.getLogger(__name__)
 
 #: Original training rows above which the student's data knobs and sizes are compared on a
 #: random subsample of this many rows (and the synthetic rows seeded from them); only the
@@ -132,8 +138,9 @@ def search_candidates(
     (:class:`~tabdistill.distill.baseline.BaselineFit`, fit with the same ``rows``): the
     fits a candidate learning the hard labels reads off (see the module docstring).
     """
-    if space.linear:
-        return _linear_search(ctx, data, recipe)
+    linear = _linear_candidate(ctx, space, data, recipe)
+    if linear is not None and _holds_teacher(ctx, linear, data, space.size_tolerance):
+        return SearchResult([linear], linear)
     grid = space.grid()
     compared = data if rows is None else data.subsample(rows)
     total = len(grid) + len(space.sizes) - 1 + (rows is not None)
@@ -148,7 +155,7 @@ def search_candidates(
         if tried < wanted:
             fit.budget.cut(f"student: {tried} of {wanted} candidates fit")
         chosen = cheapest_within(sized, space.size_tolerance, student_cost)
-        candidates = first + sized[1:]
+        candidates = ([] if linear is None else [linear]) + first + sized[1:]
         if rows is not None:
             twins = () if baselines is None else [baselines.chosen]
             final = fit.each([chosen.knobs], data, required=1, twins=twins)
@@ -161,14 +168,32 @@ def search_candidates(
 LINEAR_KNOBS = Knobs({}, augment_factor=0, alpha=0.0, student="linear")
 
 
-def _linear_search(ctx: FitContext, data: DistillData, recipe: TargetRecipe) -> SearchResult:
-    """The linear student (:data:`LINEAR_KNOBS`) fit on every training row: the one
-    candidate where the teacher is mostly linear."""
-    with ctx.stages.stage("student", total=1) as stage:
-        chosen = fit_candidate(ctx, LINEAR_KNOBS, data, recipe)
-        stage.update()
-        stage.detail = "a linear student (the teacher is mostly linear)"
-    return SearchResult([chosen], chosen)
+def _linear_candidate(ctx: FitContext, space: SearchSpace, data, recipe) -> Candidate | None:
+    """The linear student (:data:`LINEAR_KNOBS`) fit on every training row where
+    ``space.linear``, else None."""
+    if not space.linear:
+        return None
+    with ctx.stages.stage("linear student") as stage:
+        linear = fit_candidate(ctx, LINEAR_KNOBS, data, recipe)
+        stage.detail = f"validation {abs(linear.value):.4f}"
+    return linear
+
+
+def _holds_teacher(ctx: FitContext, linear: Candidate, data: DistillData, tolerance) -> bool:
+    """Whether ``linear`` scores within ``tolerance`` of the teacher on the validation rows
+    (logged either way)."""
+    validation = ctx.validation
+    teacher = metrics.score(
+        validation.metric, validation.y, data.validation_proba, validation.weight
+    )
+    holds = linear.value >= teacher - tolerance
+    logger.info(
+        "the linear student scores %.4f on validation against the teacher's %.4f: %s",
+        abs(linear.value),
+        abs(teacher),
+        "it is the student" if holds else "tree students are searched",
+    )
+    return holds
 
 
 class _CandidateFitter:

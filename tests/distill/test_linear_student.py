@@ -1,17 +1,17 @@
 """``student="auto"``: a linear student where the teacher is mostly its linear member."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import FAST_DISTILLER, mixed_frame
 
 from tabdistill import DistilledClassifier
-from tabdistill.distill import gate
+from tabdistill.distill import gate, search
 from tabdistill.distill.context import StudentFactory
 from tabdistill.distill.students import LightGBMStudent, LinearStudent
 from tabdistill.distill.teacher import TeacherEnsemble
 
-#: ``FAST_DISTILLER`` with the default student: on ``mixed_frame`` (a target linear in its
-#: columns) the teacher weighs its logistic member above its LightGBM one.
+#: ``FAST_DISTILLER`` with the default student.
 AUTO = {
     **FAST_DISTILLER,
     "student": "auto",
@@ -19,9 +19,20 @@ AUTO = {
 }
 
 
+def linear_frame(n=1000, seed=1):
+    """A target whose log-odds are linear in its columns (numeric and categorical): the
+    teacher weighs its logistic member above its LightGBM one."""
+    rng = np.random.default_rng(seed)
+    x1, x2, x3 = rng.normal(size=(3, n))
+    color = rng.choice(["red", "green", "blue"], n)
+    z = 1.5 * x1 - x2 + 0.5 * x3 + np.select([color == "red", color == "green"], [0.8, -0.4]) - 1
+    y = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(int)
+    return pd.DataFrame({"x1": x1, "x2": x2, "x3": x3, "color": pd.Categorical(color)}), y
+
+
 @pytest.fixture(scope="module")
 def linear_fit():
-    X, y = mixed_frame(800, seed=3)
+    X, y = linear_frame()
     model = DistilledClassifier(
         **AUTO, latency_budget=1.0, frontier_budgets=(0.5, 1.0, 4.0), random_state=0
     )
@@ -52,8 +63,10 @@ def test_auto_distils_a_linear_student_of_a_mostly_linear_teacher(linear_fit):
     assert isinstance(model.student_[-1], LinearStudent)
     assert isinstance(model.baseline_[-1], LightGBMStudent)  # the baseline stays LightGBM
     assert [c.get("student") for c in report["candidates"]] == ["linear"]  # no tree search
-    # the gate cross-validated the student itself, pooled with the validation rows
-    assert report["cross_validated"]["student"] > report["cross_validated"]["baseline"]
+    # it holds the teacher on validation, and the teacher's cross-validated lead is its gate
+    validation = report["validation"]
+    assert validation["student"]["roc_auc"] >= validation["teacher"]["roc_auc"] - 0.001
+    assert report["cross_validated"]["teacher"] > report["cross_validated"]["baseline"]
     np.testing.assert_allclose(
         model.runtime_.predict_proba(X)[:, 1], model.predict_proba(X)[:, 1], atol=1e-9
     )
@@ -71,25 +84,37 @@ def test_the_linear_student_stands_at_the_budgets_below_the_shipped_one(linear_f
 
 
 def test_an_explicit_lightgbm_student_is_never_swapped():
-    X, y = mixed_frame(800, seed=3)
+    X, y = linear_frame()
     model = DistilledClassifier(**{**AUTO, "student": "lightgbm"}, random_state=0).fit(X, y)
     assert model.teacher_.weights_["logistic"] > 0.5
     assert isinstance(model.student_[-1], LightGBMStudent)
     assert all("student" not in c for c in model.report_["candidates"])
 
 
-def test_a_linear_student_that_loses_cross_validated_keeps_the_baseline(monkeypatch):
+def test_a_linear_student_that_does_not_hold_the_teacher_leaves_it_to_the_trees(monkeypatch):
+    monkeypatch.setattr(search, "_holds_teacher", lambda *args: False)
+    X, y = linear_frame()
+    model = DistilledClassifier(**AUTO, fallback_to_baseline=False, random_state=0).fit(X, y)
+    kinds = [c.get("student") for c in model.report_["candidates"]]
+    assert kinds[0] == "linear" and kinds[1:] and set(kinds[1:]) == {None}
+    assert isinstance(model.student_[-1], LightGBMStudent)
+    assert "student" not in model.report_["chosen"]
+
+
+def test_a_linear_student_of_a_teacher_no_better_than_the_baseline_keeps_the_baseline(
+    monkeypatch,
+):
     real = gate.cross_validated
 
-    def losing(*args, **kwargs):
+    def behind(*args, **kwargs):
         pooled = real(*args, **kwargs)
-        return {**pooled, "student": pooled["baseline"] - 0.01}
+        return {**pooled, "teacher": pooled["baseline"] - 0.01}
 
-    monkeypatch.setattr(gate, "cross_validated", losing)
-    X, y = mixed_frame(800, seed=3)
-    with pytest.warns(UserWarning, match="the linear student does not beat the baseline"):
+    monkeypatch.setattr(gate, "cross_validated", behind)
+    X, y = linear_frame()
+    with pytest.warns(UserWarning, match="the teacher does not beat the baseline"):
         model = DistilledClassifier(**AUTO, random_state=0).fit(X, y)
-    assert model.report_["fallback"].startswith("the linear student does not beat")
+    assert model.report_["fallback"].startswith("the teacher does not beat")
     assert isinstance(model.student_[-1], LightGBMStudent)
     assert "student" not in model.report_["chosen"]
 
