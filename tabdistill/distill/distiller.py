@@ -83,10 +83,9 @@ class DistilledClassifier(
         ``TeacherEnsemble()`` with its defaults.
     student : {"auto", "lightgbm", "tree", "linear"} or Student, default="auto"
         The student spec; see :mod:`tabdistill.distill.students`. ``"auto"``:
-        LightGBM students, but where ensemble selection gave the teacher's
-        logistic-regression member more than half of the weight, the distilled
-        student is a linear one (the baseline stays LightGBM), cross-validated
-        against the baseline on every labelled row by the gate.
+        LightGBM, but a linear student where the teacher is mostly its logistic
+        member and a linear student holds its validation score (the baseline
+        stays LightGBM; :mod:`tabdistill.distill.search`).
     student_params : dict or list of dict, default=None
         Parameters of the student (its size: ``n_estimators``, ``num_leaves``,
         ``max_depth``, ...). A list gives candidate sizes to choose from on

@@ -30,13 +30,13 @@ fewer, a choice among several bags is mostly noise (a ROC-AUC's noise grows as t
 class's rows shrink), and the bag is of the best single shape at the shipped budget
 (``docs/results.md#bagged-students``).
 
-Where the search tried a linear student (the teacher is mostly linear, see
-:mod:`~tabdistill.distill.search`), it competes at every budget as one more distilled
-candidate: it costs no tree steps, so a budget takes it whenever it scores within the size
-tolerance of the best tree student there, and every budget that does shares one refit.
-Where the gate shipped it, having cross-validated it against the baseline on every
-labelled row (:mod:`~tabdistill.distill.gate`), that verdict stands at the budgets below
-the shipped one too, whose baselines are no larger than the one it was checked against.
+Where the search's student is linear (it holds a mostly linear teacher, see
+:mod:`~tabdistill.distill.search`), there are no distilled tree runs: it is the distilled
+candidate at every budget (fit once, it costs no tree steps), against the baseline's
+prefixes and bags there, and every budget that takes it shares one student. Where the gate
+shipped it on the teacher's cross-validated lead over the baseline
+(:mod:`~tabdistill.distill.gate`), that verdict stands at the budgets below the shipped one
+too, whose baselines are no larger than the one it was checked against.
 
 The budget the estimator was fit at (``latency_budget``) is not refit here: its
 point is the shipped student itself.
