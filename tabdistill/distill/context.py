@@ -265,15 +265,16 @@ class StudentFactory:
         return {"ignored_features": ignored}
 
     def linear_for(self, teacher) -> bool:
-        """Whether the distilled student is a linear one instead of this factory's kind: the
-        spec is ``"auto"`` and ensemble selection gave ``teacher``'s linear member more than
-        :data:`LINEAR_SHARE` of the weight, so the teacher is mostly a linear model, which a
-        linear student holds whole in a fraction of a microsecond. The baseline stays of
-        this factory's kind."""
+        """Whether the search tries a linear student first (it is the student where it holds
+        the teacher, see :mod:`~tabdistill.distill.search`): the spec is ``"auto"`` and
+        ensemble selection gave ``teacher``'s linear member more than :data:`LINEAR_SHARE`
+        of the weight, so the teacher is mostly a linear model, which a linear student may
+        hold whole in a fraction of a microsecond. The baseline stays of this factory's
+        kind."""
         weights = getattr(teacher, "weights_", None) or {}
         if self.spec != AUTO_STUDENT or weights.get(LINEAR_MEMBER, 0.0) <= LINEAR_SHARE:
             return False
-        logger.info("the teacher is mostly its linear member: the distilled student is linear")
+        logger.info("the teacher is mostly its linear member: a linear student is tried first")
         return True
 
     def of(self, knobs) -> StudentFactory:

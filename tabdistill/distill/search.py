@@ -80,8 +80,8 @@ class SearchSpace:
     a cheaper size must score to be preferred. ``inherited``: the student parameters every
     distilled candidate takes from the teacher on top of its size (see
     :meth:`~tabdistill.distill.context.StudentFactory.inherited_from`; the baseline's sizes
-    are ``sizes``). ``linear``: the distilled student is a linear one
-    (:meth:`~tabdistill.distill.context.StudentFactory.linear_for`)."""
+    are ``sizes``). ``linear``: a linear student is tried first (see the module docstring
+    and :meth:`~tabdistill.distill.context.StudentFactory.linear_for`)."""
 
     sizes: list
     augment_factors: tuple
