@@ -30,7 +30,7 @@ from .labels import TrainingSet
 from .selection import Validation
 from .sizes import TREE_STEP_NS
 from .splits import validation_split
-from .students import AUTO_STUDENT, STUDENTS, Student
+from .students import AUTO_STUDENT, STUDENTS, Student, student_kind
 from .teacher import TeacherEnsemble
 
 logger = logging.getLogger(__name__)
@@ -175,7 +175,7 @@ def make_student(
     if isinstance(student, Student):
         est = clone(student)
     elif student in STUDENTS or student == AUTO_STUDENT:
-        est = STUDENTS.get(student, STUDENTS["lightgbm"])()
+        est = STUDENTS[student_kind(student)]()
     else:
         raise ValueError(f"unknown student {student!r}; choose one of {sorted(STUDENTS)}.")
     accepted = est.get_params()
@@ -280,8 +280,7 @@ class StudentFactory:
     def of(self, knobs) -> StudentFactory:
         """The factory of the students ``knobs`` make: this one, or one of the kind they
         name (:attr:`~tabdistill.distill.selection.Knobs.student`)."""
-        student = getattr(knobs, "student", None)
-        return self if student is None else replace(self, spec=student)
+        return self if knobs.student is None else replace(self, spec=knobs.student)
 
     def losses(self, losses) -> tuple:
         """The candidate losses: ``losses`` for students that have one, else ``(None,)``."""

@@ -572,6 +572,12 @@ STUDENTS = {"lightgbm": LightGBMStudent, "tree": TreeStudent, "linear": LinearSt
 AUTO_STUDENT = "auto"
 
 
+def student_kind(spec: str) -> str:
+    """The name in :data:`STUDENTS` a student spec's students are of (``"auto"``: LightGBM,
+    whose sizes it shares; a linear student, where it is one, is named by its knobs)."""
+    return "lightgbm" if spec == AUTO_STUDENT else spec
+
+
 def compile_student(student, schema):
     """Compile a fitted student for the runtime.
 

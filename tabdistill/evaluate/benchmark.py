@@ -46,7 +46,7 @@ from ..data.target import class_text, encode_target
 from ..distill.context import check_decision
 from ..distill.distiller import DistilledClassifier
 from ..distill.frontier import DEFAULT_BUDGETS
-from ..distill.students import compile_student
+from ..distill.students import compile_student, student_kind
 from ..exceptions import DataError
 from .cost import batch_throughput, peak_rss_mb, runtime_size, single_row_latency, skops_size
 from .latency_frontier import measure_frontier
@@ -466,5 +466,4 @@ def _student_kind(model, report) -> str:
     a custom student's class name."""
     if not isinstance(model.student, str):
         return type(model.student).__name__
-    chosen = report["chosen"].get("student")
-    return chosen or ("lightgbm" if model.student == "auto" else model.student)
+    return report["chosen"].get("student") or student_kind(model.student)
