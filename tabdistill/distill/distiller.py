@@ -559,6 +559,7 @@ class DistilledClassifier(
             searched=[run for result in fitted for run in result.sized],
             tree_knobs=fitted[0].tree_knobs,
             linear=fitted[0].linear,
+            linear_bar=decision.bar(fitted[1].chosen),
         )
 
     def _compress(self, ctx, shipped, final, teacher_validation_proba, recipe):

@@ -36,7 +36,11 @@ candidate at every budget (fit once, it costs no tree steps), against the baseli
 prefixes and bags there, and every budget that takes it shares one student. Where the gate
 shipped it on the teacher's cross-validated lead over the baseline
 (:mod:`~tabdistill.distill.gate`), that verdict stands at the budgets below the shipped one
-too, whose baselines are no larger than the one it was checked against.
+too, whose baselines are no larger than the one it was checked against; above it, a larger
+baseline (or bag) replaces the linear student only where it beats the checked baseline on
+validation by more than that lead. Judged on the validation rows alone, as a tree student is,
+the best of several baseline sizes and bags beats a single linear fit there by luck
+(``docs/results.md#a-linear-student-for-a-linear-teacher``).
 
 The budget the estimator was fit at (``latency_budget``) is not refit here: its
 point is the shipped student itself.
@@ -152,6 +156,7 @@ def fit_frontier(
     searched=(),
     tree_knobs: Knobs | None,
     linear: Candidate | None = None,
+    linear_bar: float | None = None,
 ) -> list[FrontierPoint]:
     """The students at each of ``budgets`` (see the module docstring), ``shipped`` at its own.
 
@@ -164,7 +169,10 @@ def fit_frontier(
     the baseline fit at each size on the rows the frontier compares on, whose runs it reads
     what it can off. ``tree_knobs``: the data knobs of the distilled tree students, None
     when the distilled student is ``linear``, the search's linear candidate (fit once, it
-    costs no tree steps: every budget may take it).
+    costs no tree steps: every budget may take it). ``linear_bar``: where the gate shipped
+    the linear student on the teacher's cross-validated lead, the validation score a baseline
+    must exceed to replace it at a larger budget (:meth:`GateDecision.bar
+    <tabdistill.distill.gate.GateDecision.bar>`).
     """
     sizes, tolerance = space.sizes, space.size_tolerance
     others = sorted(b for b in set(budgets) if b != shipped.budget_us)
@@ -208,6 +216,9 @@ def fit_frontier(
         for budget in others:
             if cleared and budget < shipped.budget_us:
                 picks.append((budget, "distilled", linear, None))
+            elif cleared and linear_bar is not None:
+                over = (linear, linear_bar, rule)
+                picks.append(_pick_over(ctx, budget, over, hard, tolerance, bags[1]))
             else:
                 runs = (distilled, hard, fixed)
                 picks.append(_pick(ctx, budget, runs, rule, tolerance, teacher_leads, bags))
@@ -396,6 +407,19 @@ def _pick(ctx, budget, runs, rule, tolerance, teacher_leads, bags=((), ())):
     if reason is not None and rule.enforce:
         return budget, "baseline", baseline, reason
     return budget, "distilled", student, reason
+
+
+def _pick_over(ctx, budget, over, hard, tolerance, bags):
+    """Linear student or baseline at ``budget`` where the gate shipped the linear student on
+    the teacher's cross-validated lead. ``over``: ``(linear, bar, rule)``; the best baseline
+    (single or bag) replaces it only where it scores above ``bar`` on validation (see the
+    module docstring) and the rule is enforced."""
+    linear, bar, rule = over
+    baseline = _with_bag(ctx, _best_within(ctx, hard, budget, tolerance), bags, budget)
+    if baseline.value > bar and rule.enforce:
+        reason = "the baseline beats the teacher's cross-validated lead on validation"
+        return budget, "baseline", baseline, reason
+    return budget, "distilled", linear, None
 
 
 def _with_bag(ctx, single: Candidate, bags, budget) -> Candidate:

@@ -58,11 +58,15 @@ class GateDecision:
     cross_validated : dict or None
         Teacher and baseline scores on every labelled row and the folds used (None when
         the check did not run).
+    lead : float or None
+        The teacher's cross-validated lead over the baseline, oriented so that positive
+        favours the teacher (None when the check did not run).
     """
 
     reason: str | None
     win_rate: float
     cross_validated: dict | None = None
+    lead: float | None = None
 
     @property
     def keeps_baseline(self) -> bool:
@@ -74,6 +78,14 @@ class GateDecision:
         baseline there."""
         pooled = self.cross_validated
         return pooled is None or pooled["teacher"] > pooled["baseline"]
+
+    def bar(self, baseline: Candidate) -> float | None:
+        """The validation score a larger baseline must exceed to replace a student shipped on
+        the teacher's cross-validated lead: the checked ``baseline``'s plus that lead (the
+        student is credited with the teacher's lead, measured on every labelled row, rather
+        than with its own score on the validation rows alone). None when the check did not
+        run."""
+        return None if self.lead is None else baseline.value + self.lead
 
 
 def check_gate(
@@ -138,7 +150,7 @@ def _cross_check(ctx, baseline, teacher, data, rule, rows, reason, wins) -> Gate
             "baseline as the student"
         )
     scores = {k: abs(v) for k, v in pooled.items()} | {"folds": rule.folds}
-    return GateDecision(reason, wins, scores)
+    return GateDecision(reason, wins, scores, pooled["teacher"] - pooled["baseline"])
 
 
 def _can_cross_validate(ctx: FitContext, folds, baseline) -> bool:
