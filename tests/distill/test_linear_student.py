@@ -7,6 +7,7 @@ from conftest import FAST_DISTILLER, mixed_frame
 
 from tabdistill import DistilledClassifier
 from tabdistill.distill import gate, search
+from tabdistill.distill.selection import Candidate, Knobs
 from tabdistill.distill.context import StudentFactory
 from tabdistill.distill.students import LightGBMStudent, LinearStudent
 from tabdistill.distill.teacher import TeacherEnsemble
@@ -81,6 +82,32 @@ def test_the_linear_student_stands_at_the_budgets_below_the_shipped_one(linear_f
     assert points[4.0].source in {"distilled", "baseline"}
     shipped_lines = [line for line in model.report_["frontier"] if line["tree_steps"] == 0]
     assert shipped_lines and all(line["source"] == "distilled" for line in shipped_lines)
+
+
+@pytest.mark.parametrize(("bar", "above"), [(np.inf, "distilled"), (-np.inf, "baseline")])
+def test_above_the_shipped_budget_a_baseline_must_clear_the_teachers_lead(
+    monkeypatch, bar, above
+):
+    # the bar: the checked baseline's validation score plus the teacher's cross-validated lead
+    monkeypatch.setattr(gate.GateDecision, "bar", lambda self, baseline: bar)
+    X, y = linear_frame()
+    model = DistilledClassifier(
+        **AUTO, latency_budget=1.0, frontier_budgets=(0.5, 1.0, 4.0, 8.0), random_state=0
+    ).fit(X, y)
+    assert model.report_["chosen"]["student"] == "linear"
+    points = {p.budget_us: p for p in model.frontier_}
+    assert {points[b].source for b in (4.0, 8.0)} == {above}
+    if above == "distilled":
+        assert all(points[b].student is model.student_[-1] for b in (4.0, 8.0))
+    else:
+        assert all(isinstance(points[b].student, LightGBMStudent) for b in (4.0, 8.0))
+
+
+def test_the_bar_is_the_checked_baseline_plus_the_teachers_cross_validated_lead():
+    checked = Candidate(Knobs({}), None, np.zeros(2), 0.80)
+    decision = gate.GateDecision(None, 0.7, {"teacher": 0.83, "baseline": 0.81}, 0.02)
+    assert decision.bar(checked) == pytest.approx(0.82)
+    assert gate.GateDecision(None, 0.7).bar(checked) is None  # no cross-check, no bar
 
 
 def test_an_explicit_lightgbm_student_is_never_swapped():
