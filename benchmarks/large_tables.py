@@ -36,6 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tabdistill.evaluate.latency_frontier import point_budget, point_source
+
 from .common.cli import argument_parser
 from .common.datasets import LARGE_TABLES, large_table_file
 from .common.measure import machine_load, run_cli_benchmark
@@ -214,10 +216,9 @@ def _frontier_lines(name, points) -> list[str]:
         f"- {name}: latency-accuracy frontier on the test rows (single-row latency as measured):"
     ]
     for p in points:
-        budget = "teacher" if p["kind"] == "teacher" else f"{p['latency_budget_us']:g} us"
         over = "" if p.get("within_budget") in (True, None) else " (over its budget)"
         out.append(
-            f"  - {budget}: {p['source']}, ROC-AUC {p['roc_auc']:.4f}, PR-AUC "
+            f"  - {point_budget(p)}: {point_source(p)}, ROC-AUC {p['roc_auc']:.4f}, PR-AUC "
             f"{p['average_precision']:.4f}, p50 {p['single_row_p50_us']:,.1f} us, p99 "
             f"{p['single_row_p99_us']:,.1f} us{over}, {p['size_bytes'] / 1024:,.0f} KB"
         )

@@ -49,6 +49,8 @@ from tabdistill import DistilledClassifier
 from tabdistill.data.target import encode_target
 from tabdistill.distill.compiled import compiled_teacher
 from tabdistill.distill.sizes import TREE_STEP_NS
+from tabdistill.distill.teacher_cut import cut_teacher
+from tabdistill.distill.teacher_runtime import compile_teacher
 from tabdistill.evaluate.benchmark import DIFFERENCES, stratified_split, teacher_lead
 from tabdistill.evaluate.cost import single_row_latency
 from tabdistill.metrics import bootstrap_intervals, roc_auc
@@ -149,9 +151,10 @@ def run_one(name, seed, args) -> dict:
 def frontier_points(model, Z_te, y_te) -> list | None:
     """With ``frontier_budgets`` among the distiller's parameters: each budget's student on
     the test rows, then the whole teacher compiled for the runtime (``latency_budget_us``
-    None, ``source`` "teacher"), each with its predicted and measured single-row p99
-    (measured with the other worker running: a rough figure; the cost model's is the
-    deterministic one)."""
+    None, ``source`` "teacher") and cut to each budget it does not fit (``source`` "teacher
+    cut", ``tree_share`` the share of its trees kept), each with its predicted and measured
+    single-row p99 (measured with the other worker running: a rough figure; the cost model's
+    is the deterministic one)."""
     if not model.frontier_:
         return None
     rows = list(Z_te[:300])
@@ -172,6 +175,22 @@ def frontier_points(model, Z_te, y_te) -> list | None:
     if teacher is not None:
         predicted = teacher_tree_steps(teacher) * TREE_STEP_NS / 1000
         out.append(_point(teacher, None, "teacher", predicted, None, rows, Z_te, y_te, 300))
+        for budget in sorted({p.budget_us for p in model.frontier_} - {None}):
+            cut = cut_teacher(model.teacher_, budget)
+            if cut is not None and cut.share < 1.0:
+                runtime = compile_teacher(cut.teacher, model.encoder_.schema_)
+                point = _point(
+                    runtime,
+                    budget,
+                    "teacher cut",
+                    cut.predicted_p99_us,
+                    None,
+                    rows,
+                    Z_te,
+                    y_te,
+                    300,
+                )
+                out.append({**point, "tree_share": round(cut.share, 4)})
     return out
 
 
@@ -213,20 +232,26 @@ def kept_share(run) -> float | None:
     return (s["student"] - s["baseline"]) / (s["teacher"] - s["baseline"])
 
 
+#: The sources of the frontier's teacher points: the whole compiled teacher, and its cuts.
+TEACHER_SOURCES = ("teacher", "teacher cut")
+
+
 def frontier_kept(run, max_us=50.0, teacher=False) -> float | None:
     """The largest share of a real lead a frontier student of p99 at most ``max_us`` keeps
     (None without a frontier or a real lead); with ``teacher``, the compiled teacher's point
-    counts too. A point's p99 is its quiet measure where :mod:`benchmarks.suite_latency`
-    took one, else the cost model's prediction."""
+    counts too, and with ``teacher="cut"`` the teacher cut to each budget as well. A point's
+    p99 is its quiet measure where :mod:`benchmarks.suite_latency` took one, else the cost
+    model's prediction."""
     if run.get("teacher_lead") != "real" or not run.get("frontier"):
         return None
     s = run["test_roc_auc"]
     gap = s["teacher"] - s["baseline"]
+    counted = TEACHER_SOURCES[: 2 if teacher == "cut" else int(bool(teacher))]
     shares = [
         (p["test_roc_auc"] - s["baseline"]) / gap
         for p in run["frontier"]
         if p.get("quiet_p99_us", p["predicted_p99_us"]) <= max_us
-        and (teacher or p["source"] != "teacher")
+        and (p["source"] not in TEACHER_SOURCES or p["source"] in counted)
     ]
     return max(shares) if shares else None
 
@@ -243,6 +268,7 @@ def real_leads(runs: list[dict]) -> dict:
             "kept": kept_share(r),
             "frontier_kept": frontier_kept(r),
             "with_teacher_kept": frontier_kept(r, teacher=True),
+            "with_cut_kept": frontier_kept(r, teacher="cut"),
         }
         for r in runs
         if kept_share(r) is not None
@@ -260,6 +286,8 @@ def real_leads(runs: list[dict]) -> dict:
         # teacher's point counting too
         "frontier_at_least_half": sum(_best(k, "frontier_kept") >= 0.5 for k in kept),
         "with_teacher_at_least_half": sum(_best(k, "with_teacher_kept") >= 0.5 for k in kept),
+        # and the teacher cut to each budget (files from before the cuts: as the line above)
+        "with_cut_at_least_half": sum(_best(k, "with_cut_kept") >= 0.5 for k in kept),
         "significantly_below": below,
     }
 
@@ -365,6 +393,11 @@ def real_lead_lines(leads) -> list[str]:
             f"where it was, else predicted) keeps at "
             f"least half on {leads['frontier_at_least_half']}, and "
             f"{leads['with_teacher_at_least_half']} counting the compiled teacher's point"
+            + (
+                f", {leads['with_cut_at_least_half']} counting the teacher cut to each budget too"
+                if "with_cut_at_least_half" in leads
+                else ""
+            )
             if "frontier_at_least_half" in leads
             else ""
         )

@@ -4,9 +4,11 @@
 pipeline (encoder + student) and ``encoder_`` its prediction methods, its
 ``runtime_`` (the student compiled to flat arrays, built on first use and never
 pickled), ``teacher_runtime_`` (the whole teacher compiled the same way, see
-:mod:`tabdistill.distill.teacher_runtime`) and the student's ``feature_importances_``
-by input column. :func:`compiled_teacher` is ``teacher_runtime_`` for callers that
-carry on without it (the frontier, a registry version).
+:mod:`tabdistill.distill.teacher_runtime`), ``teacher_runtime_at`` (the teacher cut to a
+latency budget, :mod:`tabdistill.distill.teacher_cut`) and the student's
+``feature_importances_`` by input column. :func:`compiled_teacher` is
+``teacher_runtime_`` for callers that carry on without it (the frontier, a registry
+version).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from .students import compile_student
+from .teacher_cut import cut_teacher
+from .teacher_runtime import compile_teacher
 
 logger = logging.getLogger(__name__)
 
@@ -139,6 +143,45 @@ class CompiledStudentMixin:
         if student is self.student_[-1]:
             return self.runtime_
         return compile_student(student, self.encoder_.schema_)
+
+    def teacher_runtime_at(self, budget_us: float):
+        """The teacher cut to ``budget_us`` microseconds, compiled.
+
+        Every tree member keeps the same share of its rounds or trees, the largest whose
+        tree steps fit the budget at the students' cost model, and the linear member is
+        kept whole, blended with the teacher's weights (see
+        :mod:`tabdistill.distill.teacher_cut`). Where the teacher's lead comes from
+        averaging members, its cut may keep more of it than a student of the same latency;
+        ``tabdistill benchmark`` puts both on its frontier.
+
+        Parameters
+        ----------
+        budget_us : float
+            Single-row latency budget in microseconds.
+
+        Returns
+        -------
+        CompiledModel
+            Of kind ``"blend"``, scoring as the cut teacher does to within 1e-9;
+            ``teacher_runtime_`` itself where the whole teacher fits.
+
+        Raises
+        ------
+        ValueError
+            If ``budget_us`` is not positive, or one tree of each member does not fit it.
+        TypeError
+            If a teacher member is an estimator the runtime cannot compile.
+        """
+        check_is_fitted(self, "teacher_")
+        cut = cut_teacher(self.teacher_, budget_us)
+        if cut is None:
+            raise ValueError(
+                f"no cut of the teacher fits {budget_us:g} us: one tree of each of its members "
+                "takes more. Pass a larger budget, or score a student (frontier_runtime)."
+            )
+        if cut.share == 1.0:
+            return self.teacher_runtime_
+        return compile_teacher(cut.teacher, self.encoder_.schema_)
 
     def __getstate__(self):
         state = super().__getstate__()

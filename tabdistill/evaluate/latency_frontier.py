@@ -4,8 +4,9 @@
 ``frontier_`` (see :mod:`tabdistill.distill.frontier`), scores the test rows
 with it, times its single-row latency as ``tabdistill benchmark`` times the
 shipped student, and adds the teacher compiled for the runtime when it
-compiles. Each point says whether its *measured* p99 met its budget on this
-machine. :func:`frontier_lines` puts it in words: what each extra microsecond
+compiles, and the teacher cut to each budget its whole does not fit
+(:mod:`tabdistill.distill.teacher_cut`). Each point says whether its *measured* p99
+met its budget on this machine. :func:`frontier_lines` puts it in words: what each extra microsecond
 buys, and, when the shipped student leaves a real teacher lead behind, the
 cheapest point that keeps at least half of it.
 """
@@ -15,6 +16,8 @@ from __future__ import annotations
 from .. import metrics
 from ..distill.compiled import compiled_teacher
 from ..distill.students import compile_student
+from ..distill.teacher_cut import cut_teacher, teacher_steps
+from ..distill.teacher_runtime import compile_teacher
 from .cost import runtime_size, single_row_latency
 
 #: Metrics of each frontier point (binary; K classes: those the K-class metrics have).
@@ -26,7 +29,9 @@ def measure_frontier(model, Z_test, y_test, rows, latency_calls, stages) -> list
     a student several budgets share (they take the same rounds of one run) is measured once.
 
     Returns one dict per point -- ``kind`` (``"student"`` or ``"teacher"``),
-    ``latency_budget_us``, ``source``, the test metrics, ``single_row_p50_us``,
+    ``latency_budget_us`` (None for the whole teacher), ``source`` (for a teacher,
+    ``"teacher"`` whole or ``"teacher cut"``, whose ``tree_share`` is the share of its
+    trees kept), the test metrics, ``single_row_p50_us``,
     ``single_row_p99_us``, ``size_bytes``, ``tree_steps``, ``predicted_p99_us``,
     ``bag_members`` (students averaged, 1: a single one) and ``within_budget`` -- or None
     when the model has no frontier.
@@ -61,16 +66,46 @@ def measure_frontier(model, Z_test, y_test, rows, latency_calls, stages) -> list
             stage.update()
         teacher = compiled_teacher(model)
         if teacher is not None:
+            calls = max(200, latency_calls // 4)
             out.append(
                 {
                     "kind": "teacher",
                     "latency_budget_us": None,
                     "source": "teacher",
                     "shipped": False,
-                    **_measure(teacher, Z_test, y_test, rows, max(200, latency_calls // 4)),
+                    **_measure(teacher, Z_test, y_test, rows, calls),
+                    "tree_steps": teacher_steps(model.teacher_),
                 }
             )
+            budgets = sorted({p.budget_us for p in points if p.budget_us is not None})
+            out += _teacher_cuts(model, budgets, (Z_test, y_test, rows), calls)
         stage.update()
+    return out
+
+
+def _teacher_cuts(model, budgets, test, latency_calls) -> list[dict]:
+    """The teacher cut to each of ``budgets`` (:func:`~tabdistill.distill.teacher_cut.cut_teacher`)
+    where it must be cut, measured like the students; ``test``: ``(Z_test, y_test, rows)``."""
+    out = []
+    for budget in budgets:
+        cut = cut_teacher(model.teacher_, budget)
+        if cut is None or cut.share == 1.0:  # nothing fits, or the whole teacher does
+            continue
+        runtime = compile_teacher(cut.teacher, model.encoder_.schema_)
+        entry = _measure(runtime, *test, latency_calls)
+        out.append(
+            {
+                "kind": "teacher",
+                "latency_budget_us": budget,
+                "source": "teacher cut",
+                "shipped": False,
+                **entry,
+                "tree_share": round(cut.share, 4),
+                "tree_steps": cut.tree_steps,
+                "predicted_p99_us": round(cut.predicted_p99_us, 3),
+                "within_budget": entry["single_row_p99_us"] <= budget,
+            }
+        )
     return out
 
 
@@ -86,6 +121,30 @@ def _measure(runtime, Z_test, y_test, rows, latency_calls) -> dict:
     }
 
 
+def point_budget(point: dict, unit: str = "us") -> str:
+    """A frontier point's budget as text: ``"teacher"`` for the whole compiled teacher."""
+    budget = point.get("latency_budget_us")
+    if budget is None:
+        return "teacher" if whole_teacher(point) else "no budget"
+    return f"{budget:g} {unit}"
+
+
+def whole_teacher(point: dict) -> bool:
+    """Whether a frontier point is the whole compiled teacher (not a student, not a cut)."""
+    return point["kind"] == "teacher" and point.get("latency_budget_us") is None
+
+
+def point_source(point: dict) -> str:
+    """What a frontier point is: its source, with a bag's members or a cut teacher's share of
+    trees."""
+    source = point.get("source", "")
+    if point.get("bag_members", 1) > 1:
+        source += f" x{point['bag_members']}"
+    if "tree_share" in point:
+        source += f" {point['tree_share']:.0%}"
+    return source
+
+
 def frontier_lines(summary: dict) -> list[str]:
     """The frontier as text: one line per point, then what it means for the teacher's lead."""
     points = summary.get("frontier")
@@ -94,14 +153,10 @@ def frontier_lines(summary: dict) -> list[str]:
     metric = "roc_auc"
     lines = ["", "latency-accuracy frontier (test rows; single-row latency measured here):"]
     for p in points:
-        budget = "teacher" if p["kind"] == "teacher" else f"{p['latency_budget_us']:g} us"
         flag = "" if p.get("within_budget", True) else "  (over its budget here)"
         mark = " *" if p.get("shipped") else ""
-        source = p.get("source", "") + (
-            f" x{p['bag_members']}" if p.get("bag_members", 1) > 1 else ""
-        )
         lines.append(
-            f"  {budget:>8}{mark:<2} {source:<12} ROC-AUC {p[metric]:.4f}"
+            f"  {point_budget(p):>8}{mark:<2} {point_source(p):<15} ROC-AUC {p[metric]:.4f}"
             + (f"  PR-AUC {p['average_precision']:.4f}" if "average_precision" in p else "")
             + f"  p50 {p['single_row_p50_us']:,.1f} us  p99 {p['single_row_p99_us']:,.1f} us"
             + f"  {p['size_bytes'] / 1024:,.0f} KB{flag}"
@@ -112,9 +167,9 @@ def frontier_lines(summary: dict) -> list[str]:
 
 def frontier_advice(summary: dict) -> str | None:
     """When the teacher's lead is real and the shipped student keeps less than half of it:
-    the cheapest frontier student that keeps at least half, or that none does; and the
-    compiled teacher (which keeps all of it) when it is no slower than that student, or
-    when no student keeps half."""
+    the cheapest frontier student that keeps at least half, or that none does; the cheapest
+    cut of the teacher that keeps half where it is faster than that student; and the whole
+    compiled teacher (which keeps all of it) when it is no slower than either."""
     lead, points = summary.get("teacher_lead"), summary.get("frontier") or []
     models = summary.get("models", {})
     if not lead or lead["verdict"] != "real" or not points:
@@ -124,12 +179,15 @@ def frontier_advice(summary: dict) -> str | None:
     shipped = (models["student"]["roc_auc"] - baseline) / gap if gap > 0 else 1.0
     if shipped >= 0.5:
         return None
-    keeping = [
-        p for p in points if p["kind"] == "student" and (p["roc_auc"] - baseline) / gap >= 0.5
-    ]
-    best = min(keeping, key=lambda p: p["single_row_p99_us"]) if keeping else None
-    teacher = next((p for p in points if p["kind"] == "teacher"), None)
-    largest = max((p["latency_budget_us"] for p in points if p["kind"] == "student"), default=0)
+
+    def keeping(p) -> bool:
+        return (p["roc_auc"] - baseline) / gap >= 0.5
+
+    best = _fastest(p for p in points if p["kind"] == "student" and keeping(p))
+    cut = _fastest(p for p in points if p.get("source") == "teacher cut" and keeping(p))
+    teacher = next((p for p in points if whole_teacher(p)), None)
+    budgets = [p["latency_budget_us"] for p in points if p["kind"] == "student"]
+    largest = max((b for b in budgets if b is not None), default=0)
     words = f"the teacher's lead is real and the shipped student keeps {shipped:.0%} of it"
     if best is not None:
         words += (
@@ -137,18 +195,29 @@ def frontier_advice(summary: dict) -> str | None:
             f"{(best['roc_auc'] - baseline) / gap:.0%} at p99 {best['single_row_p99_us']:,.1f} "
             f"us (--latency-budget {best['latency_budget_us']:g})"
         )
-    elif teacher is not None and teacher["single_row_p99_us"] <= largest:
+    elif (teacher is not None and teacher["single_row_p99_us"] <= largest) or cut is not None:
         words += "; no student up to the largest budget keeps half of it"
     else:
         words += (
             "; no student up to the largest budget keeps half of it: the lead looks like "
             "capacity a small model cannot hold"
         )
-    if teacher is not None and (
-        best is None or teacher["single_row_p99_us"] <= best["single_row_p99_us"]
-    ):
+    fastest = best["single_row_p99_us"] if best is not None else float("inf")
+    if cut is not None and cut["single_row_p99_us"] < fastest:
+        words += (
+            f"; the teacher cut to {cut['tree_share']:.0%} of its trees keeps "
+            f"{(cut['roc_auc'] - baseline) / gap:.0%} at p99 {cut['single_row_p99_us']:,.1f} us "
+            f"(teacher_runtime_at({cut['latency_budget_us']:g}))"
+        )
+        fastest = cut["single_row_p99_us"]
+    if teacher is not None and teacher["single_row_p99_us"] <= fastest:
         words += (
             f"; the compiled teacher keeps all of it at p99 "
             f"{teacher['single_row_p99_us']:,.1f} us (tabdistill predict --scorer teacher)"
         )
     return words
+
+
+def _fastest(points):
+    """The point of ``points`` with the lowest measured p99 (None: no point)."""
+    return min(points, key=lambda p: p["single_row_p99_us"], default=None)

@@ -130,12 +130,17 @@ def _latency_frontier(ax, result):
         label += " (shipped)" if any(p.get("shipped") for p in group) else ""
         x, y = group[0]["single_row_p99_us"], group[0]["roc_auc"]
         ax.annotate(label, (x, y), textcoords="offset points", xytext=(4, -12), fontsize=8)
+    cuts = [p for p in points if p.get("source") == "teacher cut"]
+    if cuts:
+        cx, cy = [p["single_row_p99_us"] for p in cuts], [p["roc_auc"] for p in cuts]
+        ax.plot(cx, cy, ":s", color=COLORS["teacher"], ms=4, label="teacher cut to a budget")
+        xs += cx
     teacher = summary["models"]["teacher"]
     shown = [("teacher (Python)", teacher["latency"]["single_row_p99_us"], teacher["roc_auc"])]
     shown += [
         ("teacher (compiled)", p["single_row_p99_us"], p["roc_auc"])
         for p in points
-        if p["kind"] == "teacher"
+        if p["kind"] == "teacher" and p.get("latency_budget_us") is None
     ]
     for name, x, y in shown:
         ax.scatter([x], [y], marker="s", color=COLORS["teacher"], zorder=3)

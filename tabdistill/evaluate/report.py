@@ -20,7 +20,7 @@ import json
 from pathlib import Path
 
 from .benchmark import BenchmarkResult
-from .latency_frontier import frontier_advice
+from .latency_frontier import frontier_advice, point_budget, point_source, whole_teacher
 from .leaderboard import knob_rows, ranked
 from .machine import busy_note
 from .plots import COLORS, figures, pyplot
@@ -193,9 +193,9 @@ def _latency_frontier(s) -> str:
     rows = [
         [
             "teacher (compiled)"
-            if p["kind"] == "teacher"
-            else f"{p['latency_budget_us']:g} µs" + (" (shipped)" if p.get("shipped") else ""),
-            p.get("source", ""),
+            if whole_teacher(p)
+            else point_budget(p, "µs") + (" (shipped)" if p.get("shipped") else ""),
+            point_source(p),
             f"{p['roc_auc']:.4f}",
             f"{p['average_precision']:.4f}" if "average_precision" in p else "–",
             f"{p['single_row_p50_us']:,.1f}",
@@ -213,7 +213,8 @@ def _latency_frontier(s) -> str:
     return (
         '<h2>Latency-accuracy frontier</h2>\n<p class="sub">A student fit at each latency '
         "budget (single-row p99, measured on this machine), next to the teacher compiled for "
-        f"the runtime.</p>{text}\n" + _table(head, rows)
+        "the runtime, whole and cut to each budget it does not fit (the share of its trees "
+        f"kept).</p>{text}\n" + _table(head, rows)
     )
 
 

@@ -7,8 +7,8 @@ from conftest import FAST_DISTILLER, mixed_frame
 
 from tabdistill import DistilledClassifier
 from tabdistill.distill import gate, search
-from tabdistill.distill.selection import Candidate, Knobs
 from tabdistill.distill.context import StudentFactory
+from tabdistill.distill.selection import Candidate, Knobs
 from tabdistill.distill.students import LightGBMStudent, LinearStudent
 from tabdistill.distill.teacher import TeacherEnsemble
 
@@ -85,9 +85,7 @@ def test_the_linear_student_stands_at_the_budgets_below_the_shipped_one(linear_f
 
 
 @pytest.mark.parametrize(("bar", "above"), [(np.inf, "distilled"), (-np.inf, "baseline")])
-def test_above_the_shipped_budget_a_baseline_must_clear_the_teachers_lead(
-    monkeypatch, bar, above
-):
+def test_above_the_shipped_budget_a_baseline_must_clear_the_teachers_lead(monkeypatch, bar, above):
     # the bar: the checked baseline's validation score plus the teacher's cross-validated lead
     monkeypatch.setattr(gate.GateDecision, "bar", lambda self, baseline: bar)
     X, y = linear_frame()

@@ -122,6 +122,7 @@ def test_refits_the_time_limit_leaves_out_keep_the_long_runs_own_students(monkey
         "student_params": {"n_estimators": 300, "num_leaves": 7},
         "augment_factors": (0,),
         "alphas": (0.0,),
+        "student": "lightgbm",  # tree students: the refits are of their rounds
         "latency_budget": 0.5,
         "frontier_budgets": (0.5, 2.0),  # 2 us takes more rounds than the shipped student has
     }

@@ -130,3 +130,62 @@ def test_the_summary_names_the_kind_of_student_auto_chose(result):
     assert distillation["student"] == "linear" == distillation["chosen"]["student"]
     below = [p for p in result.summary["frontier"] if p["latency_budget_us"] == 0.3]
     assert below[0]["tree_steps"] == 0 and not below[0]["shipped"]
+
+
+def test_the_frontier_holds_the_teacher_cut_to_each_budget_it_does_not_fit():
+    X, y = mixed_frame(600, seed=6)
+    result = run_benchmark(
+        X.assign(label=y),
+        "label",
+        distiller_params={
+            "teacher": {
+                "members": {"lightgbm": {}, "random_forest": {"n_estimators": 60}},
+                "cv": 3,
+            },
+            "student": "lightgbm",
+            "student_params": {"n_estimators": 60, "num_leaves": 7},
+            "augment_factors": (0,),
+            "latency_budget": 1.0,
+            "n_jobs": 1,
+        },
+        latency_calls=100,
+        batch_rows=1_000,
+        n_bootstrap=20,
+        frontier_budgets=(1.0, 2.0),
+    )
+    points = result.summary["frontier"]
+    whole = [p for p in points if p["source"] == "teacher"]
+    cuts = [p for p in points if p["source"] == "teacher cut"]
+    assert len(whole) == 1 and whole[0]["latency_budget_us"] is None
+    assert [p["latency_budget_us"] for p in cuts] == [1.0, 2.0]
+    assert all(KEYS <= set(p) and p["kind"] == "teacher" for p in cuts)
+    assert all(0 < p["tree_share"] < 1 for p in cuts)
+    assert cuts[0]["tree_share"] < cuts[1]["tree_share"]
+    assert all(p["predicted_p99_us"] <= p["latency_budget_us"] for p in cuts)
+    assert all(p["tree_steps"] < whole[0]["tree_steps"] for p in cuts)
+    assert all(
+        p["within_budget"] == (p["single_row_p99_us"] <= p["latency_budget_us"]) for p in cuts
+    )
+    assert "teacher cut" in format_table(result.summary)
+
+
+def test_advice_names_a_cut_teacher_faster_than_any_student_keeping_half():
+    points = [
+        {"kind": "student", "latency_budget_us": 50, "roc_auc": 0.88, "single_row_p99_us": 40.0},
+        {
+            "kind": "teacher",
+            "latency_budget_us": 10,
+            "source": "teacher cut",
+            "tree_share": 0.4,
+            "roc_auc": 0.88,
+            "single_row_p99_us": 9.0,
+        },
+        {"kind": "teacher", "latency_budget_us": None, "roc_auc": 0.90, "single_row_p99_us": 30.0},
+    ]
+    advice = frontier_advice(_real_lead(points))
+    assert "the 50 us student keeps 60%" in advice
+    assert "the teacher cut to 40% of its trees keeps 60% at p99 9.0 us" in advice
+    assert "teacher_runtime_at(10)" in advice
+    assert "compiled teacher" not in advice  # slower than the cut that keeps half
+    points[1]["single_row_p99_us"] = 45.0  # slower than the student: not named
+    assert "teacher cut" not in frontier_advice(_real_lead(points))

@@ -1,0 +1,206 @@
+"""The teacher cut to a latency budget: every member keeps the same share of its trees.
+
+A boosted member's first rounds are a model of their own (boosting adds them in
+order), and a forest's first trees are a smaller forest of the same kind. The
+teacher cut to a share ``s`` keeps the first ``s`` of every tree member's rounds or
+trees (at least one), each fold model of a fold-averaged member alike, and its
+linear member whole, blended with the teacher's weights: a smaller ensemble of
+the same members that scores as the teacher does where ``s`` is 1. No choice is
+made on data: :func:`cut_teacher` takes the largest share whose tree steps (each
+kept tree's depth, summed, as the students' cost model counts them) fit the
+budget at :data:`~tabdistill.distill.sizes.TREE_STEP_NS` a step.
+
+Where the teacher's lead comes from averaging members a student cannot hold (a
+forest beside two boosters on a few thousand rows), its cut keeps more of the lead
+than a student of the same latency; where it comes from many rounds of one booster,
+less. The benchmark puts both on the frontier (:mod:`tabdistill.evaluate.latency_frontier`).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.ensemble._forest import ForestClassifier
+from sklearn.utils.validation import check_is_fitted
+
+from .members import FoldAverage, boosting_rounds
+from .sizes import TREE_STEP_NS
+
+
+@dataclass(frozen=True)
+class TeacherCut:
+    """A teacher cut to a budget.
+
+    Attributes
+    ----------
+    teacher : TeacherEnsemble
+        A copy of the fitted teacher whose members keep ``share`` of their trees; it
+        predicts and compiles (:func:`~tabdistill.distill.teacher_runtime.compile_teacher`)
+        as the teacher does.
+    share : float
+        The share of every tree member's rounds or trees kept (1.0: the whole teacher).
+    tree_steps : float
+        Tree steps of one row through it (each kept tree's depth, summed).
+    """
+
+    teacher: object
+    share: float
+    tree_steps: float
+
+    @property
+    def predicted_p99_us(self) -> float:
+        return self.tree_steps * TREE_STEP_NS / 1000
+
+
+def cut_teacher(teacher, budget_us: float) -> TeacherCut | None:
+    """The teacher cut to the largest share of its trees that fits ``budget_us``.
+
+    Parameters
+    ----------
+    teacher : TeacherEnsemble
+        Fitted; members with weight 0 are left out of the cost and kept as they are.
+    budget_us : float
+        Single-row latency budget in microseconds, converted to tree steps at
+        :data:`~tabdistill.distill.sizes.TREE_STEP_NS` a step.
+
+    Returns
+    -------
+    TeacherCut or None
+        The cut teacher (the teacher itself, share 1.0, when all of it fits), or None
+        when one tree of each tree member does not fit.
+
+    Raises
+    ------
+    ValueError
+        If ``budget_us`` is not a positive number.
+    """
+    check_is_fitted(teacher, "estimators_")
+    if not isinstance(budget_us, (int, float)) or not budget_us > 0:
+        raise ValueError(f"budget_us must be a positive number of microseconds; got {budget_us!r}.")
+    steps_cap = budget_us * 1000 / TREE_STEP_NS
+    costs = {
+        name: [_round_steps(model) for model in _models(est)]
+        for name, est in teacher.estimators_.items()
+        if teacher.weights_.get(name, 0) > 0
+    }
+    share = 1.0
+    if _steps(costs, share) > steps_cap:
+        lo, hi = 0.0, 1.0  # the steps grow with the share: bisect for the largest that fits
+        if _steps(costs, lo) > steps_cap:
+            return None
+        for _ in range(40):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if _steps(costs, mid) <= steps_cap else (lo, mid)
+        share = lo
+    if share == 1.0:
+        return TeacherCut(teacher, 1.0, _steps(costs, 1.0))
+    cut = copy.copy(teacher)
+    cut.estimators_ = {
+        name: _cut_member(est, share) if name in costs else est
+        for name, est in teacher.estimators_.items()
+    }
+    return TeacherCut(cut, share, _steps(costs, share))
+
+
+def teacher_steps(teacher) -> float:
+    """Tree steps of one row through the whole teacher (members with weight only)."""
+    check_is_fitted(teacher, "estimators_")
+    costs = [
+        _round_steps(model)
+        for name, est in teacher.estimators_.items()
+        if teacher.weights_.get(name, 0) > 0
+        for model in _models(est)
+    ]
+    return float(sum(c.sum() for c in costs))
+
+
+def _steps(costs: dict, share: float) -> float:
+    """Tree steps of the members' first ``share`` of rounds (per model: an array of the
+    steps of each round)."""
+    return float(
+        sum(
+            steps[: _kept(len(steps), share)].sum() for models in costs.values() for steps in models
+        )
+    )
+
+
+def _kept(rounds: int, share: float) -> int:
+    """Rounds kept of ``rounds`` at ``share``: at least one of a model that has any."""
+    return min(rounds, max(1, int(share * rounds))) if rounds else 0
+
+
+def _models(est) -> list:
+    return list(est.estimators) if isinstance(est, FoldAverage) else [est]
+
+
+def _round_steps(model) -> np.ndarray:
+    """The tree steps of each round (boosters: the K trees of a round; forests: one tree)
+    a model scores with; empty for a model without trees (the linear member)."""
+    kind = type(model).__name__
+    if kind == "LGBMClassifier":
+        dump = model.booster_.dump_model()  # the rounds it predicts with
+        per_round = int(dump.get("num_tree_per_iteration", 1))
+        depths = [
+            _depth(t["tree_structure"], "left_child", "right_child") for t in dump["tree_info"]
+        ]
+        return _per_round(depths, per_round)
+    if kind == "XGBClassifier":
+        booster = model.get_booster()
+        rounds = boosting_rounds(model) or booster.num_boosted_rounds()
+        per_round = model.n_classes_ if model.n_classes_ > 2 else 1
+        trees = booster.get_dump(dump_format="json")[: rounds * per_round]
+        return _per_round([_xgboost_depth(json.loads(t)) for t in trees], per_round)
+    if isinstance(model, ForestClassifier):
+        return np.array([est.tree_.max_depth for est in model.estimators_], dtype=float)
+    return np.zeros(0)
+
+
+def _per_round(depths, per_round) -> np.ndarray:
+    return np.asarray(depths, dtype=float).reshape(-1, per_round).sum(axis=1)
+
+
+def _depth(node, left, right) -> int:
+    if left not in node:
+        return 0
+    return 1 + max(_depth(node[left], left, right), _depth(node[right], left, right))
+
+
+def _xgboost_depth(node) -> int:
+    children = node.get("children")
+    return 1 + max(_xgboost_depth(c) for c in children) if children else 0
+
+
+def _cut_member(est, share):
+    if isinstance(est, FoldAverage):
+        return FoldAverage(
+            [_cut_model(m, share) for m in est.estimators], est.fold_classes, est.n_classes
+        )
+    return _cut_model(est, share)
+
+
+def _cut_model(model, share):
+    """A copy of ``model`` keeping its first ``share`` of rounds or trees."""
+    rounds = len(_round_steps(model))
+    if not rounds:
+        return model
+    n = _kept(rounds, share)
+    kind = type(model).__name__
+    out = copy.copy(model)
+    if kind == "LGBMClassifier":
+        import lightgbm
+
+        text = model.booster_.model_to_string(num_iteration=n)
+        out._Booster = lightgbm.Booster(model_str=text)
+        out._best_iteration = n if getattr(model, "best_iteration_", 0) else 0
+    elif kind == "XGBClassifier":
+        booster = model.get_booster()[:n]
+        if boosting_rounds(model) is not None and model.get_params().get("early_stopping_rounds"):
+            booster.set_attr(best_iteration=str(n - 1))
+        out._Booster = booster
+    else:  # a forest
+        out.estimators_ = model.estimators_[:n]
+        out.n_estimators = n
+    return out

@@ -1,0 +1,110 @@
+"""The teacher cut to a latency budget: the same share of every member's trees."""
+
+import numpy as np
+import pytest
+from conftest import FAST_DISTILLER, mixed_frame
+
+from tabdistill import DistilledClassifier
+from tabdistill.distill.members import FoldAverage
+from tabdistill.distill.sizes import TREE_STEP_NS
+from tabdistill.distill.teacher import TeacherEnsemble
+from tabdistill.distill.teacher_cut import cut_teacher, teacher_steps
+from tabdistill.distill.teacher_runtime import compile_teacher
+from tabdistill_runtime.trees import walk_structure
+
+MEMBERS = {
+    "lightgbm": {"n_estimators": 60},
+    "xgboost": {"n_estimators": 60},
+    "random_forest": {"n_estimators": 40},
+    "logistic": {},
+}
+
+
+def _teacher(y_kind="binary", fold_average=False):
+    X, y = mixed_frame(900, seed=7)
+    if y_kind == "multiclass":
+        y = np.digitize(X["x2"].to_numpy(), [3.3, 6.6])
+    teacher = TeacherEnsemble(members=MEMBERS, cv=3, random_state=0, n_jobs=1).fit(X, y)
+    # every member weighed, whatever ensemble selection chose: each kind is cut
+    teacher.weights_ = dict.fromkeys(MEMBERS, 0.25)
+    teacher.estimators_ = {name: teacher.estimators_.get(name) for name in MEMBERS}
+    for name in [n for n, est in teacher.estimators_.items() if est is None]:
+        refit = TeacherEnsemble(members={name: MEMBERS[name]}, cv=2, random_state=0, n_jobs=1)
+        teacher.estimators_[name] = refit.fit(X, y).estimators_[name]
+    if fold_average:
+        teacher.estimators_["lightgbm"] = FoldAverage([teacher.estimators_["lightgbm"]] * 2)
+    return teacher, teacher.encoder_.transform(X)
+
+
+@pytest.fixture(scope="module")
+def binary():
+    return _teacher()
+
+
+def _walked_steps(runtime) -> float:
+    a = runtime.arrays
+    return float(walk_structure(a["feature"], a["right"], a["roots"]).sum())
+
+
+@pytest.mark.parametrize(("y_kind", "fold_average"), [("binary", True), ("multiclass", False)])
+def test_a_cut_teacher_compiles_to_what_it_predicts_within_its_budget(y_kind, fold_average):
+    teacher, Z = _teacher(y_kind, fold_average)
+    budget = teacher_steps(teacher) * TREE_STEP_NS / 1000 / 3
+    cut = cut_teacher(teacher, budget)
+    assert 0 < cut.share < 1 and cut.tree_steps <= budget * 1000 / TREE_STEP_NS
+    assert cut.predicted_p99_us <= budget
+    runtime = compile_teacher(cut.teacher)
+    assert _walked_steps(runtime) == cut.tree_steps  # the cost counted is the one compiled
+    np.testing.assert_allclose(
+        runtime.score_encoded(Z), cut.teacher.predict_proba_encoded(Z), rtol=0, atol=1e-9
+    )
+    whole = teacher.predict_proba_encoded(Z)
+    assert np.abs(cut.teacher.predict_proba_encoded(Z) - whole).max() > 1e-3
+    np.testing.assert_array_equal(teacher.predict_proba_encoded(Z), whole)  # left as it was
+
+
+def test_members_keep_their_first_rounds_and_trees_and_the_linear_one_whole(binary):
+    teacher, Z = binary
+    cut = cut_teacher(teacher, teacher_steps(teacher) * TREE_STEP_NS / 1000 / 2)
+    members = cut.teacher.estimators_
+    lgbm, forest = teacher.estimators_["lightgbm"], teacher.estimators_["random_forest"]
+    n = members["lightgbm"].booster_.current_iteration()
+    assert 1 <= n < lgbm.booster_.current_iteration()
+    np.testing.assert_allclose(
+        members["lightgbm"].predict_proba(Z), lgbm.predict_proba(Z, num_iteration=n)
+    )
+    assert (
+        members["random_forest"].estimators_
+        == forest.estimators_[: len(members["random_forest"].estimators_)]
+    )
+    assert members["logistic"] is teacher.estimators_["logistic"]
+    assert cut.teacher.weights_ == teacher.weights_
+
+
+def test_the_whole_teacher_where_it_fits_none_where_one_tree_each_does_not(binary):
+    teacher, _ = binary
+    steps = teacher_steps(teacher)
+    whole = cut_teacher(teacher, steps * TREE_STEP_NS / 1000)
+    assert whole.share == 1.0 and whole.teacher is teacher and whole.tree_steps == steps
+    assert cut_teacher(teacher, 0.001) is None  # 0.2 steps: not one tree
+    for bad in (0, -5.0, "10"):
+        with pytest.raises(ValueError, match="budget_us must be a positive number"):
+            cut_teacher(teacher, bad)
+
+
+def test_the_distiller_compiles_its_teacher_cut_to_a_budget():
+    X, y = mixed_frame(600, seed=3)
+    teacher = {"members": {"lightgbm": {"n_estimators": 40}, "random_forest": {}}, "cv": 3}
+    model = DistilledClassifier(**{**FAST_DISTILLER, "teacher": teacher}, random_state=0)
+    model.fit(X, y)
+    steps = teacher_steps(model.teacher_)
+    assert model.teacher_runtime_at(steps * TREE_STEP_NS / 1000) is model.teacher_runtime_
+    runtime = model.teacher_runtime_at(steps * TREE_STEP_NS / 1000 / 4)
+    assert _walked_steps(runtime) <= steps / 4
+    Z = model.encoder_.transform(X)
+    cut = cut_teacher(model.teacher_, steps * TREE_STEP_NS / 1000 / 4).teacher
+    np.testing.assert_allclose(
+        runtime.score_encoded(Z), cut.predict_proba_encoded(Z), rtol=0, atol=1e-9
+    )
+    with pytest.raises(ValueError, match="no cut of the teacher fits 0.001 us"):
+        model.teacher_runtime_at(0.001)
