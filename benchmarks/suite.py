@@ -158,39 +158,41 @@ def frontier_points(model, Z_te, y_te) -> list | None:
     if not model.frontier_:
         return None
     rows = list(Z_te[:300])
+    return [
+        {
+            **_point(runtime, budget, source, predicted, members, rows, Z_te, y_te, calls),
+            **extra,
+        }
+        for budget, source, runtime, predicted, members, extra in frontier_scorers(model)
+        for calls in [600 if members is not None else 300]
+    ]
+
+
+def frontier_scorers(model) -> list[tuple]:
+    """``(budget, source, runtime, predicted p99, bag members, extra fields)`` of each point of
+    :func:`frontier_points`, in its order (``bag members`` None for a teacher point)."""
     out = [
-        _point(
-            model.frontier_runtime(point.budget_us),
+        (
             point.budget_us,
             point.source,
+            model.frontier_runtime(point.budget_us),
             point.predicted_p99_us,
             getattr(point.student, "bag_members_", 1),
-            rows,
-            Z_te,
-            y_te,
+            {},
         )
         for point in model.frontier_
     ]
     teacher = compiled_teacher(model)
-    if teacher is not None:
-        predicted = teacher_tree_steps(teacher) * TREE_STEP_NS / 1000
-        out.append(_point(teacher, None, "teacher", predicted, None, rows, Z_te, y_te, 300))
-        for budget in sorted({p.budget_us for p in model.frontier_} - {None}):
-            cut = cut_teacher(model.teacher_, budget)
-            if cut is not None and cut.share < 1.0:
-                runtime = compile_teacher(cut.teacher, model.encoder_.schema_)
-                point = _point(
-                    runtime,
-                    budget,
-                    "teacher cut",
-                    cut.predicted_p99_us,
-                    None,
-                    rows,
-                    Z_te,
-                    y_te,
-                    300,
-                )
-                out.append({**point, "tree_share": round(cut.share, 4)})
+    if teacher is None:
+        return out
+    predicted = teacher_tree_steps(teacher) * TREE_STEP_NS / 1000
+    out.append((None, "teacher", teacher, predicted, None, {}))
+    for budget in sorted({p.budget_us for p in model.frontier_} - {None}):
+        cut = cut_teacher(model.teacher_, budget)
+        if cut is not None and cut.share < 1.0:
+            runtime = compile_teacher(cut.teacher, model.encoder_.schema_)
+            extra = {"tree_share": round(cut.share, 4)}
+            out.append((budget, "teacher cut", runtime, cut.predicted_p99_us, None, extra))
     return out
 
 

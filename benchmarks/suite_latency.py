@@ -5,10 +5,11 @@ preempted and its p99 is not a figure to quote; its frontier counts use the cost
 prediction instead, which under-counts large teachers. This refits chosen runs of a saved
 suite file one after another in this process (each teacher read from the suite's cache),
 checks that each reproduces the saved test ROC-AUC, and times each point of 20 us or more
-and the compiled teacher on test rows: ``--repeats`` rounds of ``--calls`` single-row calls,
-the median of the rounds' p50 and p99. The figures are written into the suite file's runs
-(``quiet_p50_us`` and ``quiet_p99_us`` of each frontier point) and its Markdown is redone,
-so the real-lead counts use them. Run it on a quiet machine.
+and the whole compiled teacher on test rows (the teacher's cuts too, at 20 us or more):
+``--repeats`` rounds of ``--calls`` single-row calls, the median of the rounds' p50 and
+p99. The figures are written into the suite file's runs (``quiet_p50_us`` and
+``quiet_p99_us`` of each frontier point) and its Markdown is redone, so the real-lead
+counts use them. Run it on a quiet machine.
 
 By default the runs are those with a real teacher lead the shipped student keeps less
 than half of: where the frontier or the teacher has to carry it. Pass the suite command's
@@ -28,7 +29,6 @@ import warnings
 
 import numpy as np
 
-from tabdistill.distill.compiled import compiled_teacher
 from tabdistill.evaluate.cost import single_row_latency
 from tabdistill.metrics import roc_auc
 
@@ -61,12 +61,12 @@ def retime(run, args, calls, repeats) -> None:
     when the refit does not reproduce the saved test ROC-AUC)."""
     model, X_te, y_te, *_ = suite.fit_run(run["dataset"], run["seed"], args)
     Z_te = model.encoder_.transform(X_te)
-    scorers = [
-        (p.budget_us, p.source, model.frontier_runtime(p.budget_us)) for p in model.frontier_
-    ]
-    scorers.append((None, "teacher", compiled_teacher(model)))
+    scorers = [scorer[:3] for scorer in suite.frontier_scorers(model)]
     rows = list(Z_te[:1000])
-    for point, (budget, source, runtime) in zip(run["frontier"], scorers, strict=True):
+    points = run["frontier"]
+    if len(scorers) > len(points):  # a file from before the teacher cuts: only its points
+        scorers = scorers[: len(points)]
+    for point, (budget, source, runtime) in zip(points, scorers, strict=True):
         if (point["latency_budget_us"], point["source"]) != (budget, source):
             raise ValueError(f"{run['dataset']} seed {run['seed']}: points differ: {point}")
         if budget is not None and budget < FROM_US:
@@ -99,7 +99,7 @@ def main(argv=None):
     for run in saved["runs"]:
         if (run["dataset"], run["seed"]) in wanted and run.get("frontier"):
             retime(run, opts, args.calls, args.repeats)
-            teacher = run["frontier"][-1]
+            teacher = next(p for p in run["frontier"] if p["source"] == "teacher")
             print(
                 f"{run['dataset']} seed {run['seed']}: teacher p99 {teacher['quiet_p99_us']:.1f} us"
             )

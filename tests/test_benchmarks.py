@@ -173,3 +173,10 @@ def test_suite_latency_retimes_the_runs_whose_lead_the_student_does_not_keep():
     assert suite.frontier_kept(r, teacher=True) == pytest.approx(1.0)
     teacher["quiet_p99_us"] = 90.0
     assert suite.frontier_kept(r, teacher=True) is None
+    # the teacher cut to a budget counts only where cuts are asked for
+    cut = {"source": "teacher cut", "test_roc_auc": 0.79, "predicted_p99_us": 20.0}
+    r = run("a", 0.2, frontier=[teacher, cut])
+    assert suite.frontier_kept(r) is None and suite.frontier_kept(r, teacher=True) is None
+    assert suite.frontier_kept(r, teacher="cut") == pytest.approx(0.9)
+    leads = suite.real_leads([{**r, "model_seed": 0}])
+    assert (leads["with_teacher_at_least_half"], leads["with_cut_at_least_half"]) == (0, 1)
