@@ -49,7 +49,7 @@ from tabdistill import DistilledClassifier
 from tabdistill.data.target import encode_target
 from tabdistill.distill.compiled import compiled_teacher
 from tabdistill.distill.sizes import TREE_STEP_NS
-from tabdistill.distill.teacher_cut import cut_teacher
+from tabdistill.distill.teacher_cut import teacher_cuts
 from tabdistill.distill.teacher_runtime import compile_teacher
 from tabdistill.evaluate.benchmark import DIFFERENCES, stratified_split, teacher_lead
 from tabdistill.evaluate.cost import single_row_latency
@@ -187,8 +187,8 @@ def frontier_scorers(model) -> list[tuple]:
         return out
     predicted = teacher_tree_steps(teacher) * TREE_STEP_NS / 1000
     out.append((None, "teacher", teacher, predicted, None, {}))
-    for budget in sorted({p.budget_us for p in model.frontier_} - {None}):
-        cut = cut_teacher(model.teacher_, budget)
+    budgets = sorted({p.budget_us for p in model.frontier_} - {None})
+    for budget, cut in teacher_cuts(model.teacher_, budgets).items():
         if cut is not None and cut.share < 1.0:
             runtime = compile_teacher(cut.teacher, model.encoder_.schema_)
             extra = {"tree_share": round(cut.share, 4)}

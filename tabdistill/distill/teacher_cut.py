@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import json
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,44 +78,53 @@ def cut_teacher(teacher, budget_us: float) -> TeacherCut | None:
     ValueError
         If ``budget_us`` is not a positive number.
     """
+    return teacher_cuts(teacher, [budget_us])[budget_us]
+
+
+def teacher_cuts(teacher, budgets) -> dict:
+    """``{budget: cut_teacher(teacher, budget)}`` for each of ``budgets`` (microseconds),
+    reading the members' trees once."""
     check_is_fitted(teacher, "estimators_")
-    if not isinstance(budget_us, (int, float)) or not budget_us > 0:
-        raise ValueError(f"budget_us must be a positive number of microseconds; got {budget_us!r}.")
-    steps_cap = budget_us * 1000 / TREE_STEP_NS
-    costs = {
-        name: [_round_steps(model) for model in _models(est)]
-        for name, est in teacher.estimators_.items()
-        if teacher.weights_.get(name, 0) > 0
-    }
-    share = 1.0
-    if _steps(costs, share) > steps_cap:
-        lo, hi = 0.0, 1.0  # the steps grow with the share: bisect for the largest that fits
-        if _steps(costs, lo) > steps_cap:
-            return None
-        for _ in range(40):
-            mid = (lo + hi) / 2
-            lo, hi = (mid, hi) if _steps(costs, mid) <= steps_cap else (lo, mid)
-        share = lo
-    if share == 1.0:
-        return TeacherCut(teacher, 1.0, _steps(costs, 1.0))
-    cut = copy.copy(teacher)
-    cut.estimators_ = {
-        name: _cut_member(est, share) if name in costs else est
-        for name, est in teacher.estimators_.items()
-    }
-    return TeacherCut(cut, share, _steps(costs, share))
+    for budget in budgets:
+        if isinstance(budget, bool) or not isinstance(budget, numbers.Real) or not budget > 0:
+            raise ValueError(
+                f"budget_us must be a positive number of microseconds; got {budget!r}."
+            )
+    costs = _costs(teacher)
+    return {budget: _cut(teacher, costs, budget * 1000 / TREE_STEP_NS) for budget in budgets}
 
 
 def teacher_steps(teacher) -> float:
     """Tree steps of one row through the whole teacher (members with weight only)."""
     check_is_fitted(teacher, "estimators_")
-    costs = [
-        _round_steps(model)
+    return _steps(_costs(teacher), 1.0)
+
+
+def _costs(teacher) -> dict:
+    """``{member: [steps of each round, per model]}`` of the members with weight."""
+    return {
+        name: [_round_steps(model) for model in _models(est)]
         for name, est in teacher.estimators_.items()
         if teacher.weights_.get(name, 0) > 0
-        for model in _models(est)
-    ]
-    return float(sum(c.sum() for c in costs))
+    }
+
+
+def _cut(teacher, costs, steps_cap) -> TeacherCut | None:
+    """The teacher cut to the largest share whose steps are within ``steps_cap``."""
+    if _steps(costs, 1.0) <= steps_cap:
+        return TeacherCut(teacher, 1.0, _steps(costs, 1.0))
+    if _steps(costs, 0.0) > steps_cap:
+        return None
+    lo, hi = 0.0, 1.0  # the steps grow with the share: bisect for the largest that fits
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if _steps(costs, mid) <= steps_cap else (lo, mid)
+    cut = copy.copy(teacher)
+    cut.estimators_ = {
+        name: _cut_member(est, lo, costs[name]) if name in costs else est
+        for name, est in teacher.estimators_.items()
+    }
+    return TeacherCut(cut, lo, _steps(costs, lo))
 
 
 def _steps(costs: dict, share: float) -> float:
@@ -173,20 +183,20 @@ def _xgboost_depth(node) -> int:
     return 1 + max(_xgboost_depth(c) for c in children) if children else 0
 
 
-def _cut_member(est, share):
+def _cut_member(est, share, steps):
+    """``est`` keeping the first ``share`` of each of its models' rounds (``steps``: each
+    model's steps per round)."""
     if isinstance(est, FoldAverage):
-        return FoldAverage(
-            [_cut_model(m, share) for m in est.estimators], est.fold_classes, est.n_classes
-        )
-    return _cut_model(est, share)
+        models = [_cut_model(m, _kept(len(c), share)) for m, c in zip(est.estimators, steps)]
+        return FoldAverage(models, est.fold_classes, est.n_classes)
+    return _cut_model(est, _kept(len(steps[0]), share))
 
 
-def _cut_model(model, share):
-    """A copy of ``model`` keeping its first ``share`` of rounds or trees."""
-    rounds = len(_round_steps(model))
-    if not rounds:
+def _cut_model(model, n):
+    """A copy of ``model`` keeping its first ``n`` rounds or trees (a model without trees as
+    it is)."""
+    if not n:
         return model
-    n = _kept(rounds, share)
     kind = type(model).__name__
     out = copy.copy(model)
     if kind == "LGBMClassifier":

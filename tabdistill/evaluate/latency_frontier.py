@@ -16,7 +16,7 @@ from __future__ import annotations
 from .. import metrics
 from ..distill.compiled import compiled_teacher
 from ..distill.students import compile_student
-from ..distill.teacher_cut import cut_teacher, teacher_steps
+from ..distill.teacher_cut import teacher_cuts, teacher_steps
 from ..distill.teacher_runtime import compile_teacher
 from .cost import runtime_size, single_row_latency
 
@@ -84,11 +84,10 @@ def measure_frontier(model, Z_test, y_test, rows, latency_calls, stages) -> list
 
 
 def _teacher_cuts(model, budgets, test, latency_calls) -> list[dict]:
-    """The teacher cut to each of ``budgets`` (:func:`~tabdistill.distill.teacher_cut.cut_teacher`)
+    """The teacher cut to each of ``budgets`` (:func:`~tabdistill.distill.teacher_cut.teacher_cuts`)
     where it must be cut, measured like the students; ``test``: ``(Z_test, y_test, rows)``."""
     out = []
-    for budget in budgets:
-        cut = cut_teacher(model.teacher_, budget)
+    for budget, cut in teacher_cuts(model.teacher_, budgets).items():
         if cut is None or cut.share == 1.0:  # nothing fits, or the whole teacher does
             continue
         runtime = compile_teacher(cut.teacher, model.encoder_.schema_)
