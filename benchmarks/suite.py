@@ -410,6 +410,56 @@ def real_lead_lines(leads) -> list[str]:
     ]
 
 
+def budget_shares(run) -> dict:
+    """``{budget: (student share, teacher share)}`` of a real lead at each frontier budget:
+    the share the budget's student keeps, and the teacher's -- its cut to the budget, or the
+    whole teacher (1.0) where the cost model fits it in the budget (None: neither)."""
+    s = run["test_roc_auc"]
+    gap = s["teacher"] - s["baseline"]
+    points = run["frontier"]
+    whole = next((p for p in points if p["source"] == "teacher"), None)
+    out = {}
+    for p in points:
+        if p["source"] in TEACHER_SOURCES:
+            continue
+        budget = p["latency_budget_us"]
+        cut = [
+            q for q in points if q["source"] == "teacher cut" and q["latency_budget_us"] == budget
+        ]
+        teacher = cut[0]["test_roc_auc"] if cut else None
+        if teacher is None and whole is not None and whole["predicted_p99_us"] <= budget:
+            teacher = s["teacher"]
+        share = None if teacher is None else (teacher - s["baseline"]) / gap
+        out[budget] = ((p["test_roc_auc"] - s["baseline"]) / gap, share)
+    return out
+
+
+def budget_lines(runs) -> list[str]:
+    """The Markdown table of :func:`budget_shares` over the runs with a real lead."""
+    shares = [
+        budget_shares(r) for r in runs if r.get("teacher_lead") == "real" and r.get("frontier")
+    ]
+    budgets = sorted({b for one in shares for b in one if b is not None})
+    lines = [
+        f"Over {len(shares)} real leads: the share kept at each budget (test ROC-AUC).",
+        "",
+        "| budget | a student keeps ≥ half | the teacher keeps ≥ half | either "
+        "| median share, student / teacher | teacher higher |",
+        "|---|---|---|---|---|---|",
+    ]
+    for b in budgets:
+        pairs = [one[b] for one in shares if b in one]
+        student = [p[0] for p in pairs]
+        teacher = [-np.inf if p[1] is None else p[1] for p in pairs]
+        lines.append(
+            f"| {b:g} µs | {sum(x >= 0.5 for x in student)} | {sum(x >= 0.5 for x in teacher)} "
+            f"| {sum(max(x, y) >= 0.5 for x, y in zip(student, teacher))} "
+            f"| {np.median(student):.2f} / {np.median(teacher):.2f} "
+            f"| {sum(y > x for x, y in zip(student, teacher))} of {len(pairs)} |"
+        )
+    return lines
+
+
 def parse_args(argv=None):
     parser = argument_parser(__spec__.name, __doc__)
     parser.add_argument("--datasets", nargs="+", default=SUITE_NAMES, choices=SUITE_NAMES)
@@ -427,6 +477,14 @@ def parse_args(argv=None):
         metavar="TAG",
         help="write --tag's JSON and Markdown from the runs of results/suite_TAG.json files "
         "(staged runs of one commit; a later file's run of a dataset and seed wins)",
+    )
+    parser.add_argument(
+        "--by-budget",
+        nargs="+",
+        metavar="TAG",
+        help="print, over the real leads of results/suite_TAG.json files pooled, the share a "
+        "student and the teacher (cut to the budget, or whole where it fits) keep at each "
+        "budget (no fitting, nothing written)",
     )
     return parser.parse_args(argv)
 
@@ -510,6 +568,9 @@ def command(args) -> str:
 def main(argv=None):
     args = parse_args(argv)
     name = stem("suite", args.tag)
+    if args.by_budget:
+        print("\n".join(budget_lines(combine(args.by_budget)[0])))
+        return
     if args.combine:
         runs, note = combine(args.combine)
     elif args.summarize:

@@ -180,3 +180,31 @@ def test_suite_latency_retimes_the_runs_whose_lead_the_student_does_not_keep():
     assert suite.frontier_kept(r, teacher="cut") == pytest.approx(0.9)
     leads = suite.real_leads([{**r, "model_seed": 0}])
     assert (leads["with_teacher_at_least_half"], leads["with_cut_at_least_half"]) == (0, 1)
+
+
+def test_by_budget_the_teacher_is_its_cut_or_whole_where_the_cost_model_fits_it():
+    from benchmarks import suite
+
+    points = [
+        {"source": "distilled", "latency_budget_us": b, "test_roc_auc": auc}
+        for b, auc in ((10.0, 0.76), (50.0, 0.77))
+    ]
+    points += [
+        {
+            "source": "teacher",
+            "latency_budget_us": None,
+            "test_roc_auc": 0.8,
+            "predicted_p99_us": 40,
+        },
+        {"source": "teacher cut", "latency_budget_us": 10.0, "test_roc_auc": 0.78},
+    ]
+    run = {
+        "teacher_lead": "real",
+        "test_roc_auc": {"teacher": 0.8, "student": 0.76, "baseline": 0.7},
+        "frontier": points,
+    }
+    shares = suite.budget_shares(run)
+    assert shares[10.0] == pytest.approx((0.6, 0.8)) and shares[50.0] == pytest.approx((0.7, 1.0))
+    lines = suite.budget_lines([run, {**run, "teacher_lead": "noise"}])
+    assert lines[0].startswith("Over 1 real leads")
+    assert lines[4] == "| 10 µs | 1 | 1 | 1 | 0.60 / 0.80 | 1 of 1 |"
