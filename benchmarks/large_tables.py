@@ -57,6 +57,7 @@ POINT = (
     "single_row_p99_us",
     "size_bytes",
     "within_budget",
+    "tree_share",
 )
 
 

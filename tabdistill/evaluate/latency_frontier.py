@@ -139,7 +139,7 @@ def point_source(point: dict) -> str:
     source = point.get("source", "")
     if point.get("bag_members", 1) > 1:
         source += f" x{point['bag_members']}"
-    if "tree_share" in point:
+    if point.get("tree_share") is not None:
         source += f" {point['tree_share']:.0%}"
     return source
 

@@ -189,3 +189,14 @@ def test_advice_names_a_cut_teacher_faster_than_any_student_keeping_half():
     assert "compiled teacher" not in advice  # slower than the cut that keeps half
     points[1]["single_row_p99_us"] = 45.0  # slower than the student: not named
     assert "teacher cut" not in frontier_advice(_real_lead(points))
+
+
+def test_a_point_is_named_by_its_source_bag_and_share_of_trees():
+    from tabdistill.evaluate.latency_frontier import point_budget, point_source
+
+    assert (
+        point_source({"source": "baseline", "bag_members": 5, "tree_share": None}) == "baseline x5"
+    )
+    assert point_source({"source": "teacher cut", "tree_share": 0.314}) == "teacher cut 31%"
+    assert point_budget({"kind": "teacher", "latency_budget_us": None}) == "teacher"
+    assert point_budget({"kind": "teacher", "latency_budget_us": 20.0}, "µs") == "20 µs"
