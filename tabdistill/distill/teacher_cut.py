@@ -78,53 +78,68 @@ def cut_teacher(teacher, budget_us: float) -> TeacherCut | None:
     ValueError
         If ``budget_us`` is not a positive number.
     """
-    return teacher_cuts(teacher, [budget_us])[budget_us]
+    return TeacherCutter(teacher).cut(budget_us)
 
 
 def teacher_cuts(teacher, budgets) -> dict:
     """``{budget: cut_teacher(teacher, budget)}`` for each of ``budgets`` (microseconds),
     reading the members' trees once."""
-    check_is_fitted(teacher, "estimators_")
-    for budget in budgets:
-        if isinstance(budget, bool) or not isinstance(budget, numbers.Real) or not budget > 0:
-            raise ValueError(
-                f"budget_us must be a positive number of microseconds; got {budget!r}."
-            )
-    costs = _costs(teacher)
-    return {budget: _cut(teacher, costs, budget * 1000 / TREE_STEP_NS) for budget in budgets}
+    cutter = TeacherCutter(teacher)
+    return {budget: cutter.cut(budget) for budget in budgets}
 
 
 def teacher_steps(teacher) -> float:
     """Tree steps of one row through the whole teacher (members with weight only)."""
-    check_is_fitted(teacher, "estimators_")
-    return _steps(_costs(teacher), 1.0)
+    return TeacherCutter(teacher).steps
 
 
-def _costs(teacher) -> dict:
-    """``{member: [steps of each round, per model]}`` of the members with weight."""
-    return {
-        name: [_round_steps(model) for model in _models(est)]
-        for name, est in teacher.estimators_.items()
-        if teacher.weights_.get(name, 0) > 0
-    }
+class TeacherCutter:
+    """Cuts of one fitted teacher to any budget, its members' trees read once.
 
+    Parameters
+    ----------
+    teacher : TeacherEnsemble
+        Fitted.
+    """
 
-def _cut(teacher, costs, steps_cap) -> TeacherCut | None:
-    """The teacher cut to the largest share whose steps are within ``steps_cap``."""
-    if _steps(costs, 1.0) <= steps_cap:
-        return TeacherCut(teacher, 1.0, _steps(costs, 1.0))
-    if _steps(costs, 0.0) > steps_cap:
-        return None
-    lo, hi = 0.0, 1.0  # the steps grow with the share: bisect for the largest that fits
-    for _ in range(40):
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if _steps(costs, mid) <= steps_cap else (lo, mid)
-    cut = copy.copy(teacher)
-    cut.estimators_ = {
-        name: _cut_member(est, lo, costs[name]) if name in costs else est
-        for name, est in teacher.estimators_.items()
-    }
-    return TeacherCut(cut, lo, _steps(costs, lo))
+    def __init__(self, teacher):
+        check_is_fitted(teacher, "estimators_")
+        self.teacher = teacher
+        # {member: [steps of each round, per model]} of the members with weight
+        self.costs = {
+            name: [_round_steps(model) for model in _models(est)]
+            for name, est in teacher.estimators_.items()
+            if teacher.weights_.get(name, 0) > 0
+        }
+
+    @property
+    def steps(self) -> float:
+        """Tree steps of one row through the whole teacher."""
+        return _steps(self.costs, 1.0)
+
+    def cut(self, budget_us) -> TeacherCut | None:
+        """The teacher cut to the largest share whose steps fit ``budget_us`` (see
+        :func:`cut_teacher`)."""
+        real = isinstance(budget_us, numbers.Real) and not isinstance(budget_us, bool)
+        if not real or not budget_us > 0:
+            raise ValueError(
+                f"budget_us must be a positive number of microseconds; got {budget_us!r}."
+            )
+        cap, costs = budget_us * 1000 / TREE_STEP_NS, self.costs
+        if _steps(costs, 1.0) <= cap:
+            return TeacherCut(self.teacher, 1.0, _steps(costs, 1.0))
+        if _steps(costs, 0.0) > cap:
+            return None
+        lo, hi = 0.0, 1.0  # the steps grow with the share: bisect for the largest that fits
+        for _ in range(40):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if _steps(costs, mid) <= cap else (lo, mid)
+        cut = copy.copy(self.teacher)
+        cut.estimators_ = {
+            name: _cut_member(est, lo, costs[name]) if name in costs else est
+            for name, est in self.teacher.estimators_.items()
+        }
+        return TeacherCut(cut, lo, _steps(costs, lo))
 
 
 def _steps(costs: dict, share: float) -> float:
