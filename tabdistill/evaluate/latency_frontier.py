@@ -136,7 +136,7 @@ def _cut_within(cutter, budget, schema, rows, calls, whole_p99):
             runtime = compile_teacher(cut.teacher, schema)
             one = single_row_latency(runtime.score_one, rows, n_calls=calls)
             best, p99 = (cut, runtime, one), one["p99_us"]
-        if p99 <= budget:
+        if p99 <= budget or not cut.tree_steps:  # fits, or no trees to cut (a linear teacher)
             return best
         nominal = 0.9 * cut.predicted_p99_us * budget / p99
     return best

@@ -213,7 +213,9 @@ def test_a_cut_measured_over_its_budget_is_cut_again_smaller(monkeypatch):
         def cut(self, budget_us):
             self.asked.append(budget_us)
             share = min(1.0, budget_us / 5.0)
-            return SimpleNamespace(share=share, teacher=None, predicted_p99_us=5.0 * share)
+            return SimpleNamespace(
+                share=share, teacher=None, predicted_p99_us=5.0 * share, tree_steps=1000 * share
+            )
 
     # a cut's runtime "scores" in 10 us times its share of the trees
     monkeypatch.setattr(
@@ -240,3 +242,10 @@ def test_a_cut_measured_over_its_budget_is_cut_again_smaller(monkeypatch):
     # the cost model fits it whole in 8 us, but it measures 10: cut
     cut, _, one = lf._cut_within(Cutter(), 8.0, None, [], 10, whole_p99=10.0)
     assert cut.share < 1.0 and one["p99_us"] <= 8.0
+
+    class Linear(Cutter):  # no trees: nothing to cut, however slow the whole teacher is
+        def cut(self, budget_us):
+            assert budget_us > 0  # as TeacherCutter.cut checks
+            return SimpleNamespace(share=1.0, teacher=None, predicted_p99_us=0.0, tree_steps=0)
+
+    assert lf._cut_within(Linear(), 0.3, None, [], 10, whole_p99=2.0) is None
