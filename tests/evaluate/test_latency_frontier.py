@@ -2,6 +2,7 @@
 
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 from conftest import mixed_frame
 
@@ -249,3 +250,22 @@ def test_a_cut_measured_over_its_budget_is_cut_again_smaller(monkeypatch):
             return SimpleNamespace(share=1.0, teacher=None, predicted_p99_us=0.0, tree_steps=0)
 
     assert lf._cut_within(Linear(), 0.3, None, [], 10, whole_p99=2.0) is None
+
+
+def test_k_classes_get_the_teachers_cuts_on_their_frontier_too():
+    X, _ = mixed_frame(900, seed=3)
+    rng = np.random.default_rng(0)
+    y = np.digitize(X["x2"].to_numpy() + rng.normal(size=len(X)), [3.3, 6.6])
+    teacher = {"members": {"lightgbm": {"n_estimators": 40}, "random_forest": {"n_estimators": 30}}}
+    result = run_benchmark(
+        X.assign(label=y),
+        "label",
+        distiller_params={"teacher": {**teacher, "cv": 3}, "student": "lightgbm", "n_jobs": 1},
+        latency_calls=100,
+        batch_rows=1_000,
+        n_bootstrap=20,
+        frontier_budgets=(1.0, 10.0),
+    )
+    cuts = [p for p in result.summary["frontier"] if p["source"] == "teacher cut"]
+    assert cuts and all(0 < p["tree_share"] < 1 and "log_loss" in p for p in cuts)
+    assert "teacher cut" in format_table(result.summary)
