@@ -95,7 +95,7 @@ def _teacher_cuts(model, budgets, test, latency_calls, whole_p99) -> list[dict]:
         fitted = _cut_within(cutter, budget, model.encoder_.schema_, rows, latency_calls, whole_p99)
         if fitted is None:
             continue
-        cut, runtime, one = fitted
+        cut, runtime, one, nominal = fitted
         scores = metrics.classification_metrics(y_test, runtime.score_encoded(Z_test))
         out.append(
             {
@@ -108,6 +108,8 @@ def _teacher_cuts(model, budgets, test, latency_calls, whole_p99) -> list[dict]:
                 "single_row_p99_us": one["p99_us"],
                 "size_bytes": runtime_size(runtime),
                 "tree_share": round(cut.share, 4),
+                # what teacher_runtime_at takes to make this cut again
+                "cut_budget_us": round(nominal, 4),
                 "tree_steps": cut.tree_steps,
                 "predicted_p99_us": round(cut.predicted_p99_us, 3),
                 "within_budget": one["p99_us"] <= budget,
@@ -121,9 +123,10 @@ CUT_RETRIES = 2
 
 
 def _cut_within(cutter, budget, schema, rows, calls, whole_p99):
-    """``(cut, runtime, latency)`` of the teacher cut to ``budget`` as measured here: cut by
-    the cost model, then, while the measured p99 is over the budget, cut again to the cost
-    model's p99 of the last cut scaled by ``budget / p99``, less a tenth (at most
+    """``(cut, runtime, latency, cost budget)`` of the teacher cut to ``budget`` as measured
+    here (the cost budget: what :meth:`~tabdistill.distill.teacher_cut.TeacherCutter.cut` was
+    given for it): cut by the cost model, then, while the measured p99 is over the budget, cut
+    again to the cost model's p99 of the last cut scaled by ``budget / p99``, less a tenth (at most
     :data:`CUT_RETRIES` times; the last one tried where none fits). None where the whole
     teacher fits as measured, or where one tree a member does not fit the cost model. (Large
     blends cost more a step than the model's 5 ns: their node tables outgrow the caches.)"""
@@ -135,7 +138,7 @@ def _cut_within(cutter, budget, schema, rows, calls, whole_p99):
         if cut.share < 1.0:
             runtime = compile_teacher(cut.teacher, schema)
             one = single_row_latency(runtime.score_one, rows, n_calls=calls)
-            best, p99 = (cut, runtime, one), one["p99_us"]
+            best, p99 = (cut, runtime, one, nominal), one["p99_us"]
         if p99 <= budget or not cut.tree_steps:  # fits, or no trees to cut (a linear teacher)
             return best
         nominal = 0.9 * cut.predicted_p99_us * budget / p99
@@ -240,7 +243,7 @@ def frontier_advice(summary: dict) -> str | None:
         words += (
             f"; the teacher cut to {cut['tree_share']:.0%} of its trees keeps "
             f"{(cut['roc_auc'] - baseline) / gap:.0%} at p99 {cut['single_row_p99_us']:,.1f} us "
-            f"(teacher_runtime_at({cut['latency_budget_us']:g}))"
+            f"(teacher_runtime_at({cut.get('cut_budget_us', cut['latency_budget_us']):g}))"
         )
         fastest = cut["single_row_p99_us"]
     if teacher is not None and teacher["single_row_p99_us"] <= fastest:
