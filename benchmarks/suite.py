@@ -49,12 +49,11 @@ from tabdistill import DistilledClassifier
 from tabdistill.data.target import encode_target
 from tabdistill.distill.compiled import compiled_teacher
 from tabdistill.distill.sizes import TREE_STEP_NS
-from tabdistill.distill.teacher_cut import teacher_cuts
+from tabdistill.distill.teacher_cut import TeacherCutter
 from tabdistill.distill.teacher_runtime import compile_teacher
 from tabdistill.evaluate.benchmark import DIFFERENCES, stratified_split, teacher_lead
 from tabdistill.evaluate.cost import single_row_latency
 from tabdistill.metrics import bootstrap_intervals, roc_auc
-from tabdistill_runtime.trees import walk_structure
 
 from .common.cli import argument_parser
 from .common.datasets import FRAUD, SUITE_NAMES, load_suite
@@ -185,10 +184,10 @@ def frontier_scorers(model) -> list[tuple]:
     teacher = compiled_teacher(model)
     if teacher is None:
         return out
-    predicted = teacher_tree_steps(teacher) * TREE_STEP_NS / 1000
-    out.append((None, "teacher", teacher, predicted, None, {}))
-    budgets = sorted({p.budget_us for p in model.frontier_} - {None})
-    for budget, cut in teacher_cuts(model.teacher_, budgets).items():
+    cutter = TeacherCutter(model.teacher_)  # its members' trees read once
+    out.append((None, "teacher", teacher, cutter.steps * TREE_STEP_NS / 1000, None, {}))
+    for budget in sorted({p.budget_us for p in model.frontier_} - {None}):
+        cut = cutter.cut(budget)
         if cut is not None and cut.share < 1.0:
             runtime = compile_teacher(cut.teacher, model.encoder_.schema_)
             extra = {"tree_share": round(cut.share, 4)}
@@ -206,17 +205,6 @@ def _point(runtime, budget, source, predicted, members, rows, Z_te, y_te, calls=
         "predicted_p99_us": round(predicted, 3),
         "measured_p99_us": one["p99_us"],
     }
-
-
-def teacher_tree_steps(runtime) -> float:
-    """Tree steps of one row through a compiled teacher, counted as the students' cost
-    model counts them: each tree's depth, summed. For a large teacher this under-counts its
-    latency (node tables that outgrow the caches cost more than a step each): time it quietly
-    before relying on it."""
-    arrays = runtime.arrays
-    if "roots" not in arrays or not len(arrays["roots"]):
-        return 0.0
-    return float(walk_structure(arrays["feature"], arrays["right"], arrays["roots"]).sum())
 
 
 def gap_recovered(run) -> float | None:

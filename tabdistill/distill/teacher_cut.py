@@ -81,13 +81,6 @@ def cut_teacher(teacher, budget_us: float) -> TeacherCut | None:
     return TeacherCutter(teacher).cut(budget_us)
 
 
-def teacher_cuts(teacher, budgets) -> dict:
-    """``{budget: cut_teacher(teacher, budget)}`` for each of ``budgets`` (microseconds),
-    reading the members' trees once."""
-    cutter = TeacherCutter(teacher)
-    return {budget: cutter.cut(budget) for budget in budgets}
-
-
 def teacher_steps(teacher) -> float:
     """Tree steps of one row through the whole teacher (members with weight only)."""
     return TeacherCutter(teacher).steps

@@ -17,7 +17,7 @@ from __future__ import annotations
 from .. import metrics
 from ..distill.compiled import compiled_teacher
 from ..distill.students import compile_student
-from ..distill.teacher_cut import TeacherCutter, teacher_steps
+from ..distill.teacher_cut import TeacherCutter
 from ..distill.teacher_runtime import compile_teacher
 from .cost import runtime_size, single_row_latency
 
@@ -68,6 +68,7 @@ def measure_frontier(model, Z_test, y_test, rows, latency_calls, stages) -> list
         teacher = compiled_teacher(model)
         if teacher is not None:
             calls = max(200, latency_calls // 4)
+            cutter = TeacherCutter(model.teacher_)  # its members' trees read once
             out.append(
                 {
                     "kind": "teacher",
@@ -75,38 +76,36 @@ def measure_frontier(model, Z_test, y_test, rows, latency_calls, stages) -> list
                     "source": "teacher",
                     "shipped": False,
                     **_measure(teacher, Z_test, y_test, rows, calls),
-                    "tree_steps": teacher_steps(model.teacher_),
+                    "tree_steps": cutter.steps,
                 }
             )
             budgets = sorted({p.budget_us for p in points if p.budget_us is not None})
             whole = out[-1]["single_row_p99_us"]
-            out += _teacher_cuts(model, budgets, (Z_test, y_test, rows), latency_calls, whole)
+            test = (Z_test, y_test, rows)
+            out += _teacher_cuts(model, cutter, budgets, test, latency_calls, whole)
         stage.update()
     return out
 
 
-def _teacher_cuts(model, budgets, test, latency_calls, whole_p99) -> list[dict]:
+def _teacher_cuts(model, cutter, budgets, test, latency_calls, whole_p99) -> list[dict]:
     """The teacher cut to each of ``budgets`` where it must be cut as measured here
     (:func:`_cut_within`), measured like the students; ``test``: ``(Z_test, y_test, rows)``,
     ``whole_p99`` the whole compiled teacher's measured p99."""
-    Z_test, y_test, rows = test
-    cutter, out = TeacherCutter(model.teacher_), []
+    out = []
     for budget in budgets:
-        fitted = _cut_within(cutter, budget, model.encoder_.schema_, rows, latency_calls, whole_p99)
+        fitted = _cut_within(
+            cutter, budget, model.encoder_.schema_, test[2], latency_calls, whole_p99
+        )
         if fitted is None:
             continue
         cut, runtime, one, nominal = fitted
-        scores = metrics.classification_metrics(y_test, runtime.score_encoded(Z_test))
         out.append(
             {
                 "kind": "teacher",
                 "latency_budget_us": budget,
                 "source": "teacher cut",
                 "shipped": False,
-                **{m: scores[m] for m in POINT_METRICS if m in scores},
-                "single_row_p50_us": one["p50_us"],
-                "single_row_p99_us": one["p99_us"],
-                "size_bytes": runtime_size(runtime),
+                **_measure(runtime, *test, latency_calls, one),
                 "tree_share": round(cut.share, 4),
                 # what teacher_runtime_at takes to make this cut again
                 "cut_budget_us": round(nominal, 4),
@@ -145,10 +144,12 @@ def _cut_within(cutter, budget, schema, rows, calls, whole_p99):
     return best
 
 
-def _measure(runtime, Z_test, y_test, rows, latency_calls) -> dict:
+def _measure(runtime, Z_test, y_test, rows, latency_calls, one=None) -> dict:
+    """Test metrics, single-row p50/p99 (``one``: already timed) and size of ``runtime``."""
     scores = runtime.score_encoded(Z_test)
     every = metrics.classification_metrics(y_test, scores)
-    one = single_row_latency(runtime.score_one, rows, n_calls=latency_calls)
+    if one is None:
+        one = single_row_latency(runtime.score_one, rows, n_calls=latency_calls)
     return {
         **{m: every[m] for m in POINT_METRICS if m in every},
         "single_row_p50_us": one["p50_us"],
