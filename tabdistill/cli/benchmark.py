@@ -12,6 +12,7 @@ from .options import (
     check_output,
     distiller_params,
     fraction,
+    microseconds,
     positive_int,
     scheduler,
 )
@@ -56,6 +57,14 @@ def add_parser(sub, common):
         help="also fit a student at each of these latency budgets (microseconds) and report "
         "what each buys, next to the teacher compiled for the runtime (default: "
         "2,5,10,20,50,100; none: only the shipped student)",
+    )
+    p.add_argument(
+        "--teacher-budget",
+        type=microseconds,
+        metavar="US",
+        help="cut the teacher to this single-row p99 latency as measured here (the frontier's "
+        "cut at that budget where it has one): the JSON's shipped_teacher, and with --save the "
+        "version's compiled teacher (predict --scorer teacher; default: the whole teacher)",
     )
     p.add_argument(
         "--latency-calls", type=positive_int, default=2_000, help="timed single-row calls"
@@ -113,6 +122,7 @@ def run(args) -> int:
             batch_rows=args.batch_rows,
             n_bootstrap=max(args.bootstrap, 0),
             frontier_budgets=args.frontier,
+            teacher_budget_us=args.teacher_budget,
         )
     print(format_table(result.summary))
     if args.json:

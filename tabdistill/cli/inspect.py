@@ -51,10 +51,16 @@ def _teacher_line(manifest) -> list[str]:
             if "teacher_threshold" in decision
             else ""
         )
-        return [
+        lines = [
             f"teacher      compiled: {shipped['file']} ({shipped['size_bytes'] / 1024:,.0f} KB), "
             f"tabdistill predict --scorer teacher{at}"
         ]
+        cut = shipped.get("cut")
+        if cut:  # a teacher shipped at a latency budget
+            from ..evaluate.shipped_teacher import shipped_teacher_text
+
+            lines.append(f"             {shipped_teacher_text(cut, 'holdout rows')}")
+        return lines
     return [f"teacher      not compiled into this version: {shipped.get('left_out', '?')}"]
 
 

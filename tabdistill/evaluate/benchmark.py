@@ -51,6 +51,7 @@ from ..exceptions import DataError
 from .cost import batch_throughput, peak_rss_mb, runtime_size, single_row_latency, skops_size
 from .latency_frontier import measure_frontier
 from .machine import LoadWatch
+from .shipped_teacher import teacher_at_budget
 from .table import MODELS
 
 logger = logging.getLogger(__name__)
@@ -68,13 +69,16 @@ SCHEMA_VERSION = 6
 
 @dataclass
 class BenchmarkResult:
-    """The JSON-able summary plus what plots need (test labels and scores), and the fitted
-    :class:`~tabdistill.DistilledClassifier` (to save it)."""
+    """The JSON-able summary plus what plots need (test labels and scores), the fitted
+    :class:`~tabdistill.DistilledClassifier` (to save it) and, when a teacher budget was
+    given, the teacher cut to it (:class:`~tabdistill.evaluate.shipped_teacher.ShippedTeacher`,
+    which a saved version ships)."""
 
     summary: dict
     y_test: np.ndarray
     scores: dict = field(default_factory=dict)
     model: object = None
+    shipped_teacher: object = None
 
 
 def stratified_split(X, y01, test_size, seed, classes=None):
@@ -133,6 +137,7 @@ def run_benchmark(
     batch_rows: int = 100_000,
     n_bootstrap: int = 200,
     frontier_budgets=DEFAULT_BUDGETS,
+    teacher_budget_us: float | None = None,
 ) -> BenchmarkResult:
     """Fit teacher, student and baseline on ``frame`` and compare them on a held-out split.
 
@@ -166,6 +171,12 @@ def run_benchmark(
         Latency budgets (microseconds) at which a student is also fit, measured on the test
         rows next to the teacher compiled for the runtime: the ``frontier`` of the result
         (see :mod:`tabdistill.distill.frontier`). Empty or None: no frontier.
+    teacher_budget_us : float, default=None
+        Also cut the teacher to this single-row p99 budget as measured here (the frontier's
+        cut at that budget where it has one; see
+        :mod:`tabdistill.evaluate.shipped_teacher`): the result's ``shipped_teacher``, and
+        the summary's ``shipped_teacher`` says what it is and how it scores on the test rows.
+        None: the whole teacher.
 
     Returns
     -------
@@ -234,8 +245,33 @@ def run_benchmark(
             "load": load.summary,  # while latency was measured
         },
     }
+    shipped = None
+    if teacher_budget_us is not None:
+        shipped = _shipped_teacher(model, teacher_budget_us, scored, y_test, summary, latency_calls)
+        summary["shipped_teacher"] = shipped.info
     return BenchmarkResult(
-        summary=summary, y_test=np.asarray(y_test), scores=scored.scores, model=model
+        summary=summary,
+        y_test=np.asarray(y_test),
+        scores=scored.scores,
+        model=model,
+        shipped_teacher=shipped,
+    )
+
+
+def _shipped_teacher(model, budget_us, scored, y_test, summary, latency_calls):
+    """The teacher cut to ``budget_us``: the frontier's cut where it measured one at that
+    budget (so the version ships the point the frontier reports), else cut here."""
+    points = summary["frontier"] or []
+    nominal = next(
+        (
+            p.get("cut_budget_us")
+            for p in points
+            if p.get("source") == "teacher cut" and p["latency_budget_us"] == budget_us
+        ),
+        None,
+    )
+    return teacher_at_budget(
+        model, budget_us, scored.Z, y_test, calls=latency_calls, nominal=nominal
     )
 
 

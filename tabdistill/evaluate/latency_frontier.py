@@ -89,11 +89,11 @@ def measure_frontier(model, Z_test, y_test, rows, latency_calls, stages) -> list
 
 def _teacher_cuts(model, cutter, budgets, test, latency_calls, whole_p99) -> list[dict]:
     """The teacher cut to each of ``budgets`` where it must be cut as measured here
-    (:func:`_cut_within`), measured like the students; ``test``: ``(Z_test, y_test, rows)``,
+    (:func:`cut_within`), measured like the students; ``test``: ``(Z_test, y_test, rows)``,
     ``whole_p99`` the whole compiled teacher's measured p99."""
     out = []
     for budget in budgets:
-        fitted = _cut_within(
+        fitted = cut_within(
             cutter, budget, model.encoder_.schema_, test[2], latency_calls, whole_p99
         )
         if fitted is None:
@@ -121,7 +121,7 @@ def _teacher_cuts(model, cutter, budgets, test, latency_calls, whole_p99) -> lis
 CUT_RETRIES = 2
 
 
-def _cut_within(cutter, budget, schema, rows, calls, whole_p99):
+def cut_within(cutter, budget, schema, rows, calls, whole_p99):
     """``(cut, runtime, latency, cost budget)`` of the teacher cut to ``budget`` as measured
     here (the cost budget: what :meth:`~tabdistill.distill.teacher_cut.TeacherCutter.cut` was
     given for it): cut by the cost model, then, while the measured p99 is over the budget, cut
@@ -244,7 +244,8 @@ def frontier_advice(summary: dict) -> str | None:
         words += (
             f"; the teacher cut to {cut['tree_share']:.0%} of its trees keeps "
             f"{(cut['roc_auc'] - baseline) / gap:.0%} at p99 {cut['single_row_p99_us']:,.1f} us "
-            f"(teacher_runtime_at({cut.get('cut_budget_us', cut['latency_budget_us']):g}))"
+            f"(benchmark --save --teacher-budget {cut['latency_budget_us']:g}; "
+            f"teacher_runtime_at({cut.get('cut_budget_us', cut['latency_budget_us']):g}))"
         )
         fastest = cut["single_row_p99_us"]
     if teacher is not None and teacher["single_row_p99_us"] <= fastest:

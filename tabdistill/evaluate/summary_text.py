@@ -10,6 +10,7 @@ from __future__ import annotations
 from .latency_frontier import frontier_lines
 from .leaderboard import knobs_text
 from .machine import busy_note
+from .shipped_teacher import shipped_teacher_text
 from .table import COST_COLUMNS, MODELS, metric_columns, text_table
 
 
@@ -83,7 +84,9 @@ def format_table(summary: dict) -> str:
     if note:
         tail.append(f"NOTE: {note}")
     details = _class_lines(summary) if "per_class" in summary else _decision_lines(summary)
-    return "\n".join([head, "", *lines, "", *tail, *details, *frontier_lines(summary)])
+    shipped = summary.get("shipped_teacher")
+    shipped = ["", shipped_teacher_text(shipped)] if shipped else []
+    return "\n".join([head, "", *lines, "", *tail, *details, *frontier_lines(summary), *shipped])
 
 
 def _class_lines(summary: dict) -> list[str]:

@@ -55,6 +55,8 @@ CONFIG_SCHEMA = {
     "registry": {
         "path": (str, None),
         "keep_teacher": (bool, False),
+        # the compiled teacher cut to this single-row p99 budget (us); None: the whole teacher
+        "teacher_budget_us": (float, None),
     },
     "gate": {
         "max_roc_auc_drop": (float, 0.005),
@@ -184,6 +186,12 @@ def load_config(path, overrides=()) -> dict:
         if not value >= 0 or (key == "min_roc_auc" and value > 1):
             raise ConfigError(f"config key 'gate.{key}' must be a number >= 0, got {value!r}.")
     check_registry_path(config["registry"]["path"])
+    budget = config["registry"]["teacher_budget_us"]
+    if budget is not None and not budget > 0:
+        raise ConfigError(
+            "config key 'registry.teacher_budget_us' must be a positive number of "
+            f"microseconds (or left out for the whole teacher), got {budget!r}."
+        )
     if config["run"]["dask_scheduler"] is not None:
         try:
             check_scheduler_address(config["run"]["dask_scheduler"])

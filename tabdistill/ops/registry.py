@@ -225,6 +225,7 @@ class Registry:
         version: str | None = None,
         *,
         teacher: CompiledModel | None = None,
+        teacher_info: dict | None = None,
     ) -> str:
         """Write a complete version directory atomically; returns its name.
 
@@ -248,6 +249,11 @@ class Registry:
             runtime's loader reads it back with its default size cap; else left
             out with an INFO log line, and the manifest's ``teacher_runtime``
             says why.
+        teacher_info : dict, default=None
+            What ``teacher`` is when it is not the whole teacher (a cut to a latency
+            budget, :class:`~tabdistill.evaluate.shipped_teacher.ShippedTeacher`'s
+            ``info``), recorded in the manifest's ``teacher_runtime`` entry as ``cut``;
+            with ``teacher`` None, ``{"left_out": why}`` says why the version holds none.
         """
 
         self.root.mkdir(parents=True, exist_ok=True)
@@ -260,7 +266,7 @@ class Registry:
         tmp.mkdir()
         try:
             runtime.save(tmp / RUNTIME)
-            shipped = _write_teacher(teacher, tmp / TEACHER_RUNTIME, version)
+            shipped = _write_teacher(teacher, tmp / TEACHER_RUNTIME, version, teacher_info)
             if model is not None:
                 save_model(model, tmp / MODEL)
             files = {p.name: sha256(p) for p in sorted(tmp.iterdir())}
@@ -398,11 +404,13 @@ class Registry:
         return removed
 
 
-def _write_teacher(teacher, path: Path, version: str) -> dict:
+def _write_teacher(teacher, path: Path, version: str, info: dict | None = None) -> dict:
     """Write the compiled ``teacher`` to ``path`` when the runtime's loader reads it back with
-    its default cap; the manifest's ``teacher_runtime`` entry: its size, or why it is left out."""
+    its default cap; the manifest's ``teacher_runtime`` entry: its size (and ``info`` as its
+    ``cut``), or why it is left out (``info["left_out"]`` where the caller knows)."""
+    info = info or {}
     if teacher is None:
-        why = (
+        why = info.get("left_out") or (
             "its teacher was not compiled (a member the runtime cannot compile: the log of the "
             "run that wrote it says which)"
         )
@@ -417,7 +425,8 @@ def _write_teacher(teacher, path: Path, version: str) -> dict:
             )
         else:
             path.write_bytes(blob)
-            return {"file": TEACHER_RUNTIME, "size_bytes": len(blob)}
+            entry = {"file": TEACHER_RUNTIME, "size_bytes": len(blob)}
+            return {**entry, "cut": info} if info else entry
     logger.info("%s left out of version %s: %s", TEACHER_RUNTIME, version, why)
     return {"file": None, "left_out": why}
 

@@ -30,6 +30,7 @@ from ..data.target import encode_target
 from ..distill.compiled import compiled_teacher
 from ..evaluate.benchmark import check_threshold_fits
 from ..evaluate.cost import single_row_latency
+from ..evaluate.shipped_teacher import teacher_at_budget
 from ..exceptions import DataError, TabDistillError
 from .config import build_distiller, load_config, registry_hint, training_files
 from .dask_fit import fits_on
@@ -241,6 +242,7 @@ class _Trained:
     y_ho: np.ndarray
     results: dict
     latency: dict
+    teacher: object = None
 
 
 def fingerprint(config: dict) -> str:
@@ -324,8 +326,12 @@ def _retrain(config, registry, dry_run, start, fp):
             outcome = "dry_run_passed" if gate.passed else "dry_run_rejected"
             return RunOutcome(outcome, None, gate, manifest)
         keep = trained.model if config["registry"]["keep_teacher"] else None
-        teacher = compiled_teacher(trained.model)
-        version = registry.write_version(manifest, trained.model.runtime_, keep, teacher=teacher)
+        teacher, info = compiled_teacher(trained.model), None
+        if trained.teacher is not None:  # cut to registry.teacher_budget_us
+            teacher, info = trained.teacher.runtime, trained.teacher.info
+        version = registry.write_version(
+            manifest, trained.model.runtime_, keep, teacher=teacher, teacher_info=info
+        )
         if gate.passed:
             registry.promote(version)
             logger.info("version %s promoted to production", version)
@@ -364,7 +370,9 @@ def _train(config) -> _Trained:
         "student": runtime.score_encoded(Z_ho),
         "baseline": model.baseline_[-1].predict(Z_ho),
     }
+    budget = config["registry"]["teacher_budget_us"]
     return _Trained(
+        teacher=None if budget is None else teacher_at_budget(model, budget, Z_ho, y_ho),
         model=model,
         files=files,
         rows=len(frame),
@@ -417,6 +425,14 @@ def decision_of(model) -> dict:
     }
 
 
+def with_teacher_threshold(decision: dict, shipped) -> dict:
+    """``decision`` (of :func:`decision_of`) with the threshold of the teacher a version ships
+    at a latency budget (a :class:`~tabdistill.evaluate.shipped_teacher.ShippedTeacher`)."""
+    if "teacher_threshold" not in decision or shipped.runtime is None:
+        return decision
+    return {**decision, "teacher_threshold": shipped.threshold}
+
+
 def _label_rates(target) -> dict:
     """The positive rate (binary), or each class's share of the rows (K classes)."""
     if target.n_classes == 2:
@@ -432,7 +448,9 @@ def _manifest(config, trained, production_version, production, gate, start) -> d
         "packages": package_versions(),
         "schema": model.encoder_.schema_.to_dict(),
         "classes": [str(c) for c in model.classes_],
-        "decision": decision_of(model),
+        "decision": decision_of(model)
+        if trained.teacher is None
+        else with_teacher_threshold(decision_of(model), trained.teacher),
         "data": {
             "files": [str(f) for f in trained.files],
             "sha256": sha256(trained.files, with_names=True),

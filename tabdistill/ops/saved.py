@@ -5,7 +5,8 @@ teacher as ``teacher_runtime.npz``, the full model as ``model.skops``, a hash-ch
 manifest) into a registry, so ``tabdistill predict``, ``inspect``, ``export`` and
 ``registry`` use it like any other version. No quality gate ran: its manifest says so
 (``gate.passed`` is null, listed as "not run"), and it is promoted only
-into a registry without a production model.
+into a registry without a production model. Where the benchmark cut the teacher to a
+latency budget (``--teacher-budget``), that cut is the version's compiled teacher.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ..distill.compiled import compiled_teacher
 from ..exceptions import DataError
 from .files import sha256
 from .registry import MANIFEST, Registry
-from .retrain import decision_of, package_versions
+from .retrain import decision_of, package_versions, with_teacher_threshold
 
 logger = logging.getLogger(__name__)
 
@@ -76,10 +77,14 @@ def save_benchmark(result, folder, data_path, settings: dict) -> Saved:
     check_save_folder(folder)
     registry = Registry(folder)
     manifest = _manifest(result, data_path, settings)
+    model, shipped = result.model, result.shipped_teacher
+    teacher, info = compiled_teacher(model), None
+    if shipped is not None:  # the teacher cut to the benchmark's teacher budget
+        teacher, info = shipped.runtime, shipped.info
+        manifest["decision"] = with_teacher_threshold(manifest["decision"], shipped)
     with registry.lock():
-        model = result.model
         version = registry.write_version(
-            manifest, model.runtime_, model, teacher=compiled_teacher(model)
+            manifest, model.runtime_, model, teacher=teacher, teacher_info=info
         )
         promoted = registry.production() is None
         if promoted:

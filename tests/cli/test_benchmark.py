@@ -81,3 +81,32 @@ def test_save_refuses_a_version_folder_before_any_work(tmp_path, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "is a model version folder" in err[0]
+
+
+def test_saved_benchmark_ships_the_teacher_cut_to_its_budget(tmp_path, capsys):
+    X, y = mixed_frame(400, seed=3)
+    data = tmp_path / "data.csv"
+    X.assign(label=y).to_csv(data, index=False)
+    reg, out = tmp_path / "models", tmp_path / "bench.json"
+    argv = ["benchmark", str(data), "--target", "label", "--save", str(reg), "--json", str(out)]
+    # 0.5 us: below the whole teacher's measured p99, so cut (as far as the cut retries go)
+    argv += [*FAST, "--frontier", "none", "--teacher-budget", "0.5"]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "teacher at 0.5 us: cut to " in text and "(predict --scorer teacher)" in text
+    shipped = json.loads(out.read_text())["shipped_teacher"]
+    manifest, runtime = load_runtime(reg, "teacher")
+    cut = manifest["teacher_runtime"]["cut"]
+    assert cut == shipped and 0 < cut["tree_share"] < 1
+    model = load_model(reg / manifest["version"] / "model.skops")
+    Z = model.encoder_.encode(X)
+    expected = model.teacher_runtime_at(cut["cut_budget_us"]).score_encoded(Z)
+    np.testing.assert_allclose(runtime.score_encoded(Z), expected, rtol=0, atol=1e-12)
+    assert cut["metrics"]["roc_auc"] < 1.0 and manifest["decision"]["teacher_threshold"] == 0.5
+    scores = tmp_path / "scores.csv"
+    predict = ["predict", "--model", str(reg), "--input", str(data), "--output", str(scores)]
+    assert main([*predict, "--scorer", "teacher", "-q"]) == 0
+    np.testing.assert_allclose(pd.read_csv(scores)["probability"], expected, atol=1e-12)
+    capsys.readouterr()
+    assert main(["inspect", str(reg)]) == 0
+    assert "teacher at 0.5 us: cut to " in capsys.readouterr().out

@@ -187,7 +187,7 @@ def test_advice_names_a_cut_teacher_faster_than_any_student_keeping_half():
     advice = frontier_advice(_real_lead(points))
     assert "the 50 us student keeps 60%" in advice
     assert "the teacher cut to 40% of its trees keeps 60% at p99 9.0 us" in advice
-    assert "teacher_runtime_at(10)" in advice
+    assert "(benchmark --save --teacher-budget 10; teacher_runtime_at(10))" in advice
     points[1]["cut_budget_us"] = 6.5  # cut again smaller where it measured over 10 us
     assert "teacher_runtime_at(6.5)" in frontier_advice(_real_lead(points))
     assert "compiled teacher" not in advice  # slower than the cut that keeps half
@@ -237,14 +237,14 @@ def test_a_cut_measured_over_its_budget_is_cut_again_smaller(monkeypatch):
 
     monkeypatch.setattr(Cutter, "cut", tracked)
     cutter = Cutter()
-    cut, _, one, nominal = lf._cut_within(cutter, 2.0, None, [], 10, whole_p99=10.0)
+    cut, _, one, nominal = lf.cut_within(cutter, 2.0, None, [], 10, whole_p99=10.0)
     # 2 us by the cost model measures 4 us: cut again to 2 * 0.9 * 2 / 4 = 0.9 us
     assert cutter.asked == [2.0, pytest.approx(0.9)] and one["p99_us"] <= 2.0
     assert nominal == pytest.approx(0.9)  # what teacher_runtime_at takes to make it again
     # the whole teacher measured within the budget: no cut
-    assert lf._cut_within(Cutter(), 20.0, None, [], 10, whole_p99=10.0) is None
+    assert lf.cut_within(Cutter(), 20.0, None, [], 10, whole_p99=10.0) is None
     # the cost model fits it whole in 8 us, but it measures 10: cut
-    cut, _, one, _ = lf._cut_within(Cutter(), 8.0, None, [], 10, whole_p99=10.0)
+    cut, _, one, _ = lf.cut_within(Cutter(), 8.0, None, [], 10, whole_p99=10.0)
     assert cut.share < 1.0 and one["p99_us"] <= 8.0
 
     class Linear(Cutter):  # no trees: nothing to cut, however slow the whole teacher is
@@ -252,7 +252,7 @@ def test_a_cut_measured_over_its_budget_is_cut_again_smaller(monkeypatch):
             assert budget_us > 0  # as TeacherCutter.cut checks
             return SimpleNamespace(share=1.0, teacher=None, predicted_p99_us=0.0, tree_steps=0)
 
-    assert lf._cut_within(Linear(), 0.3, None, [], 10, whole_p99=2.0) is None
+    assert lf.cut_within(Linear(), 0.3, None, [], 10, whole_p99=2.0) is None
 
 
 def test_k_classes_get_the_teachers_cuts_on_their_frontier_too():

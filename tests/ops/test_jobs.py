@@ -321,6 +321,7 @@ def test_untrusted_types_in_skops_file_are_refused(tmp_path):
         ("[gate]\nmin_roc_auc = 'high'\n", "'gate.min_roc_auc' must be a number"),
         ("[run]\nn_jobs = 1.5\n", "'run.n_jobs' must be an integer"),
         ("[extras]\na = 1\n", "unknown config section [extras]"),
+        ("[registry]\nteacher_budget_us = 0.0\n", "'registry.teacher_budget_us' must be a"),
     ],
 )
 def test_config_errors_exit_2_naming_the_key(job, tmp_path, edit, message, capsys):
@@ -434,3 +435,37 @@ def test_predict_cli_scores_a_glob_through_dask(job, two_runs, dask_client, tmp_
         before = sorted(p.name for p in out.iterdir())
         assert main([*args, "--input", pattern, "--output", str(out), *where]) == 2
         assert sorted(p.name for p in out.iterdir()) == before
+
+
+def test_a_job_ships_its_teacher_cut_to_the_registry_teacher_budget(tmp_path, capsys):
+    from conftest import mixed_frame
+
+    X, y = mixed_frame(500, seed=4)
+    train = tmp_path / "train.csv"
+    X.assign(y=y).to_csv(train, index=False)
+    config = tmp_path / "job.toml"
+    config.write_text(
+        job_config(
+            data={"train": train, "target": "y"},
+            teacher={"members": ["lightgbm"]},  # trees to cut
+            registry={"path": tmp_path / "reg", "teacher_budget_us": 0.5},
+            decision={"threshold": {"alert_rate": 0.2}},
+            gate={"max_p99_us": 1e6, "min_roc_auc": 0.0},
+        )
+    )
+    assert main(["retrain", "--config", str(config), "-q"]) == 0
+    manifest, runtime = load_runtime(tmp_path / "reg", "teacher")
+    cut = manifest["teacher_runtime"]["cut"]
+    assert 0 < cut["tree_share"] < 1 and cut["latency_budget_us"] == 0.5
+    assert cut["metrics"]["roc_auc"] > 0.5 and runtime.kind == "blend"
+    # the rule is met on validation rows the version does not keep: the cut flags the share of
+    # holdout rows the whole teacher flags
+    assert "flagged share" in cut["threshold_from"]
+    threshold = manifest["decision"]["teacher_threshold"]
+    scores = tmp_path / "scores.csv"
+    argv = ["predict", "--model", str(tmp_path / "reg"), "--input", str(train)]
+    assert main([*argv, "--output", str(scores), "--scorer", "teacher", "-q"]) == 0
+    got = pd.read_csv(scores)
+    assert ((got["probability"] >= threshold) == (got["decision"] == 1)).all()
+    assert main(["inspect", str(tmp_path / "reg")]) == 0
+    assert "teacher at 0.5 us: cut to " in capsys.readouterr().out
