@@ -75,7 +75,7 @@ def teacher_at_budget(model, budget_us, Z, y, *, calls=2_000, nominal=None):
         Timed single-row calls per model tried.
     nominal : float, default=None
         The cost budget of a cut already measured (a benchmark frontier point's
-        ``cut_budget_us``): that cut is shipped without timing it again.
+        ``cut_budget_us``): that cut is shipped (and timed again here) rather than cut anew.
 
     Returns
     -------

@@ -248,12 +248,15 @@ class _Trained:
 def fingerprint(config: dict) -> str:
     """SHA-256 of what a run's model and its gate depend on: the bytes and names of the
     training and holdout files, every setting but where the run computes (``run.n_jobs``,
-    ``run.dask_scheduler``) and stores (``[registry]``), and the tabdistill version."""
+    ``run.dask_scheduler``) and stores (``[registry]``, but for the budget its compiled teacher
+    is cut to, where set), and the tabdistill version."""
     settings = {
         section: {k: v for k, v in keys.items() if (section, k) not in _WHERE_IT_RUNS}
         for section, keys in config.items()
         if section != "registry"
     }
+    if config["registry"]["teacher_budget_us"] is not None:  # unset: fingerprints as before
+        settings["teacher_budget_us"] = config["registry"]["teacher_budget_us"]
     holdout = config["data"]["holdout"]
     text = json.dumps(
         {
@@ -278,9 +281,10 @@ _WHERE_IT_RUNS = {
 }
 
 
-def _unchanged(registry, fp, runtime=None) -> RunOutcome | None:
+def _unchanged(registry, fp, runtime=None, teacher_budget=None) -> RunOutcome | None:
     """The "unchanged" outcome when production was trained from the same fingerprint, or
-    (given the new ``runtime``) holds the same model; else None."""
+    (given the new ``runtime``) holds the same model, its teacher cut to the same
+    ``teacher_budget`` (None: whole); else None."""
     version = registry.production() if fp else None
     if version is None:
         return None
@@ -290,12 +294,22 @@ def _unchanged(registry, fp, runtime=None) -> RunOutcome | None:
             f"the training data, holdout and settings are those of production version "
             f"{version}: nothing was trained"
         )
-    elif runtime is not None and manifest["files"].get(RUNTIME) == _digest(runtime.to_bytes()):
+    elif (
+        runtime is not None
+        and manifest["files"].get(RUNTIME) == _digest(runtime.to_bytes())
+        and _teacher_budget(manifest) == teacher_budget
+    ):
         why = f"the new model is identical to production version {version}: nothing was written"
     else:
         return None
     logger.info("unchanged: %s", why)
     return RunOutcome("unchanged", version, GateResult(True, [why]), manifest)
+
+
+def _teacher_budget(manifest) -> float | None:
+    """The latency budget a version's compiled teacher was cut to (None: whole)."""
+    cut = (manifest.get("teacher_runtime") or {}).get("cut") or {}
+    return cut.get("latency_budget_us")
 
 
 def _digest(blob: bytes) -> str:
@@ -309,7 +323,8 @@ def _retrain(config, registry, dry_run, start, fp):
     trained = _train(config)
     with registry.lock():  # compare with production, write and promote as one step
         # again under the lock: a run started together with this one may have promoted
-        same = _unchanged(registry, fp, trained.model.runtime_)
+        budget = config["registry"]["teacher_budget_us"]
+        same = _unchanged(registry, fp, trained.model.runtime_, budget)
         if same is not None:
             return same
         production_version, production = _production_scores(registry, trained)

@@ -469,3 +469,14 @@ def test_a_job_ships_its_teacher_cut_to_the_registry_teacher_budget(tmp_path, ca
     assert ((got["probability"] >= threshold) == (got["decision"] == 1)).all()
     assert main(["inspect", str(tmp_path / "reg")]) == 0
     assert "teacher at 0.5 us: cut to " in capsys.readouterr().out
+    # the same student with its teacher cut to another budget is a new version, not "unchanged"
+    config.write_text(
+        config.read_text().replace("teacher_budget_us = 0.5", "teacher_budget_us = 0.8")
+    )
+    assert main(["retrain", "--config", str(config), "-q"]) == 0
+    registry = Registry(tmp_path / "reg")
+    assert len(registry.versions()) == 2
+    assert (
+        registry.manifest(registry.production())["teacher_runtime"]["cut"]["latency_budget_us"]
+        == 0.8
+    )
