@@ -24,6 +24,7 @@ from .latency_frontier import frontier_advice, point_budget, point_source, whole
 from .leaderboard import knob_rows, ranked
 from .machine import busy_note
 from .plots import COLORS, figures, pyplot
+from .shipped_teacher import shipped_teacher_text
 from .summary_text import encoding_lines, fidelity_text, target_text
 from .table import COST_COLUMNS, MODELS, format_bytes, metric_columns
 
@@ -208,7 +209,9 @@ def _latency_frontier(s) -> str:
     lead = s.get("teacher_lead")
     words = [f"Teacher − baseline on the test rows: {html.escape(lead['text'])}."] if lead else []
     advice = frontier_advice(s)
-    words += [html.escape(advice[0].upper() + advice[1:]) + "."] if advice else []
+    shipped = s.get("shipped_teacher")
+    more = [advice, shipped and shipped_teacher_text(shipped)]
+    words += [html.escape(w[0].upper() + w[1:]) + "." for w in more if w]
     text = "".join(f'<p class="sub">{w}</p>' for w in words)
     return (
         '<h2>Latency-accuracy frontier</h2>\n<p class="sub">A student fit at each latency '

@@ -76,3 +76,19 @@ def test_latency_axis_stays_readable_with_an_outlier(result):
     labels = [t.get_text() for t in ax.get_xticklabels()]
     plt.close(fig)
     assert any(label.endswith(" s") for label in labels) and any("µs" in x for x in labels)
+
+
+def test_the_teacher_shipped_at_a_budget_is_said_under_the_frontier(result, tmp_path):
+    summary = copy.deepcopy(result.summary)
+    summary["shipped_teacher"] = {
+        "latency_budget_us": 20.0,
+        "tree_share": 0.65,
+        "single_row_p99_us": 15.3,
+        "within_budget": True,
+        "metrics": {"roc_auc": 0.9056},
+    }
+    page = write_report(BenchmarkResult(summary, result.y_test, result.scores), tmp_path)
+    words = (
+        "Teacher at 20 us: cut to 65% of its trees, p99 15.3 us, ROC-AUC 0.9056 on the test rows"
+    )
+    assert words in page.read_text() and "t" + words[1:] in format_table(summary)
