@@ -118,30 +118,61 @@ def _teacher_cuts(model, cutter, budgets, test, latency_calls, whole_p99) -> lis
 
 
 #: Cuts of the teacher tried after the first when its measured p99 is over the budget.
-CUT_RETRIES = 2
+CUT_RETRIES = 3
+
+#: A cut measured within its budget is grown again (while retries are left) where it uses less
+#: than this share of it: the cost model's cut may measure far over, and the first cut scaled
+#: down to fit may then leave much of the budget unused.
+CUT_FILL = 0.85
 
 
 def cut_within(cutter, budget, schema, rows, calls, whole_p99):
     """``(cut, runtime, latency, cost budget)`` of the teacher cut to ``budget`` as measured
     here (the cost budget: what :meth:`~tabdistill.distill.teacher_cut.TeacherCutter.cut` was
-    given for it): cut by the cost model, then, while the measured p99 is over the budget, cut
-    again to the cost model's p99 of the last cut scaled by ``budget / p99``, less a tenth (at most
-    :data:`CUT_RETRIES` times; the last one tried where none fits). None where the whole
-    teacher fits as measured, or where one tree a member does not fit the cost model. (Large
-    blends cost more a step than the model's 5 ns: their node tables outgrow the caches.)"""
-    nominal, p99, best = budget, whole_p99, None
+    given for it), or None where the whole teacher fits as measured, or where one tree a member
+    does not fit the cost model. (Large blends cost more a step than the model's 5 ns: their
+    node tables outgrow the caches.)
+
+    Cut by the cost model; while no cut measures within the budget, cut again to the cost
+    budget of the last cut scaled by ``budget / p99``, less a tenth; once one does but uses
+    less than :data:`CUT_FILL` of the budget, cut again larger, scaled the same way from it but
+    at most halfway to the smallest cut measured over. At most :data:`CUT_RETRIES` cuts after the
+    first; the largest that fits is kept (the last one tried where none does)."""
+    fit, over, last = None, None, None  # (cut, runtime, latency, cost budget)
+    nominal, p99 = budget, whole_p99
     for _ in range(1 + CUT_RETRIES):
         cut = cutter.cut(nominal)
         if cut is None:
-            return best
+            break
         if cut.share < 1.0:
             runtime = compile_teacher(cut.teacher, schema)
             one = single_row_latency(runtime.score_one, rows, n_calls=calls)
-            best, p99 = (cut, runtime, one, nominal), one["p99_us"]
-        if p99 <= budget or not cut.tree_steps:  # fits, or no trees to cut (a linear teacher)
-            return best
-        nominal = 0.9 * cut.predicted_p99_us * budget / p99
-    return best
+            last, p99 = (cut, runtime, one, nominal), one["p99_us"]
+        if not cut.tree_steps:  # no trees to cut (a linear teacher)
+            break
+        if p99 > budget:
+            if over is None or cut.predicted_p99_us < over[0].predicted_p99_us:
+                over = (cut, None, {"p99_us": p99}, nominal)
+        elif last is None:  # the whole teacher fits as measured
+            break
+        elif fit is None or cut.share > fit[0].share:
+            fit = last
+        nominal = _next_nominal(fit, over, budget)
+        if nominal is None:
+            break
+    return fit or last
+
+
+def _next_nominal(fit, over, budget) -> float | None:
+    """The cost budget of the next cut tried (see :func:`cut_within`); None: stop."""
+    if fit is None:
+        return 0.9 * over[0].predicted_p99_us * budget / over[2]["p99_us"]
+    used = fit[2]["p99_us"]
+    if over is None or used >= CUT_FILL * budget:
+        return None
+    low, high = fit[0].predicted_p99_us, over[0].predicted_p99_us
+    grown = min(low * 0.95 * budget / used, (low + high) / 2)
+    return grown if grown > low else None
 
 
 def _measure(runtime, Z_test, y_test, rows, latency_calls, one=None) -> dict:

@@ -255,6 +255,35 @@ def test_a_cut_measured_over_its_budget_is_cut_again_smaller(monkeypatch):
     assert lf.cut_within(Linear(), 0.3, None, [], 10, whole_p99=2.0) is None
 
 
+def test_a_cut_that_fits_far_under_its_budget_is_grown_again(monkeypatch):
+    from tabdistill.evaluate import latency_frontier as lf
+
+    asked, timed = [], []
+
+    class Cutter:  # the cost model says 5 us for the whole teacher
+        def cut(self, budget_us):
+            asked.append(budget_us)
+            share = min(1.0, budget_us / 5.0)
+            return SimpleNamespace(
+                share=share, teacher=share, predicted_p99_us=5.0 * share, tree_steps=1000 * share
+            )
+
+    def latency(score, rows, n_calls):  # 10 us times the share; the first timing 3x that
+        timed.append(score)
+        return {"p99_us": 10.0 * score * (3.0 if len(timed) == 1 else 1.0)}
+
+    monkeypatch.setattr(
+        lf, "compile_teacher", lambda share, schema: SimpleNamespace(score_one=share)
+    )
+    monkeypatch.setattr(lf, "single_row_latency", latency)
+    cut, _, one, nominal = lf.cut_within(Cutter(), 2.0, None, [], 10, whole_p99=30.0)
+    # 2 us measures 12 (a noisy first timing): cut to 0.9 * 2 * 2 / 12 = 0.3 us, which measures
+    # 0.6 of 2; grown to 0.3 * 0.95 * 2 / 0.6 = 0.95 us (under halfway to 2), which fills 1.9
+    assert asked == [2.0, pytest.approx(0.3), pytest.approx(0.95)]
+    assert cut.share == pytest.approx(0.19) and one["p99_us"] == pytest.approx(1.9)
+    assert nominal == pytest.approx(0.95)
+
+
 def test_k_classes_get_the_teachers_cuts_on_their_frontier_too():
     X, _ = mixed_frame(900, seed=3)
     rng = np.random.default_rng(0)
