@@ -137,7 +137,8 @@ def cut_within(cutter, budget, schema, rows, calls, whole_p99):
     budget of the last cut scaled by ``budget / p99``, less a tenth; once one does but uses
     less than :data:`CUT_FILL` of the budget, cut again larger, scaled the same way from it but
     at most halfway to the smallest cut measured over. At most :data:`CUT_RETRIES` cuts after the
-    first; the largest that fits is kept (the last one tried where none does)."""
+    first, each timed by :func:`steady_latency`; the largest that fits is kept (the last one
+    tried where none does)."""
     fit, over, last = None, None, None  # (cut, runtime, latency, cost budget)
     nominal, p99 = budget, whole_p99
     for _ in range(1 + CUT_RETRIES):
@@ -146,7 +147,7 @@ def cut_within(cutter, budget, schema, rows, calls, whole_p99):
             break
         if cut.share < 1.0:
             runtime = compile_teacher(cut.teacher, schema)
-            one = single_row_latency(runtime.score_one, rows, n_calls=calls)
+            one = steady_latency(runtime, rows, calls)
             last, p99 = (cut, runtime, one, nominal), one["p99_us"]
         if not cut.tree_steps:  # no trees to cut (a linear teacher)
             break
@@ -161,6 +162,20 @@ def cut_within(cutter, budget, schema, rows, calls, whole_p99):
         if nominal is None:
             break
     return fit or last
+
+
+#: Timing rounds of each cut tried: the round of median p99 decides whether it fits (one
+#: round's p99 on a shared machine can be several times the cut's steady one).
+CUT_TIMINGS = 3
+
+
+def steady_latency(runtime, rows, calls) -> dict:
+    """The single-row latency of ``runtime`` (:func:`~tabdistill.evaluate.cost.single_row_latency`)
+    of the median p99 of :data:`CUT_TIMINGS` rounds of ``calls`` calls."""
+    rounds = [
+        single_row_latency(runtime.score_one, rows, n_calls=calls) for _ in range(CUT_TIMINGS)
+    ]
+    return sorted(rounds, key=lambda one: one["p99_us"])[len(rounds) // 2]
 
 
 def _next_nominal(fit, over, budget) -> float | None:

@@ -26,8 +26,7 @@ from .. import metrics
 from ..distill.compiled import compiled_teacher
 from ..distill.teacher_cut import TeacherCutter
 from ..distill.teacher_runtime import compile_teacher
-from .cost import single_row_latency
-from .latency_frontier import cut_within
+from .latency_frontier import cut_within, steady_latency
 
 logger = logging.getLogger(__name__)
 
@@ -125,8 +124,8 @@ def _cut(cutter, budget_us, schema, rows, calls, whole, nominal):
         if cut is None:
             return None
         runtime = whole if cut.share == 1.0 else compile_teacher(cut.teacher, schema)
-        return runtime, cut.share, nominal, single_row_latency(runtime.score_one, rows, calls)
-    one = single_row_latency(whole.score_one, rows, n_calls=calls)
+        return runtime, cut.share, nominal, steady_latency(runtime, rows, calls)
+    one = steady_latency(whole, rows, calls)
     if one["p99_us"] <= budget_us:
         return whole, 1.0, budget_us, one
     fitted = cut_within(cutter, budget_us, schema, rows, calls, one["p99_us"])

@@ -268,20 +268,23 @@ def test_a_cut_that_fits_far_under_its_budget_is_grown_again(monkeypatch):
                 share=share, teacher=share, predicted_p99_us=5.0 * share, tree_steps=1000 * share
             )
 
-    def latency(score, rows, n_calls):  # 10 us times the share; the first timing 3x that
+    def latency(score, rows, n_calls):  # 40 us times the share squared (caches outgrown)
         timed.append(score)
-        return {"p99_us": 10.0 * score * (3.0 if len(timed) == 1 else 1.0)}
+        spike = 10.0 if len(timed) % 3 == 1 else 1.0  # one round in three preempted
+        return {"p99_us": 40.0 * score**2 * spike}
 
     monkeypatch.setattr(
         lf, "compile_teacher", lambda share, schema: SimpleNamespace(score_one=share)
     )
     monkeypatch.setattr(lf, "single_row_latency", latency)
     cut, _, one, nominal = lf.cut_within(Cutter(), 2.0, None, [], 10, whole_p99=30.0)
-    # 2 us measures 12 (a noisy first timing): cut to 0.9 * 2 * 2 / 12 = 0.3 us, which measures
-    # 0.6 of 2; grown to 0.3 * 0.95 * 2 / 0.6 = 0.95 us (under halfway to 2), which fills 1.9
-    assert asked == [2.0, pytest.approx(0.3), pytest.approx(0.95)]
-    assert cut.share == pytest.approx(0.19) and one["p99_us"] == pytest.approx(1.9)
-    assert nominal == pytest.approx(0.95)
+    # 2 us measures 6.4 (the round of median p99 of three): cut to 0.9 * 2 * 2 / 6.4 = 0.5625 us,
+    # 0.51 us, a quarter of 2; grown to halfway to 2, 1.28 us, over (2.62); then halfway to
+    # that, 0.92 us: 1.35 us, within the budget
+    assert asked == pytest.approx([2.0, 0.5625, 1.28125, 0.921875])
+    assert len(timed) == 3 * len(asked)
+    assert cut.share == pytest.approx(0.184375) and one["p99_us"] == pytest.approx(1.3598, abs=1e-4)
+    assert nominal == pytest.approx(0.921875)
 
 
 def test_k_classes_get_the_teachers_cuts_on_their_frontier_too():
