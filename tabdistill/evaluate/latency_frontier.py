@@ -82,20 +82,20 @@ def measure_frontier(model, Z_test, y_test, rows, latency_calls, stages) -> list
             budgets = sorted({p.budget_us for p in points if p.budget_us is not None})
             whole = out[-1]["single_row_p99_us"]
             test = (Z_test, y_test, rows)
-            out += _teacher_cuts(model, cutter, budgets, test, latency_calls, whole)
+            # each cut tried is timed in CUT_TIMINGS rounds of the whole teacher's calls
+            out += _teacher_cuts(model, cutter, budgets, test, calls, whole)
         stage.update()
     return out
 
 
-def _teacher_cuts(model, cutter, budgets, test, latency_calls, whole_p99) -> list[dict]:
+def _teacher_cuts(model, cutter, budgets, test, calls, whole_p99) -> list[dict]:
     """The teacher cut to each of ``budgets`` where it must be cut as measured here
-    (:func:`cut_within`), measured like the students; ``test``: ``(Z_test, y_test, rows)``,
-    ``whole_p99`` the whole compiled teacher's measured p99."""
+    (:func:`cut_within`, each cut timed in rounds of ``calls``), scored like the students;
+    ``test``: ``(Z_test, y_test, rows)``, ``whole_p99`` the whole compiled teacher's measured
+    p99."""
     out = []
     for budget in budgets:
-        fitted = cut_within(
-            cutter, budget, model.encoder_.schema_, test[2], latency_calls, whole_p99
-        )
+        fitted = cut_within(cutter, budget, model.encoder_.schema_, test[2], calls, whole_p99)
         if fitted is None:
             continue
         cut, runtime, one, nominal = fitted
@@ -105,7 +105,7 @@ def _teacher_cuts(model, cutter, budgets, test, latency_calls, whole_p99) -> lis
                 "latency_budget_us": budget,
                 "source": "teacher cut",
                 "shipped": False,
-                **_measure(runtime, *test, latency_calls, one),
+                **_measure(runtime, *test, calls, one),
                 "tree_share": round(cut.share, 4),
                 # what teacher_runtime_at takes to make this cut again
                 "cut_budget_us": round(nominal, 4),
