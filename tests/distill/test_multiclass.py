@@ -483,8 +483,9 @@ def test_cli_benchmark_on_a_multiclass_csv(fraud_csv, tmp_path, capsys):
 
     from tabdistill.cli import main
 
-    out, rep = tmp_path / "out.json", tmp_path / "rep"
+    out, rep, reg = tmp_path / "out.json", tmp_path / "rep", tmp_path / "reg"
     args = ["benchmark", str(fraud_csv["all"]), "--target", "fraud_type"]
+    args += ["--save", str(reg), "--teacher-budget", "0.5"]  # the teacher cut ships, K classes
     assert main([*args, "--json", str(out), "--report", str(rep), *FAST_CLI]) == 0
     printed = capsys.readouterr().out
     assert "4 classes" in printed and "confusion matrix" in printed and "top2" in printed
@@ -508,6 +509,20 @@ def test_cli_benchmark_on_a_multiclass_csv(fraud_csv, tmp_path, capsys):
     documented = (Path(__file__).parents[2] / "docs" / "benchmark-json.md").read_text()
     for key in [*result, *student, *result["per_class"]["student"], *result["fidelity"]]:
         assert f"`{key}`" in documented, key
+    cut = result["shipped_teacher"]
+    assert 0 < cut["tree_share"] < 1 and "threshold_from" not in cut  # the most probable class
+    scores = tmp_path / "teacher.csv"
+    argv = ["predict", "--model", str(reg), "--input", str(fraud_csv["all"]), "--output"]
+    assert main([*argv, str(scores), "--scorer", "teacher", "-q"]) == 0
+    from tabdistill.ops.persist import load_model
+    from tabdistill.ops.registry import Registry
+
+    version = Registry(reg).production()
+    model = load_model(reg / version / "model.skops")
+    X = pd.read_csv(fraud_csv["all"]).drop(columns="fraud_type")
+    expected = model.teacher_runtime_at(cut["cut_budget_us"]).score_batch(X)
+    names = [f"probability_{c}" for c in TYPES]
+    np.testing.assert_allclose(pd.read_csv(scores)[names], expected, rtol=0, atol=1e-12)
 
 
 def test_retraining_job_and_predict_on_a_multiclass_csv(fraud_csv, tmp_path, capsys):
