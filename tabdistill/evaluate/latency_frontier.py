@@ -139,7 +139,8 @@ def cut_within(cutter, budget, schema, rows, calls, whole_p99):
     at most halfway to the smallest cut measured over. At most :data:`CUT_RETRIES` cuts after the
     first, each timed by :func:`steady_latency`; the largest that fits is kept (the last one
     tried where none does)."""
-    fit, over, last = None, None, None  # (cut, runtime, latency, cost budget)
+    fit = last = None  # (cut, runtime, latency, cost budget)
+    over = None  # (cost model's p99, measured p99) of the smallest cut measured over
     nominal, p99 = budget, whole_p99
     for _ in range(1 + CUT_RETRIES):
         cut = cutter.cut(nominal)
@@ -152,8 +153,8 @@ def cut_within(cutter, budget, schema, rows, calls, whole_p99):
         if not cut.tree_steps:  # no trees to cut (a linear teacher)
             break
         if p99 > budget:
-            if over is None or cut.predicted_p99_us < over[0].predicted_p99_us:
-                over = (cut, None, {"p99_us": p99}, nominal)
+            if over is None or cut.predicted_p99_us < over[0]:
+                over = (cut.predicted_p99_us, p99)
         elif last is None:  # the whole teacher fits as measured
             break
         elif fit is None or cut.share > fit[0].share:
@@ -181,11 +182,11 @@ def steady_latency(runtime, rows, calls) -> dict:
 def _next_nominal(fit, over, budget) -> float | None:
     """The cost budget of the next cut tried (see :func:`cut_within`); None: stop."""
     if fit is None:
-        return 0.9 * over[0].predicted_p99_us * budget / over[2]["p99_us"]
+        return 0.9 * over[0] * budget / over[1]
     used = fit[2]["p99_us"]
     if over is None or used >= CUT_FILL * budget:
         return None
-    low, high = fit[0].predicted_p99_us, over[0].predicted_p99_us
+    low, high = fit[0].predicted_p99_us, over[0]
     grown = min(low * 0.95 * budget / used, (low + high) / 2)
     return grown if grown > low else None
 

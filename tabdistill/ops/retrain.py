@@ -442,8 +442,9 @@ def decision_of(model) -> dict:
 
 def with_teacher_threshold(decision: dict, shipped) -> dict:
     """``decision`` (of :func:`decision_of`) with the threshold of the teacher a version ships
-    at a latency budget (a :class:`~tabdistill.evaluate.shipped_teacher.ShippedTeacher`)."""
-    if "teacher_threshold" not in decision or shipped.runtime is None:
+    at a latency budget (a :class:`~tabdistill.evaluate.shipped_teacher.ShippedTeacher`; None:
+    the whole teacher, whose threshold it has)."""
+    if shipped is None or shipped.runtime is None or "teacher_threshold" not in decision:
         return decision
     return {**decision, "teacher_threshold": shipped.threshold}
 
@@ -463,9 +464,7 @@ def _manifest(config, trained, production_version, production, gate, start) -> d
         "packages": package_versions(),
         "schema": model.encoder_.schema_.to_dict(),
         "classes": [str(c) for c in model.classes_],
-        "decision": decision_of(model)
-        if trained.teacher is None
-        else with_teacher_threshold(decision_of(model), trained.teacher),
+        "decision": with_teacher_threshold(decision_of(model), trained.teacher),
         "data": {
             "files": [str(f) for f in trained.files],
             "sha256": sha256(trained.files, with_names=True),
