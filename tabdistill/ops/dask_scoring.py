@@ -31,7 +31,7 @@ from tabdistill_runtime import CompiledModel
 
 from ..exceptions import ConfigError, DataError, TabDistillError
 from .config import check_scheduler_address
-from .registry import load_runtime
+from .registry import load_runtime, scorer_text
 from .scoring import CHUNK_READ_ERRORS as READ_ERRORS
 from .scoring import FrameScorer, _check_header, check_scoring
 
@@ -301,7 +301,9 @@ def score_files(
     if not output_dir.parent.is_dir():
         raise DataError(f"the output folder '{output_dir.parent}' does not exist: create it first.")
     manifest, runtime = load_runtime(model, scorer)
-    logger.info("scoring with the %s of version %s", scorer, manifest["version"])
+    logger.info(
+        "scoring with the %s of version %s", scorer_text(manifest, scorer), manifest["version"]
+    )
     frame_scorer = FrameScorer(manifest, runtime, id_column)
     if fmt == "csv":
         _check_header(Path(files[0]), runtime, id_column)

@@ -538,6 +538,17 @@ def check_scorer(scorer) -> str:
     return scorer
 
 
+def scorer_text(manifest: dict, scorer: str) -> str:
+    """The scorer of a version in words, for a log line: ``"teacher (cut to 65% of its trees
+    for 20 us)"`` where its compiled teacher was cut to a latency budget."""
+    cut = (manifest.get("teacher_runtime") or {}).get("cut") if scorer == "teacher" else None
+    if not cut or cut.get("tree_share", 1.0) >= 1.0:
+        return scorer
+    return (
+        f"teacher (cut to {cut['tree_share']:.0%} of its trees for {cut['latency_budget_us']:g} us)"
+    )
+
+
 def load_runtime(path, scorer: str = "student") -> tuple[dict, CompiledModel]:
     """Manifest and compiled model of a version directory or a registry's production.
 

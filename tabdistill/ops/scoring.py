@@ -24,7 +24,7 @@ from .._suggest import did_you_mean
 from ..data.encoder import TabularEncoder
 from ..data.io import READ_ERRORS, csv_error, header_names
 from ..exceptions import ArtifactError, ConfigError, DataError, SchemaError
-from .registry import check_scorer, load_runtime
+from .registry import check_scorer, load_runtime, scorer_text
 
 logger = logging.getLogger(__name__)
 
@@ -271,7 +271,9 @@ def score_csv(
     if chunk_size < 1:
         raise DataError(f"chunk size must be positive, got {chunk_size}.")
     manifest, runtime = load_runtime(model, scorer)
-    logger.info("scoring with the %s of version %s", scorer, manifest["version"])
+    logger.info(
+        "scoring with the %s of version %s", scorer_text(manifest, scorer), manifest["version"]
+    )
     _check_header(input_path, runtime, id_column)
     frame_scorer = FrameScorer(manifest, runtime, id_column, reasons)
     # same folder (atomic rename), same extension (same compression) as the output

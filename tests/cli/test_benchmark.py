@@ -1,6 +1,7 @@
 """``tabdistill benchmark --save``: the fitted model outlives the run."""
 
 import json
+import logging
 
 import numpy as np
 import pandas as pd
@@ -83,7 +84,7 @@ def test_save_refuses_a_version_folder_before_any_work(tmp_path, capsys):
     assert len(err) == 1 and "is a model version folder" in err[0]
 
 
-def test_saved_benchmark_ships_the_teacher_cut_to_its_budget(tmp_path, capsys):
+def test_saved_benchmark_ships_the_teacher_cut_to_its_budget(tmp_path, capsys, caplog):
     X, y = mixed_frame(400, seed=3)
     data = tmp_path / "data.csv"
     X.assign(label=y).to_csv(data, index=False)
@@ -105,8 +106,11 @@ def test_saved_benchmark_ships_the_teacher_cut_to_its_budget(tmp_path, capsys):
     assert cut["metrics"]["roc_auc"] < 1.0 and manifest["decision"]["teacher_threshold"] == 0.5
     scores = tmp_path / "scores.csv"
     predict = ["predict", "--model", str(reg), "--input", str(data), "--output", str(scores)]
-    assert main([*predict, "--scorer", "teacher", "-q"]) == 0
+    with caplog.at_level(logging.INFO, logger="tabdistill.ops.scoring"):
+        assert main([*predict, "--scorer", "teacher", "-q"]) == 0
     np.testing.assert_allclose(pd.read_csv(scores)["probability"], expected, atol=1e-12)
+    said = f"scoring with the teacher (cut to {cut['tree_share']:.0%} of its trees for 0.5 us)"
+    assert said in caplog.text
     capsys.readouterr()
     assert main(["inspect", str(reg)]) == 0
     assert "teacher at 0.5 us: cut to " in capsys.readouterr().out
