@@ -97,6 +97,11 @@ def run(args) -> int:
         f"student on holdout: ROC-AUC {student['roc_auc']:.4f}, PR-AUC "
         f"{student['average_precision']:.4f}, p99 {p99:.1f} µs"
     )
+    cut = (outcome.manifest.get("teacher_runtime") or {}).get("cut")
+    if cut:  # registry.teacher_budget_us
+        from ..evaluate.shipped_teacher import shipped_teacher_text
+
+        print(shipped_teacher_text(cut, "holdout rows"))
     if outcome.outcome == "promoted":
         print(f"version {outcome.version} promoted to production")
     elif outcome.outcome == "rejected":

@@ -347,6 +347,7 @@ def _retrain(config, registry, dry_run, start, fp):
         version = registry.write_version(
             manifest, trained.model.runtime_, keep, teacher=teacher, teacher_info=info
         )
+        manifest = registry.manifest(version)  # as written: its files and teacher runtime too
         if gate.passed:
             registry.promote(version)
             logger.info("version %s promoted to production", version)

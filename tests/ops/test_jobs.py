@@ -454,6 +454,7 @@ def test_a_job_ships_its_teacher_cut_to_the_registry_teacher_budget(tmp_path, ca
         )
     )
     assert main(["retrain", "--config", str(config), "-q"]) == 0
+    assert "teacher at 0.5 us: cut to " in capsys.readouterr().out
     manifest, runtime = load_runtime(tmp_path / "reg", "teacher")
     cut = manifest["teacher_runtime"]["cut"]
     assert 0 < cut["tree_share"] < 1 and cut["latency_budget_us"] == 0.5
