@@ -108,7 +108,7 @@ def teacher_at_budget(model, budget_us, Z, y, *, calls=2_000, nominal=None):
         "within_budget": one["p99_us"] <= budget_us,
         "metrics": metrics.classification_metrics(y, scores),
     }
-    threshold = _threshold(model, whole.score_encoded(Z), scores) if share < 1.0 else None
+    threshold = _threshold(model, whole, Z, scores) if share < 1.0 else None
     if threshold is None:
         threshold = model.teacher_decision_threshold_
     elif threshold != model.teacher_decision_threshold_:
@@ -135,14 +135,14 @@ def _cut(cutter, budget_us, schema, rows, calls, whole, nominal):
     return runtime, cut.share, cost_budget, one
 
 
-def _threshold(model, whole_scores, cut_scores) -> float | None:
-    """The cut's threshold flagging the share of rows the whole teacher flags at its own,
-    where the fit's rule is a target met on validation rows; None otherwise (K classes, or a
-    fixed probability, which holds for the cut as it is)."""
-    rule, whole = model.threshold, model.teacher_decision_threshold_
-    if whole is None or not isinstance(rule, dict):
+def _threshold(model, whole, Z, cut_scores) -> float | None:
+    """The cut's threshold flagging the share of rows ``Z`` the ``whole`` compiled teacher
+    flags at its own, where the fit's rule is a target met on validation rows; None otherwise
+    (K classes, or a fixed probability, which holds for the cut as it is)."""
+    rule, at = model.threshold, model.teacher_decision_threshold_
+    if at is None or not isinstance(rule, dict):
         return None
-    flagged = int(np.sum(whole_scores >= whole))
+    flagged = int(np.sum(whole.score_encoded(Z) >= at))
     if flagged == 0:
         return float(np.inf)
     return float(np.sort(cut_scores)[::-1][flagged - 1])

@@ -85,8 +85,8 @@ def format_table(summary: dict) -> str:
         tail.append(f"NOTE: {note}")
     details = _class_lines(summary) if "per_class" in summary else _decision_lines(summary)
     shipped = summary.get("shipped_teacher")
-    shipped = ["", shipped_teacher_text(shipped)] if shipped else []
-    return "\n".join([head, "", *lines, "", *tail, *details, *frontier_lines(summary), *shipped])
+    teacher = ["", shipped_teacher_text(shipped)] if shipped else []
+    return "\n".join([head, "", *lines, "", *tail, *details, *frontier_lines(summary), *teacher])
 
 
 def _class_lines(summary: dict) -> list[str]:
