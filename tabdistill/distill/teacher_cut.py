@@ -1,14 +1,25 @@
-"""The teacher cut to a latency budget: every member keeps the same share of its trees.
+"""The teacher cut to a latency budget: each member keeps the first share of its trees
+that its weight per tree step affords.
 
 A boosted member's first rounds are a model of their own (boosting adds them in
-order), and a forest's first trees are a smaller forest of the same kind. The
-teacher cut to a share ``s`` keeps the first ``s`` of every tree member's rounds or
-trees (at least one), each fold model of a fold-averaged member alike, and its
-linear member whole, blended with the teacher's weights: a smaller ensemble of
-the same members that scores as the teacher does where ``s`` is 1. No choice is
-made on data: :func:`cut_teacher` takes the largest share whose tree steps (each
-kept tree's depth, summed, as the students' cost model counts them) fit the
-budget at :data:`~tabdistill.distill.sizes.TREE_STEP_NS` a step.
+order), and a forest's first trees are a smaller forest of the same kind. A cut of
+the teacher keeps the first rounds or trees of every tree member (at least one),
+each fold model of a fold-averaged member alike, and its linear member whole,
+blended with the teacher's weights: a smaller ensemble of the same members that
+scores as the teacher does where every share is 1.
+
+Members are not cut alike: the budget's tree steps are shared among the tree members
+in proportion to their blend weights, and a member whose share covers all its trees
+keeps them whole and leaves the rest to the others. Member ``m`` keeps the share
+``min(1, lam * w_m / C_m)`` of its trees (``w_m`` its weight, ``C_m`` its tree steps,
+``lam`` the largest that fits), so a member the blend weighs little but whose trees
+are deep (a forest at a twentieth of the blend and a third of the teacher's steps)
+gives up its trees first; this is the best split where what a member adds grows as
+the logarithm of the share it keeps. On the development suite it scores higher than
+every member keeping the same share at 2 to 50 us (``docs/results.md#the-teacher-cut-
+to-a-budget``). No choice is made on data: the weights are the teacher's, the steps
+(each kept tree's depth, summed, as the students' cost model counts them) cost
+:data:`~tabdistill.distill.sizes.TREE_STEP_NS` a step.
 
 Where the teacher's lead comes from averaging members a student cannot hold (a
 forest beside two boosters on a few thousand rows), its cut keeps more of the lead
@@ -21,7 +32,7 @@ from __future__ import annotations
 import copy
 import json
 import numbers
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.ensemble._forest import ForestClassifier
@@ -38,18 +49,23 @@ class TeacherCut:
     Attributes
     ----------
     teacher : TeacherEnsemble
-        A copy of the fitted teacher whose members keep ``share`` of their trees; it
-        predicts and compiles (:func:`~tabdistill.distill.teacher_runtime.compile_teacher`)
-        as the teacher does.
+        A copy of the fitted teacher whose tree members keep their first rounds or trees
+        (``member_shares``); it predicts and compiles
+        (:func:`~tabdistill.distill.teacher_runtime.compile_teacher`) as the teacher does.
     share : float
-        The share of every tree member's rounds or trees kept (1.0: the whole teacher).
+        The share of the teacher's trees kept, all tree members counted (1.0: the whole
+        teacher).
     tree_steps : float
         Tree steps of one row through it (each kept tree's depth, summed).
+    member_shares : dict
+        ``member -> share`` of its rounds or trees kept (members with weight; 1.0 for one
+        without tree steps, such as the linear member).
     """
 
     teacher: object
     share: float
     tree_steps: float
+    member_shares: dict = field(default_factory=dict)
 
     @property
     def predicted_p99_us(self) -> float:
@@ -57,7 +73,7 @@ class TeacherCut:
 
 
 def cut_teacher(teacher, budget_us: float) -> TeacherCut | None:
-    """The teacher cut to the largest share of its trees that fits ``budget_us``.
+    """The teacher cut to the largest allocation of its trees that fits ``budget_us``.
 
     Parameters
     ----------
@@ -71,7 +87,8 @@ def cut_teacher(teacher, budget_us: float) -> TeacherCut | None:
     -------
     TeacherCut or None
         The cut teacher (the teacher itself, share 1.0, when all of it fits), or None
-        when one tree of each tree member does not fit.
+        when one tree of each tree member does not fit. A larger budget keeps at least
+        as many trees of every member.
 
     Raises
     ------
@@ -104,15 +121,28 @@ class TeacherCutter:
             for name, est in teacher.estimators_.items()
             if teacher.weights_.get(name, 0) > 0
         }
+        whole = {name: _steps({name: c}, 1.0) for name, c in self.costs.items()}
+        # a member's priority: its weight per tree step (a member without trees is free)
+        self.priority = {
+            name: teacher.weights_[name] / steps if steps else np.inf
+            for name, steps in whole.items()
+        }
 
     @property
     def steps(self) -> float:
         """Tree steps of one row through the whole teacher."""
         return _steps(self.costs, 1.0)
 
+    def shares(self, scale: float) -> dict:
+        """``member -> share`` of its trees kept at ``scale`` (each member's priority times
+        ``scale``, at most 1)."""
+        return {
+            name: 1.0 if p == np.inf else min(1.0, scale * p) for name, p in self.priority.items()
+        }
+
     def cut(self, budget_us) -> TeacherCut | None:
-        """The teacher cut to the largest share whose steps fit ``budget_us`` (see
-        :func:`cut_teacher`)."""
+        """The teacher cut to the largest scale of its members' shares whose steps fit
+        ``budget_us`` (see :func:`cut_teacher`)."""
         real = isinstance(budget_us, numbers.Real) and not isinstance(budget_us, bool)
         if not real or not budget_us > 0:
             raise ValueError(
@@ -120,27 +150,38 @@ class TeacherCutter:
             )
         cap, costs = budget_us * 1000 / TREE_STEP_NS, self.costs
         if _steps(costs, 1.0) <= cap:
-            return TeacherCut(self.teacher, 1.0, _steps(costs, 1.0))
+            return TeacherCut(self.teacher, 1.0, _steps(costs, 1.0), dict.fromkeys(costs, 1.0))
         if _steps(costs, 0.0) > cap:
             return None
-        lo, hi = 0.0, 1.0  # the steps grow with the share: bisect for the largest that fits
-        for _ in range(40):
+        # the steps grow with the scale; at 1 / (lowest priority) every share is 1
+        lo, hi = 0.0, 1.0 / min(self.priority.values())
+        for _ in range(60):
             mid = (lo + hi) / 2
-            lo, hi = (mid, hi) if _steps(costs, mid) <= cap else (lo, mid)
+            lo, hi = (mid, hi) if _steps(costs, self.shares(mid)) <= cap else (lo, mid)
+        shares = self.shares(lo)
         cut = copy.copy(self.teacher)
         cut.estimators_ = {
-            name: _cut_member(est, lo, costs[name]) if name in costs else est
+            name: _cut_member(est, shares[name], costs[name]) if name in costs else est
             for name, est in self.teacher.estimators_.items()
         }
-        return TeacherCut(cut, lo, _steps(costs, lo))
+        return TeacherCut(cut, _tree_share(costs, shares), _steps(costs, shares), shares)
 
 
-def _steps(costs: dict, share: float) -> float:
-    """Tree steps of the members' first ``share`` of rounds (per model: an array of the
-    steps of each round)."""
+def _tree_share(costs: dict, shares: dict) -> float:
+    """The share of all the tree members' trees (rounds) kept at ``shares``."""
+    models = [(len(steps), shares[name]) for name, ms in costs.items() for steps in ms]
+    return sum(_kept(n, s) for n, s in models) / max(1, sum(n for n, _ in models))
+
+
+def _steps(costs: dict, shares) -> float:
+    """Tree steps of the members' first ``shares`` of rounds (one share for all, or
+    ``member -> share``; ``costs``: per model, an array of the steps of each round)."""
+    share = shares.get if isinstance(shares, dict) else lambda _: shares
     return float(
         sum(
-            steps[: _kept(len(steps), share)].sum() for models in costs.values() for steps in models
+            steps[: _kept(len(steps), share(name))].sum()
+            for name, models in costs.items()
+            for steps in models
         )
     )
 

@@ -107,6 +107,7 @@ def _teacher_cuts(model, cutter, budgets, test, calls, whole_p99) -> list[dict]:
                 "shipped": False,
                 **_measure(runtime, *test, calls, one),
                 "tree_share": round(cut.share, 4),
+                "member_shares": {m: round(v, 4) for m, v in cut.member_shares.items()},
                 # what teacher_runtime_at takes to make this cut again
                 "cut_budget_us": round(nominal, 4),
                 "tree_steps": cut.tree_steps,

@@ -42,7 +42,8 @@ class ShippedTeacher:
         where no cut fits or the teacher does not compile (``info["left_out"]`` says which).
     info : dict
         What it is, for the manifest's ``teacher_runtime`` entry: ``latency_budget_us``,
-        ``tree_share`` (1.0: the whole teacher), ``cut_budget_us`` (what
+        ``tree_share`` (1.0: the whole teacher), of a cut ``member_shares`` (each tree
+        member's share of its trees kept), ``cut_budget_us`` (what
         ``model.teacher_runtime_at`` takes to make it again), its measured
         ``single_row_p50_us`` / ``single_row_p99_us``, ``within_budget`` (False where even
         the smallest cut tried, or a teacher without trees, measured over it) and
@@ -97,11 +98,13 @@ def teacher_at_budget(model, budget_us, Z, y, *, calls=2_000, nominal=None):
         )
         logger.warning("no compiled teacher at %g us: %s", budget_us, why)
         return ShippedTeacher(None, {"latency_budget_us": float(budget_us), "left_out": why}, None)
-    runtime, share, cost_budget, one = fitted
+    runtime, cut, cost_budget, one = fitted
+    share = 1.0 if cut is None else cut.share
     scores = runtime.score_encoded(Z)
     info = {
         "latency_budget_us": float(budget_us),
         "tree_share": round(share, 4),
+        **({} if share == 1.0 else {"member_shares": _rounded(cut.member_shares)}),
         "cut_budget_us": round(cost_budget, 4),
         "single_row_p50_us": one["p50_us"],
         "single_row_p99_us": one["p99_us"],
@@ -117,22 +120,28 @@ def teacher_at_budget(model, budget_us, Z, y, *, calls=2_000, nominal=None):
 
 
 def _cut(cutter, budget_us, schema, rows, calls, whole, nominal):
-    """``(runtime, share, cost budget, latency)`` of the teacher at ``budget_us``; None when
-    no cut fits."""
+    """``(runtime, cut, cost budget, latency)`` of the teacher at ``budget_us`` (``cut`` None
+    for the whole teacher); None when no cut fits."""
     if nominal is not None:
         cut = cutter.cut(nominal)
         if cut is None:
             return None
-        runtime = whole if cut.share == 1.0 else compile_teacher(cut.teacher, schema)
-        return runtime, cut.share, nominal, steady_latency(runtime, rows, calls)
+        if cut.share == 1.0:
+            return whole, None, nominal, steady_latency(whole, rows, calls)
+        runtime = compile_teacher(cut.teacher, schema)
+        return runtime, cut, nominal, steady_latency(runtime, rows, calls)
     one = steady_latency(whole, rows, calls)
     if one["p99_us"] <= budget_us:
-        return whole, 1.0, budget_us, one
+        return whole, None, budget_us, one
     fitted = cut_within(cutter, budget_us, schema, rows, calls, one["p99_us"])
     if fitted is None:  # no tree to cut (a linear teacher) ships whole, else nothing fits
-        return (whole, 1.0, budget_us, one) if not cutter.steps else None
+        return (whole, None, budget_us, one) if not cutter.steps else None
     cut, runtime, one, cost_budget = fitted
-    return runtime, cut.share, cost_budget, one
+    return runtime, cut, cost_budget, one
+
+
+def _rounded(shares: dict) -> dict:
+    return {name: round(share, 4) for name, share in shares.items()}
 
 
 def _threshold(model, whole, Z, cut_scores) -> float | None:

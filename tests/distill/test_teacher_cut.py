@@ -1,4 +1,7 @@
-"""The teacher cut to a latency budget: the same share of every member's trees."""
+"""The teacher cut to a latency budget: each member's first trees, as many as its weight per
+tree step affords."""
+
+import copy
 
 import numpy as np
 import pytest
@@ -8,7 +11,7 @@ from tabdistill import DistilledClassifier
 from tabdistill.distill.members import FoldAverage
 from tabdistill.distill.sizes import TREE_STEP_NS
 from tabdistill.distill.teacher import TeacherEnsemble
-from tabdistill.distill.teacher_cut import cut_teacher, teacher_steps
+from tabdistill.distill.teacher_cut import TeacherCutter, cut_teacher, teacher_steps
 from tabdistill.distill.teacher_runtime import compile_teacher
 from tabdistill_runtime.trees import walk_structure
 
@@ -79,6 +82,25 @@ def test_members_keep_their_first_rounds_and_trees_and_the_linear_one_whole(bina
     )
     assert members["logistic"] is teacher.estimators_["logistic"]
     assert cut.teacher.weights_ == teacher.weights_
+
+
+def test_a_member_weighed_little_for_its_steps_gives_up_its_trees_first(binary):
+    teacher, _ = binary
+    teacher = copy.copy(teacher)
+    teacher.weights_ = {"lightgbm": 0.6, "xgboost": 0.3, "random_forest": 0.05, "logistic": 0.05}
+    cutter = TeacherCutter(teacher)
+    steps = cutter.steps
+    cuts = [cutter.cut(steps * TREE_STEP_NS / 1000 * f) for f in (0.2, 0.4, 0.7)]
+    for cut in cuts:
+        s = cut.member_shares
+        assert s["random_forest"] < s["xgboost"] and s["random_forest"] < s["lightgbm"]
+        assert s["logistic"] == 1.0  # no tree steps: kept whole
+        kept = sum(len(est.estimators_) for est in [cut.teacher.estimators_["random_forest"]])
+        assert kept == max(1, int(s["random_forest"] * 40))
+    # a larger budget keeps at least as many trees of every member
+    for small, large in zip(cuts, cuts[1:]):
+        assert all(large.member_shares[m] >= small.member_shares[m] for m in small.member_shares)
+        assert large.share > small.share and large.tree_steps > small.tree_steps
 
 
 def test_the_whole_teacher_where_it_fits_none_where_one_tree_each_does_not(binary):
