@@ -13,11 +13,10 @@ in proportion to their blend weights, and a member whose share covers all its tr
 keeps them whole and leaves the rest to the others. Member ``m`` keeps the share
 ``min(1, lam * w_m / C_m)`` of its trees (``w_m`` its weight, ``C_m`` its tree steps,
 ``lam`` the largest that fits), so a member the blend weighs little but whose trees
-are deep (a forest at a twentieth of the blend and a third of the teacher's steps)
+are deep (a forest at a twentieth of the blend and two fifths of the teacher's steps)
 gives up its trees first; this is the best split where what a member adds grows as
-the logarithm of the share it keeps. On the development suite it scores higher than
-every member keeping the same share at 2 to 50 us (``docs/results.md#the-teacher-cut-
-to-a-budget``). No choice is made on data: the weights are the teacher's, the steps
+the logarithm of the share it keeps (``docs/how-it-works.md``, the teacher cut to a
+budget). No choice is made on data: the weights are the teacher's, the steps
 (each kept tree's depth, summed, as the students' cost model counts them) cost
 :data:`~tabdistill.distill.sizes.TREE_STEP_NS` a step.
 
