@@ -57,8 +57,8 @@ class TeacherCut:
     tree_steps : float
         Tree steps of one row through it (each kept tree's depth, summed).
     member_shares : dict
-        ``member -> share`` of its rounds or trees kept (members with weight; 1.0 for one
-        without tree steps, such as the linear member).
+        ``member -> share`` of its rounds or trees kept, for each member with weight whose
+        trees cost steps (the linear member is kept whole).
     """
 
     teacher: object
@@ -149,11 +149,11 @@ class TeacherCutter:
             )
         cap, costs = budget_us * 1000 / TREE_STEP_NS, self.costs
         if _steps(costs, 1.0) <= cap:
-            return TeacherCut(self.teacher, 1.0, _steps(costs, 1.0), dict.fromkeys(costs, 1.0))
+            return TeacherCut(self.teacher, 1.0, _steps(costs, 1.0), self._trees(self.shares(1)))
         if _steps(costs, 0.0) > cap:
             return None
         # the steps grow with the scale; at 1 / (lowest priority) every share is 1
-        lo, hi = 0.0, 1.0 / min(self.priority.values())
+        lo, hi = 0.0, 1.0 / min(self.priority.values())  # a finite one: some trees cost steps
         for _ in range(60):
             mid = (lo + hi) / 2
             lo, hi = (mid, hi) if _steps(costs, self.shares(mid)) <= cap else (lo, mid)
@@ -163,7 +163,13 @@ class TeacherCutter:
             name: _cut_member(est, shares[name], costs[name]) if name in costs else est
             for name, est in self.teacher.estimators_.items()
         }
-        return TeacherCut(cut, _tree_share(costs, shares), _steps(costs, shares), shares)
+        return TeacherCut(
+            cut, _tree_share(costs, shares), _steps(costs, shares), self._trees(shares)
+        )
+
+    def _trees(self, shares: dict) -> dict:
+        """``shares`` of the members whose trees cost steps."""
+        return {name: s for name, s in shares.items() if self.priority[name] != np.inf}
 
 
 def _tree_share(costs: dict, shares: dict) -> float:

@@ -107,7 +107,7 @@ def _teacher_cuts(model, cutter, budgets, test, calls, whole_p99) -> list[dict]:
                 "shipped": False,
                 **_measure(runtime, *test, calls, one),
                 "tree_share": round(cut.share, 4),
-                "member_shares": {m: round(v, 4) for m, v in cut.member_shares.items()},
+                "member_shares": rounded_shares(cut),
                 # what teacher_runtime_at takes to make this cut again
                 "cut_budget_us": round(nominal, 4),
                 "tree_steps": cut.tree_steps,
@@ -116,6 +116,11 @@ def _teacher_cuts(model, cutter, budgets, test, calls, whole_p99) -> list[dict]:
             }
         )
     return out
+
+
+def rounded_shares(cut) -> dict:
+    """A teacher cut's ``member_shares``, rounded for a report."""
+    return {name: round(share, 4) for name, share in cut.member_shares.items()}
 
 
 #: Cuts of the teacher tried after the first when its measured p99 is over the budget.

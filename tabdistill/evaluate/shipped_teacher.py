@@ -26,7 +26,7 @@ from .. import metrics
 from ..distill.compiled import compiled_teacher
 from ..distill.teacher_cut import TeacherCutter
 from ..distill.teacher_runtime import compile_teacher
-from .latency_frontier import cut_within, steady_latency
+from .latency_frontier import cut_within, rounded_shares, steady_latency
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ def teacher_at_budget(model, budget_us, Z, y, *, calls=2_000, nominal=None):
     info = {
         "latency_budget_us": float(budget_us),
         "tree_share": round(share, 4),
-        **({} if share == 1.0 else {"member_shares": _rounded(cut.member_shares)}),
+        **({} if share == 1.0 else {"member_shares": rounded_shares(cut)}),
         "cut_budget_us": round(cost_budget, 4),
         "single_row_p50_us": one["p50_us"],
         "single_row_p99_us": one["p99_us"],
@@ -138,10 +138,6 @@ def _cut(cutter, budget_us, schema, rows, calls, whole, nominal):
         return (whole, None, budget_us, one) if not cutter.steps else None
     cut, runtime, one, cost_budget = fitted
     return runtime, cut, cost_budget, one
-
-
-def _rounded(shares: dict) -> dict:
-    return {name: round(share, 4) for name, share in shares.items()}
 
 
 def _threshold(model, whole, Z, cut_scores) -> float | None:

@@ -163,6 +163,10 @@ def test_the_frontier_holds_the_teacher_cut_to_each_budget_it_does_not_fit():
     assert [p["latency_budget_us"] for p in cuts] == [1.0, 2.0]
     assert all(KEYS <= set(p) and p["kind"] == "teacher" for p in cuts)
     assert all(0 < p["tree_share"] < 1 for p in cuts)
+    # each tree member's share of its trees; a larger budget keeps at least as many of each
+    assert all(0 < s <= 1 for p in cuts for s in p["member_shares"].values())
+    small, large = (p["member_shares"] for p in cuts)
+    assert small.keys() == large.keys() and all(large[m] >= small[m] for m in small)
     assert all(p["predicted_p99_us"] <= p["latency_budget_us"] for p in cuts)
     assert all(p["tree_steps"] < whole[0]["tree_steps"] for p in cuts)
     assert all(

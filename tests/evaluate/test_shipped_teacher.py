@@ -44,6 +44,7 @@ def test_a_measured_cut_is_shipped_as_teacher_runtime_at_makes_it(fitted):
     nominal = _half_the_teacher_us(model)
     shipped = teacher_at_budget(model, 100.0, Z, y, calls=50, nominal=nominal)
     assert 0 < shipped.info["tree_share"] < 1 and shipped.info["cut_budget_us"] == round(nominal, 4)
+    assert shipped.info["member_shares"] and "logistic" not in shipped.info["member_shares"]
     scores = shipped.runtime.score_encoded(Z)
     again = model.teacher_runtime_at(nominal).score_encoded(Z)
     np.testing.assert_allclose(scores, again, rtol=0, atol=1e-12)
