@@ -147,9 +147,9 @@ class CompiledStudentMixin:
     def teacher_runtime_at(self, budget_us: float):
         """The teacher cut to ``budget_us`` microseconds, compiled.
 
-        Every tree member keeps the same share of its rounds or trees, the largest whose
-        tree steps fit the budget at the students' cost model, and the linear member is
-        kept whole, blended with the teacher's weights (see
+        Each tree member keeps its first rounds or trees, the budget's tree steps (at the
+        students' cost model) shared among them in proportion to their blend weights, and
+        the linear member is kept whole, blended with the teacher's weights (see
         :mod:`tabdistill.distill.teacher_cut`). Where the teacher's lead comes from
         averaging members, its cut may keep more of it than a student of the same latency;
         ``tabdistill benchmark`` puts both on its frontier.
