@@ -130,3 +130,23 @@ def test_the_distiller_compiles_its_teacher_cut_to_a_budget():
     )
     with pytest.raises(ValueError, match="no cut of the teacher fits 0.001 us"):
         model.teacher_runtime_at(0.001)
+
+
+def test_a_member_whose_trees_cost_no_steps_is_kept_whole():
+    X, y = mixed_frame(400, seed=5)
+    members = {
+        "lightgbm": {"n_estimators": 5, "min_child_samples": 10_000},  # no split: depth 0
+        "xgboost": {"n_estimators": 30},
+    }
+    teacher = TeacherEnsemble(members=members, cv=2, random_state=0, n_jobs=1).fit(X, y)
+    teacher.weights_ = {"lightgbm": 0.5, "xgboost": 0.5}
+    for name in [n for n in members if teacher.estimators_.get(n) is None]:
+        one = TeacherEnsemble(members={name: members[name]}, cv=2, random_state=0, n_jobs=1)
+        teacher.estimators_[name] = one.fit(X, y).estimators_[name]
+    cutter = TeacherCutter(teacher)
+    assert cutter.priority["lightgbm"] == np.inf  # its trees cost no steps
+    cut = cutter.cut(cutter.steps * TREE_STEP_NS / 1000 / 2)
+    assert cut is not None and 0 < cut.member_shares["xgboost"] < 1
+    assert "lightgbm" not in cut.member_shares  # free: all its rounds kept
+    rounds = teacher.estimators_["lightgbm"].booster_.current_iteration()
+    assert cut.teacher.estimators_["lightgbm"].booster_.current_iteration() == rounds
