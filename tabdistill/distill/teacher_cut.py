@@ -149,7 +149,8 @@ class TeacherCutter:
             )
         cap, costs = budget_us * 1000 / TREE_STEP_NS, self.costs
         if _steps(costs, 1.0) <= cap:
-            return TeacherCut(self.teacher, 1.0, _steps(costs, 1.0), self._trees(self.shares(1)))
+            whole = self._trees(dict.fromkeys(costs, 1.0))
+            return TeacherCut(self.teacher, 1.0, _steps(costs, 1.0), whole)
         if _steps(costs, 0.0) > cap:
             return None
         # the steps grow with the scale; at 1 / (lowest priority) every share is 1

@@ -108,6 +108,7 @@ def test_the_whole_teacher_where_it_fits_none_where_one_tree_each_does_not(binar
     steps = teacher_steps(teacher)
     whole = cut_teacher(teacher, steps * TREE_STEP_NS / 1000)
     assert whole.share == 1.0 and whole.teacher is teacher and whole.tree_steps == steps
+    assert whole.member_shares == dict.fromkeys(["lightgbm", "xgboost", "random_forest"], 1.0)
     assert cut_teacher(teacher, 0.001) is None  # 0.2 steps: not one tree
     for bad in (0, -5.0, "10"):
         with pytest.raises(ValueError, match="budget_us must be a positive number"):
