@@ -458,6 +458,7 @@ def test_a_job_ships_its_teacher_cut_to_the_registry_teacher_budget(tmp_path, ca
     manifest, runtime = load_runtime(tmp_path / "reg", "teacher")
     cut = manifest["teacher_runtime"]["cut"]
     assert 0 < cut["tree_share"] < 1 and cut["latency_budget_us"] == 0.5
+    assert cut["member_shares"] and all(0 < v <= 1 for v in cut["member_shares"].values())
     assert cut["metrics"]["roc_auc"] > 0.5 and runtime.kind == "blend"
     # the rule is met on validation rows the version does not keep: the cut flags the share of
     # holdout rows the whole teacher flags
