@@ -147,10 +147,9 @@ class TeacherCutter:
             raise ValueError(
                 f"budget_us must be a positive number of microseconds; got {budget_us!r}."
             )
-        cap, costs = budget_us * 1000 / TREE_STEP_NS, self.costs
-        if _steps(costs, 1.0) <= cap:
-            whole = self._trees(dict.fromkeys(costs, 1.0))
-            return TeacherCut(self.teacher, 1.0, _steps(costs, 1.0), whole)
+        cap, costs, steps = budget_us * 1000 / TREE_STEP_NS, self.costs, self.steps
+        if steps <= cap:
+            return TeacherCut(self.teacher, 1.0, steps, self._trees(dict.fromkeys(costs, 1.0)))
         if _steps(costs, 0.0) > cap:
             return None
         # the steps grow with the scale; at 1 / (lowest priority) every share is 1
