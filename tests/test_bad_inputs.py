@@ -59,6 +59,8 @@ def files(tmp_path_factory):
     (root / "dup.csv").write_text(
         "x1,x1,label\n" + "".join(f"{i},{i * 2},{i % 2}\n" for i in range(40))
     )
+    frame.to_csv(root / "semicolon.csv", sep=";", decimal=",", index=False)
+    frame.to_csv(root / "tabs.tsv", sep="\t", index=False)
     (root / "multi.csv").write_text("a,label\n" + "".join(f"{i},{i % 3}\n" for i in range(40)))
     (root / "single.csv").write_text("a,label\n" + "".join(f"{i},1\n" for i in range(40)))
     (root / "continuous.csv").write_text(
@@ -98,6 +100,8 @@ BENCHMARK = [
     (["header_only.csv", "--target", "label"], "no data rows"),
     (["latin1.csv", "--target", "label"], "not UTF-8"),
     (["dup.csv", "--target", "label"], "more than once"),
+    (["semicolon.csv", "--target", "label"], "separated by semicolons, not commas"),
+    (["tabs.tsv", "--target", "label"], "separated by tabs"),
     (["train.csv", "--target", "nope"], "target column 'nope' not found"),
     (["multi.csv", "--target", "label"], "too few rows of class 1 to split"),
     (["single.csv", "--target", "label"], "one class only"),
@@ -153,6 +157,7 @@ RETRAIN = [
     ("", "latin1.toml", "is not UTF-8"),
     ("", ["--set", "run.dask_scheduler='bogus-address'"], "run.dask_scheduler"),
     ("", ["--train", "corrupt.csv.gz"], "could not read"),
+    ("", ["--train", "semicolon.csv"], "separated by semicolons"),
     ("", ["--train", "three.csv", "--set", "decision.threshold={fpr=0.01}"], "3 classes"),
     ("", ["--target", "lable"], "Did you mean 'label'?"),
     ("", ["--holdout", "train.csv"], "also a training file"),
@@ -166,6 +171,7 @@ PREDICT = [
     (["--input", "header_only.csv"], "no data rows"),
     (["--input", "latin1.csv"], "not UTF-8"),
     (["--input", "dup.csv"], "more than once"),
+    (["--input", "semicolon.csv"], "separated by semicolons"),
     (["--input", "missing_column.csv"], "x2"),
     (["--input", "train.csv", "--output", "no_such_dir/out.csv"], "does not exist"),
     (["--input", "train.csv", "--output", "a_file"], "exists"),

@@ -93,8 +93,8 @@ def header_names(path) -> list[str]:
     Raises
     ------
     DataError
-        If the file is missing, a directory, not text in UTF-8, empty, or
-        names a column twice.
+        If the file is missing, a directory, not text in UTF-8, empty, separated by
+        semicolons, tabs or vertical bars instead of commas, or names a column twice.
     """
     path = Path(path)
     if not path.exists():
@@ -103,6 +103,8 @@ def header_names(path) -> list[str]:
         raise DataError(f"expected a CSV file, got the directory '{path}'.")
     first = _parse(path, header=None, nrows=1, dtype=str, keep_default_na=False)
     names = [str(v) for v in first.iloc[0]] if len(first) else []
+    if len(names) == 1:
+        _refuse_other_separator(path, names[0])
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise DataError(
@@ -110,6 +112,24 @@ def header_names(path) -> list[str]:
             "needs its own name. Fix the export."
         )
     return names
+
+
+#: Separators other than the comma that exports use, as the error names them.
+OTHER_SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+
+
+def _refuse_other_separator(path, name: str) -> None:
+    """Refuse a file whose one header name holds another separator: the file is not
+    comma-separated, and read as one it would be one text column (never guessed)."""
+    for sep, what in OTHER_SEPARATORS.items():
+        if sep in name:
+            decimal = ", decimal=','" if sep == ";" else ""
+            raise DataError(
+                f"'{path}' reads as a single column ({name[:60]!r}): its header is separated "
+                f"by {what}, not commas. tabdistill reads comma-separated files: re-export "
+                f"it with commas, e.g. pandas.read_csv(path, sep={sep!r}{decimal})"
+                ".to_csv('data.csv', index=False)."
+            )
 
 
 def split_target(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, pd.Series]:
