@@ -34,7 +34,8 @@ def read_csv(path, **kwargs) -> pd.DataFrame:
         If the file does not exist, is empty, or cannot be parsed as CSV.
     """
     path = Path(path)
-    header_names(path)  # exists, readable, one name per column
+    sep = kwargs.get("sep", kwargs.get("delimiter", ","))
+    header_names(path, sep=sep)  # exists, readable, one name per column
     frame = _parse(path, **kwargs)
     if frame.shape[0] == 0:
         raise DataError(f"data file '{path}' has a header but no data rows.")
@@ -84,26 +85,33 @@ def csv_error(path, exc) -> DataError:
     return DataError(f"could not read '{path}' as CSV: {' '.join(str(exc).split())}")
 
 
-def header_names(path) -> list[str]:
+def header_names(path, sep: str = ",") -> list[str]:
     """The column names of a CSV file as written in its first line.
 
     pandas renames a repeated name (``amount, amount.1``), which would score a
     column under another column's name; the raw header is checked instead.
 
+    Parameters
+    ----------
+    path : str or path-like
+    sep : str, default ","
+        The file's separator. A comma-separated read of a file separated by semicolons,
+        tabs or vertical bars is refused rather than read as one text column.
+
     Raises
     ------
     DataError
         If the file is missing, a directory, not text in UTF-8, empty, separated by
-        semicolons, tabs or vertical bars instead of commas, or names a column twice.
+        semicolons, tabs or vertical bars when ``sep`` is a comma, or names a column twice.
     """
     path = Path(path)
     if not path.exists():
         raise DataError(f"data file not found: '{path}'. Check the path (it is read as given).")
     if path.is_dir():
         raise DataError(f"expected a CSV file, got the directory '{path}'.")
-    first = _parse(path, header=None, nrows=1, dtype=str, keep_default_na=False)
+    first = _parse(path, sep=sep, header=None, nrows=1, dtype=str, keep_default_na=False)
     names = [str(v) for v in first.iloc[0]] if len(first) else []
-    if len(names) == 1:
+    if len(names) == 1 and sep == ",":
         _refuse_other_separator(path, names[0])
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:

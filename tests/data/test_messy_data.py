@@ -150,3 +150,15 @@ def test_a_stray_costs_one_value_not_the_model():
     assert stray.encoder_.roles_["net_cashflow"] == "numeric"  # not dropped as "ID-like"
     got = stray.report_["validation"]["student"]["roc_auc"]
     assert got == pytest.approx(clean.report_["validation"]["student"]["roc_auc"], abs=0.01)
+
+
+@pytest.mark.parametrize(("sep", "what"), [(";", "semicolons"), ("\t", "tabs"), ("|", "bars")])
+def test_read_csv_refuses_another_separator_unless_asked_for(tmp_path, sep, what):
+    """Read with commas, a file separated otherwise would be one text column: refused with
+    the fix; read with its own separator (``sep=``), it reads as it should."""
+    frame = pd.DataFrame({"amount": [1.5, 2.25, 3.0], "city": ["a", "b", "c"], "y": [0, 1, 0]})
+    path = tmp_path / "data.csv"
+    frame.to_csv(path, sep=sep, index=False)
+    with pytest.raises(DataError, match=f"separated by .*{what}, not commas.*sep="):
+        read_csv(path)
+    pd.testing.assert_frame_equal(read_csv(path, sep=sep), frame)
