@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .options import (
     EXIT_OK,
+    add_csv_options,
     add_model_options,
     budgets,
     check_output,
@@ -14,6 +15,7 @@ from .options import (
     fraction,
     microseconds,
     positive_int,
+    read_options,
     scheduler,
 )
 
@@ -26,6 +28,7 @@ def add_parser(sub, common):
         "benchmark", help="teacher vs student vs baseline on a CSV file", parents=[common]
     )
     p.add_argument("path", help="CSV file (plain or .gz)")
+    add_csv_options(p)
     p.add_argument(
         "--target", required=True, help="name of the target column (two classes or more)"
     )
@@ -100,6 +103,7 @@ def run(args) -> int:
 
     params = distiller_params(args)
     check_distiller(params)  # every setting, before the data is read
+    csv = read_options(args)
     check_output(args.json, "JSON output")
     check_output(args.report, "folder")
     if args.save:
@@ -107,7 +111,8 @@ def run(args) -> int:
 
         check_save_folder(args.save)
         check_output(args.save, "folder")
-    read_csv(args.path, nrows=1)  # a missing or unreadable file fails before a cluster starts
+    # a missing or unreadable file fails before a cluster starts
+    read_csv(args.path, nrows=1, **csv)
     name = Path(args.path).name.split(".")[0]
     with fits_on(args.dask_scheduler):
         result = run_benchmark(
@@ -123,6 +128,7 @@ def run(args) -> int:
             n_bootstrap=max(args.bootstrap, 0),
             frontier_budgets=args.frontier,
             teacher_budget_us=args.teacher_budget,
+            read_options=csv,
         )
     print(format_table(result.summary))
     if args.json:

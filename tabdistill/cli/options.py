@@ -115,6 +115,27 @@ def members(text):
     return names
 
 
+def add_csv_options(p):
+    """``--sep`` and ``--decimal``: how the input CSV is written."""
+    p.add_argument(
+        "--sep",
+        default=",",
+        help="the CSV file's column separator (default ','; e.g. ';' or tab)",
+    )
+    p.add_argument(
+        "--decimal",
+        default=".",
+        help="the CSV file's decimal mark (default '.'; ',' where numbers are written 1,5)",
+    )
+
+
+def read_options(args) -> dict:
+    """The checked ``read_csv`` options of ``--sep`` and ``--decimal``."""
+    from ..data.io import csv_options
+
+    return csv_options(args.sep, args.decimal)
+
+
 def add_model_options(p):
     """Options that shape the teacher, the student and augmentation."""
     g = p.add_argument_group("teacher, student and augmentation")

@@ -3,7 +3,7 @@ a glob of CSV / Parquet files through Dask (``--dask-scheduler``)."""
 
 from __future__ import annotations
 
-from .options import EXIT_OK, positive_int, scheduler
+from .options import EXIT_OK, add_csv_options, positive_int, read_options, scheduler
 
 
 def add_parser(sub, common):
@@ -30,6 +30,7 @@ def add_parser(sub, common):
         "(teacher_runtime.npz: the ensemble's probabilities, slower; same output columns, "
         "decision at the teacher's own threshold, chosen by the student's rule; no --reasons)",
     )
+    add_csv_options(p)
     p.add_argument("--id-column", help="input column to copy into the output")
     p.add_argument("--chunk-size", type=int, default=100_000, help="rows per chunk (bounds memory)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
@@ -62,6 +63,7 @@ def run(args) -> int:
     from ..ops.scoring import check_scoring
 
     check_scoring(args.scorer, args.reasons)  # before Dask starts or anything is read
+    csv = read_options(args)
     if args.dask_scheduler:
         from ..ops.dask_scoring import score_files
 
@@ -75,6 +77,7 @@ def run(args) -> int:
             reasons=args.reasons,
             scorer=args.scorer,
             strict=args.strict,
+            read_options=csv,
         )
         print(f"{n:,} rows scored by the {args.scorer} through Dask -> {args.output}/")
         return EXIT_OK
@@ -90,6 +93,7 @@ def run(args) -> int:
         reasons=args.reasons,
         strict=args.strict,
         scorer=args.scorer,
+        read_options=csv,
     )
     print(f"{n:,} rows scored by the {args.scorer} -> {args.output}")
     return EXIT_OK

@@ -11,7 +11,42 @@ from pathlib import Path
 import pandas as pd
 
 from .._suggest import did_you_mean
-from ..exceptions import DataError
+from ..exceptions import ConfigError, DataError
+
+#: How a separator may be named where a tab is hard to type (``--sep tab``, ``--sep '\t'``).
+SEPARATOR_NAMES = {"tab": "\t", "\\t": "\t"}
+
+
+def csv_options(sep: str = ",", decimal: str = ".") -> dict:
+    """The :func:`read_csv` options of a file's separator and decimal mark, checked.
+
+    Parameters
+    ----------
+    sep : str, default ","
+        One character (``"tab"`` or a typed ``\t`` name the tab).
+    decimal : str, default "."
+        One character, other than ``sep``.
+
+    Returns
+    -------
+    dict
+        ``{"sep": ..., "decimal": ...}``.
+
+    Raises
+    ------
+    ConfigError
+        If either is not one character, or they are the same.
+    """
+    sep = SEPARATOR_NAMES.get(sep, sep)
+    for name, value in (("sep", sep), ("decimal", decimal)):
+        if not isinstance(value, str) or len(value) != 1 or value in '"\r\n':
+            raise ConfigError(
+                f"the {name} of a CSV file must be one character, such as "
+                f"{';' if name == 'sep' else ','!r}; got {value!r}."
+            )
+    if sep == decimal:
+        raise ConfigError(f"the sep and decimal of a CSV file must differ; both are {sep!r}.")
+    return {"sep": sep, "decimal": decimal}
 
 
 def read_csv(path, **kwargs) -> pd.DataFrame:
@@ -131,12 +166,12 @@ def _refuse_other_separator(path, name: str) -> None:
     comma-separated, and read as one it would be one text column (never guessed)."""
     for sep, what in OTHER_SEPARATORS.items():
         if sep in name:
-            decimal = ", decimal=','" if sep == ";" else ""
+            option = "tab" if sep == "\t" else sep
+            decimal = " (and --decimal ',' where numbers are written 1,5)" if sep == ";" else ""
             raise DataError(
                 f"'{path}' reads as a single column ({name[:60]!r}): its header is separated "
-                f"by {what}, not commas. tabdistill reads comma-separated files: re-export "
-                f"it with commas, e.g. pandas.read_csv(path, sep={sep!r}{decimal})"
-                ".to_csv('data.csv', index=False)."
+                f"by {what}, not commas. Pass its separator: --sep '{option}'{decimal} on the "
+                f"command line, data.sep in a job config, or sep={sep!r} to read_csv."
             )
 
 

@@ -138,6 +138,7 @@ def run_benchmark(
     n_bootstrap: int = 200,
     frontier_budgets=DEFAULT_BUDGETS,
     teacher_budget_us: float | None = None,
+    read_options: dict | None = None,
 ) -> BenchmarkResult:
     """Fit teacher, student and baseline on ``frame`` and compare them on a held-out split.
 
@@ -177,13 +178,16 @@ def run_benchmark(
         :mod:`tabdistill.evaluate.shipped_teacher`): the result's ``shipped_teacher``, and
         the summary's ``shipped_teacher`` says what it is and how it scores on the test rows.
         None: the whole teacher.
+    read_options : dict, default=None
+        How a CSV ``frame`` is written: :func:`tabdistill.data.io.csv_options`' ``sep``
+        and ``decimal`` (None: commas and decimal points).
 
     Returns
     -------
     BenchmarkResult
     """
     if not isinstance(frame, pd.DataFrame):
-        frame = read_csv(frame)
+        frame = read_csv(frame, **(read_options or {}))
     X, y_raw = split_target(frame, target)
     target_info = encode_target(y_raw, positive_label)
     check_threshold_fits((distiller_params or {}).get("threshold", 0.5), target_info)

@@ -30,6 +30,8 @@ CONFIG_SCHEMA = {
         "holdout": (str, ""),
         "holdout_fraction": (float, 0.2),
         "positive_label": (_ANY_LABEL, None),
+        "sep": (str, ","),
+        "decimal": (str, "."),
     },
     "teacher": {
         "members": (list, None),  # None: the teacher's default members, as the library fits
@@ -201,14 +203,25 @@ def load_config(path, overrides=()) -> dict:
     return config
 
 
+def read_options(config) -> dict:
+    """The ``read_csv`` options of the job's files (``data.sep``, ``data.decimal``)."""
+    from ..data.io import csv_options
+
+    try:
+        return csv_options(config["data"]["sep"], config["data"]["decimal"])
+    except ConfigError as exc:
+        raise ConfigError(f"config keys 'data.sep' / 'data.decimal': {exc}") from None
+
+
 def _check_data(data: dict) -> None:
     """The training files exist and name the target; the holdout is another file."""
     from ..data.io import header_names
 
+    sep = read_options({"data": data})["sep"]
     files = training_files(data["train"])
     if not files:
         raise ConfigError(f"config key 'data.train': no file matches '{data['train']}'.")
-    columns = header_names(files[0])
+    columns = header_names(files[0], sep=sep)
     if data["target"] not in columns:
         raise ConfigError(
             f"config key 'data.target': target column '{data['target']}' not found in "

@@ -208,7 +208,7 @@ def _rows_written(folder: Path, fmt: str) -> int:
     return sum(len(pd.read_csv(p, usecols=[0])) for p in folder.glob("*.csv"))
 
 
-def _chunks(file, fmt, scorer, rows=100_000):
+def _chunks(file, fmt, scorer, read_options, rows=100_000):
     """The rows of one input file, a chunk at a time, read as one process reads them."""
     if fmt == "parquet":
         import pyarrow.parquet as pq
@@ -216,10 +216,10 @@ def _chunks(file, fmt, scorer, rows=100_000):
         for batch in pq.ParquetFile(file).iter_batches(batch_size=rows):
             yield batch.to_pandas()
     else:
-        yield from pd.read_csv(file, chunksize=rows, dtype=scorer.text_columns)
+        yield from pd.read_csv(file, chunksize=rows, dtype=scorer.text_columns, **read_options)
 
 
-def _diagnose(files, fmt, scorer) -> None:
+def _diagnose(files, fmt, scorer, read_options) -> None:
     """After Dask failed to score ``files``: score them one by one, as a single process does,
     strays included (``strict``), and raise that process's error with the file it is about (a
     column of numbers holding text in one file fails Dask's dtype check with a message about
@@ -228,7 +228,7 @@ def _diagnose(files, fmt, scorer) -> None:
 
     for file in files:
         try:
-            for chunk in _chunks(file, fmt, scorer):
+            for chunk in _chunks(file, fmt, scorer, read_options):
                 scorer(chunk, strict=True)
         except TabDistillError as exc:
             hint = (
@@ -253,6 +253,7 @@ def score_files(
     reasons=0,
     scorer="student",
     strict=False,
+    read_options=None,
 ) -> int:
     """Score every file matching ``pattern`` (CSV or Parquet) through Dask into ``output_dir``.
 
@@ -283,6 +284,9 @@ def score_files(
     strict : bool, default=False
         Stop with an error at values the model's columns cannot read, as
         :func:`~tabdistill.ops.scoring.score_csv` does.
+    read_options : dict, default=None
+        How CSV inputs are written (``sep``, ``decimal``), as
+        :func:`~tabdistill.ops.scoring.score_csv` reads them; the parts are written with commas.
 
     Returns
     -------
@@ -290,6 +294,7 @@ def score_files(
         Rows scored.
     """
     check_scoring(scorer, reasons)
+    read_options = read_options or {}
     dd = _require_dask()
     files = sorted(glob.glob(str(pattern)))
     if not files:
@@ -306,12 +311,13 @@ def score_files(
     )
     frame_scorer = FrameScorer(manifest, runtime, id_column)
     if fmt == "csv":
-        _check_header(Path(files[0]), runtime, id_column)
+        _check_header(Path(files[0]), runtime, id_column, read_options.get("sep", ","))
         compressed = any(f.lower().endswith(".gz") for f in files)
         ddf = dd.read_csv(
             files,
             dtype=frame_scorer.text_columns,
             blocksize=None if compressed else blocksize,
+            **read_options,
         )
     else:
         ddf = dd.read_parquet(files)
@@ -337,7 +343,8 @@ def score_files(
         raise
     except Exception:
         shutil.rmtree(tmp, ignore_errors=True)
-        _diagnose(files, fmt, frame_scorer)  # the error one process gives, naming the file
+        # the error one process gives, naming the file
+        _diagnose(files, fmt, frame_scorer, read_options)
         raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

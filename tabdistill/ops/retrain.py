@@ -32,7 +32,7 @@ from ..evaluate.benchmark import check_threshold_fits
 from ..evaluate.cost import single_row_latency
 from ..evaluate.shipped_teacher import teacher_at_budget
 from ..exceptions import DataError, TabDistillError
-from .config import build_distiller, load_config, registry_hint, training_files
+from .config import build_distiller, load_config, read_options, registry_hint, training_files
 from .dask_fit import fits_on
 from .files import sha256
 from .gate import GateResult, quality_gate
@@ -53,7 +53,8 @@ def package_versions() -> dict:
 
 def _read_training(config):
     files = training_files(config["data"]["train"])
-    frames = [read_csv(f) for f in files]
+    csv = read_options(config)
+    frames = [read_csv(f, **csv) for f in files]
     columns = list(frames[0].columns)
     for f, frame in zip(files[1:], frames[1:]):
         if list(frame.columns) != columns:
@@ -364,7 +365,7 @@ def _train(config) -> _Trained:
     check_threshold_fits(config["decision"]["threshold"], target, "config key 'decision.threshold'")
     X_train, y_train, holdout = _split_holdout(config, X, y_raw, target.y)
     if holdout is None:
-        hframe = read_csv(config["data"]["holdout"])
+        hframe = read_csv(config["data"]["holdout"], **read_options(config))
         check_holdout_overlap(frame, hframe, config["data"]["holdout"])
         X_ho, y_ho_raw = split_target(hframe, config["data"]["target"])
         if target.n_classes == 2:

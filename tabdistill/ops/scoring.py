@@ -57,8 +57,8 @@ def check_scoring(scorer, reasons=0) -> None:
         raise ConfigError(_NO_TEACHER_REASONS)
 
 
-def _check_header(input_path, runtime, id_column):
-    columns = header_names(input_path)
+def _check_header(input_path, runtime, id_column, sep=","):
+    columns = header_names(input_path, sep=sep)
     missing = [c for c in runtime.schema.input_columns if c not in columns]
     if missing:
         hint = did_you_mean(missing[0], set(columns) - set(runtime.schema.input_columns))
@@ -207,6 +207,7 @@ def score_csv(
     reasons=0,
     strict=False,
     scorer="student",
+    read_options=None,
 ) -> int:
     """Score ``input_path``; write ``[id_column,] probability, decision, model_version`` rows.
 
@@ -242,6 +243,9 @@ def score_csv(
         (``teacher_runtime.npz``: the ensemble's probabilities, slower, and decisions
         at the teacher's own threshold); the output's columns are the same.
         ``reasons`` is for the student only.
+    read_options : dict, default=None
+        How ``input_path`` is written: :func:`tabdistill.data.io.csv_options`' ``sep`` and
+        ``decimal`` (None: commas and decimal points). The output is written with commas.
 
     Returns
     -------
@@ -274,13 +278,16 @@ def score_csv(
     logger.info(
         "scoring with the %s of version %s", scorer_text(manifest, scorer), manifest["version"]
     )
-    _check_header(input_path, runtime, id_column)
+    read_options = read_options or {}
+    _check_header(input_path, runtime, id_column, read_options.get("sep", ","))
     frame_scorer = FrameScorer(manifest, runtime, id_column, reasons)
     # same folder (atomic rename), same extension (same compression) as the output
     tmp = output_path.with_name(f".partial-{os.getpid()}-{output_path.name}")
     rows = 0
     try:
-        chunks = pd.read_csv(input_path, chunksize=chunk_size, dtype=frame_scorer.text_columns)
+        chunks = pd.read_csv(
+            input_path, chunksize=chunk_size, dtype=frame_scorer.text_columns, **read_options
+        )
         for chunk in progress(chunks, desc="scoring"):
             if len(chunk) == 0:
                 continue

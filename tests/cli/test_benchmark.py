@@ -114,3 +114,29 @@ def test_saved_benchmark_ships_the_teacher_cut_to_its_budget(tmp_path, capsys, c
     capsys.readouterr()
     assert main(["inspect", str(reg)]) == 0
     assert "teacher at 0.5 us: cut to " in capsys.readouterr().out
+
+
+def test_benchmark_and_predict_read_a_file_of_tabs_and_decimal_commas(tmp_path, capsys):
+    """``--sep``/``--decimal`` read such a file to the figures of its comma copy, and
+    ``predict`` with the same flags scores it to the same probabilities."""
+    X, y = mixed_frame(400, seed=3)
+    frame = X.assign(label=np.where(y == 1, "fraud", "ok"))
+    commas, tabs = tmp_path / "commas.csv", tmp_path / "tabs.tsv"
+    frame.to_csv(commas, index=False)
+    frame.to_csv(tabs, sep="\t", decimal=",", index=False)
+    own = ["--sep", "tab", "--decimal", ","]
+    figures = {}
+    for path, flags in ((commas, []), (tabs, own)):
+        out = tmp_path / f"{path.stem}.json"
+        args = [str(path), "--target", "label", "--json", str(out), "--frontier", "none"]
+        assert main(["benchmark", *args, *flags, *FAST, "--save", str(tmp_path / "reg")]) == 0
+        summary = json.loads(out.read_text())
+        figures[path.stem] = {m: summary["models"][m]["roc_auc"] for m in summary["models"]}
+    assert figures["tabs"] == figures["commas"]
+    scores = {}
+    for path, flags in ((commas, []), (tabs, own)):
+        got = tmp_path / f"{path.stem}_scores.csv"
+        predict = ["predict", "--model", str(tmp_path / "reg"), "--input", str(path)]
+        assert main([*predict, "--output", str(got), *flags, "-q"]) == 0
+        scores[path.stem] = pd.read_csv(got)["probability"]
+    pd.testing.assert_series_equal(scores["tabs"], scores["commas"])

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import job_config
+from conftest import job_config, mixed_frame
 
 from tabdistill import load_dataset
 from tabdistill.cli import main
@@ -17,6 +17,8 @@ from tabdistill.ops.registry import Registry, load_runtime, read_manifest
 from tabdistill.runtime import CompiledModel
 
 GATE = {"max_p99_us": 5000.0}
+#: A gate every model passes: tests of what is read and written, not of the gate.
+GATE_OFF = {"max_p99_us": 1e6, "min_roc_auc": 0.0, "max_teacher_gap": 1.0}
 
 
 def _config(train, holdout, registry):
@@ -322,6 +324,8 @@ def test_untrusted_types_in_skops_file_are_refused(tmp_path):
         ("[run]\nn_jobs = 1.5\n", "'run.n_jobs' must be an integer"),
         ("[extras]\na = 1\n", "unknown config section [extras]"),
         ("[registry]\nteacher_budget_us = 0.0\n", "'registry.teacher_budget_us' must be a"),
+        ("[data]\nsep = ';;'\n", "'data.sep' / 'data.decimal': the sep of a CSV file must be"),
+        ("[data]\ndecimal = ','\n", "must differ; both are ','"),
     ],
 )
 def test_config_errors_exit_2_naming_the_key(job, tmp_path, edit, message, capsys):
@@ -482,3 +486,27 @@ def test_a_job_ships_its_teacher_cut_to_the_registry_teacher_budget(tmp_path, ca
         registry.manifest(registry.production())["teacher_runtime"]["cut"]["latency_budget_us"]
         == 0.8
     )
+
+
+def test_a_job_reads_files_of_its_own_separator_and_decimal_mark(tmp_path):
+    """``data.sep`` / ``data.decimal``: training and holdout files of semicolons and decimal
+    commas train the model their comma copies train; read with commas, the run fails."""
+    X, y = mixed_frame(400, seed=3)
+    frame = X.assign(label=y)
+    metrics = {}
+    for name, fmt in (("comma", {}), ("semicolon", {"sep": ";", "decimal": ","})):
+        folder = tmp_path / name
+        folder.mkdir()
+        frame.iloc[:300].to_csv(folder / "train.csv", index=False, **fmt)
+        frame.iloc[300:].to_csv(folder / "holdout.csv", index=False, **fmt)
+        data = {"train": "train.csv", "holdout": "holdout.csv", "target": "label", **fmt}
+        config = folder / "job.toml"
+        config.write_text(job_config(data=data, registry={"path": "reg"}, gate=GATE_OFF))
+        assert main(["retrain", "--config", str(config), "-q"]) == 0
+        (version,) = Registry(folder / "reg").versions()
+        metrics[name] = read_manifest(folder / "reg" / version)["metrics"]
+    for model in ("student", "teacher", "baseline"):
+        assert metrics["semicolon"][model] == metrics["comma"][model]
+    as_commas = {**data, "sep": ",", "decimal": "."}
+    config.write_text(job_config(data=as_commas, registry={"path": "reg"}))
+    assert main(["retrain", "--config", str(config), "-q"]) == 2

@@ -189,3 +189,34 @@ def test_scoring_with_reasons_prepares_the_explainer_before_any_row(version):
     _, teacher = load_runtime(version["path"], scorer="teacher")
     with pytest.raises(TypeError, match="computed for a student"):
         teacher.prepare_reasons()
+
+
+def test_a_file_of_semicolons_and_decimal_commas_scores_as_its_comma_copy(
+    version, dask_client, tmp_path
+):
+    """``read_options`` (``--sep ';' --decimal ','``) reads such a file to the same scores, in
+    one process and through Dask; read with commas it is refused before anything is scored."""
+    from tabdistill.data.io import csv_options
+    from tabdistill.exceptions import DataError
+
+    frame = pd.read_csv(version["rows"])
+    rows = tmp_path / "rows_semicolon.csv"
+    frame.to_csv(rows, sep=";", decimal=",", index=False)
+    assert "," in rows.read_text().splitlines()[1]  # decimal commas are written
+    expected, got = tmp_path / "expected.csv", tmp_path / "got.csv"
+    score_csv(version["path"], version["rows"], expected, id_column="txn_id")
+    csv = csv_options(";", ",")
+    assert score_csv(version["path"], rows, got, id_column="txn_id", read_options=csv) == 300
+    pd.testing.assert_frame_equal(pd.read_csv(got), pd.read_csv(expected))
+    with pytest.raises(DataError, match="separated by semicolons"):
+        score_csv(version["path"], rows, tmp_path / "refused.csv")
+    assert not (tmp_path / "refused.csv").exists()
+    pytest.importorskip("dask.dataframe")
+    from tabdistill.ops.dask_scoring import score_files
+
+    out = tmp_path / "parts"
+    assert score_files(version["path"], str(rows), out, id_column="txn_id", read_options=csv) == 300
+    parts = pd.concat(pd.read_csv(p) for p in sorted(out.glob("*.csv")))
+    np.testing.assert_allclose(
+        parts["probability"], pd.read_csv(expected)["probability"], rtol=0, atol=1e-15
+    )
