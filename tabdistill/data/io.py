@@ -23,7 +23,8 @@ def csv_options(sep: str = ",", decimal: str = ".") -> dict:
     Parameters
     ----------
     sep : str, default ","
-        One character (``"tab"`` or a typed ``\t`` name the tab).
+        One character (``"tab"``, or a backslash and ``t`` as typed in a shell, name the
+        tab).
     decimal : str, default "."
         One character, other than ``sep``.
 
@@ -130,14 +131,15 @@ def header_names(path, sep: str = ",") -> list[str]:
     ----------
     path : str or path-like
     sep : str, default ","
-        The file's separator. A comma-separated read of a file separated by semicolons,
-        tabs or vertical bars is refused rather than read as one text column.
+        The file's separator. A read of a file separated by another of commas,
+        semicolons, tabs or vertical bars is refused rather than read as one text column.
 
     Raises
     ------
     DataError
         If the file is missing, a directory, not text in UTF-8, empty, separated by
-        semicolons, tabs or vertical bars when ``sep`` is a comma, or names a column twice.
+        another of commas, semicolons, tabs or vertical bars than ``sep``, or names a
+        column twice.
     """
     path = Path(path)
     if not path.exists():
@@ -146,8 +148,8 @@ def header_names(path, sep: str = ",") -> list[str]:
         raise DataError(f"expected a CSV file, got the directory '{path}'.")
     first = _parse(path, sep=sep, header=None, nrows=1, dtype=str, keep_default_na=False)
     names = [str(v) for v in first.iloc[0]] if len(first) else []
-    if len(names) == 1 and sep == ",":
-        _refuse_other_separator(path, names[0])
+    if len(names) == 1:
+        _refuse_other_separator(path, names[0], sep)
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise DataError(
@@ -157,21 +159,22 @@ def header_names(path, sep: str = ",") -> list[str]:
     return names
 
 
-#: Separators other than the comma that exports use, as the error names them.
-OTHER_SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+#: The separators exports use, as the error names them.
+SEPARATORS = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 
 
-def _refuse_other_separator(path, name: str) -> None:
-    """Refuse a file whose one header name holds another separator: the file is not
-    comma-separated, and read as one it would be one text column (never guessed)."""
-    for sep, what in OTHER_SEPARATORS.items():
-        if sep in name:
-            option = "tab" if sep == "\t" else sep
-            decimal = " (and --decimal ',' where numbers are written 1,5)" if sep == ";" else ""
+def _refuse_other_separator(path, name: str, sep: str) -> None:
+    """Refuse a file whose one header name holds another separator than ``sep``: the file is
+    not written that way, and read so it would be one text column (never guessed)."""
+    for other, what in SEPARATORS.items():
+        if other != sep and other in name:
+            option = "tab" if other == "\t" else other
+            decimal = " (and --decimal ',' where numbers are written 1,5)" if other == ";" else ""
+            expected = SEPARATORS.get(sep, repr(sep))
             raise DataError(
                 f"'{path}' reads as a single column ({name[:60]!r}): its header is separated "
-                f"by {what}, not commas. Pass its separator: --sep '{option}'{decimal} on the "
-                f"command line, data.sep in a job config, or sep={sep!r} to read_csv."
+                f"by {what}, not {expected}. Pass its separator: --sep '{option}'{decimal} on "
+                f"the command line, data.sep in a job config, or sep={other!r} to read_csv."
             )
 
 

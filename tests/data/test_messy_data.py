@@ -162,3 +162,10 @@ def test_read_csv_refuses_another_separator_unless_asked_for(tmp_path, sep, what
     with pytest.raises(DataError, match=f"separated by .*{what}, not commas.*sep="):
         read_csv(path)
     pd.testing.assert_frame_equal(read_csv(path, sep=sep), frame)
+
+
+def test_read_csv_refuses_a_comma_file_read_with_another_separator(tmp_path):
+    path = tmp_path / "data.csv"
+    pd.DataFrame({"amount": [1.5, 2.0], "y": [0, 1]}).to_csv(path, index=False)
+    with pytest.raises(DataError, match="separated by commas, not semicolons.*--sep ','"):
+        read_csv(path, sep=";")
