@@ -203,12 +203,13 @@ def load_config(path, overrides=()) -> dict:
     return config
 
 
-def read_options(config) -> dict:
-    """The ``read_csv`` options of the job's files (``data.sep``, ``data.decimal``)."""
+def read_options(data: dict) -> dict:
+    """The ``read_csv`` options of the job's files: its ``[data]`` section's ``sep`` and
+    ``decimal``."""
     from ..data.io import csv_options
 
     try:
-        return csv_options(config["data"]["sep"], config["data"]["decimal"])
+        return csv_options(data["sep"], data["decimal"])
     except ConfigError as exc:
         raise ConfigError(f"config keys 'data.sep' / 'data.decimal': {exc}") from None
 
@@ -217,7 +218,7 @@ def _check_data(data: dict) -> None:
     """The training files exist and name the target; the holdout is another file."""
     from ..data.io import header_names
 
-    sep = read_options({"data": data})["sep"]
+    sep = read_options(data)["sep"]
     files = training_files(data["train"])
     if not files:
         raise ConfigError(f"config key 'data.train': no file matches '{data['train']}'.")

@@ -311,7 +311,7 @@ def score_files(
     )
     frame_scorer = FrameScorer(manifest, runtime, id_column)
     if fmt == "csv":
-        _check_header(Path(files[0]), runtime, id_column, read_options.get("sep", ","))
+        _check_header(Path(files[0]), runtime, id_column, read_options)
         compressed = any(f.lower().endswith(".gz") for f in files)
         ddf = dd.read_csv(
             files,

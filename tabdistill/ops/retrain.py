@@ -53,7 +53,7 @@ def package_versions() -> dict:
 
 def _read_training(config):
     files = training_files(config["data"]["train"])
-    csv = read_options(config)
+    csv = read_options(config["data"])
     frames = [read_csv(f, **csv) for f in files]
     columns = list(frames[0].columns)
     for f, frame in zip(files[1:], frames[1:]):
@@ -365,7 +365,7 @@ def _train(config) -> _Trained:
     check_threshold_fits(config["decision"]["threshold"], target, "config key 'decision.threshold'")
     X_train, y_train, holdout = _split_holdout(config, X, y_raw, target.y)
     if holdout is None:
-        hframe = read_csv(config["data"]["holdout"], **read_options(config))
+        hframe = read_csv(config["data"]["holdout"], **read_options(config["data"]))
         check_holdout_overlap(frame, hframe, config["data"]["holdout"])
         X_ho, y_ho_raw = split_target(hframe, config["data"]["target"])
         if target.n_classes == 2:

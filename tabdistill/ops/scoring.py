@@ -57,8 +57,8 @@ def check_scoring(scorer, reasons=0) -> None:
         raise ConfigError(_NO_TEACHER_REASONS)
 
 
-def _check_header(input_path, runtime, id_column, sep=","):
-    columns = header_names(input_path, sep=sep)
+def _check_header(input_path, runtime, id_column, read_options):
+    columns = header_names(input_path, sep=read_options.get("sep", ","))
     missing = [c for c in runtime.schema.input_columns if c not in columns]
     if missing:
         hint = did_you_mean(missing[0], set(columns) - set(runtime.schema.input_columns))
@@ -279,7 +279,7 @@ def score_csv(
         "scoring with the %s of version %s", scorer_text(manifest, scorer), manifest["version"]
     )
     read_options = read_options or {}
-    _check_header(input_path, runtime, id_column, read_options.get("sep", ","))
+    _check_header(input_path, runtime, id_column, read_options)
     frame_scorer = FrameScorer(manifest, runtime, id_column, reasons)
     # same folder (atomic rename), same extension (same compression) as the output
     tmp = output_path.with_name(f".partial-{os.getpid()}-{output_path.name}")
