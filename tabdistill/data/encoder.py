@@ -127,8 +127,10 @@ class TabularEncoder(TabularInputMixin, TransformerMixin, BaseEstimator):
     * other ``object``, string, ``category`` and ``bool`` columns are
       categorical;
     * ID-like columns (text whose values are almost all distinct, or whole
-      numbers in a column named like an id, all distinct) and timedelta
-      columns are dropped with a warning.
+      numbers in a column named like an id, all distinct), a row index written
+      with the file (``Unnamed: 0`` or ``index``, whole numbers all distinct),
+      columns missing in every row or holding one value in every row, and
+      timedelta columns are dropped with a warning.
 
     What was recognised in a column's values is in ``schema_.recognised`` and
     logged. A categorical column with more than ``max_levels``
@@ -269,9 +271,11 @@ class TabularEncoder(TabularInputMixin, TransformerMixin, BaseEstimator):
             except TypeError:  # pandas cannot count unhashable cells
                 raise _unhashable(name, series) from None
         if not plan.features:
+            why = "; ".join(f"'{c}': {r}" for c, r in list(plan.dropped.items())[:5])
+            why = f"every column was dropped ({why}{'; ...' if len(plan.dropped) > 5 else ''})."
             raise DataError(
-                f"0 feature(s) (shape={frame.shape}) while a minimum of 1 is required: no usable "
-                "feature columns (after dropping ID-like/datetime columns)."
+                f"0 feature(s) (shape={frame.shape}) while a minimum of 1 is required: "
+                + (why if plan.dropped else "the table has no columns.")
             )
         self.schema_ = plan.schema()
         self.feature_names_in_ = np.array(plan.names_in, dtype=object)

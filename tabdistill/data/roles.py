@@ -46,7 +46,10 @@ from .detect import read_numbers, unix_layout
 logger = logging.getLogger(__name__)
 
 _ID_NAME = re.compile(r"(^id$|_id$|^id_|uuid|guid)", re.IGNORECASE)
+# the name pandas gives a written row index (``to_csv`` with its default ``index=True``, read back)
+_INDEX_NAME = re.compile(r"^(Unnamed: \d+|index)$")
 _ZONE_SAMPLE = 2_000
+_CONSTANT_ROWS = 20  # fewer rows are too few to call a column constant
 _LAYOUT_WORDS = {ISO: "ISO 8601", UNIX_SECONDS: "Unix seconds", "unix_ms": "Unix milliseconds"}
 
 
@@ -57,10 +60,39 @@ def factorized(series: pd.Series):
     return pd.factorize(series)
 
 
-def _id_like_numbers(name: str, values: np.ndarray, counts: np.ndarray | None, n: int) -> bool:
-    """An integer column named like an id whose values are all distinct."""
+def _id_like_numbers(
+    name: str, values: np.ndarray, counts: np.ndarray | None, n: int
+) -> str | None:
+    """Why an integer column whose values are all distinct is an id (its name), or None."""
+    if _INDEX_NAME.match(name):
+        why = "a row index written with the file (an unnamed integer column, every value distinct)"
+    elif _ID_NAME.search(name):
+        why = "ID-like (an integer column named like an id, every value distinct)"
+    else:
+        return None
     distinct = len(values) == n if counts is None else bool(np.all(counts == 1))
-    return bool(_ID_NAME.search(name) and n >= 20 and distinct and np.all(np.mod(values, 1) == 0))
+    return why if n >= 20 and distinct and np.all(np.mod(values, 1) == 0) else None
+
+
+def _uninformative(series: pd.Series) -> str | None:
+    """Why a column holds nothing to learn from (missing in every row, or one value in
+    every row of at least ``_CONSTANT_ROWS``), or None. A single value beside missing
+    rows is kept: missingness may carry the signal."""
+    if len(series) < _CONSTANT_ROWS:
+        return "empty (missing in every training row)" if series.isna().all() else None
+    if is_numeric_dtype(series.dtype) and not is_bool_dtype(series.dtype):
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        if np.isnan(values).all():
+            return "empty (missing in every training row)"
+        if np.isfinite(values).all() and values.min() == values.max():  # inf: refused later
+            return f"constant (the value {values[0]:g} in every training row)"
+        return None
+    present = series.dropna()
+    if present.empty:
+        return "empty (missing in every training row)"
+    if len(present) == len(series) and present.nunique() == 1:
+        return f"constant (the value {str(present.iloc[0])!r} in every training row)"
+    return None
 
 
 def infer_role(name, series, *, forced=(), dropped=(), parse_dates=True, drop_id_like=True):
@@ -72,6 +104,9 @@ def infer_role(name, series, *, forced=(), dropped=(), parse_dates=True, drop_id
     """
     if name in dropped:
         return None, "dropped by user"
+    empty_or_constant = _uninformative(series)
+    if empty_or_constant is not None:
+        return None, empty_or_constant
     if name in forced:
         return CATEGORICAL, None
     dtype = series.dtype
@@ -99,8 +134,9 @@ def infer_role(name, series, *, forced=(), dropped=(), parse_dates=True, drop_id
         values = series.dropna().unique().astype(np.float64)
         counts, n = None, int(series.notna().sum())
     values = values[~np.isnan(values)]
-    if drop_id_like and _id_like_numbers(name, values, counts, n):
-        return None, "ID-like (an integer column named like an id, every value distinct)"
+    id_like = _id_like_numbers(name, values, counts, n) if drop_id_like else None
+    if id_like is not None:
+        return None, id_like
     layout = unix_layout(name, values) if parse_dates else None
     if layout is not None:
         return DATE, date_format(layout, "aware")

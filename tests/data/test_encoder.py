@@ -199,3 +199,43 @@ def test_fit_transform_equals_fit_then_transform(mixed):
     np.testing.assert_array_equal(
         TabularEncoder().fit_transform(X), TabularEncoder().fit(X).transform(X)
     )
+
+
+def test_empty_constant_and_written_index_columns_are_dropped_with_warning(mixed):
+    X, _ = mixed
+    n = len(X)
+    flag = np.where(np.arange(n) % 3 == 0, "Y", None)  # one value beside missing rows: kept
+    X = X.assign(
+        **{"Unnamed: 0": np.arange(n) + 5},
+        empty=np.nan,
+        empty_text=pd.Series([None] * n, dtype=object),
+        currency="EUR",
+        version=2,
+        chargeback=flag,
+    )
+    with pytest.warns(UserWarning, match="dropping column") as record:
+        enc = TabularEncoder().fit(X)
+    assert enc.dropped_ == {
+        "Unnamed: 0": "a row index written with the file (an unnamed integer column, every value "
+        "distinct)",
+        "empty": "empty (missing in every training row)",
+        "empty_text": "empty (missing in every training row)",
+        "currency": "constant (the value 'EUR' in every training row)",
+        "version": "constant (the value 2 in every training row)",
+    }
+    assert sum("dropping column" in str(w.message) for w in record) == 5
+    assert enc.roles_["chargeback"] == "categorical"
+    assert enc.transform(X[list(mixed[0].columns) + ["chargeback"]]).shape == (n, 7)
+
+
+def test_a_table_of_dropped_columns_says_why_each_was_dropped():
+    X = pd.DataFrame({"status": ["open"] * 30, "notes": [np.nan] * 30})
+    with pytest.raises(
+        DataError, match=r"every column was dropped \('status': constant .*'notes': empty"
+    ):
+        TabularEncoder().fit(X)
+
+
+def test_few_rows_are_too_few_to_call_a_column_constant():
+    X = pd.DataFrame({"a": [1.0] * 5, "b": [0.0, 1.0, 2.0, 3.0, 4.0]})
+    assert TabularEncoder().fit(X).features_ == ["a", "b"]
