@@ -35,6 +35,7 @@ _EXPORTS = {
     "FeatureSchema": "tabdistill_runtime.schema",
     "encode_target": ".data.target",
     "read_csv": ".data.io",
+    "read_table": ".data.io",
     "load_dataset": ".data.datasets",
     "make_fraud": ".data.datasets",
     "CompiledModel": "tabdistill_runtime.model",

@@ -60,6 +60,9 @@ def files(tmp_path_factory):
         "x1,x1,label\n" + "".join(f"{i},{i * 2},{i % 2}\n" for i in range(40))
     )
     frame.to_csv(root / "semicolon.csv", sep=";", decimal=",", index=False)
+    frame.to_parquet(root / "train.parquet", index=False)
+    frame.iloc[:0].to_parquet(root / "no_rows.parquet", index=False)
+    (root / "text.parquet").write_text("a,label\n1,0\n")
     frame.to_csv(root / "tabs.tsv", sep="\t", index=False)
     (root / "multi.csv").write_text("a,label\n" + "".join(f"{i},{i % 3}\n" for i in range(40)))
     (root / "single.csv").write_text("a,label\n" + "".join(f"{i},1\n" for i in range(40)))
@@ -131,6 +134,10 @@ BENCHMARK = [
     (["train.csv", "--target", "label", "--n-estimator", "10"], "unrecognized arguments"),
     (["train.csv", "--target", "lable"], "Did you mean 'label'?"),
     (["train.csv", "--target", "label", "--dask-scheduler", "bogus-address"], "with a port"),
+    (["text.parquet", "--target", "label"], "could not read 'text.parquet' as Parquet"),
+    (["no_rows.parquet", "--target", "label"], "no data rows"),
+    (["train.parquet", "--target", "label", "--sep", ";"], "do not apply"),
+    (["train.parquet", "--target", "lable"], "Did you mean 'label'?"),
 ]
 
 RETRAIN = [

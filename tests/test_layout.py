@@ -20,6 +20,7 @@ PUBLIC = [
     "CompiledModel",
     "encode_target",
     "read_csv",
+    "read_table",
     "load_dataset",
     "make_fraud",
     "save_model",

@@ -27,7 +27,9 @@ def add_parser(sub, common):
     p = sub.add_parser(
         "benchmark", help="teacher vs student vs baseline on a CSV file", parents=[common]
     )
-    p.add_argument("path", help="CSV file (plain or .gz)")
+    p.add_argument(
+        "path", help="CSV file (plain or .gz), or Parquet (*.parquet: a file or a folder of parts)"
+    )
     add_csv_options(p)
     p.add_argument(
         "--target", required=True, help="name of the target column (two classes or more)"
@@ -95,7 +97,7 @@ def add_parser(sub, common):
 
 
 def run(args) -> int:
-    from ..data.io import read_csv
+    from ..data.io import table_columns
     from ..evaluate.benchmark import run_benchmark
     from ..evaluate.summary_text import format_table
     from ..ops.config import check_distiller
@@ -112,7 +114,7 @@ def run(args) -> int:
         check_save_folder(args.save)
         check_output(args.save, "folder")
     # a missing or unreadable file fails before a cluster starts
-    read_csv(args.path, nrows=1, **csv)
+    table_columns(args.path, **csv)
     name = Path(args.path).name.split(".")[0]
     with fits_on(args.dask_scheduler):
         result = run_benchmark(

@@ -1,5 +1,5 @@
-"""``tabdistill predict``: chunked batch scoring of a CSV file with a registered model, or of
-a glob of CSV / Parquet files through Dask (``--dask-scheduler``)."""
+"""``tabdistill predict``: chunked batch scoring of a CSV or Parquet file with a registered
+model, or of a glob of CSV / Parquet files through Dask (``--dask-scheduler``)."""
 
 from __future__ import annotations
 
@@ -8,19 +8,22 @@ from .options import EXIT_OK, add_csv_options, positive_int, read_options, sched
 
 def add_parser(sub, common):
     p = sub.add_parser(
-        "predict", help="score a CSV file with a registered model, in chunks", parents=[common]
+        "predict",
+        help="score a CSV or Parquet file with a registered model, in chunks",
+        parents=[common],
     )
     p.add_argument("--model", required=True, help="registry (its production model) or version dir")
     p.add_argument(
         "--input",
         required=True,
-        help="CSV to score (plain or .gz); with --dask-scheduler a file or glob of CSV or "
-        "Parquet files (quote it)",
+        help="CSV (plain or .gz) or Parquet (*.parquet: a file or a folder of parts) to score; "
+        "with --dask-scheduler a file or glob of CSV or Parquet files (quote it)",
     )
     p.add_argument(
         "--output",
         required=True,
-        help="CSV to write; with --dask-scheduler a folder of part files in the input's format",
+        help="file to write, CSV or Parquet by its name (*.parquet); with --dask-scheduler a "
+        "folder of part files in the input's format",
     )
     p.add_argument(
         "--scorer",

@@ -1,6 +1,6 @@
 """Stage 1, data: files in, one numeric encoding out.
 
-Owns reading CSV files (:mod:`.io`), the target (:mod:`.target`), the pandas
+Owns reading CSV and Parquet files (:mod:`.io`), the target (:mod:`.target`), the pandas
 encoder (:mod:`.encoder`) that infers the fitted feature schema and the bundled
 and synthetic datasets (:mod:`.datasets`). The schema itself and the date
 parsing are the runtime's (:mod:`tabdistill_runtime.schema`,
@@ -16,6 +16,7 @@ __getattr__, __dir__ = lazy_exports(
     __name__,
     {
         "read_csv": ".io",
+        "read_table": ".io",
         "split_target": ".io",
         "Target": ".target",
         "BinaryTarget": ".target",

@@ -1,4 +1,4 @@
-"""Reading tabular files and splitting off the target column."""
+"""Reading tabular files (CSV, or Parquet with pyarrow) and splitting off the target column."""
 
 from __future__ import annotations
 
@@ -150,12 +150,7 @@ def header_names(path, sep: str = ",") -> list[str]:
     names = [str(v) for v in first.iloc[0]] if len(first) else []
     if len(names) == 1:
         _refuse_other_separator(path, names[0], sep)
-    twice = sorted({n for n in names if names.count(n) > 1})
-    if twice:
-        raise DataError(
-            f"'{path}' names the column(s) {twice} more than once in its header: every column "
-            "needs its own name. Fix the export."
-        )
+    _refuse_repeated_names(path, names)
     return names
 
 
@@ -176,6 +171,128 @@ def _refuse_other_separator(path, name: str, sep: str) -> None:
                 f"by {what}, not {expected}. Pass its separator: --sep '{option}'{decimal} on "
                 f"the command line, data.sep in a job config, or sep={other!r} to read_csv."
             )
+
+
+#: Names read as Parquet: a file, or a folder of part files (as Spark and Dask write them).
+PARQUET_ENDINGS = (".parquet", ".pq")
+
+
+def is_parquet(path) -> bool:
+    """Whether ``path`` is named as Parquet (``*.parquet``, ``*.pq``); anything else is CSV."""
+    return Path(path).name.lower().endswith(PARQUET_ENDINGS)
+
+
+def data_files(path) -> list[Path]:
+    """The files a data path holds: itself, or every file under a folder of Parquet parts
+    (sorted), e.g. to fingerprint the data a model was fit on."""
+    path = Path(path)
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*") if p.is_file())
+    return [path]
+
+
+def read_table(path, sep: str = ",", decimal: str = ".") -> pd.DataFrame:
+    """Read a data file: Parquet by its name (a file or a folder of parts), else CSV.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A CSV file (plain or compressed, see :func:`read_csv`), or a Parquet file or
+        folder (``*.parquet``, ``*.pq``; needs pyarrow: ``pip install 'tabdistill[parquet]'``).
+    sep, decimal : str
+        How a CSV file is written (see :func:`csv_options`). A Parquet file stores its
+        types: giving either for one is an error, not ignored.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Raises
+    ------
+    DataError
+        If the file does not exist or cannot be read, or has no data rows.
+    ConfigError
+        For ``sep`` or ``decimal`` given with a Parquet file, or Parquet without pyarrow.
+    """
+    if not is_parquet(path):
+        return read_csv(path, sep=sep, decimal=decimal)
+    _no_csv_options(path, sep, decimal)
+    dataset = _parquet_dataset(path)
+    try:
+        frame = dataset.to_table().to_pandas()
+    except (ValueError, OSError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise _parquet_error(path, exc) from None
+    if frame.shape[0] == 0:
+        raise DataError(f"data file '{path}' has columns but no data rows.")
+    return frame
+
+
+def table_columns(path, sep: str = ",", decimal: str = ".") -> list[str]:
+    """The column names of a data file (:func:`read_table`'s formats), read without its rows.
+
+    Raises
+    ------
+    DataError
+        As :func:`header_names` for a CSV file; for a Parquet one, if it is missing,
+        unreadable or names a column twice.
+    ConfigError
+        As :func:`read_table`.
+    """
+    if not is_parquet(path):
+        return header_names(path, sep=sep)
+    _no_csv_options(path, sep, decimal)
+    names = list(_parquet_dataset(path).schema.names)
+    _refuse_repeated_names(path, names)
+    return names
+
+
+def parquet_batches(path, rows: int):
+    """The rows of a Parquet file or folder, ``rows`` at a time, as DataFrames."""
+    try:
+        for batch in _parquet_dataset(path).to_batches(batch_size=rows):
+            yield batch.to_pandas()
+    except (ValueError, OSError) as exc:
+        raise _parquet_error(path, exc) from None
+
+
+def _no_csv_options(path, sep, decimal) -> None:
+    if (sep, decimal) != (",", "."):
+        raise ConfigError(
+            f"'{path}' is Parquet, which stores its own types: the CSV options sep and decimal "
+            f"(--sep, --decimal, data.sep, data.decimal) do not apply to it; got sep={sep!r}, "
+            f"decimal={decimal!r}. Leave them out."
+        )
+
+
+def _parquet_dataset(path):
+    """The pyarrow dataset of a Parquet file or folder, its schema read and checked."""
+    try:
+        import pyarrow.dataset as ds
+    except ImportError:
+        raise ConfigError(
+            f"reading the Parquet file '{path}' needs pyarrow, which is not installed: "
+            "pip install 'tabdistill[parquet]', or export the table as CSV."
+        ) from None
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"data file not found: '{path}'. Check the path (it is read as given).")
+    try:
+        return ds.dataset(str(path), format="parquet")
+    except (ValueError, OSError) as exc:
+        raise _parquet_error(path, exc) from None
+
+
+def _parquet_error(path, exc) -> DataError:
+    return DataError(f"could not read '{path}' as Parquet: {' '.join(str(exc).split())}")
+
+
+def _refuse_repeated_names(path, names) -> None:
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise DataError(
+            f"'{path}' names the column(s) {twice} more than once in its header: every column "
+            "needs its own name. Fix the export."
+        )
 
 
 def split_target(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, pd.Series]:

@@ -41,7 +41,7 @@ from .. import metrics
 from .._progress import Stages
 from .._version import __version__
 from ..data.encoder import encoding_summary as data_encoding_summary
-from ..data.io import read_csv, split_target
+from ..data.io import read_table, split_target
 from ..data.target import class_text, encode_target
 from ..distill.context import check_decision
 from ..distill.distiller import DistilledClassifier
@@ -145,8 +145,8 @@ def run_benchmark(
     Parameters
     ----------
     frame : DataFrame or path-like
-        Features and the target column, or a CSV file of them (read with
-        :func:`tabdistill.data.io.read_csv`). A file read here is released once
+        Features and the target column, or a CSV or Parquet file of them (read with
+        :func:`tabdistill.data.io.read_table`). A file read here is released once
         it is split into training and test rows: on large tables the whole table,
         its training rows and their encoding would otherwise share memory.
     target : str
@@ -179,7 +179,7 @@ def run_benchmark(
         the summary's ``shipped_teacher`` says what it is and how it scores on the test rows.
         None: the whole teacher.
     read_options : dict, default=None
-        How a CSV ``frame`` is written: :func:`tabdistill.data.io.csv_options`' ``sep``
+        How a CSV file ``frame`` is written: :func:`tabdistill.data.io.csv_options`' ``sep``
         and ``decimal`` (None: commas and decimal points).
 
     Returns
@@ -187,7 +187,7 @@ def run_benchmark(
     BenchmarkResult
     """
     if not isinstance(frame, pd.DataFrame):
-        frame = read_csv(frame, **(read_options or {}))
+        frame = read_table(frame, **(read_options or {}))
     X, y_raw = split_target(frame, target)
     target_info = encode_target(y_raw, positive_label)
     check_threshold_fits((distiller_params or {}).get("threshold", 0.5), target_info)

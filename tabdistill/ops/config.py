@@ -216,13 +216,12 @@ def read_options(data: dict) -> dict:
 
 def _check_data(data: dict) -> None:
     """The training files exist and name the target; the holdout is another file."""
-    from ..data.io import header_names
+    from ..data.io import table_columns
 
-    sep = read_options(data)["sep"]
     files = training_files(data["train"])
     if not files:
         raise ConfigError(f"config key 'data.train': no file matches '{data['train']}'.")
-    columns = header_names(files[0], sep=sep)
+    columns = table_columns(files[0], **read_options(data))
     if data["target"] not in columns:
         raise ConfigError(
             f"config key 'data.target': target column '{data['target']}' not found in "

@@ -25,7 +25,7 @@ import pandas as pd
 
 from .. import metrics
 from .._version import __version__
-from ..data.io import read_csv, split_target
+from ..data.io import read_table, split_target
 from ..data.target import encode_target
 from ..distill.compiled import compiled_teacher
 from ..evaluate.benchmark import check_threshold_fits
@@ -54,7 +54,7 @@ def package_versions() -> dict:
 def _read_training(config):
     files = training_files(config["data"]["train"])
     csv = read_options(config["data"])
-    frames = [read_csv(f, **csv) for f in files]
+    frames = [read_table(f, **csv) for f in files]
     columns = list(frames[0].columns)
     for f, frame in zip(files[1:], frames[1:]):
         if list(frame.columns) != columns:
@@ -365,7 +365,7 @@ def _train(config) -> _Trained:
     check_threshold_fits(config["decision"]["threshold"], target, "config key 'decision.threshold'")
     X_train, y_train, holdout = _split_holdout(config, X, y_raw, target.y)
     if holdout is None:
-        hframe = read_csv(config["data"]["holdout"], **read_options(config["data"]))
+        hframe = read_table(config["data"]["holdout"], **read_options(config["data"]))
         check_holdout_overlap(frame, hframe, config["data"]["holdout"])
         X_ho, y_ho_raw = split_target(hframe, config["data"]["target"])
         if target.n_classes == 2:

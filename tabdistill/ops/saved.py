@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..data.io import data_files
 from ..distill.compiled import compiled_teacher
 from ..exceptions import DataError
 from .files import sha256
@@ -106,7 +107,7 @@ def _manifest(result, data_path, settings) -> dict:
         "decision": decision_of(model),
         "data": {
             "files": [str(Path(data_path).resolve())],
-            "sha256": sha256([data_path], with_names=True),
+            "sha256": sha256(data_files(data_path), with_names=True),
             "rows": s["rows"],
             "train_rows": s["train_rows"],
             "holdout_rows": s["test_rows"],

@@ -22,7 +22,7 @@ import pandas as pd
 from .._progress import progress
 from .._suggest import did_you_mean
 from ..data.encoder import TabularEncoder
-from ..data.io import READ_ERRORS, csv_error, header_names
+from ..data.io import READ_ERRORS, csv_error, is_parquet, parquet_batches, table_columns
 from ..exceptions import ArtifactError, ConfigError, DataError, SchemaError
 from .registry import check_scorer, load_runtime, scorer_text
 
@@ -58,7 +58,7 @@ def check_scoring(scorer, reasons=0) -> None:
 
 
 def _check_header(input_path, runtime, id_column, read_options):
-    columns = header_names(input_path, sep=read_options.get("sep", ","))
+    columns = table_columns(input_path, **read_options)
     missing = [c for c in runtime.schema.input_columns if c not in columns]
     if missing:
         hint = did_you_mean(missing[0], set(columns) - set(runtime.schema.input_columns))
@@ -196,6 +196,43 @@ class FrameScorer:
         return out
 
 
+class ScoresFile:
+    """The scores of a file, written a chunk at a time: CSV (compressed by its name) or,
+    for a ``*.parquet`` / ``*.pq`` name, Parquet (one row group a chunk; needs pyarrow)."""
+
+    def __init__(self, path):
+        self.path, self.parquet, self._writer, self._started = Path(path), None, None, False
+        if is_parquet(path):
+            try:
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+            except ImportError:
+                raise ConfigError(
+                    f"writing the Parquet file '{path}' needs pyarrow, which is not installed: "
+                    "pip install 'tabdistill[parquet]', or name a CSV output."
+                ) from None
+            self.parquet = (pa, pq)
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if self.parquet is None:
+            frame.to_csv(
+                self.path, mode="a" if self._started else "w", header=not self._started, index=False
+            )
+        else:
+            pa, pq = self.parquet
+            if self._writer is None:
+                schema = pa.Schema.from_pandas(frame, preserve_index=False)
+                self._writer = pq.ParquetWriter(self.path, schema)
+            table = pa.Table.from_pandas(frame, schema=self._writer.schema, preserve_index=False)
+            self._writer.write_table(table)
+        self._started = True
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
 def score_csv(
     model,
     input_path,
@@ -223,7 +260,8 @@ def score_csv(
     model : str or path-like
         A registry (its production model) or a version directory.
     input_path, output_path : str or path-like
-        CSV files (``.gz`` etc. by extension).
+        CSV files (``.gz`` etc. by extension), or Parquet (``*.parquet``, ``*.pq``; an
+        input may be a folder of parts), each read or written in the format its name says.
     id_column : str, default=None
         Input column copied to the output, e.g. a transaction id.
     chunk_size : int, default=100_000
@@ -244,8 +282,9 @@ def score_csv(
         at the teacher's own threshold); the output's columns are the same.
         ``reasons`` is for the student only.
     read_options : dict, default=None
-        How ``input_path`` is written: :func:`tabdistill.data.io.csv_options`' ``sep`` and
-        ``decimal`` (None: commas and decimal points). The output is written with commas.
+        How a CSV ``input_path`` is written: :func:`tabdistill.data.io.csv_options`' ``sep``
+        and ``decimal`` (None: commas and decimal points). A CSV output is written with
+        commas.
 
     Returns
     -------
@@ -262,7 +301,7 @@ def score_csv(
     """
     check_scoring(scorer, reasons)
     input_path, output_path = Path(input_path), Path(output_path)
-    if not input_path.is_file():
+    if not (input_path.is_file() or (is_parquet(input_path) and input_path.is_dir())):
         raise DataError(f"input file not found: '{input_path}'.")
     if output_path.exists() and not overwrite:
         raise DataError(f"output '{output_path}' exists; pass --overwrite to replace it.")
@@ -283,24 +322,29 @@ def score_csv(
     frame_scorer = FrameScorer(manifest, runtime, id_column, reasons)
     # same folder (atomic rename), same extension (same compression) as the output
     tmp = output_path.with_name(f".partial-{os.getpid()}-{output_path.name}")
-    rows = 0
+    rows, output = 0, ScoresFile(tmp)
     try:
-        chunks = pd.read_csv(
-            input_path, chunksize=chunk_size, dtype=frame_scorer.text_columns, **read_options
-        )
+        if is_parquet(input_path):
+            chunks = parquet_batches(input_path, chunk_size)
+        else:
+            chunks = pd.read_csv(
+                input_path, chunksize=chunk_size, dtype=frame_scorer.text_columns, **read_options
+            )
         for chunk in progress(chunks, desc="scoring"):
             if len(chunk) == 0:
                 continue
-            out = frame_scorer(chunk, strict=strict)
-            out.to_csv(tmp, mode="a" if rows else "w", header=not rows, index=False)
+            output.write(frame_scorer(chunk, strict=strict))
             rows += len(chunk)
+        output.close()
         if rows == 0:
             raise DataError(f"input file '{input_path}' has no data rows.")
         os.replace(tmp, output_path)
     except CHUNK_READ_ERRORS as exc:
+        output.close()
         tmp.unlink(missing_ok=True)
         raise csv_error(input_path, exc) from None
     except BaseException:
+        output.close()
         tmp.unlink(missing_ok=True)
         raise
     logger.info("scored %d rows", rows)

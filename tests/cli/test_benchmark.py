@@ -5,6 +5,7 @@ import logging
 
 import numpy as np
 import pandas as pd
+import pytest
 from conftest import mixed_frame
 
 from tabdistill.cli import main
@@ -140,3 +141,37 @@ def test_benchmark_and_predict_read_a_file_of_tabs_and_decimal_commas(tmp_path, 
         assert main([*predict, "--output", str(got), *flags, "-q"]) == 0
         scores[path.stem] = pd.read_csv(got)["probability"]
     pd.testing.assert_series_equal(scores["tabs"], scores["commas"])
+
+
+def test_benchmark_and_predict_read_and_write_parquet_as_csv(tmp_path, capsys):
+    """A Parquet file benchmarks to the figures of its CSV copy, and ``predict`` scores
+    it, or a folder of its parts, to the same probabilities, written as Parquet."""
+    pytest.importorskip("pyarrow")
+    X, y = mixed_frame(400, seed=3)
+    frame = X.assign(label=np.where(y == 1, "fraud", "ok"), txn=np.arange(400))
+    frame["city"] = frame["city"].astype(str).where(frame["city"].notna())  # as CSV reads it
+    csv, parquet, parts = tmp_path / "t.csv", tmp_path / "t.parquet", tmp_path / "parts.pq"
+    frame.to_csv(csv, index=False)
+    frame.to_parquet(parquet, index=False)
+    parts.mkdir()
+    for i in range(2):
+        frame.iloc[i * 200 : (i + 1) * 200].to_parquet(parts / f"p{i}.parquet", index=False)
+    figures = {}
+    for path in (csv, parquet):
+        out = tmp_path / f"{path.suffix[1:]}.json"
+        args = [str(path), "--target", "label", "--json", str(out), "--frontier", "none"]
+        assert main(["benchmark", *args, *FAST, "--save", str(tmp_path / path.suffix[1:])]) == 0
+        summary = json.loads(out.read_text())
+        figures[path.suffix] = {m: summary["models"][m]["roc_auc"] for m in summary["models"]}
+    assert figures[".parquet"] == figures[".csv"]
+    predict = ["predict", "--model", str(tmp_path / "parquet"), "--id-column", "txn", "-q"]
+    expected = tmp_path / "expected.csv"
+    assert main([*predict, "--input", str(csv), "--output", str(expected)]) == 0
+    for source in (parquet, parts):
+        got = tmp_path / f"{source.stem}_scores.parquet"
+        assert main([*predict, "--input", str(source), "--output", str(got)]) == 0
+        scores = pd.read_parquet(got)
+        assert scores["txn"].tolist() == list(range(400))
+        np.testing.assert_array_equal(scores["probability"], pd.read_csv(expected)["probability"])
+    assert main(["benchmark", str(parquet), "--target", "label", "--sep", ";", *FAST]) == 2
+    assert "do not apply" in capsys.readouterr().err

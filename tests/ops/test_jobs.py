@@ -1,5 +1,6 @@
 """End-to-end retraining: promotion, rejection, crash safety, secure loading, batch scoring."""
 
+import importlib.util
 import json
 import pickle
 from pathlib import Path
@@ -488,25 +489,38 @@ def test_a_job_ships_its_teacher_cut_to_the_registry_teacher_budget(tmp_path, ca
     )
 
 
-def test_a_job_reads_files_of_its_own_separator_and_decimal_mark(tmp_path):
+def test_a_job_reads_files_of_its_own_separator_and_decimal_mark_or_parquet(tmp_path):
     """``data.sep`` / ``data.decimal``: training and holdout files of semicolons and decimal
-    commas train the model their comma copies train; read with commas, the run fails."""
+    commas, or Parquet files, train the model their comma copies train; read with commas,
+    the run fails."""
     X, y = mixed_frame(400, seed=3)
     frame = X.assign(label=y)
+    frame["color"] = frame["color"].astype(object)  # as CSV reads it
     metrics = {}
-    for name, fmt in (("comma", {}), ("semicolon", {"sep": ";", "decimal": ","})):
+    formats = [("comma", {}), ("semicolon", {"sep": ";", "decimal": ","})]
+    if importlib.util.find_spec("pyarrow") is not None:
+        formats.append(("parquet", {}))
+    for name, fmt in formats:
         folder = tmp_path / name
         folder.mkdir()
-        frame.iloc[:300].to_csv(folder / "train.csv", index=False, **fmt)
-        frame.iloc[300:].to_csv(folder / "holdout.csv", index=False, **fmt)
-        data = {"train": "train.csv", "holdout": "holdout.csv", "target": "label", **fmt}
+        ending = "parquet" if name == "parquet" else "csv"
+        for rows, file in ((slice(0, 300), "train"), (slice(300, 400), "holdout")):
+            path = folder / f"{file}.{ending}"
+            if ending == "parquet":
+                frame.iloc[rows].to_parquet(path, index=False)
+            else:
+                frame.iloc[rows].to_csv(path, index=False, **fmt)
+        data = {"train": f"train.{ending}", "holdout": f"holdout.{ending}", "target": "label"}
         config = folder / "job.toml"
-        config.write_text(job_config(data=data, registry={"path": "reg"}, gate=GATE_OFF))
+        config.write_text(job_config(data={**data, **fmt}, registry={"path": "reg"}, gate=GATE_OFF))
         assert main(["retrain", "--config", str(config), "-q"]) == 0
         (version,) = Registry(folder / "reg").versions()
         metrics[name] = read_manifest(folder / "reg" / version)["metrics"]
-    for model in ("student", "teacher", "baseline"):
-        assert metrics["semicolon"][model] == metrics["comma"][model]
+    for name, _ in formats[1:]:
+        for model in ("student", "teacher", "baseline"):
+            assert metrics[name][model] == metrics["comma"][model], name
+    config = tmp_path / "semicolon" / "job.toml"
+    data = {"train": "train.csv", "holdout": "holdout.csv", "target": "label"}
     as_commas = {**data, "sep": ",", "decimal": "."}
     config.write_text(job_config(data=as_commas, registry={"path": "reg"}))
     assert main(["retrain", "--config", str(config), "-q"]) == 2
