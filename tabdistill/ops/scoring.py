@@ -196,7 +196,7 @@ class FrameScorer:
         return out
 
 
-class ScoresFile:
+class _ScoresFile:
     """The scores of a file, written a chunk at a time: CSV (compressed by its name) or,
     for a ``*.parquet`` / ``*.pq`` name, Parquet (one row group a chunk; needs pyarrow)."""
 
@@ -322,7 +322,7 @@ def score_csv(
     frame_scorer = FrameScorer(manifest, runtime, id_column, reasons)
     # same folder (atomic rename), same extension (same compression) as the output
     tmp = output_path.with_name(f".partial-{os.getpid()}-{output_path.name}")
-    rows, output = 0, ScoresFile(tmp)
+    rows, output = 0, _ScoresFile(tmp)
     try:
         if is_parquet(input_path):
             chunks = parquet_batches(input_path, chunk_size)
