@@ -28,8 +28,7 @@ of high variance), so where the validation rows hold :data:`FINE_CHOICE_RARER_RO
 the rarer class or more, each size gets its bag and validation picks among them. With
 fewer, a choice among several bags is mostly noise (a ROC-AUC's noise grows as the rarer
 class's rows shrink), and the bag is of the best single shape at the shipped budget
-(``docs/results.md#bagged-students``). The members' fits are bounded like the search's
-(:data:`BAG_CELLS`): on larger training rows there is one bag per source, then none.
+(``docs/results.md#bagged-students``).
 
 Where the search's student is linear (it holds a mostly linear teacher, see
 :mod:`~tabdistill.distill.search`), there are no distilled tree runs: it is the distilled
@@ -88,11 +87,6 @@ DEFAULT_BUDGETS = (2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
 #: ends once its ROC-AUC stops paying for its trees (with fewer, a gain of a thousandth is
 #: mostly noise).
 FINE_CHOICE_RARER_ROWS = 500
-
-#: Training cells (rows x encoded columns, summed over every member of every bag) the
-#: frontier's bags may fit: the bags of every size and both sources on 90,000 rows of 121
-#: columns took 15 minutes, most of the fit. The development suite's tables stay within it.
-BAG_CELLS = 60_000_000
 
 
 @dataclass
@@ -187,10 +181,10 @@ def fit_frontier(
     if ctx.budget.limited and not ctx.budget.fits(0.0):
         ctx.budget.cut("no latency-accuracy frontier: the time limit is spent")
         return [shipped]
+    bagged = max(others) >= 2 * shipped.budget_us and _can_bag(ctx)
     fine = _rarer_class_rows(ctx.validation.y) >= FINE_CHOICE_RARER_ROWS
+    shapes = len(sizes) if fine else 1
     n_sources = 1 + (tree_knobs is not None)
-    shapes = _bag_shapes(ctx, len(sizes) if fine else 1, n_sources)
-    bagged = max(others) >= 2 * shipped.budget_us and shapes > 0 and _can_bag(ctx)
     total = n_sources * (len(sizes) + BAG_MEMBERS * shapes * bagged) + len(others)
     with ctx.stages.stage("frontier", total=total) as stage:
         # its fits get four fifths of the stage; scoring their prefixes on validation the rest
@@ -262,16 +256,6 @@ def _rarer_class_rows(y) -> int:
     """Rows of the rarer class among labels ``y`` (0 for fewer than two classes)."""
     counts = np.unique(np.asarray(y), return_counts=True)[1]
     return int(counts.min()) if len(counts) > 1 else 0
-
-
-def _bag_shapes(ctx, wanted: int, n_sources: int) -> int:
-    """Bags of at most ``wanted`` shapes per source whose members' fits stay within
-    :data:`BAG_CELLS`: fewer shapes (the best single one) on wider or longer training
-    rows, none where even one shape would exceed it."""
-    per_shape = len(ctx.train) * ctx.Z.shape[1] * BAG_MEMBERS * n_sources
-    if wanted * per_shape <= BAG_CELLS:
-        return wanted
-    return 1 if per_shape <= BAG_CELLS else 0
 
 
 def _can_bag(ctx) -> bool:

@@ -1,7 +1,5 @@
 """Bagged students: the mean log-odds of several students as one model; the frontier's bags."""
 
-from types import SimpleNamespace
-
 import lightgbm as lgb
 import numpy as np
 import pytest
@@ -174,26 +172,6 @@ def test_no_bags_where_the_search_subsamples_the_rows(monkeypatch):
     fitted = []
     monkeypatch.setattr(frontier._Bag, "fit", classmethod(lambda *a: fitted.append(a)))
     monkeypatch.setattr(search, "SEARCH_ROWS", 200)
-    X, y = mixed_frame(400, seed=4)
-    model = DistilledClassifier(
-        **FAST_DISTILLER, latency_budget=0.5, frontier_budgets=(0.5, 5.0), random_state=0
-    ).fit(X, y)
-    assert fitted == [] and [p.budget_us for p in model.frontier_] == [0.5, 5.0]
-
-
-def test_bags_shrink_to_one_shape_then_none_on_larger_training_rows(monkeypatch):
-    ctx = SimpleNamespace(train=np.arange(100), Z=np.zeros((125, 3)))
-    per_shape = 100 * 3 * BAG_MEMBERS * 2  # rows x columns x members x sources
-    monkeypatch.setattr(frontier, "BAG_CELLS", 2 * per_shape)
-    assert frontier._bag_shapes(ctx, 2, n_sources=2) == 2
-    assert frontier._bag_shapes(ctx, 3, n_sources=2) == 1  # the best single shape
-    monkeypatch.setattr(frontier, "BAG_CELLS", per_shape - 1)
-    assert frontier._bag_shapes(ctx, 1, n_sources=2) == 0
-    assert frontier._bag_shapes(ctx, 1, n_sources=1) == 1
-
-    fitted = []
-    monkeypatch.setattr(frontier._Bag, "fit", classmethod(lambda *a: fitted.append(a)))
-    monkeypatch.setattr(frontier, "BAG_CELLS", 0)
     X, y = mixed_frame(400, seed=4)
     model = DistilledClassifier(
         **FAST_DISTILLER, latency_budget=0.5, frontier_budgets=(0.5, 5.0), random_state=0
