@@ -25,7 +25,7 @@ from .leaderboard import knob_rows, ranked
 from .machine import busy_note
 from .plots import COLORS, figures, pyplot
 from .shipped_teacher import shipped_teacher_text
-from .summary_text import encoding_lines, fidelity_text, target_text
+from .summary_text import encoding_lines, features_text, fidelity_text, target_text
 from .table import COST_COLUMNS, MODELS, format_bytes, metric_columns
 
 #: Figures drawn across the page's two columns.
@@ -89,7 +89,7 @@ def _html(summary, images) -> str:
 def _header(s) -> str:
     d = s["distillation"]
     parts = [
-        f'<p class="sub">{s["rows"]:,} rows, {s["features"]} features, '
+        f'<p class="sub">{s["rows"]:,} rows, {features_text(s)}, '
         f"{html.escape(target_text(s))}; test split {s['test_rows']:,} rows, seed {s['seed']}. "
         f"Student: {html.escape(str(d['student']))}.</p>"
     ]

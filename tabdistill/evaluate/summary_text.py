@@ -36,6 +36,12 @@ def encoding_lines(encoding: dict) -> list[str]:
     return lines
 
 
+def features_text(summary: dict) -> str:
+    """``"23 features"``, or ``"4 features (1 dropped)"`` where fit dropped some."""
+    dropped = len(summary.get("encoding", {}).get("dropped", {}))
+    return f"{summary['features']} features" + (f" ({dropped} dropped)" if dropped else "")
+
+
 def target_text(summary: dict) -> str:
     """``"4.90% positive"``, or ``"5 classes (Fair 3.0%, Good 9.1%, ...)"``."""
     if summary.get("task") != "multiclass":
@@ -64,7 +70,7 @@ def format_table(summary: dict) -> str:
     lines = text_table(models, metric_columns(summary) + COST_COLUMNS)
     f, sp = summary["fidelity"], summary["speedup"]
     head = (
-        f"{summary['dataset']}: {summary['rows']:,} rows, {summary['features']} features, "
+        f"{summary['dataset']}: {summary['rows']:,} rows, {features_text(summary)}, "
         f"{target_text(summary)}, seed {summary['seed']}"
     )
     tail = [
