@@ -28,7 +28,10 @@ of high variance), so where the validation rows hold :data:`FINE_CHOICE_RARER_RO
 the rarer class or more, each size gets its bag and validation picks among them. With
 fewer, a choice among several bags is mostly noise (a ROC-AUC's noise grows as the rarer
 class's rows shrink), and the bag is of the best single shape at the shipped budget
-(``docs/results.md#bagged-students``).
+(``docs/results.md#bagged-students``). A source whose training set is costly
+(:data:`~tabdistill.distill.long_runs.COSTLY_CELLS`: a distilled student's with its
+synthetic rows, on a table of tens of thousands of rows and a hundred columns) also bags
+its best single shape only: five members of every size would take most of the fit.
 
 Where the search's student is linear (it holds a mostly linear teacher, see
 :mod:`~tabdistill.distill.search`), there are no distilled tree runs: it is the distilled
@@ -65,11 +68,13 @@ from .gate import GateRule
 from .long_runs import (
     Fitter,
     Run,
+    costly,
     cumulative_steps,
     data_knobs,
     fit_long_runs,
     plateau_rule,
     run_data,
+    run_rows,
     same_spec,
 )
 from .refit import FinalModels
@@ -183,19 +188,21 @@ def fit_frontier(
         return [shipped]
     bagged = max(others) >= 2 * shipped.budget_us and _can_bag(ctx)
     fine = _rarer_class_rows(ctx.validation.y) >= FINE_CHOICE_RARER_ROWS
-    shapes = len(sizes) if fine else 1
-    n_sources = 1 + (tree_knobs is not None)
-    total = n_sources * (len(sizes) + BAG_MEMBERS * shapes * bagged) + len(others)
+    rows = search_rows(len(ctx.train), ctx.seeds.student)
+    compared = data if rows is None else data.subsample(rows)
+    sources, source_sizes = (Knobs({}),), (sizes,)
+    if tree_knobs is not None:
+        sources, source_sizes = (tree_knobs, *sources), (space.distilled_sizes(), sizes)
+    # the shapes each source bags, distilled and baseline
+    shapes = [0] * (tree_knobs is None) + [
+        _bag_shapes(fine, len(sizes), knobs, compared) for knobs in sources
+    ]
+    total = len(sources) * len(sizes) + BAG_MEMBERS * sum(shapes) * bagged + len(others)
     with ctx.stages.stage("frontier", total=total) as stage:
         # its fits get four fifths of the stage; scoring their prefixes on validation the rest
-        rows = search_rows(len(ctx.train), ctx.seeds.student)
         share = ctx.budget.stage("frontier").stage(4, 1)
-        fitter = Fitter(ctx, share, plateau_rule(ctx, rows is not None and fine, tolerance))
-        compared = data if rows is None else data.subsample(rows)
+        fitter = Fitter(ctx, share, plateau_rule(ctx, fine, tolerance), rows is not None)
         reads = (list(searched), max(others) * 1000 / TREE_STEP_NS)
-        sources, source_sizes = (Knobs({}),), (sizes,)
-        if tree_knobs is not None:
-            sources, source_sizes = (tree_knobs, *sources), (space.distilled_sizes(), sizes)
         *trees, hard = fit_long_runs(fitter, source_sizes, sources, compared, recipe, stage, reads)
         distilled = trees[0] if trees else []
         fixed = () if linear is None else (linear,)
@@ -207,10 +214,10 @@ def fit_frontier(
         if bagged:
             floor, cap = shipped.budget_us, _Bag.most_steps(others, shipped.budget_us)
             bags = tuple(
-                _Bag.fit_shapes(fitter, runs, shapes, (floor, cap), compared, recipe, stage)
+                _Bag.fit_shapes(fitter, runs, n, (floor, cap), compared, recipe, stage)
                 if runs
                 else []
-                for runs in (distilled, hard)
+                for runs, n in zip((distilled, hard), shapes)
             )
         picks = []
         for budget in others:
@@ -256,6 +263,14 @@ def _rarer_class_rows(y) -> int:
     """Rows of the rarer class among labels ``y`` (0 for fewer than two classes)."""
     counts = np.unique(np.asarray(y), return_counts=True)[1]
     return int(counts.min()) if len(counts) > 1 else 0
+
+
+def _bag_shapes(fine: bool, n_sizes: int, knobs: Knobs, data: DistillData) -> int:
+    """How many shapes a source of ``knobs`` bags (see the module docstring): every size's
+    where validation is ``fine`` and the source's training set is not costly, else one."""
+    if fine and not costly(run_rows(knobs, data), data.Z.shape[1]):
+        return n_sizes
+    return 1
 
 
 def _can_bag(ctx) -> bool:

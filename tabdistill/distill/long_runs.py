@@ -7,14 +7,15 @@ steps (:class:`~tabdistill.distill.stopping.StepCap`). Most are read off the sea
 (:func:`searched_run`); :func:`fit_long_runs` fits the others through a :class:`Fitter`,
 which keeps the frontier within its share of a time limit.
 
-On large data (more training rows than the search fits, see
-:func:`~tabdistill.distill.search.search_rows`) whose validation rows hold enough of the
-rarer class to tell a thousandth of ROC-AUC from noise, a run also ends once the second half of its
-rounds raised its validation ROC-AUC by no more than the size tolerance
-(:func:`plateau_rule`, :class:`~tabdistill.distill.stopping.PlateauRule`). A run towards the
-teacher's log-odds otherwise fits them closer, for thousands of rounds and minutes of fitting
-and refitting, while its ROC-AUC creeps up by less than any student choice counts; on smaller
-data its runs take seconds and go on to early stopping.
+Where the validation rows hold enough of the rarer class to tell a thousandth of ROC-AUC from
+noise, a costly run -- on large data (more training rows than the search fits, see
+:func:`~tabdistill.distill.search.search_rows`), or on a training set of
+:data:`COSTLY_CELLS` or more -- also ends once the second half of its rounds raised its
+validation ROC-AUC by no more than the size tolerance (:func:`plateau_rule`,
+:class:`~tabdistill.distill.stopping.PlateauRule`). A run towards the teacher's log-odds
+otherwise fits them closer, for thousands of rounds and minutes of fitting and refitting,
+while its ROC-AUC creeps up by less than any student choice counts; on smaller training sets
+its runs take seconds and go on to early stopping.
 """
 
 from __future__ import annotations
@@ -32,6 +33,13 @@ from .stopping import PlateauRule
 
 #: Most boosting rounds of a frontier run: enough trees of depth 3 for 100 us or so.
 FRONTIER_ROUNDS = 4_000
+
+#: Cells (rows, synthetic ones included, times encoded columns) of a training set from which
+#: a frontier fit on it is costly: 500 rounds of 15 leaves take about half a minute on two
+#: cores, and a long run or a bag of every size several minutes. Such runs end on the
+#: plateau where validation can tell (as on large data), and such bags are of one shape
+#: (:mod:`~tabdistill.distill.frontier`).
+COSTLY_CELLS = 20_000_000
 
 
 @dataclass
@@ -67,12 +75,14 @@ class Run:
 @dataclass
 class Fitter:
     """Fits the frontier's students within its stage's share of a time limit (``budget``),
-    counting the fits it left out; runs that stop early also end by ``plateau`` when given.
-    ``rate``: the most seconds a round on one row took yet."""
+    counting the fits it left out; runs that stop early also end by ``plateau`` when given,
+    on every training set with ``plateau_all`` (large data), else on costly ones
+    (:func:`costly`). ``rate``: the most seconds a round on one row took yet."""
 
     ctx: FitContext
     budget: object
     plateau: PlateauRule | None = None
+    plateau_all: bool = False
     left_out: dict = field(default_factory=dict)
     cut_short: int = 0
     rate: float = 0.0
@@ -88,9 +98,10 @@ class Fitter:
         """A student fit that stops adding trees at the stage's end (see
         :meth:`StudentFactory.fit <tabdistill.distill.context.StudentFactory.fit>`)."""
         deadline = self.ctx.budget.fit_deadline(self.budget, required=False)
+        plateau = self.plateau if self.plateau_all or costly(*fit_data[0].Z.shape) else None
         start = time.perf_counter()
         model = self.ctx.students.fit(
-            seed, params, *fit_data, deadline=deadline, stop_steps=stop_steps, plateau=self.plateau
+            seed, params, *fit_data, deadline=deadline, stop_steps=stop_steps, plateau=plateau
         )
         row_rounds = len(fit_data[0].target) * max(1, getattr(model, "rounds_run_", 1))
         self.rate = max(self.rate, (time.perf_counter() - start) / row_rounds)
@@ -147,6 +158,17 @@ def run_data(ctx, knobs, data, recipe) -> tuple:
     return training, (validation.Z, target_va, validation.weight)
 
 
+def costly(n_rows, n_columns) -> bool:
+    """Whether frontier fits on a training set of that shape are costly (:data:`COSTLY_CELLS`)."""
+    return n_rows * n_columns >= COSTLY_CELLS
+
+
+def run_rows(knobs, data) -> int:
+    """Rows of the training set :func:`run_data` gives ``knobs`` (without building it)."""
+    synthetic = data.synthetic_rows(knobs.augment_factor) if knobs.alpha is not None else 0
+    return len(data.Z) + synthetic
+
+
 def searched_run(ctx, knobs: Knobs, searched, max_steps, partial=False) -> Run | None:
     """The long run of ``knobs`` read off the one of ``searched`` fit with them but for its
     round and step caps, where the budgets (``max_steps`` tree steps at most) read the same
@@ -188,11 +210,11 @@ def cumulative_steps(model) -> np.ndarray:
     return np.cumsum(round_steps(model.booster_, model.n_estimators_, per_class))
 
 
-def plateau_rule(ctx: FitContext, large: bool, tolerance: float) -> PlateauRule | None:
-    """How long runs end once their validation score stops paying for their trees: only on
-    ``large`` data whose validation can tell (see the module docstring), with the size
-    ``tolerance``."""
-    if not large:
+def plateau_rule(ctx: FitContext, fine: bool, tolerance: float) -> PlateauRule | None:
+    """How costly long runs end once their validation score stops paying for their trees,
+    with the size ``tolerance``: only where the validation rows can tell (``fine``, see the
+    module docstring)."""
+    if not fine:
         return None
     validation = ctx.validation
     return PlateauRule(validation.metric, validation.y, validation.weight, tolerance)

@@ -83,9 +83,7 @@ class DistillData:
             Z, y = np.vstack([Z, extra.Z]), np.concatenate([y, extra.y])
             soft = np.concatenate([soft, extra.proba])
             w = None if w is None else np.concatenate([w, extra.weight])
-        n_rows = synthetic_count(knobs.augment_factor, self.n_train)
-        if self.synthetic_kept is not None:  # a subsample: its share of those rows
-            n_rows = int(np.searchsorted(self.synthetic_kept, n_rows))
+        n_rows = self.synthetic_rows(knobs.augment_factor)
         return build_training_set(
             Z,
             y,
@@ -99,6 +97,13 @@ class DistillData:
             synthetic_weight=recipe.synthetic_weight,
             rare_weight=recipe.rare_weight,
         )
+
+    def synthetic_rows(self, factor) -> int:
+        """How many synthetic rows a candidate of augmentation ``factor`` learns from."""
+        n_rows = synthetic_count(factor, self.n_train)
+        if self.synthetic_kept is not None:  # a subsample: its share of those rows
+            n_rows = int(np.searchsorted(self.synthetic_kept, n_rows))
+        return n_rows
 
     def subsample(self, keep: np.ndarray) -> DistillData:
         """These data restricted to the original rows ``keep`` (sorted positions) and the

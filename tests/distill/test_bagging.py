@@ -133,6 +133,43 @@ def test_with_enough_rarer_class_rows_every_size_gets_a_bag(monkeypatch):
     assert point.tree_steps <= 5.0 * 1000 / TREE_STEP_NS
 
 
+def test_a_costly_source_bags_its_best_shape_only(monkeypatch):
+    """With enough rarer-class rows, every size's bag; on a costly training set, one."""
+    from tabdistill.distill import long_runs
+
+    shapes = []
+    fit = frontier._Bag.fit.__func__
+
+    def spy(cls, ctx, shape, *args):
+        shapes.append(shape.knobs.student_params["num_leaves"])
+        return fit(cls, ctx, shape, *args)
+
+    monkeypatch.setattr(frontier._Bag, "fit", classmethod(spy))
+    monkeypatch.setattr(frontier, "FINE_CHOICE_RARER_ROWS", 1)
+    monkeypatch.setattr(long_runs, "COSTLY_CELLS", 1)
+    sizes = [{"n_estimators": 60, "num_leaves": leaves} for leaves in (3, 7)]
+    X, y = mixed_frame(800, seed=4)
+    params = {**FAST_DISTILLER, "student_params": sizes, "latency_budget": 0.5}
+    model = DistilledClassifier(**params, frontier_budgets=(0.5, 5.0), random_state=0).fit(X, y)
+    assert len(shapes) == 2 and [p.budget_us for p in model.frontier_] == [0.5, 5.0]
+
+
+def test_bag_shapes_by_source(monkeypatch):
+    """The distilled source's synthetic rows count towards its cost; the baseline's don't."""
+    from types import SimpleNamespace
+
+    from tabdistill.distill import long_runs
+    from tabdistill.distill.selection import Knobs
+
+    data = SimpleNamespace(Z=np.zeros((1000, 10)), synthetic_rows=lambda factor: 1000 * factor)
+    distilled, hard = Knobs({}, augment_factor=2, alpha=0.5), Knobs({})
+    assert long_runs.run_rows(distilled, data) == 3000 and long_runs.run_rows(hard, data) == 1000
+    monkeypatch.setattr(long_runs, "COSTLY_CELLS", 20_000)
+    assert frontier._bag_shapes(True, 3, distilled, data) == 1
+    assert frontier._bag_shapes(True, 3, hard, data) == 3
+    assert frontier._bag_shapes(False, 3, hard, data) == 1
+
+
 def test_the_best_bag_on_validation_replaces_the_single_student():
     class Bag:
         def __init__(self, value):

@@ -62,15 +62,27 @@ def test_a_run_that_early_stopping_ends_first_is_left_alone():
     np.testing.assert_array_equal(watched.predict(Z), plain.predict(Z))
 
 
-@pytest.mark.parametrize("large, fine", [(False, True), (True, False), (True, True)])
-def test_only_long_runs_on_large_data_with_enough_rare_rows_end_on_a_plateau(
-    monkeypatch, large, fine
+@pytest.mark.parametrize(
+    "large, costly, fine",
+    [
+        (False, False, True),
+        (True, False, False),
+        (False, True, False),
+        (True, False, True),
+        (False, True, True),
+    ],
+)
+def test_only_costly_long_runs_with_enough_rare_rows_end_on_a_plateau(
+    monkeypatch, large, costly, fine
 ):
-    """Large data is data the search subsamples (here every row stands in for the
-    subsample); ``fine``: validation holds enough rows of the rarer class to tell a
-    thousandth of ROC-AUC from noise (here: any)."""
+    """Costly runs are those on large data, which the search subsamples (here every row
+    stands in for the subsample), or on a training set of ``COSTLY_CELLS`` or more (here:
+    any); ``fine``: validation holds enough rows of the rarer class to tell a thousandth of
+    ROC-AUC from noise (here: any)."""
     if large:
         monkeypatch.setattr(frontier, "search_rows", lambda n, seed: np.arange(n))
+    if costly:
+        monkeypatch.setattr(long_runs, "COSTLY_CELLS", 1)
     if fine:
         monkeypatch.setattr(frontier, "FINE_CHOICE_RARER_ROWS", 1)
     rules = []
@@ -88,7 +100,7 @@ def test_only_long_runs_on_large_data_with_enough_rare_rows_end_on_a_plateau(
     params = {**FAST_DISTILLER, "latency_budget": 0.5, "frontier_budgets": (0.5, 2.0)}
     model = DistilledClassifier(**params, random_state=0).fit(X, y)
     assert len(rules) >= 2 and len(model.frontier_) == 2
-    if not (large and fine):
+    if not ((large or costly) and fine):
         assert rules == [None] * len(rules)
         return
     for rule in rules:
