@@ -1,8 +1,8 @@
 """Large tables end to end: default `tabdistill benchmark` vs the plain LightGBM users pick.
 
 For each table of ``benchmarks.common.datasets.LARGE_TABLES`` (590k x 120
-card-fraud-shaped, 299k x 40 census-sized, flights_nyc at 337k rows, the ULB card-fraud
-set at 285k rows):
+card-fraud-shaped, and at 150k x 120 and 60k x 300, 299k x 40 census-sized, flights_nyc at
+337k rows, the ULB card-fraud set at 285k rows):
 
 1. ``tabdistill benchmark FILE --target T --json OUT`` with default settings, in a
    fresh process under ``/usr/bin/time -v``: wall and CPU time (CSV read, fit of teacher,

@@ -57,6 +57,9 @@ MULTICLASS = {
 #: whose teacher lead is real, written once by the shared folder's ``get_creditcard.py``).
 LARGE_TABLES = {
     "fraud_590k": {"rows": 590_000, "features": 120, "fraud_rate": 0.035},
+    # mid-size: fewer training rows than the search's subsample, so every fit sees them all
+    "fraud_150k": {"rows": 150_000, "features": 120, "fraud_rate": 0.035},
+    "fraud_60k_wide": {"rows": 60_000, "features": 300, "fraud_rate": 0.035},
     "census_299k": {"rows": 299_000, "features": 40, "fraud_rate": 0.062},
     "flights_nyc": {"file": SHARED / "flights_nyc.csv.gz", "target": "late"},
     "creditcard": {
