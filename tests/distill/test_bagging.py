@@ -78,6 +78,19 @@ def test_a_bag_of_class_distributions_is_refused():
         bag_student([member, member])
 
 
+def _bagged_shapes(monkeypatch) -> list:
+    """The leaves of each shape the frontier bags from now on, in order."""
+    shapes = []
+    fit = frontier._Bag.fit.__func__
+
+    def spy(cls, ctx, shape, *args):
+        shapes.append(shape.knobs.student_params["num_leaves"])
+        return fit(cls, ctx, shape, *args)
+
+    monkeypatch.setattr(frontier._Bag, "fit", classmethod(spy))
+    return shapes
+
+
 def test_the_frontier_bags_at_twice_the_shipped_budget_and_more(monkeypatch):
     """Forced to prefer bags: every budget of 2x the shipped one or more holds one, of
     ``budget // shipped`` members (at most five) within the budget's steps."""
@@ -112,14 +125,7 @@ def test_with_enough_rarer_class_rows_every_size_gets_a_bag(monkeypatch):
     """Each size's bag is fit, per source, and a budget holds the best of them on
     validation where it beats the single student; with fewer validation rows of the rarer
     class than the threshold, one bag a source."""
-    shapes = []
-    fit = frontier._Bag.fit.__func__
-
-    def spy(cls, ctx, shape, *args):
-        shapes.append(shape.knobs.student_params["num_leaves"])
-        return fit(cls, ctx, shape, *args)
-
-    monkeypatch.setattr(frontier._Bag, "fit", classmethod(spy))
+    shapes = _bagged_shapes(monkeypatch)
     sizes = [{"n_estimators": 60, "num_leaves": leaves} for leaves in (3, 7)]
     X, y = mixed_frame(800, seed=4)
     params = {**FAST_DISTILLER, "student_params": sizes, "latency_budget": 0.5}
@@ -137,14 +143,7 @@ def test_a_costly_source_bags_its_best_shape_only(monkeypatch):
     """With enough rarer-class rows, every size's bag; on a costly training set, one."""
     from tabdistill.distill import long_runs
 
-    shapes = []
-    fit = frontier._Bag.fit.__func__
-
-    def spy(cls, ctx, shape, *args):
-        shapes.append(shape.knobs.student_params["num_leaves"])
-        return fit(cls, ctx, shape, *args)
-
-    monkeypatch.setattr(frontier._Bag, "fit", classmethod(spy))
+    shapes = _bagged_shapes(monkeypatch)
     monkeypatch.setattr(frontier, "FINE_CHOICE_RARER_ROWS", 1)
     monkeypatch.setattr(long_runs, "COSTLY_CELLS", 1)
     sizes = [{"n_estimators": 60, "num_leaves": leaves} for leaves in (3, 7)]
